@@ -1,0 +1,3 @@
+from automl_meta.cli.main import main
+
+main()

@@ -1,0 +1,230 @@
+"""A tabular learning problem, checked and profiled: no file I/O here.
+
+``make_dataset`` turns a raw :class:`pandas.DataFrame` into a :class:`Dataset`
+with a feature frame in a fixed convention that every other module relies on:
+
+* numeric columns are ``float64`` with ``NaN`` for missing values (``inf`` too);
+* categorical columns (strings, booleans, integers with at most
+  ``MAX_INT_CATEGORIES`` distinct values) are ``object`` columns of ``str``
+  with ``NaN`` for missing values;
+* ID-like columns (all values distinct strings) and constant columns are
+  removed from ``X`` and listed in ``Dataset.profile`` so they can be reported;
+* rows whose target is missing are removed and counted.
+
+Task inference (``task="auto"``): a non-numeric or boolean target is
+classification; a numeric target whose values are all integers, with at most
+``MAX_CLASSES_AUTO`` distinct values, each seen on average at least twice, is
+classification; anything else is regression.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from automl_meta.exceptions import DatasetError, UsageError
+
+TASKS = ("classification", "regression")
+TARGET_NAMES = ("target", "class", "label", "y")
+MIN_ROWS = 10
+MAX_INT_CATEGORIES = 10
+MAX_CLASSES_AUTO = 20
+
+
+@dataclass(frozen=True)
+class ColumnProfile:
+    """What was found in the columns, for reporting."""
+
+    numeric: tuple[str, ...] = ()
+    categorical: tuple[str, ...] = ()
+    id_like: tuple[str, ...] = ()
+    constant: tuple[str, ...] = ()
+    missing: dict = field(default_factory=dict)  # column -> count of missing cells (features only)
+    rows_without_target: int = 0
+
+    def as_dict(self) -> dict:
+        return {
+            "numeric": list(self.numeric),
+            "categorical": list(self.categorical),
+            "id_like": list(self.id_like),
+            "constant": list(self.constant),
+            "missing": dict(self.missing),
+            "rows_without_target": self.rows_without_target,
+        }
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Features ``X``, target ``y`` and the task, after checks (see module doc)."""
+
+    X: pd.DataFrame
+    y: pd.Series
+    task: str
+    target: str
+    name: str = "dataset"
+    profile: ColumnProfile = field(default_factory=ColumnProfile)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.X)
+
+    @property
+    def n_features(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def categorical_columns(self) -> list[str]:
+        return [c for c in self.X.columns if self.X[c].dtype == object]
+
+    @property
+    def numeric_columns(self) -> list[str]:
+        return [c for c in self.X.columns if self.X[c].dtype != object]
+
+    @property
+    def n_classes(self) -> int | None:
+        return int(self.y.nunique()) if self.task == "classification" else None
+
+    def content_hash(self) -> str:
+        """A stable hash of features, target and task (cache key for meta-features)."""
+        h = hashlib.sha256()
+        h.update(self.task.encode())
+        h.update("\x1f".join(map(str, self.X.columns)).encode())
+        h.update(str(self.target).encode())
+        h.update(pd.util.hash_pandas_object(self.X, index=False).to_numpy().tobytes())
+        h.update(pd.util.hash_pandas_object(self.y, index=False).to_numpy().tobytes())
+        return h.hexdigest()
+
+
+def default_target(columns) -> str:
+    """A column named target/class/label/y (case-insensitive), else the last column."""
+    lowered = {str(c).lower(): c for c in columns}
+    for name in TARGET_NAMES:
+        if name in lowered:
+            return lowered[name]
+    return columns[-1]
+
+
+def infer_task(y: pd.Series) -> str:
+    """Classification or regression, by the rule in the module docstring."""
+    y = y.dropna()
+    if y.dtype == bool or not pd.api.types.is_numeric_dtype(y):
+        return "classification"
+    values = y.to_numpy(dtype=float)
+    n_unique = len(np.unique(values))
+    integral = np.all(np.isfinite(values)) and np.all(values == np.round(values))
+    if integral and n_unique <= MAX_CLASSES_AUTO and len(values) >= 2 * n_unique:
+        return "classification"
+    return "regression"
+
+
+def _as_number(col: pd.Series) -> pd.Series | None:
+    """The column as float64 if every present value is numeric, else None."""
+    if col.dtype == bool:
+        return None
+    if pd.api.types.is_numeric_dtype(col):
+        out = col.astype("float64")
+    else:
+        out = pd.to_numeric(col, errors="coerce")
+        if out.notna().sum() != col.notna().sum():
+            return None
+        out = out.astype("float64")
+    return out.replace([np.inf, -np.inf], np.nan)
+
+
+def _as_category(col: pd.Series) -> pd.Series:
+    out = col.astype(object)
+    present = out.notna()
+    out[present] = out[present].map(str)
+    return out.where(present, np.nan)
+
+
+def make_dataset(
+    frame: pd.DataFrame, target: str | None = None, task: str = "auto", name: str = "dataset"
+) -> Dataset:
+    """Check ``frame`` as a learning problem and split it into features and target.
+
+    Raises :class:`DatasetError` naming the problem (too few rows, target absent
+    or all missing, a single class, no usable feature, ...).
+    """
+    if task not in ("auto", *TASKS):
+        raise UsageError(f"unknown task {task!r}: use classification, regression or auto")
+    if frame.shape[1] == 0 or len(frame) == 0:
+        raise DatasetError(f"{name}: no data rows (header only?); give a file with at least {MIN_ROWS} rows")
+    if frame.shape[1] < 2:
+        raise DatasetError(
+            f"{name}: only one column found; the delimiter may be wrong (pass --sep) "
+            "or the file has no feature columns"
+        )
+    frame = frame.copy()
+    frame.columns = [str(c) for c in frame.columns]
+    target = default_target(list(frame.columns)) if target is None else str(target)
+    if target not in frame.columns:
+        shown = ", ".join(list(frame.columns)[:20]) + (", ..." if frame.shape[1] > 20 else "")
+        raise DatasetError(f"{name}: target column {target!r} not found; columns are: {shown} (pass --target)")
+
+    y = frame.pop(target)
+    numeric_y = _as_number(y)
+    if numeric_y is not None:
+        y = numeric_y
+    if y.isna().all():
+        raise DatasetError(f"{name}: target column {target!r} is empty (all values missing)")
+    keep = y.notna().to_numpy()
+    rows_without_target = int((~keep).sum())
+    frame, y = frame.loc[keep].reset_index(drop=True), y.loc[keep].reset_index(drop=True)
+    if len(frame) < MIN_ROWS:
+        raise DatasetError(f"{name}: only {len(frame)} rows with a target; at least {MIN_ROWS} are needed")
+
+    task = infer_task(y) if task == "auto" else task
+    if task == "classification":
+        y = _as_category(y)
+        if y.nunique() < 2:
+            raise DatasetError(f"{name}: target {target!r} has one class ({y.iloc[0]!r}); a classifier needs two or more")
+    else:
+        if numeric_y is None:
+            raise DatasetError(
+                f"{name}: target {target!r} is not numeric, so it cannot be a regression target (use --task classification)"
+            )
+        if y.nunique() < 2:
+            raise DatasetError(f"{name}: target {target!r} is constant; nothing to learn")
+
+    columns: dict[str, pd.Series] = {}
+    numeric, categorical, id_like, constant, missing = [], [], [], [], {}
+    for col in frame.columns:
+        raw = frame[col]
+        n_present = int(raw.notna().sum())
+        if raw.nunique(dropna=True) <= 1:
+            constant.append(col)
+            continue
+        as_num = _as_number(raw)
+        if as_num is not None:
+            present = as_num.dropna()
+            integral = bool(np.all(present == np.round(present)))
+            if integral and present.nunique() <= MAX_INT_CATEGORIES and present.nunique() < len(present):
+                converted = _as_category(as_num.astype("Int64"))
+            else:
+                converted = as_num
+        else:
+            if raw.nunique(dropna=True) == n_present and n_present > MAX_INT_CATEGORIES:
+                id_like.append(col)
+                continue
+            converted = _as_category(raw)
+        (categorical if converted.dtype == object else numeric).append(col)
+        n_missing = int(converted.isna().sum())
+        if n_missing:
+            missing[col] = n_missing
+        columns[col] = converted
+    if not columns:
+        raise DatasetError(f"{name}: no usable feature columns (all are constant or ID-like)")
+    X = pd.DataFrame(columns)
+    profile = ColumnProfile(
+        numeric=tuple(numeric),
+        categorical=tuple(categorical),
+        id_like=tuple(id_like),
+        constant=tuple(constant),
+        missing=missing,
+        rows_without_target=rows_without_target,
+    )
+    return Dataset(X=X, y=y, task=task, target=target, name=name, profile=profile)

@@ -1,0 +1,58 @@
+"""The errors automl-meta raises on purpose.
+
+Every error a user can cause or meet derives from :class:`AutomlMetaError`.
+The CLI has one boundary that turns them into a single red line on stderr and
+an exit code: ``exit_code`` 2 for bad input or usage, 1 for runtime failures.
+"""
+
+from __future__ import annotations
+
+
+class AutomlMetaError(Exception):
+    """Base class. A runtime failure (exit code 1) unless a subclass says otherwise."""
+
+    exit_code = 1
+
+
+class UsageError(AutomlMetaError):
+    """The command was called with options that cannot work together (exit 2)."""
+
+    exit_code = 2
+
+
+class DatasetError(AutomlMetaError):
+    """A data file cannot be read or is unusable as a learning problem (exit 2)."""
+
+    exit_code = 2
+
+
+class MetaFeatureError(AutomlMetaError):
+    """Meta-features could not be computed at all."""
+
+
+class LearnerError(AutomlMetaError):
+    """An unknown learner name, or a learner that cannot serve the task (exit 2)."""
+
+    exit_code = 2
+
+
+class MetaDBError(AutomlMetaError):
+    """The meta-database is missing, corrupt or lacks what was asked for."""
+
+
+class MetaDBVersionError(MetaDBError):
+    """A meta-database or artifact was written by an incompatible schema version."""
+
+    def __init__(self, found, expected, what="meta-database schema"):
+        self.found = found
+        self.expected = expected
+        super().__init__(
+            f"{what} version {found!r} is not supported (expected {expected!r}); "
+            "rebuild it with `automl-meta db build` or upgrade automl-meta"
+        )
+
+
+class ArtifactError(AutomlMetaError):
+    """A saved model, checkpoint or manifest is missing, corrupt or mismatched (exit 2)."""
+
+    exit_code = 2

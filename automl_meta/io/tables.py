@@ -1,0 +1,172 @@
+"""Read CSV/TSV (optionally gzip/bz2/xz/zip compressed), parquet and ARFF files.
+
+Text tables are decoded once (UTF-8 with or without BOM, Latin-1 as fallback),
+their delimiter is sniffed among comma, semicolon, tab and pipe (the extension
+breaks ties), and the first row is a header unless every field in it is a
+number. ``NA``, ``?``, ``NaN``, empty fields and ``inf`` all become missing.
+"""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import gzip
+import io
+import lzma
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+
+from automl_meta.dataset import Dataset, make_dataset
+from automl_meta.exceptions import DatasetError
+
+NA_VALUES = ["", "NA", "N/A", "n/a", "na", "?", "NaN", "nan", "NULL", "null", "None", "none", "-"]
+DELIMITERS = [",", ";", "\t", "|"]
+_COMPRESSED = {".gz": gzip.decompress, ".bz2": bz2.decompress, ".xz": lzma.decompress}
+TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".data", ".dat", ".parquet", ".pq", ".arff")
+
+
+def _strip_compression(path: Path) -> tuple[str, str | None]:
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in (*_COMPRESSED, ".zip"):
+        return (suffixes[-2] if len(suffixes) > 1 else ""), suffixes[-1]
+    return (suffixes[-1] if suffixes else ""), None
+
+
+def is_table_file(path: Path) -> bool:
+    """Whether ``path`` looks like a table this module reads (by its name)."""
+    kind, _ = _strip_compression(path)
+    return path.is_file() and kind in TABLE_SUFFIXES
+
+
+def _raw_bytes(path: Path, compression: str | None) -> bytes:
+    data = path.read_bytes()
+    try:
+        if compression == ".zip":
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                names = [n for n in zf.namelist() if not n.endswith("/")]
+                if len(names) != 1:
+                    raise DatasetError(f"{path.name}: a zip archive must hold exactly one file, found {len(names)}")
+                return zf.read(names[0])
+        if compression:
+            return _COMPRESSED[compression](data)
+    except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile, ValueError) as exc:
+        raise DatasetError(f"{path.name}: cannot decompress ({exc}); is the file complete?") from None
+    return data
+
+
+def _decode(data: bytes, name: str) -> str:
+    sample = data[:65536]
+    if b"\x00" in sample:
+        raise DatasetError(f"{name}: unreadable bytes (binary content); give a CSV, TSV, parquet or ARFF file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    controls = sum(ch < " " and ch not in "\t\r\n" for ch in text[:65536])
+    if controls > 0.01 * max(1, min(len(text), 65536)):
+        raise DatasetError(f"{name}: unreadable bytes (not text in UTF-8 or Latin-1)")
+    return text
+
+
+def _sniff_delimiter(text: str, kind: str) -> str:
+    sample = "\n".join(text[:65536].splitlines()[:50])
+    preferred = "\t" if kind in (".tsv", ".tab") else ","
+    try:
+        found = csv.Sniffer().sniff(sample, delimiters="".join(DELIMITERS)).delimiter
+    except csv.Error:
+        found = None
+    if found is None:
+        counts = {d: sample.count(d) for d in DELIMITERS}
+        found = max(DELIMITERS, key=lambda d: (counts[d], d == preferred))
+        if counts[found] == 0:
+            found = preferred
+    return found
+
+
+def _is_number(field: str) -> bool:
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True
+
+
+def _has_header(text: str, sep: str) -> bool:
+    first = next(csv.reader(io.StringIO(text[:65536]), delimiter=sep), [])
+    return not first or not all(_is_number(f.strip()) for f in first if f.strip() != "")
+
+
+def _read_text_table(text: str, kind: str, sep: str | None, name: str) -> pd.DataFrame:
+    if not text.strip():
+        raise DatasetError(f"{name}: the file is empty")
+    sep = sep or _sniff_delimiter(text, kind)
+    header = 0 if _has_header(text, sep) else None
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=sep,
+            header=header,
+            na_values=NA_VALUES,
+            keep_default_na=False,
+            skipinitialspace=True,
+            quotechar='"',
+            low_memory=False,
+        )
+    except (pd.errors.ParserError, ValueError) as exc:
+        message = str(exc).splitlines()[0]
+        raise DatasetError(f"{name}: cannot parse as a table with delimiter {sep!r} ({message}); try --sep") from None
+    if header is None:
+        frame.columns = [f"col_{i}" for i in range(frame.shape[1])]
+    return frame
+
+
+def _read_arff(text: str, name: str) -> pd.DataFrame:
+    import arff  # liac-arff, which openml-python uses too
+
+    try:
+        decoded = arff.loads(text)
+    except Exception as exc:  # liac-arff raises many private error types
+        raise DatasetError(f"{name}: not a valid ARFF file ({exc})") from None
+    columns = [attr[0] for attr in decoded["attributes"]]
+    return pd.DataFrame(decoded["data"], columns=columns)
+
+
+def read_table(path: str | Path, sep: str | None = None) -> pd.DataFrame:
+    """Read a data file into a raw DataFrame (no type conversion beyond parsing)."""
+    path = Path(path)
+    name = path.name
+    if not path.exists():
+        raise DatasetError(f"{path}: no such file")
+    if path.is_dir():
+        raise DatasetError(f"{path}: is a folder; give a data file")
+    if path.stat().st_size == 0:
+        raise DatasetError(f"{name}: the file is empty")
+    kind, compression = _strip_compression(path)
+    if kind in (".parquet", ".pq"):
+        try:
+            return pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises its own hierarchy
+            raise DatasetError(f"{name}: cannot read as parquet ({exc})") from None
+    text = _decode(_raw_bytes(path, compression), name)
+    if kind == ".arff":
+        return _read_arff(text, name)
+    return _read_text_table(text, kind, sep, name)
+
+
+def load_dataset(
+    path: str | Path,
+    target: str | None = None,
+    task: str = "auto",
+    sep: str | None = None,
+    name: str | None = None,
+) -> Dataset:
+    """Read ``path`` and check it as a learning problem (see :func:`make_dataset`)."""
+    path = Path(path)
+    frame = read_table(path, sep=sep)
+    if name is None:
+        name = path.name
+        for suffix in reversed(path.suffixes):
+            name = name[: -len(suffix)] if name.endswith(suffix) else name
+    return make_dataset(frame, target=target, task=task, name=name or path.name)

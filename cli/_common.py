@@ -1,0 +1,86 @@
+"""Shared pieces of the CLI: consoles, option types, JSON output, progress bars.
+
+Only typer, rich and the standard library are imported here: `automl-meta --help`
+must not pay for torch, lightgbm, pymfe or openml.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, Callable, Iterator
+
+import typer
+from rich.console import Console
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout instead of tables.")]
+TargetOption = Annotated[
+    str | None,
+    typer.Option("--target", "-t", help="Target column (default: target/class/label/y, case-insensitive, else the last column)."),
+]
+TaskOption = Annotated[
+    str,
+    typer.Option(
+        "--task",
+        help="classification, regression or auto (non-numeric target, or <= 20 integer values seen twice each on average: classification).",
+    ),
+]
+SepOption = Annotated[str | None, typer.Option("--sep", help="Field delimiter of a text table (default: sniffed).")]
+SeedOption = Annotated[int, typer.Option("--random-state", "--seed", help="Seed for every random choice.")]
+DataArgument = Annotated[Path, typer.Argument(help="Data file: CSV, TSV (optionally .gz/.bz2/.xz/.zip), parquet or ARFF.")]
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON types, with NaN and infinities as null and numpy scalars unwrapped."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 1) == 0:
+        value = value.item()  # numpy scalar
+    if hasattr(value, "tolist"):
+        return jsonable(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def print_json(payload: Any) -> None:
+    """Write ``payload`` as one JSON document on stdout."""
+    sys.stdout.write(json.dumps(jsonable(payload), indent=2, allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+@contextmanager
+def progress_bar(description: str, total: int | None, enabled: bool = True) -> Iterator[Callable[..., None]]:
+    """A rich progress bar on stderr; yields ``advance(n=1, description=None)``."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    if not enabled:
+        yield lambda n=1, description=None: None
+        return
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=err, transient=False) as progress:
+        task = progress.add_task(description, total=total)
+
+        def advance(n: int = 1, description: str | None = None) -> None:
+            progress.update(task, advance=n, **({"description": description} if description else {}))
+
+        yield advance
+
+
+def fmt(value: Any, digits: int = 4) -> str:
+    """A number for a table cell (blank for missing)."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if abs(value) >= 1e4 or (value != 0 and abs(value) < 1e-3) else f"{value:.{digits}f}"
+    return str(value)

@@ -1,0 +1,96 @@
+"""The `automl-meta` application: one Typer app, one error boundary.
+
+Each command module registers its commands with ``register(app)``; they import
+the heavy parts of automl_meta inside the command functions, so ``--help`` and
+``--version`` start fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from automl_meta.cli import db, evaluate, meta_learning, metafeatures, optimizer, recommend
+from automl_meta.cli._common import err
+from automl_meta.exceptions import AutomlMetaError
+
+_PASS_THROUGH = (click.exceptions.Exit, click.exceptions.Abort)
+
+
+class _ErrorBoundary(TyperGroup):
+    """Turns our errors into one red line and an exit code (2 input/usage, 1 runtime)."""
+
+    def invoke(self, ctx: click.Context):
+        debug = bool(ctx.params.get("debug")) or os.environ.get("AUTOML_META_DEBUG") == "1"
+        try:
+            return super().invoke(ctx)
+        except _PASS_THROUGH:
+            raise
+        except click.exceptions.UsageError as exc:
+            if debug:
+                raise
+            hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+            err.print(f"[red]error:[/] {exc.format_message()}{hint}", soft_wrap=True)
+            raise typer.Exit(2) from None
+        except AutomlMetaError as exc:
+            if debug:
+                raise
+            err.print(f"[red]error:[/] {exc}", soft_wrap=True, markup=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err.print("[red]error:[/] interrupted; what was already written is kept")
+            raise typer.Exit(130) from None
+        except Exception as exc:  # the boundary: anything else is a bug or an environment failure
+            if debug:
+                raise
+            err.print(
+                f"[red]error:[/] {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+                soft_wrap=True,
+                markup=False,
+            )
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    cls=_ErrorBoundary,
+    name="automl-meta",
+    help="Recommend learners for a tabular dataset, and meta-learn how gradient-trained models start and step.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from automl_meta import __version__
+
+        typer.echo(f"automl-meta {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks instead of one-line errors.")] = False,
+) -> None:
+    """Recommend learners for a tabular dataset, and meta-learn how gradient-trained models start and step."""
+
+
+for _module in (metafeatures, evaluate, db, recommend, meta_learning, optimizer):
+    _module.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="automl-meta")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

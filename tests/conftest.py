@@ -1,0 +1,61 @@
+"""Shared fixtures: the ../shared folder beside the checkout, and small synthetic data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("AUTOML_META_SHARED", REPO.parent / "shared"))
+
+# Parallel jobs in tests must not spin on OpenMP with 2 cores.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """../shared beside the checkout; tests that need it skip without it."""
+    if not SHARED.is_dir():
+        pytest.skip(f"needs the shared data folder {SHARED.name}/ beside the checkout (absent in a user's clone)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def pmlb_dir(shared_dir: Path) -> Path:
+    path = shared_dir / "datasets" / "pmlb"
+    if not path.is_dir():
+        pytest.skip("needs ../shared/datasets/pmlb")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Keep every test's meta-feature cache away from the user's cache directory."""
+    monkeypatch.setenv("AUTOML_META_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+def make_mixed_frame(n: int = 200, seed: int = 0, task: str = "classification") -> pd.DataFrame:
+    """Numeric, categorical and missing values, with a target that depends on them."""
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(size=n)
+    x2 = rng.uniform(-1, 1, size=n)
+    color = rng.choice(["red", "green", "blue"], size=n)
+    flag = rng.choice([True, False], size=n)
+    signal = x1 + 0.5 * x2 + (color == "red") * 1.0
+    frame = pd.DataFrame({"x1": x1, "x2": x2, "color": color, "flag": flag})
+    frame.loc[rng.choice(n, n // 10, replace=False), "x2"] = np.nan
+    frame.loc[rng.choice(n, n // 10, replace=False), "color"] = None
+    if task == "classification":
+        frame["target"] = np.where(signal > np.median(signal), "yes", "no")
+    else:
+        frame["target"] = signal + rng.normal(scale=0.1, size=n)
+    return frame
+
+
+@pytest.fixture
+def mixed_frame() -> pd.DataFrame:
+    return make_mixed_frame()
