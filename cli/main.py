@@ -15,7 +15,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from automl_meta.cli import db, evaluate, meta_learning, metafeatures, optimizer, recommend
+from automl_meta.cli import db, evaluate, meta_learning, metafeatures, optimizer, recommend, selector
 from automl_meta.cli._common import err
 from automl_meta.exceptions import AutomlMetaError
 
@@ -83,7 +83,7 @@ def _root(
     """Recommend learners for a tabular dataset, and meta-learn how gradient-trained models start and step."""
 
 
-for _module in (metafeatures, evaluate, db, recommend, meta_learning, optimizer):
+for _module in (metafeatures, evaluate, db, recommend, selector, meta_learning, optimizer):
     _module.register(app)
 
 
