@@ -1,0 +1,67 @@
+"""Task inference, type conventions and the content hash of a Dataset."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from automl_meta.dataset import infer_task, make_dataset
+from automl_meta.exceptions import DatasetError, UsageError
+
+from conftest import make_mixed_frame
+
+
+@pytest.mark.parametrize(
+    ("values", "task"),
+    [
+        (["a", "b"] * 10, "classification"),
+        ([True, False] * 10, "classification"),
+        ([0, 1, 2] * 10, "classification"),
+        (list(range(30)), "regression"),
+        ([0.5, 1.5] * 10, "regression"),
+    ],
+)
+def test_infer_task_follows_the_documented_rule(values, task):
+    assert infer_task(pd.Series(values)) == task
+
+
+def test_feature_columns_follow_the_type_convention(mixed_frame):
+    data = make_dataset(mixed_frame)
+    assert data.X["x1"].dtype == np.float64
+    assert data.X["color"].dtype == object
+    assert data.X["flag"].dropna().isin(["True", "False"]).all()
+    assert data.y.dtype == object and set(data.y) == {"yes", "no"}
+    assert data.profile.missing == {"x2": 20, "color": 20}
+
+
+def test_low_cardinality_integers_are_categorical():
+    frame = pd.DataFrame({"grade": [1, 2, 3, 4] * 10, "amount": np.arange(40) * 1.5, "target": [0, 1] * 20})
+    data = make_dataset(frame)
+    assert data.categorical_columns == ["grade"]
+    assert data.X["grade"].iloc[0] == "1"
+
+
+def test_rows_without_target_are_dropped_and_counted():
+    frame = make_mixed_frame(60, task="regression")
+    frame.loc[:4, "target"] = np.nan
+    data = make_dataset(frame)
+    assert data.task == "regression"
+    assert data.n_rows == 55 and data.profile.rows_without_target == 5
+
+
+def test_regression_on_text_target_is_rejected():
+    with pytest.raises(DatasetError, match="not numeric"):
+        make_dataset(make_mixed_frame(40), task="regression")
+
+
+def test_unknown_task_is_a_usage_error():
+    with pytest.raises(UsageError, match="unknown task"):
+        make_dataset(make_mixed_frame(40), task="clustering")
+
+
+def test_content_hash_is_stable_and_sensitive():
+    a = make_dataset(make_mixed_frame(80, seed=1))
+    b = make_dataset(make_mixed_frame(80, seed=1))
+    c = make_dataset(make_mixed_frame(80, seed=2))
+    assert a.content_hash() == b.content_hash() != c.content_hash()

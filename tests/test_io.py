@@ -1,0 +1,152 @@
+"""Reading data files: formats, sniffing, encodings, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from automl_meta.exceptions import DatasetError
+from automl_meta.io import load_dataset, read_table
+
+from conftest import make_mixed_frame
+
+CSV = "a,b,label\n" + "".join(f"{i},{i % 3},{'x' if i % 2 else 'y'}\n" for i in range(30))
+
+
+def write(tmp_path, name, text, encoding="utf-8"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding) if isinstance(text, str) else text)
+    return path
+
+
+@pytest.mark.parametrize("sep", [",", ";", "\t", "|"])
+def test_read_table_sniffs_the_delimiter(tmp_path, sep):
+    path = write(tmp_path, "data.txt", CSV.replace(",", sep))
+    frame = read_table(path)
+    assert list(frame.columns) == ["a", "b", "label"]
+    assert len(frame) == 30
+
+
+@pytest.mark.parametrize(
+    ("name", "pack"),
+    [("d.csv.gz", gzip.compress), ("d.csv.bz2", bz2.compress)],
+)
+def test_read_table_decompresses(tmp_path, name, pack):
+    frame = read_table(write(tmp_path, name, pack(CSV.encode())))
+    assert frame.shape == (30, 3)
+
+
+def test_read_table_reads_a_zipped_csv(tmp_path):
+    path = tmp_path / "d.csv.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("inner.csv", CSV)
+    assert read_table(path).shape == (30, 3)
+
+
+def test_read_table_reads_parquet(tmp_path, mixed_frame):
+    path = tmp_path / "d.parquet"
+    mixed_frame.to_parquet(path)
+    pd.testing.assert_frame_equal(read_table(path), mixed_frame)
+
+
+def test_read_table_reads_arff_with_nominal_and_missing(tmp_path):
+    text = (
+        "@relation toy\n@attribute x numeric\n@attribute c {red,blue}\n@attribute class {yes,no}\n@data\n"
+        + "".join(f"{i},{('red', 'blue', '?')[i % 3]},{'yes' if i % 2 else 'no'}\n" for i in range(20))
+    )
+    data = load_dataset(write(tmp_path, "toy.arff", text))
+    assert data.target == "class"
+    assert data.profile.categorical == ("c",)
+    assert data.profile.missing == {"c": 6}
+
+
+def test_utf8_bom_and_latin1_are_decoded(tmp_path):
+    text = "café,n,target\n" + "".join(f"é{i % 4},{i},{i % 2}\n" for i in range(20))
+    bom = read_table(write(tmp_path, "bom.csv", "\ufeff" + text))
+    latin = read_table(write(tmp_path, "latin.csv", text, encoding="latin-1"))
+    assert list(bom.columns) == list(latin.columns) == ["café", "n", "target"]
+    assert latin.iloc[0, 0] == "é0"
+
+
+def test_quoted_fields_keep_delimiters_and_newlines(tmp_path):
+    rows = "".join(f'{i},"a, b\nline {i}",{i % 2}\n' for i in range(20))
+    frame = read_table(write(tmp_path, "q.csv", "n,text,target\n" + rows))
+    assert frame.shape == (20, 3)
+    assert frame.loc[3, "text"] == "a, b\nline 3"
+
+
+def test_missing_markers_and_inf_become_missing(tmp_path):
+    values = ["1.5", "", "NA", "?", "NaN", "inf", "-inf", "2.25"] * 3
+    rows = "".join(f"{v},{i % 2}\n" for i, v in enumerate(values))
+    data = load_dataset(write(tmp_path, "m.csv", "x,target\n" + rows))
+    assert data.X["x"].isna().sum() == 18
+    assert np.isfinite(data.X["x"].dropna()).all()
+
+
+def test_headerless_numeric_file_gets_column_names(tmp_path):
+    data = load_dataset(write(tmp_path, "h.csv", "".join(f"{i},{i * 2.5},{i % 2}\n" for i in range(20))))
+    assert data.target == "col_2"
+    assert data.X.columns.tolist() == ["col_0", "col_1"]
+
+
+def test_default_target_prefers_named_columns_case_insensitively(tmp_path):
+    frame = make_mixed_frame(50).rename(columns={"target": "Class"})
+    frame["z_last"] = 1.0
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    assert load_dataset(tmp_path / "t.csv").target == "Class"
+
+
+def test_column_profile_reports_id_like_and_constant_columns(tmp_path):
+    frame = make_mixed_frame(60)
+    frame["row_id"] = [f"id-{i}" for i in range(60)]
+    frame["always"] = "same"
+    data = load_dataset(write(tmp_path, "p.csv", frame.to_csv(index=False)))
+    assert data.profile.id_like == ("row_id",)
+    assert data.profile.constant == ("always",)
+    assert "row_id" not in data.X and "always" not in data.X
+    assert set(data.categorical_columns) == {"color", "flag"}
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.csv", "", "empty"),
+        ("header.csv", "a,b,target\n", "no data rows"),
+        ("few.csv", "a,target\n" + "".join(f"{i},{i % 2}\n" for i in range(5)), "at least 10"),
+        ("one.csv", "a b target\n" + "".join(f"{i} {i} {i % 2}\n" for i in range(20)), "delimiter"),
+        ("bin.csv", b"\x00\x01\x02\xff" * 100, "unreadable bytes"),
+    ],
+)
+def test_bad_files_raise_one_line_dataset_errors(tmp_path, name, content, message):
+    path = write(tmp_path, name, content)
+    with pytest.raises(DatasetError, match=message) as info:
+        load_dataset(path)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(DatasetError, match="no such file"):
+        load_dataset(tmp_path / "nope.csv")
+
+
+def test_absent_target_lists_the_columns(tmp_path):
+    path = write(tmp_path, "d.csv", CSV)
+    with pytest.raises(DatasetError, match=r"'nope' not found; columns are: a, b, label"):
+        load_dataset(path, target="nope")
+
+
+def test_target_all_missing_is_rejected(tmp_path):
+    path = write(tmp_path, "d.csv", "a,target\n" + "".join(f"{i},\n" for i in range(20)))
+    with pytest.raises(DatasetError, match="all values missing"):
+        load_dataset(path)
+
+
+def test_single_class_target_is_rejected(tmp_path):
+    path = write(tmp_path, "d.csv", "a,target\n" + "".join(f"{i},yes\n" for i in range(20)))
+    with pytest.raises(DatasetError, match="one class"):
+        load_dataset(path)
