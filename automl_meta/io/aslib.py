@@ -1,0 +1,223 @@
+"""Read an ASlib scenario folder (the Algorithm Selection Library format).
+
+A scenario folder holds ``description.txt`` (YAML: performance measure, its
+direction, the runtime cutoff, the algorithms, the feature steps),
+``feature_values.arff``, ``algorithm_runs.arff`` and ``cv.arff`` (the official
+fold of every instance). The format is specified at aslib.net; Bischl et al.,
+"ASlib: A Benchmark Library for Algorithm Selection", AIJ 237 (2016).
+
+:func:`read_scenario` returns an :class:`ASlibScenario` with the features and
+the performance matrix as DataFrames indexed by ``instance_id``:
+
+* feature values ``?`` become NaN; repetitions of an instance are averaged;
+* for runtime scenarios, a run whose status is not ``ok`` or whose runtime
+  reaches the cutoff counts as PAR10 (ten times the cutoff), the usual
+  convention of ASlib evaluations; repetitions are then averaged;
+* ``folds`` comes from ``cv.arff``, repetition 1.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from automl_meta.exceptions import DatasetError
+
+logger = logging.getLogger(__name__)
+
+PAR_FACTOR = 10
+REQUIRED_FILES = ("description.txt", "feature_values.arff", "algorithm_runs.arff")
+PERFORMANCE_TYPES = ("runtime", "solution_quality")
+
+
+@dataclass(frozen=True, eq=False)
+class ASlibScenario:
+    """One ASlib scenario, parsed (see the module docstring for the conventions)."""
+
+    name: str
+    features: pd.DataFrame  # instance_id x feature, float, NaN for '?'
+    performance: pd.DataFrame  # instance_id x algorithm, float (PAR10 applied for runtime)
+    maximize: bool
+    performance_measure: str
+    performance_type: str  # "runtime" | "solution_quality"
+    cutoff: float | None
+    folds: pd.Series  # instance_id -> fold (int); empty without cv.arff
+    algorithms: list[str] = field(default_factory=list)
+    description: dict = field(default_factory=dict)
+    runstatus: pd.DataFrame | None = None  # instance_id x algorithm, the status of repetition 1
+
+    @property
+    def n_instances(self) -> int:
+        return len(self.performance)
+
+
+def _first(value, default=None):
+    """ASlib stores per-measure settings as one-element lists; unwrap them."""
+    if isinstance(value, (list, tuple)):
+        return value[0] if value else default
+    return default if value is None else value
+
+
+def _as_cutoff(value) -> float | None:
+    try:
+        cutoff = float(value)
+    except (TypeError, ValueError):  # '?' or missing
+        return None
+    return cutoff if np.isfinite(cutoff) and cutoff > 0 else None
+
+
+def _as_bool(value) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "yes", "1")
+    return bool(value)
+
+
+def read_description(path: str | Path) -> dict:
+    """Parse ``description.txt`` (YAML) into a dict."""
+    import yaml
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise DatasetError(f"{path}: not valid YAML ({str(exc).splitlines()[0]}); is this an ASlib description.txt?") from None
+    if not isinstance(data, dict):
+        raise DatasetError(f"{path}: expected a YAML mapping of scenario settings")
+    return data
+
+
+def read_arff_frame(path: str | Path) -> pd.DataFrame:
+    """An ARFF file as a DataFrame (``?`` -> None, numeric columns float)."""
+    import arff  # liac-arff
+
+    path = Path(path)
+    try:
+        with path.open(encoding="utf-8") as handle:
+            decoded = arff.load(handle)
+    except Exception as exc:  # liac-arff raises many private error types
+        raise DatasetError(f"{path}: not a valid ARFF file ({exc})") from None
+    columns = [name for name, _ in decoded["attributes"]]
+    frame = pd.DataFrame(decoded["data"], columns=columns)
+    for name, kind in decoded["attributes"]:
+        if isinstance(kind, str) and kind.upper() in ("NUMERIC", "REAL", "INTEGER"):
+            frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
+    return frame
+
+
+def _instance_ids(frame: pd.DataFrame, path: Path) -> pd.Series:
+    if "instance_id" not in frame.columns:
+        raise DatasetError(f"{path}: no instance_id attribute; not an ASlib file")
+    return frame["instance_id"].astype(str)
+
+
+def _read_features(path: Path) -> pd.DataFrame:
+    frame = read_arff_frame(path)
+    frame["instance_id"] = _instance_ids(frame, path)
+    values = frame.drop(columns=[c for c in ("repetition",) if c in frame.columns])
+    features = values.groupby("instance_id", sort=True).mean(numeric_only=True)
+    features.index.name = "instance_id"
+    features.columns.name = "feature"
+    return features.astype(float)
+
+
+def _read_runs(path: Path, measure: str | None, performance_type: str, cutoff: float | None):
+    frame = read_arff_frame(path)
+    frame["instance_id"] = _instance_ids(frame, path)
+    if "algorithm" not in frame.columns:
+        raise DatasetError(f"{path}: no algorithm attribute; not an ASlib algorithm_runs file")
+    measures = [c for c in frame.columns if c not in ("instance_id", "repetition", "algorithm", "runstatus")]
+    if not measures:
+        raise DatasetError(f"{path}: no performance column")
+    measure = measure or measures[0]
+    if measure not in frame.columns:
+        raise DatasetError(f"{path}: no column for the performance measure {measure!r} (found {', '.join(measures)})")
+    values = frame[measure].astype(float)
+    status = frame["runstatus"].astype(str) if "runstatus" in frame.columns else pd.Series("ok", index=frame.index)
+    if performance_type == "runtime" and cutoff is not None:
+        failed = (status != "ok") | ~(values < cutoff)  # NaN runtime counts as failed
+        values = values.where(~failed, PAR_FACTOR * cutoff)
+    frame = frame.assign(_value=values, runstatus=status)
+    performance = frame.pivot_table(index="instance_id", columns="algorithm", values="_value", aggfunc="mean", sort=True)
+    first = frame if "repetition" not in frame.columns else frame[frame["repetition"] == frame["repetition"].min()]
+    runstatus = first.pivot(index="instance_id", columns="algorithm", values="runstatus").sort_index()
+    performance.columns.name = "algorithm"
+    return measure, performance.astype(float), runstatus
+
+
+def _read_folds(path: Path) -> pd.Series:
+    if not path.is_file():
+        logger.warning("%s: absent; the scenario has no official folds", path)
+        return pd.Series(dtype="int64", name="fold")
+    frame = read_arff_frame(path)
+    frame["instance_id"] = _instance_ids(frame, path)
+    if "repetition" in frame.columns:
+        frame = frame[frame["repetition"] == 1]
+    folds = frame.set_index("instance_id")["fold"].astype("int64").sort_index()
+    folds.index.name = "instance_id"
+    return folds.rename("fold")
+
+
+def read_scenario(path: str | Path, measure: str | None = None) -> ASlibScenario:
+    """Read the ASlib scenario in folder ``path``.
+
+    Parameters
+    ----------
+    path : folder with ``description.txt``, ``feature_values.arff``,
+        ``algorithm_runs.arff`` and (optionally) ``cv.arff``.
+    measure : performance measure to use when the scenario records several
+        (default: the first one listed in ``description.txt``).
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise DatasetError(f"{path}: not a folder; give an ASlib scenario folder (with description.txt)")
+    missing = [name for name in REQUIRED_FILES if not (path / name).is_file()]
+    if missing:
+        raise DatasetError(f"{path}: not an ASlib scenario, missing {', '.join(missing)}")
+    description = read_description(path / "description.txt")
+    measures = description.get("performance_measures") or []
+    if isinstance(measures, str):
+        measures = [measures]
+    index = measures.index(measure) if measure in measures else 0
+    maximize_list = description.get("maximize") or [False]
+    types = description.get("performance_type") or ["runtime"]
+    maximize_list = maximize_list if isinstance(maximize_list, list) else [maximize_list]
+    types = types if isinstance(types, list) else [types]
+    maximize = _as_bool(maximize_list[min(index, len(maximize_list) - 1)])
+    performance_type = str(types[min(index, len(types) - 1)]).strip()
+    if performance_type not in PERFORMANCE_TYPES:
+        raise DatasetError(f"{path}: performance_type {performance_type!r} is not one of {', '.join(PERFORMANCE_TYPES)}")
+    cutoff = _as_cutoff(description.get("algorithm_cutoff_time"))
+    wanted = measure or (str(measures[index]) if measures else None)
+
+    measure_name, performance, runstatus = _read_runs(path / "algorithm_runs.arff", wanted, performance_type, cutoff)
+    features = _read_features(path / "feature_values.arff")
+    if set(features.index) != set(performance.index):
+        logger.warning(
+            "%s: %d instances have runs but no features, %d have features but no runs; keeping the instances with runs",
+            path.name,
+            len(set(performance.index) - set(features.index)),
+            len(set(features.index) - set(performance.index)),
+        )
+    features = features.reindex(performance.index)
+    listed = description.get("metainfo_algorithms") or {}
+    algorithms = [a for a in listed if a in performance.columns] + [a for a in performance.columns if a not in listed]
+    performance = performance[algorithms]
+    runstatus = runstatus.reindex(index=performance.index, columns=algorithms)
+    folds = _read_folds(path / "cv.arff")
+    return ASlibScenario(
+        name=str(description.get("scenario_id") or path.name),
+        features=features,
+        performance=performance,
+        maximize=maximize,
+        performance_measure=measure_name,
+        performance_type=performance_type,
+        cutoff=cutoff,
+        folds=folds,
+        algorithms=list(algorithms),
+        description=description,
+        runstatus=runstatus,
+    )
