@@ -11,48 +11,53 @@ import os
 import sys
 from typing import Annotated
 
-import click
 import typer
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from automl_meta.cli import db, evaluate, meta_learning, metafeatures, optimizer, recommend, selector
 from automl_meta.cli._common import err
 from automl_meta.exceptions import AutomlMetaError
 
-_PASS_THROUGH = (click.exceptions.Exit, click.exceptions.Abort)
+_PASS_THROUGH = (typer.Exit, typer.Abort)
+
+
+def _is_usage_error(exc: BaseException) -> bool:
+    """Click's UsageError family (typer may vendor its own click, so match by shape)."""
+    return hasattr(exc, "format_message") and getattr(exc, "exit_code", None) == 2
+
+
+def _say(message: str) -> None:
+    """One red line on stderr (the message's own newlines are folded)."""
+    err.print(f"[red]error:[/] {escape(' '.join(message.split()))}", soft_wrap=True)
 
 
 class _ErrorBoundary(TyperGroup):
     """Turns our errors into one red line and an exit code (2 input/usage, 1 runtime)."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: typer.Context):
         debug = bool(ctx.params.get("debug")) or os.environ.get("AUTOML_META_DEBUG") == "1"
         try:
             return super().invoke(ctx)
         except _PASS_THROUGH:
             raise
-        except click.exceptions.UsageError as exc:
-            if debug:
-                raise
-            hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
-            err.print(f"[red]error:[/] {exc.format_message()}{hint}", soft_wrap=True)
-            raise typer.Exit(2) from None
         except AutomlMetaError as exc:
             if debug:
                 raise
-            err.print(f"[red]error:[/] {exc}", soft_wrap=True, markup=True)
+            _say(str(exc))
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            err.print("[red]error:[/] interrupted; what was already written is kept")
+            _say("interrupted; what was already written is kept")
             raise typer.Exit(130) from None
         except Exception as exc:  # the boundary: anything else is a bug or an environment failure
             if debug:
                 raise
-            err.print(
-                f"[red]error:[/] {type(exc).__name__}: {exc} (run with --debug for the traceback)",
-                soft_wrap=True,
-                markup=False,
-            )
+            if _is_usage_error(exc):
+                sub = getattr(exc, "ctx", None)
+                hint = f" (see `{sub.command_path} --help`)" if sub is not None else ""
+                _say(f"{exc.format_message()}{hint}")
+                raise typer.Exit(2) from None
+            _say(f"{type(exc).__name__}: {exc} (run with --debug for the traceback)")
             raise typer.Exit(1) from None
 
 
