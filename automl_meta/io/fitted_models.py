@@ -1,0 +1,261 @@
+"""Save and load a fitted winner pipeline without pickle: skops files plus a JSON sidecar.
+
+Format (``automl-meta-fitted-model/1``)
+---------------------------------------
+``MODEL`` (any name, ``.skops`` by convention)
+    The fitted scikit-learn :class:`~sklearn.pipeline.Pipeline` (preprocessing
+    and estimator) written by :func:`skops.io.dump`. skops stores an object
+    tree as JSON plus numpy arrays in a zip file and rebuilds it on load
+    without unpickling, so loading cannot run code unless a type in the file
+    is explicitly trusted.
+``MODEL.json`` (the sidecar)
+    ``format``, ``learner``, ``task``, ``target``, ``columns`` (name and kind,
+    ``numeric`` or ``categorical``, in training order), ``classes``
+    (classification) , ``metric`` and the scores known when the model was
+    chosen, ``n_rows``, ``dataset`` (name and content hash), ``random_state``,
+    ``versions`` of the libraries that fitted it, and ``sha256`` of ``MODEL``.
+
+Loading checks the sidecar's format and checksum, then asks skops which types
+in the file are outside its own default trust list and refuses the file unless
+every one of them is on :data:`TRUSTED_TYPES` (numpy dtypes, the compiled tree
+and neighbour structures of scikit-learn, LightGBM's booster and estimators).
+Anything else, such as a function or a class from an unknown module, raises
+:class:`~automl_meta.exceptions.ArtifactError` naming the types.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import platform
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from automl_meta.exceptions import ArtifactError, DatasetError
+
+logger = logging.getLogger(__name__)
+
+FORMAT = "automl-meta-fitted-model/1"
+SIDECAR_SUFFIX = ".json"
+
+# Types beyond skops' default trust list that a portfolio pipeline legitimately
+# holds. Patterns use fnmatch syntax; keep them as narrow as the classes allow.
+TRUSTED_TYPES: tuple[str, ...] = (
+    "numpy.dtype",
+    "collections.OrderedDict",
+    "sklearn.tree._tree.Tree",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+    "sklearn.metrics._dist_metrics.*DistanceMetric*",
+    "sklearn.metrics._dist_metrics.*Distance64",
+    "sklearn.metrics._dist_metrics.*Distance32",
+    "sklearn.neighbors._kd_tree.KDTree",
+    "sklearn.neighbors._ball_tree.BallTree",
+    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+    "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
+    "sklearn._loss.loss.*Loss",
+    "sklearn._loss.link.*Link",
+    "sklearn._loss.link.Interval",
+    "lightgbm.basic.Booster",
+    "lightgbm.sklearn.LGBMClassifier",
+    "lightgbm.sklearn.LGBMRegressor",
+)
+
+
+@dataclass(frozen=True)
+class FittedModel:
+    """A loaded pipeline and its sidecar (see the module docstring for the keys)."""
+
+    pipeline: Any
+    info: dict
+    path: Path
+
+    @property
+    def columns(self) -> list[str]:
+        return [c["name"] for c in self.info["columns"]]
+
+
+def sidecar_path(path: str | Path) -> Path:
+    """Where the JSON sidecar of the model file ``path`` lives (``MODEL.json``)."""
+    path = Path(path)
+    return path.with_name(path.name + SIDECAR_SUFFIX)
+
+
+def library_versions() -> dict:
+    """Versions of the libraries that fit and read a saved pipeline."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {"python": platform.python_version()}
+    for package in ("automl-meta", "scikit-learn", "skops", "lightgbm", "numpy", "pandas"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = None
+    return versions
+
+
+def is_trusted(type_name: str) -> bool:
+    """Whether ``type_name`` (``module.Qualname``) is on :data:`TRUSTED_TYPES`."""
+    return any(fnmatchcase(type_name, pattern) for pattern in TRUSTED_TYPES)
+
+
+def _checked_types(data: bytes, where: str) -> list[str]:
+    """The file's types outside skops' defaults, if all are trusted; else ArtifactError."""
+    import skops.io as sio
+
+    try:
+        untrusted = sio.get_untrusted_types(data=data)
+    except Exception as exc:  # a zip or schema error from skops: not a model file
+        raise ArtifactError(f"{where}: not a readable skops model file ({type(exc).__name__}: {exc})") from None
+    refused = sorted(t for t in untrusted if not is_trusted(t))
+    if refused:
+        raise ArtifactError(
+            f"{where}: refusing types that are not on the trusted list: {', '.join(refused)}; "
+            "only load models written by `automl-meta recommend --fit`"
+        )
+    return list(untrusted)
+
+
+def describe_columns(X: pd.DataFrame) -> list[dict]:
+    """Name and kind (numeric or categorical) of each feature column, in order."""
+    return [{"name": str(c), "kind": "categorical" if X[c].dtype == object else "numeric"} for c in X.columns]
+
+
+def save_fitted_model(path: str | Path, pipeline: Any, info: dict) -> Path:
+    """Write ``pipeline`` to ``path`` (skops) and ``info`` plus format, versions and checksum to the sidecar.
+
+    ``info`` must hold at least ``learner``, ``task``, ``target`` and ``columns``
+    (see :func:`describe_columns`). The pipeline is refused before anything is
+    written if it holds a type that :func:`load_fitted_model` would refuse.
+    Both files are written atomically (temp file, then rename).
+    """
+    import skops.io as sio
+
+    missing = [k for k in ("learner", "task", "target", "columns") if k not in info]
+    if missing:
+        raise ArtifactError(f"fitted-model sidecar lacks {', '.join(missing)}")
+    path = Path(path)
+    if path.is_dir():
+        raise ArtifactError(f"{path}: is a folder; give a file name for the model, e.g. model.skops")
+    data = sio.dumps(pipeline)
+    _checked_types(data, f"{path} (not written)")
+    sidecar = {
+        "format": FORMAT,
+        **info,
+        "model_file": path.name,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "versions": library_versions(),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for target, payload in ((path, data), (sidecar_path(path), json.dumps(_plain(sidecar), indent=2).encode())):
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_bytes(payload)
+        os.replace(tmp, target)
+    logger.info("saved %s (%d bytes) and its sidecar", path, len(data))
+    return path
+
+
+def read_sidecar(path: str | Path) -> dict:
+    """The sidecar of the model file ``path``, checked for format (no model loaded)."""
+    path = Path(path)
+    side = sidecar_path(path)
+    if not path.is_file():
+        raise ArtifactError(f"{path}: no such model file (write one with `automl-meta recommend DATA --fit {path.name}`)")
+    if not side.is_file():
+        raise ArtifactError(f"{path}: its sidecar {side.name} is missing; keep the two files together")
+    try:
+        info = json.loads(side.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"{side}: not a readable JSON sidecar ({exc})") from None
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        raise ArtifactError(f"{side}: not an automl-meta model sidecar (format {FORMAT} expected)")
+    return info
+
+
+def load_fitted_model(path: str | Path) -> FittedModel:
+    """Load a model written by :func:`save_fitted_model`, refusing untrusted or altered files."""
+    import skops.io as sio
+
+    path = Path(path)
+    info = read_sidecar(path)
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != info.get("sha256"):
+        raise ArtifactError(f"{path}: checksum differs from its sidecar; the file was changed or belongs to another sidecar")
+    trusted = _checked_types(data, str(path))
+    try:
+        pipeline = sio.loads(data, trusted=trusted)
+    except Exception as exc:  # skops raises many types while rebuilding objects
+        raise ArtifactError(f"{path}: cannot rebuild the model ({type(exc).__name__}: {exc})") from None
+    saved = (info.get("versions") or {}).get("scikit-learn")
+    current = library_versions().get("scikit-learn")
+    if saved and current and saved.split(".")[:2] != current.split(".")[:2]:
+        logger.warning("%s was fitted with scikit-learn %s; this is %s", path, saved, current)
+    return FittedModel(pipeline=pipeline, info=info, path=path)
+
+
+def _category_strings(raw: pd.Series) -> pd.Series:
+    """Values as the strings training saw: integer-valued numbers as '3', not '3.0'."""
+    present = raw.notna()
+    as_num = pd.to_numeric(raw, errors="coerce") if raw.dtype != bool else None
+    out = raw.astype(object).copy()
+    if as_num is not None and as_num[present].notna().all():
+        values = as_num[present].to_numpy(dtype=float)
+        if np.all(np.isfinite(values)) and np.all(values == np.round(values)):
+            out[present] = [str(int(v)) for v in values]
+            return out.where(present, np.nan)
+    out[present] = out[present].map(str)
+    return out.where(present, np.nan)
+
+
+def conform_features(frame: pd.DataFrame, info: dict, name: str = "data") -> pd.DataFrame:
+    """The columns a saved model was fitted on, in its order and type convention.
+
+    Extra columns (the target, ID columns) are ignored; a missing column or a
+    non-numeric value in a numeric column raises :class:`DatasetError`.
+    """
+    frame = frame.copy()
+    frame.columns = [str(c) for c in frame.columns]
+    spec = info["columns"]
+    missing = [c["name"] for c in spec if c["name"] not in frame.columns]
+    if missing:
+        shown = ", ".join(missing[:10]) + (", ..." if len(missing) > 10 else "")
+        raise DatasetError(
+            f"{name}: columns the model was fitted on are missing: {shown} "
+            f"(the model expects {len(spec)} columns: see its sidecar {info.get('model_file', 'MODEL')}.json)"
+        )
+    columns = {}
+    for column in spec:
+        raw = frame[column["name"]]
+        if column["kind"] == "numeric":
+            values = raw.astype("float64") if raw.dtype == bool else pd.to_numeric(raw, errors="coerce")
+            bad = values.isna() & raw.notna()
+            if bad.any():
+                example = raw[bad].iloc[0]
+                raise DatasetError(
+                    f"{name}: column {column['name']!r} was numeric when the model was fitted, "
+                    f"but holds {example!r}; fix the value or refit"
+                )
+            columns[column["name"]] = values.astype("float64").replace([np.inf, -np.inf], np.nan)
+        else:
+            columns[column["name"]] = _category_strings(raw)
+    return pd.DataFrame(columns, index=frame.index).reset_index(drop=True)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready copy: numpy scalars unwrapped, NaN as null."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value

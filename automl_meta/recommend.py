@@ -1,0 +1,423 @@
+"""Orchestration only: dataset -> meta-features -> ranking -> :class:`Recommendation`.
+
+No file I/O here: the caller passes a :class:`~automl_meta.dataset.Dataset`, a
+fitted meta-model (:class:`automl_meta.selection.MetaModel` or anything with
+its ``predict``/``explain``/``nearest`` verbs) and, optionally, meta-features
+it already computed (the CLI reads them from the cache). :func:`evaluate_top`
+checks the top of a ranking with the real cross-validation protocol, and
+:func:`fit_winner` fits the chosen learner on all rows.
+
+A typical session::
+
+    rec = recommend(dataset, metamodel, metric="balanced_accuracy")
+    rec = evaluate_top(dataset, rec, k=3)           # optional: real scores
+    pipeline = fit_winner(dataset, rec.winner().learner)
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from automl_meta.dataset import Dataset
+from automl_meta.exceptions import AutomlMetaError, LearnerError, UsageError
+
+logger = logging.getLogger(__name__)
+
+BIAS = "bias"
+OTHER = "(other meta-features)"
+
+
+@dataclass(frozen=True)
+class RankedLearner:
+    """One candidate in a ranking.
+
+    ``predicted_score`` is the meta-model's prediction (on its own scale, see
+    :attr:`Recommendation.score_scale`); ``lower``/``upper`` bound it where the
+    model gives an interval. ``contributions`` (with ``--explain``) lists the
+    meta-features that moved the prediction most, signed, then the rest as
+    ``(other meta-features)`` and the model's ``bias``: they sum to
+    ``raw_prediction``. ``real_*`` are filled in by :func:`evaluate_top`.
+    """
+
+    rank: int
+    learner: str
+    predicted_score: float
+    lower: float | None = None
+    upper: float | None = None
+    raw_prediction: float | None = None
+    contributions: tuple[tuple[str, float], ...] = ()
+    real_score: float | None = None
+    real_std: float | None = None
+    real_status: str | None = None
+    real_rows: int | None = None
+    real_seconds: float | None = None
+
+    def as_dict(self) -> dict:
+        out = {
+            "rank": self.rank,
+            "learner": self.learner,
+            "predicted_score": self.predicted_score,
+            "interval": [self.lower, self.upper] if self.lower is not None else None,
+        }
+        if self.contributions:
+            out["raw_prediction"] = self.raw_prediction
+            out["contributions"] = [{"feature": f, "contribution": c} for f, c in self.contributions]
+        if self.real_status is not None:
+            out.update(
+                real_score=self.real_score,
+                real_std=self.real_std,
+                real_status=self.real_status,
+                real_rows=self.real_rows,
+                real_seconds=self.real_seconds,
+            )
+        return out
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """A ranking of every candidate the meta-database knows for the dataset's task."""
+
+    dataset: str
+    task: str
+    target: str
+    metric: str
+    maximize: bool
+    ranking: tuple[RankedLearner, ...]
+    nearest_datasets: tuple[tuple[str, float], ...] = ()
+    metafeatures: dict = field(default_factory=dict, repr=False)
+    metafeature_seconds: float = 0.0
+    ranking_seconds: float = 0.0
+    evaluation_seconds: float | None = None
+    score_scale: str = "metric"
+    n_rows: int = 0
+    n_features: int = 0
+
+    def top(self, k: int | None = None) -> tuple[RankedLearner, ...]:
+        return self.ranking if k is None else self.ranking[: max(0, k)]
+
+    @property
+    def evaluated(self) -> tuple[RankedLearner, ...]:
+        return tuple(r for r in self.ranking if r.real_status is not None)
+
+    def winner(self) -> RankedLearner:
+        """The best real score among evaluated learners at full size, else the top-ranked one."""
+        scored = [r for r in self.evaluated if r.real_status == "ok" and r.real_score is not None]
+        if self.evaluated and not scored:
+            raise AutomlMetaError(
+                f"{self.dataset}: every evaluated learner failed ({', '.join(r.learner for r in self.evaluated)}); "
+                "see the log (--debug) or try --evaluate-top with a larger K"
+            )
+        if not scored:
+            return self.ranking[0]
+        widest = max(r.real_rows or 0 for r in scored)
+        final = [r for r in scored if (r.real_rows or 0) == widest]
+        sign = 1.0 if self.maximize else -1.0
+        return max(final, key=lambda r: (sign * r.real_score, -r.rank))
+
+    def as_dict(self, top: int | None = None) -> dict:
+        return {
+            "dataset": self.dataset,
+            "task": self.task,
+            "target": self.target,
+            "metric": self.metric,
+            "maximize": self.maximize,
+            "score_scale": self.score_scale,
+            "n_rows": self.n_rows,
+            "n_features": self.n_features,
+            "n_candidates": len(self.ranking),
+            "recommendations": [r.as_dict() for r in self.top(top)],
+            "nearest_datasets": [{"dataset": d, "distance": dist} for d, dist in self.nearest_datasets],
+            "metafeature_seconds": self.metafeature_seconds,
+            "ranking_seconds": self.ranking_seconds,
+            "evaluation_seconds": self.evaluation_seconds,
+        }
+
+
+def metafeature_row(values: dict, feature_names=None) -> pd.DataFrame:
+    """One-row frame of meta-features, in the meta-model's column order when given (absent -> NaN)."""
+    row = pd.DataFrame([{k: (np.nan if v is None else v) for k, v in values.items()}], dtype=float)
+    if feature_names is not None:
+        row = row.reindex(columns=list(feature_names))
+    return row
+
+
+def _model_feature_names(model):
+    for attr in ("feature_names_", "feature_names_in_"):
+        names = getattr(model, attr, None)
+        if names is not None:
+            return list(names)
+    return None
+
+
+def _interval(model, row: pd.DataFrame, learners) -> tuple[dict, dict]:
+    """Lower and upper bounds per learner, where the model offers ``predict_interval``."""
+    if not hasattr(model, "predict_interval"):
+        return {}, {}
+    bounds = model.predict_interval(row)
+    if isinstance(bounds, tuple) and len(bounds) == 2:
+        low, high = bounds
+        low = low.iloc[0] if isinstance(low, pd.DataFrame) else pd.Series(np.asarray(low)[0], index=learners)
+        high = high.iloc[0] if isinstance(high, pd.DataFrame) else pd.Series(np.asarray(high)[0], index=learners)
+        return low.to_dict(), high.to_dict()
+    if isinstance(bounds, dict):
+        return dict(bounds.get("lower", {})), dict(bounds.get("upper", {}))
+    return {}, {}
+
+
+def explain_learner(model, row: pd.DataFrame, learner: str, n_features: int = 5) -> tuple[float, tuple[tuple[str, float], ...]]:
+    """The raw prediction for ``learner`` and its largest signed meta-feature contributions.
+
+    Returns ``(raw, items)`` where ``items`` holds the ``n_features`` largest
+    contributions by magnitude, then the remainder as ``(other meta-features)``
+    and the model's ``bias``; the items sum to ``raw`` (LightGBM ``pred_contrib``).
+    """
+    contrib = model.explain(row)[learner]
+    contrib = pd.Series(contrib, dtype=float)
+    bias = float(contrib.get(BIAS, 0.0))
+    features = contrib.drop(labels=[BIAS], errors="ignore")
+    order = features.abs().sort_values(ascending=False, kind="mergesort").index
+    top = features.loc[order[:n_features]]
+    rest = float(features.loc[order[n_features:]].sum())
+    items = [(str(k), float(v)) for k, v in top.items()]
+    if len(order) > n_features:
+        items.append((OTHER, rest))
+    items.append((BIAS, bias))
+    return float(contrib.sum()), tuple(items)
+
+
+def rank_learners(
+    model,
+    metafeatures: dict,
+    maximize: bool = True,
+    explain: int = 0,
+    n_explain_features: int = 5,
+) -> list[RankedLearner]:
+    """Every learner the meta-model knows, best predicted first.
+
+    ``explain`` is how many of the top learners get contributions (0: none).
+    Ties keep the meta-model's learner order.
+    """
+    row = metafeature_row(metafeatures, _model_feature_names(model))
+    predicted = model.predict(row)
+    predicted = predicted.iloc[0] if isinstance(predicted, pd.DataFrame) else pd.Series(predicted)
+    predicted = predicted.astype(float)
+    learners = list(predicted.index)
+    low, high = _interval(model, row, learners)
+    keyed = predicted if maximize else -predicted
+    order = sorted(range(len(learners)), key=lambda i: (-keyed.iloc[i] if math.isfinite(keyed.iloc[i]) else math.inf, i))
+    ranking = []
+    for rank, i in enumerate(order, start=1):
+        name = str(learners[i])
+        raw, items = (None, ())
+        if rank <= explain:
+            raw, items = explain_learner(model, row, name, n_explain_features)
+        ranking.append(
+            RankedLearner(
+                rank=rank,
+                learner=name,
+                predicted_score=float(predicted.iloc[i]),
+                lower=_maybe_float(low.get(learners[i])),
+                upper=_maybe_float(high.get(learners[i])),
+                raw_prediction=raw,
+                contributions=items,
+            )
+        )
+    return ranking
+
+
+def recommend(
+    dataset: Dataset,
+    model,
+    metric: str,
+    maximize: bool = True,
+    metafeatures=None,
+    explain: int = 0,
+    n_explain_features: int = 5,
+    k_nearest: int = 3,
+    score_scale: str | None = None,
+) -> Recommendation:
+    """Rank every candidate learner for ``dataset`` with a fitted meta-model.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The new problem (already loaded and checked).
+    model : MetaModel
+        A fitted meta-model for ``dataset.task``: ``predict(meta_X)`` returns a
+        datasets x learners frame; ``explain(row)`` and ``nearest(row, k)`` are
+        used when asked for; ``predict_interval`` when it exists.
+    metric, maximize : str, bool
+        The metric the meta-model was trained on, and its direction.
+    metafeatures : MetaFeatures, optional
+        Precomputed meta-features (``.values``, ``.seconds``); extracted here when absent.
+    explain : int
+        How many top learners get meta-feature contributions.
+    k_nearest : int
+        How many nearest meta-database datasets to report (0: none).
+    score_scale : str, optional
+        What ``predicted_score`` measures; defaults to the model's ``score_scale_``
+        attribute when it has one, else ``"metric"``.
+    """
+    if metafeatures is None:
+        from automl_meta.metafeatures import extract_metafeatures
+
+        metafeatures = extract_metafeatures(dataset)
+    values = dict(metafeatures.values)
+    start = time.perf_counter()
+    ranking = rank_learners(model, values, maximize=maximize, explain=explain, n_explain_features=n_explain_features)
+    nearest: tuple = ()
+    if k_nearest > 0 and hasattr(model, "nearest"):
+        row = metafeature_row(values, _model_feature_names(model))
+        nearest = tuple((str(d), float(dist)) for d, dist in model.nearest(row, k=k_nearest))
+    scale = score_scale or getattr(model, "score_scale_", None) or "metric"
+    return Recommendation(
+        dataset=dataset.name,
+        task=dataset.task,
+        target=dataset.target,
+        metric=metric,
+        maximize=maximize,
+        ranking=tuple(ranking),
+        nearest_datasets=nearest,
+        metafeatures=values,
+        metafeature_seconds=float(getattr(metafeatures, "seconds", 0.0) or 0.0),
+        ranking_seconds=time.perf_counter() - start,
+        score_scale=str(scale),
+        n_rows=dataset.n_rows,
+        n_features=dataset.n_features,
+    )
+
+
+def halving_schedule(n_rows: int, n_candidates: int, eta: int = 3, min_rows: int = 1000) -> list[int]:
+    """Row budgets of successive halving: each rung keeps the best 1/``eta``, the last uses every row.
+
+    A single candidate, or data too small to cut (fewer than ``min_rows * eta``
+    rows), gets one rung with all rows.
+    """
+    if n_candidates <= 1 or n_rows < min_rows * eta:
+        return [n_rows]
+    rungs = max(1, math.ceil(math.log(n_candidates, eta)))
+    rows = [max(min_rows, n_rows // eta**r) for r in range(rungs, 0, -1)]
+    rows = sorted({r for r in rows if r < n_rows})
+    return rows + [n_rows]
+
+
+def evaluate_top(
+    dataset: Dataset,
+    recommendation: Recommendation,
+    k: int,
+    cv: int = 5,
+    halving: bool = True,
+    eta: int = 3,
+    min_rows: int = 1000,
+    timeout: float | None = None,
+    n_jobs: int = 1,
+    random_state: int = 0,
+    progress=None,
+) -> Recommendation:
+    """Cross-validate the top ``k`` learners with the shared protocol and record their real scores.
+
+    With ``halving``, successive halving over rows (:func:`halving_schedule`):
+    every candidate is scored on a stratified subsample, the best ``1/eta``
+    go on to a larger one, and the last rung uses all rows; a learner's
+    ``real_rows`` says how far it went. ``progress(n, description)`` is called
+    after each rung when given.
+    """
+    if k < 1:
+        raise UsageError(f"--evaluate-top must be 1 or more, got {k}")
+    from automl_meta.evaluation import evaluate
+
+    candidates = [r.learner for r in recommendation.top(k)]
+    schedule = halving_schedule(dataset.n_rows, len(candidates), eta, min_rows) if halving else [dataset.n_rows]
+    results: dict[str, tuple] = {}
+    start = time.perf_counter()
+    for step, rows in enumerate(schedule):
+        logger.info("evaluating %s on %d rows", ", ".join(candidates), rows)
+        outcome = evaluate(
+            dataset,
+            learners=candidates,
+            cv=cv,
+            metric=recommendation.metric,
+            timeout=timeout,
+            n_jobs=n_jobs,
+            random_state=random_state,
+            max_rows=rows if rows < dataset.n_rows else None,
+        )
+        for res in outcome.results:
+            seconds = getattr(res, "fit_seconds", None)
+            results[res.learner] = (res.mean, res.std, res.status, rows, seconds)
+        if progress is not None:
+            progress(1, f"evaluated {len(candidates)} on {rows} rows")
+        if step == len(schedule) - 1:
+            break
+        ok = [c for c in candidates if results[c][2] == "ok" and results[c][0] is not None and math.isfinite(results[c][0])]
+        sign = 1.0 if recommendation.maximize else -1.0
+        ok.sort(key=lambda c: -sign * results[c][0])
+        keep = max(1, math.ceil(len(candidates) / eta))
+        candidates = ok[:keep] or candidates[:keep]
+    ranking = []
+    for r in recommendation.ranking:
+        if r.learner in results:
+            mean, std, status, rows, seconds = results[r.learner]
+            r = replace(
+                r,
+                real_score=_maybe_float(mean),
+                real_std=_maybe_float(std),
+                real_status=str(status),
+                real_rows=int(rows),
+                real_seconds=_maybe_float(seconds),
+            )
+        ranking.append(r)
+    return replace(recommendation, ranking=tuple(ranking), evaluation_seconds=time.perf_counter() - start)
+
+
+def fit_winner(dataset: Dataset, learner: str, random_state: int = 0):
+    """Fit ``learner``'s full pipeline (preprocessing and estimator) on every row of ``dataset``."""
+    from automl_meta.learners import LEARNERS
+
+    if learner not in LEARNERS:
+        raise LearnerError(f"unknown learner {learner!r}; the portfolio has {', '.join(sorted(LEARNERS))}")
+    pipeline = LEARNERS[learner].build(dataset, random_state)
+    pipeline.fit(dataset.X, dataset.y)
+    return pipeline
+
+
+def winner_info(dataset: Dataset, recommendation: Recommendation, chosen: RankedLearner, random_state: int = 0) -> dict:
+    """What a saved winner's sidecar records about how it was chosen and fitted."""
+    from automl_meta.io.fitted_models import describe_columns
+
+    classes = sorted(map(str, dataset.y.unique())) if dataset.task == "classification" else None
+    return {
+        "learner": chosen.learner,
+        "task": dataset.task,
+        "target": dataset.target,
+        "columns": describe_columns(dataset.X),
+        "classes": classes,
+        "ignored_columns": list(dataset.profile.id_like) + list(dataset.profile.constant),
+        "metric": recommendation.metric,
+        "maximize": recommendation.maximize,
+        "predicted_score": chosen.predicted_score,
+        "score_scale": recommendation.score_scale,
+        "real_score": chosen.real_score,
+        "real_std": chosen.real_std,
+        "chosen_by": "evaluation" if chosen.real_status is not None else "prediction",
+        "rank": chosen.rank,
+        "n_rows": dataset.n_rows,
+        "dataset": {"name": dataset.name, "content_hash": dataset.content_hash()},
+        "random_state": random_state,
+    }
+
+
+def _maybe_float(value) -> float | None:
+    if value is None:
+        return None
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None

@@ -1,0 +1,127 @@
+"""Saved winner pipelines: skops file + JSON sidecar, loaded without pickle."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io as sio
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+from automl_meta.dataset import make_dataset
+from automl_meta.exceptions import ArtifactError, DatasetError
+from automl_meta.io.fitted_models import (
+    conform_features,
+    describe_columns,
+    load_fitted_model,
+    save_fitted_model,
+    sidecar_path,
+)
+from automl_meta.learners.preprocessing import tabular_preprocessor
+from conftest import make_mixed_frame
+
+
+class Doubler(BaseEstimator, TransformerMixin):
+    """A harmless class from a module no trust list names."""
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return X * 2
+
+
+def _fitted(dataset, estimator):
+    pre = tabular_preprocessor(dataset.categorical_columns, dataset.numeric_columns)
+    return Pipeline([("preprocess", pre), ("model", estimator)]).fit(dataset.X, dataset.y)
+
+
+def _info(dataset, learner="logistic_regression"):
+    return {"learner": learner, "task": dataset.task, "target": dataset.target, "columns": describe_columns(dataset.X)}
+
+
+@pytest.mark.parametrize("estimator", [LogisticRegression(max_iter=200), HistGradientBoostingClassifier(max_iter=20)])
+def test_saved_pipeline_predicts_like_the_fitted_one(tmp_path, estimator):
+    dataset = make_dataset(make_mixed_frame(150, seed=1), target="target")
+    pipeline = _fitted(dataset, estimator)
+    path = save_fitted_model(tmp_path / "model.skops", pipeline, _info(dataset))
+    loaded = load_fitted_model(path)
+    assert loaded.info["columns"] == describe_columns(dataset.X)
+    assert loaded.info["versions"]["scikit-learn"]
+    np.testing.assert_array_equal(loaded.pipeline.predict(dataset.X), pipeline.predict(dataset.X))
+    np.testing.assert_allclose(loaded.pipeline.predict_proba(dataset.X), pipeline.predict_proba(dataset.X))
+
+
+def test_load_refuses_an_untrusted_type(tmp_path):
+    dataset = make_dataset(make_mixed_frame(80, seed=2), target="target")
+    pre = tabular_preprocessor(dataset.categorical_columns, dataset.numeric_columns)
+    pipeline = Pipeline([("preprocess", pre), ("double", Doubler()), ("model", LogisticRegression())])
+    pipeline.fit(dataset.X, dataset.y)
+    with pytest.raises(ArtifactError, match="not written.*Doubler"):
+        save_fitted_model(tmp_path / "refused.skops", pipeline, _info(dataset))
+    assert not (tmp_path / "refused.skops").exists()
+
+    # A file written by other means, with a matching sidecar, is still refused on load.
+    good = save_fitted_model(tmp_path / "good.skops", _fitted(dataset, LogisticRegression()), _info(dataset))
+    evil = tmp_path / "evil.skops"
+    sio.dump(pipeline, evil)
+    info = json.loads(sidecar_path(good).read_text())
+    info["sha256"] = hashlib.sha256(evil.read_bytes()).hexdigest()
+    sidecar_path(evil).write_text(json.dumps(info))
+    with pytest.raises(ArtifactError, match=r"refusing types.*Doubler"):
+        load_fitted_model(evil)
+
+
+def test_load_refuses_a_model_changed_after_saving(tmp_path):
+    dataset = make_dataset(make_mixed_frame(80, seed=3), target="target")
+    path = save_fitted_model(tmp_path / "m.skops", _fitted(dataset, LogisticRegression()), _info(dataset))
+    data = bytearray(path.read_bytes())
+    data[-10] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ArtifactError, match="checksum"):
+        load_fitted_model(path)
+
+
+def test_load_names_a_missing_sidecar(tmp_path):
+    dataset = make_dataset(make_mixed_frame(80, seed=3), target="target")
+    path = save_fitted_model(tmp_path / "m.skops", _fitted(dataset, LogisticRegression()), _info(dataset))
+    sidecar_path(path).unlink()
+    with pytest.raises(ArtifactError, match="sidecar m.skops.json is missing"):
+        load_fitted_model(path)
+
+
+def test_conform_features_matches_training_conventions():
+    frame = pd.DataFrame(
+        {
+            "n": ["1.5", "2", None, "4"],
+            "level": [1, 2, 2, 3],  # small integers: categorical in training, kept as '1' not '1.0'
+            "level_nan": [1.0, np.nan, 2.0, 2.0],
+            "extra": ["a", "b", "c", "d"],
+        }
+    )
+    info = {
+        "columns": [
+            {"name": "level", "kind": "categorical"},
+            {"name": "n", "kind": "numeric"},
+            {"name": "level_nan", "kind": "categorical"},
+        ]
+    }
+    X = conform_features(frame, info)
+    assert list(X.columns) == ["level", "n", "level_nan"]
+    assert X["level"].tolist() == ["1", "2", "2", "3"]
+    assert X["level_nan"].iloc[0] == "1" and pd.isna(X["level_nan"].iloc[1])
+    assert X["n"].dtype == np.float64 and np.isnan(X["n"].iloc[2])
+
+
+def test_conform_features_names_missing_and_non_numeric_columns():
+    info = {"columns": [{"name": "a", "kind": "numeric"}, {"name": "b", "kind": "categorical"}], "model_file": "m.skops"}
+    with pytest.raises(DatasetError, match="missing: b"):
+        conform_features(pd.DataFrame({"a": [1.0]}), info, name="new.csv")
+    with pytest.raises(DatasetError, match="'a' was numeric.*'oops'"):
+        conform_features(pd.DataFrame({"a": ["1", "oops"], "b": ["x", "y"]}), info, name="new.csv")
