@@ -1,0 +1,151 @@
+"""The meta-database schema, its version and the migrations between versions.
+
+The version lives in SQLite's ``PRAGMA user_version``. A new database gets the
+base schema (version 1) and then every migration in order, so a fresh file and
+a migrated old file end up identical. A file written by a newer automl-meta
+raises :class:`~automl_meta.exceptions.MetaDBVersionError`.
+
+Tables
+------
+meta            key/value settings: the build protocol, the default metric per task
+builds          one row per `db build` run: source, command, seed, versions, times
+datasets        one row per (task, name): source, content hash, shape, licence, status
+meta_features   (dataset, name) -> value, with the extractor version
+mf_runs         one row per dataset whose meta-features were computed (or failed, with a reason)
+learners        one row per (task, name): parameters, portfolio version
+metrics         name -> direction (maximize or minimize)
+evaluations     one row per (dataset, learner): status, reason, timings, protocol
+scores          one row per (dataset, learner, metric): mean, std, fold scores (JSON)
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+SCHEMA_VERSION = 2
+
+BASE_SCHEMA = """
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE builds (
+    id          INTEGER PRIMARY KEY,
+    source      TEXT NOT NULL,
+    command     TEXT,
+    random_state INTEGER,
+    protocol    TEXT NOT NULL,
+    versions    TEXT NOT NULL,
+    started     TEXT NOT NULL,
+    finished    TEXT,
+    status      TEXT NOT NULL DEFAULT 'running'
+);
+CREATE TABLE datasets (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL,
+    task         TEXT NOT NULL,
+    source       TEXT NOT NULL,
+    source_id    TEXT,
+    content_hash TEXT,
+    n_rows       INTEGER,
+    n_features   INTEGER,
+    n_classes    INTEGER,
+    licence      TEXT,
+    status       TEXT NOT NULL DEFAULT 'ok',
+    reason       TEXT,
+    build_id     INTEGER REFERENCES builds(id),
+    UNIQUE (task, name)
+);
+CREATE TABLE meta_features (
+    dataset_id        INTEGER NOT NULL REFERENCES datasets(id),
+    name              TEXT NOT NULL,
+    value             REAL,
+    extractor_version TEXT NOT NULL,
+    PRIMARY KEY (dataset_id, name)
+);
+CREATE TABLE mf_runs (
+    dataset_id        INTEGER PRIMARY KEY REFERENCES datasets(id),
+    extractor_version TEXT NOT NULL,
+    status            TEXT NOT NULL,
+    reason            TEXT,
+    seconds           REAL,
+    n_rows_used       INTEGER,
+    groups            TEXT
+);
+CREATE TABLE learners (
+    id                INTEGER PRIMARY KEY,
+    name              TEXT NOT NULL,
+    task              TEXT NOT NULL,
+    params            TEXT NOT NULL DEFAULT '{}',
+    portfolio_version TEXT NOT NULL,
+    UNIQUE (task, name)
+);
+CREATE TABLE metrics (
+    name     TEXT PRIMARY KEY,
+    maximize INTEGER NOT NULL
+);
+CREATE TABLE evaluations (
+    dataset_id      INTEGER NOT NULL REFERENCES datasets(id),
+    learner_id      INTEGER NOT NULL REFERENCES learners(id),
+    status          TEXT NOT NULL CHECK (status IN ('ok', 'failed', 'timeout')),
+    reason          TEXT,
+    fit_seconds     REAL,
+    predict_seconds REAL,
+    protocol        TEXT NOT NULL,
+    build_id        INTEGER REFERENCES builds(id),
+    PRIMARY KEY (dataset_id, learner_id)
+);
+CREATE TABLE scores (
+    dataset_id  INTEGER NOT NULL,
+    learner_id  INTEGER NOT NULL,
+    metric      TEXT NOT NULL REFERENCES metrics(name),
+    mean        REAL,
+    std         REAL,
+    fold_scores TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (dataset_id, learner_id, metric),
+    FOREIGN KEY (dataset_id, learner_id) REFERENCES evaluations(dataset_id, learner_id)
+);
+"""
+
+# version reached -> statements that take the previous version there
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # 2: the official cross-validation fold of a dataset (ASlib cv.arff), and an index for task filters
+    2: (
+        "ALTER TABLE datasets ADD COLUMN fold INTEGER",
+        "CREATE INDEX IF NOT EXISTS datasets_task ON datasets(task)",
+    ),
+}
+
+
+def user_version(conn: sqlite3.Connection) -> int:
+    """The schema version recorded in the file (0 for an empty file)."""
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def is_empty(conn: sqlite3.Connection) -> bool:
+    """Whether the file has no tables at all."""
+    return conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0] == 0
+
+
+def create(conn: sqlite3.Connection) -> None:
+    """Create the schema at version 1, then migrate to :data:`SCHEMA_VERSION`."""
+    conn.executescript("BEGIN;" + BASE_SCHEMA + "PRAGMA user_version = 1;COMMIT;")
+    migrate(conn)
+
+
+def migrate(conn: sqlite3.Connection) -> list[int]:
+    """Apply the missing migrations, each in its own transaction; returns the versions reached."""
+    reached = []
+    for version in range(user_version(conn) + 1, SCHEMA_VERSION + 1):
+        statements = MIGRATIONS[version]
+        conn.execute("BEGIN")
+        try:
+            for statement in statements:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {int(version)}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        reached.append(version)
+    return reached

@@ -1,0 +1,482 @@
+"""`MetaDB`: the SQLite meta-database, read as pandas frames and written one evaluation at a time.
+
+Every write is one short transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``), so a
+process killed at any moment leaves either the whole row set of one
+evaluation or none of it. All SQL is parameterized; dataset and learner names
+are data, never SQL text. Writers open the file in WAL mode; readers open it
+read-only and never change it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sqlite3
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator, Mapping
+
+import pandas as pd
+
+from automl_meta.exceptions import MetaDBError, MetaDBVersionError, UsageError
+from automl_meta.metadb import schema
+
+logger = logging.getLogger(__name__)
+
+TABLES = ("datasets", "meta_features", "mf_runs", "learners", "metrics", "evaluations", "scores", "builds", "meta")
+DATASET_COLUMNS = ["name", "source", "source_id", "content_hash", "task", "n_rows", "n_features", "n_classes", "licence"]
+
+
+def now() -> str:
+    """UTC timestamp in ISO 8601, as stored in ``builds``."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _real(value) -> float | None:
+    """A float for a REAL column; None for missing, NaN and infinities."""
+    if value is None:
+        return None
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+class MetaDB:
+    """A meta-database file. Use :meth:`open` (a context manager) rather than the constructor."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, readonly: bool):
+        self.conn = conn
+        self.path = path
+        self.readonly = readonly
+
+    # -- opening -----------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | Path, create: bool = False, readonly: bool | None = None) -> "MetaDB":
+        """Open the meta-database at ``path``.
+
+        Parameters
+        ----------
+        path : the SQLite file.
+        create : create the file (and its folder) when absent, and open it for writing in WAL mode.
+        readonly : open without any right to write (default: ``not create``). A read-only open
+            never changes the file, so a shipped database stays byte-identical.
+        """
+        path = Path(path)
+        readonly = (not create) if readonly is None else readonly
+        if not path.exists():
+            if not create:
+                raise MetaDBError(f"{path}: no meta-database there; build one with `automl-meta db build --db {path}`")
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if readonly:
+                conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+            else:
+                conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+            conn.execute("PRAGMA foreign_keys = ON")
+            empty = schema.is_empty(conn)
+        except sqlite3.DatabaseError as exc:
+            raise MetaDBError(f"{path}: not a readable SQLite meta-database ({exc})") from None
+        db = cls(conn, path, readonly)
+        try:
+            db._prepare(empty, create)
+        except BaseException:
+            conn.close()
+            raise
+        return db
+
+    def _prepare(self, empty: bool, create: bool) -> None:
+        if not self.readonly:
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+        if empty:
+            if self.readonly:
+                raise MetaDBError(f"{self.path}: an empty file, not a meta-database; build one with `automl-meta db build`")
+            schema.create(self.conn)
+            return
+        found = schema.user_version(self.conn)
+        has_meta = self.conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'evaluations'").fetchone()[0]
+        if not has_meta:
+            raise MetaDBError(f"{self.path}: an SQLite file, but not an automl-meta meta-database")
+        if found > schema.SCHEMA_VERSION:
+            raise MetaDBVersionError(found, schema.SCHEMA_VERSION)
+        if found < schema.SCHEMA_VERSION:
+            if self.readonly:
+                raise MetaDBVersionError(found, schema.SCHEMA_VERSION)
+            logger.info("%s: migrating schema %d -> %d", self.path, found, schema.SCHEMA_VERSION)
+            schema.migrate(self.conn)
+
+    def close(self) -> None:
+        """Checkpoint the write-ahead log (writers) and close."""
+        if self.conn is None:
+            return
+        if not self.readonly:
+            try:
+                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.OperationalError:  # another reader holds the log; it will be checkpointed later
+                pass
+        self.conn.close()
+        self.conn = None
+
+    def __enter__(self) -> "MetaDB":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: all of it is committed, or none of it."""
+        if self.readonly:
+            raise MetaDBError(f"{self.path}: opened read-only")
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def _frame(self, sql: str, params: tuple = ()) -> pd.DataFrame:
+        cursor = self.conn.execute(sql, params)
+        columns = [d[0] for d in cursor.description]
+        return pd.DataFrame(cursor.fetchall(), columns=columns)
+
+    # -- settings ------------------------------------------------------------------------------------
+
+    def get_meta(self, key: str, default=None):
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def set_meta(self, key: str, value) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, json.dumps(value, sort_keys=True)))
+
+    def register_metric(self, name: str, maximize: bool) -> None:
+        """Record a metric's direction (first record wins; a conflicting one is an error)."""
+        row = self.conn.execute("SELECT maximize FROM metrics WHERE name = ?", (name,)).fetchone()
+        if row is not None:
+            if bool(row[0]) != bool(maximize):
+                raise MetaDBError(f"metric {name!r} is recorded as {'maximized' if row[0] else 'minimized'}; cannot change its direction")
+            return
+        with self.transaction() as conn:
+            conn.execute("INSERT INTO metrics(name, maximize) VALUES (?, ?)", (name, int(bool(maximize))))
+
+    def set_default_metric(self, task: str, metric: str) -> None:
+        defaults = self.get_meta("default_metric", {})
+        if defaults.get(task) not in (None, metric):
+            logger.info("default metric of %s stays %s (asked: %s)", task, defaults[task], metric)
+            return
+        self.set_meta("default_metric", {**defaults, task: metric})
+
+    def default_metric(self, task: str) -> str:
+        """The metric recorded as the default for ``task`` (balanced_accuracy, r2, an ASlib measure...)."""
+        defaults = self.get_meta("default_metric", {})
+        if task not in defaults:
+            known = ", ".join(sorted(defaults)) or "none"
+            raise MetaDBError(f"{self.path}: no default metric for task {task!r} (tasks: {known})")
+        return defaults[task]
+
+    def maximize(self, metric: str) -> bool:
+        """Whether larger values of ``metric`` are better."""
+        row = self.conn.execute("SELECT maximize FROM metrics WHERE name = ?", (metric,)).fetchone()
+        if row is None:
+            known = ", ".join(r[0] for r in self.conn.execute("SELECT name FROM metrics ORDER BY name")) or "none"
+            raise MetaDBError(f"{self.path}: unknown metric {metric!r} (recorded: {known})")
+        return bool(row[0])
+
+    def metrics(self) -> dict[str, bool]:
+        return {name: bool(m) for name, m in self.conn.execute("SELECT name, maximize FROM metrics ORDER BY name")}
+
+    # -- builds --------------------------------------------------------------------------------------
+
+    def start_build(self, source: str, protocol: Mapping | None, versions: Mapping, random_state: int | None = None,
+                    command: str | None = None) -> int:
+        """Record a build; returns its id.
+
+        A database holds one evaluation protocol (``protocol``: CV folds, row cap, seed...), so a
+        compute build with a different one is refused. Imports (ASlib, OpenML runs) pass ``None``.
+        """
+        recorded = self.get_meta("protocol")
+        if protocol is not None and recorded is not None and recorded != dict(protocol):
+            raise UsageError(
+                f"{self.path} was built with protocol {recorded}, not {dict(protocol)}; "
+                "rerun with the same options or give a new --db"
+            )
+        with self.transaction() as conn:
+            if recorded is None and protocol is not None:
+                conn.execute("INSERT INTO meta(key, value) VALUES ('protocol', ?)", (json.dumps(dict(protocol), sort_keys=True),))
+            cursor = conn.execute(
+                "INSERT INTO builds(source, command, random_state, protocol, versions, started) VALUES (?, ?, ?, ?, ?, ?)",
+                (source, command, random_state, json.dumps(dict(protocol or {}), sort_keys=True), json.dumps(dict(versions), sort_keys=True), now()),
+            )
+            return int(cursor.lastrowid)
+
+    def finish_build(self, build_id: int, status: str = "finished") -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE builds SET finished = ?, status = ? WHERE id = ?", (now(), status, build_id))
+
+    # -- datasets ------------------------------------------------------------------------------------
+
+    def dataset_id(self, name: str, task: str) -> int | None:
+        row = self.conn.execute("SELECT id FROM datasets WHERE task = ? AND name = ?", (task, name)).fetchone()
+        return None if row is None else int(row[0])
+
+    def add_dataset(self, record: Mapping, build_id: int | None = None) -> int:
+        """Insert a dataset (keys of :data:`DATASET_COLUMNS`, plus status/reason/fold) or return the existing id.
+
+        A dataset already present under the same (task, name) keeps its row; a different
+        content hash is logged, since its scores were computed on other data.
+        """
+        existing = self.conn.execute(
+            "SELECT id, content_hash, status FROM datasets WHERE task = ? AND name = ?", (record["task"], record["name"])
+        ).fetchone()
+        if existing is not None:
+            dataset_id, old_hash, old_status = existing
+            new_hash = record.get("content_hash")
+            if old_hash and new_hash and old_hash != new_hash:
+                logger.warning("%s: content changed since it was stored (hash %s -> %s); keeping the stored results", record["name"], old_hash[:12], new_hash[:12])
+            if old_status != "ok" and record.get("status", "ok") == "ok":
+                with self.transaction() as conn:
+                    conn.execute("UPDATE datasets SET status = 'ok', reason = NULL, content_hash = ?, n_rows = ?, n_features = ?, n_classes = ? WHERE id = ?",
+                                 (new_hash, record.get("n_rows"), record.get("n_features"), record.get("n_classes"), dataset_id))
+            return int(dataset_id)
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO datasets(name, task, source, source_id, content_hash, n_rows, n_features, n_classes, licence, status, reason, fold, build_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record["name"], record["task"], record.get("source", ""), _opt_str(record.get("source_id")),
+                    record.get("content_hash"), _opt_int(record.get("n_rows")), _opt_int(record.get("n_features")),
+                    _opt_int(record.get("n_classes")), record.get("licence"), record.get("status", "ok"),
+                    record.get("reason"), _opt_int(record.get("fold")), build_id,
+                ),
+            )
+            return int(cursor.lastrowid)
+
+    def datasets(self, task: str | None = None, include_failed: bool = False) -> pd.DataFrame:
+        """One row per dataset: name, source, source_id, content_hash, task, n_rows, n_features, n_classes, licence (+ status, reason, fold)."""
+        where, params = _task_filter("d", task, include_failed)
+        frame = self._frame(
+            f"SELECT name, source, source_id, content_hash, task, n_rows, n_features, n_classes, licence, status, reason, fold"
+            f" FROM datasets d {where} ORDER BY task, name",
+            params,
+        )
+        for column in ("n_rows", "n_features", "n_classes", "fold"):
+            frame[column] = frame[column].astype("Int64")
+        return frame
+
+    # -- meta-features -------------------------------------------------------------------------------
+
+    def has_meta_features(self, dataset_id: int) -> bool:
+        return self.conn.execute("SELECT 1 FROM mf_runs WHERE dataset_id = ?", (dataset_id,)).fetchone() is not None
+
+    def add_meta_features(self, dataset_id: int, values: Mapping[str, float | None], extractor_version: str,
+                          seconds: float | None = None, n_rows_used: int | None = None, groups=None,
+                          status: str = "ok", reason: str | None = None) -> None:
+        """Store a dataset's meta-features and their run record in one transaction (replacing earlier ones)."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM meta_features WHERE dataset_id = ?", (dataset_id,))
+            conn.executemany(
+                "INSERT INTO meta_features(dataset_id, name, value, extractor_version) VALUES (?, ?, ?, ?)",
+                [(dataset_id, str(name), _real(value), str(extractor_version)) for name, value in values.items()],
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO mf_runs(dataset_id, extractor_version, status, reason, seconds, n_rows_used, groups) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (dataset_id, str(extractor_version), status, reason, _real(seconds), _opt_int(n_rows_used), json.dumps(list(groups or []))),
+            )
+
+    def meta_features(self, task: str | None = None) -> pd.DataFrame:
+        """Wide frame: index = dataset name, columns = meta-feature names (float, NaN for missing)."""
+        where, params = _task_filter("d", task)
+        long = self._frame(f"SELECT d.name AS dataset, m.name AS feature, m.value FROM meta_features m JOIN datasets d ON d.id = m.dataset_id {where}", params)
+        return _wide(long, "dataset", "feature", "value")
+
+    # -- learners and evaluations ----------------------------------------------------------------------
+
+    def add_learner(self, name: str, task: str, params: Mapping | None, portfolio_version: str) -> int:
+        """Register a learner for a task (idempotent); returns its id."""
+        row = self.conn.execute("SELECT id FROM learners WHERE task = ? AND name = ?", (task, name)).fetchone()
+        if row is not None:
+            return int(row[0])
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO learners(name, task, params, portfolio_version) VALUES (?, ?, ?, ?)",
+                (name, task, json.dumps(dict(params or {}), sort_keys=True, default=str), str(portfolio_version)),
+            )
+            return int(cursor.lastrowid)
+
+    def learners(self, task: str | None = None) -> pd.DataFrame:
+        """One row per (task, learner): name, task, params (JSON text), portfolio_version."""
+        where = "WHERE task = ?" if task else ""
+        return self._frame(f"SELECT name, task, params, portfolio_version FROM learners {where} ORDER BY task, name", (task,) if task else ())
+
+    def evaluated_pairs(self) -> set[tuple[int, int]]:
+        """(dataset_id, learner_id) of every recorded evaluation, whatever its status."""
+        return {(int(d), int(l)) for d, l in self.conn.execute("SELECT dataset_id, learner_id FROM evaluations")}
+
+    def add_evaluation(self, dataset_id: int, learner_id: int, status: str, scores: Mapping[str, Mapping] | None = None,
+                       reason: str | None = None, fit_seconds: float | None = None, predict_seconds: float | None = None,
+                       protocol: Mapping | None = None, build_id: int | None = None) -> None:
+        """Store one (dataset, learner) evaluation with its per-metric scores, in one transaction.
+
+        ``scores`` maps metric -> {"mean", "std", "folds"}; a metric must be registered first.
+        """
+        if status not in ("ok", "failed", "timeout"):
+            raise MetaDBError(f"evaluation status must be ok, failed or timeout, not {status!r}")
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM scores WHERE dataset_id = ? AND learner_id = ?", (dataset_id, learner_id))
+            conn.execute(
+                "INSERT OR REPLACE INTO evaluations(dataset_id, learner_id, status, reason, fit_seconds, predict_seconds, protocol, build_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (dataset_id, learner_id, status, reason, _real(fit_seconds), _real(predict_seconds), json.dumps(dict(protocol or {}), sort_keys=True), build_id),
+            )
+            conn.executemany(
+                "INSERT INTO scores(dataset_id, learner_id, metric, mean, std, fold_scores) VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (dataset_id, learner_id, metric, _real(s.get("mean")), _real(s.get("std")), json.dumps([_real(v) for v in s.get("folds") or []]))
+                    for metric, s in (scores or {}).items()
+                ],
+            )
+
+    def scores(self, metric: str, task: str | None = None) -> pd.DataFrame:
+        """Wide frame: index = dataset name, columns = learner name, mean CV score.
+
+        NaN where the learner failed or timed out (no score is stored then), except where the
+        source defines a penalty score for failures (ASlib runtime scenarios: PAR10).
+        """
+        where, params = _task_filter("d", task)
+        long = self._frame(
+            "SELECT d.name AS dataset, l.name AS learner, s.mean AS value"
+            " FROM evaluations e JOIN datasets d ON d.id = e.dataset_id JOIN learners l ON l.id = e.learner_id"
+            f" LEFT JOIN scores s ON s.dataset_id = e.dataset_id AND s.learner_id = e.learner_id AND s.metric = ? {where}",
+            (metric, *params),
+        )
+        if long["value"].notna().sum() == 0 and metric not in self.metrics():
+            raise MetaDBError(f"{self.path}: no scores for metric {metric!r} (recorded: {', '.join(self.metrics()) or 'none'})")
+        return _wide(long, "dataset", "learner", "value")
+
+    def fit_seconds(self, task: str | None = None) -> pd.DataFrame:
+        """Wide frame like :meth:`scores`: mean fit seconds per fold (NaN where unknown)."""
+        where, params = _task_filter("d", task)
+        long = self._frame(
+            "SELECT d.name AS dataset, l.name AS learner, e.fit_seconds AS value FROM evaluations e"
+            f" JOIN datasets d ON d.id = e.dataset_id JOIN learners l ON l.id = e.learner_id {where}",
+            params,
+        )
+        return _wide(long, "dataset", "learner", "value")
+
+    def evaluations(self, task: str | None = None) -> pd.DataFrame:
+        """Long frame: one row per (dataset, learner, metric); failed evaluations have metric None.
+
+        Columns: dataset, task, learner, metric, status, reason, mean, std, fold_scores (list),
+        fit_seconds, predict_seconds, protocol (dict).
+        """
+        where, params = _task_filter("d", task)
+        frame = self._frame(
+            "SELECT d.name AS dataset, d.task AS task, l.name AS learner, s.metric, e.status, e.reason, s.mean, s.std,"
+            " s.fold_scores, e.fit_seconds, e.predict_seconds, e.protocol FROM evaluations e"
+            " JOIN datasets d ON d.id = e.dataset_id JOIN learners l ON l.id = e.learner_id"
+            f" LEFT JOIN scores s ON s.dataset_id = e.dataset_id AND s.learner_id = e.learner_id {where}"
+            " ORDER BY d.task, d.name, l.name, s.metric",
+            params,
+        )
+        frame["fold_scores"] = [json.loads(v) if isinstance(v, str) else [] for v in frame["fold_scores"]]
+        frame["protocol"] = [json.loads(v) if isinstance(v, str) else {} for v in frame["protocol"]]
+        for column in ("mean", "std", "fit_seconds", "predict_seconds"):
+            frame[column] = frame[column].astype(float)
+        return frame
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A raw table, for export (names from :data:`TABLES` only)."""
+        if name not in TABLES:
+            raise UsageError(f"unknown table {name!r}; choose one of {', '.join(TABLES)}")
+        return self._frame(f"SELECT * FROM {name}")  # name is checked against a fixed list above
+
+    # -- summary -------------------------------------------------------------------------------------
+
+    def missing_pairs(self, task: str | None = None) -> pd.DataFrame:
+        """(dataset, learner) pairs of the same task with neither a result nor a recorded reason."""
+        where, params = _task_filter("d", task)
+        return self._frame(
+            "SELECT d.name AS dataset, d.task, l.name AS learner FROM datasets d JOIN learners l ON l.task = d.task"
+            f" LEFT JOIN evaluations e ON e.dataset_id = d.id AND e.learner_id = l.id {where}"
+            f" {'AND' if where else 'WHERE'} e.status IS NULL ORDER BY d.task, d.name, l.name",
+            params,
+        )
+
+    def info(self) -> dict:
+        """Counts per task, the versions and protocol the database was built with, and what is missing."""
+        one = lambda sql, params=(): self.conn.execute(sql, params).fetchone()[0]  # noqa: E731
+        tasks = {}
+        for (task,) in self.conn.execute("SELECT DISTINCT task FROM datasets WHERE status = 'ok' ORDER BY task"):
+            counts = dict(self.conn.execute(
+                "SELECT e.status, count(*) FROM evaluations e JOIN datasets d ON d.id = e.dataset_id WHERE d.task = ? GROUP BY e.status", (task,)
+            ).fetchall())
+            tasks[task] = {
+                "n_datasets": one("SELECT count(*) FROM datasets WHERE task = ? AND status = 'ok'", (task,)),
+                "n_learners": one("SELECT count(*) FROM learners WHERE task = ?", (task,)),
+                "n_evaluations": sum(counts.values()),
+                "n_ok": counts.get("ok", 0),
+                "n_failed": counts.get("failed", 0),
+                "n_timeout": counts.get("timeout", 0),
+                "n_missing": len(self.missing_pairs(task)),
+                "n_meta_features": one("SELECT count(DISTINCT m.name) FROM meta_features m JOIN datasets d ON d.id = m.dataset_id WHERE d.task = ?", (task,)),
+                "default_metric": self.get_meta("default_metric", {}).get(task),
+            }
+        builds = self._frame("SELECT id, source, command, random_state, started, finished, status, versions FROM builds ORDER BY id")
+        last = builds.iloc[-1] if len(builds) else None
+        return {
+            "path": str(self.path),
+            "schema_version": schema.user_version(self.conn),
+            "n_datasets": one("SELECT count(*) FROM datasets WHERE status = 'ok'"),
+            "n_failed_datasets": one("SELECT count(*) FROM datasets WHERE status != 'ok'"),
+            "n_learners": one("SELECT count(DISTINCT name) FROM learners"),
+            "n_evaluations": one("SELECT count(*) FROM evaluations"),
+            "n_missing_pairs": sum(t["n_missing"] for t in tasks.values()),
+            "tasks": tasks,
+            "metrics": self.metrics(),
+            "protocol": self.get_meta("protocol"),
+            "versions": json.loads(last["versions"]) if last is not None else {},
+            "builds": [
+                {k: (None if pd.isna(v) else v) for k, v in row.items() if k != "versions"}
+                for row in builds.to_dict("records")
+            ],
+        }
+
+
+def _task_filter(alias: str, task: str | None, include_failed: bool = False) -> tuple[str, tuple]:
+    clauses, params = [], []
+    if not include_failed:
+        clauses.append(f"{alias}.status = 'ok'")
+    if task is not None:
+        clauses.append(f"{alias}.task = ?")
+        params.append(task)
+    return ("WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
+
+
+def _wide(long: pd.DataFrame, index: str, columns: str, values: str) -> pd.DataFrame:
+    if long.empty:
+        return pd.DataFrame(dtype=float)
+    wide = long.pivot_table(index=index, columns=columns, values=values, aggfunc="first", dropna=False, sort=True)
+    wide = wide.astype(float)
+    wide.index.name = index
+    wide.columns.name = columns
+    return wide
+
+
+def _opt_int(value) -> int | None:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _opt_str(value) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,129 @@
+"""The SQLite store: schema versions, transactions, read frames, hostile names."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import sqlite3
+
+import pytest
+
+from automl_meta.exceptions import MetaDBError, MetaDBVersionError, UsageError
+from automl_meta.metadb import SCHEMA_VERSION, MetaDB
+from automl_meta.metadb import schema
+
+HOSTILE = ["it's", 'say "hi"', "a; DROP TABLE datasets; --", "données_ü_ß_数据", "tab\there", "Robert'); --"]
+
+
+def _fill(db: MetaDB, names) -> None:
+    db.register_metric("balanced_accuracy", True)
+    db.set_default_metric("classification", "balanced_accuracy")
+    build = db.start_build("dir:x", {"cv": 3}, {"automl_meta": "0"}, random_state=0)
+    rf = db.add_learner("random_forest", "classification", {"n_estimators": 10}, "p1")
+    lr = db.add_learner("logistic", "classification", {}, "p1")
+    for i, name in enumerate(names):
+        d = db.add_dataset({"name": name, "task": "classification", "source": "dir:x", "n_rows": 10 + i, "n_features": 2, "n_classes": 2}, build)
+        db.add_meta_features(d, {"nr_inst": 10.0 + i, "weird": None}, "e1")
+        db.add_evaluation(d, rf, "ok", {"balanced_accuracy": {"mean": 0.5 + i / 100, "std": 0.1, "folds": [0.4, 0.6]}}, fit_seconds=0.5, build_id=build)
+        db.add_evaluation(d, lr, "failed", reason="boom", build_id=build)
+
+
+def test_hostile_dataset_names_round_trip(tmp_path):
+    path = tmp_path / "m.sqlite"
+    with MetaDB.open(path, create=True) as db:
+        _fill(db, HOSTILE)
+    with MetaDB.open(path) as db:
+        assert sorted(db.datasets()["name"]) == sorted(HOSTILE)
+        assert sorted(db.scores("balanced_accuracy").index) == sorted(HOSTILE)
+        assert sorted(db.meta_features().index) == sorted(HOSTILE)
+        tables = {r[0] for r in db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert "datasets" in tables
+
+
+def test_scores_are_wide_with_nan_for_failed_learners(tmp_path):
+    with MetaDB.open(tmp_path / "m.sqlite", create=True) as db:
+        _fill(db, ["a", "b"])
+        scores = db.scores("balanced_accuracy")
+        assert list(scores.columns) == ["logistic", "random_forest"]
+        assert scores.loc["b", "random_forest"] == pytest.approx(0.51)
+        assert scores["logistic"].isna().all()
+        assert math.isnan(db.meta_features().loc["a", "weird"])
+        assert db.fit_seconds().loc["a", "random_forest"] == 0.5
+        long = db.evaluations()
+        failed = long[long["learner"] == "logistic"]
+        assert set(failed["status"]) == {"failed"} and set(failed["reason"]) == {"boom"}
+        assert long.loc[long["learner"] == "random_forest", "fold_scores"].iloc[0] == [0.4, 0.6]
+        assert db.default_metric("classification") == "balanced_accuracy"
+        assert db.maximize("balanced_accuracy") is True
+
+
+def test_info_counts_evaluations_and_missing_pairs(tmp_path):
+    with MetaDB.open(tmp_path / "m.sqlite", create=True) as db:
+        _fill(db, ["a", "b"])
+        db.add_learner("knn", "classification", {}, "p1")  # registered, never evaluated
+        info = db.info()
+    assert info["n_datasets"] == 2 and info["n_learners"] == 3 and info["n_evaluations"] == 4
+    task = info["tasks"]["classification"]
+    assert (task["n_ok"], task["n_failed"], task["n_missing"]) == (2, 2, 2)
+    assert info["versions"] == {"automl_meta": "0"}
+    assert info["schema_version"] == SCHEMA_VERSION
+
+
+def test_reading_never_changes_the_file(tmp_path):
+    path = tmp_path / "m.sqlite"
+    with MetaDB.open(path, create=True) as db:
+        _fill(db, ["a"])
+    with sqlite3.connect(path) as conn:  # ship it as a rollback-journal file
+        conn.execute("PRAGMA journal_mode = DELETE")
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    with MetaDB.open(path) as db:
+        db.info()
+        db.scores("balanced_accuracy")
+        with pytest.raises(MetaDBError, match="read-only"):
+            db.add_learner("x", "classification", {}, "p")
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    assert not (tmp_path / "m.sqlite-wal").exists()
+
+
+def test_newer_schema_version_raises_version_error(tmp_path):
+    path = tmp_path / "m.sqlite"
+    with MetaDB.open(path, create=True) as db:
+        db.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(MetaDBVersionError, match="not supported"):
+        MetaDB.open(path)
+
+
+def test_version_one_file_is_migrated_on_writable_open(tmp_path):
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.executescript("BEGIN;" + schema.BASE_SCHEMA + "PRAGMA user_version = 1;COMMIT;")
+    conn.close()
+    with pytest.raises(MetaDBVersionError):
+        MetaDB.open(path)  # read-only: cannot migrate
+    with MetaDB.open(path, readonly=False) as db:
+        assert schema.user_version(db.conn) == SCHEMA_VERSION
+        assert "fold" in db.datasets().columns
+
+
+def test_open_missing_file_without_create_names_the_fix(tmp_path):
+    with pytest.raises(MetaDBError, match="db build"):
+        MetaDB.open(tmp_path / "absent.sqlite")
+
+
+def test_a_different_protocol_is_refused(tmp_path):
+    with MetaDB.open(tmp_path / "m.sqlite", create=True) as db:
+        db.start_build("dir:x", {"cv": 5}, {}, 0)
+        db.start_build("dir:x", {"cv": 5}, {}, 0)
+        with pytest.raises(UsageError, match="protocol"):
+            db.start_build("dir:x", {"cv": 3}, {}, 0)
+
+
+def test_a_failed_transaction_leaves_no_half_written_evaluation(tmp_path):
+    with MetaDB.open(tmp_path / "m.sqlite", create=True) as db:
+        _fill(db, ["a"])
+        d = db.dataset_id("a", "classification")
+        knn = db.add_learner("knn", "classification", {}, "p1")
+        with pytest.raises(sqlite3.IntegrityError):  # the second score names an unregistered metric
+            db.add_evaluation(d, knn, "ok", {"balanced_accuracy": {"mean": 0.7}, "unregistered": {"mean": 1.0}})
+        assert (d, knn) not in db.evaluated_pairs()
+        assert db.conn.execute("SELECT count(*) FROM scores WHERE learner_id = ?", (knn,)).fetchone()[0] == 0
