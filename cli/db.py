@@ -1,7 +1,198 @@
-"""Commands: (being written)."""
+"""Commands: `db build`, `db info`, `db export` (the meta-database)."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from automl_meta.cli._common import JsonOption, SeedOption, err, fmt, out, print_json, progress_bar
+
+SHIPPED = "metadb.sqlite"
+EXPORT_TABLES = ("evaluations", "datasets", "meta-features", "scores", "fit-seconds", "learners", "builds", "metrics", "mf_runs")
+
+group = typer.Typer(help="Build, inspect and export the meta-database (meta-features and learner scores).", no_args_is_help=True)
+
+DbOption = Annotated[Path | None, typer.Option("--db", help="Meta-database file (default: the one shipped with automl-meta).")]
+
+
+def _db_path(db: Path | None) -> Path:
+    if db is not None:
+        return db
+    from automl_meta.meta_db import shipped_path
+
+    return shipped_path(SHIPPED)
+
+
+@group.command("build")
+def build(
+    source: Annotated[str, typer.Option("--source", help="dir:FOLDER, openml:suite=ID|tasks=IDS|datasets=IDS, openml-runs:tasks=IDS|runs=IDS or aslib:SCENARIO_FOLDER.")],
+    db: Annotated[Path, typer.Option("--db", help="Meta-database file to create or resume.")],
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes (with --dask local: Dask workers).")] = 1,
+    dask: Annotated[str | None, typer.Option("--dask", help="'local': run the work on a Dask LocalCluster.")] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Address of a running Dask scheduler, e.g. tcp://HOST:8786.")] = None,
+    cv: Annotated[int, typer.Option("--cv", min=2, help="Cross-validation folds.")] = 5,
+    max_rows: Annotated[int | None, typer.Option("--max-rows", min=10, help="Row cap per dataset for evaluation and meta-features (stratified sample).")] = 2000,
+    timeout: Annotated[float | None, typer.Option("--timeout", min=0.1, help="Seconds allowed per fit; slower learners are recorded as timeout.")] = None,
+    learners: Annotated[str | None, typer.Option("--learners", help="Comma-separated learner names (default: the whole portfolio of each task).")] = None,
+    random_state: SeedOption = 0,
+    openml_cache: Annotated[Path | None, typer.Option("--openml-cache", help="openml-python cache folder (default: openml's own).")] = None,
+    openml_server: Annotated[str | None, typer.Option("--openml-server", help="OpenML server URL (default: www.openml.org).")] = None,
+    openml_retries: Annotated[int, typer.Option("--openml-retries", min=1, help="Tries per OpenML request before giving up on that dataset.")] = 2,
+    openml_timeout: Annotated[float, typer.Option("--openml-timeout", min=1, help="Seconds per OpenML request.")] = 30.0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Build the meta-database from a folder, OpenML or an ASlib scenario; rerunning resumes it."""
+    from automl_meta.io.openml_client import OpenMLConfig
+    from automl_meta.metadb.from_source import build_metadb, source_kind
+    from automl_meta.metadb.units import BuildOptions
+
+    source_kind(source)
+    names = tuple(n.strip() for n in learners.split(",") if n.strip()) if learners else None
+    options = BuildOptions(cv=cv, max_rows=max_rows, timeout=timeout, random_state=random_state, learners=names,
+                           mf_max_rows=max_rows or 2000)
+    config = OpenMLConfig(cache_dir=None if openml_cache is None else str(openml_cache), server=openml_server,
+                          n_retries=openml_retries, timeout=openml_timeout)
+    command = _command_line(source, db, jobs, dask, scheduler, cv, max_rows, timeout, learners, random_state)
+    with _BuildBar(enabled=not quiet) as bar:
+        summary = build_metadb(source, db, options, jobs=jobs, dask=dask, scheduler=scheduler, openml_config=config,
+                               command=command, progress=bar.update, on_total=bar.start)
+    if json_output:
+        print_json({"db": str(db), **summary})
+        return
+    for failure in summary["failures"]:
+        err.print(f"[yellow]failed:[/] {failure['item']}: {failure['reason']}", soft_wrap=True, markup=True)
+    out.print(
+        f"{db}: {summary['done']} datasets done, {summary['failed']} failed, {summary['remaining']} left; "
+        f"{summary['evaluations_added']} evaluations added, {summary['already_stored']} already stored "
+        f"({summary['seconds']:.0f} s, {summary['executor']})"
+    )
+
+
+def _command_line(source, db, jobs, dask, scheduler, cv, max_rows, timeout, learners, random_state) -> str:
+    """The build as one reproducible command, recorded in the database."""
+    parts = ["automl-meta", "db", "build", "--source", source, "--db", str(db), "--jobs", str(jobs), "--cv", str(cv)]
+    for flag, value in (("--dask", dask), ("--scheduler", scheduler), ("--max-rows", max_rows), ("--timeout", timeout),
+                        ("--learners", learners)):
+        if value is not None:
+            parts += [flag, str(value)]
+    parts += ["--random-state", str(random_state)]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+class _BuildBar:
+    """The progress bar of `db build`: datasets done / failed / remaining and elapsed time, on stderr."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self._context = None
+        self._advance = None
+        self._seen = 0
+
+    def __enter__(self):
+        return self
+
+    def start(self, total: int) -> None:
+        self._context = progress_bar("datasets", total=total, enabled=self.enabled)
+        self._advance = self._context.__enter__()
+
+    def update(self, state) -> None:
+        if self._advance is None:
+            return
+        finished = state.done + state.failed
+        text = f"datasets: {state.done} done, {state.failed} failed, {state.remaining} left"
+        self._advance(finished - self._seen, description=text)
+        self._seen = finished
+
+    def __exit__(self, *exc):
+        if self._context is not None:
+            self._context.__exit__(*exc)
+        return False
+
+
+@group.command("info")
+def info(db: DbOption = None, json_output: JsonOption = False) -> None:
+    """What the meta-database holds: datasets, learners, evaluations per task, versions."""
+    from automl_meta.metadb import MetaDB
+
+    with MetaDB.open(_db_path(db)) as store:
+        summary = store.info()
+    if json_output:
+        print_json(summary)
+        return
+    from rich.table import Table
+
+    out.print(f"{summary['path']} (schema {summary['schema_version']}): {summary['n_datasets']} datasets, "
+              f"{summary['n_learners']} learners, {summary['n_evaluations']} evaluations, "
+              f"{summary['n_missing_pairs']} pairs missing, {summary['n_failed_datasets']} datasets failed")
+    table = Table("task", "datasets", "learners", "evaluations", "ok", "failed", "timeout", "missing", "meta-features", "default metric")
+    for task, t in summary["tasks"].items():
+        table.add_row(task, *(fmt(t[k]) for k in ("n_datasets", "n_learners", "n_evaluations", "n_ok", "n_failed", "n_timeout", "n_missing", "n_meta_features")), str(t["default_metric"]))
+    out.print(table)
+    versions = ", ".join(f"{k} {v}" for k, v in summary["versions"].items() if v)
+    if versions:
+        out.print(f"built with {versions}", soft_wrap=True)
+    if summary["protocol"]:
+        out.print(f"protocol: {summary['protocol']}", soft_wrap=True)
+
+
+@group.command("export")
+def export(
+    out_file: Annotated[Path, typer.Option("--out", "-o", help="Output file: .csv or .parquet.")],
+    db: DbOption = None,
+    table: Annotated[str, typer.Option("--table", help=f"What to export: {', '.join(EXPORT_TABLES)}.")] = "evaluations",
+    metric: Annotated[str | None, typer.Option("--metric", help="Metric for --table scores (default: the task's default metric).")] = None,
+    task: Annotated[str | None, typer.Option("--task", help="Only this task (e.g. classification, regression, aslib:SAT11-HAND).")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Export a table of the meta-database to CSV or parquet."""
+    import json
+
+    from automl_meta.exceptions import UsageError
+    from automl_meta.metadb import MetaDB
+
+    suffix = out_file.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise UsageError(f"{out_file.name}: give an output file ending in .csv or .parquet")
+    if table not in EXPORT_TABLES:
+        raise UsageError(f"unknown table {table!r}; choose one of {', '.join(EXPORT_TABLES)}")
+    with MetaDB.open(_db_path(db)) as store:
+        if table == "evaluations":
+            frame = store.evaluations(task)
+            frame["fold_scores"] = [json.dumps(v) for v in frame["fold_scores"]]
+            frame["protocol"] = [json.dumps(v, sort_keys=True) for v in frame["protocol"]]
+        elif table == "datasets":
+            frame = store.datasets(task, include_failed=True)
+        elif table == "meta-features":
+            frame = store.meta_features(task).reset_index()
+        elif table == "scores":
+            if metric is None:
+                tasks = [task] if task else list(store.info()["tasks"])
+                if len(tasks) != 1:
+                    raise UsageError(f"the database has several tasks ({', '.join(tasks)}); give --task or --metric")
+                metric = store.default_metric(tasks[0])
+            frame = store.scores(metric, task).reset_index()
+        elif table == "fit-seconds":
+            frame = store.fit_seconds(task).reset_index()
+        elif table == "learners":
+            frame = store.learners(task)
+        else:
+            frame = store.table(table)
+    frame.columns = [str(c) for c in frame.columns]
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".csv":
+        frame.to_csv(out_file, index=False)
+    else:
+        frame.to_parquet(out_file, index=False)
+    if json_output:
+        print_json({"out": str(out_file), "table": table, "rows": len(frame), "columns": len(frame.columns)})
+    else:
+        out.print(f"{out_file}: {len(frame)} rows x {len(frame.columns)} columns ({table})")
+
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add the `db` command group to ``app``."""
+    app.add_typer(group, name="db")

@@ -74,7 +74,7 @@ class MetaDB:
             path.parent.mkdir(parents=True, exist_ok=True)
         try:
             if readonly:
-                conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+                conn = _connect_readonly(path)
             else:
                 conn = sqlite3.connect(path, isolation_level=None, timeout=30)
             conn.execute("PRAGMA foreign_keys = ON")
@@ -447,6 +447,18 @@ class MetaDB:
                 for row in builds.to_dict("records")
             ],
         }
+
+
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """Read-only; a file in a folder we cannot write (an installed package) is opened as immutable."""
+    uri = path.resolve().as_uri()
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError:
+        conn.close()
+        conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
+    return conn
 
 
 def _task_filter(alias: str, task: str | None, include_failed: bool = False) -> tuple[str, tuple]:

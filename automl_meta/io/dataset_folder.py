@@ -1,0 +1,95 @@
+"""A folder of dataset files, optionally described by a manifest.
+
+Every CSV/TSV (optionally compressed), parquet and ARFF file in the folder is a
+dataset, named after its file without the table and compression suffixes. A
+``MANIFEST.csv`` (PMLB style: ``name,task,...``, optionally ``target``) gives the
+task (and target) of the datasets it lists; datasets it does not list use the
+usual rules (target column ``target``/``class``/``label``/``y`` or the last one;
+task inferred).
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from automl_meta.dataset import TASKS
+from automl_meta.exceptions import DatasetError
+from automl_meta.io.tables import TABLE_SUFFIXES, is_table_file
+
+logger = logging.getLogger(__name__)
+
+MANIFEST_NAMES = ("MANIFEST.csv", "manifest.csv")
+_COMPRESSION = (".gz", ".bz2", ".xz", ".zip")
+
+
+@dataclass(frozen=True)
+class FolderEntry:
+    """One dataset file of a folder, with what the manifest says about it."""
+
+    name: str
+    path: Path
+    task: str = "auto"
+    target: str | None = None
+
+
+def dataset_name(path: Path) -> str:
+    """The file name without its compression and table suffixes (``1027_ESL.tsv.gz`` -> ``1027_ESL``)."""
+    name = path.name
+    lower = name.lower()
+    for suffix in _COMPRESSION:
+        if lower.endswith(suffix):
+            name, lower = name[: -len(suffix)], lower[: -len(suffix)]
+            break
+    for suffix in TABLE_SUFFIXES:
+        if lower.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def read_manifest(folder: Path) -> dict[str, dict]:
+    """name -> {"task", "target"} from the folder's manifest (empty without one)."""
+    for candidate in MANIFEST_NAMES:
+        path = folder / candidate
+        if path.is_file():
+            break
+    else:
+        return {}
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    if rows and "name" not in rows[0]:
+        raise DatasetError(f"{path}: a manifest needs a 'name' column (found {', '.join(rows[0])})")
+    entries = {}
+    for row in rows:
+        task = (row.get("task") or "auto").strip().lower()
+        if task not in (*TASKS, "auto"):
+            raise DatasetError(f"{path}: task {task!r} of {row['name']!r} is not classification, regression or auto")
+        entries[row["name"]] = {"task": task, "target": (row.get("target") or "").strip() or None}
+    return entries
+
+
+def list_dataset_folder(folder: str | Path) -> list[FolderEntry]:
+    """The datasets of ``folder``, sorted by name (the manifest file itself is not a dataset)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DatasetError(f"{folder}: not a folder; give dir:PATH with a folder of CSV/TSV/parquet/ARFF files")
+    manifest = read_manifest(folder)
+    entries = []
+    for path in sorted(folder.iterdir()):
+        if path.name in MANIFEST_NAMES or path.name.startswith(".") or not is_table_file(path):
+            continue
+        name = dataset_name(path)
+        info = manifest.get(name, {})
+        entries.append(FolderEntry(name=name, path=path, task=info.get("task", "auto"), target=info.get("target")))
+    if not entries:
+        raise DatasetError(f"{folder}: no CSV, TSV, parquet or ARFF files in this folder")
+    unlisted = [e.name for e in entries if manifest and e.name not in manifest]
+    if unlisted:
+        logger.info("%s: %d datasets are not in the manifest; their task is inferred", folder, len(unlisted))
+    names = [e.name for e in entries]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise DatasetError(f"{folder}: several files give the dataset name(s) {', '.join(duplicates)}; rename them")
+    return entries

@@ -1,0 +1,203 @@
+"""The build coordinator: datasets in, committed meta-features and evaluations out.
+
+A build is a list of :class:`~automl_meta.metadb.units.DatasetRef`. The
+coordinator (the only process that writes SQLite)
+
+1. describes each dataset not yet stored (task, content hash, shape) and stores its row;
+2. registers the portfolio of each task (learners, metrics and their directions);
+3. sends out one unit per missing piece, meta-features or one (dataset, learner)
+   evaluation, to the executor, and commits each result in its own transaction as
+   it comes back.
+
+What is stored is never recomputed, so rerunning the same build resumes it, and a
+finished build rerun is a no-op. A process killed at any moment loses at most the
+units in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Callable, Sequence
+
+from automl_meta.metadb.units import METAFEATURES, BuildOptions, DatasetRef, describe_unit, run_unit
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_METRICS = {"classification": "balanced_accuracy", "regression": "r2"}
+
+
+@dataclass
+class BuildProgress:
+    """Dataset-level progress, passed to the progress callback after every committed unit."""
+
+    total: int
+    done: int = 0
+    failed: int = 0
+    evaluations: int = 0
+    skipped: int = 0
+    started: float = field(default_factory=time.perf_counter)
+    current: str = ""
+    failures: list = field(default_factory=list)
+
+    @property
+    def remaining(self) -> int:
+        return self.total - self.done - self.failed
+
+    def as_dict(self) -> dict:
+        return {"total": self.total, "done": self.done, "failed": self.failed, "remaining": self.remaining,
+                "evaluations_added": self.evaluations, "already_stored": self.skipped,
+                "seconds": round(time.perf_counter() - self.started, 2), "failures": list(self.failures)}
+
+
+def library_versions() -> dict:
+    """Versions of what produced the numbers: our package, pymfe, scikit-learn, lightgbm..."""
+    versions = {"python": platform.python_version()}
+    for dist in ("automl-meta", "pymfe", "scikit-learn", "lightgbm", "numpy", "pandas", "scipy", "torch", "openml"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = None
+    return versions
+
+
+def portfolio(task: str, names: Sequence[str] | None = None) -> list:
+    """The learner specs of ``task`` (all of them, or those named)."""
+    from automl_meta.learners import get_learners
+
+    return list(get_learners(task, names) if names else get_learners(task))
+
+
+def metric_directions(task: str) -> dict[str, bool]:
+    """metric name -> maximize, for every metric the protocol reports on ``task``."""
+    from automl_meta.evaluation import task_metrics
+
+    return {name: bool(maximize) for name, maximize in task_metrics(task).items()}
+
+
+def _register_task(db, task: str, options: BuildOptions) -> dict[str, int]:
+    from automl_meta.learners import PORTFOLIO_VERSION
+
+    for metric, maximize in metric_directions(task).items():
+        db.register_metric(metric, maximize)
+    db.set_default_metric(task, DEFAULT_METRICS[task])
+    specs = portfolio(task, options.learners)
+    return {spec.name: db.add_learner(spec.name, task, _params(spec), PORTFOLIO_VERSION) for spec in specs}
+
+
+def _params(spec) -> dict:
+    params = getattr(spec, "params", None)
+    return dict(params) if isinstance(params, dict) else {}
+
+
+def build_versions(options: BuildOptions) -> dict:
+    from automl_meta.learners import PORTFOLIO_VERSION
+    from automl_meta.metafeatures import EXTRACTOR_VERSION
+
+    return {**library_versions(), "extractor": EXTRACTOR_VERSION, "portfolio": PORTFOLIO_VERSION}
+
+
+def run_build(db, refs: Sequence[DatasetRef], options: BuildOptions, executor, source: str,
+              command: str | None = None, progress: Callable[[BuildProgress], None] | None = None) -> dict:
+    """Build (or resume) the meta-database ``db`` from ``refs``; returns a summary dict.
+
+    Parameters
+    ----------
+    db : a writable :class:`~automl_meta.metadb.MetaDB`.
+    refs : the datasets.
+    options : the protocol and limits (see :class:`~automl_meta.metadb.units.BuildOptions`).
+    executor : from :func:`automl_meta.metadb.parallel.make_executor`.
+    source : the ``--source`` text, recorded with the build.
+    command : the command line, recorded with the build.
+    progress : called with a :class:`BuildProgress` after each dataset-level change.
+    """
+    state = BuildProgress(total=len(refs))
+    notify = progress or (lambda _state: None)
+    build_id = db.start_build(source, options.protocol(), build_versions(options), options.random_state, command)
+    status = "interrupted"
+    try:
+        datasets = _describe_all(db, refs, executor, build_id, state, notify)
+        learner_ids = _task_learners(db, datasets, options)
+        units, pending = _plan_units(db, datasets, learner_ids, options, state, notify)
+        protocol = {**options.protocol(), "timeout": options.timeout}
+        for (dataset_id, what), result in executor.map_unordered(run_unit, units):
+            ref, task = datasets[dataset_id]
+            if what == METAFEATURES:
+                db.add_meta_features(dataset_id, result["values"], result["extractor_version"], seconds=result["seconds"],
+                                     n_rows_used=result["n_rows_used"], groups=result["groups"],
+                                     status=result["status"], reason=result["reason"])
+            else:
+                db.add_evaluation(dataset_id, learner_ids[task][what], result["status"], result["scores"],
+                                  reason=result["reason"], fit_seconds=result["fit_seconds"],
+                                  predict_seconds=result["predict_seconds"], protocol=protocol, build_id=build_id)
+                state.evaluations += 1
+            pending[dataset_id] -= 1
+            state.current = ref.name
+            if pending[dataset_id] == 0:
+                state.done += 1
+            notify(state)
+        status = "finished"
+    finally:
+        db.finish_build(build_id, status)
+    summary = state.as_dict()
+    summary["build_id"] = build_id
+    return summary
+
+
+def _describe_all(db, refs, executor, build_id, state, notify) -> dict[int, tuple[DatasetRef, str]]:
+    """Store a row for every dataset (loading only those not stored yet); returns id -> (ref, task)."""
+    datasets: dict[int, tuple[DatasetRef, str]] = {}
+    to_describe = []
+    for ref in refs:
+        row = db.conn.execute(
+            "SELECT id, task FROM datasets WHERE name = ? AND status = 'ok' ORDER BY id LIMIT 1", (ref.name,)
+        ).fetchone()
+        if row is not None:
+            datasets[int(row[0])] = (ref, row[1])
+        else:
+            to_describe.append((ref.name, (ref,)))
+    by_name = {ref.name: ref for ref in refs}
+    for name, record in executor.map_unordered(describe_unit, to_describe):
+        ref = by_name[name]
+        base = {"name": ref.name, "source": ref.source, "source_id": ref.source_id, "licence": ref.licence}
+        if record["status"] != "ok":
+            task = ref.task if ref.task != "auto" else "unknown"
+            db.add_dataset({**base, "task": task, "status": "failed", "reason": record["reason"]}, build_id)
+            state.failures.append({"item": ref.name, "reason": record["reason"]})
+            state.failed += 1
+            state.current = ref.name
+            notify(state)
+            continue
+        fields = {k: record[k] for k in ("task", "content_hash", "n_rows", "n_features", "n_classes")}
+        dataset_id = db.add_dataset({**base, **fields, "licence": record.get("licence") or ref.licence}, build_id)
+        datasets[dataset_id] = (ref, record["task"])
+    return datasets
+
+
+def _task_learners(db, datasets, options) -> dict[str, dict[str, int]]:
+    tasks = sorted({task for _, task in datasets.values()})
+    return {task: _register_task(db, task, options) for task in tasks}
+
+
+def _plan_units(db, datasets, learners, options, state, notify):
+    """The units still to run, in dataset order; and how many each dataset waits for."""
+    done = db.evaluated_pairs()
+    units, pending = [], {}
+    for dataset_id, (ref, task) in sorted(datasets.items(), key=lambda item: item[1][0].name):
+        todo = []
+        if not db.has_meta_features(dataset_id):
+            todo.append(((dataset_id, METAFEATURES), (METAFEATURES, ref, options)))
+        for name, learner_id in learners[task].items():
+            if (dataset_id, learner_id) in done:
+                state.skipped += 1
+            else:
+                todo.append(((dataset_id, name), (name, ref, options)))
+        pending[dataset_id] = len(todo)
+        if not todo:
+            state.done += 1
+        units.extend(todo)
+    notify(state)
+    return units, pending

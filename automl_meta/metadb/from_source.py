@@ -1,0 +1,122 @@
+"""One entry point for ``automl-meta db build``: pick the builder for a ``--source``.
+
+``dir:PATH``, ``openml:...`` and ``openml-runs:...``, ``aslib:PATH`` (see
+:mod:`~automl_meta.metadb.build_dir`, :mod:`~automl_meta.metadb.build_openml`
+and :mod:`~automl_meta.metadb.import_aslib`).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Callable
+
+from automl_meta.exceptions import UsageError
+from automl_meta.metadb.build import BuildProgress, library_versions, run_build
+from automl_meta.metadb.parallel import make_executor
+from automl_meta.metadb.store import MetaDB
+from automl_meta.metadb.units import BuildOptions
+
+logger = logging.getLogger(__name__)
+
+SOURCE_KINDS = ("dir", "openml", "openml-runs", "aslib")
+
+
+def source_kind(source: str) -> str:
+    """``dir``, ``openml``, ``openml-runs`` or ``aslib``; a clear error for anything else."""
+    kind, sep, rest = source.partition(":")
+    if not sep or kind not in SOURCE_KINDS or not rest:
+        raise UsageError(
+            f"unknown source {source!r}; use dir:FOLDER, openml:suite=ID|tasks=IDS|datasets=IDS, "
+            "openml-runs:tasks=IDS|runs=IDS or aslib:SCENARIO_FOLDER"
+        )
+    return kind
+
+
+def build_metadb(source: str, db_path: str | Path, options: BuildOptions, jobs: int = 1, dask: str | None = None,
+                 scheduler: str | None = None, openml_config=None, command: str | None = None,
+                 progress: Callable[[BuildProgress], None] | None = None, on_total: Callable[[int], None] | None = None) -> dict:
+    """Build or resume the meta-database at ``db_path`` from ``source``; returns a summary dict.
+
+    ``on_total`` is called once with the number of datasets (or instances/items) before work starts.
+    """
+    kind = source_kind(source)
+    rest = source.partition(":")[2]
+    if kind == "aslib":
+        return _import_aslib(Path(rest), db_path, command, progress, on_total)
+    if kind == "openml-runs":
+        return _import_openml_runs(source, db_path, openml_config, command, progress, on_total)
+    if kind == "dir":
+        from automl_meta.metadb.build_dir import dir_refs
+
+        refs = dir_refs(Path(rest), source=source)
+    else:
+        from automl_meta.io.openml_client import OpenMLConfig
+        from automl_meta.metadb.build_openml import openml_refs, parse_source
+
+        refs = openml_refs(parse_source(source), openml_config or OpenMLConfig(), source)
+    if on_total is not None:
+        on_total(len(refs))
+    executor = make_executor(jobs=jobs, dask=dask, scheduler=scheduler)
+    try:
+        with MetaDB.open(db_path, create=True) as db:
+            summary = run_build(db, refs, options, executor, source, command=command, progress=progress)
+    finally:
+        executor.close()
+    summary["executor"] = executor.name
+    return summary
+
+
+def _import_aslib(folder: Path, db_path, command, progress, on_total) -> dict:
+    from automl_meta.io.aslib import read_scenario
+    from automl_meta.metadb.import_aslib import import_scenario
+
+    scenario = read_scenario(folder)
+    state = BuildProgress(total=scenario.n_instances)
+    if on_total is not None:
+        on_total(state.total)
+
+    def step(_instance, _ok):
+        state.done += 1
+        if progress is not None:
+            progress(state)
+
+    with MetaDB.open(db_path, create=True) as db:
+        build_id = db.start_build(f"aslib:{scenario.name}", None, library_versions(), None, command)
+        status = "interrupted"
+        try:
+            added = import_scenario(db, scenario, build_id=build_id, on_instance=step)
+            status = "finished"
+        finally:
+            db.finish_build(build_id, status)
+    state.evaluations, state.skipped = added["evaluations"], added["skipped"]
+    return {**state.as_dict(), "build_id": build_id, "executor": "serial", "failures": []}
+
+
+def _import_openml_runs(source: str, db_path, openml_config, command, progress, on_total) -> dict:
+    from automl_meta.io.openml_client import OpenMLConfig
+    from automl_meta.metadb.build_openml import import_runs, parse_source
+
+    parsed = parse_source(source)
+    state = BuildProgress(total=len(parsed.ids))
+    if on_total is not None:
+        on_total(state.total)
+
+    def step(_item, ok):
+        if ok:
+            state.done += 1
+        else:
+            state.failed += 1
+        if progress is not None:
+            progress(state)
+
+    with MetaDB.open(db_path, create=True) as db:
+        build_id = db.start_build(source, None, library_versions(), None, command)
+        status = "interrupted"
+        try:
+            added = import_runs(db, parsed, openml_config or OpenMLConfig(), source, build_id=build_id, on_item=step)
+            status = "finished"
+        finally:
+            db.finish_build(build_id, status)
+    state.evaluations, state.skipped = added["evaluations"], added["skipped"]
+    return {**state.as_dict(), "build_id": build_id, "executor": "serial", "failures": added["failures"]}

@@ -1,0 +1,114 @@
+"""Where build work runs: inline, a local process pool, or a Dask distributed cluster.
+
+Every executor has one verb, :meth:`map_unordered`, that runs ``fn(*args)`` for
+each ``(key, args)`` and yields ``(key, result)`` as each one finishes. Results
+come back to the calling (coordinating) process, which is the only one that
+writes to SQLite. The process pool is joblib's ``loky`` backend; Dask goes
+through joblib's ``dask`` backend on a ``distributed.Client`` (``--dask local``
+starts a ``LocalCluster`` of single-threaded worker processes, ``--scheduler
+tcp://HOST:PORT`` joins a running cluster).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator
+
+from automl_meta.exceptions import UsageError
+
+logger = logging.getLogger(__name__)
+
+Unit = tuple[Any, tuple]
+
+
+def _tagged(key, fn: Callable, args: tuple):
+    return key, fn(*args)
+
+
+class SerialExecutor:
+    """Runs every unit in this process, in order (``--jobs 1``)."""
+
+    name = "serial"
+    n_workers = 1
+
+    def map_unordered(self, fn: Callable, units: Iterable[Unit]) -> Iterator[tuple[Any, Any]]:
+        for key, args in units:
+            yield _tagged(key, fn, args)
+
+    def close(self) -> None:
+        pass
+
+
+class JoblibExecutor:
+    """A joblib ``Parallel`` pool: ``loky`` processes, or the ``dask`` backend when a Dask client is given."""
+
+    def __init__(self, n_jobs: int = 2, client=None, cluster=None):
+        self.n_jobs = n_jobs
+        self.client = client
+        self.cluster = cluster
+        self.name = "dask" if client is not None else "loky"
+        self.n_workers = n_jobs if client is None else max(1, len(client.scheduler_info().get("workers", {})))
+
+    def map_unordered(self, fn: Callable, units: Iterable[Unit]) -> Iterator[tuple[Any, Any]]:
+        from joblib import Parallel, delayed, parallel_config
+
+        tasks = (delayed(_tagged)(key, fn, args) for key, args in units)
+        if self.client is not None:
+            with parallel_config(backend="dask", n_jobs=-1):
+                yield from Parallel(return_as="generator_unordered", pre_dispatch="2*n_jobs")(tasks)
+        else:
+            env = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
+            with parallel_config(backend="loky", n_jobs=self.n_jobs, inner_max_num_threads=1), _environ(env):
+                yield from Parallel(return_as="generator_unordered", pre_dispatch="2*n_jobs", batch_size=1)(tasks)
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+@contextmanager
+def _environ(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for worker processes started inside the block, unless the user set them."""
+    added = {k: v for k, v in values.items() if k not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
+
+
+def make_executor(jobs: int = 1, dask: str | None = None, scheduler: str | None = None):
+    """The executor for ``--jobs``/``--dask local``/``--scheduler``.
+
+    Parameters
+    ----------
+    jobs : worker processes (for ``--dask local``: the LocalCluster's workers).
+    dask : ``"local"`` to start a LocalCluster, or None.
+    scheduler : address of a running Dask scheduler, e.g. ``tcp://10.0.0.5:8786``.
+    """
+    if dask is not None and scheduler is not None:
+        raise UsageError("give --dask local or --scheduler ADDRESS, not both")
+    if dask is not None and dask != "local":
+        raise UsageError(f"--dask takes 'local' (for a remote cluster use --scheduler tcp://HOST:PORT), not {dask!r}")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise UsageError(f"--jobs must be a positive integer, not {jobs!r}")
+    if dask is None and scheduler is None:
+        return SerialExecutor() if jobs == 1 else JoblibExecutor(n_jobs=jobs)
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        if not scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+            raise UsageError(f"--scheduler must be an address like tcp://HOST:8786, not {scheduler!r}")
+        try:
+            client = Client(scheduler, timeout="20s")
+        except OSError as exc:
+            raise UsageError(f"cannot reach the Dask scheduler at {scheduler} ({exc}); is `dask scheduler` running?") from None
+        return JoblibExecutor(client=client)
+    cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
+                           silence_logs=logging.WARNING, env={"OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"})
+    return JoblibExecutor(client=Client(cluster), cluster=cluster)

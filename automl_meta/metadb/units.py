@@ -1,0 +1,163 @@
+"""The units of build work, run in worker processes: describe a dataset, extract its
+meta-features, evaluate one learner on it.
+
+A unit gets a :class:`DatasetRef` (where the data is, not the data), loads the
+dataset itself (cached per worker process, so the units of one dataset that land
+on the same worker load it once), and returns plain picklable dicts. A unit never
+raises for a problem with the data or a learner: it returns ``status`` and
+``reason``, which the coordinator records.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from automl_meta.exceptions import AutomlMetaError
+
+logger = logging.getLogger(__name__)
+
+METAFEATURES = "__metafeatures__"
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """The evaluation protocol and limits of a build."""
+
+    cv: int = 5
+    max_rows: int | None = 2000
+    timeout: float | None = None
+    random_state: int = 0
+    learners: tuple[str, ...] | None = None
+    mf_max_rows: int = 2000
+
+    def protocol(self) -> dict:
+        """What makes scores comparable: stored once per database and checked on every rerun."""
+        return {"cv": self.cv, "max_rows": self.max_rows, "random_state": self.random_state, "mf_max_rows": self.mf_max_rows}
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    """Where a dataset comes from: a file (``path``) or an OpenML dataset id (with the client config)."""
+
+    name: str
+    source: str
+    source_id: str | None = None
+    path: str | None = None
+    target: str | None = None
+    task: str = "auto"
+    openml_dataset_id: int | None = None
+    openml_config: object | None = field(default=None, compare=True)
+    licence: str | None = None
+    error: str | None = None  # why the reference could not even be resolved (e.g. OpenML unreachable)
+
+
+@lru_cache(maxsize=2)
+def load_ref(ref: DatasetRef):
+    """The :class:`~automl_meta.dataset.Dataset` a reference points at, and extra metadata."""
+    if ref.openml_dataset_id is not None:
+        from automl_meta.io.openml_client import configure, load_openml_dataset
+
+        if ref.openml_config is not None:
+            configure(ref.openml_config)
+        dataset, meta = load_openml_dataset(ref.openml_dataset_id, target=ref.target, task=ref.task)
+        return dataset, {"licence": meta.get("licence")}
+    from automl_meta.io import load_dataset
+
+    return load_dataset(ref.path, target=ref.target, task=ref.task), {}
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"[:500]
+
+
+def describe_unit(ref: DatasetRef) -> dict:
+    """The dataset row: task, content hash, shape; or ``status: failed`` with the reason."""
+    if ref.error is not None:
+        return {"name": ref.name, "status": "failed", "reason": ref.error}
+    try:
+        dataset, extra = load_ref(ref)
+    except Exception as exc:  # recorded as the dataset's failure reason, and the build goes on
+        logger.warning("%s: cannot load (%s)", ref.name, exc)
+        return {"name": ref.name, "status": "failed", "reason": _reason(exc)}
+    return {
+        "name": ref.name,
+        "status": "ok",
+        "task": dataset.task,
+        "target": dataset.target,
+        "content_hash": dataset.content_hash(),
+        "n_rows": dataset.n_rows,
+        "n_features": dataset.n_features,
+        "n_classes": dataset.n_classes if dataset.task == "classification" else None,
+        "licence": extra.get("licence") or ref.licence,
+    }
+
+
+def metafeature_unit(ref: DatasetRef, options: BuildOptions) -> dict:
+    """Meta-features of the dataset, with the extractor version."""
+    from automl_meta.metafeatures import EXTRACTOR_VERSION, extract_metafeatures
+
+    start = time.perf_counter()
+    try:
+        dataset, _ = load_ref(ref)
+        mf = extract_metafeatures(dataset, random_state=options.random_state, max_rows=options.mf_max_rows)
+    except Exception as exc:  # recorded in mf_runs with its reason
+        logger.warning("%s: meta-features failed (%s)", ref.name, exc)
+        return {"status": "failed", "reason": _reason(exc), "values": {}, "seconds": time.perf_counter() - start,
+                "extractor_version": EXTRACTOR_VERSION, "n_rows_used": None, "groups": []}
+    return {"status": "ok", "reason": None, "values": dict(mf.values), "seconds": mf.seconds,
+            "extractor_version": EXTRACTOR_VERSION, "n_rows_used": mf.n_rows_used, "groups": list(mf.groups)}
+
+
+def _summary(folds) -> dict:
+    values = [float(v) for v in folds if v is not None and math.isfinite(float(v))]
+    if not values:
+        return {"mean": None, "std": None, "folds": [None if v is None else float(v) for v in folds]}
+    mean = sum(values) / len(values)
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+    return {"mean": mean, "std": std, "folds": [float(v) for v in folds]}
+
+
+def result_record(result) -> dict:
+    """A LearnerResult as the plain dict the store takes (scores only for successful runs)."""
+    scores = {}
+    if result.status == "ok":
+        scores = {metric: _summary(folds) for metric, folds in (getattr(result, "scores", None) or {}).items()}
+    return {
+        "learner": result.learner,
+        "status": result.status,
+        "reason": result.reason,
+        "fit_seconds": result.fit_seconds,
+        "predict_seconds": getattr(result, "predict_seconds", None),
+        "scores": scores,
+    }
+
+
+def learner_unit(ref: DatasetRef, learner: str, options: BuildOptions) -> dict:
+    """Cross-validate one learner on the dataset with the build's protocol."""
+    from automl_meta.evaluation import evaluate
+
+    try:
+        dataset, _ = load_ref(ref)
+        found = []
+        evaluate(dataset, learners=[learner], cv=options.cv, timeout=options.timeout, n_jobs=1,
+                 random_state=options.random_state, max_rows=options.max_rows, on_result=found.append)
+    except AutomlMetaError as exc:
+        return {"learner": learner, "status": "failed", "reason": _reason(exc), "fit_seconds": None, "predict_seconds": None, "scores": {}}
+    except Exception as exc:  # a bug or an environment failure in one learner must not stop the build
+        logger.warning("%s / %s: evaluation raised %s", ref.name, learner, exc)
+        return {"learner": learner, "status": "failed", "reason": _reason(exc), "fit_seconds": None, "predict_seconds": None, "scores": {}}
+    if not found:
+        return {"learner": learner, "status": "failed", "reason": "evaluate returned no result", "fit_seconds": None, "predict_seconds": None, "scores": {}}
+    return result_record(found[0])
+
+
+def run_unit(what: str, ref: DatasetRef, options: BuildOptions) -> dict:
+    """One unit: ``what`` is :data:`METAFEATURES` or a learner name."""
+    if what == METAFEATURES:
+        return metafeature_unit(ref, options)
+    return learner_unit(ref, what, options)
