@@ -1,0 +1,106 @@
+"""A file cache of meta-feature vectors, keyed by the data's content hash.
+
+One JSON file per (data, options): the key hashes ``dataset.content_hash()``,
+the extraction options, :data:`~automl_meta.metafeatures.EXTRACTOR_VERSION` and
+the pymfe version, so a changed file, option or extractor never hits a stale
+entry. The folder is ``cache_dir``, else ``$AUTOML_META_CACHE_DIR``, else
+``<user cache dir>/automl-meta/metafeatures`` (platformdirs). Writes are atomic
+(temporary file, then rename); an unreadable entry is recomputed and replaced.
+Calls with ``random_state=None`` are not reproducible and are never cached.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from automl_meta.dataset import Dataset
+
+logger = logging.getLogger(__name__)
+
+ENV_VAR = "AUTOML_META_CACHE_DIR"
+
+
+def default_cache_dir() -> Path:
+    """``$AUTOML_META_CACHE_DIR``, else the user cache directory's ``automl-meta/metafeatures``."""
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("automl-meta", appauthor=False)) / "metafeatures"
+
+
+def cache_key(dataset: Dataset, **kwargs) -> str:
+    """The cache entry name for ``dataset`` and the :func:`extract_metafeatures` options."""
+    from importlib.metadata import version
+
+    from automl_meta.metafeatures import EXTRACTOR_VERSION
+    from automl_meta.metafeatures.groups import resolve_groups, resolve_summary
+
+    options = dict(kwargs)
+    options["groups"] = list(resolve_groups(options.get("groups")))
+    options["summary"] = list(resolve_summary(options.get("summary", ("mean", "sd"))))
+    payload = {
+        "data": dataset.content_hash(),
+        "options": options,
+        "extractor": EXTRACTOR_VERSION,
+        "pymfe": version("pymfe"),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _read(path: Path):
+    from automl_meta.metafeatures import MetaFeatures
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return MetaFeatures.from_dict(data, cached=True, seconds=0.0)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        logger.warning("ignoring unreadable meta-feature cache entry %s (%s); recomputing", path.name, exc)
+        return None
+
+
+def _write(path: Path, document: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(document, fh, allow_nan=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def cached_metafeatures(dataset: Dataset, cache_dir: str | Path | None = None, **kwargs):
+    """:func:`~automl_meta.metafeatures.extract_metafeatures`, read from or written to the cache.
+
+    Takes the same keyword arguments. A hit returns the stored values with
+    ``cached=True`` and ``seconds`` the time of the lookup. A cache folder that
+    cannot be written is logged and skipped (the values are still returned).
+    """
+    from automl_meta.metafeatures import extract_metafeatures
+
+    start = time.perf_counter()
+    if kwargs.get("random_state", 0) is None:
+        return extract_metafeatures(dataset, **kwargs)
+    folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    path = folder / f"{cache_key(dataset, **kwargs)}.json"
+    hit = _read(path)
+    if hit is not None:
+        return dataclasses.replace(hit, seconds=time.perf_counter() - start)
+    result = extract_metafeatures(dataset, **kwargs)
+    try:
+        _write(path, result.to_dict())
+    except OSError as exc:
+        logger.warning("cannot write the meta-feature cache in %s (%s); continuing without it", folder, exc)
+    return result

@@ -1,0 +1,143 @@
+"""Turn a :class:`~automl_meta.dataset.Dataset` into arrays pymfe accepts.
+
+pymfe raises on NaN and on DataFrames with string columns, and its costly
+parts grow with rows and columns. Here we, deterministically for a given
+``numpy.random.Generator``:
+
+1. subsample rows, stratified: by class for classification, by target
+   quantile bin for regression; every class keeps at least
+   ``MIN_PER_STRATUM`` rows when it has them;
+2. sample at most ``max_cols`` columns (numeric and categorical in
+   proportion) when the data are wider;
+3. impute: numeric columns with the sample median (0 when all missing),
+   categorical columns with a ``(missing)`` level of their own;
+4. encode categoricals as integer codes, keeping at most ``MAX_LEVELS`` most
+   frequent levels (the rest become ``(other)``): pymfe treats the columns
+   named in ``cat_cols`` as categorical for info-theory and dummy-encodes them
+   for statistical features, one column per level, so levels are capped;
+5. give the target as class labels; a regression target as its quantile-bin
+   index (pymfe has no regression mode; see ``extract.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from automl_meta.dataset import Dataset
+
+MIN_PER_STRATUM = 10
+MAX_LEVELS = 10
+REGRESSION_BINS = 5
+MISSING_LEVEL = "(missing)"
+OTHER_LEVEL = "(other)"
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """Arrays for pymfe: ``X`` float (categoricals as codes), ``y`` labels, ``cat_cols`` indices."""
+
+    X: np.ndarray
+    y: np.ndarray
+    cat_cols: tuple[int, ...]
+    columns: tuple[str, ...]
+
+
+def target_strata(dataset: Dataset, n_bins: int = REGRESSION_BINS) -> np.ndarray:
+    """Stratum label of each row: the class, or the target's quantile bin (0..n_bins-1)."""
+    if dataset.task == "classification":
+        return dataset.y.astype(str).to_numpy()
+    y = dataset.y.to_numpy(dtype=float)
+    edges = np.unique(np.quantile(y, np.linspace(0, 1, n_bins + 1)[1:-1]))
+    return np.searchsorted(edges, y, side="right").astype(np.int64)
+
+
+def stratified_rows(strata: np.ndarray, max_rows: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted row indices of a stratified sample of at most about ``max_rows`` rows.
+
+    Each stratum gets a share proportional to its size (largest remainders),
+    raised to ``min(size, MIN_PER_STRATUM)`` so rare classes survive. All rows
+    when there are at most ``max_rows``.
+    """
+    n = len(strata)
+    if n <= max_rows:
+        return np.arange(n)
+    labels, inverse, counts = np.unique(strata, return_inverse=True, return_counts=True)
+    exact = counts * (max_rows / n)
+    quota = np.floor(exact).astype(int)
+    short = max_rows - quota.sum()
+    if short > 0:
+        quota[np.argsort(-(exact - quota), kind="stable")[:short]] += 1
+    quota = np.minimum(np.maximum(quota, np.minimum(counts, MIN_PER_STRATUM)), counts)
+    chosen = []
+    for k in range(len(labels)):
+        members = np.flatnonzero(inverse == k)
+        chosen.append(rng.choice(members, size=quota[k], replace=False))
+    return np.sort(np.concatenate(chosen))
+
+
+def sample_columns(dataset: Dataset, max_cols: int, rng: np.random.Generator) -> list[str]:
+    """At most ``max_cols`` feature columns, numeric and categorical in proportion, in original order."""
+    columns = list(dataset.X.columns)
+    if len(columns) <= max_cols:
+        return columns
+    cat = set(dataset.categorical_columns)
+    cats = [c for c in columns if c in cat]
+    nums = [c for c in columns if c not in cat]
+    n_cat = int(round(max_cols * len(cats) / len(columns)))
+    n_cat = min(len(cats), max(n_cat, 1 if cats else 0))
+    n_num = min(len(nums), max_cols - n_cat)
+    keep = set()
+    if n_cat:
+        keep.update(cats[i] for i in rng.choice(len(cats), size=n_cat, replace=False))
+    if n_num:
+        keep.update(nums[i] for i in rng.choice(len(nums), size=n_num, replace=False))
+    return [c for c in columns if c in keep]
+
+
+def _encode_categorical(col: pd.Series) -> np.ndarray:
+    values = col.astype(object).where(col.notna(), MISSING_LEVEL)
+    counts = values.value_counts(sort=False)
+    # most frequent first; ties broken by the level's text, so the codes are reproducible
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
+    kept = [level for level, _ in ranked[:MAX_LEVELS]]
+    if len(ranked) > MAX_LEVELS:
+        kept = kept[: MAX_LEVELS - 1]
+    codes = {level: float(i) for i, level in enumerate(kept)}
+    other = float(len(kept))
+    return values.map(lambda v: codes.get(v, other)).to_numpy(dtype=float)
+
+
+def _impute_numeric(col: pd.Series) -> np.ndarray:
+    values = col.to_numpy(dtype=float)
+    present = np.isfinite(values)
+    if present.all():
+        return values
+    fill = float(np.median(values[present])) if present.any() else 0.0
+    return np.where(present, values, fill)
+
+
+def prepare(
+    dataset: Dataset,
+    rows: np.ndarray,
+    columns: list[str],
+    strata: np.ndarray,
+) -> PreparedData:
+    """Impute and encode the chosen ``rows`` and ``columns`` (see module doc)."""
+    frame = dataset.X.iloc[rows][columns]
+    cat = set(dataset.categorical_columns)
+    arrays, cat_cols = [], []
+    for j, name in enumerate(columns):
+        if name in cat:
+            arrays.append(_encode_categorical(frame[name]))
+            cat_cols.append(j)
+        else:
+            arrays.append(_impute_numeric(frame[name]))
+    X = np.column_stack(arrays) if arrays else np.empty((len(rows), 0))
+    if dataset.task == "classification":
+        y = dataset.y.iloc[rows].astype(str).to_numpy()
+    else:
+        y = strata[rows].astype(str)
+    return PreparedData(X=X, y=y, cat_cols=tuple(cat_cols), columns=tuple(columns))

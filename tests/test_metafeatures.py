@@ -1,0 +1,220 @@
+"""Meta-feature extraction: robustness, fixed names, determinism, caching (real pymfe)."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from automl_meta.dataset import make_dataset
+from automl_meta.exceptions import UsageError
+from automl_meta.io.mf_cache import cache_key, cached_metafeatures
+from automl_meta.metafeatures import (
+    DEFAULT_GROUPS,
+    EXTRACTOR_VERSION,
+    SIMPLE_FEATURES,
+    MetaFeatures,
+    available_groups,
+    extract_metafeatures,
+)
+from automl_meta.metafeatures.preprocess import stratified_rows, target_strata
+from conftest import make_mixed_frame
+
+# small samples keep every test fast on a shared 2-core machine
+FAST = dict(max_rows=150)
+
+
+@pytest.fixture(scope="module")
+def mixed_classification():
+    return make_dataset(make_mixed_frame(240, seed=1), target="target")
+
+
+@pytest.fixture(scope="module")
+def mixed_regression():
+    return make_dataset(make_mixed_frame(240, seed=2, task="regression"), target="target", task="regression")
+
+
+@pytest.fixture(scope="module")
+def mf_classification(mixed_classification):
+    return extract_metafeatures(mixed_classification, **FAST)
+
+
+def _is_number_or_none(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isfinite(value))
+
+
+def test_public_api_names_and_defaults():
+    assert DEFAULT_GROUPS == ("general", "statistical", "info-theory", "model-based", "landmarking")
+    assert isinstance(EXTRACTOR_VERSION, str) and EXTRACTOR_VERSION
+    assert {"relative", "clustering", "complexity", "concept", "itemset"} <= set(available_groups())
+
+
+def test_categorical_and_missing_data_give_finite_values(mixed_classification, mf_classification):
+    assert mixed_classification.categorical_columns  # the fixture really has categoricals and NaN
+    assert mixed_classification.X.isna().any().any()
+    mf = mf_classification
+    assert isinstance(mf, MetaFeatures)
+    assert all(_is_number_or_none(v) for v in mf.values.values())
+    computed = [k for k, v in mf.values.items() if v is not None]
+    assert len(computed) > 80
+    for name in ("attr_ent.mean", "mut_inf.mean", "best_node.mean", "leaves", "cor.mean"):
+        assert mf.values[name] is not None, name
+
+
+def test_simple_features_describe_the_full_data(mixed_classification, mf_classification):
+    values = mf_classification.values
+    X = mixed_classification.X
+    assert mf_classification.n_rows_used == 150
+    assert values["nr_inst"] == 240
+    assert values["nr_attr"] == X.shape[1]
+    assert values["nr_class"] == 2
+    assert values["nr_cat"] == len(mixed_classification.categorical_columns)
+    assert values["pct_numeric"] == pytest.approx(values["nr_num"] / values["nr_attr"])
+    assert values["pct_missing"] == pytest.approx(X.isna().to_numpy().mean())
+    assert values["log_nr_inst"] == pytest.approx(math.log(240))
+    assert 0 < values["class_imbalance"] <= 1
+    assert values["target_skew"] is None  # a regression-only feature
+
+
+def test_regression_target_gets_target_statistics(mixed_regression):
+    mf = extract_metafeatures(mixed_regression, **FAST)
+    values = mf.values
+    y = mixed_regression.y.to_numpy(dtype=float)
+    assert values["nr_class"] == 0
+    assert values["target_skew"] == pytest.approx(pd.Series(y).skew(), rel=0.05, abs=0.02)
+    assert values["target_kurtosis"] is not None and values["target_cv"] is not None
+    assert values["class_imbalance"] is None
+    assert values["freq_class.mean"] is None and values["class_ent"] is None  # artefacts of the binning
+    assert values["best_node.mean"] is not None  # landmarking on the target's quantile bins
+    assert values["mut_inf.mean"] is not None
+
+
+def test_key_set_is_the_same_for_every_dataset(mf_classification, mixed_regression):
+    other = make_dataset(
+        pd.DataFrame({"a": np.arange(60.0) % 7, "b": np.linspace(0, 1, 60), "target": ["u", "v", "w"] * 20}),
+        target="target",
+    )
+    mf_other = extract_metafeatures(other, **FAST)
+    mf_reg = extract_metafeatures(mixed_regression, **FAST)
+    assert list(mf_other.values) == list(mf_classification.values)
+    assert list(mf_reg.values) == list(mf_classification.values)
+    assert set(SIMPLE_FEATURES) <= set(mf_classification.values)
+
+
+def test_same_random_state_gives_identical_values(mixed_classification, mf_classification):
+    again = extract_metafeatures(mixed_classification, **FAST)
+    assert again.values == mf_classification.values
+
+
+def test_different_random_state_draws_a_different_sample(mixed_classification, mf_classification):
+    other = extract_metafeatures(mixed_classification, random_state=7, **FAST)
+    assert other.values != mf_classification.values
+    assert other.values["nr_inst"] == mf_classification.values["nr_inst"]
+
+
+def test_global_random_states_are_left_unchanged(mixed_classification):
+    np.random.seed(123)
+    random.seed(123)
+    np_before, py_before = np.random.get_state(), random.getstate()
+    extract_metafeatures(mixed_classification, groups="info-theory,landmarking", **FAST)
+    np_after = np.random.get_state()
+    assert np_after[0] == np_before[0] and np.array_equal(np_after[1], np_before[1]) and np_after[2:] == np_before[2:]
+    assert random.getstate() == py_before
+
+
+def test_costly_groups_use_the_smaller_sample(mixed_classification):
+    mf = extract_metafeatures(
+        mixed_classification, groups="clustering,complexity", max_rows=200, max_rows_costly=60
+    )
+    assert mf.groups == ("clustering", "complexity")
+    assert "f1v.mean" not in mf.values  # excluded: breaks on numpy 2.4
+    assert mf.values["n1"] is not None and mf.values["sil"] is not None
+    assert all(_is_number_or_none(v) for v in mf.values.values())
+
+
+def test_all_groups_never_crash_on_a_tiny_awkward_dataset():
+    # 12 rows, one class with two members, a categorical column with 30% missing, a nearly constant column
+    frame = pd.DataFrame(
+        {
+            "x": [0.0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+            "near_const": [1.0] * 11 + [2.0],
+            "cat": ["a", None, "b", "a", None, "c", "a", "b", None, "c", None, "a"],
+            "target": ["p"] * 5 + ["q"] * 5 + ["r"] * 2,
+        }
+    )
+    dataset = make_dataset(frame, target="target")
+    mf = extract_metafeatures(dataset, groups="all")
+    assert all(_is_number_or_none(v) for v in mf.values.values())
+    assert mf.values["nr_inst"] == 12
+    assert any(v is None for v in mf.values.values())  # some features are not computable here, and that is fine
+
+
+def test_wide_data_samples_columns_but_counts_all(mixed_classification):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(80, 30)), columns=[f"c{i}" for i in range(30)])
+    frame["target"] = np.where(frame["c0"] > 0, "hi", "lo")
+    mf = extract_metafeatures(make_dataset(frame, target="target"), groups="general,statistical", max_cols=8)
+    assert mf.n_cols_used == 8
+    assert mf.values["nr_attr"] == 30
+
+
+def test_unknown_group_or_summary_is_a_usage_error(mixed_classification):
+    with pytest.raises(UsageError, match="unknown meta-feature group 'nope'"):
+        extract_metafeatures(mixed_classification, groups="general,nope")
+    with pytest.raises(UsageError, match="unknown summary"):
+        extract_metafeatures(mixed_classification, summary=("mean", "average"))
+    with pytest.raises(UsageError, match="max_rows"):
+        extract_metafeatures(mixed_classification, max_rows=3)
+
+
+def test_other_summaries_change_the_names(mixed_classification):
+    mf = extract_metafeatures(mixed_classification, groups="statistical", summary=("median", "max"), **FAST)
+    assert "cor.median" in mf.values and "cor.max" in mf.values and "cor.mean" not in mf.values
+
+
+def test_stratified_sample_keeps_rare_classes_and_proportions():
+    strata = np.array(["a"] * 9000 + ["b"] * 990 + ["c"] * 10)
+    rows = stratified_rows(strata, 1000, np.random.default_rng(0))
+    labels, counts = np.unique(strata[rows], return_counts=True)
+    assert dict(zip(labels, counts)) == {"a": 900, "b": 99, "c": 10}
+    again = stratified_rows(strata, 1000, np.random.default_rng(0))
+    assert np.array_equal(rows, again)
+
+
+def test_regression_strata_are_quantile_bins(mixed_regression):
+    strata = target_strata(mixed_regression)
+    _, counts = np.unique(strata, return_counts=True)
+    assert len(counts) == 5 and counts.min() >= 0.8 * counts.max()
+
+
+def test_cache_hit_returns_same_values_and_is_marked_cached(tmp_path, mixed_classification):
+    first = cached_metafeatures(mixed_classification, cache_dir=tmp_path, **FAST)
+    second = cached_metafeatures(mixed_classification, cache_dir=tmp_path, **FAST)
+    assert not first.cached and second.cached
+    assert second.values == first.values
+    assert list(second.values) == list(first.values)
+    assert second.seconds < first.seconds / 5
+    assert len(list(tmp_path.glob("*.json"))) == 1
+
+
+def test_cache_key_changes_with_data_options_and_default_dir_comes_from_env(
+    tmp_path, monkeypatch, mixed_classification, mixed_regression
+):
+    key = cache_key(mixed_classification, **FAST)
+    assert key == cache_key(mixed_classification, max_rows=150, groups="default")
+    assert key != cache_key(mixed_classification, max_rows=151)
+    assert key != cache_key(mixed_regression, **FAST)
+    monkeypatch.setenv("AUTOML_META_CACHE_DIR", str(tmp_path / "env-cache"))
+    cached_metafeatures(mixed_classification, groups="general", **FAST)
+    assert len(list((tmp_path / "env-cache").glob("*.json"))) == 1
+
+
+def test_corrupt_cache_entry_is_recomputed(tmp_path, mixed_classification):
+    first = cached_metafeatures(mixed_classification, cache_dir=tmp_path, groups="general", **FAST)
+    (entry,) = tmp_path.glob("*.json")
+    entry.write_text("{not json")
+    again = cached_metafeatures(mixed_classification, cache_dir=tmp_path, groups="general", **FAST)
+    assert not again.cached and again.values == first.values
