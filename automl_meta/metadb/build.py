@@ -27,9 +27,6 @@ from automl_meta.metadb.units import METAFEATURES, BuildOptions, DatasetRef, des
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_METRICS = {"classification": "balanced_accuracy", "regression": "r2"}
-
-
 @dataclass
 class BuildProgress:
     """Dataset-level progress, passed to the progress callback after every committed unit."""
@@ -73,9 +70,16 @@ def portfolio(task: str, names: Sequence[str] | None = None) -> list:
 
 def metric_directions(task: str) -> dict[str, bool]:
     """metric name -> maximize, for every metric the protocol reports on ``task``."""
-    from automl_meta.evaluation import task_metrics
+    from automl_meta.learners.metrics import METRICS
 
-    return {name: bool(maximize) for name, maximize in task_metrics(task).items()}
+    return {name: bool(spec.greater_is_better) for name, spec in METRICS.items() if spec.task == task}
+
+
+def default_metric(task: str) -> str:
+    """The metric the protocol ranks learners by on ``task`` (balanced_accuracy, r2)."""
+    from automl_meta.learners.metrics import default_metric as protocol_default
+
+    return protocol_default(task)
 
 
 def _register_task(db, task: str, options: BuildOptions) -> dict[str, int]:
@@ -83,7 +87,7 @@ def _register_task(db, task: str, options: BuildOptions) -> dict[str, int]:
 
     for metric, maximize in metric_directions(task).items():
         db.register_metric(metric, maximize)
-    db.set_default_metric(task, DEFAULT_METRICS[task])
+    db.set_default_metric(task, default_metric(task))
     specs = portfolio(task, options.learners)
     return {spec.name: db.add_learner(spec.name, task, _params(spec), PORTFOLIO_VERSION) for spec in specs}
 

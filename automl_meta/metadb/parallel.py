@@ -109,6 +109,10 @@ def make_executor(jobs: int = 1, dask: str | None = None, scheduler: str | None 
         except OSError as exc:
             raise UsageError(f"cannot reach the Dask scheduler at {scheduler} ({exc}); is `dask scheduler` running?") from None
         return JoblibExecutor(client=client)
+    import dask
+
+    # evaluate() may start a process per learner to enforce --timeout; daemonic workers cannot have children
+    dask.config.set({"distributed.worker.daemon": False})
     cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
                            silence_logs=logging.WARNING, env={"OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"})
     return JoblibExecutor(client=Client(cluster), cluster=cluster)

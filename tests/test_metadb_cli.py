@@ -1,0 +1,99 @@
+"""`automl-meta db build|info|export` through the Typer app."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from automl_meta.cli.main import app
+from automl_meta.io.dataset_folder import dataset_name, list_dataset_folder
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def weka_db(shared_dir: Path, tmp_path_factory) -> Path:
+    scenario = shared_dir / "aslib" / "OPENML-WEKA-2017"
+    if not scenario.is_dir():
+        pytest.skip("needs ../shared/aslib/OPENML-WEKA-2017")
+    path = tmp_path_factory.mktemp("db") / "weka.sqlite"
+    result = runner.invoke(app, ["db", "build", "--source", f"aslib:{scenario}", "--db", str(path), "--json"])
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["done"] == 105 and summary["evaluations_added"] == 3150
+    return path
+
+
+def test_db_info_json_reports_counts_per_task(weka_db):
+    result = runner.invoke(app, ["db", "info", "--db", str(weka_db), "--json"])
+    assert result.exit_code == 0, result.stderr
+    info = json.loads(result.stdout)
+    assert (info["n_datasets"], info["n_learners"], info["n_evaluations"]) == (105, 30, 3150)
+    assert info["tasks"]["aslib:OPENML-WEKA-2017"]["default_metric"] == "predictive_accuracy"
+    assert "scikit-learn" in info["versions"]
+
+
+def test_db_info_prints_a_table(weka_db):
+    result = runner.invoke(app, ["db", "info", "--db", str(weka_db)])
+    assert result.exit_code == 0
+    assert "105 datasets" in result.stdout
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_db_export_writes_wide_scores(weka_db, tmp_path, suffix):
+    out = tmp_path / f"scores{suffix}"
+    result = runner.invoke(app, ["db", "export", "--db", str(weka_db), "--out", str(out), "--table", "scores"])
+    assert result.exit_code == 0, result.stderr
+    frame = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
+    assert frame.shape == (105, 31) and "2369_weka.RandomForest" in frame.columns
+
+
+def test_db_export_evaluations_is_long_with_json_fold_scores(weka_db, tmp_path):
+    out = tmp_path / "evals.csv"
+    result = runner.invoke(app, ["db", "export", "--db", str(weka_db), "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    frame = pd.read_csv(out)
+    assert len(frame) == 3150 and set(frame["status"]) == {"ok"}
+    assert json.loads(frame["fold_scores"].iloc[0]) == []
+
+
+def test_db_export_rejects_other_file_types(weka_db, tmp_path):
+    result = runner.invoke(app, ["db", "export", "--db", str(weka_db), "--out", str(tmp_path / "x.xlsx")])
+    assert result.exit_code == 2
+    assert ".csv or .parquet" in result.stderr
+
+
+def test_db_build_rejects_an_unknown_source(tmp_path):
+    result = runner.invoke(app, ["db", "build", "--source", "ftp:somewhere", "--db", str(tmp_path / "m.sqlite")])
+    assert result.exit_code == 2
+    assert "unknown source" in result.stderr
+
+
+def test_db_build_rejects_dask_and_scheduler_together(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.csv").write_text("x,target\n1,0\n2,1\n")
+    result = runner.invoke(app, ["db", "build", "--source", f"dir:{tmp_path / 'data'}", "--db", str(tmp_path / "m.sqlite"),
+                                 "--dask", "local", "--scheduler", "tcp://127.0.0.1:1"])
+    assert result.exit_code == 2
+    assert "not both" in result.stderr
+
+
+def test_db_info_on_a_missing_file_says_how_to_build(tmp_path):
+    result = runner.invoke(app, ["db", "info", "--db", str(tmp_path / "absent.sqlite")])
+    assert result.exit_code == 1
+    assert "db build" in result.stderr
+
+
+def test_dataset_folder_names_strip_table_and_compression_suffixes(tmp_path):
+    assert dataset_name(Path("1027_ESL.tsv.gz")) == "1027_ESL"
+    assert dataset_name(Path("my.data.v2.csv")) == "my.data.v2"
+    (tmp_path / "MANIFEST.csv").write_text("name,task\nb,regression\n")
+    (tmp_path / "a.csv").write_text("x,target\n1,0\n")
+    (tmp_path / "b.parquet").write_bytes(b"")
+    (tmp_path / "notes.md").write_text("not data")
+    entries = list_dataset_folder(tmp_path)
+    assert [(e.name, e.task) for e in entries] == [("a", "auto"), ("b", "regression")]

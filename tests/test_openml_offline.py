@@ -1,0 +1,96 @@
+"""The OpenML paths, offline: against a copy of ../shared/openml_cache (test server layout)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+
+import pytest
+
+from automl_meta.io.openml_client import TEST_SERVER, OpenMLAccessError, OpenMLConfig, configure, get_dataset
+from automl_meta.metadb import MetaDB
+from automl_meta.metadb.from_source import build_metadb
+from automl_meta.metadb.units import BuildOptions
+
+
+@pytest.fixture
+def openml_config(shared_dir, tmp_path) -> OpenMLConfig:
+    cache = shared_dir / "openml_cache"
+    if not cache.is_dir():
+        pytest.skip("needs ../shared/openml_cache")
+    copy = tmp_path / "openml_cache"
+    shutil.copytree(cache, copy)
+    for path in [copy, *copy.rglob("*")]:  # shared/ is read-only; openml-python writes next to its files
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return OpenMLConfig(cache_dir=str(copy), server=TEST_SERVER, n_retries=1, timeout=5.0)
+
+
+def test_openml_runs_import_reads_a_cached_run_with_fold_scores(openml_config, tmp_path):
+    summary = build_metadb("openml-runs:runs=1", tmp_path / "m.sqlite", BuildOptions(), openml_config=openml_config)
+    assert summary["done"] == 1 and summary["evaluations_added"] == 1
+    with MetaDB.open(tmp_path / "m.sqlite") as db:
+        scores = db.scores("predictive_accuracy")
+        assert scores.iloc[0]["weka.BayesNet_K2(1)"] == pytest.approx(0.922242)
+        folds = db.evaluations()["fold_scores"].iloc[0]
+        assert len(folds) == 10
+        assert db.default_metric("classification") == "predictive_accuracy" and db.maximize("predictive_accuracy")
+    again = build_metadb("openml-runs:runs=1", tmp_path / "m.sqlite", BuildOptions(), openml_config=openml_config)
+    assert again["evaluations_added"] == 0 and again["already_stored"] == 1
+
+
+def test_openml_runs_task_stores_qualities_and_reports_unreachable_evaluations(openml_config, tmp_path):
+    summary = build_metadb("openml-runs:tasks=1882", tmp_path / "m.sqlite", BuildOptions(), openml_config=openml_config)
+    assert summary["failed"] == 1
+    assert "cannot get evaluations of task 1882" in summary["failures"][0]["reason"]
+    with MetaDB.open(tmp_path / "m.sqlite") as db:
+        datasets = db.datasets()
+        assert list(datasets["name"]) == ["anneal"] and datasets["n_rows"].iloc[0] == 898
+        qualities = db.meta_features()
+        assert qualities.shape == (1, 106) and qualities.loc["anneal", "NumberOfClasses"] == 6
+
+
+def test_unreachable_task_is_recorded_and_the_build_goes_on(openml_config, tmp_path):
+    options = BuildOptions(cv=2, max_rows=200, learners=("dummy",), mf_max_rows=200)
+    summary = build_metadb("openml:tasks=3,1882", tmp_path / "m.sqlite", options, openml_config=openml_config)
+    assert (summary["done"], summary["failed"]) == (1, 1)
+    with MetaDB.open(tmp_path / "m.sqlite") as db:
+        failed = db.datasets(include_failed=True).set_index("name")
+        assert failed.loc["openml_task_3", "status"] == "failed"
+        assert "cannot get task 3" in failed.loc["openml_task_3", "reason"]
+        assert db.scores("balanced_accuracy").loc["anneal", "dummy"] > 0
+
+
+def _silent_server():
+    """A TCP server that accepts connections and never answers."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    held = []
+
+    def accept():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            held.append(conn)
+
+    threading.Thread(target=accept, daemon=True).start()
+    return server, held
+
+
+def test_a_silent_server_fails_fast_with_a_clear_message(tmp_path):
+    server, held = _silent_server()
+    port = server.getsockname()[1]
+    try:
+        configure(OpenMLConfig(cache_dir=str(tmp_path / "cache"), server=f"http://127.0.0.1:{port}/api/v1/xml", n_retries=1, timeout=0.5))
+        start = time.perf_counter()
+        with pytest.raises(OpenMLAccessError, match="cannot get dataset 99 .* after 1 tries"):
+            get_dataset(99)
+        assert time.perf_counter() - start < 10
+    finally:
+        server.close()
+        for conn in held:
+            conn.close()
