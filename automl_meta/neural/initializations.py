@@ -1,0 +1,76 @@
+"""Learned initializations as checkpoint contents: the manifest and the way back to a meta-learner.
+
+No file I/O here: :func:`automl_meta.io.checkpoint.save_checkpoint` and
+``load_checkpoint(path, kind="init")`` write and read what these functions
+build. The ``state_dict`` keys are the backbone's own (for an MLP exactly those
+of :func:`automl_meta.neural.models.mlp`), so the portfolio's ``mlp_torch``
+loads a tabular init directly; Meta-SGD rates are extra ``inner_lr.*`` keys.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import torch
+
+from automl_meta.exceptions import ArtifactError
+from automl_meta.neural.conv4 import build_backbone
+from automl_meta.neural.meta_learners import make_meta_learner
+
+
+@contextmanager
+def _seeded(seed: int):
+    """Seed torch's default generator inside the block only (module constructors draw from it)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+def new_backbone(architecture: dict, seed: int) -> torch.nn.Module:
+    """A freshly initialized backbone, reproducible from ``seed`` without touching global state."""
+    with _seeded(seed):
+        return build_backbone(architecture)
+
+
+def learner_options(hyperparameters: dict, loss: str, bn_mode: str, algorithm: str) -> dict:
+    """Constructor options of the meta-learner from a manifest's hyperparameters."""
+    options = {"inner_lr": hyperparameters["inner_lr"], "inner_steps": hyperparameters["inner_steps"], "loss": loss, "bn_mode": bn_mode}
+    if algorithm == "reptile":
+        options["inner_optimizer"] = hyperparameters.get("inner_optimizer", "sgd")
+    else:
+        options["learn_inner_lr"] = bool(hyperparameters.get("learn_inner_lr", False))
+        options["compile"] = bool(hyperparameters.get("compile", False))
+    return options
+
+
+def init_manifest(*, algorithm, source, splits, hyperparameters: dict, seed: int, result=None) -> dict:
+    """The JSON manifest of a learned initialization (``kind="init"``)."""
+    manifest = {
+        "kind": "init",
+        "architecture": splits.architecture,
+        "task_source": source,
+        "algorithm": algorithm,
+        "loss": splits.loss,
+        "bn_mode": splits.bn_mode,
+        "hyperparameters": hyperparameters,
+        "seed": int(seed),
+        "tasks": {k: v for k, v in splits.info.items() if k not in ("input_columns",)},
+    }
+    if "input_columns" in splits.info:
+        manifest["input_columns"] = list(splits.info["input_columns"])
+    if result is not None:
+        manifest["training"] = {"iterations": result.iterations, "seconds": round(result.seconds, 2), "validation": result.validation[-1:]}
+    return manifest
+
+
+def learner_from_init(state_dict: dict, manifest: dict, device="cpu", seed: int = 0, **overrides):
+    """Rebuild the meta-learner of a checkpoint (``overrides`` replace constructor options)."""
+    try:
+        module = new_backbone(manifest["architecture"], seed)
+        options = learner_options(manifest["hyperparameters"], manifest["loss"], manifest["bn_mode"], manifest["algorithm"])
+        options.update(overrides)
+        learner = make_meta_learner(manifest["algorithm"], module, **options)
+        learner.load_state_dict(state_dict)
+    except (KeyError, ValueError, RuntimeError) as exc:
+        raise ArtifactError(f"the init checkpoint does not match its manifest ({type(exc).__name__}: {exc})") from None
+    return learner.to(device)

@@ -1,0 +1,205 @@
+"""MAML (second order), first-order MAML and Reptile as thin layers over the functional core.
+
+The API follows learn2learn's small surface, without editing modules in place::
+
+    maml = MAML(Conv4(5), inner_lr=0.4, inner_steps=1, first_order=False, bn_mode="transductive")
+    optimizer = torch.optim.Adam(maml.meta_parameters(), lr=1e-3)
+    stats = maml.accumulate(batch)      # sets .grad of the meta-parameters (vmap over tasks)
+    optimizer.step()
+    learner = maml.clone()              # a task learner on a copy of the parameter dict
+    learner.adapt(x_support, y_support)
+    prediction = learner(x_query)
+
+``Reptile`` has the same verbs; its ``accumulate`` writes ``theta - mean(phi)``
+as the gradient, so an SGD outer optimizer with learning rate ``epsilon`` moves
+the weights by ``epsilon * (mean(phi) - theta)``: the interpolation toward the
+adapted weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import partial
+
+import torch
+from torch import nn
+
+from automl_meta.neural.functional import (
+    Functional,
+    InnerLoop,
+    adapt,
+    evaluate_tasks,
+    maml_meta_gradient,
+    parameters_of,
+    reptile_targets,
+)
+
+ALGORITHMS = ("maml", "fomaml", "reptile")
+
+
+class Learner:
+    """A task learner: a parameter dictionary plus the network that reads it (learn2learn's clone)."""
+
+    def __init__(self, net: Functional, params: dict, inner: InnerLoop, lr=None):
+        self.net = net
+        self.params = params
+        self.inner = inner
+        self.lr = lr
+
+    def adapt(self, x: torch.Tensor, y: torch.Tensor, steps: int | None = None) -> "Learner":
+        """Take ``steps`` (default: the inner-loop steps) gradient steps on ``(x, y)``."""
+        inner = self.inner if steps is None else replace(self.inner, steps=steps)
+        self.params = adapt(self.net, self.params, x, y, inner, self.lr)
+        return self
+
+    def __call__(self, x: torch.Tensor, support: torch.Tensor | None = None) -> torch.Tensor:
+        """Predict ``x``; with ``support`` and ``bn_mode="support"``, normalize with its statistics."""
+        if support is not None:
+            return self.net.query_output(self.params, support, x)
+        return self.net(self.params, x)
+
+
+class _MetaLearner:
+    """What MAML and Reptile share: the parameter dictionary, cloning, evaluation, state."""
+
+    def __init__(self, module: nn.Module, net: Functional, inner: InnerLoop):
+        self.module = module
+        self.net = net
+        self.inner = inner
+        self.params = parameters_of(module)
+        self.inner_lrs = None
+
+    def meta_parameters(self) -> list[torch.Tensor]:
+        """The tensors the outer optimizer updates."""
+        extra = list(self.inner_lrs.values()) if self.inner_lrs is not None else []
+        return list(self.params.values()) + extra
+
+    def to(self, device) -> "_MetaLearner":
+        self.module = self.module.to(device)
+        self.params = {k: v.detach().to(device).requires_grad_() for k, v in self.params.items()}
+        if self.inner_lrs is not None:
+            self.inner_lrs = {k: v.detach().to(device).requires_grad_() for k, v in self.inner_lrs.items()}
+        return self
+
+    def clone(self, first_order: bool = True) -> Learner:
+        """A task learner starting from the current initialization (detached unless ``first_order=False``)."""
+        params = self.params if not first_order else {k: v.detach() for k, v in self.params.items()}
+        return Learner(self.net, params, replace(self.inner, first_order=first_order), self.inner_lrs)
+
+    def evaluate(self, batch, steps: int | None = None) -> torch.Tensor:
+        """Query score of every task of ``batch`` after ``steps`` inner steps on its support set."""
+        inner = self.inner if steps is None else replace(self.inner, steps=steps)
+        return evaluate_tasks(self.net, inner, self.params, batch, self.inner_lrs)
+
+    def state_dict(self) -> dict:
+        """The initialization with the backbone's own ``state_dict`` keys (Meta-SGD rates as ``inner_lr.<name>``)."""
+        state = {k: v.detach() for k, v in self.params.items()}
+        if self.inner_lrs is not None:
+            state.update({f"inner_lr.{k}": v.detach() for k, v in self.inner_lrs.items()})
+        return state
+
+    def load_state_dict(self, state: dict) -> "_MetaLearner":
+        missing = set(self.params) - set(state)
+        if missing:
+            raise KeyError(f"state_dict lacks {sorted(missing)}")
+        device = next(iter(self.params.values())).device
+        self.params = {k: state[k].detach().clone().to(device).requires_grad_() for k in self.params}
+        lrs = {k[len("inner_lr.") :]: v for k, v in state.items() if k.startswith("inner_lr.")}
+        if lrs:
+            self.inner_lrs = {k: v.detach().clone().to(device).requires_grad_() for k, v in lrs.items()}
+        return self
+
+
+class MAML(_MetaLearner):
+    """Model-agnostic meta-learning, second order unless ``first_order=True``.
+
+    Parameters
+    ----------
+    module : nn.Module
+        Backbone; its parameters are copied once and never edited in place.
+    inner_lr, inner_steps : float, int
+        Inner-loop SGD step size and number of steps on the support set.
+    first_order : bool
+        Detach the inner gradients (FOMAML).
+    loss : {"cross_entropy", "mse"}
+    bn_mode : {"transductive", "support", "none"}
+    learn_inner_lr : bool
+        Meta-SGD: meta-learn one inner learning rate per parameter entry.
+    compile : bool
+        Wrap the meta-gradient computation in :func:`torch.compile`.
+    """
+
+    def __init__(
+        self,
+        module: nn.Module,
+        inner_lr: float = 0.4,
+        inner_steps: int = 1,
+        first_order: bool = False,
+        loss: str = "cross_entropy",
+        bn_mode: str = "none",
+        learn_inner_lr: bool = False,
+        compile: bool = False,
+    ):
+        super().__init__(module, Functional(module, loss, bn_mode), InnerLoop(inner_steps, inner_lr, first_order))
+        if learn_inner_lr:
+            self.inner_lrs = {k: torch.full_like(v, inner_lr).requires_grad_() for k, v in self.params.items()}
+        self._gradient = partial(maml_meta_gradient, self.net, self.inner)
+        if compile:
+            self._gradient = torch.compile(self._gradient, dynamic=False)
+
+    @property
+    def algorithm(self) -> str:
+        return "fomaml" if self.inner.first_order else "maml"
+
+    def accumulate(self, batch) -> dict:
+        """Compute the meta-gradient of ``batch`` into ``.grad``; returns the mean query loss and score."""
+        grads, lr_grads, loss, score = self._gradient(self.params, batch, self.inner_lrs)
+        for k, p in self.params.items():
+            p.grad = grads[k].detach()
+        if lr_grads is not None:
+            for k, p in self.inner_lrs.items():
+                p.grad = lr_grads[k].detach()
+        return {"loss": loss, "score": score}
+
+
+class Reptile(_MetaLearner):
+    """Reptile: adapt each task with SGD or Adam, then move toward the mean adapted weights.
+
+    ``accumulate`` sets ``grad = theta - mean(phi)``; use ``torch.optim.SGD`` with
+    the (annealed) outer step size as learning rate. Evaluation adapts with the
+    same inner optimizer on the support set only.
+    """
+
+    algorithm = "reptile"
+
+    def __init__(
+        self,
+        module: nn.Module,
+        inner_lr: float = 1e-3,
+        inner_steps: int = 5,
+        inner_optimizer: str = "adam",
+        loss: str = "cross_entropy",
+        bn_mode: str = "none",
+    ):
+        inner = InnerLoop(inner_steps, inner_lr, first_order=True, optimizer=inner_optimizer)
+        super().__init__(module, Functional(module, loss, bn_mode), inner)
+
+    def accumulate(self, batch) -> dict:
+        target = reptile_targets(self.net, self.inner, self.params, batch)
+        for k, p in self.params.items():
+            p.grad = (p.detach() - target[k]).detach()
+        nan = torch.tensor(float("nan"))
+        return {"loss": nan, "score": nan}  # no query evaluation during Reptile training; see validation
+
+
+def make_meta_learner(algorithm: str, module: nn.Module, **options) -> _MetaLearner:
+    """``maml``, ``fomaml`` or ``reptile`` on ``module`` with the options of its class."""
+    if algorithm == "maml":
+        return MAML(module, first_order=False, **options)
+    if algorithm == "fomaml":
+        return MAML(module, first_order=True, **options)
+    if algorithm == "reptile":
+        options.pop("learn_inner_lr", None)
+        options.pop("compile", None)
+        return Reptile(module, **options)
+    raise ValueError(f"unknown algorithm {algorithm!r}; choose from {ALGORITHMS}")

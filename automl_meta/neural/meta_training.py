@@ -1,0 +1,127 @@
+"""The meta-training loop: outer optimizer, periodic validation, progress callbacks.
+
+MAML and first-order MAML use Adam on the meta-gradient; Reptile uses SGD on
+``theta - mean(phi)`` with an outer step size annealed linearly to zero, which
+is exactly the interpolation of the Reptile paper.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+from automl_meta.neural.few_shot import evaluate_learner
+from automl_meta.neural.task_sources import TaskSplits
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MetaTrainConfig:
+    """Outer-loop settings.
+
+    ``meta_lr`` is Adam's learning rate (MAML, FOMAML); ``outer_step`` is
+    Reptile's initial interpolation step, annealed linearly to 0.
+    ``time_limit`` (seconds) stops training early; ``log_every`` sets how often
+    losses are read back from the device (a synchronization).
+    """
+
+    iterations: int = 1000
+    meta_batch: int = 32
+    meta_lr: float = 1e-3
+    outer_step: float = 1.0
+    validate_every: int = 100
+    validation_tasks: int = 100
+    seed: int = 0
+    time_limit: float | None = None
+    log_every: int = 10
+
+
+@dataclass
+class MetaTrainResult:
+    """What happened: per-log-point training figures and validation figures."""
+
+    history: list = field(default_factory=list)
+    validation: list = field(default_factory=list)
+    iterations: int = 0
+    seconds: float = 0.0
+
+
+def _outer_optimizer(learner, config: MetaTrainConfig):
+    params = learner.meta_parameters()
+    if learner.algorithm == "reptile":
+        optimizer = torch.optim.SGD(params, lr=config.outer_step)
+        total = max(1, config.iterations)
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda i: max(0.0, 1.0 - i / total))
+        return optimizer, schedule
+    return torch.optim.Adam(params, lr=config.meta_lr), None
+
+
+def meta_train(
+    learner,
+    splits: TaskSplits,
+    config: MetaTrainConfig,
+    callback: Callable[[dict], None] | None = None,
+) -> MetaTrainResult:
+    """Meta-train ``learner`` (MAML or Reptile) on ``splits.train``, validating on ``splits.validation``.
+
+    ``callback`` receives a dict after each training iteration
+    (``{"event": "iteration", "iteration": i}``), at each log point (adds
+    ``loss`` and ``score``) and after each validation (``event="validation"``,
+    ``score``, ``ci95``).
+    """
+    device = next(iter(learner.params.values())).device
+    generator = torch.Generator(device=device).manual_seed(config.seed)
+    optimizer, schedule = _outer_optimizer(learner, config)
+    result = MetaTrainResult()
+    callback = callback or (lambda event: None)
+    pending: list = []
+    start = time.perf_counter()
+
+    def validate(iteration: int) -> None:
+        summary = evaluate_learner(learner, splits.validation, config.validation_tasks, batch_size=config.meta_batch, seed=config.seed + 1)
+        record = {"iteration": iteration, "score": summary["mean"], "ci95": summary["ci95"], "seconds": time.perf_counter() - start}
+        result.validation.append(record)
+        logger.info("validation at %d: %s %.4f +- %.4f", iteration, summary["metric"], summary["mean"], summary["ci95"])
+        callback({"event": "validation", **record})
+
+    def flush(iteration: int) -> None:
+        if not pending:
+            return
+        stats = torch.stack([torch.stack([p["loss"].float(), p["score"].float()]) for p in pending]).mean(0).tolist()
+        record = {"iteration": iteration, "loss": _finite(stats[0]), "score": _finite(stats[1]), "seconds": time.perf_counter() - start}
+        result.history.append(record)
+        pending.clear()
+        callback({"event": "log", **record})
+
+    iteration = 0
+    for iteration in range(1, config.iterations + 1):
+        batch = splits.train.sample(config.meta_batch, generator)
+        optimizer.zero_grad(set_to_none=True)
+        pending.append(learner.accumulate(batch))
+        optimizer.step()
+        if schedule is not None:
+            schedule.step()
+        callback({"event": "iteration", "iteration": iteration})
+        if iteration % config.log_every == 0:
+            flush(iteration)
+        if config.validate_every and iteration % config.validate_every == 0:
+            validate(iteration)
+        if config.time_limit is not None and time.perf_counter() - start > config.time_limit:
+            logger.info("time limit of %.0f s reached after %d iterations", config.time_limit, iteration)
+            break
+    flush(iteration)
+    if config.validate_every and (not result.validation or result.validation[-1]["iteration"] != iteration):
+        validate(iteration)
+    result.iterations = iteration
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None

@@ -1,0 +1,196 @@
+"""Correctness of the functional MAML / FOMAML / Reptile core (tiny float64 models, CPU)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from automl_meta.neural.conv4 import Conv4
+from automl_meta.neural.functional import Functional, InnerLoop, adapt, maml_meta_gradient
+from automl_meta.neural.initializations import new_backbone
+from automl_meta.neural.meta_learners import MAML, Reptile
+from automl_meta.neural.meta_training import MetaTrainConfig, meta_train
+from automl_meta.neural.models import mlp, mlp_architecture
+from automl_meta.neural.per_task_loop import loop_meta_gradient, loop_meta_loss
+from automl_meta.neural.task_sources import TaskBatch, make_task_source
+
+
+def _regression_batch(n_tasks=3, shots=4, queries=5, seed=0) -> TaskBatch:
+    g = torch.Generator().manual_seed(seed)
+    r = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64)  # noqa: E731
+    return TaskBatch(r(n_tasks, shots, 2), r(n_tasks, shots, 1), r(n_tasks, queries, 2), r(n_tasks, queries, 1))
+
+
+def _image_batch(n_tasks=2, ways=3, shots=2, queries=2, seed=0) -> TaskBatch:
+    g = torch.Generator().manual_seed(seed)
+    xs = torch.rand(n_tasks, ways * shots, 28, 28, generator=g, dtype=torch.float64)
+    xq = torch.rand(n_tasks, ways * queries, 28, 28, generator=g, dtype=torch.float64)
+    ys = torch.arange(ways).repeat_interleave(shots).expand(n_tasks, -1)
+    yq = torch.arange(ways).repeat_interleave(queries).expand(n_tasks, -1)
+    return TaskBatch(xs, ys, xq, yq)
+
+
+def _tiny_mlp(seed=0):
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return mlp(2, (5,), 1, "tanh").double()
+
+
+def _max_diff(a: dict, b: dict) -> float:
+    return max(float((a[k] - b[k]).detach().abs().max()) for k in a)
+
+
+def test_maml_meta_gradient_matches_finite_differences():
+    module = _tiny_mlp()
+    maml = MAML(module, inner_lr=0.3, inner_steps=2, loss="mse")
+    batch = _regression_batch()
+    grads = maml_meta_gradient(maml.net, maml.inner, maml.params, batch)[0]
+
+    def meta_loss(params):
+        params = {k: v.requires_grad_() for k, v in params.items()}
+        return loop_meta_loss(module, params, batch, 0.3, 2, False, "mse", "none").item()
+
+    eps = 1e-6
+    for name, p in maml.params.items():
+        flat = p.detach().reshape(-1)
+        for i in range(flat.numel()):
+            plus = {k: v.detach().clone() for k, v in maml.params.items()}
+            minus = {k: v.detach().clone() for k, v in maml.params.items()}
+            plus[name].view(-1)[i] += eps
+            minus[name].view(-1)[i] -= eps
+            numeric = (meta_loss(plus) - meta_loss(minus)) / (2 * eps)
+            assert grads[name].reshape(-1)[i].item() == pytest.approx(numeric, rel=1e-5, abs=1e-8)
+
+
+def test_meta_sgd_learning_rate_gradient_matches_finite_differences():
+    maml = MAML(_tiny_mlp(), inner_lr=0.2, inner_steps=1, loss="mse", learn_inner_lr=True)
+    batch = _regression_batch(seed=1)
+    _, lr_grads, _, _ = maml_meta_gradient(maml.net, maml.inner, maml.params, batch, maml.inner_lrs)
+
+    def meta_loss(lrs):
+        losses = [
+            torch.nn.functional.mse_loss(maml.net(adapt(maml.net, maml.params, xs, ys, maml.inner, lrs), xq), yq)
+            for xs, ys, xq, yq in zip(*batch)
+        ]
+        return torch.stack(losses).mean().item()
+
+    eps = 1e-6
+    for name in ("0.weight", "2.bias"):
+        plus = {k: v.detach().clone() for k, v in maml.inner_lrs.items()}
+        minus = {k: v.detach().clone() for k, v in maml.inner_lrs.items()}
+        plus[name].view(-1)[0] += eps
+        minus[name].view(-1)[0] -= eps
+        numeric = (meta_loss(plus) - meta_loss(minus)) / (2 * eps)
+        assert lr_grads[name].reshape(-1)[0].item() == pytest.approx(numeric, rel=1e-5, abs=1e-9)
+
+
+def test_first_order_equals_second_order_with_detached_inner_gradients():
+    module = _tiny_mlp(1)
+    batch = _regression_batch(seed=2)
+    fo = MAML(module, inner_lr=0.5, inner_steps=3, first_order=True, loss="mse")
+    so = MAML(module, inner_lr=0.5, inner_steps=3, first_order=False, loss="mse")
+    fo_grads = maml_meta_gradient(fo.net, fo.inner, fo.params, batch)[0]
+    so_grads = maml_meta_gradient(so.net, so.inner, so.params, batch)[0]
+    detached = loop_meta_gradient(module, fo.params, batch, 0.5, 3, True, "mse", "none")
+    assert _max_diff(fo_grads, detached) < 1e-12
+    assert _max_diff(fo_grads, so_grads) > 1e-4  # the second-order terms are really there
+
+
+def test_reptile_outer_update_interpolates_toward_adapted_weights():
+    module = _tiny_mlp(2)
+    batch = _regression_batch(n_tasks=4, seed=3)
+    reptile = Reptile(module, inner_lr=0.1, inner_steps=3, inner_optimizer="sgd", loss="mse")
+    theta = {k: v.detach().clone() for k, v in reptile.params.items()}
+    adapted = []
+    for xs, ys, xq, yq in zip(*batch):
+        phi = {k: v.clone().requires_grad_() for k, v in theta.items()}
+        x, y = torch.cat([xs, xq]), torch.cat([ys, yq])
+        for _ in range(3):
+            loss = torch.nn.functional.mse_loss(torch.func.functional_call(module, phi, (x,)), y)
+            grads = torch.autograd.grad(loss, list(phi.values()))
+            phi = {k: (p - 0.1 * g).detach().requires_grad_() for (k, p), g in zip(phi.items(), grads)}
+        adapted.append(phi)
+    epsilon = 0.3
+    optimizer = torch.optim.SGD(reptile.meta_parameters(), lr=epsilon)
+    reptile.accumulate(batch)
+    optimizer.step()
+    for k in theta:
+        mean_phi = torch.stack([a[k].detach() for a in adapted]).mean(0)
+        expected = theta[k] + epsilon * (mean_phi - theta[k])
+        torch.testing.assert_close(reptile.params[k].detach(), expected, rtol=1e-10, atol=1e-12)
+
+
+def test_reptile_inner_adam_moves_weights_toward_each_task():
+    reptile = Reptile(_tiny_mlp(3), inner_lr=0.05, inner_steps=5, inner_optimizer="adam", loss="mse")
+    batch = _regression_batch(n_tasks=2, seed=4)
+    before = reptile.evaluate(batch, steps=0).mean()
+    after = reptile.evaluate(batch, steps=5).mean()
+    assert after < before  # MSE after 5 Adam steps on the support set is lower on these easy tasks
+
+
+@pytest.mark.parametrize("bn_mode", ["transductive", "support"])
+@pytest.mark.parametrize("first_order", [False, True])
+def test_vmapped_meta_batch_equals_per_task_loop(bn_mode, first_order):
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        module = Conv4(3, filters=4).double()
+    maml = MAML(module, inner_lr=0.4, inner_steps=2, first_order=first_order, bn_mode=bn_mode)
+    batch = _image_batch()
+    grads, _, loss, _ = maml_meta_gradient(maml.net, maml.inner, maml.params, batch)
+    reference = loop_meta_gradient(module, maml.params, batch, 0.4, 2, first_order, "cross_entropy", bn_mode)
+    assert _max_diff(grads, reference) < 1e-10
+    assert loss.item() == pytest.approx(loop_meta_loss(module, maml.params, batch, 0.4, 2, first_order, "cross_entropy", bn_mode).item())
+
+
+def test_support_bn_mode_makes_query_predictions_independent_of_other_queries():
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        module = Conv4(3, filters=4).double()
+    batch = _image_batch(n_tasks=1, queries=3)
+    xs, xq = batch.xs[0], batch.xq[0]
+    for mode, independent in (("support", True), ("transductive", False)):
+        net = Functional(module, "cross_entropy", mode)
+        params = dict(module.named_parameters())
+        full = net.query_output(params, xs, xq)[:1]
+        alone = net.query_output(params, xs, xq[:2])[:1]
+        assert torch.allclose(full, alone) is independent
+
+
+def test_meta_training_with_same_seed_gives_same_weights():
+    splits = make_task_source("sinusoid", shots=5, queries=5)
+    config = MetaTrainConfig(iterations=4, meta_batch=3, validate_every=2, validation_tasks=6, seed=11, log_every=2)
+
+    def run(seed_model, config):
+        learner = MAML(new_backbone(splits.architecture, seed_model), inner_lr=0.01, loss="mse")
+        result = meta_train(learner, splits, config)
+        return learner.state_dict(), result
+
+    first, r1 = run(0, config)
+    second, r2 = run(0, config)
+    other, _ = run(0, MetaTrainConfig(**{**config.__dict__, "seed": 12}))
+    assert all(torch.equal(first[k], second[k]) for k in first)
+    assert r1.validation == [{**v, "seconds": r1.validation[i]["seconds"]} for i, v in enumerate(r2.validation)]
+    assert any(not torch.equal(first[k], other[k]) for k in first)
+
+
+def test_init_state_dict_keys_are_those_of_the_shared_mlp_builder():
+    splits = make_task_source("sinusoid")
+    learner = MAML(new_backbone(splits.architecture, 0), loss="mse")
+    assert splits.architecture == mlp_architecture(1, (40, 40), 1, "relu")
+    assert list(learner.state_dict()) == list(mlp(1, (40, 40), 1).state_dict())
+
+
+def test_maml_learns_sinusoid_better_than_its_random_start():
+    splits = make_task_source("sinusoid", shots=5, queries=10)
+    learner = MAML(new_backbone(splits.architecture, 0), inner_lr=0.01, loss="mse")
+    generator = torch.Generator().manual_seed(5)
+    test = splits.test.sample(50, generator)
+    before = learner.evaluate(test).mean().item()
+    meta_train(learner, splits, MetaTrainConfig(iterations=150, meta_batch=10, meta_lr=3e-3, validate_every=0, seed=1))
+    after = learner.evaluate(test).mean().item()
+    assert after < 0.8 * before
+
+
+def test_inner_loop_rejects_unknown_optimizer():
+    with pytest.raises(ValueError, match="unknown inner optimizer"):
+        InnerLoop(optimizer="rmsprop")
