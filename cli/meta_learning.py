@@ -1,7 +1,324 @@
-"""Commands: (being written)."""
+"""Commands: meta-train, meta-eval, finetune (learned initializations: MAML, FOMAML, Reptile)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
+
+from automl_meta.cli._common import JsonOption, SeedOption, SepOption, TargetOption, fmt, out, print_json, progress_bar
+
+SOURCES = ("sinusoid", "omniglot", "tabular")
+ALGOS = ("maml", "fomaml", "reptile")
+# Inner learning rate and query size when not given: MAML paper values for sinusoid and Omniglot.
+DEFAULT_INNER_LR = {"sinusoid": 0.01, "omniglot": 0.4, "tabular": 0.1}
+DEFAULT_QUERIES = {"sinusoid": 10, "omniglot": 15, "tabular": 10}
+
+DataOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data",
+        help="tabular: a multi-class data file, or a folder of files sharing one schema (one task per file); "
+        "omniglot: the folder with omniglot_*_28.npz (default: $AUTOML_META_OMNIGLOT).",
+    ),
+]
+DeviceOption = Annotated[str, typer.Option("--device", help="auto (cuda when available), cpu or cuda.")]
+
+
+def _device(name: str):
+    import torch
+
+    from automl_meta.exceptions import UsageError
+
+    if name not in ("auto", "cpu", "cuda"):
+        raise UsageError(f"--device must be auto, cpu or cuda, not {name!r}")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda but no CUDA device is visible; use --device cpu")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
+    return torch.device(name)
+
+
+def _load_tables(path: Path, target, sep):
+    from automl_meta.exceptions import DatasetError
+    from automl_meta.io import load_dataset
+    from automl_meta.io.tables import is_table_file
+
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if is_table_file(p))
+        if len(files) < 2:
+            raise DatasetError(f"{path}: a task family needs at least 2 data files, found {len(files)}")
+        return [load_dataset(f, target=target, task="classification", sep=sep) for f in files]
+    return load_dataset(path, target=target, task="classification", sep=sep)
+
+
+def _task_data(source: str, data: Path | None, target, sep):
+    from automl_meta.exceptions import UsageError
+
+    if source == "sinusoid":
+        return None
+    if source == "omniglot":
+        from automl_meta.io.omniglot import load_omniglot
+
+        return load_omniglot(data)[0]
+    if data is None:
+        raise UsageError("meta-train tabular needs --data FILE (held-out classes) or --data FOLDER (one task per file)")
+    return _load_tables(data, target, sep)
+
+
+def _plot(path: Path, history: list, validation: list, metric: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    if history and any(h["score"] is not None for h in history):
+        ax.plot([h["iteration"] for h in history], [h["score"] for h in history], label=f"train query {metric}", alpha=0.6)
+    if validation:
+        ax.errorbar([v["iteration"] for v in validation], [v["score"] for v in validation], yerr=[v["ci95"] for v in validation], label=f"validation {metric}", marker="o")
+    ax.set_xlabel("meta-iteration")
+    ax.set_ylabel(metric)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def meta_train_command(
+    source: Annotated[str, typer.Argument(help="Task source: sinusoid, omniglot or tabular.")],
+    out_path: Annotated[Path, typer.Option("--out", "-o", help="Where to write the init checkpoint (.pt).")],
+    algo: Annotated[str, typer.Option("--algo", help="maml (second order), fomaml (first order) or reptile.")] = "maml",
+    ways: Annotated[int, typer.Option("--ways", help="Classes per episode (ignored by sinusoid).")] = 5,
+    shots: Annotated[int, typer.Option("--shots", help="Support examples per class (sinusoid: support points).")] = 1,
+    queries: Annotated[int | None, typer.Option("--queries", help="Query examples per class (default 15 omniglot, 10 others).")] = None,
+    inner_steps: Annotated[int, typer.Option("--inner-steps", help="Inner-loop steps per task.")] = 1,
+    inner_lr: Annotated[float | None, typer.Option("--inner-lr", help="Inner step size (default 0.4 omniglot, 0.01 sinusoid, 0.1 tabular).")] = None,
+    inner_optimizer: Annotated[str, typer.Option("--inner-optimizer", help="Reptile's inner optimizer: sgd or adam.")] = "sgd",
+    meta_batch: Annotated[int, typer.Option("--meta-batch", help="Tasks per meta-iteration.")] = 32,
+    iterations: Annotated[int, typer.Option("--iterations", help="Meta-iterations.")] = 1000,
+    meta_lr: Annotated[float, typer.Option("--meta-lr", help="Adam learning rate of MAML/FOMAML.")] = 1e-3,
+    outer_step: Annotated[float, typer.Option("--outer-step", help="Reptile's outer step, annealed linearly to 0.")] = 1.0,
+    bn: Annotated[str, typer.Option("--bn", help="omniglot BatchNorm: transductive (query statistics, as the papers) or support (non-transductive).")] = "transductive",
+    meta_sgd: Annotated[bool, typer.Option("--meta-sgd", help="Also meta-learn one inner learning rate per weight (MAML/FOMAML).")] = False,
+    validate_every: Annotated[int, typer.Option("--validate-every", help="Validate every N iterations (0: only at the end).")] = 100,
+    validation_tasks: Annotated[int, typer.Option("--validation-tasks", help="Tasks per validation.")] = 100,
+    time_limit: Annotated[float | None, typer.Option("--time-limit", help="Stop after this many seconds of training.")] = None,
+    compile_: Annotated[bool, typer.Option("--compile", help="torch.compile the meta-gradient (worth it on GPU).")] = False,
+    device: DeviceOption = "auto",
+    data: DataOption = None,
+    target: TargetOption = None,
+    sep: SepOption = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Write the learning curve to this PNG file.")] = None,
+    seed: SeedOption = 0,
+    json_: JsonOption = False,
+) -> None:
+    """Meta-learn an initialization (MAML, first-order MAML or Reptile) and save it as a checkpoint."""
+    from automl_meta.exceptions import UsageError
+    from automl_meta.io.checkpoint import save_checkpoint
+    from automl_meta.neural.initializations import init_manifest, learner_options, new_backbone
+    from automl_meta.neural.meta_learners import make_meta_learner
+    from automl_meta.neural.meta_training import MetaTrainConfig, meta_train
+    from automl_meta.neural.task_sources import make_task_source
+
+    if source not in SOURCES:
+        raise UsageError(f"unknown task source {source!r}; choose from {', '.join(SOURCES)}")
+    if algo not in ALGOS:
+        raise UsageError(f"unknown --algo {algo!r}; choose from {', '.join(ALGOS)}")
+    if bn not in ("transductive", "support"):
+        raise UsageError(f"--bn must be transductive or support, not {bn!r}")
+    if meta_sgd and (algo == "reptile" or source == "tabular"):
+        raise UsageError("--meta-sgd works with maml/fomaml on sinusoid or omniglot (tabular inits must keep the plain MLP keys)")
+    if min(ways, shots, inner_steps, meta_batch, iterations) < 1 or (queries is not None and queries < 1):
+        raise UsageError("--ways, --shots, --queries, --inner-steps, --meta-batch and --iterations must be >= 1")
+    dev = _device(device)
+    queries = DEFAULT_QUERIES[source] if queries is None else queries
+    inner_lr = DEFAULT_INNER_LR[source] if inner_lr is None else inner_lr
+    splits = make_task_source(
+        source, _task_data(source, data, target, sep), ways=ways, shots=shots, queries=queries, device=dev, bn_mode=bn, split_seed=1 if source == "omniglot" else seed
+    )
+    hyper = {
+        "inner_lr": inner_lr,
+        "inner_steps": inner_steps,
+        "inner_optimizer": inner_optimizer if algo == "reptile" else "sgd",
+        "meta_batch": meta_batch,
+        "iterations": iterations,
+        "meta_lr": meta_lr,
+        "outer_step": outer_step,
+        "learn_inner_lr": meta_sgd,
+        "compile": compile_,
+    }
+    learner = make_meta_learner(algo, new_backbone(splits.architecture, seed), **learner_options(hyper, splits.loss, splits.bn_mode, algo)).to(dev)
+    config = MetaTrainConfig(iterations, meta_batch, meta_lr, outer_step, validate_every, validation_tasks, seed, time_limit)
+    metric = "accuracy" if splits.loss == "cross_entropy" else "mse"
+    last = {"val": None}
+    with progress_bar(f"meta-train {source} {algo}", total=iterations) as advance:
+
+        def callback(event: dict) -> None:
+            if event["event"] == "iteration":
+                advance()
+            elif event["event"] == "validation":
+                last["val"] = event
+                advance(0, description=f"meta-train {source} {algo} | val {metric} {event['score']:.4f}")
+
+        result = meta_train(learner, splits, config, callback)
+    manifest = init_manifest(algorithm=algo, source=source, splits=splits, hyperparameters=hyper, seed=seed, result=result)
+    save_checkpoint(out_path, learner.state_dict(), manifest)
+    if plot is not None:
+        _plot(plot, result.history, result.validation, metric)
+    final = result.validation[-1] if result.validation else {"score": None, "ci95": None}
+    summary = {
+        "out": str(out_path),
+        "source": source,
+        "algorithm": algo,
+        "device": str(dev),
+        "iterations": result.iterations,
+        "seconds": round(result.seconds, 2),
+        "metric": metric,
+        "validation": {"mean": final["score"], "ci95": final["ci95"], "tasks": validation_tasks},
+        "bn_mode": splits.bn_mode,
+        "history": result.validation,
+        "plot": str(plot) if plot else None,
+    }
+    if json_:
+        print_json(summary)
+        return
+    out.print(f"[bold]{algo}[/] on {source}: {result.iterations} meta-iterations in {result.seconds:.1f} s on {dev} (BatchNorm: {splits.bn_mode})")
+    out.print(f"validation {metric}: {fmt(final['score'])} +- {fmt(final['ci95'])} over {validation_tasks} tasks")
+    out.print(f"init written to {out_path}" + (f"; learning curve in {plot}" if plot else ""))
+
+
+def _rebuild_splits(manifest: dict, data: Path | None, target, sep, dev):
+    from automl_meta.exceptions import UsageError
+    from automl_meta.neural.task_sources import make_task_source
+
+    source = manifest["task_source"]
+    tasks = manifest["tasks"]
+    if source == "tabular" and data is None:
+        raise UsageError("this init was meta-trained on a table; give the same --data FILE or FOLDER to rebuild its held-out test tasks")
+    return make_task_source(
+        source,
+        _task_data(source, data, target, sep),
+        ways=tasks["ways"],
+        shots=tasks["shots"],
+        queries=tasks["queries"],
+        device=dev,
+        bn_mode=manifest["bn_mode"],
+        split_seed=tasks.get("split_seed", 0),
+    )
+
+
+def meta_eval_command(
+    init: Annotated[Path, typer.Argument(help="An init checkpoint written by meta-train.")],
+    tasks: Annotated[int, typer.Option("--tasks", help="Test tasks to average over.")] = 600,
+    steps: Annotated[int | None, typer.Option("--steps", help="Inner steps at test time (default: as in training).")] = None,
+    data: DataOption = None,
+    target: TargetOption = None,
+    sep: SepOption = None,
+    device: DeviceOption = "auto",
+    seed: SeedOption = 0,
+    json_: JsonOption = False,
+) -> None:
+    """Mean test accuracy (or MSE) of an init after adaptation, with a 95% confidence interval."""
+    from automl_meta.exceptions import UsageError
+    from automl_meta.io.checkpoint import load_checkpoint
+    from automl_meta.neural.few_shot import evaluate_learner
+    from automl_meta.neural.initializations import learner_from_init
+
+    if tasks < 1 or (steps is not None and steps < 0):
+        raise UsageError("--tasks must be >= 1 and --steps >= 0")
+    state, manifest = load_checkpoint(init, kind="init")
+    dev = _device(device)
+    splits = _rebuild_splits(manifest, data, target, sep, dev)
+    learner = learner_from_init(state, manifest, dev)
+    with progress_bar("meta-eval", total=None, enabled=not json_):
+        result = evaluate_learner(learner, splits.test, tasks=tasks, steps=steps, batch_size=manifest["hyperparameters"].get("meta_batch", 32), seed=seed)
+    info = manifest["tasks"]
+    payload = {
+        "metric": result["metric"],
+        "mean": result["mean"],
+        "ci95": result["ci95"],
+        "tasks": result["tasks"],
+        "ways": info["ways"],
+        "shots": info["shots"],
+        "steps": result["steps"],
+        "source": manifest["task_source"],
+        "algorithm": manifest["algorithm"],
+        "bn_mode": manifest["bn_mode"],
+    }
+    if json_:
+        print_json(payload)
+        return
+    what = "MSE" if result["metric"] == "mse" else "accuracy"
+    out.print(
+        f"{manifest['algorithm']} init on {manifest['task_source']} ({info['ways']}-way {info['shots']}-shot, {result['steps']} steps, "
+        f"BatchNorm {manifest['bn_mode']}): {what} {fmt(result['mean'])} +- {fmt(result['ci95'])} (95% CI, {tasks} tasks)"
+    )
+
+
+def finetune_command(
+    data: Annotated[Path, typer.Argument(help="Data file of the new task (same columns as the init's table).")],
+    init: Annotated[Path, typer.Option("--init", help="A tabular init checkpoint written by meta-train tabular.")],
+    shots: Annotated[int, typer.Option("--shots", help="Labelled rows per class used to adapt; the rest is held out.")] = 5,
+    steps: Annotated[int, typer.Option("--steps", help="Gradient steps on those rows.")] = 10,
+    repeats: Annotated[int, typer.Option("--repeats", help="Support sets drawn (mean and 95% CI over them).")] = 10,
+    target: TargetOption = None,
+    sep: SepOption = None,
+    device: DeviceOption = "cpu",
+    seed: SeedOption = 0,
+    json_: JsonOption = False,
+) -> None:
+    """Adapt a learned tabular init to a new table from a few rows per class; report held-out accuracy."""
+    import numpy as np
+
+    from automl_meta.exceptions import ArtifactError, UsageError
+    from automl_meta.io import load_dataset
+    from automl_meta.io.checkpoint import load_checkpoint
+    from automl_meta.learners.preprocessing import tabular_preprocessor
+    from automl_meta.neural.few_shot import check_input_columns, finetune_table
+    from automl_meta.neural.initializations import learner_from_init
+
+    if shots < 1 or steps < 0 or repeats < 1:
+        raise UsageError("--shots and --repeats must be >= 1 and --steps >= 0")
+    state, manifest = load_checkpoint(init, kind="init")
+    if manifest.get("task_source") != "tabular":
+        raise ArtifactError(f"{init} was meta-trained on {manifest.get('task_source')}, not on tables; finetune needs a tabular init")
+    dataset = load_dataset(data, target=target, task="classification", sep=sep)
+    check_input_columns(manifest, list(dataset.X.columns))
+    pre = tabular_preprocessor(dataset.categorical_columns, dataset.numeric_columns)
+    X = np.asarray(pre.fit_transform(dataset.X), dtype=np.float32)  # unsupervised: fitted on all feature rows
+    in_features = manifest["architecture"]["in_features"]
+    if X.shape[1] != in_features:
+        raise ArtifactError(f"the preprocessed table has {X.shape[1]} features but the init expects {in_features}; categorical levels differ from the meta-training table")
+    _, labels = np.unique(dataset.y.to_numpy(), return_inverse=True)
+    dev = _device(device)
+    learner = learner_from_init(state, manifest, dev)
+    baseline = learner_from_init(_fresh_state(manifest, seed), manifest, dev)
+    result = finetune_table(learner, baseline, X, labels, manifest["architecture"]["out_features"], shots, steps, repeats, seed)
+    if json_:
+        print_json(result)
+        return
+    out.print(
+        f"held-out accuracy after {steps} steps on {shots} rows per class: {fmt(result['mean'])} +- {fmt(result['ci95'])} "
+        f"(random init: {fmt(result['random_init_mean'])} +- {fmt(result['random_init_ci95'])}; {repeats} support draws)"
+    )
+
+
+def _fresh_state(manifest: dict, seed: int) -> dict:
+    from automl_meta.neural.initializations import new_backbone
+
+    return new_backbone(manifest["architecture"], seed + 1).state_dict()
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    app.command("meta-train")(meta_train_command)
+    app.command("meta-eval")(meta_eval_command)
+    app.command("finetune")(finetune_command)

@@ -23,11 +23,11 @@ def omniglot_folder(path: str | Path | None = None) -> Path:
     if path is None:
         path = os.environ.get(ENV_VAR)
     if not path:
-        raise DatasetError(f"no Omniglot folder given; pass --data-dir or set {ENV_VAR} to the folder with {FILES[0]}")
+        raise DatasetError(f"no Omniglot folder given; pass --data or set {ENV_VAR} to the folder with {FILES[0]}")
     folder = Path(path)
     missing = [name for name in FILES if not (folder / name).is_file()]
     if missing:
-        raise DatasetError(f"{folder}: missing {', '.join(missing)}; point --data-dir or {ENV_VAR} at the Omniglot npz folder")
+        raise DatasetError(f"{folder}: missing {', '.join(missing)}; point --data or {ENV_VAR} at the Omniglot npz folder")
     return folder
 
 
