@@ -1,0 +1,139 @@
+"""The meta-train, meta-eval and finetune commands, end to end on tiny runs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from automl_meta.cli.main import app
+from automl_meta.io.checkpoint import load_checkpoint
+
+runner = CliRunner()
+
+
+def _classes_csv(path, n_classes=12, rows=25, seed=0):
+    rng = np.random.default_rng(seed)
+    labels = np.repeat([f"k{i}" for i in range(n_classes)], rows)
+    centers = rng.normal(size=(n_classes, 4)) * 2
+    x = centers[np.repeat(np.arange(n_classes), rows)] + rng.normal(size=(len(labels), 4))
+    frame = pd.DataFrame(x, columns=["f1", "f2", "f3", "f4"])
+    frame["label"] = labels
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_meta_train_sinusoid_writes_an_init_checkpoint_and_json_summary(tmp_path):
+    out = tmp_path / "sin.pt"
+    result = runner.invoke(
+        app,
+        ["meta-train", "sinusoid", "--algo", "maml", "--shots", "5", "--meta-batch", "4", "--iterations", "3",
+         "--validate-every", "2", "--validation-tasks", "8", "--device", "cpu", "--out", str(out), "--plot", str(tmp_path / "c.png"), "--json"],
+    )
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["iterations"] == 3 and summary["metric"] == "mse"
+    assert [v["iteration"] for v in summary["history"]] == [2, 3]
+    assert (tmp_path / "c.png").stat().st_size > 0
+    state, manifest = load_checkpoint(out, kind="init")
+    assert manifest["algorithm"] == "maml" and manifest["task_source"] == "sinusoid"
+    assert manifest["bn_mode"] == "none" and manifest["seed"] == 0
+    assert manifest["hyperparameters"]["inner_lr"] == 0.01
+    assert set(state) == {"0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"}
+
+
+def test_meta_eval_reports_mean_and_ci95_as_json(tmp_path):
+    out = tmp_path / "sin.pt"
+    runner.invoke(app, ["meta-train", "sinusoid", "--iterations", "2", "--meta-batch", "2", "--validate-every", "0",
+                        "--validation-tasks", "4", "--device", "cpu", "--out", str(out)])
+    result = runner.invoke(app, ["meta-eval", str(out), "--tasks", "20", "--steps", "3", "--device", "cpu", "--json"])
+    assert result.exit_code == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert {"metric", "mean", "ci95", "tasks", "ways", "shots", "steps"} <= set(payload)
+    assert payload["metric"] == "mse" and payload["tasks"] == 20 and payload["steps"] == 3 and payload["shots"] == 1
+    assert payload["ci95"] > 0
+
+
+def test_meta_eval_rejects_a_checkpoint_of_another_kind(tmp_path):
+    from automl_meta.io.checkpoint import save_checkpoint
+
+    path = save_checkpoint(tmp_path / "other.pt", {}, {"kind": "learned_optimizer"})
+    result = runner.invoke(app, ["meta-eval", str(path), "--json"])
+    assert result.exit_code == 2
+    assert "'init' one is needed" in result.stderr
+
+
+def test_meta_train_tabular_without_data_is_a_usage_error(tmp_path):
+    result = runner.invoke(app, ["meta-train", "tabular", "--out", str(tmp_path / "t.pt"), "--device", "cpu"])
+    assert result.exit_code == 2
+    assert "--data" in result.stderr
+
+
+def test_tabular_init_finetunes_and_loads_into_mlp_torch(tmp_path):
+    pytest.importorskip("automl_meta.learners.mlp_torch")
+    from automl_meta.io import load_dataset
+    from automl_meta.learners.mlp_torch import MLPTorchClassifier
+    from automl_meta.learners.preprocessing import tabular_preprocessor
+
+    data = _classes_csv(tmp_path / "classes.csv")
+    init = tmp_path / "tab.pt"
+    result = runner.invoke(
+        app,
+        ["meta-train", "tabular", "--data", str(data), "--algo", "fomaml", "--ways", "3", "--shots", "3", "--inner-steps", "2",
+         "--meta-batch", "4", "--iterations", "20", "--validate-every", "0", "--validation-tasks", "8", "--device", "cpu",
+         "--out", str(init), "--json"],
+    )
+    assert result.exit_code == 0, result.stderr
+    _, manifest = load_checkpoint(init, kind="init")
+    assert manifest["input_columns"] == ["f1", "f2", "f3", "f4"]
+
+    evaluation = runner.invoke(app, ["meta-eval", str(init), "--data", str(data), "--tasks", "10", "--device", "cpu", "--json"])
+    assert evaluation.exit_code == 0, evaluation.stderr
+    assert json.loads(evaluation.stdout)["metric"] == "accuracy"
+
+    new_task = _classes_csv(tmp_path / "new.csv", n_classes=3, rows=20, seed=5)
+    tuned = runner.invoke(app, ["finetune", str(new_task), "--init", str(init), "--shots", "3", "--steps", "5", "--repeats", "3", "--json"])
+    assert tuned.exit_code == 0, tuned.stderr
+    payload = json.loads(tuned.stdout)
+    assert 0.0 <= payload["mean"] <= 1.0 and 0.0 <= payload["random_init_mean"] <= 1.0
+    assert payload["held_out_rows"] == 60 - 9
+
+    dataset = load_dataset(new_task, target="label", task="classification")
+    X = pd.DataFrame(tabular_preprocessor(dataset.categorical_columns, dataset.numeric_columns).fit_transform(dataset.X), columns=dataset.X.columns)
+    model = MLPTorchClassifier(hidden=(40, 40), init=str(init), max_epochs=2, random_state=0).fit(X, dataset.y)
+    assert model.predict(X).shape == (60,)
+
+
+def test_finetune_rejects_a_table_with_other_columns(tmp_path):
+    data = _classes_csv(tmp_path / "classes.csv")
+    init = tmp_path / "tab.pt"
+    runner.invoke(app, ["meta-train", "tabular", "--data", str(data), "--ways", "3", "--shots", "2", "--meta-batch", "2",
+                        "--iterations", "1", "--validate-every", "0", "--validation-tasks", "2", "--device", "cpu", "--out", str(init)])
+    other = tmp_path / "other.csv"
+    pd.read_csv(data).rename(columns={"f4": "g4"}).to_csv(other, index=False)
+    result = runner.invoke(app, ["finetune", str(other), "--init", str(init), "--shots", "2"])
+    assert result.exit_code == 2
+    assert "columns differ" in result.stderr
+
+
+def test_meta_train_omniglot_tiny_run(shared_dir, tmp_path, monkeypatch):
+    if not (shared_dir / "omniglot" / "omniglot_background_28.npz").is_file():
+        pytest.skip("needs ../shared/omniglot")
+    monkeypatch.setenv("AUTOML_META_OMNIGLOT", str(shared_dir / "omniglot"))
+    out = tmp_path / "omni.pt"
+    result = runner.invoke(
+        app,
+        ["meta-train", "omniglot", "--algo", "fomaml", "--ways", "3", "--shots", "1", "--queries", "2", "--meta-batch", "2",
+         "--iterations", "2", "--validate-every", "0", "--validation-tasks", "4", "--device", "cpu", "--out", str(out), "--json"],
+    )
+    assert result.exit_code == 0, result.stderr
+    _, manifest = load_checkpoint(out, kind="init")
+    assert manifest["architecture"]["kind"] == "conv4" and manifest["bn_mode"] == "transductive"
+    assert manifest["tasks"]["characters"] == {"train": 1100, "validation": 100, "test": 423}
+    evaluation = runner.invoke(app, ["meta-eval", str(out), "--tasks", "4", "--device", "cpu", "--json"])
+    assert evaluation.exit_code == 0, evaluation.stderr
+    payload = json.loads(evaluation.stdout)
+    assert payload["ways"] == 3 and payload["metric"] == "accuracy"
