@@ -1,7 +1,139 @@
-"""Commands: (being written)."""
+"""Commands: ``evaluate`` (cross-validate the portfolio on a dataset) and ``learners`` (list it)."""
+
+from __future__ import annotations
+
+from typing import Annotated
 
 import typer
 
+from automl_meta.cli._common import (
+    DataArgument,
+    JsonOption,
+    SeedOption,
+    SepOption,
+    TargetOption,
+    TaskOption,
+    err,
+    fmt,
+    out,
+    print_json,
+    progress_bar,
+)
+
+LearnersOption = Annotated[
+    str, typer.Option("--learners", "-l", help="'all' or comma-separated learner names (see `automl-meta learners`).")
+]
+CvOption = Annotated[int, typer.Option("--cv", help="Number of cross-validation folds (stratified for classification).")]
+RepeatsOption = Annotated[int, typer.Option("--repeats", help="Repeat the k-fold split this many times with fresh shuffles.")]
+MetricOption = Annotated[
+    str | None,
+    typer.Option(
+        "--metric",
+        "-m",
+        help="Ranking metric: balanced_accuracy (default), accuracy, roc_auc, log_loss; r2 (default), rmse, mae. "
+        "Losses are reported in their units, lower first.",
+    ),
+]
+TimeoutOption = Annotated[
+    float | None,
+    typer.Option("--timeout", help="Seconds allowed per fit (one fold); a learner over it is killed and recorded as timeout."),
+]
+JobsOption = Annotated[int, typer.Option("--jobs", "-j", help="Learners evaluated in parallel (one core each); -1 for all cores.")]
+MaxRowsOption = Annotated[
+    int | None, typer.Option("--max-rows", help="Cross-validate a stratified subsample of at most this many rows.")
+]
+
+
+def evaluate_command(
+    data: DataArgument,
+    target: TargetOption = None,
+    task: TaskOption = "auto",
+    sep: SepOption = None,
+    learners: LearnersOption = "all",
+    cv: CvOption = 5,
+    repeats: RepeatsOption = 1,
+    metric: MetricOption = None,
+    timeout: TimeoutOption = None,
+    jobs: JobsOption = 1,
+    max_rows: MaxRowsOption = None,
+    random_state: SeedOption = 0,
+    json_output: JsonOption = False,
+) -> None:
+    """Cross-validate every candidate learner (or those named) on DATA and rank them."""
+    from automl_meta.evaluation import evaluate
+    from automl_meta.io import load_dataset
+    from automl_meta.learners import get_learners
+
+    dataset = load_dataset(data, target=target, task=task, sep=sep)
+    specs = get_learners(dataset.task, None if learners.strip() == "all" else learners)
+    with progress_bar(f"evaluating {len(specs)} learners", total=len(specs), enabled=err.is_terminal) as advance:
+        result = evaluate(
+            dataset,
+            learners=specs,
+            cv=cv,
+            metric=metric,
+            timeout=timeout,
+            n_jobs=jobs,
+            random_state=random_state,
+            max_rows=max_rows,
+            repeats=repeats,
+            on_result=lambda r: advance(1, description=f"{r.learner}: {r.status}"),
+        )
+    if json_output:
+        print_json({"dataset": dataset.name, **result.as_dict()})
+        return
+    _render(dataset, result)
+
+
+def _render(dataset, result) -> None:
+    from rich.table import Table
+
+    direction = "higher" if result.greater_is_better else "lower"
+    title = (
+        f"{dataset.name}: {result.task}, {result.n_rows} rows x {result.n_features} features, "
+        f"{result.cv}-fold{f' x {result.repeats}' if result.repeats > 1 else ''} CV, {result.metric} ({direction} is better)"
+    )
+    table = Table(title=title, title_justify="left")
+    for column, justify in (("#", "right"), ("learner", "left"), (result.metric, "right"), ("std", "right"),
+                            ("fit s", "right"), ("predict s", "right"), ("status", "left")):
+        table.add_column(column, justify=justify)
+    for rank, r in enumerate(result.results, start=1):
+        status = r.status if r.status == "ok" else f"[red]{r.status}[/]: {r.reason}"
+        if r.status == "ok" and r.reason:
+            status = f"ok [dim]({r.reason})[/]"
+        table.add_row(str(rank), r.learner, fmt(r.mean), fmt(r.std), fmt(r.fit_seconds, 3), fmt(r.predict_seconds, 3), status)
+    out.print(table)
+    for note in result.notes:
+        out.print(f"[yellow]note:[/] {note}")
+
+
+def learners_command(
+    task: Annotated[str | None, typer.Option("--task", help="Only learners serving classification or regression.")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """List the candidate learners: names, tasks, families and parameters."""
+    from automl_meta.exceptions import UsageError
+    from automl_meta.learners import LEARNERS, PORTFOLIO_VERSION
+
+    if task is not None and task not in ("classification", "regression"):
+        raise UsageError(f"unknown task {task!r}: use classification or regression")
+    specs = [s for s in LEARNERS.values() if task is None or s.supports(task)]
+    if json_output:
+        print_json({"portfolio_version": PORTFOLIO_VERSION, "learners": [s.as_dict() for s in specs]})
+        return
+    from rich.table import Table
+
+    table = Table(title=f"candidate learners (portfolio version {PORTFOLIO_VERSION})", title_justify="left")
+    for column in ("name", "tasks", "family", "parameters", "description"):
+        table.add_column(column)
+    for s in specs:
+        params = ", ".join(f"{k}={v}" for k, v in s.params.items()) or "-"
+        tasks = "both" if s.task == "both" else s.task
+        table.add_row(s.name, tasks, s.family, params, s.description)
+    out.print(table)
+
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add ``evaluate`` and ``learners`` to ``app``."""
+    app.command("evaluate")(evaluate_command)
+    app.command("learners")(learners_command)

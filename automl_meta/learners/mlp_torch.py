@@ -1,0 +1,329 @@
+"""The portfolio's gradient-trained candidate: a torch MLP as a scikit-learn estimator.
+
+:class:`MLPTorchClassifier` and :class:`MLPTorchRegressor` train the network of
+:func:`automl_meta.neural.models.mlp` with mini-batches and early stopping on a
+validation split, and keep the epoch with the lowest validation loss. They
+expect numeric inputs (the portfolio puts them behind
+:func:`~automl_meta.learners.preprocessing.tabular_preprocessor`).
+
+Two hooks connect them to the neural module:
+
+* ``init=PATH``: start from a learned initialization (a checkpoint of kind
+  ``"init"`` whose manifest has ``architecture`` from
+  :func:`~automl_meta.neural.models.mlp_architecture` and ``input_columns``).
+  Every tensor whose name and shape match is loaded; the head keeps its fresh
+  initialization when the number of outputs differs; inputs that do not match
+  raise :class:`~automl_meta.exceptions.ArtifactError`.
+* ``optimizer="learned:PATH"``: train with
+  :class:`automl_meta.neural.learned_optimizer.LearnedOptimizer` instead of Adam
+  or SGD (imported only when asked for).
+
+Randomness (weights, validation split, batch order) comes from ``random_state``
+through a private ``torch.Generator``; global seeds are never touched.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+from torch import nn
+from torch.func import functional_call
+
+from automl_meta.exceptions import ArtifactError, UsageError
+from automl_meta.neural.models import ACTIVATIONS, mlp
+
+logger = logging.getLogger(__name__)
+
+OPTIMIZERS = ("adam", "sgd", "learned:PATH")
+MIN_ROWS_FOR_VALIDATION = 20  # below this, early stopping watches the training loss
+PREDICT_CHUNK = 8192
+TOLERANCE = 1e-4  # a validation loss must drop by this much to count as an improvement
+
+
+def _reset_parameters(module: nn.Module, generator: torch.Generator) -> None:
+    """torch's default ``nn.Linear`` initialization, drawn from ``generator``."""
+    for layer in module.modules():
+        if isinstance(layer, nn.Linear):
+            nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+            bound = 1.0 / math.sqrt(layer.in_features) if layer.in_features > 0 else 0.0
+            nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+
+
+class _MLPTorchBase(BaseEstimator):
+    """Shared training loop; subclasses define the target encoding and the loss."""
+
+    def __init__(
+        self,
+        hidden=(64, 64),
+        activation="relu",
+        learning_rate=1e-3,
+        weight_decay=0.0,
+        batch_size=64,
+        max_epochs=100,
+        patience=10,
+        validation_fraction=0.1,
+        optimizer="adam",
+        init=None,
+        random_state=None,
+    ):
+        self.hidden = hidden
+        self.activation = activation
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.optimizer = optimizer
+        self.init = init
+        self.random_state = random_state
+
+    # -- subclass hooks -------------------------------------------------------------
+    def _encode_target(self, y: np.ndarray) -> tuple[torch.Tensor, int]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _loss(self) -> nn.Module:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- training -------------------------------------------------------------------
+    def _check_params(self) -> None:
+        if self.activation not in ACTIVATIONS:
+            raise UsageError(f"unknown activation {self.activation!r}: use one of {', '.join(sorted(ACTIVATIONS))}")
+        if not (self.optimizer in ("adam", "sgd") or str(self.optimizer).startswith("learned:")):
+            raise UsageError(f"unknown optimizer {self.optimizer!r}: use adam, sgd or learned:PATH")
+        if not 0.0 <= float(self.validation_fraction) < 1.0:
+            raise UsageError(f"validation_fraction must be in [0, 1), got {self.validation_fraction}")
+        if int(self.batch_size) < 1 or int(self.max_epochs) < 1 or int(self.patience) < 1:
+            raise UsageError("batch_size, max_epochs and patience must be positive integers")
+
+    def _make_optimizer(self, module: nn.Module) -> torch.optim.Optimizer:
+        if self.optimizer == "adam":
+            return torch.optim.Adam(module.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
+        if self.optimizer == "sgd":
+            return torch.optim.SGD(module.parameters(), lr=self.learning_rate, momentum=0.9, weight_decay=self.weight_decay)
+        from automl_meta.neural.learned_optimizer import LearnedOptimizer
+
+        return LearnedOptimizer(module.parameters(), checkpoint=self.optimizer.removeprefix("learned:"))
+
+    def _validation_split(self, y_codes: np.ndarray, rng: np.random.RandomState) -> tuple[np.ndarray, np.ndarray]:
+        """Row indices ``(train, validation)``; stratified for classes when every class allows it."""
+        n = len(y_codes)
+        n_val = int(round(self.validation_fraction * n))
+        if n < MIN_ROWS_FOR_VALIDATION or n_val < 1:
+            return np.arange(n), np.arange(0)
+        if isinstance(self, ClassifierMixin):
+            classes, counts = np.unique(y_codes, return_counts=True)
+            if counts.min() >= 2 and len(classes) <= n_val <= n - len(classes):
+                from sklearn.model_selection import train_test_split
+
+                train, val = train_test_split(np.arange(n), test_size=n_val, stratify=y_codes, random_state=rng)
+                return np.sort(train), np.sort(val)
+        order = rng.permutation(n)
+        return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+    def _fit(self, X, y_encoded: torch.Tensor, n_outputs: int, y_codes: np.ndarray):
+        self._check_params()
+        rng = check_random_state(self.random_state)
+        generator = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
+        module = mlp(X.shape[1], tuple(int(h) for h in self.hidden), n_outputs, self.activation)
+        _reset_parameters(module, generator)
+        if self.init is not None:
+            self._load_init(module, X.shape[1], n_outputs)
+        train_idx, val_idx = self._validation_split(y_codes, rng)
+        X_t = torch.tensor(np.asarray(X, dtype=np.float32))
+        X_train, y_train = X_t[train_idx], y_encoded[train_idx]
+        X_val, y_val = X_t[val_idx], y_encoded[val_idx]
+        loss_fn = self._loss()
+        opt = self._make_optimizer(module)
+        batch = max(1, min(int(self.batch_size), len(train_idx)))
+        best_loss, best_state, best_epoch, stale = math.inf, copy.deepcopy(module.state_dict()), 0, 0
+        history = []
+        epoch = 0
+        for epoch in range(1, int(self.max_epochs) + 1):
+            module.train()
+            order = torch.randperm(len(train_idx), generator=generator)
+            total = 0.0
+            for start in range(0, len(order), batch):
+                rows = order[start : start + batch]
+                opt.zero_grad()
+                loss = loss_fn(module(X_train[rows]), y_train[rows])
+                loss.backward()
+                opt.step()
+                total += float(loss.detach()) * len(rows)
+            module.eval()
+            if len(val_idx):
+                with torch.no_grad():
+                    monitored = float(loss_fn(module(X_val), y_val))
+            else:
+                monitored = total / max(1, len(order))
+            if not math.isfinite(monitored):
+                logger.debug("stopping at epoch %d: the loss is not finite", epoch)
+                break
+            history.append(monitored)
+            if monitored < best_loss - TOLERANCE:
+                best_loss, best_epoch, stale = monitored, epoch, 0
+                best_state = copy.deepcopy(module.state_dict())
+            else:
+                stale += 1
+                if stale >= int(self.patience):
+                    break
+        module.load_state_dict(best_state)
+        module.eval()
+        self.module_ = module
+        self.n_iter_ = epoch
+        self.best_epoch_ = best_epoch
+        self.best_loss_ = best_loss
+        self.loss_curve_ = history
+        self.early_stopping_on_ = "validation" if len(val_idx) else "training"
+        return self
+
+    def _load_init(self, module: nn.Module, n_features: int, n_outputs: int) -> None:
+        """Copy every tensor of the ``init`` checkpoint whose name and shape match ``module``."""
+        from automl_meta.io.checkpoint import load_checkpoint
+
+        state, manifest = load_checkpoint(self.init, kind="init")
+        arch = manifest.get("architecture") or {}
+        if arch.get("kind", "mlp") != "mlp":
+            raise ArtifactError(f"{self.init}: holds a {arch.get('kind')!r} network, but mlp_torch needs an 'mlp' initialization")
+        columns = manifest.get("input_columns")
+        expected = arch.get("in_features", len(columns) if columns is not None else None)
+        if expected is not None and int(expected) != n_features:
+            raise ArtifactError(
+                f"{self.init}: the initialization expects {expected} input features, but the data has {n_features} "
+                "after preprocessing; meta-train it on data with the same columns or drop init"
+            )
+        names = getattr(self, "feature_names_in_", None)
+        if columns is not None and names is not None and list(columns) != [str(c) for c in names]:
+            missing = sorted(set(columns) - set(names))[:5]
+            extra = sorted(set(names) - set(columns))[:5]
+            raise ArtifactError(
+                f"{self.init}: the initialization's input columns differ from the data's "
+                f"(expected but absent: {missing or 'none'}; present but unexpected: {extra or 'none'}; or another order)"
+            )
+        own = module.state_dict()
+        loaded, skipped = [], []
+        for key, value in state.items():
+            if key in own and tuple(own[key].shape) == tuple(value.shape):
+                own[key] = value.to(own[key].dtype)
+                loaded.append(key)
+            else:
+                skipped.append(key)
+        if not loaded:
+            raise ArtifactError(
+                f"{self.init}: no tensor matches the network (hidden={tuple(self.hidden)}); "
+                f"the initialization was trained for {arch or 'an unknown architecture'}"
+            )
+        module.load_state_dict(own)
+        if skipped:
+            logger.info("init %s: kept a fresh initialization for %s (shape differs: %d outputs here)", self.init, skipped, n_outputs)
+
+    # -- prediction -----------------------------------------------------------------
+    def _forward(self, X) -> np.ndarray:
+        """The network's outputs in float64 (so results do not depend on batch sizes)."""
+        check_is_fitted(self, "module_")
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        params = {k: v.detach().double() for k, v in self.module_.named_parameters()}
+        outputs = []
+        with torch.no_grad():
+            for start in range(0, X.shape[0], PREDICT_CHUNK):
+                chunk = torch.tensor(X[start : start + PREDICT_CHUNK])
+                outputs.append(functional_call(self.module_, params, (chunk,)).numpy())
+        return np.concatenate(outputs)
+
+
+class MLPTorchClassifier(ClassifierMixin, _MLPTorchBase):
+    """A torch MLP classifier with early stopping (cross-entropy loss).
+
+    Parameters
+    ----------
+    hidden : tuple of int, default (64, 64)
+        Widths of the hidden layers.
+    activation : {"relu", "tanh", "sigmoid", "gelu"}, default "relu"
+    learning_rate : float, default 1e-3
+        Step size of Adam or SGD (unused by a learned optimizer).
+    weight_decay : float, default 0.0
+    batch_size : int, default 64
+    max_epochs : int, default 100
+        Upper bound on passes over the training rows.
+    patience : int, default 10
+        Epochs without a validation-loss improvement of ``1e-4`` before stopping.
+    validation_fraction : float, default 0.1
+        Held-out share of the rows (stratified when possible) that early stopping
+        watches; with fewer than 20 rows or 0.0 the training loss is watched.
+    optimizer : {"adam", "sgd"} or "learned:PATH", default "adam"
+    init : str or Path, optional
+        A learned initialization checkpoint (see the module docstring).
+    random_state : int, RandomState or None
+        Seeds weights, the validation split and the batch order.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+    module_ : torch.nn.Sequential
+        The network at its best epoch.
+    n_iter_ : int
+        Epochs run.
+    best_epoch_ : int
+    loss_curve_ : list of float
+        The monitored loss after each epoch.
+    """
+
+    def fit(self, X, y):
+        """Train on ``X`` (numeric, n_samples x n_features) and class labels ``y``."""
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        check_classification_targets(y)
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes, but the data contains only one class: {self.classes_[0]!r}"
+            )
+        return self._fit(X, torch.tensor(codes, dtype=torch.long), len(self.classes_), codes)
+
+    def _loss(self) -> nn.Module:
+        return nn.CrossEntropyLoss()
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes_``."""
+        logits = self._forward(X)
+        logits = logits - logits.max(axis=1, keepdims=True)
+        proba = np.exp(logits)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict(self, X) -> np.ndarray:
+        """The most probable class of each row."""
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+
+class MLPTorchRegressor(RegressorMixin, _MLPTorchBase):
+    """A torch MLP regressor with early stopping (squared loss on a standardized target).
+
+    Parameters are those of :class:`MLPTorchClassifier`. The target is
+    standardized with its training mean and standard deviation (``y_mean_``,
+    ``y_scale_``) and predictions are mapped back to its units.
+    """
+
+    def fit(self, X, y):
+        """Train on ``X`` (numeric) and a numeric target ``y``."""
+        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
+        y = np.asarray(y, dtype=np.float64)
+        self.y_mean_ = float(y.mean())
+        scale = float(y.std())
+        self.y_scale_ = scale if scale > 0 and math.isfinite(scale) else 1.0
+        scaled = ((y - self.y_mean_) / self.y_scale_).astype(np.float32)
+        return self._fit(X, torch.tensor(scaled).unsqueeze(1), 1, scaled)
+
+    def _loss(self) -> nn.Module:
+        return nn.MSELoss()
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted target values in the units of the training target."""
+        return self._forward(X)[:, 0] * self.y_scale_ + self.y_mean_
