@@ -91,19 +91,24 @@ def metafeatures(
 
 
 def _names(columns, limit: int = 5) -> str:
-    columns = list(columns)
+    from rich.markup import escape
+
+    columns = [str(c) for c in columns]
     if not columns:
         return "none"
-    shown = ", ".join(columns[:limit]) + (f", ... ({len(columns)} in all)" if len(columns) > limit else "")
-    return shown
+    return escape(", ".join(columns[:limit]) + (f", ... ({len(columns)} in all)" if len(columns) > limit else ""))
 
 
 def _render(dataset, mf) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     profile = dataset.profile
     source = "cache hit" if mf.cached else f"sample of {mf.n_rows_used} rows x {mf.n_cols_used} columns"
-    out.print(f"[bold]{dataset.name}[/]: {dataset.n_rows} rows, {dataset.n_features} features, {dataset.task}, target [bold]{dataset.target}[/]")
+    out.print(
+        f"[bold]{escape(dataset.name)}[/]: {dataset.n_rows} rows, {dataset.n_features} features, "
+        f"{dataset.task}, target [bold]{escape(dataset.target)}[/]"
+    )
     out.print(f"  categorical: {_names(profile.categorical)}")
     out.print(f"  with missing values: {_names(profile.missing)}")
     out.print(f"  ID-like (dropped): {_names(profile.id_like)};  constant (dropped): {_names(profile.constant)}")
@@ -112,7 +117,7 @@ def _render(dataset, mf) -> None:
     table.add_column("meta-feature")
     table.add_column("value", justify="right")
     for name, value in mf.values.items():
-        table.add_row(name, fmt(value))
+        table.add_row(escape(name), fmt(value))
     out.print(table)
 
 

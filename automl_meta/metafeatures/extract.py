@@ -6,7 +6,7 @@ How a :class:`MetaFeatures` vector is made (deterministic for an integer
 1. :func:`~automl_meta.metafeatures.target_stats.simple_features` on the full
    data: counts, missingness, class balance or target shape. They replace
    pymfe's ``general`` counts, so ``nr_inst`` etc. describe the whole dataset.
-2. A stratified sample of at most ``max_rows`` rows and ``max_cols`` columns,
+2. A stratified sample of at most ``max_rows`` rows and ``max_cols`` encoded columns,
    imputed and encoded (:mod:`~automl_meta.metafeatures.preprocess`), goes to
    pymfe for the cheap groups; the O(n^2) groups (clustering, complexity,
    concept) get a further stratified sample of at most ``max_rows_costly`` rows.
@@ -38,7 +38,7 @@ from automl_meta.metafeatures.target_stats import SIMPLE_FEATURES, simple_featur
 
 logger = logging.getLogger(__name__)
 
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"
 MAX_ROWS = 2000
 MAX_COLS = 64
 MAX_ROWS_COSTLY = 1000
