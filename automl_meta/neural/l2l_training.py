@@ -67,22 +67,23 @@ def unroll(
     truncate).
     """
     weights = [1.0] * n_steps if weights is None else weights
-    names = list(params)
-    params = {k: v.detach().requires_grad_(True) for k, v in params.items()}
-    sizes = [params[k].numel() for k in names]
-    loss = tasks.loss(params, start_step)
-    meta_loss = loss.new_zeros(())
-    for i in range(n_steps):
-        grads = torch.autograd.grad(loss.sum(), [params[k] for k in names], create_graph=second_order, retain_graph=True)
-        flat = torch.cat([g.reshape(-1) for g in grads])
-        if not second_order:
-            flat = flat.detach()
-        update, state = net(flat, state)
-        pieces = torch.split(update, sizes)
-        params = {k: params[k] + piece.view_as(params[k]) for k, piece in zip(names, pieces)}
-        loss = tasks.loss(params, start_step + i + 1)
-        if weights[i]:
-            meta_loss = meta_loss + weights[i] * loss.mean()
+    with torch.enable_grad():  # optimizee gradients are needed even when called under no_grad
+        names = list(params)
+        params = {k: v.detach().requires_grad_(True) for k, v in params.items()}
+        sizes = [params[k].numel() for k in names]
+        loss = tasks.loss(params, start_step)
+        meta_loss = loss.new_zeros(())
+        for i in range(n_steps):
+            grads = torch.autograd.grad(loss.sum(), [params[k] for k in names], create_graph=second_order, retain_graph=True)
+            flat = torch.cat([g.reshape(-1) for g in grads])
+            if not second_order:
+                flat = flat.detach()
+            update, state = net(flat, state)
+            pieces = torch.split(update, sizes)
+            params = {k: params[k] + piece.view_as(params[k]) for k, piece in zip(names, pieces)}
+            loss = tasks.loss(params, start_step + i + 1)
+            if weights[i]:
+                meta_loss = meta_loss + weights[i] * loss.mean()
     return meta_loss, params, state
 
 

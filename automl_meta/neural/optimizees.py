@@ -233,7 +233,7 @@ def _build_digits(n_tasks, generator, dataset=None, dtype=torch.float32, split="
     return MLPTasks(X, y, n_tasks, generator, tuple(hidden), activation, 10, "cross_entropy", batch_size, dtype)
 
 
-def _build_tabular(n_tasks, generator, dataset=None, dtype=torch.float32, split="train", hidden=(32,), activation="relu", batch_size=128):
+def _build_tabular(n_tasks, generator, dataset=None, dtype=torch.float32, split="train", hidden=(64, 64), activation="relu", batch_size=128):
     X, y, out_features, objective = tabular_pool(dataset, split)
     return MLPTasks(X, y, n_tasks, generator, tuple(hidden), activation, out_features, objective, batch_size, dtype)
 
@@ -250,9 +250,9 @@ FAMILIES: dict[str, OptimizeeFamily] = {
     ),
     "tabular": OptimizeeFamily(
         "tabular",
-        "the portfolio's MLP on a tabular dataset, minibatches of 128",
+        "the portfolio's MLP (mlp_torch defaults: 64-64 ReLU) on a tabular dataset, minibatches of 128",
         _build_tabular,
-        {"hidden": [32], "activation": "relu", "batch_size": 128},
+        {"hidden": [64, 64], "activation": "relu", "batch_size": 128},
         needs_dataset=True,
         meta_batch=4,
         transfer=("steps", "hidden", "relu"),
