@@ -99,12 +99,13 @@ def describe_unit(ref: DatasetRef) -> dict:
 
 def metafeature_unit(ref: DatasetRef, options: BuildOptions) -> dict:
     """Meta-features of the dataset, with the extractor version."""
-    from automl_meta.metafeatures import EXTRACTOR_VERSION, extract_metafeatures
+    from automl_meta.io.mf_cache import cached_metafeatures
+    from automl_meta.metafeatures import EXTRACTOR_VERSION
 
     start = time.perf_counter()
     try:
         dataset, _ = load_ref(ref)
-        mf = extract_metafeatures(dataset, random_state=options.random_state, max_rows=options.mf_max_rows)
+        mf = cached_metafeatures(dataset, random_state=options.random_state, max_rows=options.mf_max_rows)
     except Exception as exc:  # recorded in mf_runs with its reason
         logger.warning("%s: meta-features failed (%s)", ref.name, exc)
         return {"status": "failed", "reason": _reason(exc), "values": {}, "seconds": time.perf_counter() - start,

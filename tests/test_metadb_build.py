@@ -1,0 +1,177 @@
+"""Building the meta-database from a folder: real meta-features, real learners, SQLite on disk.
+
+Covers a three-file build, the no-op rebuild, SIGKILL mid-build then resume,
+hostile dataset names, and the same build on a Dask LocalCluster.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from automl_meta.metadb import MetaDB
+from automl_meta.metadb.from_source import build_metadb
+from automl_meta.metadb.units import BuildOptions
+from conftest import make_mixed_frame
+
+LEARNERS = ("dummy", "decision_tree", "knn")
+OPTIONS = BuildOptions(cv=2, max_rows=80, random_state=0, learners=LEARNERS, mf_max_rows=80)
+CLI_OPTIONS = ["--cv", "2", "--max-rows", "80", "--learners", ",".join(LEARNERS), "--random-state", "0"]
+
+
+def _write_folder(folder: Path, names=("alpha", "beta", "gamma")) -> Path:
+    """Three small datasets: a CSV, a gzipped TSV and a parquet file (two classification, one regression)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    make_mixed_frame(60, seed=1).to_csv(folder / f"{names[0]}.csv", index=False)
+    make_mixed_frame(60, seed=2, task="regression").to_csv(folder / f"{names[1]}.tsv.gz", sep="\t", index=False)
+    make_mixed_frame(60, seed=3).to_parquet(folder / f"{names[2]}.parquet", index=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def mf_cache(tmp_path_factory) -> Path:
+    """One meta-feature cache for the module, so each small dataset is described by pymfe once."""
+    return tmp_path_factory.mktemp("mf_cache")
+
+
+@pytest.fixture
+def env(monkeypatch, mf_cache):
+    monkeypatch.setenv("AUTOML_META_CACHE_DIR", str(mf_cache))
+
+
+def _rows(path: Path) -> dict:
+    """Every stored fact, without timings and build ids, in a comparable form."""
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    queries = {
+        "datasets": "SELECT name, task, content_hash, n_rows, n_features, n_classes, status, reason FROM datasets",
+        "meta_features": "SELECT d.name, m.name, m.value, m.extractor_version FROM meta_features m JOIN datasets d ON d.id = m.dataset_id",
+        "mf_runs": "SELECT d.name, r.status, r.reason, r.n_rows_used FROM mf_runs r JOIN datasets d ON d.id = r.dataset_id",
+        "learners": "SELECT name, task, params, portfolio_version FROM learners",
+        "evaluations": "SELECT d.name, l.name, e.status, e.reason, e.protocol FROM evaluations e"
+                       " JOIN datasets d ON d.id = e.dataset_id JOIN learners l ON l.id = e.learner_id",
+        "scores": "SELECT d.name, l.name, s.metric, s.mean, s.std, s.fold_scores FROM scores s"
+                  " JOIN datasets d ON d.id = s.dataset_id JOIN learners l ON l.id = s.learner_id",
+        "metrics": "SELECT name, maximize FROM metrics",
+    }
+    rows = {table: sorted(conn.execute(sql).fetchall(), key=repr) for table, sql in queries.items()}
+    conn.close()
+    return rows
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, mf_cache) -> tuple[Path, Path, dict]:
+    """An uninterrupted build of the three-file folder: (folder, db, summary)."""
+    root = tmp_path_factory.mktemp("reference")
+    folder = _write_folder(root / "data")
+    os.environ["AUTOML_META_CACHE_DIR"] = str(mf_cache)  # module-scoped: no monkeypatch; the autouse fixture resets it per test
+    summary = build_metadb(f"dir:{folder}", root / "m.sqlite", OPTIONS)
+    return folder, root / "m.sqlite", summary
+
+
+def test_build_from_a_folder_of_three_files_stores_everything(reference):
+    _, db_path, summary = reference
+    assert (summary["done"], summary["failed"], summary["remaining"]) == (3, 0, 0)
+    assert summary["evaluations_added"] == 3 * len(LEARNERS)
+    with MetaDB.open(db_path) as db:
+        datasets = db.datasets().set_index("name")
+        assert list(datasets.index) == ["alpha", "gamma", "beta"]  # ordered by task, then name
+        assert datasets.loc["beta", "task"] == "regression" and datasets.loc["alpha", "n_classes"] == 2
+        assert db.meta_features().shape[0] == 3 and db.meta_features().shape[1] > 20
+        assert db.scores("balanced_accuracy", task="classification").shape == (2, 3)
+        assert db.scores("r2", task="regression").notna().all().all()
+        assert db.info()["n_missing_pairs"] == 0
+        assert db.default_metric("regression") == "r2" and db.maximize("rmse") is False
+
+
+def test_rebuild_is_a_no_op(reference, env):
+    folder, db_path, _ = reference
+    before = _rows(db_path)
+    again = build_metadb(f"dir:{folder}", db_path, OPTIONS)
+    assert again["evaluations_added"] == 0 and again["already_stored"] == 3 * len(LEARNERS)
+    assert again["done"] == 3
+    assert _rows(db_path) == before
+
+
+def _no_half_rows(db_path: Path) -> None:
+    """Every committed evaluation is complete: ok rows have all their metrics, meta-feature runs their values."""
+    with MetaDB.open(db_path, readonly=False) as db:  # a writable open replays the write-ahead log
+        conn = db.conn
+        for dataset_id, learner_id, status in conn.execute("SELECT dataset_id, learner_id, status FROM evaluations"):
+            n_scores = conn.execute("SELECT count(*) FROM scores WHERE dataset_id = ? AND learner_id = ?", (dataset_id, learner_id)).fetchone()[0]
+            task = conn.execute("SELECT task FROM datasets WHERE id = ?", (dataset_id,)).fetchone()[0]
+            expected = 4 if task == "classification" else 3
+            assert n_scores == (expected if status == "ok" else 0)
+        for dataset_id, status in conn.execute("SELECT dataset_id, status FROM mf_runs"):
+            n_values = conn.execute("SELECT count(*) FROM meta_features WHERE dataset_id = ?", (dataset_id,)).fetchone()[0]
+            assert (n_values > 0) == (status == "ok")
+
+
+def test_sigkill_mid_build_then_resume_gives_the_rows_of_an_uninterrupted_build(reference, tmp_path, mf_cache):
+    folder, reference_db, _ = reference
+    db_path = tmp_path / "killed.sqlite"
+    command = [sys.executable, "-m", "automl_meta", "db", "build", "--source", f"dir:{folder}", "--db", str(db_path), "--quiet", *CLI_OPTIONS]
+    env = {**os.environ, "AUTOML_META_CACHE_DIR": str(mf_cache)}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    count, deadline = 0, time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if db_path.exists():
+            try:
+                with sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True, timeout=1) as conn:
+                    count = conn.execute("SELECT count(*) FROM evaluations").fetchone()[0]
+            except sqlite3.OperationalError:  # schema not created yet
+                count = 0
+            if count >= 2:
+                break
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL, "the build ended before it could be killed mid-way"
+    assert 2 <= count < 3 * len(LEARNERS)
+    _no_half_rows(db_path)
+
+    resumed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert _rows(db_path) == _rows(reference_db)
+    with MetaDB.open(db_path) as db:
+        statuses = [b["status"] for b in db.info()["builds"]]
+    assert statuses == ["running", "finished"]  # the killed build never got to record its end
+
+
+def test_hostile_dataset_names_round_trip_through_a_build(tmp_path, env):
+    names = ("it's \"quoted\"", "semi;colon; DROP TABLE datasets", "données_ü_数据")
+    folder = _write_folder(tmp_path / "data", names=names)
+    summary = build_metadb(f"dir:{folder}", tmp_path / "m.sqlite", BuildOptions(cv=2, max_rows=80, learners=("dummy",), mf_max_rows=80))
+    assert summary["done"] == 3
+    with MetaDB.open(tmp_path / "m.sqlite") as db:
+        assert sorted(db.datasets()["name"]) == sorted(names)
+        assert sorted(db.meta_features().index) == sorted(names)
+        scores = pd.concat([db.scores("balanced_accuracy", "classification"), db.scores("r2", "regression")])
+        assert sorted(scores.index) == sorted(names)
+
+
+def test_build_on_a_dask_local_cluster_matches_the_serial_build(reference, tmp_path, env):
+    folder, reference_db, _ = reference
+    summary = build_metadb(f"dir:{folder}", tmp_path / "dask.sqlite", OPTIONS, jobs=2, dask="local")
+    assert summary["executor"] == "dask" and summary["done"] == 3
+    assert _rows(tmp_path / "dask.sqlite") == _rows(reference_db)
+
+
+def test_unreadable_file_is_recorded_with_its_reason_and_the_build_goes_on(tmp_path, env):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    make_mixed_frame(60, seed=1).to_csv(folder / "good.csv", index=False)
+    (folder / "broken.csv").write_bytes(b"\x00\x01\x02binary")
+    summary = build_metadb(f"dir:{folder}", tmp_path / "m.sqlite", BuildOptions(cv=2, max_rows=80, learners=("dummy",), mf_max_rows=80))
+    assert (summary["done"], summary["failed"]) == (1, 1)
+    assert "binary" in summary["failures"][0]["reason"]
+    with MetaDB.open(tmp_path / "m.sqlite") as db:
+        assert db.info()["n_failed_datasets"] == 1
+        assert list(db.datasets()["name"]) == ["good"]
