@@ -218,3 +218,23 @@ def test_corrupt_cache_entry_is_recomputed(tmp_path, mixed_classification):
     entry.write_text("{not json")
     again = cached_metafeatures(mixed_classification, cache_dir=tmp_path, groups="general", **FAST)
     assert not again.cached and again.values == first.values
+
+
+def test_fast_crosstab_helpers_match_pymfe_and_are_restored():
+    from pymfe.info_theory import MFEInfoTheory
+
+    from automl_meta.metafeatures.fast_crosstab import calc_conc, calc_joint_ent, fast_info_theory
+
+    rng = np.random.default_rng(5)
+    for _ in range(5):
+        a = rng.integers(0, rng.integers(2, 9), 300).astype(float)
+        b = rng.choice(np.array(["x", "y", "z"]), 300)
+        assert calc_conc(None, a, b) == pytest.approx(MFEInfoTheory._calc_conc(a, b), rel=1e-12)
+        assert calc_conc(None, b, a) == pytest.approx(MFEInfoTheory._calc_conc(b, a), rel=1e-12)
+        assert calc_joint_ent(None, a, b) == pytest.approx(MFEInfoTheory._calc_joint_ent(a, b), rel=1e-12)
+    original = MFEInfoTheory.__dict__["_calc_conc"]
+    with fast_info_theory():
+        with fast_info_theory():
+            assert MFEInfoTheory.__dict__["_calc_conc"] is not original
+        assert MFEInfoTheory.__dict__["_calc_conc"] is not original
+    assert MFEInfoTheory.__dict__["_calc_conc"] is original

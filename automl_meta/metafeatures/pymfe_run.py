@@ -82,12 +82,13 @@ def run_pymfe(
 ) -> dict[str, float | None]:
     """pymfe meta-features of ``data`` for ``groups``; failed ones are None or absent.
 
-    ``n_folds`` (landmarking cross-validation) defaults to 10, fewer for tiny samples.
+    ``n_folds`` (landmarking cross-validation) defaults to pymfe's 10, fewer for tiny samples.
     """
     if not groups:
         return {}
     if n_folds is None:
-        n_folds = int(min(N_CV_FOLDS, max(2, len(data.y) // 2)))
+        # StratifiedKFold refuses more folds than the largest class has members
+        n_folds = int(min(N_CV_FOLDS, max(2, np.unique(data.y, return_counts=True)[1].max())))
     with preserved_global_rng(), fast_info_theory(), warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         try:
