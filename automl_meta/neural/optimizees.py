@@ -202,7 +202,7 @@ def tabular_pool(dataset, split: str):
     X = np.asarray(pre.transform(dataset.X.iloc[rows]), dtype=np.float32)
     if dataset.task == "classification":
         classes = sorted(dataset.y.unique().tolist())
-        codes = dataset.y.iloc[rows].map({c: i for i, c in enumerate(classes)}).to_numpy()
+        codes = np.array(dataset.y.iloc[rows].map({c: i for i, c in enumerate(classes)}), dtype=np.int64)
         return torch.as_tensor(X), torch.as_tensor(codes, dtype=torch.long), len(classes), "cross_entropy"
     y_train = dataset.y.iloc[train_rows].to_numpy(dtype=float)
     scale = float(y_train.std()) or 1.0

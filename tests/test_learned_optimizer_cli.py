@@ -1,0 +1,125 @@
+"""`automl-meta optimizer train|benchmark` on tiny runs, and the tabular optimizee."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from automl_meta.cli.main import app
+from automl_meta.dataset import make_dataset
+from automl_meta.io.checkpoint import load_checkpoint
+from automl_meta.neural.optimizees import make_tasks, optimizee_spec
+from conftest import make_mixed_frame
+
+torch.set_num_threads(1)
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def quadratic_checkpoint(tmp_path_factory):
+    path = tmp_path_factory.mktemp("opt") / "opt.pt"
+    result = runner.invoke(
+        app,
+        ["optimizer", "train", "--optimizee", "quadratic", "--steps", "10", "--unroll", "5", "--epochs", "2", "--tasks-per-epoch", "8", "--out", str(path), "--seed", "3", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    return path, json.loads(result.stdout)
+
+
+def test_optimizer_train_json_reports_and_writes_a_manifest(quadratic_checkpoint):
+    path, summary = quadratic_checkpoint
+    assert summary["out"] == str(path)
+    assert summary["optimizee"] == {"family": "quadratic", "dim": 10}
+    assert summary["net"] == {"hidden_size": 20, "num_layers": 2, "preprocessing": "log_and_sign", "p": 10.0, "output_scale": 0.1}
+    assert summary["epochs"] == 2 and summary["n_parameters"] == 5301
+    state_dict, manifest = load_checkpoint(path, kind="learned_optimizer")
+    assert manifest["training"]["steps"] == 10 and manifest["training"]["unroll"] == 5
+    assert manifest["training"]["seed"] == 3 and manifest["training"]["second_order"] is False
+    assert len(manifest["history"]) == 2
+    assert set(state_dict) >= {"head.weight", "cells.0.weight_ih", "cells.1.weight_hh"}
+
+
+def test_optimizer_benchmark_json_schema_and_plot(quadratic_checkpoint, tmp_path):
+    path, _ = quadratic_checkpoint
+    plot = tmp_path / "curves.png"
+    result = runner.invoke(
+        app,
+        ["optimizer", "benchmark", str(path), "--tasks", "6", "--steps", "8", "--tune-tasks", "4", "--plot", str(plot), "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["optimizee"]["family"] == "quadratic"
+    assert report["steps"] == 8 and report["tasks"] == 6
+    names = {"learned", "adam", "rmsprop", "sgd", "nag"}
+    assert set(report["final_loss"]) == names
+    assert set(report["tuned_lr"]) == names - {"learned"}
+    assert all(lr in (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0) for lr in report["tuned_lr"].values())
+    assert set(report["spread"]["learned"]) == {"std", "median", "q25", "q75", "diverged"}
+    assert len(report["curves"]["adam"]["mean"]) == 9
+    assert report["best_baseline"] in names
+    assert [t["variant"] for t in report["transfer"]] == ["16 steps"]
+    assert report["transfer"][0]["steps"] == 16
+    assert report["overhead"]["learned"]["step_ms"] > 0 and report["overhead"]["coordinates"] == 10
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_optimizer_benchmark_table_output(quadratic_checkpoint):
+    path, _ = quadratic_checkpoint
+    result = runner.invoke(app, ["optimizer", "benchmark", str(path), "--tasks", "4", "--steps", "5", "--tune-tasks", "2", "--no-transfer"])
+    assert result.exit_code == 0, result.output
+    assert "learned / best tuned baseline" in result.stdout
+    assert "rmsprop" in result.stdout
+
+
+def test_optimizer_train_rejects_unknown_optimizee(tmp_path):
+    result = runner.invoke(app, ["optimizer", "train", "--optimizee", "cubic", "--out", str(tmp_path / "x.pt")])
+    assert result.exit_code == 2
+    assert "unknown optimizee" in result.stderr
+    assert not (tmp_path / "x.pt").exists()
+
+
+def test_optimizer_benchmark_rejects_a_non_checkpoint(tmp_path):
+    bogus = tmp_path / "bogus.pt"
+    bogus.write_text("not a checkpoint")
+    result = runner.invoke(app, ["optimizer", "benchmark", str(bogus)])
+    assert result.exit_code == 2
+    assert "checkpoint" in result.stderr
+
+
+def test_optimizer_train_on_tabular_data_file(tmp_path):
+    data = tmp_path / "mixed.csv"
+    make_mixed_frame(120, seed=1).to_csv(data, index=False)
+    out = tmp_path / "tab.pt"
+    result = runner.invoke(
+        app,
+        ["optimizer", "train", "--optimizee", f"tabular:{data}", "--steps", "4", "--unroll", "2", "--epochs", "1", "--tasks-per-epoch", "2", "--validate-every", "0", "--out", str(out), "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["optimizee"]["family"] == "tabular" and summary["optimizee"]["hidden"] == [64, 64]
+    assert summary["optimizee"]["dataset"] == "mixed"
+
+
+def test_tabular_optimizee_uses_held_out_rows_and_portfolio_network():
+    dataset = make_dataset(make_mixed_frame(200, seed=0), target="target", task="classification")
+    spec = optimizee_spec("tabular", hidden=[16])
+    train = make_tasks(spec, 3, "train", seed=0, dataset=dataset)
+    test = make_tasks(spec, 3, "test", seed=0, dataset=dataset)
+    assert len(train.X) == 100 and len(test.X) == 100
+    assert not torch.equal(train.X[:5], test.X[:5])
+    params = train.init_params()
+    assert params["0.weight"].shape == (3, 16, train.X.shape[1]) and params["2.weight"].shape == (3, 2, 16)
+    losses = train.loss(params, 0)
+    assert losses.shape == (3,) and torch.isfinite(losses).all()
+    # classification with 2 classes starts near log(2) nats
+    assert float(test.eval_loss(test.init_params()).mean()) == pytest.approx(0.69, abs=0.2)
+
+
+def test_tabular_optimizee_regression_standardizes_the_target():
+    dataset = make_dataset(make_mixed_frame(200, seed=0, task="regression"), target="target", task="regression")
+    tasks = make_tasks(optimizee_spec("tabular"), 2, "train", seed=0, dataset=dataset)
+    assert tasks.objective == "mse"
+    assert float(tasks.y.mean()) == pytest.approx(0.0, abs=1e-5) and float(tasks.y.std()) == pytest.approx(1.0, abs=0.02)
