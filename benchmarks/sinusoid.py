@@ -59,17 +59,28 @@ def main(argv=None) -> int:
     parser.add_argument("--iterations", type=int, default=70000)
     parser.add_argument("--configs", default="maml:0.01,maml:0.1", help="comma list of ALGO:INNER_LR with ALGO maml or metasgd")
     parser.add_argument("--meta-lr", type=float, default=1e-3)
+    parser.add_argument("--meta-batch", type=int, default=25)
+    parser.add_argument("--queries", type=int, default=10, help="query points per training task")
+    parser.add_argument("--inner-steps", type=int, default=1)
+    parser.add_argument("--cosine", action="store_true", help="anneal the meta learning rate to 0 over the measured budget")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # a tiny MLP: one thread is fastest on a shared machine
-    splits = make_task_source("sinusoid", shots=5, queries=10)
+    splits = make_task_source("sinusoid", shots=5, queries=args.queries)
     test = SinusoidSampler(5, 100)
     rows = []
     for name in args.configs.split(","):
         algo, inner_lr = name.split(":")
-        learner = MAML(new_backbone(splits.architecture, args.seed), inner_lr=float(inner_lr), inner_steps=1, loss="mse", learn_inner_lr=algo == "metasgd")
-        config = MetaTrainConfig(iterations=args.iterations, meta_batch=25, meta_lr=args.meta_lr, validate_every=0, seed=args.seed, time_limit=args.seconds, log_every=100)
+        learner = MAML(new_backbone(splits.architecture, args.seed), inner_lr=float(inner_lr), inner_steps=args.inner_steps, loss="mse", learn_inner_lr=algo == "metasgd")
+        iterations = args.iterations
+        if args.cosine:  # the schedule needs a length: measure the speed first, then fit the budget
+            probe = meta_train(learner, splits, MetaTrainConfig(iterations=20, meta_batch=args.meta_batch, meta_lr=0.0, validate_every=0, seed=args.seed + 99))
+            iterations = min(iterations, int(args.seconds / (probe.seconds / probe.iterations)))
+        config = MetaTrainConfig(
+            iterations=iterations, meta_batch=args.meta_batch, meta_lr=args.meta_lr, validate_every=0, seed=args.seed,
+            time_limit=args.seconds, log_every=100, cosine=args.cosine,
+        )
         start = time.perf_counter()
         result = meta_train(learner, splits, config)
         rows.append({"config": name, "iterations": result.iterations, "train_s": round(time.perf_counter() - start, 1), **figures(learner, test, args.seed + 7)})

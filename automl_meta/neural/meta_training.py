@@ -40,6 +40,7 @@ class MetaTrainConfig:
     seed: int = 0
     time_limit: float | None = None
     log_every: int = 10
+    cosine: bool = False  # anneal MAML's meta_lr to 0 over ``iterations`` with a cosine
 
 
 @dataclass
@@ -59,7 +60,11 @@ def _outer_optimizer(learner, config: MetaTrainConfig):
         total = max(1, config.iterations)
         schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda i: max(0.0, 1.0 - i / total))
         return optimizer, schedule
-    return torch.optim.Adam(params, lr=config.meta_lr), None
+    fused = params[0].is_cuda  # one kernel for the whole update on GPU
+    optimizer = torch.optim.Adam(params, lr=config.meta_lr, fused=fused or None)
+    if config.cosine:
+        return optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, config.iterations))
+    return optimizer, None
 
 
 def meta_train(
