@@ -1,0 +1,236 @@
+"""The cross-validation protocol: folds, metrics, ranking, failures, time limits, row caps."""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import make_pipeline
+
+from automl_meta.dataset import make_dataset
+from automl_meta.evaluation import METRICS, default_metric, evaluate, make_folds
+from automl_meta.exceptions import LearnerError, UsageError
+from automl_meta.learners import LEARNERS, LearnerSpec
+from automl_meta.learners.preprocessing import tabular_preprocessor
+from conftest import make_mixed_frame
+
+CHEAP = ["dummy", "lda", "decision_tree"]
+
+
+# -- planted learners (module level: they must pickle into worker processes) -------------
+
+class RaisingClassifier(ClassifierMixin, BaseEstimator):
+    """Fails in fit, as a broken learner would."""
+
+    def fit(self, X, y):
+        raise RuntimeError("planted failure\nsecond line that must not reach the reason")
+
+
+class SleepingClassifier(ClassifierMixin, BaseEstimator):
+    """Never finishes fitting; writes its process id first so the test can check it was killed."""
+
+    def __init__(self, pid_file=None):
+        self.pid_file = pid_file
+
+    def fit(self, X, y):
+        with open(self.pid_file, "w") as fh:
+            fh.write(str(os.getpid()))
+        for _ in range(12000):
+            time.sleep(0.01)
+        return self
+
+
+def _build_with(estimator, dataset, random_state):
+    return make_pipeline(tabular_preprocessor(dataset.categorical_columns, dataset.numeric_columns), estimator)
+
+
+def _planted(name, estimator) -> LearnerSpec:
+    return LearnerSpec(name=name, task="classification", family="test", params={}, description="planted", build=functools.partial(_build_with, estimator))
+
+
+@pytest.fixture(scope="module")
+def binary():
+    return make_dataset(make_mixed_frame(150, seed=3), target="target")
+
+
+@pytest.fixture(scope="module")
+def regression():
+    return make_dataset(make_mixed_frame(150, seed=4, task="regression"), target="target", task="regression")
+
+
+# -- acceptance: failures and time limits --------------------------------------------------
+
+def test_evaluate_records_a_raising_and_a_sleeping_learner_and_goes_on(binary, tmp_path):
+    pid_file = tmp_path / "sleeper.pid"
+    specs = [_planted("raises", RaisingClassifier()), _planted("sleeps", SleepingClassifier(str(pid_file))), "dummy"]
+    seen = []
+    start = time.monotonic()
+    res = evaluate(binary, learners=specs, cv=3, timeout=1.0, n_jobs=2, on_result=seen.append)
+    elapsed = time.monotonic() - start
+
+    assert sorted(r.learner for r in seen) == ["dummy", "raises", "sleeps"]
+    assert [r.learner for r in res.results] == ["dummy", "raises", "sleeps"]  # failures last
+    raised, slept = res.result("raises"), res.result("sleeps")
+    assert raised.status == "failed"
+    assert raised.reason == "fold 1: RuntimeError: planted failure"
+    assert slept.status == "timeout"
+    assert "fold 1 exceeded the time limit of 1 s" in slept.reason
+    assert math.isnan(raised.mean) and math.isnan(slept.mean)
+    assert res.result("dummy").status == "ok" and len(res.result("dummy").fold_scores) == 3
+    # the sleeper was killed, not waited for (it would sleep 120 s)
+    assert elapsed < 60
+    pid = int(pid_file.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_evaluate_in_process_records_a_raising_learner(binary):
+    res = evaluate(binary, learners=[_planted("raises", RaisingClassifier()), "dummy"], cv=3)
+    assert res.result("raises").status == "failed"
+    assert res.result("raises").reason.startswith("fold 1: RuntimeError: planted failure")
+
+
+# -- acceptance: agreement with plain scikit-learn -----------------------------------------
+
+@pytest.mark.parametrize(
+    "task, learners, scoring",
+    [("classification", ["logistic_regression", "random_forest"], "balanced_accuracy"), ("regression", ["ridge", "lightgbm"], "r2")],
+)
+def test_scores_match_sklearn_cross_val_score_on_the_same_folds(binary, regression, task, learners, scoring):
+    dataset = binary if task == "classification" else regression
+    res = evaluate(dataset, learners=learners, cv=4, random_state=3)
+    folds = list(make_folds(dataset, cv=4, random_state=3))
+    for name in learners:
+        expected = cross_val_score(LEARNERS[name].build(dataset, 3), dataset.X, dataset.y, cv=folds, scoring=scoring)
+        np.testing.assert_allclose(res.result(name).fold_scores, expected, rtol=1e-10)
+        assert res.result(name).mean == pytest.approx(expected.mean())
+        assert res.result(name).std == pytest.approx(expected.std())
+
+
+def test_folds_are_stratified_and_shared_by_every_learner(binary):
+    folds = make_folds(binary, cv=5, random_state=0)
+    assert len(folds) == 5
+    share = (binary.y == "yes").mean()
+    for train, test in folds:
+        assert abs((binary.y.iloc[test] == "yes").mean() - share) < 0.05
+        assert set(train).isdisjoint(test)
+    assert sorted(np.concatenate([t for _, t in folds])) == list(range(binary.n_rows))
+    again = make_folds(binary, cv=5, random_state=0)
+    for (a, b), (c, d) in zip(folds, again):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, d)
+    assert len(make_folds(binary, cv=3, repeats=2, random_state=0)) == 6
+
+
+# -- metrics and ranking -------------------------------------------------------------------
+
+def test_every_metric_of_the_task_is_recorded_on_every_fold(binary, regression):
+    res = evaluate(binary, learners=CHEAP, cv=3)
+    assert res.metric == default_metric("classification") == "balanced_accuracy"
+    for r in res.results:
+        assert set(r.scores) == {"balanced_accuracy", "accuracy", "roc_auc", "log_loss"}
+        assert all(len(v) == 3 for v in r.scores.values())
+        assert r.fit_seconds > 0 and r.predict_seconds > 0
+    dummy = res.result("dummy")
+    assert dummy.scores["roc_auc"] == [0.5, 0.5, 0.5]
+    res = evaluate(regression, learners=["dummy", "ridge"], cv=3)
+    assert set(res.result("ridge").scores) == {"r2", "rmse", "mae"}
+
+
+def test_loss_metrics_keep_natural_units_and_rank_lowest_first(binary, regression):
+    res = evaluate(binary, learners=CHEAP, cv=3, metric="log_loss")
+    assert not res.greater_is_better and not METRICS["log_loss"].greater_is_better
+    means = [r.mean for r in res.results]
+    assert means == sorted(means) and all(m > 0 for m in means)
+    res = evaluate(regression, learners=["dummy", "ridge"], cv=3, metric="rmse")
+    assert [r.learner for r in res.results] == ["ridge", "dummy"]
+    assert res.result("dummy").mean == pytest.approx(np.mean(res.result("dummy").scores["rmse"]))
+
+
+def test_multiclass_roc_auc_is_one_vs_rest_macro():
+    frame = make_mixed_frame(180, seed=5)
+    frame["target"] = np.where(frame["x1"] > 0.5, "hi", np.where(frame["x1"] < -0.5, "lo", "mid"))
+    dataset = make_dataset(frame, target="target")
+    res = evaluate(dataset, learners=["lda"], cv=3)
+    from sklearn.metrics import roc_auc_score
+
+    folds = make_folds(dataset, cv=3, random_state=0)
+    train, test = folds[0]
+    model = LEARNERS["lda"].build(dataset, 0).fit(dataset.X.iloc[train], dataset.y.iloc[train])
+    expected = roc_auc_score(dataset.y.iloc[test], model.predict_proba(dataset.X.iloc[test]), multi_class="ovr", average="macro")
+    assert res.result("lda").scores["roc_auc"][0] == pytest.approx(expected)
+
+
+def test_metric_of_the_other_task_is_refused(binary):
+    with pytest.raises(UsageError, match="metric 'rmse' does not apply to classification"):
+        evaluate(binary, learners=["dummy"], metric="rmse")
+
+
+def test_unknown_learner_is_refused_before_any_work(binary):
+    with pytest.raises(LearnerError, match="unknown learner 'nope'"):
+        evaluate(binary, learners=["dummy", "nope"])
+
+
+# -- classes, rows, parallelism --------------------------------------------------------------
+
+def test_classes_with_fewer_rows_than_folds_are_dropped_with_a_note():
+    frame = make_mixed_frame(120, seed=6)
+    frame.loc[:2, "target"] = "rare"
+    dataset = make_dataset(frame, target="target")
+    res = evaluate(dataset, learners=["lda"], cv=5)
+    assert res.cv == 5 and res.n_rows == 117 and res.n_rows_original == 120
+    assert any("'rare' (3)" in note for note in res.notes)
+    assert res.result("lda").status == "ok"
+
+
+def test_a_binary_target_with_a_tiny_class_gets_fewer_folds_instead():
+    frame = make_mixed_frame(40, seed=7)
+    frame["target"] = ["no"] * 37 + ["yes"] * 3
+    res = evaluate(make_dataset(frame, target="target"), learners=["dummy"], cv=5)
+    assert res.cv == 3
+    assert any("cv reduced from 5 to 3" in note for note in res.notes)
+    assert len(res.result("dummy").fold_scores) == 3
+
+
+def test_max_rows_takes_a_stratified_subsample_and_records_it():
+    frame = make_mixed_frame(400, seed=8)
+    frame["target"] = ["a"] * 300 + ["b"] * 90 + ["c"] * 10
+    dataset = make_dataset(frame, target="target")
+    res = evaluate(dataset, learners=["dummy"], cv=3, max_rows=100)
+    assert res.max_rows == 100 and res.n_rows == 100 and res.n_rows_original == 400
+    assert any("subsampled 400 -> 100 rows (stratified" in note for note in res.notes)
+    from automl_meta.evaluation import subsample
+
+    counts = subsample(dataset, 100, random_state=0, min_per_class=3).y.value_counts()
+    assert counts.to_dict() == {"a": 75, "b": 22, "c": 3}
+
+
+def test_parallel_workers_give_the_same_scores_as_a_sequential_run(binary):
+    sequential = evaluate(binary, learners=CHEAP, cv=3, random_state=1)
+    parallel = evaluate(binary, learners=CHEAP, cv=3, random_state=1, n_jobs=2)
+    for name in CHEAP:
+        assert parallel.result(name).fold_scores == sequential.result(name).fold_scores
+        assert parallel.result(name).status == "ok"
+
+
+def test_bad_options_are_usage_errors(binary):
+    with pytest.raises(UsageError, match="--cv must be 2 or more"):
+        evaluate(binary, learners=["dummy"], cv=1)
+    with pytest.raises(UsageError, match="--timeout must be a positive"):
+        evaluate(binary, learners=["dummy"], timeout=0)
+    with pytest.raises(UsageError, match="--max-rows 4 is too small"):
+        evaluate(binary, learners=["dummy"], max_rows=4)
+
+
+def test_result_as_dict_has_the_documented_keys(binary):
+    payload = evaluate(binary, learners=["dummy"], cv=3).as_dict()
+    assert {"task", "metric", "n_rows", "n_features", "cv", "results"} <= set(payload)
+    assert {"learner", "mean", "std", "fold_scores", "fit_seconds", "status", "reason"} <= set(payload["results"][0])
+    assert isinstance(pd.Series(payload["results"][0]["fold_scores"]).sum(), float)

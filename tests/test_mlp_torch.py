@@ -1,0 +1,147 @@
+"""The torch MLP candidate: scikit-learn estimator checks, early stopping, and the two neural hooks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.datasets import make_classification, make_regression
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from automl_meta.exceptions import ArtifactError, UsageError
+from automl_meta.io.checkpoint import save_checkpoint
+from automl_meta.learners.mlp_torch import MLPTorchClassifier, MLPTorchRegressor
+from automl_meta.neural.models import mlp, mlp_architecture
+
+# Every check that applies runs; none is excluded. The ones that do not apply are
+# skipped by scikit-learn itself from the estimators' tags: sample weights (fit has
+# no sample_weight), sparse input (dense only), multi-output and multi-label
+# targets (single output), and the array API check (needs SCIPY_ARRAY_API=1).
+# Smaller networks than the portfolio's keep the ~50 checks per estimator fast.
+CHECKED = [
+    MLPTorchClassifier(hidden=(32,), max_epochs=60, random_state=0),
+    MLPTorchRegressor(hidden=(32,), max_epochs=60, random_state=0),
+]
+
+
+@parametrize_with_checks(CHECKED)
+def test_mlp_torch_passes_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def _blobs(n=300, n_classes=3, seed=0):
+    X, y = make_classification(n, 6, n_informative=4, n_classes=n_classes, n_clusters_per_class=1, random_state=seed)
+    return X, np.array(["c%d" % v for v in y])
+
+
+def test_mlp_torch_same_random_state_gives_identical_predictions_without_global_seeding():
+    X, y = _blobs()
+    torch.manual_seed(123)
+    first = MLPTorchClassifier(random_state=7, max_epochs=15).fit(X, y).predict_proba(X)
+    torch.manual_seed(999)  # a different global seed must not matter
+    second = MLPTorchClassifier(random_state=7, max_epochs=15).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(first, second)
+    other = MLPTorchClassifier(random_state=8, max_epochs=15).fit(X, y).predict_proba(X)
+    assert not np.allclose(first, other)
+
+
+def test_mlp_torch_early_stopping_ends_before_max_epochs_and_keeps_best_epoch():
+    X, y = make_regression(200, 5, noise=30.0, random_state=1)
+    model = MLPTorchRegressor(max_epochs=400, patience=5, learning_rate=1e-2, random_state=0).fit(X, y)
+    assert model.early_stopping_on_ == "validation"
+    assert model.n_iter_ < 400
+    assert model.n_iter_ == model.best_epoch_ + 5
+    assert model.best_loss_ == pytest.approx(min(model.loss_curve_))
+
+
+def test_mlp_torch_classifier_learns_string_classes():
+    X, y = _blobs(400)
+    model = MLPTorchClassifier(random_state=0).fit(X, y)
+    assert set(model.classes_) == {"c0", "c1", "c2"}
+    assert (model.predict(X) == y).mean() > 0.85
+    np.testing.assert_allclose(model.predict_proba(X).sum(axis=1), 1.0)
+
+
+def test_mlp_torch_rejects_unknown_optimizer():
+    X, y = _blobs(60)
+    with pytest.raises(UsageError, match="unknown optimizer 'rmsprop'"):
+        MLPTorchClassifier(optimizer="rmsprop").fit(X, y)
+
+
+# -- init=PATH ----------------------------------------------------------------------------
+
+def _init_checkpoint(path, in_features=4, hidden=(16, 16), out_features=3, columns=("a", "b", "c", "d")):
+    net = mlp(in_features, hidden, out_features, "relu")
+    for p in net.parameters():  # recognisable values
+        torch.nn.init.constant_(p, 0.05)
+    manifest = {
+        "kind": "init",
+        "architecture": mlp_architecture(in_features, hidden, out_features, "relu"),
+        "input_columns": list(columns),
+    }
+    save_checkpoint(path, net.state_dict(), manifest)
+    return net.state_dict()
+
+
+def _frame(n=60, columns=("a", "b", "c", "d"), n_classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.normal(size=(n, len(columns))), columns=list(columns))
+    y = np.array(["k%d" % (i % n_classes) for i in range(n)])
+    return X, y
+
+
+def test_mlp_torch_init_loads_every_matching_layer(tmp_path):
+    state = _init_checkpoint(tmp_path / "init.pt")
+    X, y = _frame()
+    # learning rate 0: training leaves the loaded weights as they are
+    model = MLPTorchClassifier(hidden=(16, 16), init=str(tmp_path / "init.pt"), optimizer="sgd", learning_rate=0.0, max_epochs=2)
+    model.fit(X, y)
+    for key, value in model.module_.state_dict().items():
+        torch.testing.assert_close(value, state[key])
+
+
+def test_mlp_torch_init_reinitializes_the_head_when_the_class_count_differs(tmp_path):
+    state = _init_checkpoint(tmp_path / "init.pt", out_features=3)
+    X, y = _frame(n_classes=2)
+    model = MLPTorchClassifier(hidden=(16, 16), init=str(tmp_path / "init.pt"), optimizer="sgd", learning_rate=0.0, max_epochs=2, random_state=0)
+    model.fit(X, y)
+    loaded = model.module_.state_dict()
+    torch.testing.assert_close(loaded["0.weight"], state["0.weight"])
+    torch.testing.assert_close(loaded["2.weight"], state["2.weight"])
+    assert loaded["4.weight"].shape == (2, 16)
+    assert not torch.allclose(loaded["4.weight"], torch.full((2, 16), 0.05))
+
+
+def test_mlp_torch_init_refuses_data_with_other_inputs(tmp_path):
+    _init_checkpoint(tmp_path / "init.pt")
+    X, y = _frame(columns=("a", "b", "c", "d", "e"))
+    with pytest.raises(ArtifactError, match="expects 4 input features, but the data has 5"):
+        MLPTorchClassifier(hidden=(16, 16), init=str(tmp_path / "init.pt")).fit(X, y)
+    X, y = _frame(columns=("a", "b", "c", "z"))
+    with pytest.raises(ArtifactError, match="input columns differ.*'d'.*'z'"):
+        MLPTorchClassifier(hidden=(16, 16), init=str(tmp_path / "init.pt")).fit(X, y)
+
+
+def test_mlp_torch_init_must_be_an_init_checkpoint(tmp_path):
+    net = mlp(4, (8,), 2)
+    save_checkpoint(tmp_path / "other.pt", net.state_dict(), {"kind": "learned_optimizer"})
+    X, y = _frame()
+    with pytest.raises(ArtifactError, match="'init' one is needed"):
+        MLPTorchClassifier(hidden=(8,), init=str(tmp_path / "other.pt")).fit(X, y)
+
+
+# -- optimizer="learned:PATH" ---------------------------------------------------------------
+
+def test_mlp_torch_trains_with_a_learned_optimizer_checkpoint(tmp_path):
+    lstm = pytest.importorskip("automl_meta.neural.lstm_optimizer")
+    pytest.importorskip("automl_meta.neural.learned_optimizer")
+    net = lstm.CoordinatewiseLSTM()
+    save_checkpoint(tmp_path / "opt.pt", net.state_dict(), {"kind": "learned_optimizer", "net": net.config()})
+    X, y = _blobs(120)
+    model = MLPTorchClassifier(hidden=(8,), optimizer=f"learned:{tmp_path / 'opt.pt'}", max_epochs=3, random_state=0)
+    untrained = MLPTorchClassifier(hidden=(8,), max_epochs=1, optimizer="sgd", learning_rate=0.0, random_state=0).fit(X, y)
+    model.fit(X, y)
+    assert np.isfinite(model.predict_proba(X)).all()
+    # same seed, same initial weights: any difference comes from the learned optimizer's steps
+    assert not torch.allclose(model.module_[0].weight, untrained.module_[0].weight)
