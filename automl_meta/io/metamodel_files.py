@@ -1,0 +1,161 @@
+"""Save and load a fitted :class:`~automl_meta.selection.MetaModel` without pickle.
+
+Two files per model, both text:
+
+- ``<prefix>.lgb.txt``: every LightGBM booster as ``Booster.model_to_string()``,
+  each after a line ``#@booster <key>``;
+- ``<prefix>.json``: the manifest: format, versions, hyperparameters, learner and
+  meta-feature names, training datasets, direction and normalization of the scores,
+  the min-max statistics of the meta-features (for ``nearest``), the training scores
+  (for ``predict_interval``) and the SHA-256 of the booster file.
+
+LightGBM is imported only when a model is loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from automl_meta.exceptions import ArtifactError, MetaDBVersionError
+
+FORMAT = "automl-meta-metamodel"
+FORMAT_VERSION = 1
+MARK = "#@booster "
+
+
+def _paths(directory: str | Path, prefix: str) -> tuple[Path, Path]:
+    directory = Path(directory)
+    return directory / f"{prefix}.json", directory / f"{prefix}.lgb.txt"
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _versions() -> dict:
+    import lightgbm
+    import sklearn
+
+    from automl_meta import __version__
+
+    return {"automl_meta": __version__, "lightgbm": lightgbm.__version__, "scikit_learn": sklearn.__version__,
+            "python": platform.python_version()}
+
+
+def save_metamodel(model, directory: str | Path, prefix: str = "metamodel", extra: dict | None = None) -> tuple[Path, Path]:
+    """Write ``<prefix>.json`` and ``<prefix>.lgb.txt`` in ``directory``; returns both paths.
+
+    ``extra`` is stored in the manifest as is (e.g. the task, metric and meta-database it came from).
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(model, "boosters_")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    manifest_path, booster_path = _paths(directory, prefix)
+    boosters = {f"model:{k}": b for k, b in model.boosters_.items()}
+    boosters.update({f"range:{k}": b for k, b in model.range_boosters_.items()})
+    text = "".join(f"{MARK}{key}\n{b.model_to_string()}\n" for key, b in boosters.items())
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "versions": _versions(),
+        "params": {k: (v if isinstance(v, (bool, int, float, str, type(None))) else None) for k, v in model.get_params().items()},
+        "learners": model.learners_,
+        "feature_names": model.feature_names_,
+        "training_datasets": model.training_datasets_,
+        "maximize": model.maximize_,
+        "normalization": {"orient": "higher is better", "log10": bool(model.log_scores), "per_dataset": "min-max"},
+        "portfolio": model.portfolio_,
+        "mean_normalized": model.mean_normalized_.to_dict(),
+        "pairwise_constants": model.constants_,
+        "boosters": list(boosters),
+        "space": model.space_.to_dict(),
+        "train_scores": np.where(np.isnan(model.train_scores_.to_numpy()), None, model.train_scores_.to_numpy()).tolist(),
+        "booster_file": booster_path.name,
+        "booster_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        "extra": extra or {},
+    }
+    _write_atomic(booster_path, text)
+    _write_atomic(manifest_path, json.dumps(manifest, indent=1, sort_keys=True, allow_nan=False))
+    return manifest_path, booster_path
+
+
+def read_manifest(directory: str | Path, prefix: str = "metamodel") -> dict:
+    """The JSON manifest alone (cheap: no LightGBM import)."""
+    manifest_path, _ = _paths(directory, prefix)
+    if not manifest_path.is_file():
+        raise ArtifactError(f"{manifest_path}: no meta-model manifest; train one with `automl-meta selector train`")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{manifest_path}: not valid JSON ({exc}); retrain with `automl-meta selector train`") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ArtifactError(f"{manifest_path}: not an automl-meta meta-model manifest")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise MetaDBVersionError(manifest.get("format_version"), FORMAT_VERSION, what="meta-model format")
+    return manifest
+
+
+def _split_boosters(text: str) -> dict[str, str]:
+    parts: dict[str, str] = {}
+    key, lines = None, []
+    for line in text.splitlines(keepends=True):
+        if line.startswith(MARK):
+            if key is not None:
+                parts[key] = "".join(lines)
+            key, lines = line[len(MARK):].strip(), []
+        else:
+            lines.append(line)
+    if key is not None:
+        parts[key] = "".join(lines)
+    return parts
+
+
+def load_metamodel(directory: str | Path, prefix: str = "metamodel"):
+    """Rebuild the fitted :class:`~automl_meta.selection.MetaModel` saved by :func:`save_metamodel`."""
+    import lightgbm as lgb
+
+    from automl_meta.selection.metamodel import MetaModel
+    from automl_meta.selection.neighbours import MinMaxSpace
+
+    manifest = read_manifest(directory, prefix)
+    manifest_path, booster_path = _paths(directory, prefix)
+    if not booster_path.is_file():
+        raise ArtifactError(f"{booster_path}: booster file missing beside {manifest_path.name}; retrain the meta-model")
+    text = booster_path.read_text(encoding="utf-8")
+    if hashlib.sha256(text.encode("utf-8")).hexdigest() != manifest.get("booster_sha256"):
+        raise ArtifactError(f"{booster_path}: checksum differs from the manifest (edited or truncated); retrain the meta-model")
+    texts = _split_boosters(text)
+    missing = [k for k in manifest["boosters"] if k not in texts]
+    if missing:
+        raise ArtifactError(f"{booster_path}: boosters {missing[:3]} listed in the manifest are absent")
+    try:
+        boosters = {k: lgb.Booster(model_str=texts[k]) for k in manifest["boosters"]}
+    except lgb.basic.LightGBMError as exc:
+        raise ArtifactError(f"{booster_path}: LightGBM cannot read it ({exc})") from None
+    model = MetaModel(**manifest["params"])
+    model.maximize_ = bool(manifest["maximize"])
+    model.learners_ = list(manifest["learners"])
+    model.feature_names_ = list(manifest["feature_names"])
+    model.training_datasets_ = list(manifest["training_datasets"])
+    model.portfolio_ = list(manifest["portfolio"])
+    model.mean_normalized_ = pd.Series(manifest["mean_normalized"], dtype=float).reindex(model.learners_)
+    model.constants_ = {k: float(v) for k, v in manifest["pairwise_constants"].items()}
+    model.boosters_ = {k.split(":", 1)[1]: b for k, b in boosters.items() if k.startswith("model:")}
+    model.range_boosters_ = {k.split(":", 1)[1]: b for k, b in boosters.items() if k.startswith("range:")}
+    model.space_ = MinMaxSpace.from_dict(manifest["space"])
+    values = np.array([[np.nan if v is None else v for v in row] for row in manifest["train_scores"]], dtype=float)
+    model.train_scores_ = pd.DataFrame(values.reshape(len(model.training_datasets_), len(model.learners_)),
+                                       index=model.training_datasets_, columns=model.learners_)
+    model.manifest_ = manifest
+    return model

@@ -1,0 +1,246 @@
+"""The meta-model: LightGBM learns from meta-features how each candidate learner will do.
+
+METHOD_DOCS_PLACEHOLDER
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from automl_meta.exceptions import UsageError
+from automl_meta.selection import boosters as B
+from automl_meta.selection.baselines import _checked
+from automl_meta.selection.neighbours import MinMaxSpace
+from automl_meta.selection.normalize import normalize_scores, orient
+
+logger = logging.getLogger(__name__)
+
+METHODS = ("per_learner", "single", "ranker", "pairwise")
+BIAS = "bias"
+
+
+def feature_matrix(meta_X: pd.DataFrame, feature_names: list[str]) -> np.ndarray:
+    """Float matrix in ``feature_names`` order; absent columns and infinities become NaN."""
+    frame = meta_X.reindex(columns=feature_names)
+    values = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    return np.where(np.isfinite(values), values, np.nan)
+
+
+class MetaModel(BaseEstimator):
+    """Rank candidate learners for a dataset from its meta-features (scikit-learn style).
+
+    Parameters
+    ----------
+    method : {"pairwise", "per_learner", "single", "ranker"}
+        Which LightGBM formulation learns the ranking (see the module docstring).
+    n_estimators, learning_rate, num_leaves, min_child_samples, subsample, colsample_bytree, reg_lambda :
+        LightGBM settings of every booster (small trees: meta-datasets have ~100 rows).
+    portfolio_size : int or None
+        If set, only the ``portfolio_size`` learners that greedily cover most of the
+        training oracle are modelled; the others rank below them by their mean
+        normalized training score (they still appear in every ranking).
+    n_neighbors : int
+        Neighbours used by ``predict_interval`` (and the default of ``nearest``).
+    log_scores : bool
+        Learn from log10 of the scores (runtimes).
+    random_state : int, RandomState or None
+        Seeds LightGBM's bagging and feature sampling.
+
+    Attributes
+    ----------
+    learners_ : list of str
+        Learners with at least one training evaluation (others are never recommended).
+    feature_names_ : list of str
+        Meta-features the model reads, in order.
+    training_datasets_ : list of str
+    maximize_ : bool
+    boosters_ : dict of str -> lightgbm.Booster
+    """
+
+    def __init__(
+        self,
+        method: str = "pairwise",
+        n_estimators: int = 40,
+        learning_rate: float = 0.05,
+        num_leaves: int = 4,
+        min_child_samples: int = 8,
+        subsample: float = 0.8,
+        colsample_bytree: float = 0.5,
+        reg_lambda: float = 1.0,
+        portfolio_size: int | None = None,
+        n_neighbors: int = 5,
+        log_scores: bool = False,
+        random_state=None,
+    ):
+        self.method = method
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.portfolio_size = portfolio_size
+        self.n_neighbors = n_neighbors
+        self.log_scores = log_scores
+        self.random_state = random_state
+
+    # -- fitting -------------------------------------------------------------------------------------
+
+    def fit(self, meta_X: pd.DataFrame, scores: pd.DataFrame, maximize: bool = True) -> "MetaModel":
+        """Learn from ``meta_X`` (datasets x meta-features) and ``scores`` (datasets x learners, NaN = no run)."""
+        if self.method not in METHODS:
+            raise UsageError(f"unknown meta-model method {self.method!r}; use one of {', '.join(METHODS)}")
+        meta_X, scores = _checked(meta_X, scores)
+        if len(scores) < 2:
+            raise UsageError(f"the meta-model needs at least 2 training datasets with scores, got {len(scores)}")
+        self.maximize_ = bool(maximize)
+        self.feature_names_ = [str(c) for c in meta_X.columns]
+        self.learners_ = [str(c) for c in scores.columns]
+        self.training_datasets_ = [str(i) for i in scores.index]
+        scores = scores.set_axis(self.learners_, axis=1).set_axis(self.training_datasets_, axis=0)
+        meta_X = meta_X.set_axis(self.training_datasets_, axis=0)
+        normalized = normalize_scores(scores, self.maximize_, log=self.log_scores)
+        self.mean_normalized_ = normalized.mean().fillna(0.0)
+        self.portfolio_ = self._portfolio(scores)
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        X = feature_matrix(meta_X, self.feature_names_)
+        internal = [f"f{i}" for i in range(X.shape[1])]
+        Y = normalized[self.portfolio_]
+        trainer = {"per_learner": B.train_per_learner, "single": B.train_single, "ranker": B.train_ranker,
+                   "pairwise": B.train_pairwise}[self.method]
+        self.boosters_ = trainer(self, X, Y, internal, seed)
+        self.constants_ = B.pairwise_constants(Y, self.boosters_) if self.method == "pairwise" else {}
+        oriented = orient(scores, self.maximize_, log=self.log_scores)
+        self.range_boosters_ = self._range_boosters(X, oriented, internal, seed)
+        self.train_scores_ = scores.astype(float)
+        self.space_ = MinMaxSpace().fit(meta_X[self.feature_names_])
+        return self
+
+    def _portfolio(self, scores: pd.DataFrame) -> list[str]:
+        if not self.portfolio_size or self.portfolio_size >= len(self.learners_):
+            return list(self.learners_)
+        filled = orient(scores, self.maximize_, log=self.log_scores)
+        filled = filled.apply(lambda row: row.fillna(row.min()), axis=1)
+        chosen = [str(self.mean_normalized_.idxmax())]
+        while len(chosen) < self.portfolio_size:
+            base = filled[chosen].max(axis=1).mean()
+            gains = {a: filled[chosen + [a]].max(axis=1).mean() - base for a in self.learners_ if a not in chosen}
+            best = max(gains, key=gains.get)
+            if gains[best] <= 0:
+                break
+            chosen.append(best)
+        return [a for a in self.learners_ if a in chosen]
+
+    def _range_boosters(self, X, oriented: pd.DataFrame, names, seed) -> dict:
+        params = B.lgb_params(self, "regression", seed)
+        out = {}
+        for key, target in (("low", oriented.min(axis=1)), ("high", oriented.max(axis=1))):
+            out[key] = B._train(params, X, target.to_numpy(), self.n_estimators, names=names)
+        return out
+
+    # -- predicting ----------------------------------------------------------------------------------
+
+    def _X(self, meta_X: pd.DataFrame) -> np.ndarray:
+        if not isinstance(meta_X, pd.DataFrame):
+            raise UsageError("meta_X must be a pandas DataFrame with meta-feature columns")
+        return feature_matrix(meta_X, self.feature_names_)
+
+    def decision_function(self, meta_X: pd.DataFrame) -> pd.DataFrame:
+        """The model's raw utility per learner (higher = better); what :meth:`explain` decomposes.
+
+        Learners outside the portfolio get values below every portfolio member.
+        """
+        check_is_fitted(self, "boosters_")
+        X = self._X(meta_X)
+        if self.method == "per_learner":
+            core = B.utility_per_learner(self.boosters_, X, self.portfolio_)
+        elif self.method == "pairwise":
+            core = B.utility_pairwise(self.boosters_, self.constants_, X, self.portfolio_)
+        else:
+            core = B.utility_single(self.boosters_, X, self.portfolio_)
+        out = pd.DataFrame(core, index=meta_X.index, columns=self.portfolio_)
+        rest = [a for a in self.learners_ if a not in self.portfolio_]
+        if rest:
+            floor = out.min(axis=1) - 1.0
+            for a in rest:
+                out[a] = floor - (1.0 - self.mean_normalized_[a])
+        return out[self.learners_]
+
+    def predict(self, meta_X: pd.DataFrame) -> pd.DataFrame:
+        """Predicted score per learner, in the metric's units (datasets x learners).
+
+        The utility of each dataset's row is mapped onto the predicted range of scores of
+        that dataset (two extra regressors predict its worst and best score), so the order is
+        exactly the ranking's. Larger is better for a maximized metric, smaller for a minimized one.
+        """
+        utility = self.decision_function(meta_X)
+        X = self._X(meta_X)
+        low = self.range_boosters_["low"].predict(X)
+        high = np.maximum(self.range_boosters_["high"].predict(X), low + 1e-6)
+        u = utility.to_numpy()
+        if self.method != "per_learner":  # utilities on their own scale: map each row onto [0, 1]
+            lo, hi = u.min(axis=1, keepdims=True), u.max(axis=1, keepdims=True)
+            u = (u - lo) / np.where(hi > lo, hi - lo, 1.0)
+        estimate = low[:, None] + u * (high - low)[:, None]
+        if not self.maximize_:
+            estimate = -estimate
+        if self.log_scores:
+            estimate = 10.0**estimate
+        return pd.DataFrame(estimate, index=meta_X.index, columns=self.learners_)
+
+    def predict_interval(self, meta_X: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """``(low, high)``: each learner's lowest and highest real score on the ``n_neighbors``
+        training datasets nearest in meta-feature space (a spread, not a calibrated interval)."""
+        check_is_fitted(self, "space_")
+        dist = self.space_.distances(meta_X).to_numpy()
+        k = max(1, min(int(self.n_neighbors), dist.shape[1]))
+        nearest = np.argsort(dist, axis=1, kind="stable")[:, :k]
+        values = self.train_scores_.to_numpy()
+        low = np.vstack([np.nanmin(np.where(np.isnan(values[r]), np.inf, values[r]), axis=0) for r in nearest])
+        high = np.vstack([np.nanmax(np.where(np.isnan(values[r]), -np.inf, values[r]), axis=0) for r in nearest])
+        low = np.where(np.isfinite(low), low, np.nan)
+        high = np.where(np.isfinite(high), high, np.nan)
+        frame = lambda v: pd.DataFrame(v, index=meta_X.index, columns=self.learners_)  # noqa: E731
+        return frame(low), frame(high)
+
+    def rank(self, meta_X: pd.DataFrame) -> pd.DataFrame:
+        """Rank of every learner per dataset, 1 = best (ties: the learner order)."""
+        return self.decision_function(meta_X).rank(axis=1, ascending=False, method="first").astype(int)
+
+    def explain(self, meta_x: pd.DataFrame) -> dict[str, pd.Series]:
+        """Per-meta-feature contributions to each learner's utility for one dataset.
+
+        Returns learner -> Series indexed by ``feature_names_`` (plus ``learner`` for the
+        single/ranker variants) and ``bias``; each Series sums to that learner's
+        :meth:`decision_function` value (LightGBM ``pred_contrib``). Learners outside the
+        portfolio have only a ``bias`` entry.
+        """
+        check_is_fitted(self, "boosters_")
+        X = self._X(meta_x.iloc[:1])
+        if self.method == "per_learner":
+            parts = B.contrib_per_learner(self.boosters_, X, self.portfolio_)
+            index = [*self.feature_names_, BIAS]
+        elif self.method == "pairwise":
+            parts = B.contrib_pairwise(self.boosters_, self.constants_, X, self.portfolio_)
+            index = [*self.feature_names_, BIAS]
+        else:
+            parts = B.contrib_single(self.boosters_, X, self.portfolio_)
+            index = [*self.feature_names_, B.LEARNER_FEATURE, BIAS]
+        out = {a: pd.Series(parts[a][0], index=index, dtype=float) for a in self.portfolio_}
+        utility = self.decision_function(meta_x.iloc[:1]).iloc[0]
+        for a in self.learners_:
+            if a not in out:
+                out[a] = pd.Series({BIAS: float(utility[a])})
+        return {a: out[a] for a in self.learners_}
+
+    def nearest(self, meta_x: pd.DataFrame, k: int = 3) -> list[tuple[str, float]]:
+        """The ``k`` training datasets nearest to ``meta_x`` (min-max scaled meta-features, L1)."""
+        check_is_fitted(self, "space_")
+        return self.space_.nearest(meta_x, k=k)

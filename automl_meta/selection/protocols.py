@@ -1,0 +1,180 @@
+"""Evaluation protocols for selectors: leave-one-dataset-out, given folds, several seeds.
+
+Every selector is refitted on each fold's training datasets only; the held-out
+datasets' scores are used only to score the choices. Two guards keep the
+held-out dataset out of training:
+
+- the training index is checked to be disjoint from the held-out index before
+  every fit (:class:`ProtocolLeakError` otherwise);
+- with ``drop_duplicates=True`` (default), training datasets whose meta-features
+  are identical to a held-out dataset's (the same data under another name, common
+  in public corpora) are dropped for that fold.
+
+The SBS of each fold (the reference of the remaining gap) is chosen on that
+fold's training datasets.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from automl_meta.exceptions import AutomlMetaError, UsageError
+from automl_meta.selection.baselines import SingleBest
+from automl_meta.selection.metrics import METRIC_NAMES, bootstrap_interval, outcomes, summarize
+from automl_meta.selection.normalize import orient
+
+logger = logging.getLogger(__name__)
+
+
+class ProtocolLeakError(AutomlMetaError):
+    """A held-out dataset reached a selector's training data."""
+
+
+@dataclass(frozen=True)
+class SelectorSpec:
+    """A selector to evaluate: ``make(seed)`` returns a fresh unfitted estimator."""
+
+    make: Callable[[int], object]
+    seeded: bool = True  # False: same result for every seed, fitted once per fold
+
+
+@dataclass
+class SelectorResult:
+    """Numbers for one selector: per seed, mean, spread and a bootstrap interval."""
+
+    per_seed: list[dict[str, float]]
+    mean: dict[str, float]
+    std: dict[str, float]
+    interval: dict[str, tuple[float, float]]
+    per_dataset: pd.DataFrame = field(repr=False)
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "mean": self.mean,
+            "std": self.std,
+            "interval95": {k: list(v) for k, v in self.interval.items()},
+            "per_seed": self.per_seed,
+            **({"error": self.error} if self.error else {}),
+        }
+
+
+def leave_one_out_folds(index: Sequence) -> pd.Series:
+    """Each dataset is its own fold."""
+    return pd.Series(np.arange(len(index)), index=pd.Index(index), name="fold")
+
+
+def _duplicates_of(meta_X: pd.DataFrame, train: pd.Index, test: pd.Index) -> pd.Index:
+    """Training datasets whose meta-feature rows equal a held-out row (NaN == NaN)."""
+    keys = meta_X.round(10).astype(float).fillna(np.inf).apply(lambda r: hash(tuple(r)), axis=1)
+    held = set(keys.loc[test])
+    return train[keys.loc[train].isin(held).to_numpy()]
+
+
+def fold_splits(meta_X: pd.DataFrame, folds: pd.Series, drop_duplicates: bool = True):
+    """Yield ``(train_index, test_index)`` per fold, with both guards applied."""
+    for fold in pd.unique(folds):
+        test = pd.Index(folds.index[folds == fold])
+        train = pd.Index(folds.index[folds != fold])
+        if drop_duplicates:
+            dupes = _duplicates_of(meta_X, train, test)
+            if len(dupes):
+                logger.info("fold %s: dropping %d training duplicates of held-out datasets: %s", fold, len(dupes), list(dupes)[:5])
+                train = train.difference(dupes)
+        if len(train.intersection(test)):
+            raise ProtocolLeakError(f"fold {fold}: held-out datasets in the training data: {list(train.intersection(test))[:3]}")
+        yield train, test
+
+
+def _fit_predict(spec_make, seed, meta_X, scores, maximize, train, test):
+    selector = spec_make(seed)
+    selector.fit(meta_X.loc[train], scores.loc[train], maximize=maximize)
+    seen = set(getattr(selector, "training_datasets_", train))
+    if seen & set(test):
+        raise ProtocolLeakError(f"a selector was trained on held-out datasets {sorted(seen & set(test))[:3]}")
+    return selector.predict(meta_X.loc[test])
+
+
+def evaluate_selectors(
+    meta_X: pd.DataFrame,
+    scores: pd.DataFrame,
+    maximize: bool,
+    selectors: Mapping[str, SelectorSpec],
+    folds: pd.Series | None = None,
+    seeds: Sequence[int] = (0, 1, 2, 3, 4),
+    n_boot: int = 1000,
+    drop_duplicates: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, SelectorResult]:
+    """Evaluate every selector under the same folds and seeds.
+
+    Parameters
+    ----------
+    meta_X, scores : datasets x meta-features and datasets x learners (raw metric values,
+        NaN = failed; a runtime scenario passes PAR10 runtimes).
+    maximize : direction of the metric.
+    selectors : name -> :class:`SelectorSpec`.
+    folds : dataset -> fold id; default leave-one-dataset-out.
+    seeds : seeds of the seeded selectors (the protocol itself is deterministic).
+    progress : called with the number of (fold, seed) units finished, if given.
+    """
+    common = meta_X.index.intersection(scores.dropna(how="all").index)
+    if len(common) < 3:
+        raise UsageError(f"selector evaluation needs at least 3 datasets with scores and meta-features, found {len(common)}")
+    meta_X, scores = meta_X.loc[common], scores.loc[common]
+    folds = leave_one_out_folds(common) if folds is None else folds.reindex(common)
+    if folds.isna().any():
+        raise UsageError(f"{int(folds.isna().sum())} datasets have no fold; give a fold for every dataset")
+    truth = orient(scores, maximize)
+    splits = list(fold_splits(meta_X, folds, drop_duplicates))
+    seeds = list(seeds)
+    predictions: dict[str, dict[int, list[pd.DataFrame]]] = {name: {s: [] for s in seeds} for name in selectors}
+    errors: dict[str, str] = {}
+    sbs = []
+    for train, test in splits:
+        best = SingleBest().fit(meta_X.loc[train], scores.loc[train], maximize=maximize).best_
+        sbs.append(pd.Series(best, index=test))
+        for name, spec in selectors.items():
+            if name in errors:
+                continue
+            try:
+                if spec.seeded:
+                    for seed in seeds:
+                        predictions[name][seed].append(_fit_predict(spec.make, seed, meta_X, scores, maximize, train, test))
+                else:
+                    pred = _fit_predict(spec.make, seeds[0], meta_X, scores, maximize, train, test)
+                    for seed in seeds:
+                        predictions[name][seed].append(pred)
+            except UsageError as exc:  # a baseline that cannot serve these data (e.g. no simple features)
+                logger.warning("selector %s skipped: %s", name, exc)
+                errors[name] = str(exc)
+        if progress is not None:
+            progress(1)
+    sbs_choice = pd.concat(sbs)
+    results = {}
+    for name in selectors:
+        if name in errors:
+            nan = {m: float("nan") for m in METRIC_NAMES}
+            results[name] = SelectorResult([], nan, nan, {}, pd.DataFrame(), error=errors[name])
+            continue
+        per_seed, frames = [], []
+        for seed in seeds:
+            rows = outcomes(truth, pd.concat(predictions[name][seed]), sbs_choice)
+            per_seed.append(summarize(rows))
+            frames.append(rows.assign(seed=seed))
+        table = pd.DataFrame(per_seed)
+        numeric = [c for c in frames[0].columns if c not in ("selected", "seed")]
+        seed_mean = pd.concat(frames).groupby(level=0)[numeric].mean()
+        results[name] = SelectorResult(
+            per_seed=per_seed,
+            mean={m: float(table[m].mean()) for m in METRIC_NAMES},
+            std={m: float(table[m].std(ddof=0)) for m in METRIC_NAMES},
+            interval=bootstrap_interval(seed_mean, n_boot=n_boot, random_state=0) if n_boot else {},
+            per_dataset=pd.concat(frames),
+        )
+    return results
