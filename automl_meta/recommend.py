@@ -37,12 +37,14 @@ OTHER = "(other meta-features)"
 class RankedLearner:
     """One candidate in a ranking.
 
-    ``predicted_score`` is the meta-model's prediction (on its own scale, see
-    :attr:`Recommendation.score_scale`); ``lower``/``upper`` bound it where the
-    model gives an interval. ``contributions`` (with ``--explain``) lists the
-    meta-features that moved the prediction most, signed, then the rest as
-    ``(other meta-features)`` and the model's ``bias``: they sum to
-    ``raw_prediction``. ``real_*`` are filled in by :func:`evaluate_top`.
+    ``predicted_score`` is the meta-model's prediction in the metric's units
+    (see :attr:`Recommendation.score_scale`); ``lower``/``upper`` give its
+    spread where the model offers one (``predict_interval``). ``utility`` is the
+    model's raw ranking value (higher = better). ``contributions`` (with
+    ``--explain``) lists the meta-features that moved the utility most, signed,
+    then the rest as ``(other meta-features)`` and the model's ``bias``: they
+    sum to ``utility`` (LightGBM ``pred_contrib``). ``real_*`` are filled in by
+    :func:`evaluate_top`.
     """
 
     rank: int
@@ -50,7 +52,7 @@ class RankedLearner:
     predicted_score: float
     lower: float | None = None
     upper: float | None = None
-    raw_prediction: float | None = None
+    utility: float | None = None
     contributions: tuple[tuple[str, float], ...] = ()
     real_score: float | None = None
     real_std: float | None = None
@@ -64,9 +66,9 @@ class RankedLearner:
             "learner": self.learner,
             "predicted_score": self.predicted_score,
             "interval": [self.lower, self.upper] if self.lower is not None else None,
+            "utility": self.utility,
         }
         if self.contributions:
-            out["raw_prediction"] = self.raw_prediction
             out["contributions"] = [{"feature": f, "contribution": c} for f, c in self.contributions]
         if self.real_status is not None:
             out.update(
@@ -171,11 +173,11 @@ def _interval(model, row: pd.DataFrame, learners) -> tuple[dict, dict]:
 
 
 def explain_learner(model, row: pd.DataFrame, learner: str, n_features: int = 5) -> tuple[float, tuple[tuple[str, float], ...]]:
-    """The raw prediction for ``learner`` and its largest signed meta-feature contributions.
+    """The utility of ``learner`` and its largest signed meta-feature contributions.
 
-    Returns ``(raw, items)`` where ``items`` holds the ``n_features`` largest
+    Returns ``(utility, items)`` where ``items`` holds the ``n_features`` largest
     contributions by magnitude, then the remainder as ``(other meta-features)``
-    and the model's ``bias``; the items sum to ``raw`` (LightGBM ``pred_contrib``).
+    and the model's ``bias``; the items sum to ``utility`` (LightGBM ``pred_contrib``).
     """
     contrib = model.explain(row)[learner]
     contrib = pd.Series(contrib, dtype=float)
@@ -198,25 +200,29 @@ def rank_learners(
     explain: int = 0,
     n_explain_features: int = 5,
 ) -> list[RankedLearner]:
-    """Every learner the meta-model knows, best predicted first.
+    """Every learner the meta-model knows, best first.
 
-    ``explain`` is how many of the top learners get contributions (0: none).
-    Ties keep the meta-model's learner order.
+    The order follows the model's ``decision_function`` (its raw utility,
+    higher = better, what ``explain`` decomposes) when it has one, else
+    ``predict`` in the metric's direction. ``explain`` is how many of the top
+    learners get contributions (0: none). Ties keep the model's learner order.
     """
     row = metafeature_row(metafeatures, _model_feature_names(model))
-    predicted = model.predict(row)
-    predicted = predicted.iloc[0] if isinstance(predicted, pd.DataFrame) else pd.Series(predicted)
-    predicted = predicted.astype(float)
+    predicted = _first_row(model.predict(row)).astype(float)
     learners = list(predicted.index)
+    if hasattr(model, "decision_function"):
+        utility = _first_row(model.decision_function(row)).astype(float).reindex(learners)
+    else:
+        utility = predicted if maximize else -predicted
     low, high = _interval(model, row, learners)
-    keyed = predicted if maximize else -predicted
-    order = sorted(range(len(learners)), key=lambda i: (-keyed.iloc[i] if math.isfinite(keyed.iloc[i]) else math.inf, i))
+    key = lambda i: (-utility.iloc[i] if math.isfinite(utility.iloc[i]) else math.inf, i)  # noqa: E731
+    order = sorted(range(len(learners)), key=key)
     ranking = []
     for rank, i in enumerate(order, start=1):
         name = str(learners[i])
-        raw, items = (None, ())
+        items: tuple = ()
         if rank <= explain:
-            raw, items = explain_learner(model, row, name, n_explain_features)
+            _, items = explain_learner(model, row, name, n_explain_features)
         ranking.append(
             RankedLearner(
                 rank=rank,
@@ -224,11 +230,15 @@ def rank_learners(
                 predicted_score=float(predicted.iloc[i]),
                 lower=_maybe_float(low.get(learners[i])),
                 upper=_maybe_float(high.get(learners[i])),
-                raw_prediction=raw,
+                utility=_maybe_float(utility.iloc[i]),
                 contributions=items,
             )
         )
     return ranking
+
+
+def _first_row(values) -> pd.Series:
+    return values.iloc[0] if isinstance(values, pd.DataFrame) else pd.Series(np.asarray(values)[0])
 
 
 def recommend(
@@ -385,6 +395,23 @@ def fit_winner(dataset: Dataset, learner: str, random_state: int = 0):
     pipeline = LEARNERS[learner].build(dataset, random_state)
     pipeline.fit(dataset.X, dataset.y)
     return pipeline
+
+
+def predict_frame(pipeline, info: dict, frame: pd.DataFrame, name: str = "data") -> pd.DataFrame:
+    """Predictions of a saved winner for a raw table (columns checked against its sidecar ``info``).
+
+    Returns a frame with ``prediction`` and, for a classifier with
+    ``predict_proba``, one ``proba_<class>`` column per class.
+    """
+    from automl_meta.io.fitted_models import conform_features
+
+    X = conform_features(frame, info, name=name)
+    result = pd.DataFrame({"prediction": pipeline.predict(X)})
+    if info.get("task") == "classification" and hasattr(pipeline, "predict_proba"):
+        proba = pipeline.predict_proba(X)
+        for j, label in enumerate(pipeline.classes_):
+            result[f"proba_{label}"] = proba[:, j]
+    return result
 
 
 def winner_info(dataset: Dataset, recommendation: Recommendation, chosen: RankedLearner, random_state: int = 0) -> dict:

@@ -1,7 +1,244 @@
-"""Commands: (being written)."""
+"""Commands: `recommend` (rank the portfolio for a dataset, optionally check and fit the winner) and `predict`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
 
 import typer
+
+from automl_meta.cli._common import (
+    DataArgument,
+    JsonOption,
+    SeedOption,
+    SepOption,
+    TargetOption,
+    TaskOption,
+    err,
+    fmt,
+    out,
+    print_json,
+    progress_bar,
+)
+
+TopOption = Annotated[int, typer.Option("--top", "-k", min=1, help="How many learners to show (all are ranked).")]
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="Meta-database built by `automl-meta db build` (default: the shipped one)."),
+]
+ExplainOption = Annotated[
+    bool,
+    typer.Option("--explain", help="Show the meta-features that pushed each top learner up or down (LightGBM pred_contrib)."),
+]
+EvaluateTopOption = Annotated[
+    int,
+    typer.Option(
+        "--evaluate-top",
+        min=0,
+        help="Cross-validate the top K learners (successive halving over rows) and show real scores beside predicted ones.",
+    ),
+]
+FitOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--fit",
+        help="Fit the winner (best real score with --evaluate-top, else the top-ranked learner) on all rows and "
+        "save it here (skops file + PATH.json sidecar) for `automl-meta predict`.",
+    ),
+]
+CvOption = Annotated[int, typer.Option("--cv", min=2, help="Folds for --evaluate-top.")]
+HalvingOption = Annotated[
+    bool, typer.Option("--halving/--no-halving", help="Successive halving over rows for --evaluate-top.")
+]
+
+
+def recommend_command(
+    data: DataArgument,
+    target: TargetOption = None,
+    task: TaskOption = "auto",
+    sep: SepOption = None,
+    top: TopOption = 10,
+    db: DbOption = None,
+    explain: ExplainOption = False,
+    evaluate_top: EvaluateTopOption = 0,
+    cv: CvOption = 5,
+    halving: HalvingOption = True,
+    fit: FitOption = None,
+    random_state: SeedOption = 0,
+    json: JsonOption = False,
+) -> None:
+    """Rank the candidate learners for DATA from its meta-features, before running any of them."""
+    start = time.perf_counter()
+    from automl_meta.io import load_dataset
+    from automl_meta.io.mf_cache import cached_metafeatures
+    from automl_meta.io.metadb_resolve import load_selector
+    from automl_meta.recommend import evaluate_top as run_evaluate_top
+    from automl_meta.recommend import recommend
+
+    dataset = load_dataset(data, target=target, task=task, sep=sep)
+    selector = load_selector(dataset.task, db=db, random_state=random_state)
+    metafeatures = cached_metafeatures(dataset, **selector.mf_options)
+    rec = recommend(
+        dataset,
+        selector.model,
+        metric=selector.metric,
+        maximize=selector.maximize,
+        metafeatures=metafeatures,
+        explain=top if explain else 0,
+    )
+    if evaluate_top:
+        with progress_bar("evaluating the top learners", total=None, enabled=not json) as advance:
+            rec = run_evaluate_top(
+                dataset, rec, k=evaluate_top, cv=cv, halving=halving, random_state=random_state, progress=advance
+            )
+    saved = None
+    if fit is not None:
+        saved = _fit_and_save(dataset, rec, fit, random_state)
+    total = time.perf_counter() - start
+    if json:
+        payload = rec.as_dict(top=max(top, evaluate_top))
+        payload["db"] = str(selector.db_path)
+        payload["meta_model"] = selector.source
+        payload["total_seconds"] = total
+        if saved is not None:
+            payload["fitted_model"] = saved
+        print_json(payload)
+        return
+    _render(rec, selector, top=max(top, evaluate_top), explain=explain, total=total)
+    if saved is not None:
+        out.print(
+            f"saved [bold]{saved['learner']}[/] fitted on {rec.n_rows} rows to {saved['path']} "
+            f"(+ {Path(saved['path']).name}.json); use `automl-meta predict {saved['path']} DATA`"
+        )
+
+
+def _fit_and_save(dataset, rec, path: Path, random_state: int) -> dict:
+    from automl_meta.io.fitted_models import save_fitted_model
+    from automl_meta.recommend import fit_winner, winner_info
+
+    chosen = rec.winner()
+    pipeline = fit_winner(dataset, chosen.learner, random_state=random_state)
+    save_fitted_model(path, pipeline, winner_info(dataset, rec, chosen, random_state))
+    return {"path": str(path), "learner": chosen.learner, "chosen_by": "evaluation" if chosen.real_status else "prediction"}
+
+
+def _render(rec, selector, top: int, explain: bool, total: float) -> None:
+    from rich.table import Table
+
+    out.print(
+        f"[bold]{rec.dataset}[/]: {rec.n_rows} rows, {rec.n_features} features, {rec.task} (target {rec.target!r}); "
+        f"meta-features in {rec.metafeature_seconds:.2f} s"
+    )
+    scale = "" if rec.score_scale == "metric" else f" ({rec.score_scale})"
+    table = Table(title=f"recommended learners, predicted {rec.metric}{scale}", title_justify="left")
+    table.add_column("rank", justify="right")
+    table.add_column("learner")
+    table.add_column("predicted", justify="right")
+    shown = rec.top(top)
+    if any(r.lower is not None for r in shown):
+        table.add_column("interval", justify="right")
+    evaluated = bool(rec.evaluated)
+    if evaluated:
+        table.add_column(f"real {rec.metric}", justify="right")
+        table.add_column("rows", justify="right")
+    winner = rec.winner().learner if evaluated else None
+    for r in shown:
+        cells = [str(r.rank), r.learner + (" *" if r.learner == winner else ""), fmt(r.predicted_score)]
+        if any(x.lower is not None for x in shown):
+            cells.append(f"[{fmt(r.lower)}, {fmt(r.upper)}]" if r.lower is not None else "-")
+        if evaluated:
+            if r.real_status is None:
+                cells += ["", ""]
+            elif r.real_status != "ok":
+                cells += [r.real_status, str(r.real_rows)]
+            else:
+                cells += [f"{fmt(r.real_score)} ± {fmt(r.real_std, 2)}", str(r.real_rows)]
+        table.add_row(*cells)
+    out.print(table)
+    if explain:
+        _render_explanations(shown)
+    if rec.nearest_datasets:
+        near = ", ".join(f"{d} ({fmt(dist, 3)})" for d, dist in rec.nearest_datasets)
+        out.print(f"nearest meta-database datasets: {near}")
+    if evaluated:
+        out.print(f"* best real score; evaluation took {rec.evaluation_seconds:.1f} s")
+    out.print(
+        f"[dim]{len(rec.ranking)} candidates ranked by the {selector.source} ({selector.db_path}); "
+        f"{total:.2f} s in all[/]"
+    )
+
+
+def _render_explanations(shown, per_side: int = 3) -> None:
+    from rich.table import Table
+
+    table = Table(
+        title="why: meta-features that moved each learner's utility (LightGBM pred_contrib)", title_justify="left"
+    )
+    table.add_column("learner")
+    table.add_column("pushed up by")
+    table.add_column("pushed down by")
+    table.add_column("bias", justify="right")
+    for r in shown:
+        if not r.contributions:
+            continue
+        named = [(f, c) for f, c in r.contributions if f not in ("bias", "(other meta-features)")]
+        ups = [f"{f} +{fmt(c, 3)}" for f, c in sorted(named, key=lambda x: -x[1]) if c > 0][:per_side]
+        downs = [f"{f} {fmt(c, 3)}" for f, c in sorted(named, key=lambda x: x[1]) if c < 0][:per_side]
+        bias = dict(r.contributions).get("bias")
+        table.add_row(r.learner, "\n".join(ups) or "-", "\n".join(downs) or "-", fmt(bias, 3))
+    out.print(table)
+
+
+def predict_command(
+    model: Annotated[Path, typer.Argument(help="A model saved by `automl-meta recommend DATA --fit MODEL`.")],
+    data: DataArgument,
+    sep: SepOption = None,
+    out_path: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write every prediction to this CSV file.")
+    ] = None,
+    json: JsonOption = False,
+) -> None:
+    """Predict DATA with a saved winner; columns are checked against the model's sidecar."""
+    from automl_meta.io.fitted_models import load_fitted_model
+    from automl_meta.io.tables import read_table
+    from automl_meta.recommend import predict_frame
+
+    fitted = load_fitted_model(model)
+    frame = read_table(data, sep=sep)
+    predictions = predict_frame(fitted.pipeline, fitted.info, frame, name=Path(data).name)
+    if out_path is not None:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        predictions.to_csv(out_path, index=False)
+    info = fitted.info
+    if json:
+        payload = {
+            "model": str(model),
+            "learner": info["learner"],
+            "task": info["task"],
+            "target": info["target"],
+            "n_rows": len(predictions),
+            "predictions": predictions["prediction"].tolist(),
+            "out": str(out_path) if out_path is not None else None,
+        }
+        proba = [c for c in predictions.columns if c.startswith("proba_")]
+        if proba:
+            payload["probabilities"] = {c[len("proba_") :]: predictions[c].tolist() for c in proba}
+        print_json(payload)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{info['learner']} predictions of {info['target']!r}", title_justify="left")
+    for column in predictions.columns:
+        table.add_column(column, justify="right")
+    for _, row in predictions.head(20).iterrows():
+        table.add_row(*(fmt(v) if isinstance(v, float) else str(v) for v in row))
+    out.print(table)
+    where = f"all {len(predictions)} written to {out_path}" if out_path else f"first {min(20, len(predictions))} of {len(predictions)} shown; --out FILE writes all"
+    err.print(where)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    app.command("recommend")(recommend_command)
+    app.command("predict")(predict_command)

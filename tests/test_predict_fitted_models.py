@@ -125,3 +125,14 @@ def test_conform_features_names_missing_and_non_numeric_columns():
         conform_features(pd.DataFrame({"a": [1.0]}), info, name="new.csv")
     with pytest.raises(DatasetError, match="'a' was numeric.*'oops'"):
         conform_features(pd.DataFrame({"a": ["1", "oops"], "b": ["x", "y"]}), info, name="new.csv")
+
+
+@pytest.mark.parametrize("learner", ["hist_gradient_boosting", "lightgbm", "mlp_torch"])
+def test_portfolio_pipelines_round_trip_without_pickle(tmp_path, learner):
+    from automl_meta.learners import LEARNERS
+
+    dataset = make_dataset(make_mixed_frame(120, seed=4, task="regression"), target="target", task="regression")
+    pipeline = LEARNERS[learner].build(dataset, 0).fit(dataset.X, dataset.y)
+    path = save_fitted_model(tmp_path / f"{learner}.skops", pipeline, _info(dataset, learner))
+    loaded = load_fitted_model(path)
+    np.testing.assert_array_equal(loaded.pipeline.predict(dataset.X), pipeline.predict(dataset.X))

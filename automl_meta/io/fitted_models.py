@@ -66,7 +66,15 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "lightgbm.basic.Booster",
     "lightgbm.sklearn.LGBMClassifier",
     "lightgbm.sklearn.LGBMRegressor",
+    # HistGradientBoosting keeps FunctionTransformer(partial(check_array, ...)) for its
+    # categorical columns; the partial's function is a node of its own, checked separately.
+    "functools.partial",
+    "sklearn.utils.validation.check_array",
+    # The portfolio's torch MLP, saved with its network as arrays (see _torch_as_arrays).
+    "automl_meta.learners.mlp_torch.MLPTorchClassifier",
+    "automl_meta.learners.mlp_torch.MLPTorchRegressor",
 )
+TORCH_ARRAYS = "module_arrays_"
 
 
 @dataclass(frozen=True)
@@ -144,7 +152,7 @@ def save_fitted_model(path: str | Path, pipeline: Any, info: dict) -> Path:
     path = Path(path)
     if path.is_dir():
         raise ArtifactError(f"{path}: is a folder; give a file name for the model, e.g. model.skops")
-    data = sio.dumps(pipeline)
+    data = sio.dumps(_torch_as_arrays(pipeline))
     _checked_types(data, f"{path} (not written)")
     sidecar = {
         "format": FORMAT,
@@ -190,7 +198,9 @@ def load_fitted_model(path: str | Path) -> FittedModel:
         raise ArtifactError(f"{path}: checksum differs from its sidecar; the file was changed or belongs to another sidecar")
     trusted = _checked_types(data, str(path))
     try:
-        pipeline = sio.loads(data, trusted=trusted)
+        pipeline = _torch_from_arrays(sio.loads(data, trusted=trusted))
+    except ArtifactError:
+        raise
     except Exception as exc:  # skops raises many types while rebuilding objects
         raise ArtifactError(f"{path}: cannot rebuild the model ({type(exc).__name__}: {exc})") from None
     saved = (info.get("versions") or {}).get("scikit-learn")
@@ -198,6 +208,61 @@ def load_fitted_model(path: str | Path) -> FittedModel:
     if saved and current and saved.split(".")[:2] != current.split(".")[:2]:
         logger.warning("%s was fitted with scikit-learn %s; this is %s", path, saved, current)
     return FittedModel(pipeline=pipeline, info=info, path=path)
+
+
+def _torch_as_arrays(pipeline):
+    """A copy of ``pipeline`` whose torch networks (``module_``) are replaced by numpy arrays.
+
+    skops cannot store torch tensors safely; the portfolio's MLP keeps a plain
+    ``nn.Sequential`` built by :func:`automl_meta.neural.models.mlp`, which is
+    fully described by its Linear layers' weights and the estimator's
+    ``activation``. The pipeline passed in is left unchanged.
+    """
+    import copy
+    import sys
+
+    torch = sys.modules.get("torch")
+    steps = getattr(pipeline, "steps", None)
+    if torch is None or steps is None:
+        return pipeline
+    changed = []
+    for name, step in steps:
+        module = getattr(step, "module_", None)
+        if isinstance(module, torch.nn.Module):
+            step = copy.copy(step)
+            del step.module_
+            state = {k: v.detach().cpu().numpy().copy() for k, v in module.state_dict().items()}
+            setattr(step, TORCH_ARRAYS, {"activation": str(step.activation), "state_dict": state})
+        changed.append((name, step))
+    out = copy.copy(pipeline)
+    out.steps = changed
+    return out
+
+
+def _torch_from_arrays(pipeline):
+    """Rebuild the torch networks that :func:`_torch_as_arrays` stored as arrays (in place)."""
+    for _, step in getattr(pipeline, "steps", []):
+        stored = getattr(step, TORCH_ARRAYS, None)
+        if stored is None:
+            continue
+        import torch
+
+        from automl_meta.neural.models import mlp
+
+        state = stored["state_dict"]
+        weights = [state[k] for k in sorted((k for k in state if k.endswith(".weight")), key=lambda k: int(k.split(".")[0]))]
+        if not weights:
+            raise ArtifactError("a saved MLP has no layer weights")
+        hidden = tuple(int(w.shape[0]) for w in weights[:-1])
+        module = mlp(int(weights[0].shape[1]), hidden, int(weights[-1].shape[0]), stored["activation"])
+        try:
+            module.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in state.items()})
+        except RuntimeError as exc:
+            raise ArtifactError(f"a saved MLP does not match its architecture ({exc})") from None
+        module.eval()
+        delattr(step, TORCH_ARRAYS)
+        step.module_ = module
+    return pipeline
 
 
 def _category_strings(raw: pd.Series) -> pd.Series:

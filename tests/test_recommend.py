@@ -1,0 +1,236 @@
+"""`automl-meta recommend` and `predict`: ranking, explanations, evaluation, fitted winners, errors.
+
+Every test uses a small meta-database built in a temporary folder by the real
+builder (`automl-meta db build` on six synthetic classification CSVs, four fast
+learners, 3-fold CV), never the shipped one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_classification
+from typer.testing import CliRunner
+
+from automl_meta.cli.main import app
+from automl_meta.dataset import make_dataset
+from automl_meta.evaluation import evaluate
+from automl_meta.exceptions import MetaDBError
+from automl_meta.io import load_dataset
+from automl_meta.io.metadb_resolve import load_selector
+from automl_meta.metafeatures import extract_metafeatures
+from automl_meta.recommend import evaluate_top, fit_winner, halving_schedule, recommend
+from automl_meta.selection import MetaModel
+from conftest import make_mixed_frame
+
+runner = CliRunner()
+LEARNERS = ("dummy", "logistic_regression", "decision_tree", "gaussian_nb")
+
+
+def _synthetic(i: int) -> pd.DataFrame:
+    X, y = make_classification(150, n_features=4 + 2 * i, n_informative=2 + i, flip_y=0.05 * i, random_state=i)
+    frame = pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])])
+    frame["target"] = np.where(y == 1, "a", "b")
+    return frame
+
+
+@pytest.fixture(scope="module")
+def metadb(tmp_path_factory):
+    """A six-dataset classification meta-database built by `db build`."""
+    folder = tmp_path_factory.mktemp("metadb")
+    data = folder / "data"
+    data.mkdir()
+    for i in range(3):
+        make_mixed_frame(120 + 40 * i, seed=i).to_csv(data / f"mixed_{i}.csv", index=False)
+        _synthetic(i).to_csv(data / f"synth_{i}.csv", index=False)
+    db = folder / "meta.sqlite"
+    result = runner.invoke(
+        app,
+        ["db", "build", "--source", f"dir:{data}", "--db", str(db), "--cv", "3", "--max-rows", "200",
+         "--learners", ",".join(LEARNERS), "--quiet"],
+    )
+    assert result.exit_code == 0, result.output
+    return db
+
+
+@pytest.fixture
+def churn_csv(tmp_path):
+    path = tmp_path / "churn.csv"
+    make_mixed_frame(160, seed=11).to_csv(path, index=False)
+    return path
+
+
+def _invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_recommend_json_has_the_documented_schema(metadb, churn_csv):
+    result = _invoke("recommend", churn_csv, "--db", metadb, "--top", 3, "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    for key in ("task", "target", "metric", "recommendations", "nearest_datasets", "metafeature_seconds", "total_seconds"):
+        assert key in doc
+    assert (doc["task"], doc["target"], doc["metric"]) == ("classification", "target", "balanced_accuracy")
+    recs = doc["recommendations"]
+    assert [r["rank"] for r in recs] == [1, 2, 3]
+    assert {r["learner"] for r in recs} <= set(LEARNERS)
+    assert all(isinstance(r["predicted_score"], float) for r in recs)
+    assert all(r["interval"][0] <= r["interval"][1] for r in recs)
+    assert doc["n_candidates"] == len(LEARNERS)
+    assert len(doc["nearest_datasets"]) == 3
+    assert {d["dataset"] for d in doc["nearest_datasets"]} <= {f"{k}_{i}" for k in ("mixed", "synth") for i in range(3)}
+    assert doc["total_seconds"] >= doc["metafeature_seconds"] >= 0
+
+
+def test_recommend_table_lists_ranks_and_nearest_datasets(metadb, churn_csv):
+    result = _invoke("recommend", churn_csv, "--db", metadb)
+    assert result.exit_code == 0, result.output
+    assert "recommended learners" in result.stdout
+    assert "nearest meta-database datasets" in result.stdout
+    assert all(name in result.stdout for name in LEARNERS)
+
+
+def test_recommend_orders_learners_by_the_meta_model(metadb):
+    dataset = make_dataset(make_mixed_frame(160, seed=11), target="target")
+    selector = load_selector("classification", db=metadb)
+    mf = extract_metafeatures(dataset, **selector.mf_options)
+    rec = recommend(dataset, selector.model, metric=selector.metric, maximize=selector.maximize, metafeatures=mf)
+    utility = selector.model.decision_function(pd.DataFrame([mf.values], dtype=float)).iloc[0]
+    assert [r.learner for r in rec.ranking] == list(utility.sort_values(ascending=False, kind="stable").index)
+    assert sorted(r.learner for r in rec.ranking) == sorted(LEARNERS)
+
+
+def test_explain_contributions_sum_to_the_prediction(metadb):
+    """With splits allowed (tiny meta-database), the listed contributions are non-trivial and add up."""
+    from automl_meta.metadb import MetaDB
+
+    with MetaDB.open(metadb) as db:
+        meta_X, scores = db.meta_features("classification"), db.scores("balanced_accuracy", "classification")
+    model = MetaModel(method="per_learner", min_child_samples=1, num_leaves=3, random_state=0).fit(meta_X, scores)
+    dataset = make_dataset(make_mixed_frame(160, seed=11), target="target")
+    mf = extract_metafeatures(dataset, max_rows=200)
+    rec = recommend(dataset, model, metric="balanced_accuracy", metafeatures=mf, explain=len(LEARNERS))
+    utility = model.decision_function(pd.DataFrame([mf.values], dtype=float)).iloc[0]
+    moved = 0
+    for r in rec.ranking:
+        total = sum(c for _, c in r.contributions)
+        assert math.isclose(total, r.utility, rel_tol=1e-9, abs_tol=1e-9)
+        assert math.isclose(r.utility, utility[r.learner], rel_tol=1e-9, abs_tol=1e-9)
+        moved += any(c != 0 for f, c in r.contributions if f != "bias")
+    assert moved > 0
+
+
+def test_explain_json_contributions_sum_to_the_utility(metadb, churn_csv):
+    result = _invoke("recommend", churn_csv, "--db", metadb, "--explain", "--json")
+    assert result.exit_code == 0, result.output
+    for r in json.loads(result.stdout)["recommendations"]:
+        total = sum(c["contribution"] for c in r["contributions"])
+        assert math.isclose(total, r["utility"], rel_tol=1e-9, abs_tol=1e-9)
+        assert r["contributions"][-1]["feature"] == "bias"
+
+
+def test_recommend_rejects_a_task_the_db_lacks(metadb, tmp_path):
+    path = tmp_path / "prices.csv"
+    make_mixed_frame(120, seed=3, task="regression").to_csv(path, index=False)
+    result = _invoke("recommend", path, "--db", metadb)
+    assert result.exit_code == 1
+    assert "no regression datasets" in result.stderr and metadb.name in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    with pytest.raises(MetaDBError, match="no regression datasets"):
+        load_selector("regression", db=metadb)
+
+
+def test_recommend_rejects_single_class_target(metadb, tmp_path):
+    frame = make_mixed_frame(60, seed=2)
+    frame["target"] = "yes"
+    path = tmp_path / "one_class.csv"
+    frame.to_csv(path, index=False)
+    result = _invoke("recommend", path, "--db", metadb)
+    assert result.exit_code == 2
+    assert "has one class" in result.stderr
+
+
+def test_recommend_names_a_missing_db(tmp_path, churn_csv):
+    result = _invoke("recommend", churn_csv, "--db", tmp_path / "absent.sqlite")
+    assert result.exit_code == 1
+    assert "absent.sqlite: no such meta-database" in result.stderr
+
+
+def test_evaluate_top_reports_real_scores_beside_predictions(metadb, churn_csv):
+    result = _invoke("recommend", churn_csv, "--db", metadb, "--evaluate-top", 2, "--cv", 2, "--json")
+    assert result.exit_code == 0, result.output
+    recs = json.loads(result.stdout)["recommendations"]
+    evaluated = [r for r in recs if "real_score" in r]
+    assert [r["rank"] for r in evaluated] == [1, 2]
+    assert all(r["real_status"] == "ok" and 0 <= r["real_score"] <= 1 for r in evaluated)
+
+
+def test_successive_halving_keeps_the_best_for_all_rows(metadb):
+    dataset = make_dataset(make_mixed_frame(300, seed=5), target="target")
+    selector = load_selector("classification", db=metadb)
+    rec = recommend(dataset, selector.model, metric=selector.metric, metafeatures=extract_metafeatures(dataset, max_rows=200))
+    rec = evaluate_top(dataset, rec, k=3, cv=2, halving=True, min_rows=50)
+    evaluated = rec.evaluated
+    assert len(evaluated) == 3
+    full = [r for r in evaluated if r.real_rows == 300]
+    assert len(full) == 1
+    assert sorted(r.real_rows for r in evaluated) == [100, 100, 300]
+    assert rec.winner().learner == full[0].learner
+    # the survivor was the best of the three on the first rung (same protocol, 100 rows)
+    rung = evaluate(dataset, learners=[r.learner for r in evaluated], cv=2, metric=rec.metric, max_rows=100)
+    assert rung.results[0].learner == full[0].learner
+
+
+def test_halving_schedule_ends_with_all_rows():
+    assert halving_schedule(20000, 3) == [6666, 20000]
+    assert halving_schedule(20000, 9) == [2222, 6666, 20000]
+    assert halving_schedule(2000, 5) == [2000]  # too small to cut
+    assert halving_schedule(50000, 1) == [50000]
+
+
+def test_fit_then_predict_round_trips(metadb, churn_csv, tmp_path):
+    model_path = tmp_path / "winner.skops"
+    result = _invoke("recommend", churn_csv, "--db", metadb, "--fit", model_path, "--random-state", 3, "--json")
+    assert result.exit_code == 0, result.output
+    saved = json.loads(result.stdout)["fitted_model"]
+    sidecar = json.loads(model_path.with_name("winner.skops.json").read_text())
+    assert sidecar["learner"] == saved["learner"] == json.loads(result.stdout)["recommendations"][0]["learner"]
+    assert sidecar["classes"] == ["no", "yes"] and sidecar["target"] == "target"
+    assert [c["name"] for c in sidecar["columns"]] == ["x1", "x2", "color", "flag"]
+    assert {"scikit-learn", "skops", "python"} <= set(sidecar["versions"])
+
+    new = tmp_path / "new.csv"
+    make_mixed_frame(50, seed=99).drop(columns="target").to_csv(new, index=False)
+    out = tmp_path / "preds.csv"
+    result = _invoke("predict", model_path, new, "--out", out, "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    written = pd.read_csv(out)
+
+    dataset = load_dataset(churn_csv)
+    in_memory = fit_winner(dataset, saved["learner"], random_state=3)
+    fresh = make_dataset(make_mixed_frame(50, seed=99), target="target")
+    expected = in_memory.predict(fresh.X)
+    assert doc["predictions"] == list(expected)
+    assert written["prediction"].astype(str).tolist() == list(expected)
+    np.testing.assert_allclose(written["proba_yes"], in_memory.predict_proba(fresh.X)[:, 1])
+
+
+def test_predict_names_a_missing_column(metadb, churn_csv, tmp_path):
+    model_path = tmp_path / "winner.skops"
+    assert _invoke("recommend", churn_csv, "--db", metadb, "--fit", model_path).exit_code == 0
+    bad = tmp_path / "bad.csv"
+    make_mixed_frame(30, seed=1).drop(columns=["color", "target"]).to_csv(bad, index=False)
+    result = _invoke("predict", model_path, bad)
+    assert result.exit_code == 2
+    assert "columns the model was fitted on are missing: color" in result.stderr
+
+
+def test_predict_refuses_a_file_that_is_not_a_saved_model(tmp_path, churn_csv):
+    result = _invoke("predict", churn_csv, churn_csv)
+    assert result.exit_code == 2
+    assert "sidecar churn.csv.json is missing" in result.stderr
