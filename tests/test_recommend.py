@@ -234,3 +234,14 @@ def test_predict_refuses_a_file_that_is_not_a_saved_model(tmp_path, churn_csv):
     result = _invoke("predict", churn_csv, churn_csv)
     assert result.exit_code == 2
     assert "sidecar churn.csv.json is missing" in result.stderr
+
+
+def test_meta_model_trained_on_the_fly_is_cached_and_reused(metadb):
+    dataset = make_dataset(make_mixed_frame(160, seed=11), target="target")
+    first = load_selector("classification", db=metadb)
+    second = load_selector("classification", db=metadb)
+    assert "cached" not in first.source and "cached" in second.source
+    mf = extract_metafeatures(dataset, **first.mf_options)
+    row = pd.DataFrame([mf.values], dtype=float)
+    pd.testing.assert_frame_equal(first.model.predict(row), second.model.predict(row))
+    assert "cached" not in load_selector("classification", db=metadb, exclude=["mixed_0"]).source

@@ -5,21 +5,26 @@ the shipped one (``automl_meta/meta_db/metadb.sqlite``) is used. For the
 shipped database the meta-model is loaded from its shipped LightGBM text
 artifacts when they exist for the task; otherwise (a user database, an
 excluded dataset, or no shipped artifact) it is trained on the fly from the
-database, which takes a second or two for a few hundred datasets.
+database (a few seconds for a hundred datasets) and kept in the user's cache
+folder, so the next call with the same database file loads it in milliseconds.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from automl_meta.exceptions import MetaDBError
+from automl_meta.exceptions import AutomlMetaError, MetaDBError
 
 logger = logging.getLogger(__name__)
 
 SHIPPED_DB = "metadb.sqlite"
+CACHE_ENV = "AUTOML_META_CACHE_DIR"
 
 
 @dataclass(frozen=True)
@@ -61,11 +66,60 @@ def resolve_db_path(db: str | Path | None = None) -> Path:
 
 def _shipped_model(task: str, metric: str | None):
     """The shipped meta-model for ``task`` (and ``metric`` if given), or None."""
-    try:
-        from automl_meta.io.metamodel_files import load_shipped_metamodel
-    except ImportError:
-        return None
+    from automl_meta.io.metamodel_files import load_shipped_metamodel
+
     return load_shipped_metamodel(task=task, metric=metric)
+
+
+def model_cache_dir() -> Path:
+    """``$AUTOML_META_CACHE_DIR/metamodels``, else the user cache directory's ``automl-meta/metamodels``."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env).expanduser() / "metamodels"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("automl-meta", appauthor=False)) / "metamodels"
+
+
+def _cache_key(path: Path, task: str, metric: str, random_state: int) -> str:
+    """Changes whenever the database file (or its write-ahead log), the options or automl-meta change."""
+    from automl_meta import __version__
+    from automl_meta.selection import MetaModel
+
+    stamps = []
+    for file in (path, path.with_name(path.name + "-wal")):
+        if file.exists():
+            stat = file.stat()
+            stamps.append([str(file.resolve()), stat.st_size, stat.st_mtime_ns])
+    payload = {
+        "db": stamps,
+        "task": task,
+        "metric": metric,
+        "random_state": random_state,
+        "params": {k: repr(v) for k, v in MetaModel(random_state=random_state).get_params().items()},
+        "automl_meta": __version__,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _train(meta_X, scores, maximize: bool, random_state: int, cache_key: str | None):
+    """Fit a MetaModel, or load the one trained earlier for the same database and options."""
+    from automl_meta.io.metamodel_files import load_metamodel, save_metamodel
+    from automl_meta.selection import MetaModel
+
+    folder = model_cache_dir()
+    if cache_key is not None and (folder / f"{cache_key}.json").is_file():
+        try:
+            return load_metamodel(folder, cache_key), True
+        except AutomlMetaError as exc:
+            logger.warning("ignoring unreadable cached meta-model %s (%s); retraining", cache_key, exc)
+    model = MetaModel(random_state=random_state).fit(meta_X, scores, maximize=maximize)
+    if cache_key is not None:
+        try:
+            save_metamodel(model, folder, cache_key)
+        except OSError as exc:
+            logger.warning("cannot cache the meta-model in %s (%s); continuing without it", folder, exc)
+    return model, False
 
 
 def load_selector(
@@ -75,6 +129,7 @@ def load_selector(
     exclude=(),
     random_state: int = 0,
     prefer_shipped: bool = True,
+    cache: bool = True,
 ) -> Selector:
     """A fitted meta-model for ``task``: shipped when possible, else trained from the database.
 
@@ -88,7 +143,11 @@ def load_selector(
         Score to rank by; default: the database's default metric for the task.
     exclude : iterable of str
         Dataset names to leave out of training (leave-one-out benchmarks); a
-        non-empty ``exclude`` always trains on the fly.
+        non-empty ``exclude`` always trains on the fly and is never cached.
+    cache : bool
+        Keep a meta-model trained on the fly as LightGBM text + JSON in
+        :func:`model_cache_dir`, keyed by the database file's path, size and
+        modification time and the options, and reuse it on the next call.
     """
     from automl_meta.metadb import MetaDB
 
@@ -134,17 +193,17 @@ def load_selector(
         raise MetaDBError(
             f"the meta-database {path} has only {len(common)} {task} dataset(s); at least 3 are needed to learn a ranking"
         )
-    from automl_meta.selection import MetaModel
-
-    model = MetaModel(random_state=random_state).fit(meta_X.loc[common], scores, maximize=maximize)
-    logger.info("trained the meta-model on %d %s datasets x %d learners from %s", len(common), task, scores.shape[1], path)
+    key = _cache_key(path, task, metric, random_state) if cache and not exclude else None
+    model, cached = _train(meta_X.loc[common], scores, maximize, random_state, key)
+    logger.info("%s the meta-model of %d %s datasets x %d learners from %s",
+                "loaded (cache)" if cached else "trained", len(common), task, scores.shape[1], path)
     return Selector(
         model=model,
         task=task,
         metric=metric,
         maximize=maximize,
         db_path=path,
-        source="meta-model trained on the fly",
+        source="meta-model trained on the fly" + (" (cached)" if cached else ""),
         n_datasets=len(common),
         excluded=exclude,
         mf_options=options,
