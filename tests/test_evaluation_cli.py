@@ -1,0 +1,83 @@
+"""`automl-meta evaluate` and `automl-meta learners` from the command line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from automl_meta.cli.main import app
+from conftest import make_mixed_frame
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def csv_file(tmp_path):
+    path = tmp_path / "mixed.csv"
+    make_mixed_frame(120, seed=11).to_csv(path, index=False)
+    return path
+
+
+def test_evaluate_json_has_the_documented_schema_sorted_best_first(csv_file):
+    result = runner.invoke(app, ["evaluate", str(csv_file), "--learners", "dummy,lda,decision_tree", "--cv", "3", "--json"])
+    assert result.exit_code == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert {"task", "metric", "n_rows", "n_features", "cv", "results"} <= set(payload)
+    assert (payload["task"], payload["metric"], payload["n_rows"], payload["n_features"], payload["cv"]) == (
+        "classification", "balanced_accuracy", 120, 4, 3)
+    rows = payload["results"]
+    assert {r["learner"] for r in rows} == {"dummy", "lda", "decision_tree"}
+    for r in rows:
+        assert {"learner", "mean", "std", "fold_scores", "fit_seconds", "status", "reason"} <= set(r)
+        assert r["status"] == "ok" and len(r["fold_scores"]) == 3 and r["reason"] == ""
+    means = [r["mean"] for r in rows]
+    assert means == sorted(means, reverse=True)
+    assert rows[-1]["learner"] == "dummy"
+
+
+def test_evaluate_prints_a_ranked_table(csv_file):
+    result = runner.invoke(app, ["evaluate", str(csv_file), "--learners", "dummy,lda", "--cv", "3", "--metric", "log_loss"])
+    assert result.exit_code == 0, result.stderr
+    assert "log_loss (lower is better)" in result.stdout
+    lines = [line for line in result.stdout.splitlines() if "lda" in line or "dummy" in line]
+    assert "lda" in lines[0] and "dummy" in lines[1]
+
+
+def test_evaluate_max_rows_is_recorded(csv_file):
+    result = runner.invoke(app, ["evaluate", str(csv_file), "--learners", "dummy", "--cv", "3", "--max-rows", "60", "--json"])
+    assert result.exit_code == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["n_rows"] == 60 and payload["max_rows"] == 60 and payload["n_rows_original"] == 120
+
+
+def test_evaluate_unknown_learner_exits_2_listing_valid_names(csv_file):
+    result = runner.invoke(app, ["evaluate", str(csv_file), "--learners", "dummy,boosted_magic"])
+    assert result.exit_code == 2
+    assert "unknown learner 'boosted_magic'" in result.stderr and "random_forest" in result.stderr
+
+
+def test_evaluate_metric_of_the_wrong_task_exits_2(csv_file):
+    result = runner.invoke(app, ["evaluate", str(csv_file), "--learners", "dummy", "--metric", "rmse"])
+    assert result.exit_code == 2
+    assert "does not apply to classification" in result.stderr
+
+
+def test_learners_json_lists_names_tasks_families_and_parameters():
+    result = runner.invoke(app, ["learners", "--json"])
+    assert result.exit_code == 0, result.stderr
+    payload = json.loads(result.stdout)
+    by_name = {s["name"]: s for s in payload["learners"]}
+    assert {"random_forest", "lightgbm", "mlp_torch", "dummy", "lda", "ridge"} <= set(by_name)
+    assert by_name["lightgbm"]["tasks"] == ["classification", "regression"]
+    assert by_name["lightgbm"]["params"]["num_leaves"] == 31
+    assert by_name["lda"]["task"] == "classification" and by_name["lda"]["family"] == "discriminant"
+    assert payload["portfolio_version"]
+
+
+def test_learners_filtered_by_task():
+    result = runner.invoke(app, ["learners", "--task", "regression", "--json"])
+    names = {s["name"] for s in json.loads(result.stdout)["learners"]}
+    assert "ridge" in names and "lda" not in names
+    assert runner.invoke(app, ["learners", "--task", "ranking"]).exit_code == 2
