@@ -32,7 +32,14 @@ SummaryOption = Annotated[str, typer.Option("--summary", help="Comma-separated p
 MaxRowsOption = Annotated[
     int, typer.Option("--max-rows", min=10, help="Rows in the stratified sample given to pymfe (counts use all rows).")
 ]
-MaxColsOption = Annotated[int, typer.Option("--max-cols", min=1, help="Columns in the sample given to pymfe.")]
+MaxColsOption = Annotated[
+    int,
+    typer.Option(
+        "--max-cols",
+        min=1,
+        help="Encoded columns in the sample given to pymfe (a categorical counts as its levels - 1, at most 9).",
+    ),
+]
 CacheDirOption = Annotated[
     Path | None,
     typer.Option(
@@ -112,6 +119,8 @@ def _render(dataset, mf) -> None:
     out.print(f"  categorical: {_names(profile.categorical)}")
     out.print(f"  with missing values: {_names(profile.missing)}")
     out.print(f"  ID-like (dropped): {_names(profile.id_like)};  constant (dropped): {_names(profile.constant)}")
+    if profile.rows_without_target:
+        out.print(f"  rows without a target (dropped): {profile.rows_without_target}")
     out.print(f"  {len(mf.values)} meta-features in {mf.seconds:.2f} s ({source}); groups: {', '.join(mf.groups)}")
     table = Table(show_header=True, header_style="bold", box=None)
     table.add_column("meta-feature")

@@ -210,7 +210,7 @@ def test_cache_key_changes_with_data_options_and_default_dir_comes_from_env(
     tmp_path, monkeypatch, mixed_classification, mixed_regression
 ):
     key = cache_key(mixed_classification, **FAST)
-    assert key == cache_key(mixed_classification, max_rows=150, groups="default")
+    assert key == cache_key(mixed_classification, max_rows=150, groups="default", max_cols=64, random_state=0)
     assert key != cache_key(mixed_classification, max_rows=151)
     assert key != cache_key(mixed_regression, **FAST)
     monkeypatch.setenv("AUTOML_META_CACHE_DIR", str(tmp_path / "env-cache"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import inspect
 import json
 import logging
 import os
@@ -44,9 +45,14 @@ def cache_key(dataset: Dataset, **kwargs) -> str:
     from automl_meta.metafeatures import EXTRACTOR_VERSION
     from automl_meta.metafeatures.groups import resolve_groups, resolve_summary
 
-    options = dict(kwargs)
-    options["groups"] = list(resolve_groups(options.get("groups")))
-    options["summary"] = list(resolve_summary(options.get("summary", ("mean", "sd"))))
+    from automl_meta.metafeatures import extract_metafeatures
+
+    # every option with its default filled in, so equivalent calls share an entry
+    bound = inspect.signature(extract_metafeatures).bind(dataset, **kwargs)
+    bound.apply_defaults()
+    options = {k: v for k, v in bound.arguments.items() if k != "dataset"}
+    options["groups"] = list(resolve_groups(options["groups"]))
+    options["summary"] = list(resolve_summary(options["summary"]))
     payload = {
         "data": dataset.content_hash(),
         "options": options,
