@@ -414,6 +414,38 @@ def predict_frame(pipeline, info: dict, frame: pd.DataFrame, name: str = "data")
     return result
 
 
+def target_score(info: dict, frame: pd.DataFrame, predictions: pd.DataFrame) -> dict | None:
+    """The saved model's metric on ``frame``'s target column, when the table has one (rows with a target only)."""
+    from automl_meta.io.fitted_models import category_strings
+    from automl_meta.learners.metrics import METRICS
+
+    target, metric = info.get("target"), info.get("metric")
+    if target not in frame.columns or metric not in METRICS:
+        return None
+    y = frame[target].reset_index(drop=True)
+    keep = y.notna().to_numpy()
+    if not keep.any():
+        return None
+    pred = predictions["prediction"].to_numpy()[keep]
+    proba, classes = None, ()
+    if info["task"] == "classification":
+        y = category_strings(y)[keep].to_numpy()
+        classes = tuple(info.get("classes") or ())
+        columns = [f"proba_{c}" for c in classes]
+        if classes and all(c in predictions.columns for c in columns):
+            proba = predictions.loc[keep, columns].to_numpy()
+    else:
+        y = pd.to_numeric(y, errors="coerce").to_numpy(dtype=float)[keep]
+        finite = np.isfinite(y)
+        y, pred = y[finite], pred[finite]
+    try:
+        value = float(METRICS[metric].func(y, pred, proba, classes))
+    except ValueError as exc:  # e.g. a single class present: the metric is undefined
+        logger.info("cannot score %s on the target column: %s", metric, exc)
+        return None
+    return {"metric": metric, "value": value, "n_rows": int(len(y))}
+
+
 def winner_info(dataset: Dataset, recommendation: Recommendation, chosen: RankedLearner, random_state: int = 0) -> dict:
     """What a saved winner's sidecar records about how it was chosen and fitted."""
     from automl_meta.io.fitted_models import describe_columns

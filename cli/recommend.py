@@ -202,11 +202,12 @@ def predict_command(
     """Predict DATA with a saved winner; columns are checked against the model's sidecar."""
     from automl_meta.io.fitted_models import load_fitted_model
     from automl_meta.io.tables import read_table
-    from automl_meta.recommend import predict_frame
+    from automl_meta.recommend import predict_frame, target_score
 
     fitted = load_fitted_model(model)
     frame = read_table(data, sep=sep)
     predictions = predict_frame(fitted.pipeline, fitted.info, frame, name=Path(data).name)
+    score = target_score(fitted.info, frame, predictions)
     if out_path is not None:
         out_path.parent.mkdir(parents=True, exist_ok=True)
         predictions.to_csv(out_path, index=False)
@@ -220,6 +221,7 @@ def predict_command(
             "n_rows": len(predictions),
             "predictions": predictions["prediction"].tolist(),
             "out": str(out_path) if out_path is not None else None,
+            "score": score,
         }
         proba = [c for c in predictions.columns if c.startswith("proba_")]
         if proba:
@@ -234,6 +236,8 @@ def predict_command(
     for _, row in predictions.head(20).iterrows():
         table.add_row(*(fmt(v) if isinstance(v, float) else str(v) for v in row))
     out.print(table)
+    if score is not None:
+        out.print(f"{score['metric']} against the {info['target']!r} column: {fmt(score['value'])} ({score['n_rows']} rows)")
     where = f"all {len(predictions)} written to {out_path}" if out_path else f"first {min(20, len(predictions))} of {len(predictions)} shown; --out FILE writes all"
     err.print(where)
 

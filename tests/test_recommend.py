@@ -245,3 +245,18 @@ def test_meta_model_trained_on_the_fly_is_cached_and_reused(metadb):
     row = pd.DataFrame([mf.values], dtype=float)
     pd.testing.assert_frame_equal(first.model.predict(row), second.model.predict(row))
     assert "cached" not in load_selector("classification", db=metadb, exclude=["mixed_0"]).source
+
+
+def test_predict_scores_the_target_column_when_present(metadb, churn_csv, tmp_path):
+    from sklearn.metrics import balanced_accuracy_score
+
+    model_path = tmp_path / "winner.skops"
+    assert _invoke("recommend", churn_csv, "--db", metadb, "--fit", model_path).exit_code == 0
+    labelled = tmp_path / "labelled.csv"
+    make_mixed_frame(80, seed=7).to_csv(labelled, index=False)
+    result = _invoke("predict", model_path, labelled, "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    truth = make_mixed_frame(80, seed=7)["target"]
+    assert doc["score"]["metric"] == "balanced_accuracy" and doc["score"]["n_rows"] == 80
+    assert math.isclose(doc["score"]["value"], balanced_accuracy_score(truth, doc["predictions"]))

@@ -265,7 +265,7 @@ def _torch_from_arrays(pipeline):
     return pipeline
 
 
-def _category_strings(raw: pd.Series) -> pd.Series:
+def category_strings(raw: pd.Series) -> pd.Series:
     """Values as the strings training saw: integer-valued numbers as '3', not '3.0'."""
     present = raw.notna()
     as_num = pd.to_numeric(raw, errors="coerce") if raw.dtype != bool else None
@@ -309,7 +309,7 @@ def conform_features(frame: pd.DataFrame, info: dict, name: str = "data") -> pd.
                 )
             columns[column["name"]] = values.astype("float64").replace([np.inf, -np.inf], np.nan)
         else:
-            columns[column["name"]] = _category_strings(raw)
+            columns[column["name"]] = category_strings(raw)
     return pd.DataFrame(columns, index=frame.index).reset_index(drop=True)
 
 
