@@ -244,3 +244,17 @@ def test_fast_crosstab_helpers_match_pymfe_and_are_restored():
             assert MFEInfoTheory.__dict__["_calc_conc"] is not original
         assert MFEInfoTheory.__dict__["_calc_conc"] is not original
     assert MFEInfoTheory.__dict__["_calc_conc"] is original
+
+
+def test_concurrent_threads_get_the_same_values_as_sequential_calls():
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(rng.normal(size=(120, 16)), columns=[f"c{i}" for i in range(16)])
+    frame["target"] = np.where(frame["c0"] + rng.normal(size=120) > 0, "a", "b")
+    dataset = make_dataset(frame, target="target")
+    # attr_conc samples 12 of the 16 attributes with NumPy's global generator
+    expected = [extract_metafeatures(dataset, groups="info-theory", random_state=s).values for s in (0, 1)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        got = list(pool.map(lambda s: extract_metafeatures(dataset, groups="info-theory", random_state=s).values, (0, 1)))
+    assert got == expected

@@ -1,7 +1,10 @@
 """Call pymfe safely: no global RNG side effects, no warnings, no crashes.
 
 * ``MFE(random_state=...)`` seeds NumPy's global generator (and ``attr_conc``
-  reseeds it); :func:`preserved_global_rng` restores the caller's state.
+  reseeds it); :func:`preserved_global_rng` restores the caller's state. Since
+  pymfe draws from that shared generator, calls are serialised by a lock: two
+  threads extracting at once would otherwise reseed each other (processes, as
+  in a process pool or Dask workers with one thread, run in parallel).
 * pymfe reports a feature it cannot compute as NaN; we turn it into None.
 * pymfe's info-theory helpers run on NumPy instead of ``pd.crosstab``
   (:mod:`~automl_meta.metafeatures.fast_crosstab`), same values, 100x faster.
@@ -17,6 +20,7 @@ from __future__ import annotations
 import logging
 import math
 import random
+import threading
 import warnings
 from contextlib import contextmanager
 from functools import lru_cache
@@ -31,6 +35,7 @@ from automl_meta.metafeatures.preprocess import PreparedData
 logger = logging.getLogger(__name__)
 
 N_CV_FOLDS = 10
+_PYMFE_LOCK = threading.RLock()
 
 
 @contextmanager
@@ -89,7 +94,7 @@ def run_pymfe(
     if n_folds is None:
         # StratifiedKFold refuses more folds than the largest class has members
         n_folds = int(min(N_CV_FOLDS, max(2, np.unique(data.y, return_counts=True)[1].max())))
-    with preserved_global_rng(), fast_info_theory(), warnings.catch_warnings(), np.errstate(all="ignore"):
+    with _PYMFE_LOCK, preserved_global_rng(), fast_info_theory(), warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         try:
             return _extract(data, groups, summary, random_state, n_folds)
