@@ -107,20 +107,27 @@ class Recommendation:
     def evaluated(self) -> tuple[RankedLearner, ...]:
         return tuple(r for r in self.ranking if r.real_status is not None)
 
-    def winner(self) -> RankedLearner:
-        """The best real score among evaluated learners at full size, else the top-ranked one."""
+    def best_evaluated(self) -> RankedLearner | None:
+        """The best real score among learners evaluated on the most rows (None if none succeeded)."""
         scored = [r for r in self.evaluated if r.real_status == "ok" and r.real_score is not None]
-        if self.evaluated and not scored:
-            raise AutomlMetaError(
-                f"{self.dataset}: every evaluated learner failed ({', '.join(r.learner for r in self.evaluated)}); "
-                "see the log (--debug) or try --evaluate-top with a larger K"
-            )
         if not scored:
-            return self.ranking[0]
+            return None
         widest = max(r.real_rows or 0 for r in scored)
         final = [r for r in scored if (r.real_rows or 0) == widest]
         sign = 1.0 if self.maximize else -1.0
         return max(final, key=lambda r: (sign * r.real_score, -r.rank))
+
+    def winner(self) -> RankedLearner:
+        """:meth:`best_evaluated` after an evaluation, else the top-ranked learner."""
+        if not self.evaluated:
+            return self.ranking[0]
+        best = self.best_evaluated()
+        if best is None:
+            raise AutomlMetaError(
+                f"{self.dataset}: every evaluated learner failed ({', '.join(r.learner for r in self.evaluated)}); "
+                "see the log (--debug) or try --evaluate-top with a larger K"
+            )
+        return best
 
     def as_dict(self, top: int | None = None) -> dict:
         return {

@@ -74,7 +74,7 @@ def recommend_command(
     from automl_meta.io.mf_cache import cached_metafeatures
     from automl_meta.io.metadb_resolve import load_selector
     from automl_meta.recommend import evaluate_top as run_evaluate_top
-    from automl_meta.recommend import recommend
+    from automl_meta.recommend import halving_schedule, recommend
 
     dataset = load_dataset(data, target=target, task=task, sep=sep)
     selector = load_selector(dataset.task, db=db, random_state=random_state)
@@ -88,7 +88,8 @@ def recommend_command(
         explain=top if explain else 0,
     )
     if evaluate_top:
-        with progress_bar("evaluating the top learners", total=None, enabled=not json) as advance:
+        rungs = len(halving_schedule(dataset.n_rows, min(evaluate_top, len(rec.ranking)))) if halving else 1
+        with progress_bar("evaluating the top learners", total=rungs, enabled=not json) as advance:
             rec = run_evaluate_top(
                 dataset, rec, k=evaluate_top, cv=cv, halving=halving, random_state=random_state, progress=advance
             )
@@ -142,7 +143,8 @@ def _render(rec, selector, top: int, explain: bool, total: float) -> None:
     if evaluated:
         table.add_column(f"real {rec.metric}", justify="right")
         table.add_column("rows", justify="right")
-    winner = rec.winner().learner if evaluated else None
+    best = rec.best_evaluated()
+    winner = best.learner if best is not None else None
     for r in shown:
         cells = [str(r.rank), r.learner + (" *" if r.learner == winner else ""), fmt(r.predicted_score)]
         if any(x.lower is not None for x in shown):
@@ -162,7 +164,8 @@ def _render(rec, selector, top: int, explain: bool, total: float) -> None:
         near = ", ".join(f"{d} ({fmt(dist, 3)})" for d, dist in rec.nearest_datasets)
         out.print(f"nearest meta-database datasets: {near}")
     if evaluated:
-        out.print(f"* best real score; evaluation took {rec.evaluation_seconds:.1f} s")
+        mark = "* best real score; " if winner else "no evaluated learner succeeded; "
+        out.print(f"{mark}evaluation took {rec.evaluation_seconds:.1f} s")
     out.print(
         f"[dim]{len(rec.ranking)} candidates ranked by the {selector.source} ({selector.db_path}); "
         f"{total:.2f} s in all[/]"
