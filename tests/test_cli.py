@@ -69,3 +69,40 @@ def test_python_dash_m_runs_the_same_app():
     done = subprocess.run([sys.executable, "-m", "automl_meta", "--version"], capture_output=True, text=True)
     assert done.returncode == 0
     assert done.stdout.strip() == f"automl-meta {__version__}"
+
+
+BAD_INPUTS = {
+    "empty.csv": ("", "empty"),
+    "header.csv": ("a,b,target\n", "no data rows"),
+    "few.csv": ("a,target\n" + "".join(f"{i},{i % 2}\n" for i in range(5)), "at least 10"),
+    "onecol.csv": ("a b target\n" + "".join(f"{i} {i} {i % 2}\n" for i in range(20)), "delimiter"),
+    "binary.csv": (b"\x00\x01\x02\xff" * 100, "unreadable bytes"),
+    "allmissing.csv": ("a,target\n" + "".join(f"{i},\n" for i in range(20)), "all values missing"),
+    "oneclass.csv": ("a,target\n" + "".join(f"{i},yes\n" for i in range(20)), "one class"),
+}
+
+
+def _one_error_line(result) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error:")
+    assert "Traceback" not in result.stderr + result.stdout
+    return lines[0]
+
+
+def test_bad_input_files_exit_2_with_one_line(tmp_path):
+    for name, (content, message) in BAD_INPUTS.items():
+        path = tmp_path / name
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+        result = runner.invoke(app, ["metafeatures", str(path), "--json"])
+        assert result.exit_code == 2, (name, result.stderr)
+        assert message in _one_error_line(result), name
+
+
+def test_missing_file_and_absent_target_exit_2(tmp_path):
+    result = runner.invoke(app, ["metafeatures", str(tmp_path / "nope.csv")])
+    assert result.exit_code == 2 and "no such file" in _one_error_line(result)
+    path = tmp_path / "d.csv"
+    path.write_text("a,b,label\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(30)))
+    result = runner.invoke(app, ["metafeatures", str(path), "--target", "nope"])
+    assert result.exit_code == 2 and "columns are: a, b, label" in _one_error_line(result)
