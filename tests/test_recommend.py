@@ -160,13 +160,18 @@ def test_recommend_names_a_missing_db(tmp_path, churn_csv):
     assert "absent.sqlite: no such meta-database" in result.stderr
 
 
-def test_evaluate_top_reports_real_scores_beside_predictions(metadb, churn_csv):
-    result = _invoke("recommend", churn_csv, "--db", metadb, "--evaluate-top", 2, "--cv", 2, "--json")
+def test_evaluate_top_reports_real_scores_and_fits_the_best(metadb, churn_csv, tmp_path):
+    model_path = tmp_path / "best.skops"
+    result = _invoke("recommend", churn_csv, "--db", metadb, "--evaluate-top", 2, "--cv", 2, "--fit", model_path, "--json")
     assert result.exit_code == 0, result.output
     recs = json.loads(result.stdout)["recommendations"]
     evaluated = [r for r in recs if "real_score" in r]
     assert [r["rank"] for r in evaluated] == [1, 2]
     assert all(r["real_status"] == "ok" and 0 <= r["real_score"] <= 1 for r in evaluated)
+    best = max(evaluated, key=lambda r: (r["real_score"], -r["rank"]))
+    sidecar = json.loads(model_path.with_name("best.skops.json").read_text())
+    assert (sidecar["learner"], sidecar["chosen_by"]) == (best["learner"], "evaluation")
+    assert sidecar["real_score"] == best["real_score"]
 
 
 def test_successive_halving_keeps_the_best_for_all_rows(metadb):
