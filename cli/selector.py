@@ -1,7 +1,189 @@
-"""Commands: (being written)."""
+"""Commands: `selector evaluate` (meta-model vs baselines, held-out datasets) and `selector train`."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from automl_meta.cli._common import JsonOption, err, fmt, out, print_json, progress_bar
+
+group = typer.Typer(
+    help="Evaluate the meta-model against baselines on held-out datasets, and train the shipped meta-model.",
+    no_args_is_help=True,
+)
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="Meta-database built by `automl-meta db build` (default: the shipped one)."),
+]
+AslibOption = Annotated[
+    Path | None,
+    typer.Option("--aslib", help="ASlib scenario folder: evaluate on it with its cv.arff folds instead of a meta-database."),
+]
+SelTaskOption = Annotated[str, typer.Option("--task", help="classification or regression (meta-database only).")]
+MetricOption = Annotated[str | None, typer.Option("--metric", help="Score to select by (default: the database's default for the task).")]
+SeedsOption = Annotated[int, typer.Option("--seeds", min=1, help="Number of seeds (0..N-1) of the seeded selectors.")]
+MaxDatasetsOption = Annotated[
+    int | None,
+    typer.Option("--max-datasets", min=3, help="Evaluate on a random subset of this many datasets (quick checks)."),
+]
+BootOption = Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap resamples for the 95% intervals (0: none).")]
+
+_COLUMNS = (
+    ("top1_accuracy", "top-1"),
+    ("mean_regret", "regret"),
+    ("remaining_gap", "gap left"),
+    ("gap_closed", "gap closed"),
+    ("ndcg_at_3", "NDCG@3"),
+    ("spearman", "Spearman"),
+)
+
+
+def _load_db(db: Path | None, task: str, metric: str | None):
+    from automl_meta.exceptions import MetaDBError
+    from automl_meta.io.metadb_resolve import resolve_db_path
+    from automl_meta.metadb import MetaDB
+
+    path = resolve_db_path(db)
+    with MetaDB.open(path) as store:
+        metric = metric or store.default_metric(task)
+        maximize = bool(store.maximize(metric))
+        meta_X = store.meta_features(task)
+        scores = store.scores(metric, task)
+    if meta_X.empty or scores.dropna(how="all").empty:
+        raise MetaDBError(f"{path}: no {task} datasets with meta-features and {metric} scores; pass another --task or --db")
+    return path, metric, maximize, meta_X, scores
+
+
+def _subset(index, n: int | None, seed: int = 0):
+    import numpy as np
+
+    if n is None or n >= len(index):
+        return index
+    rng = np.random.default_rng(seed)
+    return index[np.sort(rng.choice(len(index), size=n, replace=False))]
+
+
+def evaluate_command(
+    db: DbOption = None,
+    aslib: AslibOption = None,
+    task: SelTaskOption = "classification",
+    metric: MetricOption = None,
+    seeds: SeedsOption = 5,
+    max_datasets: MaxDatasetsOption = None,
+    bootstrap: BootOption = 1000,
+    json: JsonOption = False,
+) -> None:
+    """Leave-one-dataset-out over a meta-database (or an ASlib scenario's folds): meta-model vs baselines."""
+    from automl_meta.exceptions import UsageError
+    from automl_meta.selection.suite import evaluate_suite
+
+    if db is not None and aslib is not None:
+        raise UsageError("give either --db or --aslib, not both")
+    if aslib is not None:
+        from automl_meta.io.aslib import read_scenario
+
+        scenario = read_scenario(aslib)
+        meta_X, scores, maximize = scenario.features, scenario.performance, scenario.maximize
+        folds = scenario.folds if len(scenario.folds) else None
+        source = {"aslib": scenario.name, "metric": scenario.performance_measure,
+                  "performance_type": scenario.performance_type, "cutoff": scenario.cutoff}
+        log_scores = scenario.performance_type == "runtime"
+    else:
+        path, metric, maximize, meta_X, scores = _load_db(db, task, metric)
+        folds, log_scores = None, False
+        source = {"db": str(path), "task": task, "metric": metric}
+    keep = _subset(meta_X.index.intersection(scores.dropna(how="all").index), max_datasets)
+    meta_X, scores = meta_X.loc[keep], scores.loc[keep]
+    if folds is not None:
+        folds = folds.reindex(keep)
+        if folds.nunique() < 2:
+            raise UsageError("the chosen datasets fall in fewer than 2 folds; raise --max-datasets")
+    n_units = len(keep) if folds is None else int(folds.nunique())
+    with progress_bar("selector evaluation", n_units, enabled=not json) as advance:
+        report = evaluate_suite(meta_X, scores, maximize, folds=folds, seeds=range(seeds), log_scores=log_scores,
+                                n_boot=bootstrap, progress=advance)
+    report = {**source, **report}
+    if json:
+        print_json(report)
+        return
+    _render(report)
+
+
+def _render(report: dict) -> None:
+    from rich.table import Table
+
+    what = report.get("aslib") or report.get("db")
+    title = (f"{what}: {report['protocol']}, {report['n_datasets']} datasets x {report['n_learners']} learners, "
+             f"{len(report['seeds'])} seed(s); mean ± spread over seeds")
+    table = Table(title=title, title_justify="left")
+    table.add_column("selector")
+    for _, label in _COLUMNS:
+        table.add_column(label, justify="right")
+    table.add_column("gap left, 95% CI", justify="right")
+    for name, res in report["selectors"].items():
+        if res.get("error"):
+            table.add_row(name, *["-"] * len(_COLUMNS), f"n/a: {res['error']}")
+            continue
+        cells = []
+        for key, _ in _COLUMNS:
+            mean, std = res["mean"][key], res["std"][key]
+            cells.append(fmt(mean, 3) + ("" if not (std and math.isfinite(std)) else f" ± {std:.3f}"))
+        ci = res["interval95"].get("remaining_gap")
+        table.add_row(name, *cells, f"[{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "-")
+    out.print(table)
+    err.print("gap left = (oracle - selected) / (oracle - SBS), summed over held-out datasets: 0 = oracle, 1 = SBS.")
+
+
+def train_command(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for metamodel_<task>.json and metamodel_<task>.lgb.txt.")],
+    db: DbOption = None,
+    task: Annotated[str | None, typer.Option("--task", help="classification or regression (default: every task in the database).")] = None,
+    metric: MetricOption = None,
+    random_state: Annotated[int, typer.Option("--random-state", "--seed", help="Seed of the meta-model.")] = 0,
+    json: JsonOption = False,
+) -> None:
+    """Train the meta-model on a whole meta-database and write it as LightGBM text + a JSON manifest."""
+    import hashlib
+    import time
+
+    from automl_meta.exceptions import MetaDBError
+    from automl_meta.io.metadb_resolve import resolve_db_path
+    from automl_meta.io.metamodel_files import save_metamodel, shipped_prefix
+    from automl_meta.metadb import MetaDB
+    from automl_meta.selection import MetaModel
+
+    path = resolve_db_path(db)
+    with MetaDB.open(path) as store:
+        tasks = [task] if task else sorted(store.datasets()["task"].dropna().unique().tolist())
+    if not tasks:
+        raise MetaDBError(f"{path}: holds no datasets; build it first with `automl-meta db build`")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    written = []
+    for name in tasks:
+        _, used_metric, maximize, meta_X, scores = _load_db(path, name, metric)
+        common = meta_X.index.intersection(scores.dropna(how="all").index)
+        start = time.perf_counter()
+        model = MetaModel(random_state=random_state).fit(meta_X.loc[common], scores.loc[common], maximize=maximize)
+        seconds = time.perf_counter() - start
+        extra = {"task": name, "metric": used_metric, "maximize": maximize, "n_datasets": len(common),
+                 "db_file": path.name, "db_sha256": digest}
+        manifest, boosters = save_metamodel(model, out_dir, shipped_prefix(name), extra=extra)
+        written.append({**extra, "n_learners": len(model.learners_), "fit_seconds": seconds,
+                        "files": [str(manifest), str(boosters)]})
+    if json:
+        print_json({"db": str(path), "models": written})
+        return
+    for item in written:
+        out.print(f"{item['task']}: {item['n_datasets']} datasets x {item['n_learners']} learners ({item['metric']}), "
+                  f"fitted in {item['fit_seconds']:.2f} s -> {item['files'][0]}, {item['files'][1]}")
+
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add the ``selector`` group to ``app``."""
+    group.command("evaluate")(evaluate_command)
+    group.command("train")(train_command)
+    app.add_typer(group, name="selector")

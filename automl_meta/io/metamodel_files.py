@@ -159,3 +159,28 @@ def load_metamodel(directory: str | Path, prefix: str = "metamodel"):
                                        index=model.training_datasets_, columns=model.learners_)
     model.manifest_ = manifest
     return model
+
+
+def shipped_prefix(task: str) -> str:
+    """File prefix of the shipped meta-model of ``task`` (``meta_db/metamodel_<task>.json``)."""
+    return f"metamodel_{task}"
+
+
+def load_shipped_metamodel(task: str, metric: str | None = None):
+    """``(model, info)`` for the meta-model shipped in ``automl_meta/meta_db``, or None when absent.
+
+    ``info`` holds ``task``, ``metric``, ``maximize`` and ``n_datasets``; a shipped model trained
+    for another metric than ``metric`` counts as absent.
+    """
+    from automl_meta.meta_db import shipped_path
+
+    directory = shipped_path("")
+    if not (directory / f"{shipped_prefix(task)}.json").is_file():
+        return None
+    manifest = read_manifest(directory, shipped_prefix(task))
+    info = dict(manifest.get("extra") or {})
+    if metric is not None and info.get("metric") != metric:
+        return None
+    info.setdefault("maximize", manifest.get("maximize", True))
+    info.setdefault("n_datasets", len(manifest.get("training_datasets", [])))
+    return load_metamodel(directory, shipped_prefix(task)), info

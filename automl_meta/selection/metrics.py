@@ -18,7 +18,8 @@ solver chosen on the training datasets):
   (PAR10(sbs) - PAR10(oracle))``.
 - ``gap_closed``: ``1 - remaining_gap``.
 - ``ndcg_at_3``: NDCG of the predicted top 3, relevance = per-dataset min-max scaled true score.
-- ``spearman``: mean over datasets of the Spearman correlation of predicted and true scores.
+- ``spearman``: mean over datasets of the Spearman correlation of predicted and true scores
+  (over the learners that ran there).
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ def outcomes(true_oriented: pd.DataFrame, predicted: pd.DataFrame, sbs: pd.Serie
     missing = predicted.index.difference(true_oriented.index)
     if len(missing):
         raise UsageError(f"predictions for datasets without true scores: {list(missing)[:3]}")
-    truth = fill_failed(true_oriented.loc[predicted.index].astype(float))
+    observed = true_oriented.loc[predicted.index].astype(float)
+    truth = fill_failed(observed)
     unknown = predicted.columns.difference(truth.columns)
     if len(unknown):
         raise UsageError(f"predictions for learners without true scores: {list(unknown)[:3]}")
@@ -94,7 +96,7 @@ def outcomes(true_oriented: pd.DataFrame, predicted: pd.DataFrame, sbs: pd.Serie
             "sbs_score": pick(sbs),
             "hit": (chosen >= oracle - 1e-12).astype(float),
             "ndcg_at_3": [_ndcg(relevance.iloc[i].to_numpy(), aligned_pred[i], 3) for i in range(len(rows))],
-            "spearman": [_spearman(rows[i], aligned_pred[i]) for i in range(len(rows))],
+            "spearman": [_spearman(observed.iloc[i].to_numpy(), aligned_pred[i]) for i in range(len(rows))],
         },
         index=predicted.index,
     )

@@ -78,7 +78,7 @@ def _duplicates_of(meta_X: pd.DataFrame, train: pd.Index, test: pd.Index) -> pd.
 
 def fold_splits(meta_X: pd.DataFrame, folds: pd.Series, drop_duplicates: bool = True):
     """Yield ``(train_index, test_index)`` per fold, with both guards applied."""
-    for fold in pd.unique(folds):
+    for fold in sorted(pd.unique(folds)):
         test = pd.Index(folds.index[folds == fold])
         train = pd.Index(folds.index[folds != fold])
         if drop_duplicates:
@@ -86,6 +86,8 @@ def fold_splits(meta_X: pd.DataFrame, folds: pd.Series, drop_duplicates: bool = 
             if len(dupes):
                 logger.info("fold %s: dropping %d training duplicates of held-out datasets: %s", fold, len(dupes), list(dupes)[:5])
                 train = train.difference(dupes)
+        if len(train) < 2:
+            raise UsageError(f"fold {fold}: fewer than 2 training datasets; use fewer folds or more datasets")
         if len(train.intersection(test)):
             raise ProtocolLeakError(f"fold {fold}: held-out datasets in the training data: {list(train.intersection(test))[:3]}")
         yield train, test

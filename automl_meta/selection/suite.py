@@ -1,0 +1,60 @@
+"""The standard comparison behind ``automl-meta selector evaluate``: meta-model vs baselines.
+
+:func:`evaluate_suite` runs :func:`~automl_meta.selection.protocols.evaluate_selectors`
+with the meta-model and every baseline and returns one JSON-ready report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from automl_meta.selection.baselines import KNNSelector, RandomSelector, SimpleFeatureNN, SingleBest
+from automl_meta.selection.metamodel import MetaModel
+from automl_meta.selection.normalize import fill_failed, orient
+from automl_meta.selection.protocols import SelectorSpec, evaluate_selectors
+
+
+def default_selectors(log_scores: bool = False, metamodel_params: dict | None = None) -> dict[str, SelectorSpec]:
+    """Name -> spec of the meta-model and the four baselines."""
+    params = dict(metamodel_params or {})
+    return {
+        "meta-model": SelectorSpec(lambda seed: MetaModel(log_scores=log_scores, random_state=seed, **params)),
+        "SBS": SelectorSpec(lambda seed: SingleBest(log_scores=log_scores), seeded=False),
+        "kNN (auto-sklearn)": SelectorSpec(lambda seed: KNNSelector(log_scores=log_scores), seeded=False),
+        "1-NN simple (FLAML)": SelectorSpec(lambda seed: SimpleFeatureNN(log_scores=log_scores), seeded=False),
+        "random": SelectorSpec(lambda seed: RandomSelector(random_state=seed, log_scores=log_scores)),
+    }
+
+
+def evaluate_suite(
+    meta_X: pd.DataFrame,
+    scores: pd.DataFrame,
+    maximize: bool,
+    folds: pd.Series | None = None,
+    seeds: Sequence[int] = (0, 1, 2, 3, 4),
+    log_scores: bool = False,
+    n_boot: int = 1000,
+    metamodel_params: dict | None = None,
+    selectors: dict[str, SelectorSpec] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict:
+    """Evaluate the meta-model and the baselines; a plain dict (numbers, names) for tables and JSON."""
+    selectors = selectors or default_selectors(log_scores, metamodel_params)
+    results = evaluate_selectors(meta_X, scores, maximize, selectors, folds=folds, seeds=seeds, n_boot=n_boot,
+                                 progress=progress)
+    common = meta_X.index.intersection(scores.dropna(how="all").index)
+    truth = fill_failed(orient(scores.loc[common], maximize))
+    sign = 1.0 if maximize else -1.0
+    return {
+        "protocol": "leave-one-dataset-out" if folds is None else f"{folds.reindex(common).nunique()}-fold (given folds)",
+        "n_datasets": int(len(common)),
+        "n_learners": int(scores.loc[common].dropna(axis=1, how="all").shape[1]),
+        "n_meta_features": int(meta_X.shape[1]),
+        "maximize": bool(maximize),
+        "seeds": [int(s) for s in seeds],
+        "oracle_mean_score": float(sign * np.nanmean(truth.max(axis=1))),
+        "selectors": {name: result.to_dict() for name, result in results.items()},
+    }

@@ -1,0 +1,168 @@
+"""The LightGBM meta-model: learning, explaining, neighbours, and text+JSON artifacts."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from automl_meta.exceptions import ArtifactError, UsageError
+from automl_meta.io.metamodel_files import load_metamodel, save_metamodel
+from automl_meta.selection import KNNSelector, MetaModel, SimpleFeatureNN, SingleBest
+from automl_meta.selection.metamodel import METHODS
+
+
+def make_meta(n: int = 60, seed: int = 0, n_noise: int = 4) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Meta-features where ``size`` decides between two learners; a third is mediocre; one never ran."""
+    rng = np.random.default_rng(seed)
+    index = [f"ds{i:03d}" for i in range(n)]
+    meta = pd.DataFrame(rng.normal(size=(n, n_noise)), index=index, columns=[f"noise{i}" for i in range(n_noise)])
+    meta.insert(0, "size", rng.uniform(-1, 1, size=n))
+    meta.iloc[::7, 1] = np.nan
+    base = rng.uniform(0.6, 0.9, size=n)
+    scores = pd.DataFrame(
+        {
+            "forest": base + 0.05 * meta["size"] + rng.normal(scale=0.005, size=n),
+            "linear": base - 0.05 * meta["size"] + rng.normal(scale=0.005, size=n),
+            "tree": base - 0.04 + rng.normal(scale=0.005, size=n),
+            "never_run": np.nan,
+        },
+        index=index,
+    )
+    scores.iloc[3, 2] = np.nan  # one failed run
+    return meta, scores
+
+
+@pytest.fixture(scope="module")
+def meta():
+    return make_meta()
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_metamodel_picks_the_learner_the_planted_feature_favours(meta, method):
+    meta_X, scores = meta
+    train, test = meta_X.index[:45], meta_X.index[45:]
+    model = MetaModel(method=method, random_state=0).fit(meta_X.loc[train], scores.loc[train])
+    picked = model.decision_function(meta_X.loc[test]).idxmax(axis=1)
+    best = scores.loc[test].idxmax(axis=1)
+    assert (picked == best).mean() >= (0.8 if method == MetaModel().method else 0.55)  # chance: 1/3
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_explain_contributions_sum_to_the_raw_prediction(meta, method):
+    meta_X, scores = meta
+    model = MetaModel(method=method, random_state=0).fit(meta_X, scores)
+    row = meta_X.iloc[[7]]  # has a missing meta-feature
+    raw = model.decision_function(row).iloc[0]
+    contributions = model.explain(row)
+    assert set(contributions) == set(model.learners_)
+    for learner, series in contributions.items():
+        assert "bias" in series.index
+        assert series.sum() == pytest.approx(raw[learner], abs=1e-9)
+    assert set(model.feature_names_) <= set(contributions["forest"].index)
+
+
+def test_learners_without_evaluations_are_never_recommended(meta):
+    meta_X, scores = meta
+    model = MetaModel(random_state=0).fit(meta_X, scores)
+    assert "never_run" not in model.learners_
+    assert "never_run" not in model.predict(meta_X.iloc[:3]).columns
+    assert model.rank(meta_X.iloc[:3]).columns.tolist() == model.learners_
+
+
+def test_predict_is_in_metric_units_and_orders_like_the_ranking(meta):
+    meta_X, scores = meta
+    model = MetaModel(random_state=0).fit(meta_X, scores)
+    predicted = model.predict(meta_X)
+    assert predicted.to_numpy().min() > 0.3 and predicted.to_numpy().max() < 1.2  # accuracy-like values
+    ranks = model.rank(meta_X)
+    assert (predicted.idxmax(axis=1) == ranks.idxmin(axis=1)).all()
+    low, high = model.predict_interval(meta_X.iloc[:4])
+    assert (low.to_numpy() <= high.to_numpy()).all()
+
+
+def test_nearest_finds_the_training_dataset_itself_first(meta):
+    meta_X, scores = meta
+    model = MetaModel(random_state=0).fit(meta_X, scores)
+    nearest = model.nearest(meta_X.loc[["ds010"]], k=3)
+    assert nearest[0] == ("ds010", 0.0)
+    assert len(nearest) == 3 and nearest[1][1] <= nearest[2][1]
+
+
+def test_metamodel_follows_scikit_learn_conventions(meta):
+    meta_X, scores = meta
+    model = MetaModel(n_estimators=10, random_state=3)
+    with pytest.raises(NotFittedError):
+        model.predict(meta_X)
+    twin = clone(model)
+    assert twin.get_params() == model.get_params()
+    assert not hasattr(twin, "boosters_")
+    assert model.fit(meta_X, scores) is model
+    with pytest.raises(UsageError, match="unknown meta-model method"):
+        MetaModel(method="magic").fit(meta_X, scores)
+
+
+def test_metamodel_is_seeded(meta):
+    meta_X, scores = meta
+    first = MetaModel(random_state=1).fit(meta_X, scores).decision_function(meta_X)
+    second = MetaModel(random_state=1).fit(meta_X, scores).decision_function(meta_X)
+    pd.testing.assert_frame_equal(first, second)
+
+
+def test_metamodel_trains_fast_on_a_meta_database_sized_problem():
+    meta_X, scores = make_meta(n=150, n_noise=40)
+    more = {f"learner{i}": scores["tree"] + 0.001 * i for i in range(10)}
+    scores = scores.assign(**more)
+    MetaModel(random_state=0).fit(meta_X.iloc[:10], scores.iloc[:10])  # warm-up: LightGBM import
+    start = time.perf_counter()
+    MetaModel(random_state=0).fit(meta_X, scores)
+    assert time.perf_counter() - start < 3.0  # ~0.3 s on an idle core; generous for a shared machine
+
+
+def test_saved_metamodel_is_text_and_json_and_reloads_identically(meta, tmp_path):
+    meta_X, scores = meta
+    model = MetaModel(random_state=0).fit(meta_X, scores)
+    manifest_path, booster_path = save_metamodel(model, tmp_path, "mm", extra={"task": "classification"})
+    manifest = json.loads(manifest_path.read_text())
+    assert manifest["learners"] == model.learners_ and manifest["feature_names"] == model.feature_names_
+    assert manifest["training_datasets"] == model.training_datasets_
+    assert "lightgbm" in manifest["versions"] and manifest["extra"]["task"] == "classification"
+    assert booster_path.read_text().startswith("#@booster ")
+    assert b"\x80" not in booster_path.read_bytes()  # no pickle protocol header anywhere
+    loaded = load_metamodel(tmp_path, "mm")
+    pd.testing.assert_frame_equal(loaded.predict(meta_X), model.predict(meta_X))
+    row = meta_X.iloc[[2]]
+    assert loaded.explain(row)["forest"].sum() == pytest.approx(model.explain(row)["forest"].sum())
+    assert loaded.nearest(row, 2) == model.nearest(row, 2)
+
+
+def test_tampered_booster_file_is_rejected(meta, tmp_path):
+    meta_X, scores = meta
+    model = MetaModel(n_estimators=5, random_state=0).fit(meta_X, scores)
+    _, booster_path = save_metamodel(model, tmp_path, "mm")
+    booster_path.write_text(booster_path.read_text().replace("leaf_value=", "leaf_value=9", 1))
+    with pytest.raises(ArtifactError, match="checksum"):
+        load_metamodel(tmp_path, "mm")
+    with pytest.raises(ArtifactError, match="no meta-model manifest"):
+        load_metamodel(tmp_path, "other")
+
+
+def test_baselines_rank_every_evaluated_learner(meta):
+    meta_X, scores = meta
+    meta_X = meta_X.assign(nr_inst=100.0, nr_attr=5.0, nr_class=2.0, pct_numeric=1.0)
+    for selector in (SingleBest(), KNNSelector(k=3), SimpleFeatureNN()):
+        predicted = selector.fit(meta_X, scores).predict(meta_X.iloc[:5])
+        assert predicted.columns.tolist() == ["forest", "linear", "tree"]
+        assert predicted.notna().all().all()
+    assert SingleBest().fit(meta_X, scores).best_ in ("forest", "linear")
+
+
+def test_flaml_baseline_explains_which_features_it_lacks(meta):
+    meta_X, scores = meta
+    with pytest.raises(UsageError, match="nr_inst"):
+        SimpleFeatureNN().fit(meta_X, scores)

@@ -1,0 +1,103 @@
+"""Evaluation protocols: the held-out dataset never reaches training, and the ASlib folds work."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from automl_meta.selection import KNNSelector, MetaModel, SingleBest
+from automl_meta.selection.metrics import outcomes, summarize
+from automl_meta.selection.normalize import orient
+from automl_meta.selection.protocols import SelectorSpec, evaluate_selectors
+from automl_meta.selection.suite import evaluate_suite
+
+
+def leaky_meta(n: int = 40, seed: int = 0):
+    """Each dataset's best learner is random; only an id-like meta-feature identifies the dataset.
+
+    A selector that has seen the held-out row can look its answer up (1-NN on the id); one that
+    has not is at chance level (1/4).
+    """
+    rng = np.random.default_rng(seed)
+    index = [f"ds{i:02d}" for i in range(n)]
+    meta = pd.DataFrame({"row_id": rng.permutation(n) * 10.0, "noise": rng.normal(size=n)}, index=index)
+    scores = pd.DataFrame(rng.uniform(0.5, 0.6, size=(n, 4)), index=index, columns=list("abcd"))
+    best = rng.integers(0, 4, size=n)
+    for i, j in enumerate(best):
+        scores.iat[i, j] = 0.9
+    return meta, scores
+
+
+class RecordingSelector(SingleBest):
+    """A real SBS that remembers which datasets every fit saw."""
+
+    seen: list = []
+
+    def fit(self, meta_X, scores, maximize=True):
+        RecordingSelector.seen.append(set(meta_X.index))
+        return super().fit(meta_X, scores, maximize)
+
+
+def test_planted_leak_pays_off_only_when_the_held_out_row_is_in_training():
+    meta, scores = leaky_meta()
+    # the leak, done on purpose: fit on every dataset, then "evaluate" on the same datasets
+    leaked = KNNSelector(k=1).fit(meta[["row_id"]], scores).predict(meta[["row_id"]])
+    assert summarize(outcomes(orient(scores, True), leaked, sbs="a"))["top1_accuracy"] == 1.0
+    # the protocol refits without the held-out dataset: the id no longer helps
+    result = evaluate_selectors(meta[["row_id"]], scores, True, {"1nn": SelectorSpec(lambda s: KNNSelector(k=1), seeded=False)},
+                                seeds=[0], n_boot=0)
+    assert result["1nn"].mean["top1_accuracy"] < 0.5
+
+
+def test_leave_one_out_never_trains_on_the_held_out_dataset():
+    meta, scores = leaky_meta(n=12)
+    RecordingSelector.seen = []
+    evaluate_selectors(meta, scores, True, {"rec": SelectorSpec(lambda s: RecordingSelector(), seeded=False)}, seeds=[0], n_boot=0)
+    assert len(RecordingSelector.seen) == 12
+    assert all(len(seen) == 11 for seen in RecordingSelector.seen)
+    assert set().union(*RecordingSelector.seen) == set(meta.index)
+    held_out = [set(meta.index) - seen for seen in RecordingSelector.seen]
+    assert sorted(next(iter(h)) for h in held_out) == sorted(meta.index)
+
+
+def test_a_renamed_copy_of_the_held_out_dataset_is_dropped_from_training():
+    meta, scores = leaky_meta(n=20)
+    meta.loc["copy_of_ds03"] = meta.loc["ds03"]
+    scores.loc["copy_of_ds03"] = scores.loc["ds03"]
+    RecordingSelector.seen = []
+    folds = pd.Series([1 + i % 2 for i in range(len(meta))], index=meta.index)
+    folds["ds03"], folds["copy_of_ds03"] = 0, 1
+    evaluate_selectors(meta, scores, True, {"rec": SelectorSpec(lambda s: RecordingSelector(), seeded=False)},
+                       folds=folds, seeds=[0], n_boot=0)
+    fold0_training, fold1_training = RecordingSelector.seen[0], RecordingSelector.seen[1]  # folds in sorted order
+    assert "ds03" not in fold0_training and "copy_of_ds03" not in fold0_training
+    assert "copy_of_ds03" not in fold1_training and "ds03" not in fold1_training
+    assert "ds05" in fold0_training and "ds05" not in RecordingSelector.seen[2]  # ds05 is in fold 2
+
+
+def test_suite_reports_every_selector_with_spread_and_interval():
+    meta, scores = leaky_meta(n=15)
+    report = evaluate_suite(meta, scores, True, seeds=[0, 1], n_boot=50, metamodel_params={"n_estimators": 5})
+    assert report["protocol"] == "leave-one-dataset-out" and report["n_datasets"] == 15
+    assert set(report["selectors"]) == {"meta-model", "SBS", "kNN (auto-sklearn)", "1-NN simple (FLAML)", "random"}
+    assert report["selectors"]["SBS"]["mean"]["remaining_gap"] == pytest.approx(1.0)
+    assert "error" in report["selectors"]["1-NN simple (FLAML)"]  # no simple features in these data
+    meta_model = report["selectors"]["meta-model"]
+    assert len(meta_model["per_seed"]) == 2 and "remaining_gap" in meta_model["interval95"]
+
+
+@pytest.mark.shared
+def test_aslib_openml_weka_folds_run_the_meta_model(shared_dir):
+    from automl_meta.io.aslib import read_scenario
+
+    scenario = read_scenario(shared_dir / "aslib" / "OPENML-WEKA-2017")
+    keep = scenario.folds.index[scenario.folds <= 3]
+    report = evaluate_suite(scenario.features.loc[keep], scenario.performance.loc[keep], scenario.maximize,
+                            folds=scenario.folds.loc[keep], seeds=[0], n_boot=0,
+                            metamodel_params={"portfolio_size": 4})
+    assert report["protocol"] == "3-fold (given folds)"
+    for name in ("meta-model", "kNN (auto-sklearn)", "1-NN simple (FLAML)"):
+        gap = report["selectors"][name]["mean"]["remaining_gap"]
+        assert np.isfinite(gap) and gap < 3.0
+    assert report["selectors"]["random"]["mean"]["remaining_gap"] > 1.0
