@@ -86,6 +86,7 @@ def recommend_command(
         maximize=selector.maximize,
         metafeatures=metafeatures,
         explain=top if explain else 0,
+        n_explain_features=8,
     )
     if evaluate_top:
         rungs = len(halving_schedule(dataset.n_rows, min(evaluate_top, len(rec.ranking)))) if halving else 1
@@ -101,6 +102,12 @@ def recommend_command(
         payload = rec.as_dict(top=max(top, evaluate_top))
         payload["db"] = str(selector.db_path)
         payload["meta_model"] = selector.source
+        if hasattr(selector.model, "predict_interval"):
+            k = getattr(selector.model, "n_neighbors", "k")
+            payload["interval_meaning"] = (
+                f"lowest and highest real {rec.metric} of the learner on the {k} meta-database datasets "
+                "nearest in meta-feature space (a spread, not a calibrated interval)"
+            )
         payload["total_seconds"] = total
         if saved is not None:
             payload["fitted_model"] = saved
@@ -138,7 +145,8 @@ def _render(rec, selector, top: int, explain: bool, total: float) -> None:
     table.add_column("predicted", justify="right")
     shown = rec.top(top)
     if any(r.lower is not None for r in shown):
-        table.add_column("interval", justify="right")
+        k = getattr(selector.model, "n_neighbors", None)
+        table.add_column(f"range on {k} nearest" if k else "interval", justify="right")
     evaluated = bool(rec.evaluated)
     if evaluated:
         table.add_column(f"real {rec.metric}", justify="right")
