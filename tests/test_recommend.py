@@ -265,3 +265,29 @@ def test_predict_scores_the_target_column_when_present(metadb, churn_csv, tmp_pa
     truth = make_mixed_frame(80, seed=7)["target"]
     assert doc["score"]["metric"] == "balanced_accuracy" and doc["score"]["n_rows"] == 80
     assert math.isclose(doc["score"]["value"], balanced_accuracy_score(truth, doc["predictions"]))
+
+
+def test_shipped_meta_model_is_used_when_it_matches_the_shipped_db(metadb, tmp_path, monkeypatch, caplog):
+    """The shipped-artifact path, with the package folder redirected to a copy built here."""
+    import shutil
+
+    import automl_meta.meta_db
+
+    shipped = tmp_path / "meta_db"
+    shipped.mkdir()
+    shutil.copy(metadb, shipped / "metadb.sqlite")
+    result = _invoke("selector", "train", "--db", shipped / "metadb.sqlite", "--out", shipped, "--task", "classification")
+    assert result.exit_code == 0, result.output
+    monkeypatch.setattr(automl_meta.meta_db, "shipped_path", lambda name: shipped / name)
+
+    selector = load_selector("classification")
+    assert selector.source == "shipped meta-model" and selector.metric == "balanced_accuracy"
+
+    manifest = shipped / "metamodel_classification.json"
+    doc = json.loads(manifest.read_text())
+    doc["extra"]["db_sha256"] = "0" * 64  # as if the database had been rebuilt since
+    manifest.write_text(json.dumps(doc))
+    with caplog.at_level("WARNING"):
+        selector = load_selector("classification")
+    assert selector.source.startswith("meta-model trained on the fly")
+    assert "trained on another version of metadb.sqlite" in caplog.text

@@ -71,6 +71,14 @@ def _shipped_model(task: str, metric: str | None):
     return load_shipped_metamodel(task=task, metric=metric)
 
 
+def _matches(info: dict, db_path: Path) -> bool:
+    """Whether a shipped meta-model's recorded database checksum (if any) is the database's."""
+    recorded = info.get("db_sha256")
+    if not recorded:
+        return True
+    return hashlib.sha256(db_path.read_bytes()).hexdigest() == recorded
+
+
 def model_cache_dir() -> Path:
     """``$AUTOML_META_CACHE_DIR/metamodels``, else the user cache directory's ``automl-meta/metamodels``."""
     env = os.environ.get(CACHE_ENV)
@@ -157,6 +165,12 @@ def load_selector(
         options = mf_options(store.get_meta("protocol") or {})
         if db is None and prefer_shipped and not exclude:
             shipped = _shipped_model(task, metric)
+            if shipped is not None and not _matches(shipped[1], path):
+                logger.warning(
+                    "the shipped %s meta-model was trained on another version of %s; training one on the fly",
+                    task, path.name,
+                )
+                shipped = None
             if shipped is not None:
                 model, info = shipped
                 return Selector(
