@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from automl_meta.dataset import Dataset
-from automl_meta.exceptions import AutomlMetaError, LearnerError, UsageError
+from automl_meta.exceptions import AutomlMetaError, LearnerError, MetaDBError, UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -214,7 +214,17 @@ def rank_learners(
     ``predict`` in the metric's direction. ``explain`` is how many of the top
     learners get contributions (0: none). Ties keep the model's learner order.
     """
-    row = metafeature_row(metafeatures, _model_feature_names(model))
+    names = _model_feature_names(model)
+    row = metafeature_row(metafeatures, names)
+    if names:
+        known = int(row.notna().to_numpy().sum())
+        if known == 0:
+            raise MetaDBError(
+                f"none of the meta-model's {len(names)} meta-features is computed by this extractor "
+                "(a meta-database imported from elsewhere, e.g. ASlib?); use a database built by `automl-meta db build`"
+            )
+        if known < 0.5 * len(names):
+            logger.warning("only %d of the meta-model's %d meta-features are known for this dataset", known, len(names))
     predicted = _first_row(model.predict(row)).astype(float)
     learners = list(predicted.index)
     if hasattr(model, "decision_function"):

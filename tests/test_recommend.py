@@ -291,3 +291,15 @@ def test_shipped_meta_model_is_used_when_it_matches_the_shipped_db(metadb, tmp_p
         selector = load_selector("classification")
     assert selector.source.startswith("meta-model trained on the fly")
     assert "trained on another version of metadb.sqlite" in caplog.text
+
+
+def test_recommend_refuses_a_meta_model_with_foreign_meta_features(metadb):
+    from automl_meta.metadb import MetaDB
+
+    with MetaDB.open(metadb) as db:
+        meta_X, scores = db.meta_features("classification"), db.scores("balanced_accuracy", "classification")
+    foreign = meta_X.set_axis([f"aslib_feature_{i}" for i in range(meta_X.shape[1])], axis=1)
+    model = MetaModel(method="per_learner", random_state=0).fit(foreign, scores)
+    dataset = make_dataset(make_mixed_frame(100, seed=1), target="target")
+    with pytest.raises(MetaDBError, match="none of the meta-model's .* meta-features"):
+        recommend(dataset, model, metric="balanced_accuracy", metafeatures=extract_metafeatures(dataset, max_rows=200))
