@@ -4,7 +4,7 @@
 #
 #   AUTOML_META_OMNIGLOT=../shared/omniglot benchmarks/omniglot_gpu.sh            # all four (about 17 min)
 #   benchmarks/omniglot_gpu.sh maml-20w1s                                          # one configuration (fits a 10-min call)
-#   SMOKE=1 benchmarks/omniglot_gpu.sh                                             # CPU check: 3 s per config, 20 test tasks
+#   SMOKE=1 benchmarks/omniglot_gpu.sh                                             # CPU check: 3 s per config, meta-batch 2, 8 test tasks
 #
 # Budgets: 170 s for the 5-way configurations, 470 s for 20-way (plus warm-up
 # and the 600-task test). Set COMPILE=0 to skip torch.compile (it falls back to
@@ -21,7 +21,7 @@ if [ "${COMPILE:-1}" = "1" ]; then
   EXTRA+=(--compile)
 fi
 if [ "${SMOKE:-0}" = "1" ]; then
-  EXTRA=(--device cpu --seconds 3 --tasks 20)
+  EXTRA=(--device cpu --seconds 3 --tasks 8 --meta-batch 2)
   export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 else
   if ! "$PYTHON" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)'; then

@@ -66,6 +66,8 @@ def test_meta_sgd_learning_rate_gradient_matches_finite_differences():
     maml = MAML(_tiny_mlp(), inner_lr=0.2, inner_steps=1, loss="mse", learn_inner_lr=True)
     batch = _regression_batch(seed=1)
     _, lr_grads, _, _ = maml_meta_gradient(maml.net, maml.inner, maml.params, batch, maml.inner_lrs)
+    _, functional_lr_grads, _, _ = maml_meta_gradient(maml.net, maml.inner, maml.params, batch, maml.inner_lrs, functional_outer=True)
+    assert _max_diff(lr_grads, functional_lr_grads) < 1e-12
 
     def meta_loss(lrs):
         losses = [
@@ -130,13 +132,14 @@ def test_reptile_inner_adam_moves_weights_toward_each_task():
 
 @pytest.mark.parametrize("bn_mode", ["transductive", "support"])
 @pytest.mark.parametrize("first_order", [False, True])
-def test_vmapped_meta_batch_equals_per_task_loop(bn_mode, first_order):
+@pytest.mark.parametrize("functional_outer", [False, True])
+def test_vmapped_meta_batch_equals_per_task_loop(bn_mode, first_order, functional_outer):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         module = Conv4(3, filters=4).double()
     maml = MAML(module, inner_lr=0.4, inner_steps=2, first_order=first_order, bn_mode=bn_mode)
     batch = _image_batch()
-    grads, _, loss, _ = maml_meta_gradient(maml.net, maml.inner, maml.params, batch)
+    grads, _, loss, _ = maml_meta_gradient(maml.net, maml.inner, maml.params, batch, functional_outer=functional_outer)
     reference = loop_meta_gradient(module, maml.params, batch, 0.4, 2, first_order, "cross_entropy", bn_mode)
     assert _max_diff(grads, reference) < 1e-10
     assert loss.item() == pytest.approx(loop_meta_loss(module, maml.params, batch, 0.4, 2, first_order, "cross_entropy", bn_mode).item())

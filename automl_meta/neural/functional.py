@@ -177,18 +177,29 @@ def batched_query_loss(net: Functional, inner: InnerLoop, params: Params, lr, ba
     return vmap(one, randomness="different")(xs, ys, xq, yq)
 
 
-def maml_meta_gradient(net: Functional, inner: InnerLoop, params: Params, batch, lr: Params | None = None):
+def maml_meta_gradient(net: Functional, inner: InnerLoop, params: Params, batch, lr: Params | None = None, functional_outer: bool = False):
     """The MAML meta-gradient of the mean query loss over a meta-batch.
 
     Returns ``(grads, lr_grads, loss, score)``: gradients for ``params``, for the
     per-parameter learning rates ``lr`` (``None`` unless Meta-SGD), the mean
-    query loss and the mean query score.
+    query loss and the mean query score. The outer gradient is taken with
+    :func:`torch.autograd.grad` through the vmapped inner loops (``params`` and
+    ``lr`` must require grad; fastest in eager mode), or with
+    ``functional_outer=True`` by :func:`torch.func.grad_and_value`, one pure
+    function that :func:`torch.compile` traces whole.
     """
 
     def objective(p, lrs):
         losses, scores = batched_query_loss(net, inner, p, inner.lr if lrs is None else lrs, batch)
         return losses.mean(), scores.mean()
 
+    if not functional_outer:
+        loss, score = objective(params, lr)
+        inputs = list(params.values()) + (list(lr.values()) if lr is not None else [])
+        flat = torch.autograd.grad(loss, inputs)
+        grads = dict(zip(params, flat[: len(params)]))
+        lr_grads = dict(zip(lr, flat[len(params) :])) if lr is not None else None
+        return grads, lr_grads, loss.detach(), score
     argnums = (0,) if lr is None else (0, 1)
     grads, (loss, score) = grad_and_value(objective, argnums=argnums, has_aux=True)(params, lr)
     return grads[0], (grads[1] if lr is not None else None), loss.detach(), score

@@ -143,7 +143,7 @@ class MAML(_MetaLearner):
         super().__init__(module, Functional(module, loss, bn_mode), InnerLoop(inner_steps, inner_lr, first_order))
         if learn_inner_lr:
             self.inner_lrs = {k: torch.full_like(v, inner_lr).requires_grad_() for k, v in self.params.items()}
-        self._gradient = partial(maml_meta_gradient, self.net, self.inner)
+        self._gradient = partial(maml_meta_gradient, self.net, self.inner, functional_outer=compile)
         if compile:
             self._gradient = torch.compile(self._gradient, dynamic=False)
 

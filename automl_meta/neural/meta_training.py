@@ -26,7 +26,9 @@ class MetaTrainConfig:
     """Outer-loop settings.
 
     ``meta_lr`` is Adam's learning rate (MAML, FOMAML); ``outer_step`` is
-    Reptile's initial interpolation step, annealed linearly to 0.
+    Reptile's initial interpolation step, annealed linearly to 0. Annealing
+    follows the larger of the fraction of ``iterations`` done and the fraction
+    of ``time_limit`` spent, so a time-limited run anneals to its end.
     ``time_limit`` (seconds) stops training early; ``log_every`` sets how often
     losses are read back from the device (a synchronization).
     """
@@ -40,7 +42,7 @@ class MetaTrainConfig:
     seed: int = 0
     time_limit: float | None = None
     log_every: int = 10
-    cosine: bool = False  # anneal MAML's meta_lr to 0 over ``iterations`` with a cosine
+    cosine: bool = False  # anneal MAML's meta_lr to 0 with a cosine (over iterations or the time limit)
 
 
 @dataclass
@@ -54,17 +56,15 @@ class MetaTrainResult:
 
 
 def _outer_optimizer(learner, config: MetaTrainConfig):
+    """The optimizer, its base learning rate and the annealing shape (a function of progress in [0, 1])."""
     params = learner.meta_parameters()
     if learner.algorithm == "reptile":
-        optimizer = torch.optim.SGD(params, lr=config.outer_step)
-        total = max(1, config.iterations)
-        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda i: max(0.0, 1.0 - i / total))
-        return optimizer, schedule
+        return torch.optim.SGD(params, lr=config.outer_step), config.outer_step, lambda f: max(0.0, 1.0 - f)
     fused = params[0].is_cuda  # one kernel for the whole update on GPU
     optimizer = torch.optim.Adam(params, lr=config.meta_lr, fused=fused or None)
     if config.cosine:
-        return optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, config.iterations))
-    return optimizer, None
+        return optimizer, config.meta_lr, lambda f: 0.5 * (1.0 + math.cos(math.pi * min(1.0, f)))
+    return optimizer, config.meta_lr, lambda f: 1.0
 
 
 def meta_train(
@@ -82,7 +82,7 @@ def meta_train(
     """
     device = next(iter(learner.params.values())).device
     generator = torch.Generator(device=device).manual_seed(config.seed)
-    optimizer, schedule = _outer_optimizer(learner, config)
+    optimizer, base_lr, shape = _outer_optimizer(learner, config)
     result = MetaTrainResult()
     callback = callback or (lambda event: None)
     pending: list = []
@@ -109,9 +109,13 @@ def meta_train(
         batch = splits.train.sample(config.meta_batch, generator)
         optimizer.zero_grad(set_to_none=True)
         pending.append(learner.accumulate(batch))
+        # Progress counts iterations or, under a time limit, elapsed time: annealing ends with the budget.
+        progress = (iteration - 1) / config.iterations
+        if config.time_limit:
+            progress = max(progress, (time.perf_counter() - start) / config.time_limit)
+        for group in optimizer.param_groups:
+            group["lr"] = base_lr * shape(progress)
         optimizer.step()
-        if schedule is not None:
-            schedule.step()
         callback({"event": "iteration", "iteration": iteration})
         if iteration % config.log_every == 0:
             flush(iteration)
