@@ -100,7 +100,9 @@ def meta_train_command(
     shots: Annotated[int, typer.Option("--shots", help="Support examples per class (sinusoid: support points).")] = 1,
     queries: Annotated[int | None, typer.Option("--queries", help="Query examples per class (default 15 omniglot, 10 others).")] = None,
     inner_steps: Annotated[int, typer.Option("--inner-steps", help="Inner-loop steps per task.")] = 1,
-    inner_lr: Annotated[float | None, typer.Option("--inner-lr", help="Inner step size (default 0.4 omniglot, 0.01 sinusoid, 0.1 tabular).")] = None,
+    inner_lr: Annotated[
+        float | None, typer.Option("--inner-lr", help="Inner step size (default 0.4 omniglot, 0.01 sinusoid, 0.1 tabular; 1e-3 for Reptile's Adam).")
+    ] = None,
     inner_optimizer: Annotated[str, typer.Option("--inner-optimizer", help="Reptile's inner optimizer: sgd or adam.")] = "sgd",
     meta_batch: Annotated[int, typer.Option("--meta-batch", help="Tasks per meta-iteration.")] = 32,
     iterations: Annotated[int, typer.Option("--iterations", help="Meta-iterations.")] = 1000,
@@ -111,6 +113,7 @@ def meta_train_command(
     validate_every: Annotated[int, typer.Option("--validate-every", help="Validate every N iterations (0: only at the end).")] = 100,
     validation_tasks: Annotated[int, typer.Option("--validation-tasks", help="Tasks per validation.")] = 100,
     time_limit: Annotated[float | None, typer.Option("--time-limit", help="Stop after this many seconds of training.")] = None,
+    cosine: Annotated[bool, typer.Option("--cosine", help="Anneal --meta-lr to 0 with a cosine (over --iterations or --time-limit).")] = False,
     compile_: Annotated[bool, typer.Option("--compile", help="torch.compile the meta-gradient (worth it on GPU).")] = False,
     device: DeviceOption = "auto",
     data: DataOption = None,
@@ -132,6 +135,8 @@ def meta_train_command(
         raise UsageError(f"unknown task source {source!r}; choose from {', '.join(SOURCES)}")
     if algo not in ALGOS:
         raise UsageError(f"unknown --algo {algo!r}; choose from {', '.join(ALGOS)}")
+    if inner_optimizer not in ("sgd", "adam"):
+        raise UsageError(f"--inner-optimizer must be sgd or adam, not {inner_optimizer!r}")
     if bn not in ("transductive", "support"):
         raise UsageError(f"--bn must be transductive or support, not {bn!r}")
     if meta_sgd and (algo == "reptile" or source == "tabular"):
@@ -140,7 +145,8 @@ def meta_train_command(
         raise UsageError("--ways, --shots, --queries, --inner-steps, --meta-batch and --iterations must be >= 1")
     dev = _device(device)
     queries = DEFAULT_QUERIES[source] if queries is None else queries
-    inner_lr = DEFAULT_INNER_LR[source] if inner_lr is None else inner_lr
+    if inner_lr is None:  # Reptile's inner Adam takes the Reptile paper's 1e-3
+        inner_lr = 1e-3 if algo == "reptile" and inner_optimizer == "adam" else DEFAULT_INNER_LR[source]
     splits = make_task_source(
         source, _task_data(source, data, target, sep), ways=ways, shots=shots, queries=queries, device=dev, bn_mode=bn, split_seed=1 if source == "omniglot" else seed
     )
@@ -154,9 +160,10 @@ def meta_train_command(
         "outer_step": outer_step,
         "learn_inner_lr": meta_sgd,
         "compile": compile_,
+        "cosine": cosine,
     }
     learner = make_meta_learner(algo, new_backbone(splits.architecture, seed), **learner_options(hyper, splits.loss, splits.bn_mode, algo)).to(dev)
-    config = MetaTrainConfig(iterations, meta_batch, meta_lr, outer_step, validate_every, validation_tasks, seed, time_limit)
+    config = MetaTrainConfig(iterations, meta_batch, meta_lr, outer_step, validate_every, validation_tasks, seed, time_limit, cosine=cosine)
     metric = "accuracy" if splits.loss == "cross_entropy" else "mse"
     last = {"val": None}
     with progress_bar(f"meta-train {source} {algo}", total=iterations) as advance:

@@ -137,3 +137,25 @@ def test_meta_train_omniglot_tiny_run(shared_dir, tmp_path, monkeypatch):
     assert evaluation.exit_code == 0, evaluation.stderr
     payload = json.loads(evaluation.stdout)
     assert payload["ways"] == 3 and payload["metric"] == "accuracy"
+
+
+def test_meta_train_reptile_with_inner_adam_records_its_hyperparameters(tmp_path):
+    out = tmp_path / "rep.pt"
+    result = runner.invoke(
+        app,
+        ["meta-train", "sinusoid", "--algo", "reptile", "--inner-optimizer", "adam", "--inner-steps", "3", "--meta-batch", "3",
+         "--iterations", "2", "--validate-every", "0", "--validation-tasks", "4", "--device", "cpu", "--out", str(out), "--json"],
+    )
+    assert result.exit_code == 0, result.stderr
+    _, manifest = load_checkpoint(out, kind="init")
+    assert manifest["algorithm"] == "reptile"
+    assert manifest["hyperparameters"]["inner_optimizer"] == "adam" and manifest["hyperparameters"]["inner_lr"] == 1e-3
+    evaluation = runner.invoke(app, ["meta-eval", str(out), "--tasks", "6", "--device", "cpu", "--json"])
+    assert evaluation.exit_code == 0, evaluation.stderr
+    assert json.loads(evaluation.stdout)["steps"] == 3
+
+
+def test_meta_train_rejects_an_unknown_algorithm(tmp_path):
+    result = runner.invoke(app, ["meta-train", "sinusoid", "--algo", "protonet", "--out", str(tmp_path / "x.pt")])
+    assert result.exit_code == 2
+    assert "unknown --algo" in result.stderr
