@@ -98,13 +98,16 @@ def _render(dataset, result) -> None:
                             ("fit s", "right"), ("predict s", "right"), ("status", "left")):
         table.add_column(column, justify=justify)
     for rank, r in enumerate(result.results, start=1):
-        status = r.status if r.status == "ok" else f"[red]{r.status}[/]: {r.reason}"
-        if r.status == "ok" and r.reason:
-            status = f"ok [dim]({r.reason})[/]"
+        status = "ok" if r.status == "ok" else f"[red]{r.status}[/]"
+        if r.reason:
+            status += " *"
         table.add_row(str(rank), r.learner, fmt(r.mean), fmt(r.std), fmt(r.fit_seconds, 3), fmt(r.predict_seconds, 3), status)
     out.print(table)
+    for r in result.results:
+        if r.reason:
+            out.print(f"* {r.learner} ({r.status}): {r.reason}", soft_wrap=True, markup=False)
     for note in result.notes:
-        out.print(f"[yellow]note:[/] {note}")
+        out.print(f"[yellow]note:[/] {note}", soft_wrap=True)
 
 
 def learners_command(

@@ -82,23 +82,35 @@ def _single_thread_torch() -> None:
         torch.set_num_threads(1)
 
 
+def _quietly(function, *args):
+    """Call ``function`` on one OpenMP/BLAS thread with warnings silenced.
+
+    One thread: learners are parallelized across processes, never inside
+    (HistGradientBoosting would otherwise take every core). Warnings: the
+    convergence and metric warnings of a fit say nothing the scores do not.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with warnings.catch_warnings(), threadpool_limits(limits=1):
+        warnings.simplefilter("ignore")
+        return function(*args)
+
+
 def run_folds(spec, ctx: FoldContext, single_thread: bool = False):
     """Yield the events of cross-validating ``spec`` on ``ctx.folds`` (see the module docstring)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # convergence and metric warnings: the scores speak for themselves
+    try:
+        pipeline = _quietly(spec.build, ctx.dataset, ctx.random_state)
+    except Exception as exc:  # a learner's failure is a result, not a crash of the run
+        yield ("failed", f"build: {one_line(exc)}")
+        return
+    if single_thread:
+        _single_thread_torch()
+    for k, (train, test) in enumerate(ctx.folds):
+        yield ("start", k)
         try:
-            pipeline = spec.build(ctx.dataset, ctx.random_state)
-        except Exception as exc:  # a learner's failure is a result, not a crash of the run
-            yield ("failed", f"build: {one_line(exc)}")
+            outcome = _quietly(_one_fold, pipeline, ctx, train, test)
+        except Exception as exc:  # recorded as status "failed" with this reason
+            yield ("failed", f"fold {k + 1}: {one_line(exc)}")
             return
-        if single_thread:
-            _single_thread_torch()
-        for k, (train, test) in enumerate(ctx.folds):
-            yield ("start", k)
-            try:
-                outcome = _one_fold(pipeline, ctx, train, test)
-            except Exception as exc:  # recorded as status "failed" with this reason
-                yield ("failed", f"fold {k + 1}: {one_line(exc)}")
-                return
-            yield ("fold", k, outcome)
+        yield ("fold", k, outcome)
     yield ("done",)
