@@ -34,7 +34,7 @@ from automl_meta.neural.optimizees import FAMILIES, make_tasks
 
 logger = logging.getLogger(__name__)
 
-LR_GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
+LR_GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0)
 TUNING_SEED_OFFSET = 2_000_003
 
 
