@@ -114,6 +114,12 @@ def test_scores_match_sklearn_cross_val_score_on_the_same_folds(binary, regressi
         assert res.result(name).std == pytest.approx(expected.std())
 
 
+def test_repeats_redraw_the_folds_and_record_every_fold(binary):
+    res = evaluate(binary, learners=["lda"], cv=3, repeats=2)
+    assert res.repeats == 2 and len(res.result("lda").fold_scores) == 6
+    assert len(set(res.result("lda").fold_scores)) > 1
+
+
 def test_folds_are_stratified_and_shared_by_every_learner(binary):
     folds = make_folds(binary, cv=5, random_state=0)
     assert len(folds) == 5

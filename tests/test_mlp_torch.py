@@ -20,8 +20,8 @@ from automl_meta.neural.models import mlp, mlp_architecture
 # targets (single output), and the array API check (needs SCIPY_ARRAY_API=1).
 # Smaller networks than the portfolio's keep the ~50 checks per estimator fast.
 CHECKED = [
-    MLPTorchClassifier(hidden=(32,), max_epochs=60, random_state=0),
-    MLPTorchRegressor(hidden=(32,), max_epochs=60, random_state=0),
+    MLPTorchClassifier(hidden=(16,), max_epochs=30, batch_size=32, random_state=0),
+    MLPTorchRegressor(hidden=(16,), max_epochs=30, batch_size=32, random_state=0),
 ]
 
 

@@ -20,7 +20,7 @@ from automl_meta.learners import classification as C
 from automl_meta.learners import regression as R
 from automl_meta.learners.registry import Preprocessing, learner, make_registry
 
-PORTFOLIO_VERSION = "1"
+PORTFOLIO_VERSION = "2"  # 2: QDA with Ledoit-Wolf shrinkage (was reg_param=0.1, which fails on small classes)
 
 SCALED = Preprocessing(scale=True, encode="onehot")
 TREES = Preprocessing(scale=False, encode="ordinal")

@@ -61,8 +61,11 @@ def worker_main(read_fd: int, write_fd: int) -> None:
         _, index, spec = message
         from automl_meta.learners.cv_runner import run_folds
 
-        for event in run_folds(spec, context, single_thread=True):
-            outbox.send((index, event))
+        try:
+            for event in run_folds(spec, context, single_thread=True):
+                outbox.send((index, event))
+        except (BrokenPipeError, OSError):
+            return  # the parent is gone
 
 
 class _Worker:
