@@ -120,7 +120,7 @@ def _render(report: dict) -> None:
     title = (f"{what}: {report['protocol']}, {report['n_datasets']} datasets x {report['n_learners']} learners, "
              f"{len(report['seeds'])} seed(s); mean ± spread over seeds")
     table = Table(title=title, title_justify="left")
-    table.add_column("selector")
+    table.add_column("selector", no_wrap=True)
     for _, label in _COLUMNS:
         table.add_column(label, justify="right")
     table.add_column("gap left, 95% CI", justify="right")

@@ -30,7 +30,7 @@ LEARNER_FEATURE = "learner"
 
 def lgb_params(est, objective: str, seed: int) -> dict:
     """LightGBM parameters from a MetaModel's hyperparameters (one thread, quiet, deterministic)."""
-    return {
+    params = {
         "objective": objective,
         "learning_rate": est.learning_rate,
         "num_leaves": est.num_leaves,
@@ -47,14 +47,20 @@ def lgb_params(est, objective: str, seed: int) -> dict:
         "force_col_wise": True,
         "seed": int(seed),
     }
+    if est.boosting == "rf":  # LightGBM's random forest: bagged trees, each fitted to the target, averaged
+        params.update(boosting="rf", bagging_fraction=min(est.subsample, 0.632), bagging_freq=1)
+    return params
 
 
 def _train(params: dict, X: np.ndarray, y: np.ndarray, rounds: int, weight=None, group=None, categorical=None, names=None):
     import lightgbm as lgb
 
+    # few training rows (a small meta-database, a pair seldom decided): smaller leaves, so a split is possible
+    params = {**params, "min_data_in_leaf": max(1, min(params["min_data_in_leaf"], len(X) // 4))}
     data = lgb.Dataset(
         X, label=y, weight=weight, group=group, feature_name=names or "auto",
-        categorical_feature=categorical or "auto", free_raw_data=True, params={"verbose": -1},
+        categorical_feature=categorical or "auto", free_raw_data=True,
+        params={"verbose": -1, "feature_pre_filter": False, "min_data_in_bin": 1},
     )
     return lgb.train(params, data, num_boost_round=int(rounds))
 
@@ -66,12 +72,17 @@ def _with_learner(X: np.ndarray, code: int) -> np.ndarray:
 # -- per learner -------------------------------------------------------------------------------------
 
 
-def train_per_learner(est, X, Y: pd.DataFrame, names, seed) -> dict:
+def _norm_weight(w):
+    return None if w is None else w / w.mean()
+
+
+def train_per_learner(est, X, Y: pd.DataFrame, names, seed, w=None) -> dict:
     params = lgb_params(est, "regression", seed)
     boosters = {}
     for learner in Y.columns:
         ok = Y[learner].notna().to_numpy()
-        boosters[learner] = _train(params, X[ok], Y[learner].to_numpy()[ok], est.n_estimators, names=names)
+        weight = None if w is None else _norm_weight(w[ok])
+        boosters[learner] = _train(params, X[ok], Y[learner].to_numpy()[ok], est.n_estimators, weight=weight, names=names)
     return boosters
 
 
@@ -86,26 +97,28 @@ def contrib_per_learner(boosters: dict, X, learners) -> dict:
 # -- single model / ranker with the learner as a feature ------------------------------------------------
 
 
-def _stacked(X, Y: pd.DataFrame):
-    rows, labels, groups = [], [], []
+def _stacked(X, Y: pd.DataFrame, w=None):
+    rows, labels, groups, weights = [], [], [], []
     for i in range(len(X)):
         codes = [j for j in range(Y.shape[1]) if not np.isnan(Y.iat[i, j])]
         for j in codes:
             rows.append(np.append(X[i], float(j)))
             labels.append(Y.iat[i, j])
+            weights.append(1.0 if w is None else w[i])
         groups.append(len(codes))
-    return np.asarray(rows), np.asarray(labels), np.asarray(groups)
+    return np.asarray(rows), np.asarray(labels), np.asarray(groups), np.asarray(weights)
 
 
-def train_single(est, X, Y, names, seed) -> dict:
-    rows, labels, _ = _stacked(X, Y)
+def train_single(est, X, Y, names, seed, w=None) -> dict:
+    rows, labels, _, weights = _stacked(X, Y, w)
     params = {**lgb_params(est, "regression", seed), "max_cat_to_onehot": 64}
     rounds = est.n_estimators * 3
-    return {"single": _train(params, rows, labels, rounds, categorical=[X.shape[1]], names=[*names, LEARNER_FEATURE])}
+    return {"single": _train(params, rows, labels, rounds, weight=_norm_weight(weights), categorical=[X.shape[1]],
+                             names=[*names, LEARNER_FEATURE])}
 
 
-def train_ranker(est, X, Y, names, seed) -> dict:
-    rows, labels, groups = _stacked(X, Y)
+def train_ranker(est, X, Y, names, seed, w=None) -> dict:
+    rows, labels, groups, _ = _stacked(X, Y)  # LambdaRank weighs queries equally
     relevance = np.rint(np.clip(labels, 0.0, 1.0) * 10).astype(int)  # 0..10 graded relevance
     params = {**lgb_params(est, "lambdarank", seed), "max_cat_to_onehot": 64, "label_gain": list(range(11)),
               "lambdarank_truncation_level": 5}
@@ -132,7 +145,7 @@ def pair_key(a: str, b: str) -> str:
     return f"{a}\u2192{b}"
 
 
-def train_pairwise(est, X, Y: pd.DataFrame, names, seed) -> dict:
+def train_pairwise(est, X, Y: pd.DataFrame, names, seed, w=None) -> dict:
     params = lgb_params(est, "binary", seed)
     boosters = {}
     for a, b in itertools.combinations(Y.columns, 2):
@@ -141,7 +154,7 @@ def train_pairwise(est, X, Y: pd.DataFrame, names, seed) -> dict:
         label = (diff[ok] > 0).astype(float)
         if ok.sum() < 2 or label.min() == label.max():
             continue  # one learner always wins: the constant vote is added in the utility
-        weight = np.abs(diff[ok])
+        weight = np.abs(diff[ok]) * (1.0 if w is None else w[ok])
         boosters[pair_key(a, b)] = _train(params, X[ok], label, est.n_estimators, weight=weight / weight.mean(), names=names)
     return boosters
 

@@ -41,6 +41,12 @@ class MetaModel(BaseEstimator):
         Which LightGBM formulation learns the ranking (see the module docstring).
     n_estimators, learning_rate, num_leaves, min_child_samples, subsample, colsample_bytree, reg_lambda :
         LightGBM settings of every booster (small trees: meta-datasets have ~100 rows).
+    boosting : {"gbdt", "rf"}
+        Gradient boosting, or LightGBM's random-forest mode (bagged trees averaged).
+    dataset_weight : {"none", "range"}
+        ``range`` weighs each training dataset by the spread of its scores in metric points
+        (best minus worst learner), so datasets where the choice matters count more; the
+        pairwise variant then weighs by the raw score difference of the pair.
     portfolio_size : int or None
         If set, only the ``portfolio_size`` learners that greedily cover most of the
         training oracle are modelled; the others rank below them by their mean
@@ -73,6 +79,8 @@ class MetaModel(BaseEstimator):
         subsample: float = 0.8,
         colsample_bytree: float = 0.5,
         reg_lambda: float = 1.0,
+        boosting: str = "gbdt",
+        dataset_weight: str = "none",
         portfolio_size: int | None = None,
         n_neighbors: int = 5,
         log_scores: bool = False,
@@ -86,6 +94,8 @@ class MetaModel(BaseEstimator):
         self.subsample = subsample
         self.colsample_bytree = colsample_bytree
         self.reg_lambda = reg_lambda
+        self.boosting = boosting
+        self.dataset_weight = dataset_weight
         self.portfolio_size = portfolio_size
         self.n_neighbors = n_neighbors
         self.log_scores = log_scores
@@ -97,6 +107,8 @@ class MetaModel(BaseEstimator):
         """Learn from ``meta_X`` (datasets x meta-features) and ``scores`` (datasets x learners, NaN = no run)."""
         if self.method not in METHODS:
             raise UsageError(f"unknown meta-model method {self.method!r}; use one of {', '.join(METHODS)}")
+        if self.boosting not in ("gbdt", "rf") or self.dataset_weight not in ("none", "range"):
+            raise UsageError("boosting must be gbdt or rf, and dataset_weight none or range")
         meta_X, scores = _checked(meta_X, scores)
         if len(scores) < 2:
             raise UsageError(f"the meta-model needs at least 2 training datasets with scores, got {len(scores)}")
@@ -115,9 +127,13 @@ class MetaModel(BaseEstimator):
         Y = normalized[self.portfolio_]
         trainer = {"per_learner": B.train_per_learner, "single": B.train_single, "ranker": B.train_ranker,
                    "pairwise": B.train_pairwise}[self.method]
-        self.boosters_ = trainer(self, X, Y, internal, seed)
-        self.constants_ = B.pairwise_constants(Y, self.boosters_) if self.method == "pairwise" else {}
         oriented = orient(scores, self.maximize_, log=self.log_scores)
+        weight = None
+        if self.dataset_weight == "range":
+            spread = (oriented.max(axis=1) - oriented.min(axis=1)).to_numpy()
+            weight = np.maximum(spread, 0.01 * max(float(np.nanmax(spread)), 1e-12))  # no dataset weighs zero
+        self.boosters_ = trainer(self, X, Y, internal, seed, w=weight)
+        self.constants_ = B.pairwise_constants(Y, self.boosters_) if self.method == "pairwise" else {}
         self.range_boosters_ = self._range_boosters(X, oriented, internal, seed)
         self.train_scores_ = scores.astype(float)
         self.space_ = MinMaxSpace().fit(meta_X[self.feature_names_])

@@ -1,0 +1,114 @@
+"""Selector benchmark: the meta-model vs SBS, random, auto-sklearn kNN and FLAML 1-NN.
+
+Runs, each over several seeds (mean, spread over seeds, and a 95% bootstrap
+interval over held-out datasets):
+
+- ASlib OPENML-WEKA-2017 with its official 10-fold cv.arff (accuracy, maximize);
+- ASlib SAT11-HAND with its cv.arff (runtime, PAR10 form);
+- leave-one-dataset-out on the shipped meta-database, per task.
+
+``--variants`` adds the four meta-model formulations (per_learner, single,
+ranker, pairwise) side by side, which is how the default was chosen.
+
+Usage (from the repository root; the ASlib data sit in ../shared/aslib)::
+
+    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/selector.py --seeds 5 [--variants] [--only aslib|db]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("AUTOML_META_SHARED", REPO.parent / "shared"))
+METRICS = ("top1_accuracy", "mean_regret", "remaining_gap", "gap_closed", "ndcg_at_3", "spearman")
+
+
+def selectors(log_scores: bool, variants: bool, params: dict):
+    from automl_meta.selection import MetaModel
+    from automl_meta.selection.protocols import SelectorSpec
+    from automl_meta.selection.suite import default_selectors
+
+    specs = default_selectors(log_scores, params)
+    if variants:
+        for method in ("per_learner", "single", "ranker", "pairwise"):
+            specs[f"meta-model [{method}]"] = SelectorSpec(
+                lambda seed, m=method: MetaModel(method=m, log_scores=log_scores, random_state=seed, **params)
+            )
+    return specs
+
+
+def show(title: str, report: dict, seconds: float) -> None:
+    print(f"\n## {title}: {report['protocol']}, {report['n_datasets']} datasets x {report['n_learners']} learners, "
+          f"seeds {report['seeds']} ({seconds:.0f} s)")
+    print("| selector | " + " | ".join(METRICS) + " | remaining gap 95% CI |")
+    print("|---" * (len(METRICS) + 2) + "|")
+    for name, res in report["selectors"].items():
+        if res.get("error"):
+            print(f"| {name} | " + " | ".join("-" for _ in METRICS) + f" | n/a ({res['error']}) |")
+            continue
+        cells = [f"{res['mean'][m]:.3f} ± {res['std'][m]:.3f}" for m in METRICS]
+        ci = res["interval95"].get("remaining_gap")
+        print(f"| {name} | " + " | ".join(cells) + (f" | [{ci[0]:.2f}, {ci[1]:.2f}] |" if ci else " | - |"))
+
+
+def run_aslib(name: str, seeds: int, variants: bool, params: dict) -> dict:
+    from automl_meta.io.aslib import read_scenario
+    from automl_meta.selection.suite import evaluate_suite
+
+    scenario = read_scenario(SHARED / "aslib" / name)
+    log_scores = scenario.performance_type == "runtime"
+    start = time.perf_counter()
+    report = evaluate_suite(scenario.features, scenario.performance, scenario.maximize, folds=scenario.folds,
+                            seeds=range(seeds), log_scores=log_scores,
+                            selectors=selectors(log_scores, variants, params))
+    show(f"ASlib {name} ({scenario.performance_measure}{', PAR10' if log_scores else ''})", report, time.perf_counter() - start)
+    return report
+
+
+def run_db(path: Path, task: str, seeds: int, variants: bool, params: dict) -> dict:
+    from automl_meta.metadb import MetaDB
+    from automl_meta.selection.suite import evaluate_suite
+
+    with MetaDB.open(path) as db:
+        metric = db.default_metric(task)
+        maximize = db.maximize(metric)
+        meta_X, scores = db.meta_features(task), db.scores(metric, task)
+    start = time.perf_counter()
+    report = evaluate_suite(meta_X, scores, maximize, seeds=range(seeds), selectors=selectors(False, variants, params))
+    show(f"meta-database {path.name}, {task} ({metric})", report, time.perf_counter() - start)
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--variants", action="store_true", help="also evaluate every meta-model formulation")
+    parser.add_argument("--only", choices=("aslib", "db"), default=None)
+    parser.add_argument("--scenarios", nargs="*", default=["OPENML-WEKA-2017", "SAT11-HAND"])
+    parser.add_argument("--db", type=Path, default=REPO / "meta_db" / "metadb.sqlite")
+    parser.add_argument("--params", type=json.loads, default={}, help="MetaModel parameters as JSON")
+    parser.add_argument("--json", type=Path, default=None, help="also write every report to this JSON file")
+    args = parser.parse_args()
+    reports = {}
+    if args.only in (None, "aslib"):
+        for name in args.scenarios:
+            reports[name] = run_aslib(name, args.seeds, args.variants, args.params)
+    if args.only in (None, "db"):
+        for task in ("classification", "regression"):
+            try:
+                reports[f"metadb/{task}"] = run_db(args.db, task, args.seeds, args.variants, args.params)
+            except Exception as exc:  # a partial database may lack a task: report and go on
+                print(f"\n## meta-database {task}: skipped ({type(exc).__name__}: {exc})")
+    if args.json:
+        from automl_meta.cli._common import jsonable
+
+        args.json.write_text(json.dumps(jsonable(reports), indent=1))
+
+
+if __name__ == "__main__":
+    main()

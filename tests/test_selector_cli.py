@@ -1,0 +1,97 @@
+"""`automl-meta selector evaluate` and `selector train` on a real SQLite meta-database and ASlib data."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from automl_meta.cli.main import app
+from automl_meta.io.metamodel_files import load_metamodel
+from automl_meta.metadb import MetaDB
+
+runner = CliRunner()
+
+
+def build_small_db(path, n: int = 14, seed: int = 0):
+    """A meta-database where ``nr_inst`` decides between two learners."""
+    rng = np.random.default_rng(seed)
+    with MetaDB.open(path, create=True) as db:
+        db.register_metric("balanced_accuracy", True)
+        db.set_default_metric("classification", "balanced_accuracy")
+        learners = {name: db.add_learner(name, "classification", {}, "test") for name in ("forest", "linear", "knn")}
+        for i in range(n):
+            size = float(rng.integers(100, 5000))
+            ds = db.add_dataset({"name": f"ds{i:02d}", "task": "classification", "source": "test", "n_rows": int(size)})
+            db.add_meta_features(ds, {"nr_inst": size, "nr_attr": float(rng.integers(2, 50)), "nr_class": 2.0,
+                                      "pct_numeric": float(rng.uniform()), "noise": float(rng.normal())}, "test")
+            base = rng.uniform(0.6, 0.8)
+            values = {"forest": base + (0.05 if size > 2500 else -0.05), "linear": base, "knn": base - 0.02}
+            for name, value in values.items():
+                db.add_evaluation(ds, learners[name], "ok", {"balanced_accuracy": {"mean": value, "std": 0.01, "folds": [value]}})
+    return path
+
+
+@pytest.fixture
+def small_db(tmp_path):
+    return build_small_db(tmp_path / "meta.sqlite")
+
+
+def test_selector_evaluate_json_reports_every_selector(small_db):
+    result = runner.invoke(app, ["selector", "evaluate", "--db", str(small_db), "--seeds", "1", "--bootstrap", "50", "--json"])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["protocol"] == "leave-one-dataset-out" and report["n_datasets"] == 14
+    assert report["metric"] == "balanced_accuracy" and report["task"] == "classification"
+    names = {"meta-model", "SBS", "kNN (auto-sklearn)", "1-NN simple (FLAML)", "random"}
+    assert set(report["selectors"]) == names
+    for name in names:
+        res = report["selectors"][name]
+        assert set(res["mean"]) == {"top1_accuracy", "mean_regret", "remaining_gap", "gap_closed", "ndcg_at_3", "spearman"}
+        assert res["mean"]["gap_closed"] == pytest.approx(1.0 - res["mean"]["remaining_gap"])
+    assert report["selectors"]["meta-model"]["mean"]["gap_closed"] > 0.5  # the planted rule is learnable
+
+
+def test_selector_evaluate_prints_a_table(small_db):
+    result = runner.invoke(app, ["selector", "evaluate", "--db", str(small_db), "--seeds", "1", "--bootstrap", "0"])
+    assert result.exit_code == 0, result.stderr
+    assert "meta-model" in result.stdout and "SBS" in result.stdout
+
+
+def test_selector_evaluate_rejects_db_and_aslib_together(small_db, tmp_path):
+    result = runner.invoke(app, ["selector", "evaluate", "--db", str(small_db), "--aslib", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "either --db or --aslib" in result.stderr
+
+
+def test_selector_evaluate_names_a_missing_database(tmp_path):
+    result = runner.invoke(app, ["selector", "evaluate", "--db", str(tmp_path / "absent.sqlite")])
+    assert result.exit_code == 1
+    assert "no such meta-database" in result.stderr
+
+
+def test_selector_train_writes_loadable_text_artifacts(small_db, tmp_path):
+    out_dir = tmp_path / "model"
+    result = runner.invoke(app, ["selector", "train", "--db", str(small_db), "--out", str(out_dir), "--json"])
+    assert result.exit_code == 0, result.stderr
+    info = json.loads(result.stdout)["models"][0]
+    assert info["task"] == "classification" and info["n_datasets"] == 14 and info["n_learners"] == 3
+    assert sorted(p.name for p in out_dir.iterdir()) == ["metamodel_classification.json", "metamodel_classification.lgb.txt"]
+    model = load_metamodel(out_dir, "metamodel_classification")
+    assert model.learners_ == ["forest", "knn", "linear"] or set(model.learners_) == {"forest", "linear", "knn"}
+    assert model.manifest_["extra"]["metric"] == "balanced_accuracy"
+
+
+@pytest.mark.shared
+def test_selector_evaluate_on_aslib_folds_json(shared_dir):
+    scenario = shared_dir / "aslib" / "OPENML-WEKA-2017"
+    result = runner.invoke(app, ["selector", "evaluate", "--aslib", str(scenario), "--max-datasets", "24",
+                                 "--seeds", "1", "--bootstrap", "50", "--json"])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["aslib"] == "OPENML-WEKA-2017" and report["n_datasets"] == 30
+    assert report["protocol"].endswith("fold (given folds)")
+    gap = report["selectors"]["meta-model"]["mean"]["remaining_gap"]
+    assert gap is not None and np.isfinite(gap)
