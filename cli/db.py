@@ -37,6 +37,7 @@ def build(
     max_rows: Annotated[int | None, typer.Option("--max-rows", min=10, help="Row cap per dataset for evaluation and meta-features (stratified sample).")] = 2000,
     timeout: Annotated[float | None, typer.Option("--timeout", min=0.1, help="Seconds allowed per fit; slower learners are recorded as timeout.")] = None,
     learners: Annotated[str | None, typer.Option("--learners", help="Comma-separated learner names (default: the whole portfolio of each task).")] = None,
+    mf_groups: Annotated[str | None, typer.Option("--mf-groups", help="Comma-separated pymfe groups (default: the extractor's default set).")] = None,
     random_state: SeedOption = 0,
     openml_cache: Annotated[Path | None, typer.Option("--openml-cache", help="openml-python cache folder (default: openml's own).")] = None,
     openml_server: Annotated[str | None, typer.Option("--openml-server", help="OpenML server URL (default: www.openml.org).")] = None,
@@ -52,11 +53,12 @@ def build(
 
     source_kind(source)
     names = tuple(n.strip() for n in learners.split(",") if n.strip()) if learners else None
+    groups = tuple(g.strip() for g in mf_groups.split(",") if g.strip()) if mf_groups else None
     options = BuildOptions(cv=cv, max_rows=max_rows, timeout=timeout, random_state=random_state, learners=names,
-                           mf_max_rows=max_rows or 2000)
+                           mf_max_rows=max_rows or 2000, mf_groups=groups)
     config = OpenMLConfig(cache_dir=None if openml_cache is None else str(openml_cache), server=openml_server,
                           n_retries=openml_retries, timeout=openml_timeout)
-    command = _command_line(source, db, jobs, dask, scheduler, cv, max_rows, timeout, learners, random_state)
+    command = _command_line(source, db, jobs, dask, scheduler, cv, max_rows, timeout, learners, mf_groups, random_state)
     with _BuildBar(enabled=not quiet) as bar:
         summary = build_metadb(source, db, options, jobs=jobs, dask=dask, scheduler=scheduler, openml_config=config,
                                command=command, progress=bar.update, on_total=bar.start)
@@ -72,11 +74,11 @@ def build(
     )
 
 
-def _command_line(source, db, jobs, dask, scheduler, cv, max_rows, timeout, learners, random_state) -> str:
+def _command_line(source, db, jobs, dask, scheduler, cv, max_rows, timeout, learners, mf_groups, random_state) -> str:
     """The build as one reproducible command, recorded in the database."""
     parts = ["automl-meta", "db", "build", "--source", source, "--db", str(db), "--jobs", str(jobs), "--cv", str(cv)]
     for flag, value in (("--dask", dask), ("--scheduler", scheduler), ("--max-rows", max_rows), ("--timeout", timeout),
-                        ("--learners", learners)):
+                        ("--learners", learners), ("--mf-groups", mf_groups)):
         if value is not None:
             parts += [flag, str(value)]
     parts += ["--random-state", str(random_state)]
@@ -191,6 +193,35 @@ def export(
         print_json({"out": str(out_file), "table": table, "rows": len(frame), "columns": len(frame.columns)})
     else:
         out.print(f"{out_file}: {len(frame)} rows x {len(frame.columns)} columns ({table})")
+
+
+@group.command("manifest")
+def manifest_command(
+    db: Annotated[Path, typer.Option("--db", help="Meta-database file to describe.")],
+    out_file: Annotated[Path, typer.Option("--out", "-o", help="Manifest file to write (JSON).")],
+    finalize: Annotated[bool, typer.Option("--finalize", help="Also prepare the file for shipping (rollback journal, vacuumed).")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Write the manifest of a meta-database: versions, build commands and the datasets it knows."""
+    import json
+
+    from automl_meta.metadb import MetaDB
+    from automl_meta.metadb.store import finalize_for_shipping, manifest
+
+    if finalize:
+        if not db.is_file():
+            from automl_meta.exceptions import MetaDBError
+
+            raise MetaDBError(f"{db}: no meta-database there")
+        finalize_for_shipping(db)
+    with MetaDB.open(db) as store:
+        document = manifest(store)
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    out_file.write_text(json.dumps(document, indent=1, sort_keys=False, allow_nan=False) + "\n", encoding="utf-8")
+    if json_output:
+        print_json({"out": str(out_file), "n_datasets": document["n_datasets"], "n_evaluations": document["n_evaluations"]})
+    else:
+        out.print(f"{out_file}: {document['n_datasets']} datasets, {document['n_evaluations']} evaluations")
 
 
 def register(app: typer.Typer) -> None:

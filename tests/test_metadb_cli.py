@@ -97,3 +97,18 @@ def test_dataset_folder_names_strip_table_and_compression_suffixes(tmp_path):
     (tmp_path / "notes.md").write_text("not data")
     entries = list_dataset_folder(tmp_path)
     assert [(e.name, e.task) for e in entries] == [("a", "auto"), ("b", "regression")]
+
+
+def test_db_manifest_finalize_ships_a_rollback_journal_file(weka_db, tmp_path):
+    import shutil
+    import sqlite3
+
+    copy = tmp_path / "ship.sqlite"
+    shutil.copy(weka_db, copy)
+    result = runner.invoke(app, ["db", "manifest", "--db", str(copy), "--out", str(tmp_path / "MANIFEST.json"), "--finalize"])
+    assert result.exit_code == 0, result.stderr
+    manifest = json.loads((tmp_path / "MANIFEST.json").read_text())
+    assert len(manifest["datasets"]) == 105 and manifest["n_evaluations"] == 3150
+    assert {"name", "task", "n_rows", "n_features"} <= set(manifest["datasets"][0])
+    with sqlite3.connect(copy) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"

@@ -52,7 +52,7 @@ def test_openml_runs_task_stores_qualities_and_reports_unreachable_evaluations(o
 
 
 def test_unreachable_task_is_recorded_and_the_build_goes_on(openml_config, tmp_path):
-    options = BuildOptions(cv=2, max_rows=200, learners=("dummy",), mf_max_rows=200)
+    options = BuildOptions(cv=2, max_rows=200, learners=("dummy",), mf_max_rows=200, mf_groups=("general",))
     summary = build_metadb("openml:tasks=3,1882", tmp_path / "m.sqlite", options, openml_config=openml_config)
     assert (summary["done"], summary["failed"]) == (1, 1)
     with MetaDB.open(tmp_path / "m.sqlite") as db:

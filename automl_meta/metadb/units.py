@@ -33,10 +33,14 @@ class BuildOptions:
     random_state: int = 0
     learners: tuple[str, ...] | None = None
     mf_max_rows: int = 2000
+    mf_groups: tuple[str, ...] | None = None  # None: the extractor's default groups
 
     def protocol(self) -> dict:
         """What makes scores comparable: stored once per database and checked on every rerun."""
-        return {"cv": self.cv, "max_rows": self.max_rows, "random_state": self.random_state, "mf_max_rows": self.mf_max_rows}
+        protocol = {"cv": self.cv, "max_rows": self.max_rows, "random_state": self.random_state, "mf_max_rows": self.mf_max_rows}
+        if self.mf_groups is not None:
+            protocol["mf_groups"] = list(self.mf_groups)
+        return protocol
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,7 @@ def metafeature_unit(ref: DatasetRef, options: BuildOptions) -> dict:
     start = time.perf_counter()
     try:
         dataset, _ = load_ref(ref)
-        mf = cached_metafeatures(dataset, random_state=options.random_state, max_rows=options.mf_max_rows)
+        mf = cached_metafeatures(dataset, groups=options.mf_groups, random_state=options.random_state, max_rows=options.mf_max_rows)
     except Exception as exc:  # recorded in mf_runs with its reason
         logger.warning("%s: meta-features failed (%s)", ref.name, exc)
         return {"status": "failed", "reason": _reason(exc), "values": {}, "seconds": time.perf_counter() - start,
