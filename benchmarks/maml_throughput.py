@@ -1,6 +1,6 @@
 """Meta-iterations per second: our vmapped torch.func core against a learn2learn-style per-task loop.
 
-    python benchmarks/maml_throughput.py [--device cpu|cuda] [--meta-batch 32] [--ways 5] [--shots 1]
+    python benchmarks/maml_throughput.py [--device cpu|cuda] [--model conv4|mlp] [--meta-batch 32] [--ways 5] [--shots 1]
                                          [--inner-steps 1] [--first-order] [--compile] [--seconds 20] [--json]
 
 Both sides train the same conv4 (64 filters, transductive BatchNorm) on the same
@@ -10,6 +10,8 @@ weights and adapts each task in a Python loop with
 ``torch.autograd.grad(create_graph=True)`` (see
 :mod:`automl_meta.neural.per_task_loop`). Each side warms up, then runs for
 ``--seconds`` (at least 3 iterations); the ratio is the speed-up.
+``--model mlp`` times the sinusoid setup instead (MLP 40-40, K=5 support and
+25 query points, inner step 0.01), where per-operation overhead dominates.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import torch
 from automl_meta.neural.initializations import new_backbone
 from automl_meta.neural.meta_learners import MAML
 from automl_meta.neural.per_task_loop import loop_meta_loss
-from automl_meta.neural.task_sources import ClassPoolSampler, _ink
+from automl_meta.neural.task_sources import ClassPoolSampler, SinusoidSampler, _ink
 
 
 def _sync(device):
@@ -49,6 +51,7 @@ def _timed(step, device, seconds: float, warmup: int) -> tuple[float, int]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--model", default="conv4", choices=["conv4", "mlp"])
     parser.add_argument("--meta-batch", type=int, default=32)
     parser.add_argument("--ways", type=int, default=5)
     parser.add_argument("--shots", type=int, default=1)
@@ -72,11 +75,16 @@ def main(argv=None) -> int:
     pool = torch.randint(0, 256, (200, 20, 28, 28), dtype=torch.uint8, generator=generator, device=device)
     sampler = ClassPoolSampler(pool, torch.full((200,), 20), args.ways, args.shots, args.queries, transform=_ink)
     architecture = {"kind": "conv4", "out_features": args.ways, "in_channels": 1, "filters": 64, "image_size": 28}
+    loss, bn_mode = "cross_entropy", "transductive"
+    if args.model == "mlp":
+        sampler = SinusoidSampler(5, 25, device)
+        architecture = {"kind": "mlp", "in_features": 1, "hidden": [40, 40], "out_features": 1, "activation": "relu"}
+        loss, bn_mode, args.inner_lr, args.ways, args.shots, args.queries = "mse", "none", 0.01, 1, 5, 25
     rows = {}
 
     def ours(compile_):
         maml = MAML(new_backbone(architecture, 0), inner_lr=args.inner_lr, inner_steps=args.inner_steps,
-                    first_order=args.first_order, bn_mode="transductive", compile=compile_).to(device)
+                    first_order=args.first_order, loss=loss, bn_mode=bn_mode, compile=compile_).to(device)
         optimizer = torch.optim.Adam(maml.meta_parameters(), lr=1e-3)
 
         def step():
@@ -94,8 +102,8 @@ def main(argv=None) -> int:
         def step():
             optimizer.zero_grad(set_to_none=True)
             batch = sampler.sample(args.meta_batch, generator)
-            loss = loop_meta_loss(module, params, batch, args.inner_lr, args.inner_steps, args.first_order, "cross_entropy", "transductive")
-            loss.backward()
+            value = loop_meta_loss(module, params, batch, args.inner_lr, args.inner_steps, args.first_order, loss, bn_mode)
+            value.backward()
             optimizer.step()
 
         return step
@@ -108,6 +116,7 @@ def main(argv=None) -> int:
     card = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
     result = {
         "device": card,
+        "model": args.model,
         "algorithm": "fomaml" if args.first_order else "maml",
         "ways": args.ways,
         "shots": args.shots,
@@ -121,7 +130,7 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"{result['algorithm']} {args.ways}-way {args.shots}-shot, meta-batch {args.meta_batch}, {args.inner_steps} inner step(s), on {card}")
+        print(f"{args.model} {result['algorithm']} {args.ways}-way {args.shots}-shot, meta-batch {args.meta_batch}, {args.inner_steps} inner step(s), on {card}")
         for k, (speed, n) in rows.items():
             extra = "" if k == "per_task_loop" else f"  ({speed / base:.2f}x)"
             print(f"  {k:<15} {speed:8.3f} meta-it/s over {n} its{extra}")
