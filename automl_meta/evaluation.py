@@ -142,26 +142,33 @@ def _take(dataset, rows: np.ndarray):
     return replace(dataset, X=dataset.X.iloc[rows].reset_index(drop=True), y=dataset.y.iloc[rows].reset_index(drop=True))
 
 
+def _allocate(counts: np.ndarray, total: int, floor: np.ndarray) -> np.ndarray:
+    """Rows to take from each group: proportional to ``counts``, at least ``floor``, summing to ``total``."""
+    ideal = counts * total / counts.sum()
+    alloc = np.maximum(np.floor(ideal).astype(int), floor)
+    while alloc.sum() > total:
+        alloc[np.argmax(np.where(alloc > floor, alloc - ideal, -np.inf))] -= 1
+    while alloc.sum() < total:
+        alloc[np.argmax(np.where(alloc < counts, ideal - alloc, -np.inf))] += 1
+    return alloc
+
+
 def subsample(dataset, max_rows: int, random_state=0, min_per_class: int = 5):
-    """At most ``max_rows`` rows, stratified by class for classification (every class keeps
-    ``min(its rows, min_per_class)``); a uniform sample for regression. Row order is kept."""
+    """At most ``max_rows`` rows, stratified: by class for classification (every class keeps
+    ``min(its rows, min_per_class)``), by target decile for regression. Row order is kept."""
     n = dataset.n_rows
     if max_rows >= n:
         return dataset
     rng = np.random.default_rng(random_state)
-    if dataset.task != "classification":
-        return _take(dataset, rng.choice(n, size=max_rows, replace=False))
-    groups = {c: np.flatnonzero(dataset.y.to_numpy() == c) for c in sorted(dataset.y.unique())}
-    counts = np.array([len(g) for g in groups.values()])
-    floor = np.minimum(counts, min_per_class)
-    alloc = np.maximum(np.floor(counts * max_rows / n).astype(int), floor)
-    while alloc.sum() > max_rows and np.any(alloc > floor):
-        alloc[np.argmax(np.where(alloc > floor, alloc, -1))] -= 1
-    remainder = counts * max_rows / n - np.floor(counts * max_rows / n)
-    while alloc.sum() < max_rows:
-        room = alloc < counts
-        alloc[np.argmax(np.where(room, remainder + alloc / n, -np.inf))] += 1
-    rows = np.concatenate([rng.choice(g, size=a, replace=False) for g, a in zip(groups.values(), alloc)])
+    y = dataset.y
+    if dataset.task == "classification":
+        labels, floor_each = y.to_numpy(), min_per_class
+    else:
+        labels, floor_each = pd.qcut(y.rank(method="first"), q=min(10, max_rows), labels=False).to_numpy(), 0
+    groups = [np.flatnonzero(labels == g) for g in sorted(pd.unique(labels))]
+    counts = np.array([len(g) for g in groups])
+    alloc = _allocate(counts, int(max_rows), np.minimum(counts, floor_each))
+    rows = np.concatenate([rng.choice(g, size=a, replace=False) for g, a in zip(groups, alloc)])
     return _take(dataset, rows)
 
 
@@ -219,7 +226,9 @@ def _summarize(name: str, outcomes, status: str, reason: str, metric: str, names
     note = "; ".join(problems)[:300]
     if finite.size < folds.size:
         note = f"{metric} undefined on {folds.size - finite.size} of {folds.size} folds; mean over the rest" + (f" ({note})" if note else "")
-    return LearnerResult(name, "ok", float(finite.mean()), float(finite.std()), list(folds), scores, fit, predict, note)
+    std = float(finite.std())
+    std = 0.0 if std < 1e-12 * max(1.0, abs(float(finite.mean()))) else std  # identical folds, up to rounding
+    return LearnerResult(name, "ok", float(finite.mean()), std, list(folds), scores, fit, predict, note)
 
 
 def _rank(results, greater_is_better: bool) -> tuple[LearnerResult, ...]:
@@ -325,7 +334,8 @@ def evaluate(
     data = dataset
     if max_rows is not None and dataset.n_rows > int(max_rows):
         data = subsample(dataset, int(max_rows), random_state=random_state, min_per_class=cv)
-        notes.append(f"subsampled {dataset.n_rows} -> {data.n_rows} rows ({'stratified' if task == 'classification' else 'uniform'}, --max-rows)")
+        strata = "by class" if task == "classification" else "by target decile"
+        notes.append(f"subsampled {dataset.n_rows} -> {data.n_rows} rows (stratified {strata}, --max-rows)")
     if task == "classification":
         data, cv = _drop_rare_classes(data, cv, notes)
     names = metrics_for(task)

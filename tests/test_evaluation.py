@@ -47,6 +47,18 @@ class SleepingClassifier(ClassifierMixin, BaseEstimator):
         return self
 
 
+class NoProbaClassifier(ClassifierMixin, BaseEstimator):
+    """Predicts the majority class and has no predict_proba."""
+
+    def fit(self, X, y):
+        values, counts = np.unique(y, return_counts=True)
+        self.classes_, self.majority_ = values, values[np.argmax(counts)]
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.majority_)
+
+
 def _build_with(estimator, dataset, random_state):
     return make_pipeline(tabular_preprocessor(dataset.categorical_columns, dataset.numeric_columns), estimator)
 
@@ -150,6 +162,17 @@ def test_every_metric_of_the_task_is_recorded_on_every_fold(binary, regression):
     assert set(res.result("ridge").scores) == {"r2", "rmse", "mae"}
 
 
+def test_probability_metrics_of_a_learner_without_predict_proba_are_nan_with_a_note(binary):
+    res = evaluate(binary, learners=[_planted("no_proba", NoProbaClassifier())], cv=3)
+    r = res.result("no_proba")
+    assert r.status == "ok" and r.mean == pytest.approx(0.5)
+    assert all(math.isnan(v) for v in r.scores["log_loss"] + r.scores["roc_auc"])
+    assert "log_loss: the learner has no predict_proba" in r.reason
+    res = evaluate(binary, learners=[_planted("no_proba", NoProbaClassifier())], cv=3, metric="log_loss")
+    assert res.result("no_proba").status == "failed"
+    assert "log_loss undefined on every fold" in res.result("no_proba").reason
+
+
 def test_loss_metrics_keep_natural_units_and_rank_lowest_first(binary, regression):
     res = evaluate(binary, learners=CHEAP, cv=3, metric="log_loss")
     assert not res.greater_is_better and not METRICS["log_loss"].greater_is_better
@@ -211,11 +234,22 @@ def test_max_rows_takes_a_stratified_subsample_and_records_it():
     dataset = make_dataset(frame, target="target")
     res = evaluate(dataset, learners=["dummy"], cv=3, max_rows=100)
     assert res.max_rows == 100 and res.n_rows == 100 and res.n_rows_original == 400
-    assert any("subsampled 400 -> 100 rows (stratified" in note for note in res.notes)
+    assert any("subsampled 400 -> 100 rows (stratified by class" in note for note in res.notes)
     from automl_meta.evaluation import subsample
 
     counts = subsample(dataset, 100, random_state=0, min_per_class=3).y.value_counts()
     assert counts.to_dict() == {"a": 75, "b": 22, "c": 3}
+
+
+def test_max_rows_for_regression_keeps_every_part_of_the_target_range(regression):
+    from automl_meta.evaluation import subsample
+
+    small = subsample(regression, 50, random_state=0)
+    assert small.n_rows == 50
+    deciles = pd.qcut(regression.y, 10, labels=False)
+    picked = pd.qcut(regression.y, 10, labels=False)[regression.y.isin(small.y)]
+    assert picked.value_counts().to_dict() == {d: 5 for d in range(10)}
+    assert deciles.nunique() == 10
 
 
 def test_parallel_workers_give_the_same_scores_as_a_sequential_run(binary):
