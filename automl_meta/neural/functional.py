@@ -174,7 +174,7 @@ def batched_query_loss(net: Functional, inner: InnerLoop, params: Params, lr, ba
     def one(xs_, ys_, xq_, yq_):
         return task_query_loss(net, inner, params, lr, xs_, ys_, xq_, yq_)
 
-    return vmap(one, randomness="different")(xs, ys, xq, yq)
+    return vmap(one)(xs, ys, xq, yq)
 
 
 def maml_meta_gradient(net: Functional, inner: InnerLoop, params: Params, batch, lr: Params | None = None, functional_outer: bool = False):
@@ -218,7 +218,7 @@ def reptile_targets(net: Functional, inner: InnerLoop, params: Params, batch) ->
     def one(x_, y_):
         return adapt(net, detached, x_, y_, inner)
 
-    adapted = vmap(one, randomness="different")(x, y)
+    adapted = vmap(one)(x, y)
     return {k: v.mean(0).detach() for k, v in adapted.items()}
 
 
