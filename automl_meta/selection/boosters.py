@@ -90,8 +90,14 @@ def utility_per_learner(boosters: dict, X, learners) -> np.ndarray:
     return np.column_stack([boosters[a].predict(X) for a in learners])
 
 
-def contrib_per_learner(boosters: dict, X, learners) -> dict:
-    return {a: boosters[a].predict(X, pred_contrib=True) for a in learners}
+def contrib(booster, X: np.ndarray, rf: bool) -> np.ndarray:
+    """``pred_contrib`` rows that sum to the prediction (LightGBM sums, not averages, them in rf mode)."""
+    values = booster.predict(X, pred_contrib=True)
+    return values / booster.num_trees() if rf else values
+
+
+def contrib_per_learner(boosters: dict, X, learners, rf: bool = False) -> dict:
+    return {a: contrib(boosters[a], X, rf) for a in learners}
 
 
 # -- single model / ranker with the learner as a feature ------------------------------------------------
@@ -134,8 +140,8 @@ def utility_single(boosters: dict, X, learners) -> np.ndarray:
     return np.column_stack([boosters["single"].predict(_with_learner(X, j)) for j in range(len(learners))])
 
 
-def contrib_single(boosters: dict, X, learners) -> dict:
-    return {a: boosters["single"].predict(_with_learner(X, j), pred_contrib=True) for j, a in enumerate(learners)}
+def contrib_single(boosters: dict, X, learners, rf: bool = False) -> dict:
+    return {a: contrib(boosters["single"], _with_learner(X, j), rf) for j, a in enumerate(learners)}
 
 
 # -- pairwise, regret-weighted ---------------------------------------------------------------------------
@@ -171,23 +177,29 @@ def pairwise_constants(Y: pd.DataFrame, boosters: dict) -> dict:
     return constants
 
 
-def utility_pairwise(boosters: dict, constants: dict, X, learners) -> np.ndarray:
+def _margin(booster, X, rf: bool) -> np.ndarray:
+    """Log-odds; in rf mode LightGBM returns the sum over trees as raw score: average it."""
+    raw = booster.predict(X, raw_score=True)
+    return raw / booster.num_trees() if rf else raw
+
+
+def utility_pairwise(boosters: dict, constants: dict, X, learners, rf: bool = False) -> np.ndarray:
     out = np.zeros((len(X), len(learners)))
     for j, k in itertools.combinations(range(len(learners)), 2):
         key = pair_key(learners[j], learners[k])
-        margin = boosters[key].predict(X, raw_score=True) if key in boosters else np.full(len(X), constants.get(key, 0.0))
+        margin = _margin(boosters[key], X, rf) if key in boosters else np.full(len(X), constants.get(key, 0.0))
         out[:, j] += margin
         out[:, k] -= margin
     return out / max(1, len(learners) - 1)
 
 
-def contrib_pairwise(boosters: dict, constants: dict, X, learners) -> dict:
+def contrib_pairwise(boosters: dict, constants: dict, X, learners, rf: bool = False) -> dict:
     width = X.shape[1] + 1
     out = {a: np.zeros((len(X), width)) for a in learners}
     for j, k in itertools.combinations(range(len(learners)), 2):
         key = pair_key(learners[j], learners[k])
         if key in boosters:
-            part = boosters[key].predict(X, pred_contrib=True)
+            part = contrib(boosters[key], X, rf)
         else:
             part = np.zeros((len(X), width))
             part[:, -1] = constants.get(key, 0.0)

@@ -22,6 +22,9 @@ from automl_meta.selection.normalize import normalize_scores, orient
 logger = logging.getLogger(__name__)
 
 METHODS = ("per_learner", "single", "ranker", "pairwise")
+# The settings the gradient-boosted variants were tuned with (the default is LightGBM's rf mode).
+GBDT_PARAMS = {"boosting": "gbdt", "n_estimators": 40, "num_leaves": 4, "min_child_samples": 8, "subsample": 0.8,
+               "dataset_weight": "none"}
 BIAS = "bias"
 
 
@@ -37,7 +40,7 @@ class MetaModel(BaseEstimator):
 
     Parameters
     ----------
-    method : {"pairwise", "per_learner", "single", "ranker"}
+    method : {"per_learner", "pairwise", "single", "ranker"}
         Which LightGBM formulation learns the ranking (see the module docstring).
     n_estimators, learning_rate, num_leaves, min_child_samples, subsample, colsample_bytree, reg_lambda :
         LightGBM settings of every booster (small trees: meta-datasets have ~100 rows).
@@ -71,16 +74,16 @@ class MetaModel(BaseEstimator):
 
     def __init__(
         self,
-        method: str = "pairwise",
-        n_estimators: int = 40,
+        method: str = "per_learner",
+        n_estimators: int = 100,
         learning_rate: float = 0.05,
-        num_leaves: int = 4,
-        min_child_samples: int = 8,
-        subsample: float = 0.8,
+        num_leaves: int = 16,
+        min_child_samples: int = 3,
+        subsample: float = 0.632,
         colsample_bytree: float = 0.5,
         reg_lambda: float = 1.0,
-        boosting: str = "gbdt",
-        dataset_weight: str = "none",
+        boosting: str = "rf",
+        dataset_weight: str = "range",
         portfolio_size: int | None = None,
         n_neighbors: int = 5,
         log_scores: bool = False,
@@ -178,7 +181,7 @@ class MetaModel(BaseEstimator):
         if self.method == "per_learner":
             core = B.utility_per_learner(self.boosters_, X, self.portfolio_)
         elif self.method == "pairwise":
-            core = B.utility_pairwise(self.boosters_, self.constants_, X, self.portfolio_)
+            core = B.utility_pairwise(self.boosters_, self.constants_, X, self.portfolio_, self.boosting == "rf")
         else:
             core = B.utility_single(self.boosters_, X, self.portfolio_)
         out = pd.DataFrame(core, index=meta_X.index, columns=self.portfolio_)
@@ -240,14 +243,15 @@ class MetaModel(BaseEstimator):
         """
         check_is_fitted(self, "boosters_")
         X = self._X(meta_x.iloc[:1])
+        rf = self.boosting == "rf"
         if self.method == "per_learner":
-            parts = B.contrib_per_learner(self.boosters_, X, self.portfolio_)
+            parts = B.contrib_per_learner(self.boosters_, X, self.portfolio_, rf)
             index = [*self.feature_names_, BIAS]
         elif self.method == "pairwise":
-            parts = B.contrib_pairwise(self.boosters_, self.constants_, X, self.portfolio_)
+            parts = B.contrib_pairwise(self.boosters_, self.constants_, X, self.portfolio_, rf)
             index = [*self.feature_names_, BIAS]
         else:
-            parts = B.contrib_single(self.boosters_, X, self.portfolio_)
+            parts = B.contrib_single(self.boosters_, X, self.portfolio_, rf)
             index = [*self.feature_names_, B.LEARNER_FEATURE, BIAS]
         out = {a: pd.Series(parts[a][0], index=index, dtype=float) for a in self.portfolio_}
         utility = self.decision_function(meta_x.iloc[:1]).iloc[0]
