@@ -37,6 +37,7 @@ def build(
     max_rows: Annotated[int | None, typer.Option("--max-rows", min=10, help="Row cap per dataset for evaluation and meta-features (stratified sample).")] = 2000,
     timeout: Annotated[float | None, typer.Option("--timeout", min=0.1, help="Seconds allowed per fit; slower learners are recorded as timeout.")] = None,
     learners: Annotated[str | None, typer.Option("--learners", help="Comma-separated learner names (default: the whole portfolio of each task).")] = None,
+    redo: Annotated[str | None, typer.Option("--redo", help="Comma-separated learners whose evaluations stored under an older portfolio version are dropped and recomputed.")] = None,
     mf_groups: Annotated[str | None, typer.Option("--mf-groups", help="Comma-separated pymfe groups (default: the extractor's default set).")] = None,
     random_state: SeedOption = 0,
     openml_cache: Annotated[Path | None, typer.Option("--openml-cache", help="openml-python cache folder (default: openml's own).")] = None,
@@ -55,7 +56,8 @@ def build(
     names = tuple(n.strip() for n in learners.split(",") if n.strip()) if learners else None
     groups = tuple(g.strip() for g in mf_groups.split(",") if g.strip()) if mf_groups else None
     options = BuildOptions(cv=cv, max_rows=max_rows, timeout=timeout, random_state=random_state, learners=names,
-                           mf_max_rows=max_rows or 2000, mf_groups=groups)
+                           mf_max_rows=max_rows or 2000, mf_groups=groups,
+                           redo=tuple(n.strip() for n in redo.split(",") if n.strip()) if redo else ())
     config = OpenMLConfig(cache_dir=None if openml_cache is None else str(openml_cache), server=openml_server,
                           n_retries=openml_retries, timeout=openml_timeout)
     command = _command_line(source, db, jobs, dask, scheduler, cv, max_rows, timeout, learners, mf_groups, random_state)

@@ -182,3 +182,20 @@ def test_unreadable_file_is_recorded_with_its_reason_and_the_build_goes_on(tmp_p
     with MetaDB.open(tmp_path / "m.sqlite") as db:
         assert db.info()["n_failed_datasets"] == 1
         assert list(db.datasets()["name"]) == ["good"]
+
+
+def test_redo_recomputes_a_learner_stored_under_an_older_portfolio_version_once(reference, tmp_path, env):
+    import shutil
+
+    folder, reference_db, _ = reference
+    db_path = tmp_path / "m.sqlite"
+    shutil.copy(reference_db, db_path)
+    with MetaDB.open(db_path, readonly=False) as db:
+        with db.transaction() as conn:
+            conn.execute("UPDATE learners SET portfolio_version = 'old' WHERE name = 'knn'")
+    options = BuildOptions(**{**OPTIONS.__dict__, "redo": ("knn",)})
+    first = build_metadb(f"dir:{folder}", db_path, options)
+    assert first["evaluations_added"] == 3  # knn on each of the three datasets
+    again = build_metadb(f"dir:{folder}", db_path, options)
+    assert again["evaluations_added"] == 0
+    assert _rows(db_path) == _rows(reference_db)

@@ -89,6 +89,16 @@ def _register_task(db, task: str, options: BuildOptions) -> dict[str, int]:
         db.register_metric(metric, maximize)
     db.set_default_metric(task, default_metric(task))
     specs = portfolio(task, options.learners)
+    stored = dict(db.conn.execute("SELECT name, portfolio_version FROM learners WHERE task = ?", (task,)).fetchall())
+    for spec in specs:  # idempotent: once redone, a learner carries the current version and is left alone
+        if spec.name in options.redo and stored.get(spec.name, str(PORTFOLIO_VERSION)) != str(PORTFOLIO_VERSION):
+            dropped = db.forget_learner(spec.name, task, _params(spec), PORTFOLIO_VERSION)
+            logger.info("%s (%s): dropped %d stored evaluations to recompute them", spec.name, task, dropped)
+    stored = dict(db.conn.execute("SELECT name, portfolio_version FROM learners WHERE task = ?", (task,)).fetchall())
+    stale = sorted(name for name, version in stored.items() if version != str(PORTFOLIO_VERSION) and name in {s.name for s in specs})
+    if stale:
+        logger.warning("%s: %s were evaluated with an older portfolio version than %s; "
+                       "rerun with --redo NAMES for those whose definition changed", task, ", ".join(stale), PORTFOLIO_VERSION)
     return {spec.name: db.add_learner(spec.name, task, _params(spec), PORTFOLIO_VERSION) for spec in specs}
 
 

@@ -310,6 +310,21 @@ class MetaDB:
             )
             return int(cursor.lastrowid)
 
+    def forget_learner(self, name: str, task: str, params: Mapping | None, portfolio_version: str) -> int:
+        """Drop every evaluation of a learner (its definition changed) and record its new definition.
+
+        Returns how many evaluations were dropped; a rerun of the build recomputes them.
+        """
+        row = self.conn.execute("SELECT id FROM learners WHERE task = ? AND name = ?", (task, name)).fetchone()
+        if row is None:
+            return 0
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM scores WHERE learner_id = ?", (row[0],))
+            dropped = conn.execute("DELETE FROM evaluations WHERE learner_id = ?", (row[0],)).rowcount
+            conn.execute("UPDATE learners SET params = ?, portfolio_version = ? WHERE id = ?",
+                         (json.dumps(dict(params or {}), sort_keys=True, default=str), str(portfolio_version), row[0]))
+        return int(dropped)
+
     def learners(self, task: str | None = None) -> pd.DataFrame:
         """One row per (task, learner): name, task, params (JSON text), portfolio_version."""
         where = "WHERE task = ?" if task else ""

@@ -34,6 +34,7 @@ class BuildOptions:
     learners: tuple[str, ...] | None = None
     mf_max_rows: int = 2000
     mf_groups: tuple[str, ...] | None = None  # None: the extractor's default groups
+    redo: tuple[str, ...] = ()  # learners whose stored evaluations are dropped and recomputed (their definition changed)
 
     def protocol(self) -> dict:
         """What makes scores comparable: stored once per database and checked on every rerun."""
