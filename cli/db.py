@@ -208,7 +208,7 @@ def manifest_command(
     import json
 
     from automl_meta.metadb import MetaDB
-    from automl_meta.metadb.store import finalize_for_shipping, manifest
+    from automl_meta.metadb.manifest import finalize_for_shipping, manifest
 
     if finalize:
         if not db.is_file():

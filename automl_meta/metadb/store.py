@@ -406,6 +406,10 @@ class MetaDB:
             frame[column] = frame[column].astype(float)
         return frame
 
+    def builds(self) -> pd.DataFrame:
+        """One row per build run: id, source, command, random_state, started, finished, status, versions (JSON)."""
+        return self._frame("SELECT id, source, command, random_state, started, finished, status, versions FROM builds ORDER BY id")
+
     def table(self, name: str) -> pd.DataFrame:
         """A raw table, for export (names from :data:`TABLES` only)."""
         if name not in TABLES:
@@ -443,7 +447,7 @@ class MetaDB:
                 "n_meta_features": one("SELECT count(DISTINCT m.name) FROM meta_features m JOIN datasets d ON d.id = m.dataset_id WHERE d.task = ?", (task,)),
                 "default_metric": self.get_meta("default_metric", {}).get(task),
             }
-        builds = self._frame("SELECT id, source, command, random_state, started, finished, status, versions FROM builds ORDER BY id")
+        builds = self.builds()
         last = builds.iloc[-1] if len(builds) else None
         return {
             "path": str(self.path),
@@ -508,44 +512,3 @@ def _opt_int(value) -> int | None:
 def _opt_str(value) -> str | None:
     return None if value is None else str(value)
 
-
-def manifest(db: MetaDB) -> dict:
-    """What a shipped meta-database holds and how it was made: versions, build commands, datasets."""
-    info = db.info()
-    datasets = db.datasets(include_failed=True)
-    builds = db._frame("SELECT id, source, command, random_state, started, finished, status FROM builds ORDER BY id")
-    return {
-        "format": "automl-meta-metadb-manifest/1",
-        "file": db.path.name,
-        "schema_version": info["schema_version"],
-        "versions": info["versions"],
-        "protocol": info["protocol"],
-        "builds": [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in builds.to_dict("records")],
-        "tasks": info["tasks"],
-        "n_datasets": info["n_datasets"],
-        "n_learners": info["n_learners"],
-        "n_evaluations": info["n_evaluations"],
-        "n_missing_pairs": info["n_missing_pairs"],
-        "learners": {task: sorted(db.learners(task)["name"]) for task in info["tasks"]},
-        "datasets": [
-            {"name": r["name"], "task": r["task"], "n_rows": _opt_int(r["n_rows"]), "n_features": _opt_int(r["n_features"]),
-             "n_classes": _opt_int(r["n_classes"]), "content_hash": r["content_hash"], "source": r["source"],
-             "status": r["status"], **({"reason": r["reason"]} if r["reason"] else {})}
-            for r in datasets.to_dict("records")
-        ],
-    }
-
-
-def finalize_for_shipping(path: str | Path) -> None:
-    """Fold the write-ahead log into the file, switch to a rollback journal and vacuum.
-
-    A shipped file must be readable where nothing can be written (an installed package):
-    a WAL-mode file needs its ``-shm`` companion, a rollback-journal file does not.
-    """
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        conn.execute("PRAGMA journal_mode = DELETE")
-        conn.execute("VACUUM")
-    finally:
-        conn.close()

@@ -1,0 +1,56 @@
+"""The manifest of a shipped meta-database, and preparing the file for shipping."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+
+from automl_meta.metadb.store import MetaDB
+
+
+def _int(value) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)
+
+
+def manifest(db: MetaDB) -> dict:
+    """What a shipped meta-database holds and how it was made: versions, build commands, datasets."""
+    info = db.info()
+    datasets = db.datasets(include_failed=True)
+    builds = db.builds().drop(columns=["versions"])
+    return {
+        "format": "automl-meta-metadb-manifest/1",
+        "file": db.path.name,
+        "schema_version": info["schema_version"],
+        "versions": info["versions"],
+        "protocol": info["protocol"],
+        "builds": [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in builds.to_dict("records")],
+        "tasks": info["tasks"],
+        "n_datasets": info["n_datasets"],
+        "n_learners": info["n_learners"],
+        "n_evaluations": info["n_evaluations"],
+        "n_missing_pairs": info["n_missing_pairs"],
+        "learners": {task: sorted(db.learners(task)["name"]) for task in info["tasks"]},
+        "datasets": [
+            {"name": r["name"], "task": r["task"], "n_rows": _int(r["n_rows"]), "n_features": _int(r["n_features"]),
+             "n_classes": _int(r["n_classes"]), "content_hash": r["content_hash"], "source": r["source"],
+             "status": r["status"], **({"reason": r["reason"]} if r["reason"] else {})}
+            for r in datasets.to_dict("records")
+        ],
+    }
+
+
+def finalize_for_shipping(path: str | Path) -> None:
+    """Fold the write-ahead log into the file, switch to a rollback journal and vacuum.
+
+    A shipped file must be readable where nothing can be written (an installed package):
+    a WAL-mode file needs its ``-shm`` companion, a rollback-journal file does not.
+    """
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("PRAGMA journal_mode = DELETE")
+        conn.execute("VACUUM")
+    finally:
+        conn.close()
