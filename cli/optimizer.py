@@ -72,8 +72,10 @@ def train(
     from automl_meta.io.checkpoint import save_checkpoint
     from automl_meta.neural.l2l_training import checkpoint_manifest, meta_train
     from automl_meta.neural.lstm_optimizer import CoordinatewiseLSTM
+    from automl_meta.neural.optimizees import FAMILIES
 
     spec, dataset = _optimizee(optimizee, target, task, sep)
+    tasks_per_epoch = tasks_per_epoch or FAMILIES[spec["family"]].meta_batch
     try:
         net = CoordinatewiseLSTM(hidden_size, layers, preprocessing, p, output_scale)
     except ValueError as exc:

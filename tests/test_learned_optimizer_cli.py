@@ -39,6 +39,7 @@ def test_optimizer_train_json_reports_and_writes_a_manifest(quadratic_checkpoint
     state_dict, manifest = load_checkpoint(path, kind="learned_optimizer")
     assert manifest["training"]["steps"] == 10 and manifest["training"]["unroll"] == 5
     assert manifest["training"]["seed"] == 3 and manifest["training"]["second_order"] is False
+    assert manifest["training"]["tasks_per_epoch"] == 8
     assert len(manifest["history"]) == 2
     assert set(state_dict) >= {"head.weight", "cells.0.weight_ih", "cells.1.weight_hh"}
 
@@ -101,6 +102,7 @@ def test_optimizer_train_on_tabular_data_file(tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["optimizee"]["family"] == "tabular" and summary["optimizee"]["hidden"] == [64, 64]
+    assert load_checkpoint(out)[1]["training"]["tasks_per_epoch"] == 2
     assert summary["optimizee"]["dataset"] == "mixed"
 
 
