@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from automl_meta.neural.conv4 import Conv4
-from automl_meta.neural.functional import Functional, InnerLoop, adapt, maml_meta_gradient
+from automl_meta.neural.functional import Functional, InnerLoop, adapt, maml_meta_gradient, reptile_targets
 from automl_meta.neural.initializations import new_backbone
 from automl_meta.neural.meta_learners import MAML, Reptile
 from automl_meta.neural.meta_training import MetaTrainConfig, meta_train
@@ -197,3 +197,18 @@ def test_maml_learns_sinusoid_better_than_its_random_start():
 def test_inner_loop_rejects_unknown_optimizer():
     with pytest.raises(ValueError, match="unknown inner optimizer"):
         InnerLoop(optimizer="rmsprop")
+
+
+def test_reptile_outer_step_is_annealed_linearly_during_meta_training():
+    splits = make_task_source("sinusoid", shots=4, queries=4)
+    module = new_backbone(splits.architecture, 0)
+    reptile = Reptile(module, inner_lr=0.01, inner_steps=2, inner_optimizer="sgd", loss="mse")
+    theta = {k: v.detach().clone() for k, v in reptile.params.items()}
+    generator = torch.Generator().manual_seed(3)
+    b1, b2 = splits.train.sample(5, generator), splits.train.sample(5, generator)
+    theta1 = reptile_targets(reptile.net, reptile.inner, theta, b1)  # step 1.0 at the start: jump to the mean
+    target2 = reptile_targets(reptile.net, reptile.inner, theta1, b2)
+    expected = {k: theta1[k] + 0.5 * (target2[k] - theta1[k]) for k in theta}  # step 0.5 halfway
+    meta_train(reptile, splits, MetaTrainConfig(iterations=2, meta_batch=5, outer_step=1.0, validate_every=0, seed=3))
+    for k in theta:
+        torch.testing.assert_close(reptile.params[k].detach(), expected[k], rtol=1e-5, atol=1e-6)
