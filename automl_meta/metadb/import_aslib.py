@@ -31,8 +31,8 @@ def import_scenario(db, scenario: ASlibScenario, build_id: int | None = None,
                     on_instance: Callable[[str, bool], None] | None = None) -> dict:
     """Store ``scenario`` in ``db`` (a writable :class:`~automl_meta.metadb.MetaDB`); idempotent.
 
-    Every instance's meta-features, and every (instance, algorithm) run, commit on
-    their own; what is already stored is skipped. Returns counts of what was added.
+    Each instance commits on its own (its features, then all its algorithm runs in one
+    transaction); what is already stored is skipped. Returns counts of what was added.
     """
     task = aslib_task(scenario)
     source = f"aslib:{scenario.name}"
@@ -56,36 +56,42 @@ def import_scenario(db, scenario: ASlibScenario, build_id: int | None = None,
     done = db.evaluated_pairs()
     protocol = {"source": "aslib", "scenario": scenario.name, "measure": measure, "cutoff": scenario.cutoff}
     added = {"datasets": 0, "evaluations": 0, "skipped": 0}
-    features = scenario.features
-    for instance in scenario.performance.index:
+    feature_names = [str(c) for c in scenario.features.columns]
+    feature_values = scenario.features.to_numpy(dtype=float)
+    performance = scenario.performance.to_numpy(dtype=float)
+    runstatus = scenario.runstatus.astype(str).to_numpy() if scenario.runstatus is not None else None
+    for i, instance in enumerate(scenario.performance.index):
         fold = scenario.folds.get(instance) if len(scenario.folds) else None
         dataset_id = db.dataset_id(instance, task)
         if dataset_id is None:
             dataset_id = db.add_dataset(
                 {"name": instance, "task": task, "source": source, "source_id": instance,
-                 "n_features": features.shape[1], "fold": None if fold is None else int(fold)},
+                 "n_features": len(feature_names), "fold": None if fold is None else int(fold)},
                 build_id=build_id,
             )
             added["datasets"] += 1
         if not db.has_meta_features(dataset_id):
-            row = features.loc[instance]
-            db.add_meta_features(dataset_id, {k: (None if np.isnan(v) else float(v)) for k, v in row.items()},
+            values = {k: (None if np.isnan(v) else float(v)) for k, v in zip(feature_names, feature_values[i])}
+            db.add_meta_features(dataset_id, values,
                                  extractor_version=source, n_rows_used=None, groups=["aslib"])
-        for algorithm in scenario.algorithms:
+        batch = []
+        for j, algorithm in enumerate(scenario.algorithms):
             learner_id = learner_ids[algorithm]
             if (dataset_id, learner_id) in done:
                 added["skipped"] += 1
                 continue
-            value = scenario.performance.at[instance, algorithm]
-            runstatus = str(scenario.runstatus.at[instance, algorithm]) if scenario.runstatus is not None else "ok"
+            value = performance[i, j]
+            run = str(runstatus[i, j]) if runstatus is not None else "ok"
             penalised = scenario.performance_type == "runtime" and scenario.cutoff is not None and value >= scenario.cutoff
-            status = _STATUS.get(runstatus, "failed")
+            status = _STATUS.get(run, "failed")
             if status == "ok" and penalised:
                 status = "timeout"  # ran to the cutoff
-            reason = None if status == "ok" else f"ASlib runstatus {runstatus}; scored PAR{PAR_FACTOR}" if penalised else f"ASlib runstatus {runstatus}"
+            reason = None if status == "ok" else f"ASlib runstatus {run}; scored PAR{PAR_FACTOR}" if penalised else f"ASlib runstatus {run}"
             scores = {} if np.isnan(value) else {measure: {"mean": float(value), "std": None, "folds": []}}
-            db.add_evaluation(dataset_id, learner_id, status, scores, reason=reason, protocol=protocol, build_id=build_id)
-            added["evaluations"] += 1
+            batch.append({"dataset_id": dataset_id, "learner_id": learner_id, "status": status, "scores": scores,
+                          "reason": reason, "protocol": protocol, "build_id": build_id})
+        db.add_evaluations(batch)  # one instance's runs: all or none
+        added["evaluations"] += len(batch)
         if on_instance is not None:
             on_instance(instance, True)
     logger.info("%s: %d instances, %d evaluations added, %d already stored", scenario.name, added["datasets"], added["evaluations"], added["skipped"])

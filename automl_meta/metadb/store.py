@@ -341,22 +341,34 @@ class MetaDB:
 
         ``scores`` maps metric -> {"mean", "std", "folds"}; a metric must be registered first.
         """
-        if status not in ("ok", "failed", "timeout"):
-            raise MetaDBError(f"evaluation status must be ok, failed or timeout, not {status!r}")
+        self.add_evaluations([dict(dataset_id=dataset_id, learner_id=learner_id, status=status, scores=scores, reason=reason,
+                                   fit_seconds=fit_seconds, predict_seconds=predict_seconds, protocol=protocol, build_id=build_id)])
+
+    def add_evaluations(self, evaluations: list[Mapping]) -> None:
+        """Store several evaluations (keyword dicts of :meth:`add_evaluation`) in one transaction: all or none.
+
+        Imports use it per instance; computed evaluations go one by one through :meth:`add_evaluation`.
+        """
+        for item in evaluations:
+            if item["status"] not in ("ok", "failed", "timeout"):
+                raise MetaDBError(f"evaluation status must be ok, failed or timeout, not {item['status']!r}")
         with self.transaction() as conn:
-            conn.execute("DELETE FROM scores WHERE dataset_id = ? AND learner_id = ?", (dataset_id, learner_id))
-            conn.execute(
-                "INSERT OR REPLACE INTO evaluations(dataset_id, learner_id, status, reason, fit_seconds, predict_seconds, protocol, build_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (dataset_id, learner_id, status, reason, _real(fit_seconds), _real(predict_seconds), json.dumps(dict(protocol or {}), sort_keys=True), build_id),
-            )
-            conn.executemany(
-                "INSERT INTO scores(dataset_id, learner_id, metric, mean, std, fold_scores) VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (dataset_id, learner_id, metric, _real(s.get("mean")), _real(s.get("std")), json.dumps([_real(v) for v in s.get("folds") or []]))
-                    for metric, s in (scores or {}).items()
-                ],
-            )
+            for item in evaluations:
+                key = (item["dataset_id"], item["learner_id"])
+                conn.execute("DELETE FROM scores WHERE dataset_id = ? AND learner_id = ?", key)
+                conn.execute(
+                    "INSERT OR REPLACE INTO evaluations(dataset_id, learner_id, status, reason, fit_seconds, predict_seconds, protocol, build_id)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*key, item["status"], item.get("reason"), _real(item.get("fit_seconds")), _real(item.get("predict_seconds")),
+                     json.dumps(dict(item.get("protocol") or {}), sort_keys=True), item.get("build_id")),
+                )
+                conn.executemany(
+                    "INSERT INTO scores(dataset_id, learner_id, metric, mean, std, fold_scores) VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        (*key, metric, _real(s.get("mean")), _real(s.get("std")), json.dumps([_real(v) for v in s.get("folds") or []]))
+                        for metric, s in (item.get("scores") or {}).items()
+                    ],
+                )
 
     def scores(self, metric: str, task: str | None = None) -> pd.DataFrame:
         """Wide frame: index = dataset name, columns = learner name, mean CV score.
