@@ -1,6 +1,38 @@
 """The meta-model: LightGBM learns from meta-features how each candidate learner will do.
 
-METHOD_DOCS_PLACEHOLDER
+Formulations tried (all LightGBM; see :mod:`automl_meta.selection.boosters`):
+
+- ``per_learner``: one regressor per learner of its per-dataset min-max normalized score;
+- ``single``: one regressor on (meta-features, learner id) rows;
+- ``ranker``: LGBMRanker-style LambdaRank, one query per dataset;
+- ``pairwise``: regret-weighted pairwise classifiers (SATzilla 2011 style), summed log-odds.
+
+Kept: ``per_learner`` in LightGBM's random-forest mode (``boosting="rf"``: 100
+bagged trees of up to 16 leaves, averaged) with every training dataset weighted
+by the spread of its scores in metric points (``dataset_weight="range"``).
+Why, measured with remaining gap = (oracle - selected) / (oracle - SBS), lower is better:
+
+- leave-one-dataset-out on the meta-database being built (its first 34 regression
+  datasets, r2, 14 learners, 2 seeds): per_learner rf+range 0.63 (0.65 on a
+  5-learner portfolio), ranker 0.99, single (range-weighted) 1.24; the kNN
+  baseline 1.79, FLAML-style 1-NN 1.05;
+- ASlib OPENML-WEKA-2017, official 10 folds, 3 seeds, 5-learner portfolio:
+  per-learner rf+range 0.81 +- 0.06, the same with extra-trees splits 0.87,
+  pairwise gradient-boosted 0.87, per-learner gradient-boosted 1.12 (1.34 on all
+  30 learners), single model 0.98, kNN 1.05-1.48.
+
+Small gradient-boosted models overfit ~100 noisy rows; averaging bagged trees is
+the variance reduction these data need, and the range weights make the loss
+follow the metric (a dataset where every learner is within 0.1 point cannot cost
+much, so it should not steer the model). Fitting costs ~0.3 s of CPU
+for 44 datasets x 14 learners, so ``recommend`` can train it on the fly.
+
+``predict`` maps each learner's predicted normalized score onto the dataset's
+predicted range of scores (two extra regressors predict the worst and the best
+score), so it is in the metric's units and orders learners exactly like ``rank``;
+``predict_interval`` is the spread of each learner's real scores on the nearest
+training datasets; ``explain`` decomposes ``decision_function`` (LightGBM
+``pred_contrib``).
 """
 
 from __future__ import annotations
