@@ -55,9 +55,9 @@ def build_metadb(source: str, db_path: str | Path, options: BuildOptions, jobs: 
         from automl_meta.metadb.build_openml import openml_refs, parse_source
 
         refs = openml_refs(parse_source(source), openml_config or OpenMLConfig(), source)
+    executor = make_executor(jobs=jobs, dask=dask, scheduler=scheduler)
     if on_total is not None:
         on_total(len(refs))
-    executor = make_executor(jobs=jobs, dask=dask, scheduler=scheduler)
     try:
         with MetaDB.open(db_path, create=True) as db:
             summary = run_build(db, refs, options, executor, source, command=command, progress=progress)
