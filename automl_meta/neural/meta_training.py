@@ -60,8 +60,9 @@ def _outer_optimizer(learner, config: MetaTrainConfig):
     params = learner.meta_parameters()
     if learner.algorithm == "reptile":
         return torch.optim.SGD(params, lr=config.outer_step), config.outer_step, lambda f: max(0.0, 1.0 - f)
-    fused = params[0].is_cuda  # one kernel for the whole update on GPU
-    optimizer = torch.optim.Adam(params, lr=config.meta_lr, fused=fused or None)
+    # One fused kernel for the whole update on GPU; multi-tensor ops on CPU.
+    fused = params[0].is_cuda
+    optimizer = torch.optim.Adam(params, lr=config.meta_lr, fused=fused or None, foreach=None if fused else True)
     if config.cosine:
         return optimizer, config.meta_lr, lambda f: 0.5 * (1.0 + math.cos(math.pi * min(1.0, f)))
     return optimizer, config.meta_lr, lambda f: 1.0
