@@ -82,6 +82,10 @@ class MetaModel(BaseEstimator):
         ``range`` weighs each training dataset by the spread of its scores in metric points
         (best minus worst learner), so datasets where the choice matters count more; the
         pairwise variant then weighs by the raw score difference of the pair.
+    score_floor : {"min", "median"}
+        What maps to 0 in the per-dataset normalization: the worst learner, or the median
+        one (everything below it clipped to 0, so one catastrophic learner does not squash
+        the differences near the top).
     portfolio_size : int or None
         If set, only the ``portfolio_size`` learners that greedily cover most of the
         training oracle are modelled; the others rank below them by their mean
@@ -116,6 +120,7 @@ class MetaModel(BaseEstimator):
         reg_lambda: float = 1.0,
         boosting: str = "rf",
         dataset_weight: str = "range",
+        score_floor: str = "min",
         portfolio_size: int | None = None,
         n_neighbors: int = 5,
         log_scores: bool = False,
@@ -131,6 +136,7 @@ class MetaModel(BaseEstimator):
         self.reg_lambda = reg_lambda
         self.boosting = boosting
         self.dataset_weight = dataset_weight
+        self.score_floor = score_floor
         self.portfolio_size = portfolio_size
         self.n_neighbors = n_neighbors
         self.log_scores = log_scores
@@ -153,7 +159,9 @@ class MetaModel(BaseEstimator):
         self.training_datasets_ = [str(i) for i in scores.index]
         scores = scores.set_axis(self.learners_, axis=1).set_axis(self.training_datasets_, axis=0)
         meta_X = meta_X.set_axis(self.training_datasets_, axis=0)
-        normalized = normalize_scores(scores, self.maximize_, log=self.log_scores)
+        if self.score_floor not in ("min", "median"):
+            raise UsageError("score_floor must be min or median")
+        normalized = normalize_scores(scores, self.maximize_, log=self.log_scores, floor=self.score_floor)
         self.mean_normalized_ = normalized.mean().fillna(0.0)
         self.portfolio_ = self._portfolio(scores)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
@@ -165,7 +173,8 @@ class MetaModel(BaseEstimator):
         oriented = orient(scores, self.maximize_, log=self.log_scores)
         weight = None
         if self.dataset_weight == "range":
-            spread = (oriented.max(axis=1) - oriented.min(axis=1)).to_numpy()
+            low = oriented.median(axis=1) if self.score_floor == "median" else oriented.min(axis=1)
+            spread = (oriented.max(axis=1) - low).to_numpy()
             weight = np.maximum(spread, 0.01 * max(float(np.nanmax(spread)), 1e-12))  # no dataset weighs zero
         self.boosters_ = trainer(self, X, Y, internal, seed, w=weight)
         self.constants_ = B.pairwise_constants(Y, self.boosters_) if self.method == "pairwise" else {}

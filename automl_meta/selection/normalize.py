@@ -27,8 +27,15 @@ def orient(scores: pd.DataFrame, maximize: bool, log: bool = False) -> pd.DataFr
     return values if maximize else -values
 
 
-def minmax_per_dataset(oriented: pd.DataFrame) -> pd.DataFrame:
-    """Scale each row to [0, 1] (1 = best learner there); NaN stays NaN; a flat row becomes 1."""
+def minmax_per_dataset(oriented: pd.DataFrame, floor: str = "min") -> pd.DataFrame:
+    """Scale each row to [0, 1] (1 = best learner there); NaN stays NaN; a flat row becomes 1.
+
+    ``floor="median"`` maps the row's median to 0 and clips everything below it: one
+    catastrophic learner (an r2 of -40) then no longer squashes the differences that
+    matter, those near the top.
+    """
+    if floor == "median":
+        oriented = oriented.clip(lower=oriented.median(axis=1, skipna=True), axis=0)
     low = oriented.min(axis=1, skipna=True)
     high = oriented.max(axis=1, skipna=True)
     span = (high - low).where(high > low, other=np.nan)
@@ -38,11 +45,11 @@ def minmax_per_dataset(oriented: pd.DataFrame) -> pd.DataFrame:
     return scaled
 
 
-def normalize_scores(scores: pd.DataFrame, maximize: bool, log: bool = False) -> pd.DataFrame:
-    """Oriented, per-dataset min-max scaled scores (datasets x learners, NaN kept)."""
+def normalize_scores(scores: pd.DataFrame, maximize: bool, log: bool = False, floor: str = "min") -> pd.DataFrame:
+    """Oriented, per-dataset min-max scaled scores (datasets x learners, NaN kept); see :func:`minmax_per_dataset`."""
     if scores.empty:
         raise UsageError("no scores to normalize: the meta-database holds no evaluations for this task and metric")
-    return minmax_per_dataset(orient(scores, maximize, log=log))
+    return minmax_per_dataset(orient(scores, maximize, log=log), floor=floor)
 
 
 def fill_failed(oriented: pd.DataFrame) -> pd.DataFrame:
