@@ -164,7 +164,13 @@ def train_command(
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     written = []
     for name in tasks:
-        _, used_metric, maximize, meta_X, scores = _load_db(path, name, metric)
+        try:
+            _, used_metric, maximize, meta_X, scores = _load_db(path, name, metric)
+        except MetaDBError as exc:
+            if task:  # asked for by name: the error is the answer
+                raise
+            err.print(f"[yellow]skipped {name}:[/] {exc}")
+            continue
         common = meta_X.index.intersection(scores.dropna(how="all").index)
         start = time.perf_counter()
         model = MetaModel(random_state=random_state).fit(meta_X.loc[common], scores.loc[common], maximize=maximize)
@@ -174,6 +180,8 @@ def train_command(
         manifest, boosters = save_metamodel(model, out_dir, shipped_prefix(name), extra=extra)
         written.append({**extra, "n_learners": len(model.learners_), "fit_seconds": seconds,
                         "files": [str(manifest), str(boosters)]})
+    if not written:
+        raise MetaDBError(f"{path}: no task has meta-features and scores to train on; finish `automl-meta db build` first")
     if json:
         print_json({"db": str(path), "models": written})
         return
