@@ -7,7 +7,13 @@ the mean final loss, learned / best-baseline ratio (< 1: the learned optimizer
 wins), the transfer results and the per-step overhead against Adam.
 
     python benchmarks/learned_optimizer.py quadratic --epochs 300
-    python benchmarks/learned_optimizer.py mlp-digits --epochs 40
+    python benchmarks/learned_optimizer.py mlp-digits --epochs 60 --meta-lr 3e-3 --validate-every 15
+
+Measured on a shared 2-core CPU (2026-11-26): learned / best tuned baseline on
+100 held-out tasks after 100 steps = 0.59 on quadratics (vs NAG; 300 epochs at
+meta-lr 1e-3 via `automl-meta optimizer train`) and 0.79 on the digits MLP (vs
+Adam lr 0.1; 60 epochs at meta-lr 3e-3). With 40 epochs at meta-lr 1e-3 the
+digits ratio was 3.1: the digits result depends on meta-training budget.
 
 Runs on one CPU thread; writes nothing unless --out-dir is given (checkpoint,
 JSON report and loss-curve PNG there).
