@@ -60,7 +60,7 @@ def build(
                            redo=tuple(n.strip() for n in redo.split(",") if n.strip()) if redo else ())
     config = OpenMLConfig(cache_dir=None if openml_cache is None else str(openml_cache), server=openml_server,
                           n_retries=openml_retries, timeout=openml_timeout)
-    command = _command_line(source, db, jobs, dask, scheduler, cv, max_rows, timeout, learners, mf_groups, random_state)
+    command = _command_line(source, db, jobs, dask, scheduler, cv, max_rows, timeout, learners, mf_groups, redo, random_state)
     with _BuildBar(enabled=not quiet) as bar:
         summary = build_metadb(source, db, options, jobs=jobs, dask=dask, scheduler=scheduler, openml_config=config,
                                command=command, progress=bar.update, on_total=bar.start)
@@ -76,11 +76,11 @@ def build(
     )
 
 
-def _command_line(source, db, jobs, dask, scheduler, cv, max_rows, timeout, learners, mf_groups, random_state) -> str:
+def _command_line(source, db, jobs, dask, scheduler, cv, max_rows, timeout, learners, mf_groups, redo, random_state) -> str:
     """The build as one reproducible command, recorded in the database."""
     parts = ["automl-meta", "db", "build", "--source", source, "--db", str(db), "--jobs", str(jobs), "--cv", str(cv)]
     for flag, value in (("--dask", dask), ("--scheduler", scheduler), ("--max-rows", max_rows), ("--timeout", timeout),
-                        ("--learners", learners), ("--mf-groups", mf_groups)):
+                        ("--learners", learners), ("--mf-groups", mf_groups), ("--redo", redo)):
         if value is not None:
             parts += [flag, str(value)]
     parts += ["--random-state", str(random_state)]
@@ -202,6 +202,7 @@ def manifest_command(
     db: Annotated[Path, typer.Option("--db", help="Meta-database file to describe.")],
     out_file: Annotated[Path, typer.Option("--out", "-o", help="Manifest file to write (JSON).")],
     finalize: Annotated[bool, typer.Option("--finalize", help="Also prepare the file for shipping (rollback journal, vacuumed).")] = False,
+    note: Annotated[list[str] | None, typer.Option("--note", help="A line of provenance to record in the manifest (repeatable).")] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Write the manifest of a meta-database: versions, build commands and the datasets it knows."""
@@ -218,6 +219,8 @@ def manifest_command(
         finalize_for_shipping(db)
     with MetaDB.open(db) as store:
         document = manifest(store)
+    if note:
+        document["notes"] = list(note)
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(json.dumps(document, indent=1, sort_keys=False, allow_nan=False) + "\n", encoding="utf-8")
     if json_output:
