@@ -101,3 +101,20 @@ def test_aslib_openml_weka_folds_run_the_meta_model(shared_dir):
         gap = report["selectors"][name]["mean"]["remaining_gap"]
         assert np.isfinite(gap) and gap < 3.0
     assert report["selectors"]["random"]["mean"]["remaining_gap"] > 1.0
+
+
+def test_runtime_scenario_is_ranked_fastest_first():
+    """Minimized runtimes: the meta-model (predict in seconds) must still pick the fast learner."""
+    rng = np.random.default_rng(1)
+    n = 30
+    index = [f"inst{i:02d}" for i in range(n)]
+    meta = pd.DataFrame({"hardness": rng.uniform(-1, 1, size=n), "noise": rng.normal(size=n)}, index=index)
+    runtime = pd.DataFrame(
+        {"solver_a": 10 ** (2 + meta["hardness"]), "solver_b": 10 ** (2 - meta["hardness"]), "slow": 5000.0},
+        index=index,
+    )
+    report = evaluate_suite(meta, runtime, False, seeds=[0], n_boot=0, log_scores=True,
+                            metamodel_params={"n_estimators": 20})
+    meta_model = report["selectors"]["meta-model"]["mean"]
+    assert meta_model["spearman"] > 0.5 and meta_model["remaining_gap"] < 0.5
+    assert report["selectors"]["SBS"]["mean"]["remaining_gap"] == pytest.approx(1.0)

@@ -94,12 +94,16 @@ def fold_splits(meta_X: pd.DataFrame, folds: pd.Series, drop_duplicates: bool = 
 
 
 def _fit_predict(spec_make, seed, meta_X, scores, maximize, train, test):
+    """Fit a fresh selector on ``train`` only and score the ``test`` datasets (higher = better)."""
     selector = spec_make(seed)
     selector.fit(meta_X.loc[train], scores.loc[train], maximize=maximize)
     seen = set(getattr(selector, "training_datasets_", train))
     if seen & set(test):
         raise ProtocolLeakError(f"a selector was trained on held-out datasets {sorted(seen & set(test))[:3]}")
-    return selector.predict(meta_X.loc[test])
+    # selectors answer "higher = better"; the meta-model's predict is in metric units (lower = better
+    # for a runtime), so its decision_function is what orders the learners
+    scorer = getattr(selector, "decision_function", None) or selector.predict
+    return scorer(meta_X.loc[test])
 
 
 def evaluate_selectors(
@@ -112,6 +116,7 @@ def evaluate_selectors(
     n_boot: int = 1000,
     drop_duplicates: bool = True,
     progress: Callable[[int], None] | None = None,
+    log_scores: bool = False,
 ) -> dict[str, SelectorResult]:
     """Evaluate every selector under the same folds and seeds.
 
@@ -124,6 +129,7 @@ def evaluate_selectors(
     folds : dataset -> fold id; default leave-one-dataset-out.
     seeds : seeds of the seeded selectors (the protocol itself is deterministic).
     progress : called with the number of (fold, seed) units finished, if given.
+    log_scores : normalize log10 scores when choosing each fold's SBS (runtimes), as the selectors do.
     """
     common = meta_X.index.intersection(scores.dropna(how="all").index)
     if len(common) < 3:
@@ -139,7 +145,7 @@ def evaluate_selectors(
     errors: dict[str, str] = {}
     sbs = []
     for train, test in splits:
-        best = SingleBest().fit(meta_X.loc[train], scores.loc[train], maximize=maximize).best_
+        best = SingleBest(log_scores=log_scores).fit(meta_X.loc[train], scores.loc[train], maximize=maximize).best_
         sbs.append(pd.Series(best, index=test))
         for name, spec in selectors.items():
             if name in errors:
