@@ -61,6 +61,8 @@ def _excluded(db_path: Path, dataset) -> list[str]:
 
 
 def run_one(path: Path, args) -> dict:
+    from threadpoolctl import threadpool_limits
+
     from automl_meta.evaluation import evaluate
     from automl_meta.io import load_dataset
     from automl_meta.io.metadb_resolve import load_selector
@@ -79,8 +81,9 @@ def run_one(path: Path, args) -> dict:
     learners = list(selector.model.learners_) if hasattr(selector.model, "learners_") else None
 
     start = time.perf_counter()
-    mf = extract_metafeatures(dataset, **selector.mf_options)
-    rec = recommend(dataset, selector.model, metric=selector.metric, maximize=selector.maximize, metafeatures=mf, k_nearest=3)
+    with threadpool_limits(limits=1, user_api="blas"):  # as `automl-meta recommend` does
+        mf = extract_metafeatures(dataset, **selector.mf_options)
+        rec = recommend(dataset, selector.model, metric=selector.metric, maximize=selector.maximize, metafeatures=mf, k_nearest=3)
     rec_seconds = time.perf_counter() - start
 
     max_rows = args.max_rows or None

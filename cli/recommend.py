@@ -75,19 +75,23 @@ def recommend_command(
     from automl_meta.io.metadb_resolve import load_selector
     from automl_meta.recommend import evaluate_top as run_evaluate_top
     from automl_meta.recommend import halving_schedule, recommend
+    from threadpoolctl import threadpool_limits
 
     dataset = load_dataset(data, target=target, task=task, sep=sep)
     selector = load_selector(dataset.task, db=db, random_state=random_state)
-    metafeatures = cached_metafeatures(dataset, **selector.mf_options)
-    rec = recommend(
-        dataset,
-        selector.model,
-        metric=selector.metric,
-        maximize=selector.maximize,
-        metafeatures=metafeatures,
-        explain=top if explain else 0,
-        n_explain_features=8,
-    )
+    # One BLAS thread: pymfe's many small SVDs (LDA landmarking) run ~8x slower with two
+    # OpenBLAS threads on a busy two-core machine. The libraries are loaded by now (scipy via sklearn).
+    with threadpool_limits(limits=1, user_api="blas"):
+        metafeatures = cached_metafeatures(dataset, **selector.mf_options)
+        rec = recommend(
+            dataset,
+            selector.model,
+            metric=selector.metric,
+            maximize=selector.maximize,
+            metafeatures=metafeatures,
+            explain=top if explain else 0,
+            n_explain_features=8,
+        )
     if evaluate_top:
         rungs = len(halving_schedule(dataset.n_rows, min(evaluate_top, len(rec.ranking)))) if halving else 1
         with progress_bar("evaluating the top learners", total=rungs, enabled=not json) as advance:
