@@ -26,6 +26,7 @@ import pandas as pd
 
 from automl_meta.dataset import Dataset
 from automl_meta.exceptions import AutomlMetaError, LearnerError, MetaDBError, UsageError
+from automl_meta.numbers import finite_or_none
 
 logger = logging.getLogger(__name__)
 
@@ -245,9 +246,9 @@ def rank_learners(
                 rank=rank,
                 learner=name,
                 predicted_score=float(predicted.iloc[i]),
-                lower=_maybe_float(low.get(learners[i])),
-                upper=_maybe_float(high.get(learners[i])),
-                utility=_maybe_float(utility.iloc[i]),
+                lower=finite_or_none(low.get(learners[i])),
+                upper=finite_or_none(high.get(learners[i])),
+                utility=finite_or_none(utility.iloc[i]),
                 contributions=items,
             )
         )
@@ -393,11 +394,11 @@ def evaluate_top(
             mean, std, status, rows, seconds = results[r.learner]
             r = replace(
                 r,
-                real_score=_maybe_float(mean),
-                real_std=_maybe_float(std),
+                real_score=finite_or_none(mean),
+                real_std=finite_or_none(std),
                 real_status=str(status),
                 real_rows=int(rows),
-                real_seconds=_maybe_float(seconds),
+                real_seconds=finite_or_none(seconds),
             )
         ranking.append(r)
     return replace(recommendation, ranking=tuple(ranking), evaluation_seconds=time.perf_counter() - start)
@@ -489,11 +490,3 @@ def winner_info(dataset: Dataset, recommendation: Recommendation, chosen: Ranked
     }
 
 
-def _maybe_float(value) -> float | None:
-    if value is None:
-        return None
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None

@@ -8,7 +8,6 @@ the heavy parts of automl_meta inside the command functions, so ``--help`` and
 from __future__ import annotations
 
 import os
-import sys
 from typing import Annotated
 
 import typer

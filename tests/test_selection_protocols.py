@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from automl_meta.selection import KNNSelector, MetaModel, SingleBest
+from automl_meta.selection import KNNSelector, SingleBest
 from automl_meta.selection.metrics import outcomes, summarize
 from automl_meta.selection.normalize import orient
 from automl_meta.selection.protocols import SelectorSpec, evaluate_selectors

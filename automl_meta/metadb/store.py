@@ -22,6 +22,7 @@ import pandas as pd
 
 from automl_meta.exceptions import MetaDBError, MetaDBVersionError, UsageError
 from automl_meta.metadb import schema
+from automl_meta.numbers import finite_or_none
 
 logger = logging.getLogger(__name__)
 
@@ -32,17 +33,6 @@ DATASET_COLUMNS = ["name", "source", "source_id", "content_hash", "task", "n_row
 def now() -> str:
     """UTC timestamp in ISO 8601, as stored in ``builds``."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _real(value) -> float | None:
-    """A float for a REAL column; None for missing, NaN and infinities."""
-    if value is None:
-        return None
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
 
 
 class MetaDB:
@@ -283,11 +273,11 @@ class MetaDB:
             conn.execute("DELETE FROM meta_features WHERE dataset_id = ?", (dataset_id,))
             conn.executemany(
                 "INSERT INTO meta_features(dataset_id, name, value, extractor_version) VALUES (?, ?, ?, ?)",
-                [(dataset_id, str(name), _real(value), str(extractor_version)) for name, value in values.items()],
+                [(dataset_id, str(name), finite_or_none(value), str(extractor_version)) for name, value in values.items()],
             )
             conn.execute(
                 "INSERT OR REPLACE INTO mf_runs(dataset_id, extractor_version, status, reason, seconds, n_rows_used, groups) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (dataset_id, str(extractor_version), status, reason, _real(seconds), _opt_int(n_rows_used), json.dumps(list(groups or []))),
+                (dataset_id, str(extractor_version), status, reason, finite_or_none(seconds), _opt_int(n_rows_used), json.dumps(list(groups or []))),
             )
 
     def meta_features(self, task: str | None = None) -> pd.DataFrame:
@@ -359,13 +349,13 @@ class MetaDB:
                 conn.execute(
                     "INSERT OR REPLACE INTO evaluations(dataset_id, learner_id, status, reason, fit_seconds, predict_seconds, protocol, build_id)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (*key, item["status"], item.get("reason"), _real(item.get("fit_seconds")), _real(item.get("predict_seconds")),
+                    (*key, item["status"], item.get("reason"), finite_or_none(item.get("fit_seconds")), finite_or_none(item.get("predict_seconds")),
                      json.dumps(dict(item.get("protocol") or {}), sort_keys=True), item.get("build_id")),
                 )
                 conn.executemany(
                     "INSERT INTO scores(dataset_id, learner_id, metric, mean, std, fold_scores) VALUES (?, ?, ?, ?, ?, ?)",
                     [
-                        (*key, metric, _real(s.get("mean")), _real(s.get("std")), json.dumps([_real(v) for v in s.get("folds") or []]))
+                        (*key, metric, finite_or_none(s.get("mean")), finite_or_none(s.get("std")), json.dumps([finite_or_none(v) for v in s.get("folds") or []]))
                         for metric, s in (item.get("scores") or {}).items()
                     ],
                 )

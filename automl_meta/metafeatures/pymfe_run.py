@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import random
 import threading
 import warnings
@@ -31,6 +30,7 @@ import numpy as np
 from automl_meta.metafeatures.fast_crosstab import fast_info_theory
 from automl_meta.metafeatures.groups import FEATURE_ARGS, features_for
 from automl_meta.metafeatures.preprocess import PreparedData
+from automl_meta.numbers import finite_or_none
 
 logger = logging.getLogger(__name__)
 
@@ -50,14 +50,6 @@ def preserved_global_rng() -> Iterator[None]:
         random.setstate(py_state)
 
 
-def _as_value(value) -> float | None:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
-
-
 def _extract(
     data: PreparedData, groups: tuple[str, ...], summary: tuple[str, ...], random_state: int | None, n_folds: int
 ) -> dict:
@@ -75,7 +67,7 @@ def _extract(
     mfe.fit(data.X, data.y, cat_cols=list(data.cat_cols), suppress_warnings=True)
     args = {name: kw for name, kw in FEATURE_ARGS.items() if name in features}
     names, values = mfe.extract(suppress_warnings=True, **args)
-    return {str(n): _as_value(v) for n, v in zip(names, values)}
+    return {str(n): finite_or_none(v) for n, v in zip(names, values)}
 
 
 def run_pymfe(

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from automl_meta.dataset import Dataset
+from automl_meta.numbers import finite_or_none
 
 # pymfe `general` features that we compute exactly on the full data
 GENERAL_OVERRIDES = (
@@ -57,11 +58,6 @@ def _ratio(a: float, b: float) -> float | None:
     return float(a) / float(b) if b else None
 
 
-def _finite(value) -> float | None:
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
 def _class_features(y: pd.Series) -> dict[str, float | None]:
     counts = y.value_counts().to_numpy(dtype=float)
     p = counts / counts.sum()
@@ -82,8 +78,8 @@ def _target_features(y: pd.Series) -> dict[str, float | None]:
     mean, sd = float(values.mean()), float(values.std(ddof=1))
     tiny = 1e-12 * max(1.0, float(np.abs(values).max()))
     return {
-        "target_skew": _finite(stats.skew(values)) if sd > 0 else None,
-        "target_kurtosis": _finite(stats.kurtosis(values)) if sd > 0 else None,
+        "target_skew": finite_or_none(stats.skew(values)) if sd > 0 else None,
+        "target_kurtosis": finite_or_none(stats.kurtosis(values)) if sd > 0 else None,
         "target_cv": sd / abs(mean) if abs(mean) > tiny else None,
         "target_unique_frac": len(np.unique(values)) / len(values),
     }
@@ -125,4 +121,4 @@ def simple_features(dataset: Dataset) -> dict[str, float | None]:
     else:
         values.update(_target_features(dataset.y))
     out = {name: values.get(name) for name in SIMPLE_FEATURES}
-    return {k: (None if v is None else _finite(v)) for k, v in out.items()}
+    return {k: (None if v is None else finite_or_none(v)) for k, v in out.items()}

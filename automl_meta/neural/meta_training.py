@@ -17,6 +17,7 @@ import torch
 
 from automl_meta.neural.few_shot import evaluate_learner
 from automl_meta.neural.task_sources import TaskSplits
+from automl_meta.numbers import finite_or_none
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ def meta_train(
         if not pending:
             return
         stats = torch.stack([torch.stack([p["loss"].float(), p["score"].float()]) for p in pending]).mean(0).tolist()
-        record = {"iteration": iteration, "loss": _finite(stats[0]), "score": _finite(stats[1]), "seconds": time.perf_counter() - start}
+        record = {"iteration": iteration, "loss": finite_or_none(stats[0]), "score": finite_or_none(stats[1]), "seconds": time.perf_counter() - start}
         result.history.append(record)
         pending.clear()
         callback({"event": "log", **record})
@@ -136,5 +137,3 @@ def meta_train(
     return result
 
 
-def _finite(value: float) -> float | None:
-    return value if math.isfinite(value) else None
