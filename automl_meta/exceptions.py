@@ -52,6 +52,14 @@ class MetaDBVersionError(MetaDBError):
         )
 
 
+class OpenMLAccessError(AutomlMetaError):
+    """OpenML could not be reached, or refused a request, after the allowed retries."""
+
+
+class ProtocolLeakError(AutomlMetaError):
+    """A held-out dataset reached a selector's training data (a bug in an evaluation protocol)."""
+
+
 class ArtifactError(AutomlMetaError):
     """A saved model, checkpoint or manifest is missing, corrupt or mismatched (exit 2)."""
 

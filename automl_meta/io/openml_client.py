@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from automl_meta.exceptions import AutomlMetaError, DatasetError
+from automl_meta.exceptions import DatasetError, OpenMLAccessError
 
 logger = logging.getLogger(__name__)
 
@@ -28,9 +28,6 @@ DEFAULT_RETRIES = 2
 DEFAULT_TIMEOUT = 30.0
 TASK_TYPES = {1: "classification", 2: "regression"}
 
-
-class OpenMLAccessError(AutomlMetaError):
-    """OpenML could not be reached, or refused a request, after the allowed retries."""
 
 
 @dataclass(frozen=True)

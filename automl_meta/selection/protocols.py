@@ -23,16 +23,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from automl_meta.exceptions import AutomlMetaError, UsageError
+from automl_meta.exceptions import ProtocolLeakError, UsageError
 from automl_meta.selection.baselines import SingleBest
 from automl_meta.selection.metrics import METRIC_NAMES, bootstrap_interval, outcomes, summarize
 from automl_meta.selection.normalize import orient
 
 logger = logging.getLogger(__name__)
 
-
-class ProtocolLeakError(AutomlMetaError):
-    """A held-out dataset reached a selector's training data."""
 
 
 @dataclass(frozen=True)
