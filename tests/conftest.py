@@ -32,6 +32,21 @@ def pmlb_dir(shared_dir: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def aslib_dir(shared_dir: Path) -> Path:
+    path = shared_dir / "aslib"
+    if not path.is_dir():
+        pytest.skip("needs ../shared/aslib")
+    return path
+
+
+def arff_data_rows(path: Path) -> list[list[str]]:
+    """The raw comma-split rows after an ARFF file's @data line (an independent count for tests)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().lower() == "@data")
+    return [line.split(",") for line in lines[start + 1 :] if line.strip() and not line.startswith("%")]
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Keep every test's meta-feature cache away from the user's cache directory."""

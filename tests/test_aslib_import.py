@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
@@ -10,19 +9,7 @@ from automl_meta.io.aslib import read_scenario
 from automl_meta.metadb import MetaDB
 from automl_meta.metadb.import_aslib import import_scenario
 
-
-def _data_rows(path: Path) -> list[list[str]]:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    start = next(i for i, line in enumerate(lines) if line.strip().lower() == "@data")
-    return [line.split(",") for line in lines[start + 1 :] if line.strip() and not line.startswith("%")]
-
-
-@pytest.fixture(scope="module")
-def aslib_dir(shared_dir: Path) -> Path:
-    path = shared_dir / "aslib"
-    if not path.is_dir():
-        pytest.skip("needs ../shared/aslib")
-    return path
+from conftest import arff_data_rows
 
 
 @pytest.mark.parametrize(
@@ -31,7 +18,7 @@ def aslib_dir(shared_dir: Path) -> Path:
 )
 def test_aslib_import_keeps_counts_measure_and_direction(aslib_dir, tmp_path, scenario, n_instances, n_algorithms, measure, maximize):
     folder = aslib_dir / scenario
-    runs = _data_rows(folder / "algorithm_runs.arff")
+    runs = arff_data_rows(folder / "algorithm_runs.arff")
     feature_names = [l.split()[1] for l in (folder / "feature_values.arff").read_text().splitlines() if l.upper().startswith("@ATTRIBUTE")][2:]
     assert len({r[0] for r in runs}) == n_instances and len({r[2] for r in runs}) == n_algorithms
 

@@ -10,19 +10,7 @@ import pytest
 from automl_meta.exceptions import DatasetError
 from automl_meta.io.aslib import read_scenario
 
-
-def _count_data_rows(path: Path) -> int:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    start = next(i for i, line in enumerate(lines) if line.strip().lower() == "@data")
-    return sum(1 for line in lines[start + 1 :] if line.strip() and not line.startswith("%"))
-
-
-@pytest.fixture(scope="module")
-def aslib_dir(shared_dir: Path) -> Path:
-    path = shared_dir / "aslib"
-    if not path.is_dir():
-        pytest.skip("needs ../shared/aslib")
-    return path
+from conftest import arff_data_rows
 
 
 def test_openml_weka_scenario_has_105_instances_and_30_algorithms(aslib_dir):
@@ -30,7 +18,7 @@ def test_openml_weka_scenario_has_105_instances_and_30_algorithms(aslib_dir):
     sc = read_scenario(folder)
     assert sc.performance.shape == (105, 30)
     assert sc.features.shape[0] == 105
-    assert sc.performance.size == _count_data_rows(folder / "algorithm_runs.arff")
+    assert sc.performance.size == len(arff_data_rows(folder / "algorithm_runs.arff"))
     assert sc.maximize is True
     assert sc.performance_measure == "predictive_accuracy"
     assert sc.performance_type == "solution_quality"
@@ -45,7 +33,7 @@ def test_sat11_hand_runtimes_use_par10_for_timeouts(aslib_dir):
     folder = aslib_dir / "SAT11-HAND"
     sc = read_scenario(folder)
     assert sc.performance.shape == (296, 15)
-    assert sc.performance.size == _count_data_rows(folder / "algorithm_runs.arff")
+    assert sc.performance.size == len(arff_data_rows(folder / "algorithm_runs.arff"))
     assert sc.maximize is False
     assert sc.performance_type == "runtime"
     assert sc.cutoff == 5000.0
