@@ -6,7 +6,8 @@ with a feature frame in a fixed convention that every other module relies on:
 * numeric columns are ``float64`` with ``NaN`` for missing values (``inf`` too);
 * categorical columns (strings, booleans, integers with at most
   ``MAX_INT_CATEGORIES`` distinct values) are ``object`` columns of ``str``
-  with ``NaN`` for missing values;
+  (integer values as ``'3'``, see :func:`category_strings`) with ``NaN`` for
+  missing values; class labels follow the same rule;
 * ID-like columns (all values distinct strings) and constant columns are
   removed from ``X`` and listed in ``Dataset.profile`` so they can be reported;
 * rows whose target is missing are removed and counted.
@@ -134,9 +135,20 @@ def _as_number(col: pd.Series) -> pd.Series | None:
     return out.replace([np.inf, -np.inf], np.nan)
 
 
-def _as_category(col: pd.Series) -> pd.Series:
-    out = col.astype(object)
-    present = out.notna()
+def category_strings(col: pd.Series) -> pd.Series:
+    """Values as category labels: integer-valued numbers as '3' (not '3.0'), anything else ``str``.
+
+    The one conversion for categorical features and class labels, at training and at
+    prediction time alike (a saved model's classes must match a new table's labels).
+    """
+    present = col.notna()
+    out = col.astype(object).copy()
+    if col.dtype != bool:
+        as_num = pd.to_numeric(col[present], errors="coerce")
+        values = as_num.to_numpy(dtype=float)
+        if as_num.notna().all() and np.all(np.isfinite(values)) and np.all(values == np.round(values)):
+            out[present] = [str(int(v)) for v in values]
+            return out.where(present, np.nan)
     out[present] = out[present].map(str)
     return out.where(present, np.nan)
 
@@ -179,7 +191,7 @@ def make_dataset(
 
     task = infer_task(y) if task == "auto" else task
     if task == "classification":
-        y = _as_category(y)
+        y = category_strings(y)
         if y.nunique() < 2:
             raise DatasetError(f"{name}: target {target!r} has one class ({y.iloc[0]!r}); a classifier needs two or more")
     else:
@@ -203,14 +215,14 @@ def make_dataset(
             present = as_num.dropna()
             integral = bool(np.all(present == np.round(present)))
             if integral and present.nunique() <= MAX_INT_CATEGORIES and present.nunique() < len(present):
-                converted = _as_category(as_num.astype("Int64"))
+                converted = category_strings(as_num)
             else:
                 converted = as_num
         else:
             if raw.nunique(dropna=True) == n_present and n_present > MAX_INT_CATEGORIES:
                 id_like.append(col)
                 continue
-            converted = _as_category(raw)
+            converted = category_strings(raw)
         (categorical if converted.dtype == object else numeric).append(col)
         n_missing = int(converted.isna().sum())
         if n_missing:

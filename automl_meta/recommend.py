@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from automl_meta.dataset import Dataset
+from automl_meta.dataset import Dataset, category_strings
 from automl_meta.exceptions import AutomlMetaError, LearnerError, MetaDBError, UsageError
 from automl_meta.numbers import finite_or_none
 
@@ -434,7 +434,6 @@ def predict_frame(pipeline, info: dict, frame: pd.DataFrame, name: str = "data")
 
 def target_score(info: dict, frame: pd.DataFrame, predictions: pd.DataFrame) -> dict | None:
     """The saved model's metric on ``frame``'s target column, when the table has one (rows with a target only)."""
-    from automl_meta.io.fitted_models import category_strings
     from automl_meta.learners.metrics import METRICS
 
     target, metric = info.get("target"), info.get("metric")

@@ -65,3 +65,10 @@ def test_content_hash_is_stable_and_sensitive():
     b = make_dataset(make_mixed_frame(80, seed=1))
     c = make_dataset(make_mixed_frame(80, seed=2))
     assert a.content_hash() == b.content_hash() != c.content_hash()
+
+
+def test_integer_class_labels_read_as_integers_not_floats():
+    frame = pd.DataFrame({"x": np.arange(40) * 0.5, "target": [0, 1] * 20})
+    frame.loc[3, "x"] = np.nan
+    data = make_dataset(frame)
+    assert sorted(set(data.y)) == ["0", "1"]

@@ -136,3 +136,19 @@ def test_portfolio_pipelines_round_trip_without_pickle(tmp_path, learner):
     path = save_fitted_model(tmp_path / f"{learner}.skops", pipeline, _info(dataset, learner))
     loaded = load_fitted_model(path)
     np.testing.assert_array_equal(loaded.pipeline.predict(dataset.X), pipeline.predict(dataset.X))
+
+
+def test_integer_labelled_model_scores_its_own_table(tmp_path):
+    from automl_meta.recommend import predict_frame, target_score
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200)})
+    frame["target"] = (frame["a"] + frame["b"] > 0).astype(int)
+    dataset = make_dataset(frame)
+    pipeline = _fitted(dataset, LogisticRegression(max_iter=200))
+    info = {**_info(dataset), "metric": "accuracy", "classes": [str(c) for c in pipeline.classes_]}
+    path = save_fitted_model(tmp_path / "model.skops", pipeline, info)
+    loaded = load_fitted_model(path)
+    predictions = predict_frame(loaded.pipeline, loaded.info, frame)
+    score = target_score(loaded.info, frame, predictions)
+    assert score["value"] > 0.9

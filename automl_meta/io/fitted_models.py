@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from automl_meta.dataset import category_strings
 from automl_meta.exceptions import ArtifactError, DatasetError
 
 logger = logging.getLogger(__name__)
@@ -263,20 +264,6 @@ def _torch_from_arrays(pipeline):
         delattr(step, TORCH_ARRAYS)
         step.module_ = module
     return pipeline
-
-
-def category_strings(raw: pd.Series) -> pd.Series:
-    """Values as the strings training saw: integer-valued numbers as '3', not '3.0'."""
-    present = raw.notna()
-    as_num = pd.to_numeric(raw, errors="coerce") if raw.dtype != bool else None
-    out = raw.astype(object).copy()
-    if as_num is not None and as_num[present].notna().all():
-        values = as_num[present].to_numpy(dtype=float)
-        if np.all(np.isfinite(values)) and np.all(values == np.round(values)):
-            out[present] = [str(int(v)) for v in values]
-            return out.where(present, np.nan)
-    out[present] = out[present].map(str)
-    return out.where(present, np.nan)
 
 
 def conform_features(frame: pd.DataFrame, info: dict, name: str = "data") -> pd.DataFrame:
