@@ -16,6 +16,8 @@ from typing import Annotated, Any, Callable, Iterator
 import typer
 from rich.console import Console
 
+from automl_meta.numbers import jsonable
+
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
@@ -34,23 +36,6 @@ TaskOption = Annotated[
 SepOption = Annotated[str | None, typer.Option("--sep", help="Field delimiter of a text table (default: sniffed).")]
 SeedOption = Annotated[int, typer.Option("--random-state", "--seed", help="Seed for every random choice.")]
 DataArgument = Annotated[Path, typer.Argument(help="Data file: CSV, TSV (optionally .gz/.bz2/.xz/.zip), parquet or ARFF.")]
-
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON types, with NaN and infinities as null and numpy scalars unwrapped."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 1) == 0:
-        value = value.item()  # numpy scalar
-    if hasattr(value, "tolist"):
-        return jsonable(value.tolist())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def print_json(payload: Any) -> None:

@@ -40,6 +40,7 @@ import pandas as pd
 
 from automl_meta.dataset import category_strings
 from automl_meta.exceptions import ArtifactError, DatasetError
+from automl_meta.numbers import jsonable
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +164,7 @@ def save_fitted_model(path: str | Path, pipeline: Any, info: dict) -> Path:
         "versions": library_versions(),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    for target, payload in ((path, data), (sidecar_path(path), json.dumps(_plain(sidecar), indent=2).encode())):
+    for target, payload in ((path, data), (sidecar_path(path), json.dumps(jsonable(sidecar), indent=2).encode())):
         tmp = target.with_name(target.name + ".tmp")
         tmp.write_bytes(payload)
         os.replace(tmp, target)
@@ -298,16 +299,3 @@ def conform_features(frame: pd.DataFrame, info: dict, name: str = "data") -> pd.
         else:
             columns[column["name"]] = category_strings(raw)
     return pd.DataFrame(columns, index=frame.index).reset_index(drop=True)
-
-
-def _plain(value: Any) -> Any:
-    """JSON-ready copy: numpy scalars unwrapped, NaN as null."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
