@@ -224,6 +224,14 @@ def load_selector(
     )
 
 
+def db_mf_options(db: str | Path | None = None) -> dict:
+    """The :func:`extract_metafeatures` options of a meta-database (default: the shipped one)."""
+    from automl_meta.metadb import MetaDB
+
+    with MetaDB.open(resolve_db_path(db)) as store:
+        return mf_options(store.get_meta("protocol") or {})
+
+
 def mf_options(protocol: dict) -> dict:
     """The :func:`extract_metafeatures` options a database's meta-features were computed with."""
     options = {}

@@ -1,0 +1,113 @@
+"""Extract a dataset's meta-features in a forked child while the parent does other work.
+
+``recommend`` spends about as long importing LightGBM and loading the
+meta-model as it does importing pymfe and extracting meta-features; the two are
+independent, so on a machine with two cores they can overlap. The child runs
+:func:`~automl_meta.io.mf_cache.cached_metafeatures` (so the cache is filled as
+usual), sends the vector back through a pipe and exits without running any
+exit handler of the parent. Where there is no ``fork`` (Windows), where the
+call is not cacheable, or when the child fails, :attr:`BackgroundMetaFeatures.result`
+is None and the caller extracts in-process, which reports any error itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import signal
+import sys
+import time
+
+from automl_meta.dataset import Dataset
+
+logger = logging.getLogger(__name__)
+
+
+def _child(dataset: Dataset, write_fd: int, cache_dir, kwargs: dict) -> None:
+    """Runs in the forked child; never returns."""
+    code = 1
+    try:
+        logging.disable(logging.CRITICAL)  # the parent repeats a failed extraction and reports it
+        from threadpoolctl import threadpool_limits
+
+        from automl_meta.io.mf_cache import cached_metafeatures
+
+        start = time.perf_counter()
+        with threadpool_limits(limits=1, user_api="blas"):  # pymfe's many small SVDs: one thread is faster
+            result = cached_metafeatures(dataset, cache_dir=cache_dir, **kwargs)
+        document = {"metafeatures": result.to_dict(), "cached": result.cached,
+                    "seconds": time.perf_counter() - start}
+        payload = json.dumps(document).encode()
+        with os.fdopen(write_fd, "wb") as pipe:
+            pipe.write(payload)
+        code = 0
+    except BaseException:  # noqa: BLE001 - anything: exit non-zero, the parent recomputes
+        code = 1
+    finally:
+        os._exit(code)
+
+
+class BackgroundMetaFeatures:
+    """Context manager: meta-features computed in a child process during the ``with`` block.
+
+    After a block that ended normally, :attr:`result` is the
+    :class:`~automl_meta.metafeatures.MetaFeatures` (``seconds`` = the child's
+    extraction time) or None if the child could not deliver. If the block
+    raises, the child is killed and reaped.
+    """
+
+    def __init__(self, dataset: Dataset, cache_dir=None, **kwargs):
+        self.dataset = dataset
+        self.cache_dir = cache_dir
+        self.kwargs = kwargs
+        self.result = None
+        self._pid = None
+        self._read_fd = None
+
+    @staticmethod
+    def available() -> bool:
+        return hasattr(os, "fork") and sys.platform.startswith("linux")
+
+    def __enter__(self) -> BackgroundMetaFeatures:
+        if not self.available() or self.kwargs.get("random_state", 0) is None:
+            return self
+        read_fd, write_fd = os.pipe()
+        for stream in (sys.stdout, sys.stderr):  # nothing buffered may be written twice
+            stream.flush()
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            os.close(read_fd)
+            os.close(write_fd)
+            logger.debug("cannot fork for the meta-features (%s); extracting in-process", exc)
+            return self
+        if pid == 0:
+            os.close(read_fd)
+            _child(self.dataset, write_fd, self.cache_dir, self.kwargs)
+        os.close(write_fd)
+        self._pid, self._read_fd = pid, read_fd
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self._pid is None:
+            return
+        if exc_type is not None:
+            os.kill(self._pid, signal.SIGKILL)
+            os.close(self._read_fd)
+            os.waitpid(self._pid, 0)
+            return
+        with os.fdopen(self._read_fd, "rb") as pipe:
+            payload = pipe.read()
+        _, status = os.waitpid(self._pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0 or not payload:
+            logger.debug("the meta-feature child failed; extracting in-process")
+            return
+        from automl_meta.metafeatures import MetaFeatures
+
+        document = json.loads(payload)
+        self.result = dataclasses.replace(
+            MetaFeatures.from_dict(document["metafeatures"], cached=bool(document["cached"])),
+            seconds=float(document["seconds"]),
+        )

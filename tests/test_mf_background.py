@@ -1,0 +1,68 @@
+"""Meta-features extracted in a forked child while the parent works (what `recommend` overlaps)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from automl_meta.dataset import make_dataset
+from automl_meta.exceptions import UsageError
+from automl_meta.io.mf_background import BackgroundMetaFeatures
+from automl_meta.io.mf_cache import cached_metafeatures
+from automl_meta.metafeatures import extract_metafeatures
+from conftest import make_mixed_frame
+
+pytestmark = pytest.mark.skipif(not BackgroundMetaFeatures.available(), reason="needs os.fork on Linux")
+FAST = dict(max_rows=150, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    return make_dataset(make_mixed_frame(240, seed=3), target="target")
+
+
+def _reaped(background: BackgroundMetaFeatures) -> bool:
+    assert background._pid is not None  # a child was started
+    try:
+        os.waitpid(background._pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+def test_child_result_equals_in_process_extraction_and_fills_the_cache(tmp_path, dataset):
+    with BackgroundMetaFeatures(dataset, cache_dir=tmp_path, **FAST) as background:
+        parent_work = sum(range(1000))  # the parent is free meanwhile
+    assert parent_work == 499500
+    inline = extract_metafeatures(dataset, **FAST)
+    assert background.result is not None
+    assert background.result.values == inline.values
+    assert not background.result.cached and background.result.seconds > 0
+    assert cached_metafeatures(dataset, cache_dir=tmp_path, **FAST).cached  # the child wrote the entry
+    assert _reaped(background)
+
+
+def test_error_in_the_block_kills_and_reaps_the_child(tmp_path, dataset):
+    background = BackgroundMetaFeatures(dataset, cache_dir=tmp_path, **FAST)
+    with pytest.raises(RuntimeError, match="parent failed"):
+        with background:
+            raise RuntimeError("parent failed")
+    assert _reaped(background)
+    assert not list(tmp_path.glob("*.json"))  # killed before it could write anything
+
+
+def test_failing_child_leaves_no_result_and_in_process_reports_the_error(tmp_path, dataset):
+    bad = dict(max_rows=0, random_state=0)
+    with BackgroundMetaFeatures(dataset, cache_dir=tmp_path, **bad) as background:
+        pass
+    assert background.result is None
+    with pytest.raises(UsageError, match="max_rows"):
+        cached_metafeatures(dataset, cache_dir=tmp_path, **bad)
+    assert _reaped(background)
+
+
+def test_unseeded_extraction_is_not_forked(dataset):
+    with BackgroundMetaFeatures(dataset, max_rows=150, random_state=None) as background:
+        pass
+    assert background.result is None and background._pid is None
