@@ -227,8 +227,10 @@ def predict_command(
     predictions = predict_frame(fitted.pipeline, fitted.info, frame, name=Path(data).name)
     score = target_score(fitted.info, frame, predictions)
     if out_path is not None:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        predictions.to_csv(out_path, index=False)
+        from automl_meta.io.atomic import atomic_path
+
+        with atomic_path(out_path) as tmp:  # an existing file is replaced only by a complete one
+            predictions.to_csv(tmp, index=False)
     info = fitted.info
     if json:
         payload = {

@@ -9,13 +9,13 @@ untrusted source cannot run code. The manifest records what the tensors mean
 from __future__ import annotations
 
 import json
-import os
 import platform
 from pathlib import Path
 
 import torch
 
 from automl_meta.exceptions import ArtifactError
+from automl_meta.io.atomic import atomic_path
 
 FORMAT = "automl-meta-checkpoint/1"
 
@@ -30,12 +30,10 @@ def library_versions() -> dict:
 def save_checkpoint(path: str | Path, state_dict: dict, manifest: dict) -> Path:
     """Write atomically (temp file + rename): a crash never leaves half a checkpoint."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     manifest = {**manifest, "versions": {**library_versions(), **manifest.get("versions", {})}}
     tensors = {k: v.detach().cpu().clone() for k, v in state_dict.items()}
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"format": FORMAT, "manifest": json.dumps(manifest, sort_keys=True), "state_dict": tensors}, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save({"format": FORMAT, "manifest": json.dumps(manifest, sort_keys=True), "state_dict": tensors}, tmp)
     return path
 
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import platform
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -40,6 +39,7 @@ import pandas as pd
 
 from automl_meta.dataset import category_strings
 from automl_meta.exceptions import ArtifactError, DatasetError
+from automl_meta.io.atomic import write_bytes_atomic
 from automl_meta.numbers import jsonable
 
 logger = logging.getLogger(__name__)
@@ -163,11 +163,8 @@ def save_fitted_model(path: str | Path, pipeline: Any, info: dict) -> Path:
         "sha256": hashlib.sha256(data).hexdigest(),
         "versions": library_versions(),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
     for target, payload in ((path, data), (sidecar_path(path), json.dumps(jsonable(sidecar), indent=2).encode())):
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_bytes(payload)
-        os.replace(tmp, target)
+        write_bytes_atomic(target, payload)
     logger.info("saved %s (%d bytes) and its sidecar", path, len(data))
     return path
 

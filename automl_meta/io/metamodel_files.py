@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from automl_meta.exceptions import ArtifactError, MetaDBVersionError
+from automl_meta.io.atomic import write_text_atomic
 
 FORMAT = "automl-meta-metamodel"
 FORMAT_VERSION = 1
@@ -33,12 +33,6 @@ MARK = "#@booster "
 def _paths(directory: str | Path, prefix: str) -> tuple[Path, Path]:
     directory = Path(directory)
     return directory / f"{prefix}.json", directory / f"{prefix}.lgb.txt"
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _versions() -> dict:
@@ -86,8 +80,8 @@ def save_metamodel(model, directory: str | Path, prefix: str = "metamodel", extr
         "booster_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
         "extra": extra or {},
     }
-    _write_atomic(booster_path, text)
-    _write_atomic(manifest_path, json.dumps(manifest, indent=1, sort_keys=True, allow_nan=False))
+    write_text_atomic(booster_path, text)
+    write_text_atomic(manifest_path, json.dumps(manifest, indent=1, sort_keys=True, allow_nan=False))
     return manifest_path, booster_path
 
 

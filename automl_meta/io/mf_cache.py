@@ -17,11 +17,11 @@ import inspect
 import json
 import logging
 import os
-import tempfile
 import time
 from pathlib import Path
 
 from automl_meta.dataset import Dataset
+from automl_meta.io.atomic import write_text_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -75,18 +75,6 @@ def _read(path: Path):
         return None
 
 
-def _write(path: Path, document: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(document, fh, allow_nan=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def cached_metafeatures(dataset: Dataset, cache_dir: str | Path | None = None, **kwargs):
     """:func:`~automl_meta.metafeatures.extract_metafeatures`, read from or written to the cache.
 
@@ -106,7 +94,7 @@ def cached_metafeatures(dataset: Dataset, cache_dir: str | Path | None = None, *
         return dataclasses.replace(hit, seconds=time.perf_counter() - start)
     result = extract_metafeatures(dataset, **kwargs)
     try:
-        _write(path, result.to_dict())
+        write_text_atomic(path, json.dumps(result.to_dict(), allow_nan=False))
     except OSError as exc:
         logger.warning("cannot write the meta-feature cache in %s (%s); continuing without it", folder, exc)
     return result
