@@ -5,7 +5,9 @@ interval over held-out datasets):
 
 - ASlib OPENML-WEKA-2017 with its official 10-fold cv.arff (accuracy, maximize);
 - ASlib SAT11-HAND with its cv.arff (runtime, PAR10 form);
-- leave-one-dataset-out on the shipped meta-database, per task.
+- leave-one-dataset-out on the shipped meta-database, per task, with the
+  database's noise floor (the fold-peeking selector of
+  ``automl_meta.selection.noise``).
 
 ``--variants`` adds the four meta-model formulations (per_learner, single,
 ranker, pairwise; gradient boosting with small trees, pairwise on an 8-learner
@@ -76,15 +78,22 @@ def run_aslib(name: str, seeds: int, variants: bool, params: dict) -> dict:
 
 def run_db(path: Path, task: str, seeds: int, variants: bool, params: dict) -> dict:
     from automl_meta.metadb import MetaDB
+    from automl_meta.selection.noise import noise_floor
     from automl_meta.selection.suite import evaluate_suite
 
     with MetaDB.open(path) as db:
         metric = db.default_metric(task)
         maximize = db.maximize(metric)
         meta_X, scores = db.meta_features(task), db.scores(metric, task)
+        evaluations = db.evaluations(task)
     start = time.perf_counter()
     report = evaluate_suite(meta_X, scores, maximize, seeds=range(seeds), selectors=selectors(False, variants, params))
     show(f"meta-database {path.name}, {task} ({metric})", report, time.perf_counter() - start)
+    floor = noise_floor(evaluations, scores.loc[meta_X.index.intersection(scores.index)], metric, maximize)
+    report["fold_peeking_selector"] = floor
+    print(f"noise floor (fold-peeking selector: chooses from {floor['choose_folds']} of each dataset's own folds, judged on "
+          f"the other {floor['judge_folds']}): remaining gap {floor['remaining_gap']:.3f} "
+          f"({floor['min']:.3f}-{floor['max']:.3f} over {floor['splits']} splits), SBS {floor['sbs']}")
     return report
 
 

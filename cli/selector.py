@@ -107,10 +107,26 @@ def evaluate_command(
         report = evaluate_suite(meta_X, scores, maximize, folds=folds, seeds=range(seeds), log_scores=log_scores,
                                 n_boot=bootstrap, progress=advance)
     report = {**source, **report}
+    if aslib is None:
+        report["fold_peeking_selector"] = _noise_floor(path, task, metric, maximize, scores)
     if json:
         print_json(report)
         return
     _render(report)
+
+
+def _noise_floor(path: Path, task: str, metric: str, maximize: bool, scores) -> dict | None:
+    """The fold-peeking selector's remaining gap (see automl_meta.selection.noise), or None without fold scores."""
+    from automl_meta.exceptions import UsageError
+    from automl_meta.metadb import MetaDB
+    from automl_meta.selection.noise import noise_floor
+
+    with MetaDB.open(path) as store:
+        evaluations = store.evaluations(task)
+    try:
+        return noise_floor(evaluations, scores, metric, maximize)
+    except UsageError:
+        return None
 
 
 def _render(report: dict) -> None:
@@ -136,6 +152,13 @@ def _render(report: dict) -> None:
         table.add_row(name, *cells, f"[{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "-")
     out.print(table)
     err.print("gap left = (oracle - selected) / (oracle - SBS), summed over held-out datasets: 0 = oracle, 1 = SBS.")
+    floor = report.get("fold_peeking_selector")
+    if floor:
+        err.print(
+            f"noise floor: choosing each dataset's learner from {floor['choose_folds']} of its own fold scores and judging "
+            f"on the other {floor['judge_folds']} leaves {floor['remaining_gap']:.2f} of the gap "
+            f"({floor['min']:.2f}-{floor['max']:.2f} over {floor['splits']} splits)."
+        )
 
 
 def train_command(

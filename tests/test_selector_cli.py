@@ -30,7 +30,7 @@ def build_small_db(path, n: int = 20, seed: int = 0):
             base = rng.uniform(0.6, 0.8)
             values = {"forest": base + (0.05 if size > 2500 else -0.05), "linear": base, "knn": base - 0.02}
             for name, value in values.items():
-                db.add_evaluation(ds, learners[name], "ok", {"balanced_accuracy": {"mean": value, "std": 0.01, "folds": [value]}})
+                db.add_evaluation(ds, learners[name], "ok", {"balanced_accuracy": {"mean": value, "std": 0.01, "folds": [value - 0.001, value, value + 0.001]}})
     return path
 
 
@@ -53,6 +53,8 @@ def test_selector_evaluate_json_reports_every_selector(small_db):
         assert res["mean"]["gap_closed"] == pytest.approx(1.0 - res["mean"]["remaining_gap"])
     closed = report["selectors"]["meta-model"]["mean"]["gap_closed"]
     assert closed > 0.3 and closed > report["selectors"]["random"]["mean"]["gap_closed"]  # the planted rule is learnable
+    floor = report["fold_peeking_selector"]  # fold noise is 0.001 against 0.05 differences: nothing is noise
+    assert floor["remaining_gap"] < 0.05 and floor["choose_folds"] == 2 and floor["judge_folds"] == 1
 
 
 def test_selector_evaluate_prints_a_table(small_db):
