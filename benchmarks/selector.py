@@ -93,7 +93,8 @@ def run_db(path: Path, task: str, seeds: int, variants: bool, params: dict) -> d
     report["fold_peeking_selector"] = floor
     print(f"noise floor (fold-peeking selector: chooses from {floor['choose_folds']} of each dataset's own folds, judged on "
           f"the other {floor['judge_folds']}): remaining gap {floor['remaining_gap']:.3f} "
-          f"({floor['min']:.3f}-{floor['max']:.3f} over {floor['splits']} splits), SBS {floor['sbs']}")
+          f"({floor['min']:.3f}-{floor['max']:.3f} over {floor['splits']} splits), SBS {floor['sbs']}; "
+          f"a selector that knew every learner's mean: {floor['perfect_knowledge_remaining_gap']:.3f}")
     return report
 
 

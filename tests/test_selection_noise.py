@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from automl_meta.exceptions import UsageError
-from automl_meta.selection.noise import fold_array, fold_peeking_gap, noise_floor
+from automl_meta.selection.noise import fold_array, fold_peeking_gap, noise_floor, perfect_knowledge_gap
 
 
 def _folds(true_means: np.ndarray, noise: float, n_folds: int = 5, seed: int = 0) -> np.ndarray:
@@ -59,3 +59,12 @@ def test_noise_floor_reads_long_evaluations_and_picks_the_sbs():
     assert floor["remaining_gap"] == fold_peeking_gap(folds, sbs=learners.index("good"))["remaining_gap"]
     negated, _, _ = fold_array(evaluations, "accuracy", maximize=False)  # a minimized metric is oriented
     assert np.array_equal(negated, -folds)
+
+
+def test_perfect_knowledge_gap_grows_with_fold_noise():
+    rng = np.random.default_rng(3)
+    means = rng.uniform(0.6, 0.9, size=(50, 5))
+    means[:, 0] = means.max(axis=1) - 0.02
+    quiet = perfect_knowledge_gap(_folds(means, noise=1e-4), sbs=0, n_draws=50, random_state=0)
+    loud = perfect_knowledge_gap(_folds(means, noise=0.3), sbs=0, n_draws=50, random_state=0)
+    assert quiet < 0.01 < 0.3 < loud

@@ -10,6 +10,10 @@ selector, by the remaining gap computed on the other part. Its remaining gap is
 a floor a meta-model cannot be expected to beat on that database; a floor near 1
 says the database cannot tell its learners apart, and only more folds, repeats
 or rows (``db build --cv``, ``--max-rows``) can change that.
+
+A second, parametric figure (:func:`perfect_knowledge_gap`) asks what even a
+selector that knew every learner's true mean would leave, when it is judged
+on k-fold means that carry the database's fold noise.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import warnings
 
 import numpy as np
 import pandas as pd
+
+from sklearn.utils import check_random_state
 
 from automl_meta.exceptions import UsageError
 
@@ -89,6 +95,32 @@ def fold_peeking_gap(folds: np.ndarray, sbs: int, choose_folds: int | None = Non
             "splits": len(gaps), "choose_folds": choose_folds, "judge_folds": n_folds - choose_folds}
 
 
+def perfect_knowledge_gap(folds: np.ndarray, sbs: int, n_draws: int = 200, random_state=None) -> float:
+    """Remaining gap of a selector that knows every learner's mean, judged on re-drawn fold noise.
+
+    Takes the observed fold means as the truth and each learner's fold standard
+    deviation as independent normal noise on a new k-fold mean; the selector
+    always picks the learner with the best true mean; the judge sees one noisy
+    draw, as the leave-one-out metric does. The observed means overstate the
+    true differences, so this floor is, if anything, too low (optimistic).
+    """
+    rng = check_random_state(random_state)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        means = np.nanmean(folds, axis=2)
+        sds = np.nan_to_num(np.nanstd(folds, axis=2, ddof=1), nan=0.0)
+    ran = ~np.isnan(means)
+    best = np.argmax(np.where(ran, means, -np.inf), axis=1)
+    rows = np.arange(len(means))
+    regret = sbs_regret = 0.0
+    for _ in range(n_draws):
+        draw = _worst_filled(np.where(ran, means + rng.standard_normal(means.shape) * sds / np.sqrt(folds.shape[2]), np.nan))
+        oracle = draw.max(axis=1)
+        regret += float((oracle - draw[rows, best]).sum())
+        sbs_regret += float((oracle - draw[:, sbs]).sum())
+    return regret / sbs_regret if sbs_regret > 0 else float("nan")
+
+
 def noise_floor(evaluations: pd.DataFrame, scores: pd.DataFrame, metric: str, maximize: bool) -> dict:
     """:func:`fold_peeking_gap` for the datasets of ``scores``, against their SBS (best mean normalized score)."""
     from automl_meta.selection.baselines import SingleBest
@@ -97,4 +129,6 @@ def noise_floor(evaluations: pd.DataFrame, scores: pd.DataFrame, metric: str, ma
     sbs = SingleBest().fit(pd.DataFrame(index=scores.index), scores, maximize=maximize).best_
     if sbs not in learners:
         raise UsageError(f"the SBS {sbs!r} has no fold scores for {metric!r}")
-    return {**fold_peeking_gap(folds, learners.index(sbs)), "sbs": sbs, "n_datasets": len(datasets)}
+    column = learners.index(sbs)
+    return {**fold_peeking_gap(folds, column), "sbs": sbs, "n_datasets": len(datasets),
+            "perfect_knowledge_remaining_gap": perfect_knowledge_gap(folds, column, random_state=0)}
