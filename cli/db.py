@@ -34,6 +34,7 @@ def build(
     dask: Annotated[str | None, typer.Option("--dask", help="'local': run the work on a Dask LocalCluster.")] = None,
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="Address of a running Dask scheduler, e.g. tcp://HOST:8786.")] = None,
     cv: Annotated[int, typer.Option("--cv", min=2, help="Cross-validation folds.")] = 5,
+    repeats: Annotated[int, typer.Option("--repeats", min=1, help="Repeat the k-fold split with fresh shuffles (less noise in every score; costs REPEATS times as much).")] = 1,
     max_rows: Annotated[int | None, typer.Option("--max-rows", min=10, help="Row cap per dataset for evaluation and meta-features (stratified sample).")] = 2000,
     timeout: Annotated[float | None, typer.Option("--timeout", min=0.1, help="Seconds allowed per fit; slower learners are recorded as timeout.")] = None,
     learners: Annotated[str | None, typer.Option("--learners", help="Comma-separated learner names (default: the whole portfolio of each task).")] = None,
@@ -55,12 +56,12 @@ def build(
     source_kind(source)
     names = tuple(n.strip() for n in learners.split(",") if n.strip()) if learners else None
     groups = tuple(g.strip() for g in mf_groups.split(",") if g.strip()) if mf_groups else None
-    options = BuildOptions(cv=cv, max_rows=max_rows, timeout=timeout, random_state=random_state, learners=names,
+    options = BuildOptions(cv=cv, repeats=repeats, max_rows=max_rows, timeout=timeout, random_state=random_state, learners=names,
                            mf_max_rows=max_rows or 2000, mf_groups=groups,
                            redo=tuple(n.strip() for n in redo.split(",") if n.strip()) if redo else ())
     config = OpenMLConfig(cache_dir=None if openml_cache is None else str(openml_cache), server=openml_server,
                           n_retries=openml_retries, timeout=openml_timeout)
-    command = _command_line(source, db, jobs, dask, scheduler, cv, max_rows, timeout, learners, mf_groups, redo, random_state)
+    command = _command_line(source, db, jobs, dask, scheduler, cv, repeats, max_rows, timeout, learners, mf_groups, redo, random_state)
     with _BuildBar(enabled=not quiet) as bar:
         summary = build_metadb(source, db, options, jobs=jobs, dask=dask, scheduler=scheduler, openml_config=config,
                                command=command, progress=bar.update, on_total=bar.start)
@@ -76,9 +77,11 @@ def build(
     )
 
 
-def _command_line(source, db, jobs, dask, scheduler, cv, max_rows, timeout, learners, mf_groups, redo, random_state) -> str:
+def _command_line(source, db, jobs, dask, scheduler, cv, repeats, max_rows, timeout, learners, mf_groups, redo, random_state) -> str:
     """The build as one reproducible command, recorded in the database."""
     parts = ["automl-meta", "db", "build", "--source", source, "--db", str(db), "--jobs", str(jobs), "--cv", str(cv)]
+    if repeats != 1:
+        parts += ["--repeats", str(repeats)]
     for flag, value in (("--dask", dask), ("--scheduler", scheduler), ("--max-rows", max_rows), ("--timeout", timeout),
                         ("--learners", learners), ("--mf-groups", mf_groups), ("--redo", redo)):
         if value is not None:

@@ -199,3 +199,25 @@ def test_redo_recomputes_a_learner_stored_under_an_older_portfolio_version_once(
     again = build_metadb(f"dir:{folder}", db_path, options)
     assert again["evaluations_added"] == 0
     assert _rows(db_path) == _rows(reference_db)
+
+
+def test_repeated_cv_build_stores_every_fold_and_refuses_another_protocol(tmp_path, env):
+    from typer.testing import CliRunner
+
+    from automl_meta.cli.main import app
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    make_mixed_frame(60, seed=1).to_csv(folder / "alpha.csv", index=False)
+    db_path = tmp_path / "m.sqlite"
+    args = ["db", "build", "--source", f"dir:{folder}", "--db", str(db_path), "--cv", "2", "--max-rows", "80",
+            "--learners", "dummy", "--mf-groups", ",".join(GROUPS), "--quiet"]
+    result = CliRunner().invoke(app, [*args, "--repeats", "3"])
+    assert result.exit_code == 0, result.stderr
+    with MetaDB.open(db_path) as db:
+        assert db.get_meta("protocol")["repeats"] == 3
+        assert "--repeats 3" in db.builds()["command"].iloc[0]
+        folds = db.evaluations("classification")["fold_scores"]
+        assert set(folds.map(len)) == {6}  # 2 folds x 3 repeats
+    again = CliRunner().invoke(app, args)  # the default, one repeat, is another protocol
+    assert again.exit_code == 2 and "protocol" in again.stderr

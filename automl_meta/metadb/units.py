@@ -28,6 +28,7 @@ class BuildOptions:
     """The evaluation protocol and limits of a build."""
 
     cv: int = 5
+    repeats: int = 1  # repeated k-fold: cv * repeats fold scores, less noise in every score
     max_rows: int | None = 2000
     timeout: float | None = None
     random_state: int = 0
@@ -39,6 +40,8 @@ class BuildOptions:
     def protocol(self) -> dict:
         """What makes scores comparable: stored once per database and checked on every rerun."""
         protocol = {"cv": self.cv, "max_rows": self.max_rows, "random_state": self.random_state, "mf_max_rows": self.mf_max_rows}
+        if self.repeats != 1:  # absent when 1, so databases built before the option keep their protocol
+            protocol["repeats"] = self.repeats
         if self.mf_groups is not None:
             protocol["mf_groups"] = list(self.mf_groups)
         return protocol
@@ -150,7 +153,7 @@ def learner_unit(ref: DatasetRef, learner: str, options: BuildOptions) -> dict:
     try:
         dataset, _ = load_ref(ref)
         found = []
-        evaluate(dataset, learners=[learner], cv=options.cv, timeout=options.timeout, n_jobs=1,
+        evaluate(dataset, learners=[learner], cv=options.cv, repeats=options.repeats, timeout=options.timeout, n_jobs=1,
                  random_state=options.random_state, max_rows=options.max_rows, on_result=found.append)
     except AutomlMetaError as exc:
         return {"learner": learner, "status": "failed", "reason": _reason(exc), "fit_seconds": None, "predict_seconds": None, "scores": {}}
