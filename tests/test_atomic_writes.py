@@ -7,6 +7,18 @@ import pytest
 from automl_meta.io.atomic import atomic_path, write_text_atomic
 
 
+def test_written_file_gets_the_usual_permissions(tmp_path):
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    try:
+        write_text_atomic(tmp_path / "out.txt", "x")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "out.txt").stat().st_mode) == 0o644
+
+
 def test_success_replaces_the_file_and_leaves_no_temporary(tmp_path):
     target = tmp_path / "sub" / "out.csv"
     write_text_atomic(target, "old\n")
