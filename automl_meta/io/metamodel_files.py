@@ -66,6 +66,7 @@ def save_metamodel(model, directory: str | Path, prefix: str = "metamodel", extr
         "params": {k: (v if isinstance(v, (bool, int, float, str, type(None))) else None) for k, v in model.get_params().items()},
         "learners": model.learners_,
         "feature_names": model.feature_names_,
+        "landmarkers": model.landmarkers_,
         "training_datasets": model.training_datasets_,
         "maximize": model.maximize_,
         "normalization": {"orient": "higher is better", "log10": bool(model.log_scores), "per_dataset": "min-max",
@@ -142,6 +143,7 @@ def load_metamodel(directory: str | Path, prefix: str = "metamodel"):
     model.maximize_ = bool(manifest["maximize"])
     model.learners_ = list(manifest["learners"])
     model.feature_names_ = list(manifest["feature_names"])
+    model.landmarkers_ = list(manifest.get("landmarkers", []))  # absent before landmarker contrasts existed
     model.training_datasets_ = list(manifest["training_datasets"])
     model.portfolio_ = list(manifest["portfolio"])
     model.mean_normalized_ = pd.Series(manifest["mean_normalized"], dtype=float).reindex(model.learners_)
