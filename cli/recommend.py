@@ -70,18 +70,28 @@ def recommend_command(
 ) -> None:
     """Rank the candidate learners for DATA from its meta-features, before running any of them."""
     start = time.perf_counter()
-    from automl_meta.io import load_dataset
     from automl_meta.io.mf_background import BackgroundMetaFeatures
+
+    def metafeatures_job():
+        from automl_meta.io import load_dataset
+        from automl_meta.io.mf_cache import cached_metafeatures
+        from automl_meta.io.metadb_resolve import db_mf_options
+
+        return cached_metafeatures(load_dataset(data, target=target, task=task, sep=sep), **db_mf_options(db))
+
+    # A forked child reads the data and extracts its meta-features (imports included) while this
+    # process reads it too and imports LightGBM and loads the meta-model: two cores, half the wait.
+    with BackgroundMetaFeatures(metafeatures_job) as background:
+        from automl_meta.io import load_dataset
+        from automl_meta.io.metadb_resolve import load_selector
+
+        dataset = load_dataset(data, target=target, task=task, sep=sep)
+        selector = load_selector(dataset.task, db=db, random_state=random_state)
     from automl_meta.io.mf_cache import cached_metafeatures
-    from automl_meta.io.metadb_resolve import db_mf_options, load_selector
     from automl_meta.recommend import evaluate_top as run_evaluate_top
     from automl_meta.recommend import halving_schedule, recommend
     from threadpoolctl import threadpool_limits
 
-    dataset = load_dataset(data, target=target, task=task, sep=sep)
-    # Meta-features in a forked child while this process imports LightGBM and loads the meta-model.
-    with BackgroundMetaFeatures(dataset, **db_mf_options(db)) as background:
-        selector = load_selector(dataset.task, db=db, random_state=random_state)
     # One BLAS thread: pymfe's many small SVDs (LDA landmarking) run ~8x slower with two
     # OpenBLAS threads on a busy two-core machine. The libraries are loaded by now (scipy via sklearn).
     with threadpool_limits(limits=1, user_api="blas"):

@@ -32,7 +32,7 @@ def _reaped(background: BackgroundMetaFeatures) -> bool:
 
 
 def test_child_result_equals_in_process_extraction_and_fills_the_cache(tmp_path, dataset):
-    with BackgroundMetaFeatures(dataset, cache_dir=tmp_path, **FAST) as background:
+    with BackgroundMetaFeatures(lambda: cached_metafeatures(dataset, cache_dir=tmp_path, **FAST)) as background:
         parent_work = sum(range(1000))  # the parent is free meanwhile
     assert parent_work == 499500
     inline = extract_metafeatures(dataset, **FAST)
@@ -44,7 +44,7 @@ def test_child_result_equals_in_process_extraction_and_fills_the_cache(tmp_path,
 
 
 def test_error_in_the_block_kills_and_reaps_the_child(tmp_path, dataset):
-    background = BackgroundMetaFeatures(dataset, cache_dir=tmp_path, **FAST)
+    background = BackgroundMetaFeatures(lambda: cached_metafeatures(dataset, cache_dir=tmp_path, **FAST))
     with pytest.raises(RuntimeError, match="parent failed"):
         with background:
             raise RuntimeError("parent failed")
@@ -54,15 +54,9 @@ def test_error_in_the_block_kills_and_reaps_the_child(tmp_path, dataset):
 
 def test_failing_child_leaves_no_result_and_in_process_reports_the_error(tmp_path, dataset):
     bad = dict(max_rows=0, random_state=0)
-    with BackgroundMetaFeatures(dataset, cache_dir=tmp_path, **bad) as background:
+    with BackgroundMetaFeatures(lambda: cached_metafeatures(dataset, cache_dir=tmp_path, **bad)) as background:
         pass
     assert background.result is None
     with pytest.raises(UsageError, match="max_rows"):
         cached_metafeatures(dataset, cache_dir=tmp_path, **bad)
     assert _reaped(background)
-
-
-def test_unseeded_extraction_is_not_forked(dataset):
-    with BackgroundMetaFeatures(dataset, max_rows=150, random_state=None) as background:
-        pass
-    assert background.result is None and background._pid is None

@@ -1,12 +1,14 @@
 """Extract a dataset's meta-features in a forked child while the parent does other work.
 
-``recommend`` spends about as long importing LightGBM and loading the
-meta-model as it does importing pymfe and extracting meta-features; the two are
-independent, so on a machine with two cores they can overlap. The child runs
-:func:`~automl_meta.io.mf_cache.cached_metafeatures` (so the cache is filled as
-usual), sends the vector back through a pipe and exits without running any
-exit handler of the parent. Where there is no ``fork`` (Windows), where the
-call is not cacheable, or when the child fails, :attr:`BackgroundMetaFeatures.result`
+``recommend`` spends about as long reading the data, importing LightGBM and
+loading the meta-model as it does importing pymfe and extracting meta-features;
+the two are independent, so on a machine with two cores they can overlap. The
+child is forked before pandas, scikit-learn or pymfe are imported (this module
+imports none of them), runs a *job* that reads the data and returns its
+:class:`~automl_meta.metafeatures.MetaFeatures` (through the cache, so the
+cache is filled as usual), sends the vector back through a pipe and exits
+without running any exit handler of the parent. Where there is no ``fork``
+(Windows, macOS) or when the child fails, :attr:`BackgroundMetaFeatures.result`
 is None and the caller extracts in-process, which reports any error itself.
 """
 
@@ -19,29 +21,25 @@ import os
 import signal
 import sys
 import time
-
-from automl_meta.dataset import Dataset
+from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 
 
-def _child(dataset: Dataset, write_fd: int, cache_dir, kwargs: dict) -> None:
+def _child(job: Callable, write_fd: int) -> None:
     """Runs in the forked child; never returns."""
     code = 1
     try:
         logging.disable(logging.CRITICAL)  # the parent repeats a failed extraction and reports it
         from threadpoolctl import threadpool_limits
 
-        from automl_meta.io.mf_cache import cached_metafeatures
-
         start = time.perf_counter()
         with threadpool_limits(limits=1, user_api="blas"):  # pymfe's many small SVDs: one thread is faster
-            result = cached_metafeatures(dataset, cache_dir=cache_dir, **kwargs)
+            result = job()
         document = {"metafeatures": result.to_dict(), "cached": result.cached,
                     "seconds": time.perf_counter() - start}
-        payload = json.dumps(document).encode()
         with os.fdopen(write_fd, "wb") as pipe:
-            pipe.write(payload)
+            pipe.write(json.dumps(document).encode())
         code = 0
     except BaseException:  # noqa: BLE001 - anything: exit non-zero, the parent recomputes
         code = 1
@@ -50,18 +48,16 @@ def _child(dataset: Dataset, write_fd: int, cache_dir, kwargs: dict) -> None:
 
 
 class BackgroundMetaFeatures:
-    """Context manager: meta-features computed in a child process during the ``with`` block.
+    """Context manager: ``job()`` (returning MetaFeatures) runs in a child process during the ``with`` block.
 
-    After a block that ended normally, :attr:`result` is the
+    After a block that ended normally, :attr:`result` is the job's
     :class:`~automl_meta.metafeatures.MetaFeatures` (``seconds`` = the child's
-    extraction time) or None if the child could not deliver. If the block
-    raises, the child is killed and reaped.
+    time, reading the data included) or None if the child could not deliver.
+    If the block raises, the child is killed and reaped.
     """
 
-    def __init__(self, dataset: Dataset, cache_dir=None, **kwargs):
-        self.dataset = dataset
-        self.cache_dir = cache_dir
-        self.kwargs = kwargs
+    def __init__(self, job: Callable):
+        self.job = job
         self.result = None
         self._pid = None
         self._read_fd = None
@@ -71,7 +67,7 @@ class BackgroundMetaFeatures:
         return hasattr(os, "fork") and sys.platform.startswith("linux")
 
     def __enter__(self) -> BackgroundMetaFeatures:
-        if not self.available() or self.kwargs.get("random_state", 0) is None:
+        if not self.available():
             return self
         read_fd, write_fd = os.pipe()
         for stream in (sys.stdout, sys.stderr):  # nothing buffered may be written twice
@@ -85,7 +81,7 @@ class BackgroundMetaFeatures:
             return self
         if pid == 0:
             os.close(read_fd)
-            _child(self.dataset, write_fd, self.cache_dir, self.kwargs)
+            _child(self.job, write_fd)
         os.close(write_fd)
         self._pid, self._read_fd = pid, read_fd
         return self

@@ -17,6 +17,8 @@ Choices, each measured on the 2-core development machine (see
 
 from __future__ import annotations
 
+import sys
+
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -54,18 +56,36 @@ EXCLUDED_FEATURES: dict[str, Exclusion] = {
 FEATURE_ARGS: dict[str, dict] = {}
 
 
-def available_groups() -> tuple[str, ...]:
-    """Every meta-feature group pymfe offers (``MFE.valid_groups()``)."""
+def mfe_class():
+    """pymfe's ``MFE`` class, imported without matplotlib.
+
+    pymfe imports python-igraph (for its complexity group) and igraph imports
+    ``matplotlib.pyplot`` for plotting when it can: 0.3 s of pymfe's 0.55 s
+    import, paid by every cold ``recommend``. Extraction never plots, so while
+    pymfe is first imported matplotlib is hidden (igraph then keeps its own
+    stand-in for the drawing helpers) and made importable again right after.
+    A process that already imported matplotlib or pymfe is left as it is.
+    """
+    if "pymfe.mfe" not in sys.modules and "matplotlib" not in sys.modules:
+        sys.modules["matplotlib"] = None  # makes `import matplotlib` raise ImportError
+        try:
+            import pymfe.mfe  # noqa: F401
+        finally:
+            if "matplotlib" in sys.modules and sys.modules["matplotlib"] is None:
+                del sys.modules["matplotlib"]
     from pymfe.mfe import MFE
 
-    return tuple(MFE.valid_groups())
+    return MFE
+
+
+def available_groups() -> tuple[str, ...]:
+    """Every meta-feature group pymfe offers (``MFE.valid_groups()``)."""
+    return tuple(mfe_class().valid_groups())
 
 
 def available_summaries() -> tuple[str, ...]:
     """Every summary function pymfe offers (``MFE.valid_summary()``)."""
-    from pymfe.mfe import MFE
-
-    return tuple(MFE.valid_summary())
+    return tuple(mfe_class().valid_summary())
 
 
 def resolve_groups(groups: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
@@ -113,9 +133,7 @@ def resolve_summary(summary: str | tuple[str, ...] | list[str] | None) -> tuple[
 @lru_cache(maxsize=None)
 def features_for(groups: tuple[str, ...]) -> tuple[str, ...]:
     """The pymfe feature names we request for ``groups`` (exclusions removed)."""
-    from pymfe.mfe import MFE
-
-    names = MFE.valid_metafeatures(groups=list(groups))
+    names = mfe_class().valid_metafeatures(groups=list(groups))
     return tuple(sorted(n for n in set(names) if n not in EXCLUDED_FEATURES))
 
 

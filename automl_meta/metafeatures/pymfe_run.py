@@ -28,7 +28,7 @@ from typing import Iterator
 import numpy as np
 
 from automl_meta.metafeatures.fast_crosstab import fast_info_theory
-from automl_meta.metafeatures.groups import FEATURE_ARGS, features_for
+from automl_meta.metafeatures.groups import FEATURE_ARGS, features_for, mfe_class
 from automl_meta.metafeatures.preprocess import PreparedData
 from automl_meta.numbers import finite_or_none
 
@@ -53,10 +53,8 @@ def preserved_global_rng() -> Iterator[None]:
 def _extract(
     data: PreparedData, groups: tuple[str, ...], summary: tuple[str, ...], random_state: int | None, n_folds: int
 ) -> dict:
-    from pymfe.mfe import MFE
-
     features = features_for(groups)
-    mfe = MFE(
+    mfe = mfe_class()(
         groups=list(groups),
         features=list(features),
         summary=list(summary),
