@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from automl_meta.cli._common import JsonOption, SeedOption, SepOption, TargetOption, fmt, out, print_json, progress_bar
+from automl_meta.cli._common import JsonOption, SeedOption, SepOption, TargetOption, err, fmt, out, print_json, progress_bar
 
 SOURCES = ("sinusoid", "omniglot", "tabular")
 ALGOS = ("maml", "fomaml", "reptile")
@@ -256,6 +256,7 @@ def meta_eval_command(
         "ways": info["ways"],
         "shots": info["shots"],
         "steps": result["steps"],
+        "diverged": result["diverged"],
         "source": manifest["task_source"],
         "algorithm": manifest["algorithm"],
         "bn_mode": manifest["bn_mode"],
@@ -268,6 +269,9 @@ def meta_eval_command(
         f"{manifest['algorithm']} init on {manifest['task_source']} ({info['ways']}-way {info['shots']}-shot, {result['steps']} steps, "
         f"BatchNorm {manifest['bn_mode']}): {what} {fmt(result['mean'])} +- {fmt(result['ci95'])} (95% CI, {tasks} tasks)"
     )
+    if result["diverged"]:
+        err.print(f"[yellow]{result['diverged']} of {tasks} tasks diverged (non-finite loss) after {result['steps']} inner "
+                  "steps: the inner step sizes are too large for that many steps; try fewer --steps[/]")
 
 
 def finetune_command(

@@ -54,7 +54,16 @@ def test_meta_eval_reports_mean_and_ci95_as_json(tmp_path):
     payload = json.loads(result.stdout)
     assert {"metric", "mean", "ci95", "tasks", "ways", "shots", "steps"} <= set(payload)
     assert payload["metric"] == "mse" and payload["tasks"] == 20 and payload["steps"] == 3 and payload["shots"] == 1
-    assert payload["ci95"] > 0
+    assert payload["ci95"] > 0 and payload["diverged"] == 0
+
+
+def test_meta_eval_counts_and_reports_diverged_tasks(tmp_path):
+    out = tmp_path / "sin.pt"
+    runner.invoke(app, ["meta-train", "sinusoid", "--iterations", "1", "--meta-batch", "2", "--validate-every", "0",
+                        "--validation-tasks", "4", "--inner-lr", "1000", "--device", "cpu", "--out", str(out)])
+    result = runner.invoke(app, ["meta-eval", str(out), "--tasks", "8", "--steps", "10", "--device", "cpu"])
+    assert result.exit_code == 0, result.stderr
+    assert "tasks diverged" in result.stderr and "fewer --steps" in result.stderr
 
 
 def test_meta_eval_rejects_a_checkpoint_of_another_kind(tmp_path):

@@ -26,8 +26,10 @@ def mean_ci95(scores) -> tuple[float, float]:
 def evaluate_learner(learner, sampler, tasks: int = 600, steps: int | None = None, batch_size: int = 32, seed: int = 0) -> dict:
     """Adapt ``learner``'s initialization on ``tasks`` episodes of ``sampler``; score the query sets.
 
-    Returns ``{"metric", "mean", "ci95", "tasks", "steps", "scores"}``; the
-    metric is accuracy (classification) or MSE (regression).
+    Returns ``{"metric", "mean", "ci95", "tasks", "steps", "diverged", "scores"}``; the
+    metric is accuracy (classification) or MSE (regression). ``diverged`` counts
+    the tasks whose adapted loss was not finite (inner steps too large for that
+    many steps, e.g. Meta-SGD rates learned for one step); the mean is then NaN.
     """
     device = next(iter(learner.params.values())).device
     generator = torch.Generator(device=device).manual_seed(seed)
@@ -41,7 +43,9 @@ def evaluate_learner(learner, sampler, tasks: int = 600, steps: int | None = Non
     mean, ci95 = mean_ci95(values)
     metric = "accuracy" if learner.net.loss == "cross_entropy" else "mse"
     used_steps = learner.inner.steps if steps is None else steps
-    return {"metric": metric, "mean": mean, "ci95": ci95, "tasks": int(tasks), "steps": int(used_steps), "scores": values.tolist()}
+    diverged = int((~np.isfinite(values)).sum())
+    return {"metric": metric, "mean": mean, "ci95": ci95, "tasks": int(tasks), "steps": int(used_steps),
+            "diverged": diverged, "scores": values.tolist()}
 
 
 def _support_split(labels: np.ndarray, shots: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
