@@ -18,7 +18,6 @@ Choices, each measured on the 2-core development machine (see
 from __future__ import annotations
 
 import sys
-
 from dataclasses import dataclass
 from functools import lru_cache
 
