@@ -21,6 +21,7 @@ import os
 import signal
 import sys
 import time
+import warnings
 from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,8 @@ def _child(job: Callable, write_fd: int) -> None:
     """Runs in the forked child; never returns."""
     code = 1
     try:
-        logging.disable(logging.CRITICAL)  # the parent repeats a failed extraction and reports it
+        logging.disable(logging.CRITICAL)  # the parent reads the same data and reports what there is to say
+        warnings.simplefilter("ignore")  # once, from the parent, is enough
         from threadpoolctl import threadpool_limits
 
         start = time.perf_counter()
