@@ -22,6 +22,8 @@ from automl_meta.cli._common import (
     progress_bar,
 )
 
+BACKGROUND_MAX_BYTES = 200 * 2**20  # recommend extracts meta-features in a forked child up to this file size
+
 TopOption = Annotated[int, typer.Option("--top", "-k", min=1, help="How many learners to show (all are ranked).")]
 DbOption = Annotated[
     Path | None,
@@ -81,7 +83,9 @@ def recommend_command(
 
     # A forked child reads the data and extracts its meta-features (imports included) while this
     # process reads it too and imports LightGBM and loads the meta-model: two cores, half the wait.
-    with BackgroundMetaFeatures(metafeatures_job) as background:
+    # Not for big files: two copies in memory, and reading them dominates anyway.
+    small = data.is_file() and data.stat().st_size <= BACKGROUND_MAX_BYTES
+    with BackgroundMetaFeatures(metafeatures_job, enabled=small) as background:
         from automl_meta.io import load_dataset
         from automl_meta.io.metadb_resolve import load_selector
 

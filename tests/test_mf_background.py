@@ -60,3 +60,10 @@ def test_failing_child_leaves_no_result_and_in_process_reports_the_error(tmp_pat
     with pytest.raises(UsageError, match="max_rows"):
         cached_metafeatures(dataset, cache_dir=tmp_path, **bad)
     assert _reaped(background)
+
+
+def test_disabled_runs_nothing(tmp_path, dataset):
+    with BackgroundMetaFeatures(lambda: cached_metafeatures(dataset, cache_dir=tmp_path, **FAST), enabled=False) as background:
+        pass
+    assert background.result is None and background._pid is None
+    assert not list(tmp_path.iterdir())

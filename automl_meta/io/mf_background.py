@@ -55,11 +55,13 @@ class BackgroundMetaFeatures:
     After a block that ended normally, :attr:`result` is the job's
     :class:`~automl_meta.metafeatures.MetaFeatures` (``seconds`` = the child's
     time, reading the data included) or None if the child could not deliver.
-    If the block raises, the child is killed and reaped.
+    If the block raises, the child is killed and reaped. ``enabled=False`` runs nothing
+    (the caller extracts in-process).
     """
 
-    def __init__(self, job: Callable):
+    def __init__(self, job: Callable, enabled: bool = True):
         self.job = job
+        self.enabled = enabled
         self.result = None
         self._pid = None
         self._read_fd = None
@@ -69,7 +71,7 @@ class BackgroundMetaFeatures:
         return hasattr(os, "fork") and sys.platform.startswith("linux")
 
     def __enter__(self) -> BackgroundMetaFeatures:
-        if not self.available():
+        if not (self.enabled and self.available()):
             return self
         read_fd, write_fd = os.pipe()
         for stream in (sys.stdout, sys.stderr):  # nothing buffered may be written twice
