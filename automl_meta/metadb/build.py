@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Callable, Sequence
 
-from automl_meta.metadb.units import METAFEATURES, BuildOptions, DatasetRef, describe_unit, run_unit
+from automl_meta.metadb.parallel import WorkerLost, map_surviving_crashes
+from automl_meta.metadb.units import METAFEATURES, BuildOptions, DatasetRef, describe_unit, lost_unit_record, run_unit
 
 logger = logging.getLogger(__name__)
 
@@ -137,8 +138,10 @@ def run_build(db, refs: Sequence[DatasetRef], options: BuildOptions, executor, s
         learner_ids = _task_learners(db, datasets, options)
         units, pending = _plan_units(db, datasets, learner_ids, options, state, notify)
         protocol = {**options.protocol(), "timeout": options.timeout}
-        for (dataset_id, what), result in executor.map_unordered(run_unit, units):
+        for (dataset_id, what), result in map_surviving_crashes(executor, run_unit, units):
             ref, task = datasets[dataset_id]
+            if isinstance(result, WorkerLost):
+                result = lost_unit_record(what, result.reason)
             if what == METAFEATURES:
                 db.add_meta_features(dataset_id, result["values"], result["extractor_version"], seconds=result["seconds"],
                                      n_rows_used=result["n_rows_used"], groups=result["groups"],
@@ -174,7 +177,9 @@ def _describe_all(db, refs, executor, build_id, state, notify) -> dict[int, tupl
         else:
             to_describe.append((ref.name, (ref,)))
     by_name = {ref.name: ref for ref in refs}
-    for name, record in executor.map_unordered(describe_unit, to_describe):
+    for name, record in map_surviving_crashes(executor, describe_unit, to_describe):
+        if isinstance(record, WorkerLost):
+            record = {"name": name, "status": "failed", "reason": f"loading it: {record.reason}"}
         ref = by_name[name]
         base = {"name": ref.name, "source": ref.source, "source_id": ref.source_id, "licence": ref.licence}
         if record["status"] != "ok":

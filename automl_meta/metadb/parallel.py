@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
 from automl_meta.exceptions import UsageError
@@ -68,6 +69,63 @@ class JoblibExecutor:
             self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+
+
+@dataclass(frozen=True)
+class WorkerLost:
+    """The result of a unit whose worker process died under it (see :func:`map_surviving_crashes`)."""
+
+    reason: str
+
+
+def _worker_lost_errors() -> tuple[type[BaseException], ...]:
+    """What the executors raise when a worker process died (not an error the unit raised)."""
+    from concurrent.futures.process import BrokenProcessPool  # loky's TerminatedWorkerError is one
+
+    errors: list[type[BaseException]] = [BrokenProcessPool]
+    try:
+        from distributed.scheduler import KilledWorker
+
+        errors.append(KilledWorker)
+    except ImportError:  # pragma: no cover - dask.distributed is a dependency
+        pass
+    return tuple(errors)
+
+
+def map_surviving_crashes(executor, fn: Callable, units: Iterable[Unit]) -> Iterator[tuple[Any, Any]]:
+    """:meth:`map_unordered`, except that a unit whose worker process dies yields ``(key, WorkerLost)``.
+
+    A worker killed by the OS (out of memory) or by a crash in native code takes
+    the whole joblib call down, not just its unit. Units are dispatched in order
+    and at most ``2 * n_workers`` ahead, so the culprit is among the first
+    ``2 * n_workers`` units still waiting: those run again one at a time (the one
+    that kills its worker again is the culprit, reported as :class:`WorkerLost`),
+    then the rest go on in parallel. The serial executor runs in this process:
+    there a crash is the process's own.
+    """
+    pending = list(units)
+    window = 2 * max(1, int(getattr(executor, "n_workers", 1)))
+    lost = _worker_lost_errors()
+    while pending:
+        finished = set()
+        try:
+            for key, result in executor.map_unordered(fn, pending):
+                finished.add(key)
+                yield key, result
+            return
+        except lost as exc:
+            logger.warning("a worker process died (%s); rerunning the units it may have held one at a time",
+                           type(exc).__name__)
+            pending = [unit for unit in pending if unit[0] not in finished]
+            suspects, pending = pending[:window], pending[window:]
+            for key, args in suspects:
+                try:
+                    yield from executor.map_unordered(fn, [(key, args)])
+                except lost as again:
+                    yield key, WorkerLost(
+                        f"its worker process died ({type(again).__name__}): killed by the OS (out of memory?) "
+                        "or a crash in native code"
+                    )
 
 
 @contextmanager

@@ -165,6 +165,16 @@ def learner_unit(ref: DatasetRef, learner: str, options: BuildOptions) -> dict:
     return result_record(found[0])
 
 
+def lost_unit_record(what: str, reason: str) -> dict:
+    """The failure record of a unit whose worker process died under it (``what`` as in :func:`run_unit`)."""
+    from automl_meta.metafeatures import EXTRACTOR_VERSION
+
+    if what == METAFEATURES:
+        return {"status": "failed", "reason": reason, "values": {}, "seconds": None,
+                "extractor_version": EXTRACTOR_VERSION, "n_rows_used": None, "groups": []}
+    return {"learner": what, "status": "failed", "reason": reason, "fit_seconds": None, "predict_seconds": None, "scores": {}}
+
+
 def run_unit(what: str, ref: DatasetRef, options: BuildOptions) -> dict:
     """One unit: ``what`` is :data:`METAFEATURES` or a learner name."""
     if what == METAFEATURES:
