@@ -23,7 +23,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-
 from sklearn.utils import check_random_state
 
 from automl_meta.exceptions import UsageError
@@ -122,7 +121,11 @@ def perfect_knowledge_gap(folds: np.ndarray, sbs: int, n_draws: int = 200, rando
 
 
 def noise_floor(evaluations: pd.DataFrame, scores: pd.DataFrame, metric: str, maximize: bool) -> dict:
-    """:func:`fold_peeking_gap` for the datasets of ``scores``, against their SBS (best mean normalized score)."""
+    """Both floors for the datasets of ``scores``, against their SBS (best mean normalized score).
+
+    :func:`fold_peeking_gap`'s dict plus ``sbs``, ``n_datasets`` and
+    ``perfect_knowledge_remaining_gap`` (:func:`perfect_knowledge_gap`, seeded).
+    """
     from automl_meta.selection.baselines import SingleBest
 
     folds, datasets, learners = fold_array(evaluations[evaluations["dataset"].isin(scores.index)], metric, maximize)
