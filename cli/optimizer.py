@@ -55,7 +55,7 @@ def train(
     preprocessing: Annotated[str, typer.Option("--preprocessing", help="log_and_sign (p=--p) or raw gradients.")] = "log_and_sign",
     p: Annotated[float, typer.Option("--p", help="LogAndSign constant.")] = 10.0,
     output_scale: Annotated[float, typer.Option("--output-scale", help="Multiplier of the LSTM's output.")] = 0.1,
-    meta_lr: Annotated[float, typer.Option("--meta-lr", help="Adam learning rate of the meta-optimizer.")] = 1e-3,
+    meta_lr: Annotated[float, typer.Option("--meta-lr", help="Adam learning rate of the meta-optimizer.")] = 3e-3,
     clip_norm: Annotated[float, typer.Option("--clip-norm", help="Meta-gradient norm clip.")] = 1.0,
     second_order: Annotated[bool, typer.Option("--second-order/--first-order", help="Backpropagate through optimizee gradients (the paper does not).")] = False,
     weighting: Annotated[str, typer.Option("--weighting", help="Meta-loss step weights: uniform, linear or last.")] = "uniform",

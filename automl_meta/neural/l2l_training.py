@@ -120,7 +120,7 @@ def meta_train(
     steps: int = 100,
     unroll_steps: int = 20,
     tasks_per_epoch: int | None = None,
-    meta_lr: float = 1e-3,
+    meta_lr: float = 3e-3,
     clip_norm: float = 1.0,
     second_order: bool = False,
     weighting: str = "uniform",
