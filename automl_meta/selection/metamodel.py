@@ -254,14 +254,17 @@ class MetaModel(BaseEstimator):
         Learners outside the portfolio get values below every portfolio member.
         """
         check_is_fitted(self, "boosters_")
-        X = self._X(meta_X)
+        return self._utility(self._X(meta_X), meta_X.index)
+
+    def _utility(self, X: np.ndarray, index) -> pd.DataFrame:
+        """:meth:`decision_function` of an already built feature matrix."""
         if self.method == "per_learner":
             core = B.utility_per_learner(self.boosters_, X, self.portfolio_)
         elif self.method == "pairwise":
             core = B.utility_pairwise(self.boosters_, self.constants_, X, self.portfolio_, self.boosting == "rf")
         else:
             core = B.utility_single(self.boosters_, X, self.portfolio_)
-        out = pd.DataFrame(core, index=meta_X.index, columns=self.portfolio_)
+        out = pd.DataFrame(core, index=index, columns=self.portfolio_)
         rest = [a for a in self.learners_ if a not in self.portfolio_]
         if rest:
             floor = out.min(axis=1) - 1.0
@@ -276,8 +279,9 @@ class MetaModel(BaseEstimator):
         that dataset (two extra regressors predict its worst and best score), so the order is
         exactly the ranking's. Larger is better for a maximized metric, smaller for a minimized one.
         """
-        utility = self.decision_function(meta_X)
-        X = self._X(meta_X)
+        check_is_fitted(self, "boosters_")
+        X = self._X(meta_X)  # built once: the landmarker contrasts cost pandas work
+        utility = self._utility(X, meta_X.index)
         low = self.range_boosters_["low"].predict(X)
         high = np.maximum(self.range_boosters_["high"].predict(X), low + 1e-6)
         u = utility.to_numpy()
@@ -331,7 +335,7 @@ class MetaModel(BaseEstimator):
             parts = B.contrib_single(self.boosters_, X, self.portfolio_, rf)
             index = [*self.model_features_, B.LEARNER_FEATURE, BIAS]
         out = {a: pd.Series(parts[a][0], index=index, dtype=float) for a in self.portfolio_}
-        utility = self.decision_function(meta_x.iloc[:1]).iloc[0]
+        utility = self._utility(X, meta_x.index[:1]).iloc[0]
         for a in self.learners_:
             if a not in out:
                 out[a] = pd.Series({BIAS: float(utility[a])})
