@@ -116,8 +116,7 @@ def metafeature_unit(ref: DatasetRef, options: BuildOptions) -> dict:
         mf = cached_metafeatures(dataset, groups=options.mf_groups, random_state=options.random_state, max_rows=options.mf_max_rows)
     except Exception as exc:  # recorded in mf_runs with its reason
         logger.warning("%s: meta-features failed (%s)", ref.name, exc)
-        return {"status": "failed", "reason": _reason(exc), "values": {}, "seconds": time.perf_counter() - start,
-                "extractor_version": EXTRACTOR_VERSION, "n_rows_used": None, "groups": []}
+        return _failed_metafeatures(_reason(exc), seconds=time.perf_counter() - start)
     return {"status": "ok", "reason": None, "values": dict(mf.values), "seconds": mf.seconds,
             "extractor_version": EXTRACTOR_VERSION, "n_rows_used": mf.n_rows_used, "groups": list(mf.groups)}
 
@@ -156,23 +155,29 @@ def learner_unit(ref: DatasetRef, learner: str, options: BuildOptions) -> dict:
         evaluate(dataset, learners=[learner], cv=options.cv, repeats=options.repeats, timeout=options.timeout, n_jobs=1,
                  random_state=options.random_state, max_rows=options.max_rows, on_result=found.append)
     except AutomlMetaError as exc:
-        return {"learner": learner, "status": "failed", "reason": _reason(exc), "fit_seconds": None, "predict_seconds": None, "scores": {}}
+        return _failed_learner(learner, _reason(exc))
     except Exception as exc:  # a bug or an environment failure in one learner must not stop the build
         logger.warning("%s / %s: evaluation raised %s", ref.name, learner, exc)
-        return {"learner": learner, "status": "failed", "reason": _reason(exc), "fit_seconds": None, "predict_seconds": None, "scores": {}}
+        return _failed_learner(learner, _reason(exc))
     if not found:
-        return {"learner": learner, "status": "failed", "reason": "evaluate returned no result", "fit_seconds": None, "predict_seconds": None, "scores": {}}
+        return _failed_learner(learner, "evaluate returned no result")
     return result_record(found[0])
+
+
+def _failed_metafeatures(reason: str, seconds: float | None = None) -> dict:
+    from automl_meta.metafeatures import EXTRACTOR_VERSION
+
+    return {"status": "failed", "reason": reason, "values": {}, "seconds": seconds,
+            "extractor_version": EXTRACTOR_VERSION, "n_rows_used": None, "groups": []}
+
+
+def _failed_learner(learner: str, reason: str) -> dict:
+    return {"learner": learner, "status": "failed", "reason": reason, "fit_seconds": None, "predict_seconds": None, "scores": {}}
 
 
 def lost_unit_record(what: str, reason: str) -> dict:
     """The failure record of a unit whose worker process died under it (``what`` as in :func:`run_unit`)."""
-    from automl_meta.metafeatures import EXTRACTOR_VERSION
-
-    if what == METAFEATURES:
-        return {"status": "failed", "reason": reason, "values": {}, "seconds": None,
-                "extractor_version": EXTRACTOR_VERSION, "n_rows_used": None, "groups": []}
-    return {"learner": what, "status": "failed", "reason": reason, "fit_seconds": None, "predict_seconds": None, "scores": {}}
+    return _failed_metafeatures(reason) if what == METAFEATURES else _failed_learner(what, reason)
 
 
 def run_unit(what: str, ref: DatasetRef, options: BuildOptions) -> dict:
