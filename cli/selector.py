@@ -53,9 +53,10 @@ def _load_db(db: Path | None, task: str, metric: str | None):
         maximize = bool(store.maximize(metric))
         meta_X = store.meta_features(task)
         scores = store.scores(metric, task)
+        evaluations = store.evaluations(task)  # fold scores, for the noise floor (~0.05 s)
     if meta_X.empty or scores.dropna(how="all").empty:
         raise MetaDBError(f"{path}: no {task} datasets with meta-features and {metric} scores; pass another --task or --db")
-    return path, metric, maximize, meta_X, scores
+    return path, metric, maximize, meta_X, scores, evaluations
 
 
 def _subset(index, n: int | None, seed: int = 0):
@@ -93,7 +94,7 @@ def evaluate_command(
                   "performance_type": scenario.performance_type, "cutoff": scenario.cutoff}
         log_scores = scenario.performance_type == "runtime"
     else:
-        path, metric, maximize, meta_X, scores = _load_db(db, task, metric)
+        path, metric, maximize, meta_X, scores, evaluations = _load_db(db, task, metric)
         folds, log_scores = None, False
         source = {"db": str(path), "task": task, "metric": metric}
     keep = _subset(meta_X.index.intersection(scores.dropna(how="all").index), max_datasets)
@@ -108,21 +109,18 @@ def evaluate_command(
                                 n_boot=bootstrap, progress=advance)
     report = {**source, **report}
     if aslib is None:
-        report["fold_peeking_selector"] = _noise_floor(path, task, metric, maximize, scores)
+        report["fold_peeking_selector"] = _noise_floor(evaluations, metric, maximize, scores)
     if json:
         print_json(report)
         return
     _render(report)
 
 
-def _noise_floor(path: Path, task: str, metric: str, maximize: bool, scores) -> dict | None:
+def _noise_floor(evaluations, metric: str, maximize: bool, scores) -> dict | None:
     """The fold-peeking selector's remaining gap (see automl_meta.selection.noise), or None without fold scores."""
     from automl_meta.exceptions import UsageError
-    from automl_meta.metadb import MetaDB
     from automl_meta.selection.noise import noise_floor
 
-    with MetaDB.open(path) as store:
-        evaluations = store.evaluations(task)
     try:
         return noise_floor(evaluations, scores, metric, maximize)
     except UsageError:
@@ -189,7 +187,7 @@ def train_command(
     written = []
     for name in tasks:
         try:
-            _, used_metric, maximize, meta_X, scores = _load_db(path, name, metric)
+            _, used_metric, maximize, meta_X, scores, _ = _load_db(path, name, metric)
         except MetaDBError as exc:
             if task:  # asked for by name: the error is the answer
                 raise
