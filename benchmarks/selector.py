@@ -9,7 +9,9 @@ interval over held-out datasets):
   database's noise floor (the fold-peeking selector of
   ``automl_meta.selection.noise``).
 
-``--variants`` adds the four meta-model formulations (per_learner, single,
+``--pairwise-rf`` adds SATzilla-2011-style pairwise random forests
+(``automl_meta.selection.pairwise_forest``; one forest per pair of learners, so
+it takes a while). ``--variants`` adds the four meta-model formulations (per_learner, single,
 ranker, pairwise; gradient boosting with small trees, pairwise on an 8-learner
 portfolio) beside the default (per-learner, LightGBM rf mode, range-weighted),
 which is how the default was chosen.
@@ -32,13 +34,13 @@ SHARED = Path(os.environ.get("AUTOML_META_SHARED", REPO.parent / "shared"))
 METRICS = ("top1_accuracy", "mean_regret", "remaining_gap", "gap_closed", "ndcg_at_3", "spearman")
 
 
-def selectors(log_scores: bool, variants: bool, params: dict):
+def selectors(log_scores: bool, variants: bool, params: dict, pairwise_rf: bool = False):
     from automl_meta.selection import MetaModel
     from automl_meta.selection.metamodel import GBDT_PARAMS
     from automl_meta.selection.protocols import SelectorSpec
     from automl_meta.selection.suite import default_selectors
 
-    specs = default_selectors(log_scores, params)
+    specs = default_selectors(log_scores, params, pairwise_forest=pairwise_rf)
     if variants:
         for method in ("per_learner", "single", "ranker", "pairwise"):
             extra = {**GBDT_PARAMS, "portfolio_size": 8} if method == "pairwise" else GBDT_PARAMS
@@ -62,7 +64,7 @@ def show(title: str, report: dict, seconds: float) -> None:
         print(f"| {name} | " + " | ".join(cells) + (f" | [{ci[0]:.2f}, {ci[1]:.2f}] |" if ci else " | - |"))
 
 
-def run_aslib(name: str, seeds: int, variants: bool, params: dict) -> dict:
+def run_aslib(name: str, seeds: int, variants: bool, params: dict, pairwise_rf: bool = False) -> dict:
     from automl_meta.io.aslib import read_scenario
     from automl_meta.selection.suite import evaluate_suite
 
@@ -71,12 +73,12 @@ def run_aslib(name: str, seeds: int, variants: bool, params: dict) -> dict:
     start = time.perf_counter()
     report = evaluate_suite(scenario.features, scenario.performance, scenario.maximize, folds=scenario.folds,
                             seeds=range(seeds), log_scores=log_scores,
-                            selectors=selectors(log_scores, variants, params))
+                            selectors=selectors(log_scores, variants, params, pairwise_rf))
     show(f"ASlib {name} ({scenario.performance_measure}{', PAR10' if log_scores else ''})", report, time.perf_counter() - start)
     return report
 
 
-def run_db(path: Path, task: str, seeds: int, variants: bool, params: dict) -> dict:
+def run_db(path: Path, task: str, seeds: int, variants: bool, params: dict, pairwise_rf: bool = False) -> dict:
     from automl_meta.metadb import MetaDB
     from automl_meta.selection.noise import noise_floor
     from automl_meta.selection.suite import evaluate_suite
@@ -87,7 +89,7 @@ def run_db(path: Path, task: str, seeds: int, variants: bool, params: dict) -> d
         meta_X, scores = db.meta_features(task), db.scores(metric, task)
         evaluations = db.evaluations(task)
     start = time.perf_counter()
-    report = evaluate_suite(meta_X, scores, maximize, seeds=range(seeds), selectors=selectors(False, variants, params))
+    report = evaluate_suite(meta_X, scores, maximize, seeds=range(seeds), selectors=selectors(False, variants, params, pairwise_rf))
     show(f"meta-database {path.name}, {task} ({metric})", report, time.perf_counter() - start)
     floor = noise_floor(evaluations, scores.loc[meta_X.index.intersection(scores.index)], metric, maximize)
     report["fold_peeking_selector"] = floor
@@ -106,16 +108,18 @@ def main() -> None:
     parser.add_argument("--scenarios", nargs="*", default=["OPENML-WEKA-2017", "SAT11-HAND"])
     parser.add_argument("--db", type=Path, default=REPO / "meta_db" / "metadb.sqlite")
     parser.add_argument("--params", type=json.loads, default={}, help="MetaModel parameters as JSON")
+    parser.add_argument("--pairwise-rf", action="store_true",
+                        help="also evaluate SATzilla-style pairwise random forests (slow: one forest per pair of learners)")
     parser.add_argument("--json", type=Path, default=None, help="also write every report to this JSON file")
     args = parser.parse_args()
     reports = {}
     if args.only in (None, "aslib"):
         for name in args.scenarios:
-            reports[name] = run_aslib(name, args.seeds, args.variants, args.params)
+            reports[name] = run_aslib(name, args.seeds, args.variants, args.params, args.pairwise_rf)
     if args.only in (None, "db"):
         for task in ("classification", "regression"):
             try:
-                reports[f"metadb/{task}"] = run_db(args.db, task, args.seeds, args.variants, args.params)
+                reports[f"metadb/{task}"] = run_db(args.db, task, args.seeds, args.variants, args.params, args.pairwise_rf)
             except Exception as exc:  # a partial database may lack a task: report and go on
                 print(f"\n## meta-database {task}: skipped ({type(exc).__name__}: {exc})")
     if args.json:

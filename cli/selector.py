@@ -31,6 +31,9 @@ MaxDatasetsOption = Annotated[
     typer.Option("--max-datasets", min=3, help="Evaluate on a random subset of this many datasets (quick checks)."),
 ]
 BootOption = Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap resamples for the 95% intervals (0: none).")]
+PairwiseOption = Annotated[bool, typer.Option(
+    "--pairwise-rf", help="Also evaluate SATzilla-style pairwise random forests (one forest per pair of learners: slow)."
+)]
 
 _COLUMNS = (
     ("top1_accuracy", "top-1"),
@@ -76,11 +79,12 @@ def evaluate_command(
     seeds: SeedsOption = 5,
     max_datasets: MaxDatasetsOption = None,
     bootstrap: BootOption = 1000,
+    pairwise_rf: PairwiseOption = False,
     json: JsonOption = False,
 ) -> None:
     """Leave-one-dataset-out over a meta-database (or an ASlib scenario's folds): meta-model vs baselines."""
     from automl_meta.exceptions import UsageError
-    from automl_meta.selection.suite import evaluate_suite
+    from automl_meta.selection.suite import default_selectors, evaluate_suite
 
     if db is not None and aslib is not None:
         raise UsageError("give either --db or --aslib, not both")
@@ -106,7 +110,8 @@ def evaluate_command(
     n_units = len(keep) if folds is None else int(folds.nunique())
     with progress_bar("selector evaluation", n_units, enabled=not json) as advance:
         report = evaluate_suite(meta_X, scores, maximize, folds=folds, seeds=range(seeds), log_scores=log_scores,
-                                n_boot=bootstrap, progress=advance)
+                                n_boot=bootstrap, progress=advance,
+                                selectors=default_selectors(log_scores, pairwise_forest=pairwise_rf))
     report = {**source, **report}
     if aslib is None:
         report["fold_peeking_selector"] = _noise_floor(evaluations, metric, maximize, scores)
