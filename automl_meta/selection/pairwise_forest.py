@@ -1,4 +1,4 @@
-"""SATzilla-2011-style pairwise random forests: the strongest published baseline we compare with.
+"""SATzilla-2011-style pairwise random forests: a classic algorithm-selection baseline.
 
 For every pair of learners ``(a, b)`` a scikit-learn random forest learns "is ``a``
 better than ``b`` on this dataset?" from the meta-features. Each training dataset
