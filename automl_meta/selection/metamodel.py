@@ -91,6 +91,12 @@ def feature_matrix(meta_X: pd.DataFrame, feature_names: list[str]) -> np.ndarray
     return np.where(np.isfinite(values), values, np.nan)
 
 
+def model_matrix(meta_X: pd.DataFrame, feature_names: list[str], landmarkers: list[str]) -> np.ndarray:
+    """What a fitted selector reads: ``feature_names`` of ``meta_X``, then the contrasts of ``landmarkers``."""
+    frame = with_contrasts(meta_X.reindex(columns=feature_names), landmarkers)
+    return feature_matrix(frame, [*feature_names, *contrast_names(landmarkers)])
+
+
 class MetaModel(BaseEstimator):
     """Rank candidate learners for a dataset from its meta-features (scikit-learn style).
 
@@ -245,8 +251,7 @@ class MetaModel(BaseEstimator):
     def _X(self, meta_X: pd.DataFrame) -> np.ndarray:
         if not isinstance(meta_X, pd.DataFrame):
             raise UsageError("meta_X must be a pandas DataFrame with meta-feature columns")
-        frame = with_contrasts(meta_X.reindex(columns=self.feature_names_), self.landmarkers_)
-        return feature_matrix(frame, self.model_features_)
+        return model_matrix(meta_X, self.feature_names_, self.landmarkers_)
 
     @property
     def model_features_(self) -> list[str]:

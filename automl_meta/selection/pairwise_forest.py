@@ -32,8 +32,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from automl_meta.selection.baselines import _Selector
-from automl_meta.selection.contrasts import contrast_names, present_landmarkers, with_contrasts
-from automl_meta.selection.metamodel import feature_matrix
+from automl_meta.selection.contrasts import present_landmarkers
+from automl_meta.selection.metamodel import model_matrix
 from automl_meta.selection.normalize import normalize_scores
 
 MISSING = -1.0  # what an absent meta-feature becomes (a value no count or rate takes)
@@ -67,15 +67,13 @@ class PairwiseForest(_Selector):
         self.n_jobs = n_jobs
 
     def _X(self, meta_X: pd.DataFrame) -> np.ndarray:
-        frame = with_contrasts(meta_X.reindex(columns=self.feature_names_), self.landmarkers_)
-        return np.nan_to_num(feature_matrix(frame, self.model_features_), nan=MISSING)
+        return np.nan_to_num(model_matrix(meta_X, self.feature_names_, self.landmarkers_), nan=MISSING)
 
     def fit(self, meta_X, scores, maximize: bool = True):
         meta_X, scores = self._fit_scores(meta_X, scores, maximize)
         self.feature_names_ = [str(c) for c in meta_X.columns]
         meta_X = meta_X.set_axis(self.feature_names_, axis=1)
         self.landmarkers_ = present_landmarkers(meta_X.columns) if self.landmark_contrasts else []
-        self.model_features_ = [*self.feature_names_, *contrast_names(self.landmarkers_)]
         X = self._X(meta_X)
         # the median learner of a dataset maps to 0 and the best to 1; a failed run counts as 0
         normalized = normalize_scores(scores, self.maximize_, log=self.log_scores, floor="median").fillna(0.0).to_numpy()
