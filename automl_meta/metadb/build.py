@@ -24,7 +24,9 @@ from importlib import metadata
 from typing import Callable, Sequence
 
 from automl_meta.metadb.parallel import WorkerLost, map_surviving_crashes
-from automl_meta.metadb.units import METAFEATURES, BuildOptions, DatasetRef, describe_unit, lost_unit_record, run_unit
+from automl_meta.metadb.units import (
+    METAFEATURES, BuildOptions, DatasetRef, describe_unit, failed_dataset, lost_unit_record, run_unit,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -179,7 +181,7 @@ def _describe_all(db, refs, executor, build_id, state, notify) -> dict[int, tupl
     by_name = {ref.name: ref for ref in refs}
     for name, record in map_surviving_crashes(executor, describe_unit, to_describe):
         if isinstance(record, WorkerLost):
-            record = {"name": name, "status": "failed", "reason": f"loading it: {record.reason}"}
+            record = failed_dataset(name, f"loading it: {record.reason}")
         ref = by_name[name]
         base = {"name": ref.name, "source": ref.source, "source_id": ref.source_id, "licence": ref.licence}
         if record["status"] != "ok":

@@ -86,12 +86,12 @@ def _reason(exc: BaseException) -> str:
 def describe_unit(ref: DatasetRef) -> dict:
     """The dataset row: task, content hash, shape; or ``status: failed`` with the reason."""
     if ref.error is not None:
-        return {"name": ref.name, "status": "failed", "reason": ref.error}
+        return failed_dataset(ref.name, ref.error)
     try:
         dataset, extra = load_ref(ref)
     except Exception as exc:  # recorded as the dataset's failure reason, and the build goes on
         logger.warning("%s: cannot load (%s)", ref.name, exc)
-        return {"name": ref.name, "status": "failed", "reason": _reason(exc)}
+        return failed_dataset(ref.name, _reason(exc))
     return {
         "name": ref.name,
         "status": "ok",
@@ -162,6 +162,11 @@ def learner_unit(ref: DatasetRef, learner: str, options: BuildOptions) -> dict:
     if not found:
         return _failed_learner(learner, "evaluate returned no result")
     return result_record(found[0])
+
+
+def failed_dataset(name: str, reason: str) -> dict:
+    """The dataset row of a dataset that cannot be used (``describe_unit``'s failure record)."""
+    return {"name": name, "status": "failed", "reason": reason}
 
 
 def _failed_metafeatures(reason: str, seconds: float | None = None) -> dict:
