@@ -38,7 +38,7 @@ def build(
     max_rows: Annotated[int | None, typer.Option("--max-rows", min=10, help="Row cap per dataset for evaluation and meta-features (stratified sample).")] = 2000,
     timeout: Annotated[float | None, typer.Option("--timeout", min=0.1, help="Seconds allowed per fit; slower learners are recorded as timeout.")] = None,
     learners: Annotated[str | None, typer.Option("--learners", help="Comma-separated learner names (default: the whole portfolio of each task).")] = None,
-    redo: Annotated[str | None, typer.Option("--redo", help="Comma-separated learners whose evaluations stored under an older portfolio version are dropped and recomputed.")] = None,
+    redo: Annotated[str | None, typer.Option("--redo", help="Comma-separated learners whose evaluations stored under an older definition of the learner are dropped and recomputed.")] = None,
     mf_groups: Annotated[str | None, typer.Option("--mf-groups", help="Comma-separated pymfe groups (default: the extractor's default set).")] = None,
     random_state: SeedOption = 0,
     openml_cache: Annotated[Path | None, typer.Option("--openml-cache", help="openml-python cache folder (default: openml's own).")] = None,

@@ -184,7 +184,7 @@ def test_unreadable_file_is_recorded_with_its_reason_and_the_build_goes_on(tmp_p
         assert list(db.datasets()["name"]) == ["good"]
 
 
-def test_redo_recomputes_a_learner_stored_under_an_older_portfolio_version_once(reference, tmp_path, env):
+def test_redo_recomputes_a_learner_stored_under_an_older_portfolio_version_once(reference, tmp_path, env, caplog):
     import shutil
 
     folder, reference_db, _ = reference
@@ -193,6 +193,10 @@ def test_redo_recomputes_a_learner_stored_under_an_older_portfolio_version_once(
     with MetaDB.open(db_path, readonly=False) as db:
         with db.transaction() as conn:
             conn.execute("UPDATE learners SET portfolio_version = 'old' WHERE name = 'knn'")
+    with caplog.at_level("WARNING", logger="automl_meta"):
+        assert build_metadb(f"dir:{folder}", db_path, OPTIONS)["evaluations_added"] == 0
+    stale = [r.getMessage() for r in caplog.records if "older definition" in r.getMessage()]
+    assert stale and all("of knn come" in m and m.endswith("--redo knn to recompute them") for m in stale)  # the others are current
     options = BuildOptions(**{**OPTIONS.__dict__, "redo": ("knn",)})
     first = build_metadb(f"dir:{folder}", db_path, options)
     assert first["evaluations_added"] == 3  # knn on each of the three datasets

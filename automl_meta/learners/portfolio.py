@@ -10,8 +10,9 @@ shipped meta-database (123 PMLB datasets capped at 2,000 rows, 5-fold) builds on
 two cores in about an hour; ``benchmarks/evaluate_cost.py`` measures it.
 
 Bump :data:`PORTFOLIO_VERSION` whenever a name, a parameter or a preprocessing
-choice changes: meta-databases record it, and scores from another version are
-not comparable.
+choice changes, and give the changed learner ``version=`` the new number:
+meta-databases record each learner's version, scores from another version of
+that learner are not comparable, and the others stay valid.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ SPECS = (
     learner("lda", "discriminant", "Linear discriminant analysis with Ledoit-Wolf shrinkage (shared class covariance).",
             classification=C.lda, params={"solver": "lsqr", "shrinkage": "auto"}, preprocessing=SCALED),
     learner("qda", "discriminant", "Quadratic discriminant analysis, per-class covariances with Ledoit-Wolf shrinkage.",
-            classification=C.qda, params={"solver": "eigen", "shrinkage": "auto"}, preprocessing=SCALED),
+            classification=C.qda, params={"solver": "eigen", "shrinkage": "auto"}, preprocessing=SCALED, version="2"),
     learner("gaussian_nb", "bayes", "Gaussian naive Bayes: independent features given the class.",
             classification=C.gaussian_nb, preprocessing=SCALED),
     learner("knn", "neighbors", "k-nearest neighbours, k=5, uniform vote, Euclidean on scaled inputs.",

@@ -89,6 +89,10 @@ class LearnerSpec:
         ``build(dataset, random_state) -> unfitted sklearn Pipeline``.
     preprocessing : dict
         How the inputs are prepared (``scale``, ``encode``, ``impute_numeric``).
+    version : str
+        The portfolio version in which this learner's definition last changed;
+        a meta-database holding its scores under another version is stale for
+        this learner only (``db build --redo NAME`` recomputes them).
     """
 
     name: str
@@ -98,6 +102,7 @@ class LearnerSpec:
     description: str = ""
     build: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
     preprocessing: dict = field(default_factory=dict, hash=False)
+    version: str = "1"
 
     def supports(self, task: str) -> bool:
         """Whether this learner serves ``task`` ("classification" or "regression")."""
@@ -117,6 +122,7 @@ class LearnerSpec:
             "params": dict(self.params),
             "preprocessing": dict(self.preprocessing),
             "description": self.description,
+            "version": self.version,
         }
 
 
@@ -129,6 +135,7 @@ def learner(
     regression: Callable | None = None,
     params: dict | None = None,
     preprocessing: Preprocessing = Preprocessing(),
+    version: str = "1",
 ) -> LearnerSpec:
     """A :class:`LearnerSpec` whose pipeline uses the given estimator factories."""
     estimators = tuple((t, f) for t, f in (("classification", classification), ("regression", regression)) if f is not None)
@@ -145,6 +152,7 @@ def learner(
         description=description,
         build=builder,
         preprocessing=preprocessing.as_dict(),
+        version=version,
     )
 
 

@@ -86,23 +86,22 @@ def default_metric(task: str) -> str:
 
 
 def _register_task(db, task: str, options: BuildOptions) -> dict[str, int]:
-    from automl_meta.learners import PORTFOLIO_VERSION
-
     for metric, maximize in metric_directions(task).items():
         db.register_metric(metric, maximize)
     db.set_default_metric(task, default_metric(task))
     specs = portfolio(task, options.learners)
     stored = dict(db.conn.execute("SELECT name, portfolio_version FROM learners WHERE task = ?", (task,)).fetchall())
-    for spec in specs:  # idempotent: once redone, a learner carries the current version and is left alone
-        if spec.name in options.redo and stored.get(spec.name, str(PORTFOLIO_VERSION)) != str(PORTFOLIO_VERSION):
-            dropped = db.forget_learner(spec.name, task, _params(spec), PORTFOLIO_VERSION)
+    for spec in specs:  # idempotent: once redone, a learner carries its current version and is left alone
+        if spec.name in options.redo and stored.get(spec.name, spec.version) != spec.version:
+            dropped = db.forget_learner(spec.name, task, _params(spec), spec.version)
             logger.info("%s (%s): dropped %d stored evaluations to recompute them", spec.name, task, dropped)
     stored = dict(db.conn.execute("SELECT name, portfolio_version FROM learners WHERE task = ?", (task,)).fetchall())
-    stale = sorted(name for name, version in stored.items() if version != str(PORTFOLIO_VERSION) and name in {s.name for s in specs})
+    stale = [spec.name for spec in specs if stored.get(spec.name, spec.version) != spec.version]
     if stale:
-        logger.warning("%s: %s were evaluated with an older portfolio version than %s; "
-                       "rerun with --redo NAMES for those whose definition changed", task, ", ".join(stale), PORTFOLIO_VERSION)
-    return {spec.name: db.add_learner(spec.name, task, _params(spec), PORTFOLIO_VERSION) for spec in specs}
+        logger.warning("%s: the stored scores of %s come from an older definition of %s; "
+                       "rerun with --redo %s to recompute them", task, ", ".join(stale),
+                       "that learner" if len(stale) == 1 else "those learners", ",".join(stale))
+    return {spec.name: db.add_learner(spec.name, task, _params(spec), spec.version) for spec in specs}
 
 
 def _params(spec) -> dict:

@@ -316,7 +316,7 @@ class MetaDB:
         return int(dropped)
 
     def learners(self, task: str | None = None) -> pd.DataFrame:
-        """One row per (task, learner): name, task, params (JSON text), portfolio_version."""
+        """One row per (task, learner): name, task, params (JSON text), portfolio_version (the version of its definition)."""
         where = "WHERE task = ?" if task else ""
         return self._frame(f"SELECT name, task, params, portfolio_version FROM learners {where} ORDER BY task, name", (task,) if task else ())
 
