@@ -55,3 +55,17 @@ def test_manifest_lists_the_datasets_of_the_shipped_file():
     assert manifest["schema_version"] == SCHEMA_VERSION
     assert manifest["versions"]["portfolio"] and manifest["versions"]["extractor"]
     assert manifest["builds"][0]["command"].startswith("automl-meta db build --source dir:")
+
+
+@pytest.mark.parametrize("name", ["collins", "mfeat_pixel", "analcatdata_authorship", "_deprecated_auto", "1027_ESL"])
+def test_stored_content_hash_is_what_the_loader_gives_for_the_corpus_file(pmlb_dir, name):
+    """A loader change that alters a dataset's hash must come with a re-hash (or a rebuild) of the shipped file."""
+    from automl_meta.metadb.build_dir import dir_refs
+    from automl_meta.metadb.units import load_ref
+
+    ref = next(r for r in dir_refs(pmlb_dir) if r.name == name)
+    dataset, _ = load_ref(ref)
+    with MetaDB.open(PATH) as db:
+        stored = db.datasets().set_index("name").loc[name]
+    assert (stored["task"], stored["n_rows"], stored["n_features"]) == (dataset.task, len(dataset.X), dataset.X.shape[1])
+    assert stored["content_hash"] == dataset.content_hash()
