@@ -64,7 +64,7 @@ def show(title: str, report: dict, seconds: float) -> None:
         print(f"| {name} | " + " | ".join(cells) + (f" | [{ci[0]:.2f}, {ci[1]:.2f}] |" if ci else " | - |"))
 
 
-def run_aslib(name: str, seeds: int, variants: bool, params: dict, pairwise_rf: bool = False) -> dict:
+def run_aslib(name: str, seeds: int, variants: bool, params: dict, pairwise_rf: bool = False, jobs: int = 1) -> dict:
     from automl_meta.io.aslib import read_scenario
     from automl_meta.selection.suite import evaluate_suite
 
@@ -72,13 +72,13 @@ def run_aslib(name: str, seeds: int, variants: bool, params: dict, pairwise_rf: 
     log_scores = scenario.performance_type == "runtime"
     start = time.perf_counter()
     report = evaluate_suite(scenario.features, scenario.performance, scenario.maximize, folds=scenario.folds,
-                            seeds=range(seeds), log_scores=log_scores,
+                            seeds=range(seeds), log_scores=log_scores, n_jobs=jobs,
                             selectors=selectors(log_scores, variants, params, pairwise_rf))
     show(f"ASlib {name} ({scenario.performance_measure}{', PAR10' if log_scores else ''})", report, time.perf_counter() - start)
     return report
 
 
-def run_db(path: Path, task: str, seeds: int, variants: bool, params: dict, pairwise_rf: bool = False) -> dict:
+def run_db(path: Path, task: str, seeds: int, variants: bool, params: dict, pairwise_rf: bool = False, jobs: int = 1) -> dict:
     from automl_meta.metadb import MetaDB
     from automl_meta.selection.noise import noise_floor
     from automl_meta.selection.suite import evaluate_suite
@@ -89,7 +89,8 @@ def run_db(path: Path, task: str, seeds: int, variants: bool, params: dict, pair
         meta_X, scores = db.meta_features(task), db.scores(metric, task)
         evaluations = db.evaluations(task)
     start = time.perf_counter()
-    report = evaluate_suite(meta_X, scores, maximize, seeds=range(seeds), selectors=selectors(False, variants, params, pairwise_rf))
+    report = evaluate_suite(meta_X, scores, maximize, seeds=range(seeds), n_jobs=jobs,
+                            selectors=selectors(False, variants, params, pairwise_rf))
     show(f"meta-database {path.name}, {task} ({metric})", report, time.perf_counter() - start)
     floor = noise_floor(evaluations, scores.loc[meta_X.index.intersection(scores.index)], metric, maximize)
     report["fold_peeking_selector"] = floor
@@ -110,16 +111,17 @@ def main() -> None:
     parser.add_argument("--params", type=json.loads, default={}, help="MetaModel parameters as JSON")
     parser.add_argument("--pairwise-rf", action="store_true",
                         help="also evaluate SATzilla-style pairwise random forests (slow: one forest per pair of learners)")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes over the folds (same numbers)")
     parser.add_argument("--json", type=Path, default=None, help="also write every report to this JSON file")
     args = parser.parse_args()
     reports = {}
     if args.only in (None, "aslib"):
         for name in args.scenarios:
-            reports[name] = run_aslib(name, args.seeds, args.variants, args.params, args.pairwise_rf)
+            reports[name] = run_aslib(name, args.seeds, args.variants, args.params, args.pairwise_rf, args.jobs)
     if args.only in (None, "db"):
         for task in ("classification", "regression"):
             try:
-                reports[f"metadb/{task}"] = run_db(args.db, task, args.seeds, args.variants, args.params, args.pairwise_rf)
+                reports[f"metadb/{task}"] = run_db(args.db, task, args.seeds, args.variants, args.params, args.pairwise_rf, args.jobs)
             except Exception as exc:  # a partial database may lack a task: report and go on
                 print(f"\n## meta-database {task}: skipped ({type(exc).__name__}: {exc})")
     if args.json:

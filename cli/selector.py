@@ -34,6 +34,9 @@ BootOption = Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap r
 PairwiseOption = Annotated[bool, typer.Option(
     "--pairwise-rf", help="Also evaluate SATzilla-style pairwise random forests (one forest per pair of learners: slow)."
 )]
+JobsOption = Annotated[int, typer.Option(
+    "--jobs", "-j", min=1, help="Worker processes over the folds (the numbers do not depend on it)."
+)]
 
 _COLUMNS = (
     ("top1_accuracy", "top-1"),
@@ -80,6 +83,7 @@ def evaluate_command(
     max_datasets: MaxDatasetsOption = None,
     bootstrap: BootOption = 1000,
     pairwise_rf: PairwiseOption = False,
+    jobs: JobsOption = 1,
     json: JsonOption = False,
 ) -> None:
     """Leave-one-dataset-out over a meta-database (or an ASlib scenario's folds): meta-model vs baselines."""
@@ -110,7 +114,7 @@ def evaluate_command(
     n_units = len(keep) if folds is None else int(folds.nunique())
     with progress_bar("selector evaluation", n_units, enabled=not json) as advance:
         report = evaluate_suite(meta_X, scores, maximize, folds=folds, seeds=range(seeds), log_scores=log_scores,
-                                n_boot=bootstrap, progress=advance,
+                                n_boot=bootstrap, progress=advance, n_jobs=jobs,
                                 selectors=default_selectors(log_scores, pairwise_forest=pairwise_rf))
     report = {**source, **report}
     if aslib is None:

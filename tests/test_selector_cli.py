@@ -67,6 +67,19 @@ def test_selector_evaluate_adds_the_pairwise_forests_on_request(small_db):
     assert closed > 0.3 and closed > selectors["random"]["mean"]["gap_closed"]  # it learns the planted rule too
 
 
+def test_selector_evaluate_gives_the_same_numbers_over_worker_processes(small_db):
+    def selectors(*jobs):
+        result = runner.invoke(app, ["selector", "evaluate", "--db", str(small_db), "--seeds", "2", "--bootstrap", "0",
+                                     "--json", *jobs])
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)["selectors"]
+
+    alone, spread = selectors(), selectors("--jobs", "2")
+    assert set(alone) == set(spread)
+    for name, res in alone.items():
+        assert spread[name]["per_seed"] == res["per_seed"], name
+
+
 def test_selector_evaluate_prints_a_table(small_db):
     result = runner.invoke(app, ["selector", "evaluate", "--db", str(small_db), "--seeds", "1", "--bootstrap", "0"])
     assert result.exit_code == 0, result.stderr

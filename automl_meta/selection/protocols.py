@@ -103,6 +103,32 @@ def _fit_predict(spec_make, seed, meta_X, scores, maximize, train, test):
     return scorer(meta_X.loc[test])
 
 
+def _fold_unit(train, test, selectors, seeds, meta_X, scores, maximize, log_scores):
+    """One fold: its SBS, each selector's predictions per seed, and the selectors that cannot serve these data."""
+    best = SingleBest(log_scores=log_scores).fit(meta_X.loc[train], scores.loc[train], maximize=maximize).best_
+    predictions, errors = {}, {}
+    for name, spec in selectors.items():
+        try:
+            if spec.seeded:
+                predictions[name] = [_fit_predict(spec.make, seed, meta_X, scores, maximize, train, test) for seed in seeds]
+            else:
+                pred = _fit_predict(spec.make, seeds[0], meta_X, scores, maximize, train, test)
+                predictions[name] = [pred] * len(seeds)
+        except UsageError as exc:  # a baseline that cannot serve these data (e.g. no simple features)
+            errors[name] = str(exc)
+    return pd.Series(best, index=test), predictions, errors
+
+
+def _fold_units(splits, selectors, seeds, meta_X, scores, maximize, log_scores, n_jobs: int):
+    """:func:`_fold_unit` over every split, in order; ``n_jobs > 1`` spreads the folds over processes."""
+    args = (selectors, seeds, meta_X, scores, maximize, log_scores)
+    if n_jobs == 1:
+        return (_fold_unit(train, test, *args) for train, test in splits)
+    from joblib import Parallel, delayed
+
+    return Parallel(n_jobs=n_jobs, return_as="generator")(delayed(_fold_unit)(train, test, *args) for train, test in splits)
+
+
 def evaluate_selectors(
     meta_X: pd.DataFrame,
     scores: pd.DataFrame,
@@ -114,6 +140,7 @@ def evaluate_selectors(
     drop_duplicates: bool = True,
     progress: Callable[[int], None] | None = None,
     log_scores: bool = False,
+    n_jobs: int = 1,
 ) -> dict[str, SelectorResult]:
     """Evaluate every selector under the same folds and seeds.
 
@@ -125,8 +152,10 @@ def evaluate_selectors(
     selectors : name -> :class:`SelectorSpec`.
     folds : dataset -> fold id; default leave-one-dataset-out.
     seeds : seeds of the seeded selectors (the protocol itself is deterministic).
-    progress : called with the number of (fold, seed) units finished, if given.
+    progress : called with 1 as each fold finishes, if given.
     log_scores : normalize log10 scores when choosing each fold's SBS (runtimes), as the selectors do.
+    n_jobs : processes over the folds (joblib; each selector fits with one thread). The
+        numbers do not depend on it.
     """
     common = meta_X.index.intersection(scores.dropna(how="all").index)
     if len(common) < 3:
@@ -141,23 +170,15 @@ def evaluate_selectors(
     predictions: dict[str, dict[int, list[pd.DataFrame]]] = {name: {s: [] for s in seeds} for name in selectors}
     errors: dict[str, str] = {}
     sbs = []
-    for train, test in splits:
-        best = SingleBest(log_scores=log_scores).fit(meta_X.loc[train], scores.loc[train], maximize=maximize).best_
-        sbs.append(pd.Series(best, index=test))
-        for name, spec in selectors.items():
-            if name in errors:
-                continue
-            try:
-                if spec.seeded:
-                    for seed in seeds:
-                        predictions[name][seed].append(_fit_predict(spec.make, seed, meta_X, scores, maximize, train, test))
-                else:
-                    pred = _fit_predict(spec.make, seeds[0], meta_X, scores, maximize, train, test)
-                    for seed in seeds:
-                        predictions[name][seed].append(pred)
-            except UsageError as exc:  # a baseline that cannot serve these data (e.g. no simple features)
-                logger.warning("selector %s skipped: %s", name, exc)
-                errors[name] = str(exc)
+    for best, fold_predictions, fold_errors in _fold_units(splits, selectors, seeds, meta_X, scores, maximize, log_scores, n_jobs):
+        sbs.append(best)
+        for name, per_seed in fold_predictions.items():
+            for seed, pred in zip(seeds, per_seed):
+                predictions[name][seed].append(pred)
+        for name, error in fold_errors.items():
+            if name not in errors:
+                logger.warning("selector %s skipped: %s", name, error)
+                errors[name] = error
         if progress is not None:
             progress(1)
     sbs_choice = pd.concat(sbs)

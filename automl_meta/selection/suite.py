@@ -45,11 +45,12 @@ def evaluate_suite(
     metamodel_params: dict | None = None,
     selectors: dict[str, SelectorSpec] | None = None,
     progress: Callable[[int], None] | None = None,
+    n_jobs: int = 1,
 ) -> dict:
     """Evaluate the meta-model and the baselines; a plain dict (numbers, names) for tables and JSON."""
     selectors = selectors or default_selectors(log_scores, metamodel_params)
     results = evaluate_selectors(meta_X, scores, maximize, selectors, folds=folds, seeds=seeds, n_boot=n_boot,
-                                 progress=progress, log_scores=log_scores)
+                                 progress=progress, log_scores=log_scores, n_jobs=n_jobs)
     common = meta_X.index.intersection(scores.dropna(how="all").index)
     truth = fill_failed(orient(scores.loc[common], maximize))
     sign = 1.0 if maximize else -1.0
