@@ -39,7 +39,8 @@ class RankedLearner:
     """One candidate in a ranking.
 
     ``predicted_score`` is the meta-model's prediction in the metric's units
-    (see :attr:`Recommendation.score_scale`); ``lower``/``upper`` give its
+    (see :attr:`Recommendation.score_scale`), an upper bound where
+    ``predicted_at_most`` (a learner the model puts at or below the median one); ``lower``/``upper`` give its
     spread where the model offers one (``predict_interval``). ``utility`` is the
     model's raw ranking value (higher = better). ``contributions`` (with
     ``--explain``) lists the meta-features that moved the utility most, signed,
@@ -51,6 +52,7 @@ class RankedLearner:
     rank: int
     learner: str
     predicted_score: float
+    predicted_at_most: bool = False
     lower: float | None = None
     upper: float | None = None
     utility: float | None = None
@@ -60,17 +62,21 @@ class RankedLearner:
     real_status: str | None = None
     real_rows: int | None = None
     real_seconds: float | None = None
+    measured_score: float | None = None
 
     def as_dict(self) -> dict:
         out = {
             "rank": self.rank,
             "learner": self.learner,
             "predicted_score": self.predicted_score,
+            "predicted_at_most": self.predicted_at_most,
             "interval": [self.lower, self.upper] if self.lower is not None else None,
             "utility": self.utility,
         }
         if self.contributions:
             out["contributions"] = [{"feature": f, "contribution": c} for f, c in self.contributions]
+        if self.measured_score is not None:
+            out["measured_score"] = self.measured_score
         if self.real_status is not None:
             out.update(
                 real_score=self.real_score,
@@ -100,6 +106,7 @@ class Recommendation:
     score_scale: str = "metric"
     n_rows: int = 0
     n_features: int = 0
+    in_metadb: str | None = None  # the meta-database's name for these very data, when it holds them
 
     def top(self, k: int | None = None) -> tuple[RankedLearner, ...]:
         return self.ranking if k is None else self.ranking[: max(0, k)]
@@ -143,6 +150,7 @@ class Recommendation:
             "n_candidates": len(self.ranking),
             "recommendations": [r.as_dict() for r in self.top(top)],
             "nearest_datasets": [{"dataset": d, "distance": dist} for d, dist in self.nearest_datasets],
+            "in_metadb": self.in_metadb,
             "metafeature_seconds": self.metafeature_seconds,
             "ranking_seconds": self.ranking_seconds,
             "evaluation_seconds": self.evaluation_seconds,
@@ -233,6 +241,8 @@ def rank_learners(
     else:
         utility = predicted if maximize else -predicted
     low, high = _interval(model, row, learners)
+    bounded = getattr(model, "predict_is_upper_bound", None)
+    at_most = _first_row(bounded(row)).reindex(learners).fillna(False).astype(bool) if bounded else None
     key = lambda i: (-utility.iloc[i] if math.isfinite(utility.iloc[i]) else math.inf, i)  # noqa: E731
     order = sorted(range(len(learners)), key=key)
     ranking = []
@@ -250,6 +260,7 @@ def rank_learners(
                 upper=finite_or_none(high.get(learners[i])),
                 utility=finite_or_none(utility.iloc[i]),
                 contributions=items,
+                predicted_at_most=bool(at_most.iloc[i]) if at_most is not None else False,
             )
         )
     return ranking
@@ -319,6 +330,17 @@ def recommend(
         n_rows=dataset.n_rows,
         n_features=dataset.n_features,
     )
+
+
+def with_measured(rec: Recommendation, name: str, scores: dict[str, float]) -> Recommendation:
+    """``rec`` for data the meta-database already holds as ``name``: each learner gets its stored score.
+
+    The meta-model has seen these data (unless they were excluded from its training), so
+    its predictions here are no test of it; the stored cross-validated scores are the
+    better guide.
+    """
+    ranking = tuple(replace(r, measured_score=scores.get(r.learner)) for r in rec.ranking)
+    return replace(rec, ranking=ranking, in_metadb=name)
 
 
 def halving_schedule(n_rows: int, n_candidates: int, eta: int = 3, min_rows: int = 1000) -> list[int]:

@@ -87,13 +87,13 @@ def recommend_command(
     small = data.is_file() and data.stat().st_size <= BACKGROUND_MAX_BYTES
     with BackgroundMetaFeatures(metafeatures_job, enabled=small) as background:
         from automl_meta.io import load_dataset
-        from automl_meta.io.metadb_resolve import load_selector
+        from automl_meta.io.metadb_resolve import load_selector, stored_scores
 
         dataset = load_dataset(data, target=target, task=task, sep=sep)
         selector = load_selector(dataset.task, db=db, random_state=random_state)
     from automl_meta.io.mf_cache import cached_metafeatures
     from automl_meta.recommend import evaluate_top as run_evaluate_top
-    from automl_meta.recommend import halving_schedule, recommend
+    from automl_meta.recommend import halving_schedule, recommend, with_measured
     from threadpoolctl import threadpool_limits
 
     # One BLAS thread: pymfe's many small SVDs (LDA landmarking) run ~8x slower with two
@@ -109,6 +109,9 @@ def recommend_command(
             explain=top if explain else 0,
             n_explain_features=8,
         )
+    known = stored_scores(selector.db_path, dataset, selector.metric)
+    if known is not None:
+        rec = with_measured(rec, *known)
     if evaluate_top:
         rungs = len(halving_schedule(dataset.n_rows, min(evaluate_top, len(rec.ranking)))) if halving else 1
         with progress_bar("evaluating the top learners", total=rungs, enabled=not json) as advance:
@@ -168,6 +171,8 @@ def _render(rec, selector, top: int, explain: bool, total: float) -> None:
     if any(r.lower is not None for r in shown):
         k = getattr(selector.model, "n_neighbors", None)
         table.add_column(f"range on {k} nearest" if k else "interval", justify="right")
+    if rec.in_metadb:
+        table.add_column(f"measured {rec.metric}", justify="right")
     evaluated = bool(rec.evaluated)
     if evaluated:
         table.add_column(f"real {rec.metric}", justify="right")
@@ -175,9 +180,12 @@ def _render(rec, selector, top: int, explain: bool, total: float) -> None:
     best = rec.best_evaluated()
     winner = best.learner if best is not None else None
     for r in shown:
-        cells = [str(r.rank), r.learner + (" *" if r.learner == winner else ""), fmt(r.predicted_score)]
+        predicted = ("≤ " if r.predicted_at_most else "") + fmt(r.predicted_score)
+        cells = [str(r.rank), r.learner + (" *" if r.learner == winner else ""), predicted]
         if any(x.lower is not None for x in shown):
             cells.append(f"[{fmt(r.lower)}, {fmt(r.upper)}]" if r.lower is not None else "-")
+        if rec.in_metadb:
+            cells.append(fmt(r.measured_score) if r.measured_score is not None else "failed")
         if evaluated:
             if r.real_status is None:
                 cells += ["", ""]
@@ -192,6 +200,11 @@ def _render(rec, selector, top: int, explain: bool, total: float) -> None:
     if rec.nearest_datasets:
         near = ", ".join(f"{d} ({fmt(dist, 3)})" for d, dist in rec.nearest_datasets)
         out.print(f"nearest meta-database datasets: {near}")
+    if rec.in_metadb:
+        out.print(
+            f"[yellow]these data are {rec.in_metadb!r} in the meta-database:[/] 'measured' is its stored cross-validated "
+            f"{rec.metric}, and the meta-model was trained on it, so its predictions here are no test of it"
+        )
     if evaluated:
         mark = "* best real score; " if winner else "no evaluated learner succeeded; "
         out.print(f"{mark}evaluation took {rec.evaluation_seconds:.1f} s")

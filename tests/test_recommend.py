@@ -78,12 +78,32 @@ def test_recommend_json_has_the_documented_schema(metadb, churn_csv):
     recs = doc["recommendations"]
     assert [r["rank"] for r in recs] == [1, 2, 3]
     assert {r["learner"] for r in recs} <= set(LEARNERS)
-    assert all(isinstance(r["predicted_score"], float) for r in recs)
+    assert all(isinstance(r["predicted_score"], float) and isinstance(r["predicted_at_most"], bool) for r in recs)
+    assert doc["in_metadb"] is None
     assert all(r["interval"][0] <= r["interval"][1] for r in recs)
     assert doc["n_candidates"] == len(LEARNERS)
     assert len(doc["nearest_datasets"]) == 3
     assert {d["dataset"] for d in doc["nearest_datasets"]} <= {f"{k}_{i}" for k in ("mixed", "synth") for i in range(3)}
     assert doc["total_seconds"] >= doc["metafeature_seconds"] >= 0
+
+
+def test_recommend_gives_the_stored_scores_of_data_the_db_already_holds(metadb, churn_csv, tmp_path):
+    from automl_meta.metadb import MetaDB
+
+    copy = tmp_path / "renamed.csv"  # same data under another name: matched by content, not by name
+    copy.write_bytes((metadb.parent / "data" / "synth_1.csv").read_bytes())
+    result = _invoke("recommend", copy, "--db", metadb, "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    with MetaDB.open(metadb) as db:
+        stored = db.scores("balanced_accuracy", "classification").loc["synth_1"]
+    assert doc["in_metadb"] == "synth_1"
+    assert {r["learner"]: r["measured_score"] for r in doc["recommendations"]} == pytest.approx(stored.dropna().to_dict())
+    table = _invoke("recommend", copy, "--db", metadb)
+    text = " ".join(table.stdout.split())  # rich wraps at the runner's 80 columns
+    assert "measured" in text and "these data are 'synth_1' in the meta-database" in text
+    other = json.loads(_invoke("recommend", churn_csv, "--db", metadb, "--json").stdout)
+    assert other["in_metadb"] is None and all("measured_score" not in r for r in other["recommendations"])
 
 
 def test_recommend_table_lists_ranks_and_nearest_datasets(metadb, churn_csv):
@@ -291,6 +311,12 @@ def test_shipped_meta_model_is_used_when_it_matches_the_shipped_db(metadb, tmp_p
         selector = load_selector("classification")
     assert selector.source.startswith("meta-model trained on the fly")
     assert "trained on another version of metadb.sqlite" in caplog.text
+
+    doc = json.loads(manifest.read_text())  # the right database, but trained the way an older release trained it
+    doc["extra"].pop("db_sha256")
+    doc["training_version"] = "1"
+    manifest.write_text(json.dumps(doc))
+    assert load_selector("classification").source.startswith("meta-model trained on the fly")
 
 
 def test_recommend_refuses_a_meta_model_with_foreign_meta_features(metadb):

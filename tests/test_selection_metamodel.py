@@ -88,6 +88,34 @@ def test_predict_is_in_metric_units_and_orders_like_the_ranking(meta):
     assert (low.to_numpy() <= high.to_numpy()).all()
 
 
+def test_predicted_scores_match_held_out_real_scores_above_the_median():
+    """One catastrophic learner must not drag the others' predicted scores down (the score range starts at the median)."""
+    rng = np.random.default_rng(3)
+    n = 80
+    meta_X = pd.DataFrame({"level": rng.uniform(0, 1, n), "noise": rng.normal(size=n)}, index=[f"d{i}" for i in range(n)])
+    base = 0.6 + 0.3 * meta_X["level"]
+    scores = pd.DataFrame({"best": base + 0.06, "good": base + 0.03, "median": base, "poor": base - 0.03,
+                           "broken": base - 0.5}, index=meta_X.index)
+    train, test = meta_X.index[:60], meta_X.index[60:]
+    model = MetaModel(random_state=0).fit(meta_X.loc[train], scores.loc[train])
+    predicted = model.predict(meta_X.loc[test])
+    for learner in ("best", "good"):
+        error = predicted[learner] - scores.loc[test, learner]
+        assert abs(error.mean()) < 0.02 and error.abs().mean() < 0.06, learner  # 0.25 off when it started at the worst
+    bound = model.predict_is_upper_bound(meta_X.loc[test])
+    assert bound["broken"].all() and not bound["best"].any()
+    assert (predicted["broken"] >= scores.loc[test, "broken"]).all()  # an upper bound, as flagged
+
+
+def test_a_learner_with_one_score_everywhere_is_predicted_at_that_score():
+    """LightGBM's random-forest mode predicts 0 for a constant label; the meta-model must not."""
+    rng = np.random.default_rng(4)
+    meta_X = pd.DataFrame({"a": rng.normal(size=12), "b": rng.normal(size=12)}, index=[f"d{i}" for i in range(12)])
+    scores = pd.DataFrame({"always": 0.9, "other": rng.uniform(0.5, 0.8, 12), "dummy": 0.5}, index=meta_X.index)
+    predicted = MetaModel(random_state=0).fit(meta_X, scores).predict(meta_X)
+    assert np.allclose(predicted["always"], 0.9, atol=1e-6)
+
+
 def test_nearest_finds_the_training_dataset_itself_first(meta):
     meta_X, scores = meta
     model = MetaModel(random_state=0).fit(meta_X, scores)

@@ -72,7 +72,11 @@ def _shipped_model(task: str, metric: str | None):
 
 
 def _matches(info: dict, db_path: Path) -> bool:
-    """Whether a shipped meta-model's recorded database checksum (if any) is the database's."""
+    """Whether a shipped meta-model was trained the current way, on this database (its recorded checksum, if any)."""
+    from automl_meta.selection.metamodel import TRAINING_VERSION
+
+    if info.get("training_version") != TRAINING_VERSION:
+        return False
     recorded = info.get("db_sha256")
     if not recorded:
         return True
@@ -90,9 +94,10 @@ def model_cache_dir() -> Path:
 
 
 def _cache_key(path: Path, task: str, metric: str, random_state: int) -> str:
-    """Changes whenever the database file (or its write-ahead log), the options or automl-meta change."""
+    """Changes whenever the database file (or its write-ahead log), the options, automl-meta or the training change."""
     from automl_meta import __version__
     from automl_meta.selection import MetaModel
+    from automl_meta.selection.metamodel import TRAINING_VERSION
 
     stamps = []
     for file in (path, path.with_name(path.name + "-wal")):
@@ -106,6 +111,7 @@ def _cache_key(path: Path, task: str, metric: str, random_state: int) -> str:
         "random_state": random_state,
         "params": {k: repr(v) for k, v in MetaModel(random_state=random_state).get_params().items()},
         "automl_meta": __version__,
+        "training": TRAINING_VERSION,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
 
@@ -167,7 +173,8 @@ def load_selector(
             shipped = _shipped_model(task, metric)
             if shipped is not None and not _matches(shipped[1], path):
                 logger.warning(
-                    "the shipped %s meta-model was trained on another version of %s; training one on the fly",
+                    "the shipped %s meta-model was trained on another version of %s or by an older automl-meta; "
+                    "training one on the fly",
                     task, path.name,
                 )
                 shipped = None
@@ -222,6 +229,22 @@ def load_selector(
         excluded=exclude,
         mf_options=options,
     )
+
+
+def stored_scores(db_path: Path, dataset, metric: str) -> tuple[str, dict[str, float]] | None:
+    """``(name, {learner: mean score})`` when the meta-database holds these very data, else None.
+
+    Matched by content hash and task, so a renamed copy is found and a changed file is not.
+    """
+    from automl_meta.metadb import MetaDB
+
+    with MetaDB.open(db_path) as store:
+        name = store.find_by_content(dataset.task, dataset.content_hash())
+        if name is None:
+            return None
+        scores = store.scores(metric, dataset.task)
+    row = scores.loc[name].dropna() if name in scores.index else scores.iloc[:0, 0]
+    return name, {str(learner): float(value) for learner, value in row.items()}
 
 
 def db_mf_options(db: str | Path | None = None) -> dict:

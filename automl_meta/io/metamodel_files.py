@@ -52,6 +52,8 @@ def save_metamodel(model, directory: str | Path, prefix: str = "metamodel", extr
     """
     from sklearn.utils.validation import check_is_fitted
 
+    from automl_meta.selection.metamodel import TRAINING_VERSION
+
     check_is_fitted(model, "boosters_")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -62,6 +64,7 @@ def save_metamodel(model, directory: str | Path, prefix: str = "metamodel", extr
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
+        "training_version": TRAINING_VERSION,
         "versions": _versions(),
         "params": {k: (v if isinstance(v, (bool, int, float, str, type(None))) else None) for k, v in model.get_params().items()},
         "learners": model.learners_,
@@ -178,6 +181,7 @@ def load_shipped_metamodel(task: str, metric: str | None = None):
     info = dict(manifest.get("extra") or {})
     if metric is not None and info.get("metric") != metric:
         return None
+    info.setdefault("training_version", manifest.get("training_version", "1"))
     info.setdefault("maximize", manifest.get("maximize", True))
     info.setdefault("n_datasets", len(manifest.get("training_datasets", [])))
     return load_metamodel(directory, shipped_prefix(task)), info

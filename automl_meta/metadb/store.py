@@ -280,6 +280,12 @@ class MetaDB:
                 (dataset_id, str(extractor_version), status, reason, finite_or_none(seconds), _opt_int(n_rows_used), json.dumps(list(groups or []))),
             )
 
+    def find_by_content(self, task: str, content_hash: str) -> str | None:
+        """The name of a usable dataset of ``task`` holding exactly these data (same content hash), if any."""
+        row = self.conn.execute("SELECT name FROM datasets WHERE status = 'ok' AND task = ? AND content_hash = ? ORDER BY name",
+                                (task, content_hash)).fetchone()
+        return None if row is None else str(row[0])
+
     def meta_features(self, task: str | None = None) -> pd.DataFrame:
         """Wide frame: index = dataset name, columns = meta-feature names (float, NaN for missing)."""
         where, params = _task_filter("d", task)

@@ -57,6 +57,10 @@ def _train(params: dict, X: np.ndarray, y: np.ndarray, rounds: int, weight=None,
 
     # few training rows (a small meta-database, a pair seldom decided): smaller leaves, so a split is possible
     params = {**params, "min_data_in_leaf": max(1, min(params["min_data_in_leaf"], len(X) // 4))}
+    if params.get("boosting") == "rf" and np.ptp(y) <= 1e-9 * max(1.0, float(np.abs(y).max())):
+        # LightGBM's rf mode drops the label's average from a tree it cannot split, so a constant
+        # label (up to rounding) is predicted as 0; one gbdt round predicts its value
+        params, rounds = {**params, "boosting": "gbdt", "bagging_fraction": 1.0, "bagging_freq": 0}, 1
     data = lgb.Dataset(
         X, label=y, weight=weight, group=group, feature_name=names or "auto",
         categorical_feature=categorical or "auto", free_raw_data=True,

@@ -78,6 +78,9 @@ from automl_meta.selection.normalize import normalize_scores, orient
 logger = logging.getLogger(__name__)
 
 METHODS = ("per_learner", "single", "ranker", "pairwise")
+# Bump when fit learns something else from the same data; cached meta-models of another version are retrained.
+# 2: the score range maps utilities from the median learner's score (was the worst's); constant targets fit.
+TRAINING_VERSION = "2"
 # The settings the gradient-boosted variants were tuned with (the default is LightGBM's rf mode).
 GBDT_PARAMS = {"boosting": "gbdt", "n_estimators": 40, "num_leaves": 4, "min_child_samples": 8, "subsample": 0.8,
                "dataset_weight": "none"}
@@ -242,7 +245,9 @@ class MetaModel(BaseEstimator):
     def _range_boosters(self, X, oriented: pd.DataFrame, names, seed) -> dict:
         params = B.lgb_params(self, "regression", seed)
         out = {}
-        for key, target in (("low", oriented.min(axis=1)), ("high", oriented.max(axis=1))):
+        # "low" is the score that normalizes to 0: the worst learner's, or the median one's with score_floor="median"
+        floor = oriented.median(axis=1) if self.score_floor == "median" else oriented.min(axis=1)
+        for key, target in (("low", floor), ("high", oriented.max(axis=1))):
             out[key] = B._train(params, X, target.to_numpy(), self.n_estimators, names=names)
         return out
 
@@ -285,8 +290,11 @@ class MetaModel(BaseEstimator):
         """Predicted score per learner, in the metric's units (datasets x learners).
 
         The utility of each dataset's row is mapped onto the predicted range of scores of
-        that dataset (two extra regressors predict its worst and best score), so the order is
-        exactly the ranking's. Larger is better for a maximized metric, smaller for a minimized one.
+        that dataset, the inverse of the normalization the utilities learned: two extra
+        regressors predict its best score and the score that normalizes to 0 (the median
+        learner's with ``score_floor="median"``, so learners predicted below the median show
+        the median score; the worst learner's with ``"min"``). The order is exactly the
+        ranking's. Larger is better for a maximized metric, smaller for a minimized one.
         """
         check_is_fitted(self, "boosters_")
         X = self._X(meta_X)  # built once: the landmarker contrasts cost pandas work
@@ -297,12 +305,25 @@ class MetaModel(BaseEstimator):
         if self.method != "per_learner":  # utilities on their own scale: map each row onto [0, 1]
             lo, hi = u.min(axis=1, keepdims=True), u.max(axis=1, keepdims=True)
             u = (u - lo) / np.where(hi > lo, hi - lo, 1.0)
+        else:  # the targets were clipped at 0 (the floor): less is noise, or a learner outside the portfolio
+            u = np.maximum(u, 0.0)
         estimate = low[:, None] + u * (high - low)[:, None]
         if not self.maximize_:
             estimate = -estimate
         if self.log_scores:
             estimate = 10.0**estimate
         return pd.DataFrame(estimate, index=meta_X.index, columns=self.learners_)
+
+    def predict_is_upper_bound(self, meta_X: pd.DataFrame) -> pd.DataFrame:
+        """Where :meth:`predict` gives only an upper bound (datasets x learners, bool).
+
+        With the per-learner method and ``score_floor="median"`` every learner at or
+        below a dataset's median learner was one training target (0), so for a learner
+        the model puts there :meth:`predict` shows the predicted median score: the real
+        one is at most that.
+        """
+        floor_only = self.method == "per_learner" and self.score_floor == "median"
+        return self.decision_function(meta_X).le(0.0) & floor_only
 
     def predict_interval(self, meta_X: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """``(low, high)``: each learner's lowest and highest real score on the ``n_neighbors``
