@@ -39,9 +39,11 @@ class RankedLearner:
     """One candidate in a ranking.
 
     ``predicted_score`` is the meta-model's prediction in the metric's units
-    (see :attr:`Recommendation.score_scale`), an upper bound where
-    ``predicted_at_most`` (a learner the model puts at or below the median one); ``lower``/``upper`` give its
-    spread where the model offers one (``predict_interval``). ``utility`` is the
+    (see :attr:`Recommendation.score_scale`), only an upper bound where
+    ``predicted_at_most`` (a learner the model puts at or below the median one);
+    ``lower``/``upper`` give its spread where the model offers one
+    (``predict_interval``). ``measured_score`` is the meta-database's own score
+    when it holds these very data (:func:`with_measured`). ``utility`` is the
     model's raw ranking value (higher = better). ``contributions`` (with
     ``--explain``) lists the meta-features that moved the utility most, signed,
     then the rest as ``(other meta-features)`` and the model's ``bias``: they

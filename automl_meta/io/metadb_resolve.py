@@ -243,8 +243,9 @@ def stored_scores(db_path: Path, dataset, metric: str) -> tuple[str, dict[str, f
         if name is None:
             return None
         scores = store.scores(metric, dataset.task)
-    row = scores.loc[name].dropna() if name in scores.index else scores.iloc[:0, 0]
-    return name, {str(learner): float(value) for learner, value in row.items()}
+    if name not in scores.index:  # held, but every learner failed on it
+        return name, {}
+    return name, {str(learner): float(value) for learner, value in scores.loc[name].dropna().items()}
 
 
 def db_mf_options(db: str | Path | None = None) -> dict:
