@@ -238,13 +238,15 @@ def rank_learners(
             logger.warning("only %d of the meta-model's %d meta-features are known for this dataset", known, len(names))
     predicted = _first_row(model.predict(row)).astype(float)
     learners = list(predicted.index)
+    at_most = None
     if hasattr(model, "decision_function"):
-        utility = _first_row(model.decision_function(row)).astype(float).reindex(learners)
+        decision = model.decision_function(row)
+        utility = _first_row(decision).astype(float).reindex(learners)
+        if hasattr(model, "upper_bounded"):
+            at_most = _first_row(model.upper_bounded(decision)).reindex(learners).fillna(False).astype(bool)
     else:
         utility = predicted if maximize else -predicted
     low, high = _interval(model, row, learners)
-    bounded = getattr(model, "predict_is_upper_bound", None)
-    at_most = _first_row(bounded(row)).reindex(learners).fillna(False).astype(bool) if bounded else None
     key = lambda i: (-utility.iloc[i] if math.isfinite(utility.iloc[i]) else math.inf, i)  # noqa: E731
     order = sorted(range(len(learners)), key=key)
     ranking = []

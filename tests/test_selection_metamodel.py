@@ -102,7 +102,7 @@ def test_predicted_scores_match_held_out_real_scores_above_the_median():
     for learner in ("best", "good"):
         error = predicted[learner] - scores.loc[test, learner]
         assert abs(error.mean()) < 0.02 and error.abs().mean() < 0.06, learner  # 0.25 off when it started at the worst
-    bound = model.predict_is_upper_bound(meta_X.loc[test])
+    bound = model.upper_bounded(model.decision_function(meta_X.loc[test]))
     assert bound["broken"].all() and not bound["best"].any()
     assert (predicted["broken"] >= scores.loc[test, "broken"]).all()  # an upper bound, as flagged
 

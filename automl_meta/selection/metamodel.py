@@ -314,16 +314,15 @@ class MetaModel(BaseEstimator):
             estimate = 10.0**estimate
         return pd.DataFrame(estimate, index=meta_X.index, columns=self.learners_)
 
-    def predict_is_upper_bound(self, meta_X: pd.DataFrame) -> pd.DataFrame:
-        """Where :meth:`predict` gives only an upper bound (datasets x learners, bool).
+    def upper_bounded(self, utility: pd.DataFrame) -> pd.DataFrame:
+        """Where :meth:`predict` gives only an upper bound, from :meth:`decision_function`'s output.
 
         With the per-learner method and ``score_floor="median"`` every learner at or
         below a dataset's median learner was one training target (0), so for a learner
         the model puts there :meth:`predict` shows the predicted median score: the real
-        one is at most that.
+        one is at most that. Returns a bool frame shaped like ``utility``.
         """
-        floor_only = self.method == "per_learner" and self.score_floor == "median"
-        return self.decision_function(meta_X).le(0.0) & floor_only
+        return utility.le(0.0) & (self.method == "per_learner" and self.score_floor == "median")
 
     def predict_interval(self, meta_X: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """``(low, high)``: each learner's lowest and highest real score on the ``n_neighbors``
