@@ -205,6 +205,20 @@ def test_redo_recomputes_a_learner_stored_under_an_older_portfolio_version_once(
     assert _rows(db_path) == _rows(reference_db)
 
 
+def test_a_database_built_at_a_later_portfolio_version_is_current_for_learners_unchanged_since(reference, tmp_path, env, caplog):
+    import shutil
+
+    folder, reference_db, _ = reference
+    db_path = tmp_path / "m.sqlite"
+    shutil.copy(reference_db, db_path)
+    with MetaDB.open(db_path, readonly=False) as db:  # as a build made when the whole portfolio was at version 2
+        with db.transaction() as conn:
+            conn.execute("UPDATE learners SET portfolio_version = '2'")
+    with caplog.at_level("WARNING", logger="automl_meta"):
+        assert build_metadb(f"dir:{folder}", db_path, OPTIONS)["evaluations_added"] == 0
+    assert "older definition" not in caplog.text
+
+
 def test_repeated_cv_build_stores_every_fold_and_refuses_another_protocol(tmp_path, env):
     from typer.testing import CliRunner
 

@@ -92,16 +92,30 @@ def _register_task(db, task: str, options: BuildOptions) -> dict[str, int]:
     specs = portfolio(task, options.learners)
     stored = dict(db.conn.execute("SELECT name, portfolio_version FROM learners WHERE task = ?", (task,)).fetchall())
     for spec in specs:  # idempotent: once redone, a learner carries its current version and is left alone
-        if spec.name in options.redo and stored.get(spec.name, spec.version) != spec.version:
+        if spec.name in options.redo and _stale(stored.get(spec.name), spec.version):
             dropped = db.forget_learner(spec.name, task, _params(spec), spec.version)
             logger.info("%s (%s): dropped %d stored evaluations to recompute them", spec.name, task, dropped)
     stored = dict(db.conn.execute("SELECT name, portfolio_version FROM learners WHERE task = ?", (task,)).fetchall())
-    stale = [spec.name for spec in specs if stored.get(spec.name, spec.version) != spec.version]
+    stale = [spec.name for spec in specs if _stale(stored.get(spec.name), spec.version)]
     if stale:
         logger.warning("%s: the stored scores of %s come from an older definition of %s; "
                        "rerun with --redo %s to recompute them", task, ", ".join(stale),
                        "that learner" if len(stale) == 1 else "those learners", ",".join(stale))
     return {spec.name: db.add_learner(spec.name, task, _params(spec), spec.version) for spec in specs}
+
+
+def _stale(stored: str | None, version: str) -> bool:
+    """Whether scores stored under portfolio version ``stored`` predate a learner's definition ``version``.
+
+    A database built at a later portfolio version than the learner's last change is current
+    for it ("2" for a learner unchanged since "1"); a version that is not a number must match.
+    """
+    if stored is None:
+        return False
+    try:
+        return int(stored) < int(version)
+    except ValueError:
+        return stored != version
 
 
 def _params(spec) -> dict:
