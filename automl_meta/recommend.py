@@ -236,11 +236,15 @@ def rank_learners(
             )
         if known < 0.5 * len(names):
             logger.warning("only %d of the meta-model's %d meta-features are known for this dataset", known, len(names))
-    predicted = _first_row(model.predict(row)).astype(float)
+    if hasattr(model, "predict_with_utility"):  # one pass through the boosters
+        predicted_frame, decision = model.predict_with_utility(row)
+    else:
+        predicted_frame = model.predict(row)
+        decision = model.decision_function(row) if hasattr(model, "decision_function") else None
+    predicted = _first_row(predicted_frame).astype(float)
     learners = list(predicted.index)
     at_most = None
-    if hasattr(model, "decision_function"):
-        decision = model.decision_function(row)
+    if decision is not None:
         utility = _first_row(decision).astype(float).reindex(learners)
         if hasattr(model, "upper_bounded"):
             at_most = _first_row(model.upper_bounded(decision)).reindex(learners).fillna(False).astype(bool)

@@ -296,6 +296,10 @@ class MetaModel(BaseEstimator):
         the median score; the worst learner's with ``"min"``). The order is exactly the
         ranking's. Larger is better for a maximized metric, smaller for a minimized one.
         """
+        return self.predict_with_utility(meta_X)[0]
+
+    def predict_with_utility(self, meta_X: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """``(predict(meta_X), decision_function(meta_X))``, the utilities computed once."""
         check_is_fitted(self, "boosters_")
         X = self._X(meta_X)  # built once: the landmarker contrasts cost pandas work
         utility = self._utility(X, meta_X.index)
@@ -312,7 +316,7 @@ class MetaModel(BaseEstimator):
             estimate = -estimate
         if self.log_scores:
             estimate = 10.0**estimate
-        return pd.DataFrame(estimate, index=meta_X.index, columns=self.learners_)
+        return pd.DataFrame(estimate, index=meta_X.index, columns=self.learners_), utility
 
     def upper_bounded(self, utility: pd.DataFrame) -> pd.DataFrame:
         """Where :meth:`predict` gives only an upper bound, from :meth:`decision_function`'s output.
