@@ -15,6 +15,7 @@ from automl_meta.cli._common import (
     SepOption,
     TargetOption,
     TaskOption,
+    collector_paused,
     err,
     fmt,
     out,
@@ -72,47 +73,12 @@ def recommend_command(
 ) -> None:
     """Rank the candidate learners for DATA from its meta-features, before running any of them."""
     start = time.perf_counter()
-    from automl_meta.io.mf_background import BackgroundMetaFeatures
-
-    def metafeatures_job():
-        from automl_meta.io import load_dataset
-        from automl_meta.io.mf_cache import cached_metafeatures
-        from automl_meta.io.metadb_resolve import db_mf_options
-
-        return cached_metafeatures(load_dataset(data, target=target, task=task, sep=sep), **db_mf_options(db))
-
-    # A forked child reads the data and extracts its meta-features (imports included) while this
-    # process reads it too and imports LightGBM and loads the meta-model: two cores, half the wait.
-    # Not for big files: two copies in memory, and reading them dominates anyway.
-    small = data.is_file() and data.stat().st_size <= BACKGROUND_MAX_BYTES
-    with BackgroundMetaFeatures(metafeatures_job, enabled=small) as background:
-        from automl_meta.io import load_dataset
-        from automl_meta.io.metadb_resolve import load_selector, stored_scores
-
-        dataset = load_dataset(data, target=target, task=task, sep=sep)
-        selector = load_selector(dataset.task, db=db, random_state=random_state)
-    from automl_meta.io.mf_cache import cached_metafeatures
-    from automl_meta.recommend import evaluate_top as run_evaluate_top
-    from automl_meta.recommend import halving_schedule, recommend, with_measured
-    from threadpoolctl import threadpool_limits
-
-    # One BLAS thread: pymfe's many small SVDs (LDA landmarking) run ~8x slower with two
-    # OpenBLAS threads on a busy two-core machine. The libraries are loaded by now (scipy via sklearn).
-    with threadpool_limits(limits=1, user_api="blas"):
-        metafeatures = background.result or cached_metafeatures(dataset, **selector.mf_options)
-        rec = recommend(
-            dataset,
-            selector.model,
-            metric=selector.metric,
-            maximize=selector.maximize,
-            metafeatures=metafeatures,
-            explain=top if explain else 0,
-            n_explain_features=8,
-        )
-    known = stored_scores(selector.db_path, dataset, selector.metric)
-    if known is not None:
-        rec = with_measured(rec, *known)
+    with collector_paused():
+        dataset, selector, rec = _rank(data, target, task, sep, db, random_state, explain=top if explain else 0)
     if evaluate_top:
+        from automl_meta.recommend import evaluate_top as run_evaluate_top
+        from automl_meta.recommend import halving_schedule
+
         rungs = len(halving_schedule(dataset.n_rows, min(evaluate_top, len(rec.ranking)))) if halving else 1
         with progress_bar("evaluating the top learners", total=rungs, enabled=not json) as advance:
             rec = run_evaluate_top(
@@ -143,6 +109,51 @@ def recommend_command(
             f"saved [bold]{saved['learner']}[/] fitted on {rec.n_rows} rows to {saved['path']} "
             f"(+ {Path(saved['path']).name}.json); use `automl-meta predict {saved['path']} DATA`"
         )
+
+
+def _rank(data, target, task, sep, db, random_state, explain: int):
+    """Read DATA, extract its meta-features and rank the portfolio: (dataset, selector, recommendation)."""
+    from automl_meta.io.mf_background import BackgroundMetaFeatures
+
+    def metafeatures_job():
+        from automl_meta.io import load_dataset
+        from automl_meta.io.mf_cache import cached_metafeatures
+        from automl_meta.io.metadb_resolve import db_mf_options
+
+        return cached_metafeatures(load_dataset(data, target=target, task=task, sep=sep), **db_mf_options(db))
+
+    # A forked child reads the data and extracts its meta-features (imports included) while this
+    # process reads it too and imports LightGBM and loads the meta-model: two cores, half the wait.
+    # Not for big files: two copies in memory, and reading them dominates anyway.
+    small = data.is_file() and data.stat().st_size <= BACKGROUND_MAX_BYTES
+    with BackgroundMetaFeatures(metafeatures_job, enabled=small) as background:
+        from automl_meta.io import load_dataset
+        from automl_meta.io.metadb_resolve import load_selector
+
+        dataset = load_dataset(data, target=target, task=task, sep=sep)
+        selector = load_selector(dataset.task, db=db, random_state=random_state)
+    from automl_meta.io.metadb_resolve import stored_scores
+    from automl_meta.io.mf_cache import cached_metafeatures
+    from automl_meta.recommend import recommend, with_measured
+    from threadpoolctl import threadpool_limits
+
+    # One BLAS thread: pymfe's many small SVDs (LDA landmarking) run ~8x slower with two
+    # OpenBLAS threads on a busy two-core machine. The libraries are loaded by now (scipy via sklearn).
+    with threadpool_limits(limits=1, user_api="blas"):
+        metafeatures = background.result or cached_metafeatures(dataset, **selector.mf_options)
+        rec = recommend(
+            dataset,
+            selector.model,
+            metric=selector.metric,
+            maximize=selector.maximize,
+            metafeatures=metafeatures,
+            explain=explain,
+            n_explain_features=8,
+        )
+    known = stored_scores(selector.db_path, dataset, selector.metric)
+    if known is not None:
+        rec = with_measured(rec, *known)
+    return dataset, selector, rec
 
 
 def _fit_and_save(dataset, rec, path: Path, random_state: int) -> dict:

@@ -67,3 +67,30 @@ def test_disabled_runs_nothing(tmp_path, dataset):
         pass
     assert background.result is None and background._pid is None
     assert not list(tmp_path.iterdir())
+
+
+def test_collector_paused_covers_the_block_and_the_forked_child(tmp_path, dataset):
+    import gc
+
+    from automl_meta.cli._common import collector_paused
+
+    assert gc.isenabled()
+    frozen_before = gc.get_freeze_count()
+    try:
+        with collector_paused():
+            assert not gc.isenabled()
+            def job():  # returns True, which the parent cannot read as meta-features, if the collector runs
+                return gc.isenabled() or cached_metafeatures(dataset, cache_dir=tmp_path, **FAST)
+
+            with BackgroundMetaFeatures(job) as background:
+                pass
+            with pytest.raises(ValueError):
+                with collector_paused():  # nested and left by an exception: the outer pause holds
+                    raise ValueError
+            assert not gc.isenabled()
+        assert gc.isenabled()  # switched back on
+        assert gc.get_freeze_count() > frozen_before  # what was alive is out of later collections' way
+        assert background.result is not None  # the child ran with the collector off (else its job returned True)
+    finally:
+        gc.unfreeze()
+        gc.enable()
