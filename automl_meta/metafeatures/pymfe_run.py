@@ -11,7 +11,8 @@
 * When a whole pymfe call raises, each group is retried alone, and a group that
   still fails gives None for its features (logged at debug level).
 * The set of output names is fixed per (groups, summary) by
-  :func:`template_names`, from one run on a tiny reference dataset: a run on
+  :func:`template_names`, from one run on a tiny reference dataset (or, for
+  the default extraction, a table of that run's answer): a run on
   real data that lacks a name reports None for it, and extra names are dropped.
 """
 
@@ -29,6 +30,7 @@ import numpy as np
 
 from automl_meta.metafeatures.fast_crosstab import fast_info_theory
 from automl_meta.metafeatures.groups import FEATURE_ARGS, features_for, mfe_class
+from automl_meta.metafeatures.known_names import KNOWN_TEMPLATES, PYMFE_VERSION
 from automl_meta.metafeatures.preprocess import PreparedData
 from automl_meta.numbers import finite_or_none
 
@@ -108,9 +110,22 @@ def _reference_data() -> PreparedData:
     return PreparedData(X=X, y=y, cat_cols=(1,), columns=("n1", "c1"))
 
 
-@lru_cache(maxsize=64)
 def template_names(groups: tuple[str, ...], summary: tuple[str, ...]) -> tuple[str, ...]:
-    """The names pymfe produces for ``groups`` and ``summary`` (from a tiny reference run)."""
+    """The names pymfe produces for ``groups`` and ``summary``.
+
+    From :data:`~automl_meta.metafeatures.known_names.KNOWN_TEMPLATES` when it
+    has them for the installed pymfe, else from :func:`reference_names`.
+    """
+    import pymfe
+
+    if pymfe.__version__ == PYMFE_VERSION and (groups, summary) in KNOWN_TEMPLATES:
+        return KNOWN_TEMPLATES[groups, summary]
+    return reference_names(groups, summary)
+
+
+@lru_cache(maxsize=64)
+def reference_names(groups: tuple[str, ...], summary: tuple[str, ...]) -> tuple[str, ...]:
+    """The names pymfe produces for ``groups`` and ``summary`` on a tiny reference dataset."""
     # run_pymfe retries group by group when the joint call fails, so a failing
     # group does not hide the names of the others; 2 folds: names do not depend on it
     return tuple(sorted(run_pymfe(_reference_data(), groups, summary, random_state=0, n_folds=2)))
