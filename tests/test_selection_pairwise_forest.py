@@ -52,6 +52,16 @@ def test_same_seed_same_ranking_and_other_seed_other_forests():
     assert not a.equals(c)
 
 
+def test_pairs_over_two_processes_give_the_same_forests():
+    rng = np.random.default_rng(3)
+    meta = pd.DataFrame(rng.normal(size=(30, 3)), columns=["a", "b", "c"])
+    scores = pd.DataFrame(rng.uniform(0.5, 1.0, size=(30, 4)), columns=["w", "x", "y", "z"])  # every pair contested
+    one = PairwiseForest(n_estimators=5, random_state=7, n_jobs=1).fit(meta, scores)
+    two = PairwiseForest(n_estimators=5, random_state=7, n_jobs=2).fit(meta, scores)
+    assert sum(not isinstance(m, float) for m in two.duels_.values()) == 6
+    pd.testing.assert_frame_equal(one.predict(meta), two.predict(meta))
+
+
 def test_suite_adds_the_pairwise_forests_only_when_asked():
     assert "pairwise RF (SATzilla)" not in default_selectors()
     meta, scores = switching_meta(n=16)
