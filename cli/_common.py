@@ -48,10 +48,11 @@ def print_json(payload: Any) -> None:
 def collector_paused() -> Iterator[None]:
     """Automatic garbage collection off for a short, import-heavy phase of a command.
 
-    Importing pandas, scikit-learn, pymfe and LightGBM leaves about 1.4 million
-    objects alive, and CPython's full collections rescan them all, again and
-    again while the imports and the meta-feature extraction allocate: a third of
-    a cold ``recommend``'s wall time on the development machine. Inside the
+    Importing pandas, scikit-learn, pymfe and LightGBM leaves about 140,000
+    objects for the collector to track, and CPython's full collections rescan
+    them all, again and again while the imports and the meta-feature extraction
+    allocate (with the exit's collections, 12% of a cold ``recommend`` on 20k
+    rows on the development machine). Inside the
     block nothing is collected automatically (memory is still freed by
     reference counting; only cycles wait). On the way out everything alive is
     moved to the collector's permanent generation (``gc.freeze``), so later
