@@ -121,6 +121,17 @@ def infer_task(y: pd.Series) -> str:
     return "regression"
 
 
+def _head_is_numeric(col: pd.Series, n: int = 32) -> bool:
+    """Whether the first ``n`` present values parse as numbers: a cheap test before parsing a whole text column.
+
+    Parsing 20,000 labels such as "yes" with ``pd.to_numeric(errors="coerce")``
+    takes about 10 ms per column, paid on every load by the label and each text
+    feature; one value that does not parse settles it.
+    """
+    head = col.head(4 * n).dropna().head(n)  # all missing: True, and the whole column decides
+    return bool(pd.to_numeric(head, errors="coerce").notna().all())
+
+
 def _as_number(col: pd.Series) -> pd.Series | None:
     """The column as float64 if every present value is numeric, else None."""
     if col.dtype == bool:
@@ -128,6 +139,8 @@ def _as_number(col: pd.Series) -> pd.Series | None:
     if pd.api.types.is_numeric_dtype(col):
         out = col.astype("float64")
     else:
+        if not _head_is_numeric(col):
+            return None
         out = pd.to_numeric(col, errors="coerce")
         if out.notna().sum() != col.notna().sum():
             return None
@@ -143,7 +156,7 @@ def category_strings(col: pd.Series) -> pd.Series:
     """
     present = col.notna()
     out = col.astype(object).copy()
-    if col.dtype != bool:
+    if col.dtype != bool and _head_is_numeric(col):
         as_num = pd.to_numeric(col[present], errors="coerce")
         values = as_num.to_numpy(dtype=float)
         if as_num.notna().all() and np.all(np.isfinite(values)) and np.all(values == np.round(values)):

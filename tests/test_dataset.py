@@ -72,3 +72,20 @@ def test_integer_class_labels_read_as_integers_not_floats():
     frame.loc[3, "x"] = np.nan
     data = make_dataset(frame)
     assert sorted(set(data.y)) == ["0", "1"]
+
+
+def test_text_columns_are_numbers_only_when_every_value_parses():
+    n = 200
+    late_text = [str((i % 20) * 0.5) for i in range(n - 1)] + ["n/a"]  # numbers until the very last row
+    frame = pd.DataFrame({
+        "as_text": [str(i * 0.25) for i in range(n)],  # numbers written as text: numeric
+        "late_text": late_text,                            # one word at the end: categorical
+        "gaps": [None] * 150 + [str(i * 0.1) for i in range(50)],  # nothing in the first rows: numeric
+        "target": pd.array([str(i % 2) for i in range(n)], dtype=object),
+    })
+    data = make_dataset(frame)
+    assert data.X["as_text"].dtype == np.float64 and data.X["gaps"].dtype == np.float64
+    assert data.X["late_text"].dtype == object and data.X["late_text"].iloc[-1] == "n/a"
+    assert set(data.y) == {"0", "1"}
+    labels = pd.Series(["1"] * (n - 1) + ["one"])  # labels that stop being integers at the end stay text
+    assert set(make_dataset(frame.assign(target=labels)).y) == {"1", "one"}
