@@ -8,24 +8,31 @@ they say more than wall time about what the command itself costs.
 
 Usage::
 
-    python benchmarks/recommend_latency.py [--db PATH] [--runs 3] [FILE ...]
+    python benchmarks/recommend_latency.py [--db PATH] [--runs 3] [--rows 5000 20000] [FILE ...]
+    python benchmarks/recommend_latency.py --baseline OTHER/automl-meta [...]
 
 Without files it times ``examples/churn.csv`` and synthetic CSVs of 5,000 and
 20,000 rows (12 numeric and 3 categorical columns, with missing values),
 written to a temporary folder. Target: under 3 s per cold call up to 20k rows.
+Peak memory is the largest resident size of the command or its forked child.
+
+``--baseline EXE`` compares with another installation's ``automl-meta`` (say,
+a checkout of an earlier commit in its own virtual environment): the two
+alternate run by run (A B A B ...), so a machine whose speed drifts affects
+both alike, and the ratio of the medians is printed per file.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,16 +54,55 @@ def synthetic_csv(folder: Path, n_rows: int, seed: int = 0) -> Path:
     return path
 
 
-def timed_run(argv: list[str], env: dict) -> tuple[float, float, int]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+@dataclass
+class Run:
+    wall: float
+    cpu: float  # user + system seconds of the command and its forked child
+    peak_mib: float  # largest resident size of the command or its child
+    code: int
+
+
+def timed_run(argv: list[str], env: dict) -> Run:
+    """One whole-process run; its resource use comes from ``wait4`` on that very process."""
     start = time.perf_counter()
-    done = subprocess.run(argv, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    if done.returncode != 0:
-        print(done.stderr.strip(), file=sys.stderr)
-    return wall, cpu, done.returncode
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = code = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        if code != 0:
+            errors.seek(0)
+            print(errors.read().decode(errors="replace").strip(), file=sys.stderr)
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, code)
+
+
+def cold_run(argv: list[str], path: Path, tmp: Path, tag: str, run: int) -> Run:
+    """A run with an empty meta-feature cache of its own."""
+    cache = tmp / f"cache-{tag}-{path.stem}-{run}"
+    env = {**os.environ, "AUTOML_META_CACHE_DIR": str(cache), "OMP_WAIT_POLICY": "PASSIVE"}
+    done = timed_run(argv, env)
+    if done.code != 0:
+        raise SystemExit(f"{path.name}: recommend ({tag}) exited with {done.code}")
+    return done
+
+
+def warm_run(argv: list[str], path: Path, tmp: Path, tag: str, run: int) -> float:
+    """A run on the cache the cold run ``run`` filled."""
+    env = {**os.environ, "AUTOML_META_CACHE_DIR": str(tmp / f"cache-{tag}-{path.stem}-{run}"), "OMP_WAIT_POLICY": "PASSIVE"}
+    return timed_run(argv, env).wall
+
+
+def row(label: str, rows: int, runs: list[Run], warm: float) -> str:
+    walls = [r.wall for r in runs]
+    return (f"{label[:23]:<24}{rows:>7}{min(walls):>10.2f}{statistics.median(walls):>9.2f}{max(walls):>9.2f}"
+            f"{statistics.median(r.cpu for r in runs):>12.2f}{max(r.peak_mib for r in runs):>10.0f}{warm:>13.2f}")
+
+
+def command(exe: str | None) -> list[str]:
+    if exe:
+        return [exe]
+    found = shutil.which("automl-meta") or str(Path(sys.executable).with_name("automl-meta"))
+    return [found] if Path(found).exists() else [sys.executable, "-m", "automl_meta"]
 
 
 def main() -> None:
@@ -64,28 +110,28 @@ def main() -> None:
     parser.add_argument("files", nargs="*", type=Path)
     parser.add_argument("--db", default=None, help="meta-database (default: the shipped one)")
     parser.add_argument("--runs", type=int, default=3, help="cold runs per file (each with an empty cache)")
+    parser.add_argument("--rows", type=int, nargs="+", default=[5000, 20000], help="sizes of the synthetic CSVs")
+    parser.add_argument("--baseline", default=None, help="another automl-meta executable to alternate with")
     args = parser.parse_args()
-    exe = shutil.which("automl-meta") or str(Path(sys.executable).with_name("automl-meta"))
-    base = [exe] if Path(exe).exists() else [sys.executable, "-m", "automl_meta"]
+    commands = {"this": command(None), **({"baseline": command(args.baseline)} if args.baseline else {})}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        files = args.files or [REPO / "examples" / "churn.csv", synthetic_csv(tmp, 5000), synthetic_csv(tmp, 20000)]
-        print(f"{'file':<24}{'rows':>7}{'cold wall s (min/med/max)':>28}{'cold cpu s':>12}{'warm wall s':>13}")
+        files = args.files or [REPO / "examples" / "churn.csv", *(synthetic_csv(tmp, n) for n in args.rows)]
+        print(f"{'file':<24}{'rows':>7}{'cold wall s (min/med/max)':>28}{'cold cpu s':>12}{'peak MiB':>10}{'warm wall s':>13}")
         for path in files:
             rows = sum(1 for _ in open(path, "rb")) - 1 if path.suffix == ".csv" else -1
-            argv = [*base, "recommend", str(path), "--json", *(["--db", args.db] if args.db else [])]
-            walls, cpus = [], []
+            extra = ["--db", args.db] if args.db else []
+            runs: dict[str, list[Run]] = {tag: [] for tag in commands}
             for run in range(args.runs):
-                cache = tmp / f"cache-{path.stem}-{run}"
-                env = {**os.environ, "AUTOML_META_CACHE_DIR": str(cache), "OMP_WAIT_POLICY": "PASSIVE"}
-                wall, cpu, code = timed_run(argv, env)
-                if code != 0:
-                    raise SystemExit(f"{path.name}: recommend exited with {code}")
-                walls.append(wall)
-                cpus.append(cpu)
-            warm, _, _ = timed_run(argv, env)  # same cache as the last cold run
-            print(f"{path.name[:23]:<24}{rows:>7}{min(walls):>10.2f}{statistics.median(walls):>9.2f}{max(walls):>9.2f}"
-                  f"{statistics.median(cpus):>12.2f}{warm:>13.2f}")
+                for tag, base in commands.items():  # in turn: A B A B ...
+                    runs[tag].append(cold_run([*base, "recommend", str(path), "--json", *extra], path, tmp, tag, run))
+            for tag, base in commands.items():
+                warm = warm_run([*base, "recommend", str(path), "--json", *extra], path, tmp, tag, args.runs - 1)
+                label = path.name if tag == "this" else "  baseline"
+                print(row(label, rows, runs[tag], warm))
+            if args.baseline:
+                ratio = statistics.median(r.wall for r in runs["this"]) / statistics.median(r.wall for r in runs["baseline"])
+                print(f"  this / baseline, median cold wall: {ratio:.3f}")
     print(f"load average now: {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
 
 
