@@ -128,11 +128,11 @@ def _rank(data, target, task, sep, db, random_state, explain: int):
     small = data.is_file() and data.stat().st_size <= BACKGROUND_MAX_BYTES
     with BackgroundMetaFeatures(metafeatures_job, enabled=small) as background:
         from automl_meta.io import load_dataset
-        from automl_meta.io.metadb_resolve import load_selector
+        from automl_meta.io.metadb_resolve import load_selector, stored_scores
 
         dataset = load_dataset(data, target=target, task=task, sep=sep)
         selector = load_selector(dataset.task, db=db, random_state=random_state)
-    from automl_meta.io.metadb_resolve import stored_scores
+        known = stored_scores(selector.db_path, dataset, selector.metric)  # while the child still extracts
     from automl_meta.io.mf_cache import cached_metafeatures
     from automl_meta.recommend import recommend, with_measured
     from threadpoolctl import threadpool_limits
@@ -150,7 +150,6 @@ def _rank(data, target, task, sep, db, random_state, explain: int):
             explain=explain,
             n_explain_features=8,
         )
-    known = stored_scores(selector.db_path, dataset, selector.metric)
     if known is not None:
         rec = with_measured(rec, *known)
     return dataset, selector, rec
