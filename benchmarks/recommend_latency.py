@@ -76,11 +76,14 @@ def timed_run(argv: list[str], env: dict) -> Run:
     return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, code)
 
 
+def cache_env(path: Path, tmp: Path, tag: str, run: int) -> dict:
+    """The environment of run ``run`` of ``tag`` on ``path``: a meta-feature cache of its own."""
+    return {**os.environ, "AUTOML_META_CACHE_DIR": str(tmp / f"cache-{tag}-{path.stem}-{run}"), "OMP_WAIT_POLICY": "PASSIVE"}
+
+
 def cold_run(argv: list[str], path: Path, tmp: Path, tag: str, run: int) -> Run:
     """A run with an empty meta-feature cache of its own."""
-    cache = tmp / f"cache-{tag}-{path.stem}-{run}"
-    env = {**os.environ, "AUTOML_META_CACHE_DIR": str(cache), "OMP_WAIT_POLICY": "PASSIVE"}
-    done = timed_run(argv, env)
+    done = timed_run(argv, cache_env(path, tmp, tag, run))
     if done.code != 0:
         raise SystemExit(f"{path.name}: recommend ({tag}) exited with {done.code}")
     return done
@@ -88,8 +91,7 @@ def cold_run(argv: list[str], path: Path, tmp: Path, tag: str, run: int) -> Run:
 
 def warm_run(argv: list[str], path: Path, tmp: Path, tag: str, run: int) -> float:
     """A run on the cache the cold run ``run`` filled."""
-    env = {**os.environ, "AUTOML_META_CACHE_DIR": str(tmp / f"cache-{tag}-{path.stem}-{run}"), "OMP_WAIT_POLICY": "PASSIVE"}
-    return timed_run(argv, env).wall
+    return timed_run(argv, cache_env(path, tmp, tag, run)).wall
 
 
 def row(label: str, rows: int, runs: list[Run], warm: float) -> str:
