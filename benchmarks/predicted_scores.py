@@ -32,7 +32,7 @@ def errors(meta_X, scores, maximize: bool, folds: int, seeds: int, top: int = 3)
         for train, test in KFold(folds, shuffle=True, random_state=seed).split(meta_X):
             model = MetaModel(random_state=seed).fit(meta_X.iloc[train], scores.iloc[train], maximize=maximize)
             held_out = meta_X.iloc[test]
-            predicted, utility = model.predict(held_out), model.decision_function(held_out)
+            predicted, utility = model.predict_with_utility(held_out)  # one pass through the boosters
             for dataset in held_out.index:
                 for rank, learner in enumerate(utility.loc[dataset].sort_values(ascending=False).index[:top], start=1):
                     rows.append((rank, predicted.loc[dataset, learner], scores.loc[dataset, learner]))
