@@ -52,12 +52,12 @@ def collector_paused() -> Iterator[None]:
     objects for the collector to track, and CPython's full collections rescan
     them all, again and again while the imports and the meta-feature extraction
     allocate (with the exit's collections, 12% of a cold ``recommend`` on 20k
-    rows on the development machine). Inside the
-    block nothing is collected automatically (memory is still freed by
-    reference counting; only cycles wait). On the way out everything alive is
-    moved to the collector's permanent generation (``gc.freeze``), so later
-    collections, kept on for long phases such as ``--evaluate-top``, skip the
-    imported modules. A forked child started inside the block inherits it.
+    rows on the development machine). Inside the block nothing is collected
+    automatically (memory is still freed by reference counting; only cycles
+    wait). On the way out everything alive is moved to the collector's
+    permanent generation (``gc.freeze``), so later collections, kept on for long
+    phases such as ``--evaluate-top``, skip the imported modules. A forked child
+    started inside the block inherits it.
     """
     import gc
 
