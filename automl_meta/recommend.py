@@ -139,6 +139,16 @@ class Recommendation:
             )
         return best
 
+    def to_frame(self, top: int | None = None) -> pd.DataFrame:
+        """The ranking as a table, one row per learner (best first), the columns of ``as_dict``'s entries."""
+        rows = []
+        for r in self.top(top):
+            row = r.as_dict()
+            lower, upper = row.pop("interval") or (None, None)
+            row.pop("contributions", None)
+            rows.append({**row, "lower": lower, "upper": upper})
+        return pd.DataFrame(rows).set_index("rank")
+
     def as_dict(self, top: int | None = None) -> dict:
         return {
             "dataset": self.dataset,

@@ -1,0 +1,182 @@
+"""Python entry points: what ``automl-meta recommend`` does, for a DataFrame in a notebook.
+
+Like the CLI, this module joins the pieces: it checks the data
+(:func:`~automl_meta.dataset.make_dataset`), loads the meta-model of the
+meta-database (the shipped one by default, through :mod:`automl_meta.io`),
+extracts the meta-features with that database's options (cached by content)
+and ranks the portfolio (:func:`automl_meta.recommend.recommend`)::
+
+    from automl_meta import recommend_learners, fit_recommended
+
+    rec = recommend_learners(frame, target="churn")          # or recommend_learners(X, y)
+    rec.to_frame().head()                                    # rank, learner, predicted score, ...
+    rec = recommend_learners(frame, target="churn", evaluate_top=3)   # real CV scores of the top 3
+    model = fit_recommended(frame, rec, target="churn")      # the winner, fitted on all rows
+    model.predict(new_rows)                                  # prediction (+ proba_<class>) per row
+    model.save("model.skops")                                # for `automl-meta predict`
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from automl_meta.dataset import Dataset, make_dataset
+from automl_meta.exceptions import UsageError
+from automl_meta.recommend import Recommendation, fit_winner, predict_frame, recommend, target_score, winner_info
+from automl_meta.recommend import evaluate_top as run_evaluate_top
+
+__all__ = ["FittedLearner", "fit_recommended", "recommend_learners"]
+
+
+def _as_dataset(X, y, target: str | None, task: str, name: str) -> Dataset:
+    """One checked :class:`Dataset` from a frame with its target column, or from ``X`` and ``y``."""
+    if isinstance(X, Dataset):
+        return X
+    frame = X.copy() if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X))
+    frame.columns = [str(c) for c in frame.columns]
+    if y is None:
+        return make_dataset(frame, target=target, task=task, name=name)
+    column = target or str(getattr(y, "name", None) or "target")
+    values = y.to_numpy() if isinstance(y, pd.Series) else np.asarray(y).ravel()
+    if len(values) != len(frame):
+        raise UsageError(f"{name}: X has {len(frame)} rows but y has {len(values)}; give one target value per row")
+    while column in frame.columns:
+        column = f"_{column}"
+    frame[column] = values
+    return make_dataset(frame, target=column, task=task, name=name)
+
+
+def recommend_learners(
+    X,
+    y=None,
+    *,
+    target: str | None = None,
+    task: str = "auto",
+    db: str | Path | None = None,
+    explain: int = 0,
+    evaluate_top: int = 0,
+    cv: int = 5,
+    halving: bool = True,
+    random_state: int = 0,
+    name: str = "data",
+) -> Recommendation:
+    """Rank every candidate learner for a table, before running any of them.
+
+    Parameters
+    ----------
+    X : DataFrame, array-like or Dataset
+        The features; with ``y=None``, a DataFrame that also holds the target
+        column (``target``, default: target/class/label/y, else the last column).
+    y : array-like, optional
+        The target, one value per row of ``X``.
+    target : str, optional
+        Name of the target column in ``X`` (with ``y``: the name to give it).
+    task : str
+        ``classification``, ``regression`` or ``auto`` (as the CLI infers it).
+    db : path, optional
+        A meta-database built by ``automl-meta db build``; default: the shipped
+        one and its shipped meta-model (others train a meta-model, cached).
+    explain : int
+        How many top learners get their meta-feature contributions.
+    evaluate_top, cv, halving : int, int, bool
+        Cross-validate the top ``evaluate_top`` learners (``cv`` folds,
+        successive halving over rows) and record their real scores.
+    random_state : int
+        Seed for every random choice.
+
+    Returns
+    -------
+    Recommendation
+        ``ranking`` (best first), ``nearest_datasets``, ``winner()``,
+        ``to_frame()``, ``as_dict()``.
+    """
+    from automl_meta.io.metadb_resolve import load_selector
+    from automl_meta.io.mf_cache import cached_metafeatures
+
+    dataset = _as_dataset(X, y, target, task, name)
+    selector = load_selector(dataset.task, db=db, random_state=random_state)
+    metafeatures = cached_metafeatures(dataset, **selector.mf_options)
+    rec = recommend(
+        dataset,
+        selector.model,
+        metric=selector.metric,
+        maximize=selector.maximize,
+        metafeatures=metafeatures,
+        explain=explain,
+        n_explain_features=8,
+    )
+    if evaluate_top:
+        rec = run_evaluate_top(dataset, rec, k=evaluate_top, cv=cv, halving=halving, random_state=random_state)
+    return rec
+
+
+@dataclass(frozen=True)
+class FittedLearner:
+    """A recommended learner fitted on all rows: its scikit-learn ``pipeline`` and what ``info`` records.
+
+    ``info`` is the sidecar that ``automl-meta recommend --fit`` writes (learner,
+    task, target, feature columns and their kinds, classes, metric, scores).
+    """
+
+    pipeline: Any
+    info: dict
+
+    @property
+    def learner(self) -> str:
+        return self.info["learner"]
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``prediction`` per row of a raw table (and ``proba_<class>`` for a classifier).
+
+        The feature columns are checked and converted as when the model was fitted;
+        extra columns, the target among them, are ignored.
+        """
+        return predict_frame(self.pipeline, self.info, frame)
+
+    def score(self, frame: pd.DataFrame) -> float | None:
+        """The recommendation's metric on ``frame``'s target column (rows with a target); None without one."""
+        result = target_score(self.info, frame, self.predict(frame))
+        return None if result is None else result["value"]
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``path`` (skops) and ``path.json`` for ``automl-meta predict``; returns the model file."""
+        from automl_meta.io.fitted_models import save_fitted_model
+
+        return save_fitted_model(path, self.pipeline, self.info)
+
+
+def fit_recommended(
+    X,
+    recommendation: Recommendation,
+    y=None,
+    *,
+    learner: str | None = None,
+    target: str | None = None,
+    task: str = "auto",
+    random_state: int = 0,
+    name: str = "data",
+) -> FittedLearner:
+    """Fit the recommended learner's whole pipeline (preprocessing included) on every row.
+
+    The learner is ``recommendation.winner()`` (the best real score after
+    ``evaluate_top``, else the top-ranked learner) or, when given, ``learner``,
+    which must be among the recommendation's candidates. ``X``, ``y`` and
+    ``target`` as in :func:`recommend_learners`.
+    """
+    dataset = _as_dataset(X, y, target, task, name)
+    if dataset.task != recommendation.task:
+        raise UsageError(f"{name}: the recommendation is for {recommendation.task}, these data are {dataset.task}")
+    if learner is None:
+        chosen = recommendation.winner()
+    else:
+        chosen = next((r for r in recommendation.ranking if r.learner == learner), None)
+        if chosen is None:
+            names = ", ".join(r.learner for r in recommendation.ranking)
+            raise UsageError(f"learner {learner!r} is not among the recommendation's candidates: {names}")
+    pipeline = fit_winner(dataset, chosen.learner, random_state=random_state)
+    return FittedLearner(pipeline, winner_info(dataset, recommendation, chosen, random_state))

@@ -1,0 +1,99 @@
+"""The Python entry points (`automl_meta.recommend_learners`, `fit_recommended`) with the shipped meta-model."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from automl_meta import fit_recommended, recommend_learners
+from automl_meta.exceptions import DatasetError, UsageError
+from automl_meta.io.fitted_models import load_fitted_model
+from automl_meta.recommend import predict_frame
+from conftest import make_mixed_frame
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    return make_mixed_frame(240, seed=3)
+
+
+@pytest.fixture(scope="module")
+def rec(frame):
+    return recommend_learners(frame, target="target")
+
+
+def test_recommend_learners_ranks_every_shipped_classifier_for_a_frame(rec):
+    from automl_meta.io.metadb_resolve import load_selector
+
+    assert rec.task == "classification" and rec.target == "target" and rec.metric == "balanced_accuracy"
+    assert sorted(r.learner for r in rec.ranking) == sorted(load_selector("classification").model.learners_)
+    assert [r.rank for r in rec.ranking] == list(range(1, len(rec.ranking) + 1))
+    assert len(rec.nearest_datasets) == 3
+
+
+def test_X_and_y_rank_like_the_frame_with_its_target_column(frame, rec):
+    X, y = frame.drop(columns="target"), frame["target"]
+    from_arrays = recommend_learners(X, y.to_numpy())
+    assert [r.learner for r in from_arrays.ranking] == [r.learner for r in rec.ranking]
+    assert from_arrays.target == "target"  # y without a name gets the default name
+
+
+def test_a_y_named_like_a_feature_column_does_not_replace_it(frame):
+    X = frame.drop(columns="target").rename(columns={"x1": "label"})
+    rec = recommend_learners(X, pd.Series(frame["target"].to_numpy(), name="label"))
+    assert rec.target == "_label" and rec.n_features == 4
+
+
+def test_to_frame_is_the_ranking_one_row_per_learner(rec):
+    table = rec.to_frame()
+    assert list(table.index) == [r.rank for r in rec.ranking]
+    assert list(table["learner"]) == [r.learner for r in rec.ranking]
+    assert np.allclose(table["predicted_score"], [r.predicted_score for r in rec.ranking])
+    assert {"lower", "upper", "predicted_at_most"} <= set(table.columns)
+    assert len(rec.to_frame(top=3)) == 3
+
+
+def test_fit_recommended_predicts_raw_rows_and_saves_for_the_cli(frame, rec, tmp_path):
+    model = fit_recommended(frame, rec, target="target", learner="logistic_regression")
+    assert model.learner == "logistic_regression"
+    predictions = model.predict(frame.drop(columns="target"))
+    assert len(predictions) == len(frame)
+    assert set(predictions["prediction"]) <= {"yes", "no"}
+    assert np.allclose(predictions[["proba_no", "proba_yes"]].sum(axis=1), 1.0)
+    score = model.score(frame)
+    assert score is not None and 0.5 < score <= 1.0  # balanced accuracy on its own training rows
+    path = model.save(tmp_path / "model.skops")
+    loaded = load_fitted_model(path)
+    again = predict_frame(loaded.pipeline, loaded.info, frame)
+    pd.testing.assert_frame_equal(again, predictions)
+
+
+def test_fit_recommended_defaults_to_the_top_ranked_learner(frame, rec):
+    model = fit_recommended(frame, rec, target="target")
+    assert model.learner == rec.ranking[0].learner
+    assert model.info["chosen_by"] == "prediction" and model.info["rank"] == 1
+
+
+def test_fit_recommended_refuses_a_learner_the_ranking_lacks_and_another_task(frame, rec):
+    with pytest.raises(UsageError, match="not among the recommendation's candidates"):
+        fit_recommended(frame, rec, target="target", learner="no_such_learner")
+    regression = make_mixed_frame(120, seed=1, task="regression")
+    with pytest.raises(UsageError, match="recommendation is for classification"):
+        fit_recommended(regression, rec, target="target")
+
+
+def test_bad_input_raises_a_named_error(frame):
+    with pytest.raises(UsageError, match="X has 240 rows but y has 10"):
+        recommend_learners(frame.drop(columns="target"), np.zeros(10))
+    with pytest.raises(DatasetError, match="one class"):
+        recommend_learners(frame.assign(target="yes"), target="target")
+
+
+def test_importing_the_package_leaves_the_api_unloaded():
+    code = "import sys, automl_meta; print('automl_meta.api' in sys.modules, 'pandas' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "False"]
