@@ -1,0 +1,248 @@
+"""Alternative selectors screened against the meta-model (the figures in benchmarks/NOTES.md).
+
+None of these ships: none beat the meta-model on both the ASlib scenario and the
+shipped database by more than the seed noise. Each follows the selector contract
+of ``automl_meta.selection.baselines`` and runs under the same protocol as
+``benchmarks/selector.py`` (``evaluate_selectors``: the scenario's cv.arff folds,
+or leave-one-dataset-out on the shipped meta-database):
+
+- ``forest``: scikit-learn random / extremely randomized trees regressing the
+  per-dataset normalized scores, one multi-output forest (or one per learner);
+- ``alors``: ALORS-style latent factors (Misir and Sebag 2017): a truncated SVD
+  of the normalized score matrix, a forest from meta-features to each
+  dataset's factors;
+- ``winner``: cost-sensitive classification of each dataset's best learner(s),
+  ordered by class probability;
+- ``blend``: the multi-output extremely randomized trees averaged with the
+  meta-model's utilities (ranks or standardized values).
+
+Usage (from the repository root; ../shared/aslib for the ASlib scenario)::
+
+    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/selector_variants.py --on aslib --jobs 2
+    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/selector_variants.py --on classification --only et_multi,alors8
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor, RandomForestClassifier, RandomForestRegressor
+from sklearn.utils import check_random_state
+
+from automl_meta.selection.baselines import _Selector
+from automl_meta.selection.normalize import normalize_scores, orient
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("AUTOML_META_SHARED", REPO.parent / "shared"))
+REGRESSORS = {"rf": RandomForestRegressor, "et": ExtraTreesRegressor}
+CLASSIFIERS = {"rf": RandomForestClassifier, "et": ExtraTreesClassifier}
+
+
+def _matrix(meta_X: pd.DataFrame, columns) -> np.ndarray:
+    return np.nan_to_num(meta_X.reindex(columns=columns).to_numpy(float), nan=-1.0)
+
+
+def _seed(rng) -> int:
+    return int(rng.randint(2**31 - 1))
+
+
+class ForestRegression(_Selector):
+    """Forests regressing normalized scores (between each dataset's median and best learner)."""
+
+    def __init__(self, kind="et", multi_output=True, n_estimators=300, weighted=False, random_state=None):
+        self.kind = kind
+        self.multi_output = multi_output
+        self.n_estimators = n_estimators
+        self.weighted = weighted
+        self.random_state = random_state
+
+    def fit(self, meta_X, scores, maximize=True):
+        meta_X, scores = self._fit_scores(meta_X, scores, maximize)
+        self.columns_ = list(meta_X.columns)
+        X = _matrix(meta_X, self.columns_)
+        Y = normalize_scores(scores, self.maximize_, floor="median").fillna(0.0).to_numpy()
+        weight = None
+        if self.weighted:  # as the meta-model: how much the choice matters on the dataset
+            S = orient(scores, self.maximize_).to_numpy(float)
+            spread = np.nanmax(S, axis=1) - np.nanmedian(S, axis=1)
+            weight = np.maximum(spread, 0.01 * np.nanmax(spread))
+        rng = check_random_state(self.random_state)
+        make = REGRESSORS[self.kind]
+        if self.multi_output:
+            self.models_ = [make(self.n_estimators, max_features=0.33, random_state=_seed(rng)).fit(X, Y, sample_weight=weight)]
+        else:
+            self.models_ = [
+                make(self.n_estimators, max_features=0.33, random_state=_seed(rng)).fit(X, Y[:, j], sample_weight=weight)
+                for j in range(Y.shape[1])
+            ]
+        return self
+
+    def predict(self, meta_X):
+        X = _matrix(meta_X, self.columns_)
+        P = self.models_[0].predict(X) if self.multi_output else np.column_stack([m.predict(X) for m in self.models_])
+        return pd.DataFrame(P.reshape(len(X), -1), index=meta_X.index, columns=self.learners_)
+
+
+class Alors(_Selector):
+    """Latent factors of the normalized score matrix, predicted from the meta-features."""
+
+    def __init__(self, rank=8, kind="rf", n_estimators=300, random_state=None):
+        self.rank = rank
+        self.kind = kind
+        self.n_estimators = n_estimators
+        self.random_state = random_state
+
+    def fit(self, meta_X, scores, maximize=True):
+        meta_X, scores = self._fit_scores(meta_X, scores, maximize)
+        self.columns_ = list(meta_X.columns)
+        Y = normalize_scores(scores, self.maximize_, floor="median").fillna(0.0).to_numpy()
+        self.mean_ = Y.mean(axis=0)
+        U, s, Vt = np.linalg.svd(Y - self.mean_, full_matrices=False)
+        self.loadings_ = Vt[: self.rank].T * s[: self.rank]
+        rng = check_random_state(self.random_state)
+        self.model_ = REGRESSORS[self.kind](self.n_estimators, max_features=0.33, random_state=_seed(rng))
+        self.model_.fit(_matrix(meta_X, self.columns_), U[:, : self.rank])
+        return self
+
+    def predict(self, meta_X):
+        factors = self.model_.predict(_matrix(meta_X, self.columns_)).reshape(len(meta_X), -1)
+        return pd.DataFrame(self.mean_ + factors @ self.loadings_.T, index=meta_X.index, columns=self.learners_)
+
+
+class WinnerClassifier(_Selector):
+    """One multi-class forest: label = each dataset's best learner(s), weighted by what a miss costs."""
+
+    def __init__(self, kind="rf", weight="regret", n_estimators=300, random_state=None):
+        self.kind = kind
+        self.weight = weight
+        self.n_estimators = n_estimators
+        self.random_state = random_state
+
+    def fit(self, meta_X, scores, maximize=True):
+        meta_X, scores = self._fit_scores(meta_X, scores, maximize)
+        self.columns_ = list(meta_X.columns)
+        S = orient(scores, self.maximize_).to_numpy(float)
+        S = np.where(np.isnan(S), np.nanmin(S, axis=1, keepdims=True), S)
+        self.prior_ = self.normalized_.fillna(0.0).mean().to_numpy()
+        sbs, best = int(np.argmax(self.prior_)), S.max(axis=1)
+        costs = {"regret": best - S[:, sbs], "range": best - np.median(S, axis=1), "none": np.ones(len(S))}[self.weight]
+        X, rows, labels, weights = _matrix(meta_X, self.columns_), [], [], []
+        for i in range(len(S)):
+            winners = np.flatnonzero(S[i] >= best[i] - 1e-12)
+            for j in winners:  # ties share the dataset's weight
+                rows.append(i)
+                labels.append(j)
+                weights.append(max(costs[i], 1e-4) / len(winners))
+        rng = check_random_state(self.random_state)
+        self.model_ = CLASSIFIERS[self.kind](self.n_estimators, max_features="sqrt", random_state=_seed(rng))
+        self.model_.fit(X[rows], np.array(labels), sample_weight=np.array(weights))
+        return self
+
+    def predict(self, meta_X):
+        P = np.zeros((len(meta_X), len(self.learners_)))
+        P[:, self.model_.classes_] = self.model_.predict_proba(_matrix(meta_X, self.columns_))
+        return pd.DataFrame(P + 1e-6 * self.prior_, index=meta_X.index, columns=self.learners_)  # ties: the SBS order
+
+
+class Blend(_Selector):
+    """Multi-output extremely randomized trees averaged with the meta-model's utilities."""
+
+    def __init__(self, weight=0.5, how="rank", random_state=None):
+        self.weight = weight
+        self.how = how
+        self.random_state = random_state
+
+    def fit(self, meta_X, scores, maximize=True):
+        from automl_meta.selection import MetaModel
+
+        self._fit_scores(meta_X, scores, maximize)
+        rng = check_random_state(self.random_state)
+        self.trees_ = ForestRegression(random_state=_seed(rng)).fit(meta_X, scores, maximize)
+        self.metamodel_ = MetaModel(random_state=_seed(rng)).fit(meta_X, scores, maximize)
+        return self
+
+    def predict(self, meta_X):
+        parts = [self.trees_.predict(meta_X), self.metamodel_.decision_function(meta_X)[self.learners_]]
+        if self.how == "rank":
+            parts = [p.rank(axis=1) for p in parts]
+        else:
+            parts = [p.sub(p.mean(axis=1), axis=0).div(p.std(axis=1) + 1e-12, axis=0) for p in parts]
+        return self.weight * parts[0] + (1 - self.weight) * parts[1]
+
+
+VARIANTS = {
+    "et_multi": (ForestRegression, {}),
+    "rf_multi_weighted": (ForestRegression, {"kind": "rf", "weighted": True}),
+    "et_per_learner": (ForestRegression, {"multi_output": False}),
+    "alors3": (Alors, {"rank": 3}),
+    "alors5": (Alors, {"rank": 5}),
+    "alors8": (Alors, {"rank": 8}),
+    "alors12": (Alors, {"rank": 12}),
+    "alors5_et": (Alors, {"rank": 5, "kind": "et"}),
+    "alors8_et": (Alors, {"rank": 8, "kind": "et"}),
+    "alors12_et": (Alors, {"rank": 12, "kind": "et"}),
+    "winner_regret": (WinnerClassifier, {}),
+    "winner_range": (WinnerClassifier, {"weight": "range"}),
+    "winner_unweighted": (WinnerClassifier, {"weight": "none"}),
+    "winner_et": (WinnerClassifier, {"kind": "et"}),
+    "blend_rank_0.5": (Blend, {}),
+    "blend_rank_0.7": (Blend, {"weight": 0.7}),
+    "blend_z_0.5": (Blend, {"how": "z"}),
+}
+
+
+def load(on: str):
+    """(meta_X, scores, maximize, folds) of the ASlib scenario or of one task of the shipped database."""
+    if on == "aslib":
+        from automl_meta.io.aslib import read_scenario
+
+        path = SHARED / "aslib" / "OPENML-WEKA-2017"
+        if not path.is_dir():
+            raise SystemExit(f"needs {path}")
+        scenario = read_scenario(path)
+        return scenario.features, scenario.performance, scenario.maximize, scenario.folds
+    from automl_meta.io.metadb_resolve import resolve_db_path
+    from automl_meta.metadb import MetaDB
+
+    with MetaDB.open(resolve_db_path(None)) as store:
+        metric = store.default_metric(on)
+        return store.meta_features(on), store.scores(metric, on), bool(store.maximize(metric)), None
+
+
+def main() -> None:
+    from automl_meta.selection import MetaModel
+    from automl_meta.selection.protocols import SelectorSpec, evaluate_selectors
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--on", choices=("aslib", "classification", "regression"), default="aslib")
+    parser.add_argument("--only", help="comma-separated variant names (default: all)")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+    names = args.only.split(",") if args.only else list(VARIANTS)
+    unknown = sorted(set(names) - set(VARIANTS))
+    if unknown:
+        raise SystemExit(f"unknown variants {unknown}; choose from {', '.join(VARIANTS)}")
+    specs = {"meta-model": SelectorSpec(lambda seed: MetaModel(random_state=seed))}
+    for name in names:
+        cls, params = VARIANTS[name]
+        specs[name] = SelectorSpec(lambda seed, cls=cls, params=params: cls(random_state=seed, **params))
+    meta_X, scores, maximize, folds = load(args.on)
+    start = time.perf_counter()
+    results = evaluate_selectors(meta_X, scores, maximize, specs, folds=folds, seeds=range(args.seeds), n_jobs=args.jobs)
+    print(f"## {args.on}: remaining gap, mean +- spread over {args.seeds} seeds ({time.perf_counter() - start:.0f} s)")
+    print("| selector | remaining gap | per seed | top-1 |")
+    print("|---|---|---|---|")
+    for name, result in results.items():
+        gaps = [s["remaining_gap"] for s in result.per_seed]
+        top1 = np.mean([s["top1_accuracy"] for s in result.per_seed])
+        print(f"| {name} | {np.mean(gaps):.3f} +- {np.std(gaps):.3f} | {' / '.join(f'{g:.3f}' for g in gaps)} | {top1:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
