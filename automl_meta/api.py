@@ -27,7 +27,15 @@ import pandas as pd
 
 from automl_meta.dataset import Dataset, make_dataset
 from automl_meta.exceptions import UsageError
-from automl_meta.recommend import Recommendation, fit_winner, predict_frame, recommend, target_score, winner_info
+from automl_meta.recommend import (
+    Recommendation,
+    fit_winner,
+    predict_frame,
+    recommend,
+    target_score,
+    winner_info,
+    with_measured,
+)
 from automl_meta.recommend import evaluate_top as run_evaluate_top
 
 __all__ = ["FittedLearner", "fit_recommended", "recommend_learners"]
@@ -93,9 +101,11 @@ def recommend_learners(
     -------
     Recommendation
         ``ranking`` (best first), ``nearest_datasets``, ``winner()``,
-        ``to_frame()``, ``as_dict()``.
+        ``to_frame()``, ``as_dict()``; ``in_metadb`` names the meta-database's
+        dataset when it holds these very data (then ``measured_score`` gives its
+        stored scores, and the meta-model was trained on them).
     """
-    from automl_meta.io.metadb_resolve import load_selector
+    from automl_meta.io.metadb_resolve import load_selector, stored_scores
     from automl_meta.io.mf_cache import cached_metafeatures
 
     dataset = _as_dataset(X, y, target, task, name)
@@ -110,6 +120,9 @@ def recommend_learners(
         explain=explain,
         n_explain_features=8,
     )
+    known = stored_scores(selector.db_path, dataset, selector.metric)
+    if known is not None:  # the meta-database holds these very data: its scores, and a warning in `in_metadb`
+        rec = with_measured(rec, *known)
     if evaluate_top:
         rec = run_evaluate_top(dataset, rec, k=evaluate_top, cv=cv, halving=halving, random_state=random_state)
     return rec
@@ -157,7 +170,7 @@ def fit_recommended(
     *,
     learner: str | None = None,
     target: str | None = None,
-    task: str = "auto",
+    task: str | None = None,
     random_state: int = 0,
     name: str = "data",
 ) -> FittedLearner:
@@ -166,9 +179,10 @@ def fit_recommended(
     The learner is ``recommendation.winner()`` (the best real score after
     ``evaluate_top``, else the top-ranked learner) or, when given, ``learner``,
     which must be among the recommendation's candidates. ``X``, ``y`` and
-    ``target`` as in :func:`recommend_learners`.
+    ``target`` as in :func:`recommend_learners`; ``task`` defaults to the
+    recommendation's.
     """
-    dataset = _as_dataset(X, y, target, task, name)
+    dataset = _as_dataset(X, y, target, task or recommendation.task, name)
     if dataset.task != recommendation.task:
         raise UsageError(f"{name}: the recommendation is for {recommendation.task}, these data are {dataset.task}")
     if learner is None:

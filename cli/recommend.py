@@ -156,13 +156,11 @@ def _rank(data, target, task, sep, db, random_state, explain: int):
 
 
 def _fit_and_save(dataset, rec, path: Path, random_state: int) -> dict:
-    from automl_meta.io.fitted_models import save_fitted_model
-    from automl_meta.recommend import fit_winner, winner_info
+    from automl_meta.api import fit_recommended
 
-    chosen = rec.winner()
-    pipeline = fit_winner(dataset, chosen.learner, random_state=random_state)
-    save_fitted_model(path, pipeline, winner_info(dataset, rec, chosen, random_state))
-    return {"path": str(path), "learner": chosen.learner, "chosen_by": "evaluation" if chosen.real_status else "prediction"}
+    fitted = fit_recommended(dataset, rec, random_state=random_state)
+    fitted.save(path)
+    return {"path": str(path), "learner": fitted.learner, "chosen_by": fitted.info["chosen_by"]}
 
 
 def _render(rec, selector, top: int, explain: bool, total: float) -> None:

@@ -83,7 +83,7 @@ def test_fit_recommended_refuses_a_learner_the_ranking_lacks_and_another_task(fr
         fit_recommended(frame, rec, target="target", learner="no_such_learner")
     regression = make_mixed_frame(120, seed=1, task="regression")
     with pytest.raises(UsageError, match="recommendation is for classification"):
-        fit_recommended(regression, rec, target="target")
+        fit_recommended(regression, rec, target="target", task="regression")
 
 
 def test_bad_input_raises_a_named_error(frame):
@@ -97,3 +97,12 @@ def test_importing_the_package_leaves_the_api_unloaded():
     code = "import sys, automl_meta; print('automl_meta.api' in sys.modules, 'pandas' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["False", "False"]
+
+
+def test_data_the_shipped_database_holds_come_back_with_its_scores(pmlb_dir):
+    frame = pd.read_csv(pmlb_dir / "hepatitis.tsv.gz", sep="\t")
+    rec = recommend_learners(frame, target="target")
+    assert rec.in_metadb == "hepatitis"
+    measured = [r.measured_score for r in rec.ranking]
+    assert sum(m is not None for m in measured) >= len(measured) - 2  # a learner may have failed there
+    assert recommend_learners(frame.iloc[:-1], target="target").in_metadb is None  # one row less: other data
