@@ -106,26 +106,43 @@ def recommend_learners(
         stored scores, and the meta-model was trained on them).
     """
     from automl_meta.io.metadb_resolve import load_selector, stored_scores
-    from automl_meta.io.mf_cache import cached_metafeatures
 
     dataset = _as_dataset(X, y, target, task, name)
     selector = load_selector(dataset.task, db=db, random_state=random_state)
-    metafeatures = cached_metafeatures(dataset, **selector.mf_options)
-    rec = recommend(
-        dataset,
-        selector.model,
-        metric=selector.metric,
-        maximize=selector.maximize,
-        metafeatures=metafeatures,
-        explain=explain,
-        n_explain_features=8,
-    )
     known = stored_scores(selector.db_path, dataset, selector.metric)
-    if known is not None:  # the meta-database holds these very data: its scores, and a warning in `in_metadb`
-        rec = with_measured(rec, *known)
+    rec = rank_dataset(dataset, selector, explain=explain, known=known)
     if evaluate_top:
         rec = run_evaluate_top(dataset, rec, k=evaluate_top, cv=cv, halving=halving, random_state=random_state)
     return rec
+
+
+def rank_dataset(dataset: Dataset, selector, metafeatures=None, explain: int = 0, known=None) -> Recommendation:
+    """Rank the portfolio for ``dataset`` with a loaded ``selector`` (:func:`automl_meta.io.metadb_resolve.load_selector`).
+
+    ``metafeatures`` are extracted (cached, with the database's options) when not
+    given; ``known`` is :func:`~automl_meta.io.metadb_resolve.stored_scores`' answer:
+    when the meta-database holds these very data, their stored scores are added
+    and ``in_metadb`` names them.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from automl_meta.io.mf_cache import cached_metafeatures
+
+    # One BLAS thread: pymfe's many small SVDs (LDA landmarking) run ~8x slower with two
+    # OpenBLAS threads on a busy two-core machine. NumPy's and SciPy's are loaded by now.
+    with threadpool_limits(limits=1, user_api="blas"):
+        if metafeatures is None:
+            metafeatures = cached_metafeatures(dataset, **selector.mf_options)
+        rec = recommend(
+            dataset,
+            selector.model,
+            metric=selector.metric,
+            maximize=selector.maximize,
+            metafeatures=metafeatures,
+            explain=explain,
+            n_explain_features=8,
+        )
+    return rec if known is None else with_measured(rec, *known)
 
 
 @dataclass(frozen=True)

@@ -133,26 +133,9 @@ def _rank(data, target, task, sep, db, random_state, explain: int):
         dataset = load_dataset(data, target=target, task=task, sep=sep)
         selector = load_selector(dataset.task, db=db, random_state=random_state)
         known = stored_scores(selector.db_path, dataset, selector.metric)  # while the child still extracts
-    from automl_meta.io.mf_cache import cached_metafeatures
-    from automl_meta.recommend import recommend, with_measured
-    from threadpoolctl import threadpool_limits
+    from automl_meta.api import rank_dataset
 
-    # One BLAS thread: pymfe's many small SVDs (LDA landmarking) run ~8x slower with two
-    # OpenBLAS threads on a busy two-core machine. The libraries are loaded by now (scipy via sklearn).
-    with threadpool_limits(limits=1, user_api="blas"):
-        metafeatures = background.result or cached_metafeatures(dataset, **selector.mf_options)
-        rec = recommend(
-            dataset,
-            selector.model,
-            metric=selector.metric,
-            maximize=selector.maximize,
-            metafeatures=metafeatures,
-            explain=explain,
-            n_explain_features=8,
-        )
-    if known is not None:
-        rec = with_measured(rec, *known)
-    return dataset, selector, rec
+    return dataset, selector, rank_dataset(dataset, selector, background.result, explain=explain, known=known)
 
 
 def _fit_and_save(dataset, rec, path: Path, random_state: int) -> dict:
