@@ -4,7 +4,7 @@ Runs, each over several seeds (mean, spread over seeds, and a 95% bootstrap
 interval over held-out datasets):
 
 - ASlib OPENML-WEKA-2017 with its official 10-fold cv.arff (accuracy, maximize);
-- ASlib SAT11-HAND with its cv.arff (runtime, PAR10 form);
+- ASlib SAT11-HAND, CSP-2010 and MIP-2016 with their cv.arff (runtime, PAR10 form);
 - leave-one-dataset-out on the shipped meta-database, per task, with the
   database's noise floor (the fold-peeking selector of
   ``automl_meta.selection.noise``).
@@ -106,7 +106,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--variants", action="store_true", help="also evaluate every meta-model formulation")
     parser.add_argument("--only", choices=("aslib", "db"), default=None)
-    parser.add_argument("--scenarios", nargs="*", default=["OPENML-WEKA-2017", "SAT11-HAND"])
+    parser.add_argument("--scenarios", nargs="*", default=["OPENML-WEKA-2017", "SAT11-HAND", "CSP-2010", "MIP-2016"])
     parser.add_argument("--db", type=Path, default=REPO / "meta_db" / "metadb.sqlite")
     parser.add_argument("--params", type=json.loads, default={}, help="MetaModel parameters as JSON")
     parser.add_argument("--pairwise-rf", action="store_true",
