@@ -12,7 +12,7 @@ and ranks the portfolio (:func:`automl_meta.recommend.recommend`)::
     rec.to_frame().head()                                    # rank, learner, predicted score, ...
     rec = recommend_learners(frame, target="churn", evaluate_top=3)   # real CV scores of the top 3
     model = fit_recommended(frame, rec, target="churn")      # the winner, fitted on all rows
-    model.predict(new_rows)                                  # prediction (+ proba_<class>) per row
+    model.predict(new_rows)                                  # one prediction per row (predict_proba, predict_table)
     model.save("model.skops")                                # for `automl-meta predict`
 """
 
@@ -160,17 +160,33 @@ class FittedLearner:
     def learner(self) -> str:
         return self.info["learner"]
 
-    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """``prediction`` per row of a raw table (and ``proba_<class>`` for a classifier).
+    @property
+    def classes_(self) -> np.ndarray | None:
+        """The class labels (as strings, the order of ``predict_proba``'s columns); None for a regressor."""
+        return np.asarray(self.pipeline.classes_) if self.info.get("task") == "classification" else None
+
+    def predict_table(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``prediction`` per row of a raw table, and ``proba_<class>`` for a classifier.
 
         The feature columns are checked and converted as when the model was fitted;
         extra columns, the target among them, are ignored.
         """
         return predict_frame(self.pipeline, self.info, frame)
 
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """One prediction per row of a raw table (see :meth:`predict_table`)."""
+        return self.predict_table(frame)["prediction"].to_numpy()
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """Class probabilities per row, columns in :attr:`classes_` order (classifiers only)."""
+        if self.classes_ is None:
+            raise UsageError(f"{self.learner} is a regressor: it has no class probabilities")
+        table = self.predict_table(frame)
+        return table[[f"proba_{c}" for c in self.classes_]].to_numpy()
+
     def score(self, frame: pd.DataFrame) -> float | None:
         """The recommendation's metric on ``frame``'s target column (rows with a target); None without one."""
-        result = target_score(self.info, frame, self.predict(frame))
+        result = target_score(self.info, frame, self.predict_table(frame))
         return None if result is None else result["value"]
 
     def save(self, path: str | Path) -> Path:

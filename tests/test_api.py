@@ -60,10 +60,14 @@ def test_to_frame_is_the_ranking_one_row_per_learner(rec):
 def test_fit_recommended_predicts_raw_rows_and_saves_for_the_cli(frame, rec, tmp_path):
     model = fit_recommended(frame, rec, target="target", learner="logistic_regression")
     assert model.learner == "logistic_regression"
-    predictions = model.predict(frame.drop(columns="target"))
+    predictions = model.predict_table(frame.drop(columns="target"))
     assert len(predictions) == len(frame)
     assert set(predictions["prediction"]) <= {"yes", "no"}
-    assert np.allclose(predictions[["proba_no", "proba_yes"]].sum(axis=1), 1.0)
+    assert list(model.classes_) == ["no", "yes"]
+    proba = model.predict_proba(frame)
+    assert proba.shape == (len(frame), 2) and np.allclose(proba.sum(axis=1), 1.0)
+    assert np.array_equal(model.predict(frame), predictions["prediction"].to_numpy())
+    assert np.array_equal(model.classes_[proba.argmax(axis=1)], model.predict(frame))
     score = model.score(frame)
     assert score is not None and 0.5 < score <= 1.0  # balanced accuracy on its own training rows
     path = model.save(tmp_path / "model.skops")
@@ -76,6 +80,16 @@ def test_fit_recommended_defaults_to_the_top_ranked_learner(frame, rec):
     model = fit_recommended(frame, rec, target="target")
     assert model.learner == rec.ranking[0].learner
     assert model.info["chosen_by"] == "prediction" and model.info["rank"] == 1
+
+
+def test_a_fitted_regressor_predicts_numbers_and_has_no_probabilities():
+    frame = make_mixed_frame(150, seed=2, task="regression")
+    rec = recommend_learners(frame, target="target")
+    model = fit_recommended(frame, rec, target="target", learner="ridge")
+    assert model.classes_ is None
+    assert model.predict(frame).dtype.kind == "f"
+    with pytest.raises(UsageError, match="regressor"):
+        model.predict_proba(frame)
 
 
 def test_fit_recommended_refuses_a_learner_the_ranking_lacks_and_another_task(frame, rec):
