@@ -47,6 +47,14 @@ def arff_data_rows(path: Path) -> list[list[str]]:
     return [line.split(",") for line in lines[start + 1 :] if line.strip() and not line.startswith("%")]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_cache(tmp_path_factory):
+    """A cache folder for module- and session-scoped fixtures, which run before the per-test one."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AUTOML_META_CACHE_DIR", str(tmp_path_factory.mktemp("session-cache")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Keep every test's meta-feature cache away from the user's cache directory."""
