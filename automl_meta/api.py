@@ -27,6 +27,7 @@ import pandas as pd
 
 from automl_meta.dataset import Dataset, make_dataset
 from automl_meta.exceptions import UsageError
+from automl_meta.io.fitted_models import conform_features
 from automl_meta.recommend import (
     Recommendation,
     fit_winner,
@@ -174,15 +175,14 @@ class FittedLearner:
         return predict_frame(self.pipeline, self.info, frame)
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        """One prediction per row of a raw table (see :meth:`predict_table`)."""
-        return self.predict_table(frame)["prediction"].to_numpy()
+        """One prediction per row of a raw table (columns checked as in :meth:`predict_table`)."""
+        return self.pipeline.predict(conform_features(frame, self.info))
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Class probabilities per row, columns in :attr:`classes_` order (classifiers only)."""
         if self.classes_ is None:
             raise UsageError(f"{self.learner} is a regressor: it has no class probabilities")
-        table = self.predict_table(frame)
-        return table[[f"proba_{c}" for c in self.classes_]].to_numpy()
+        return self.pipeline.predict_proba(conform_features(frame, self.info))
 
     def score(self, frame: pd.DataFrame) -> float | None:
         """The recommendation's metric on ``frame``'s target column (rows with a target); None without one."""
