@@ -45,6 +45,8 @@ __all__ = ["FittedLearner", "fit_recommended", "recommend_learners"]
 def _as_dataset(X, y, target: str | None, task: str, name: str) -> Dataset:
     """One checked :class:`Dataset` from a frame with its target column, or from ``X`` and ``y``."""
     if isinstance(X, Dataset):
+        if y is not None:
+            raise UsageError(f"{X.name}: a Dataset already holds its target; pass y only with a plain X")
         return X
     frame = X.copy() if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X))
     frame.columns = [str(c) for c in frame.columns]
