@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from automl_meta import fit_recommended, recommend_learners
+from automl_meta.dataset import make_dataset
 from automl_meta.exceptions import DatasetError, UsageError
 from automl_meta.io.fitted_models import load_fitted_model
 from automl_meta.recommend import predict_frame
@@ -105,6 +106,8 @@ def test_bad_input_raises_a_named_error(frame):
         recommend_learners(frame.drop(columns="target"), np.zeros(10))
     with pytest.raises(DatasetError, match="one class"):
         recommend_learners(frame.assign(target="yes"), target="target")
+    with pytest.raises(UsageError, match="already holds its target"):
+        recommend_learners(make_dataset(frame, target="target"), frame["target"])
 
 
 def test_importing_the_package_leaves_the_api_unloaded():
