@@ -48,7 +48,10 @@ class RankedLearner:
     ``--explain``) lists the meta-features that moved the utility most, signed,
     then the rest as ``(other meta-features)`` and the model's ``bias``: they
     sum to ``utility`` (LightGBM ``pred_contrib``). ``real_*`` are filled in by
-    :func:`evaluate_top`.
+    :func:`evaluate_top`. With a probe (:func:`automl_meta.probe.with_probe`),
+    ``probe_score`` is the learner's cross-validated score on the probe's
+    subsample (None where it failed) and ``model_rank`` its rank before the
+    probe re-ordered the ranking.
     """
 
     rank: int
@@ -65,6 +68,8 @@ class RankedLearner:
     real_rows: int | None = None
     real_seconds: float | None = None
     measured_score: float | None = None
+    probe_score: float | None = None
+    model_rank: int | None = None
 
     def as_dict(self) -> dict:
         out = {
@@ -79,6 +84,8 @@ class RankedLearner:
             out["contributions"] = [{"feature": f, "contribution": c} for f, c in self.contributions]
         if self.measured_score is not None:
             out["measured_score"] = self.measured_score
+        if self.model_rank is not None:
+            out.update(probe_score=self.probe_score, model_rank=self.model_rank)
         if self.real_status is not None:
             out.update(
                 real_score=self.real_score,
@@ -109,6 +116,7 @@ class Recommendation:
     n_rows: int = 0
     n_features: int = 0
     in_metadb: str | None = None  # the meta-database's name for these very data, when it holds them
+    probe: dict | None = None  # rows, cv, weight, seconds of the probe that re-ordered the ranking
 
     def top(self, k: int | None = None) -> tuple[RankedLearner, ...]:
         return self.ranking if k is None else self.ranking[: max(0, k)]
@@ -166,6 +174,7 @@ class Recommendation:
             "metafeature_seconds": self.metafeature_seconds,
             "ranking_seconds": self.ranking_seconds,
             "evaluation_seconds": self.evaluation_seconds,
+            "probe": self.probe,
         }
 
 
@@ -521,8 +530,9 @@ def winner_info(dataset: Dataset, recommendation: Recommendation, chosen: Ranked
         "score_scale": recommendation.score_scale,
         "real_score": chosen.real_score,
         "real_std": chosen.real_std,
-        "chosen_by": "evaluation" if chosen.real_status is not None else "prediction",
+        "chosen_by": "evaluation" if chosen.real_status is not None else ("probe" if chosen.model_rank is not None else "prediction"),
         "rank": chosen.rank,
+        "probe_score": chosen.probe_score,
         "n_rows": dataset.n_rows,
         "dataset": {"name": dataset.name, "content_hash": dataset.content_hash()},
         "random_state": random_state,

@@ -1,0 +1,97 @@
+"""Probe a dataset: every candidate cross-validated on a small subsample, then blended into the ranking.
+
+``recommend --probe`` (and ``recommend_learners(..., probe=True)``) runs
+:func:`with_probe` after the meta-model has ranked the portfolio: the probe's
+scores re-order the ranking as :func:`automl_meta.selection.probe.blend_ranks`
+says (why a blend, and what it gains, in that module and README).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import replace
+
+import pandas as pd
+
+from automl_meta.dataset import Dataset
+from automl_meta.exceptions import UsageError
+from automl_meta.numbers import finite_or_none
+from automl_meta.recommend import Recommendation
+from automl_meta.selection.probe import PROBE_CV, PROBE_ROWS, PROBE_WEIGHT, blend_ranks
+
+
+def probe_scores(
+    dataset: Dataset,
+    learners: list[str],
+    rows: int = PROBE_ROWS,
+    cv: int = PROBE_CV,
+    metric: str | None = None,
+    timeout: float | None = None,
+    n_jobs: int = 1,
+    random_state: int = 0,
+    on_result=None,
+) -> tuple[pd.Series, int]:
+    """Cross-validate ``learners`` on a stratified subsample of at most ``rows`` rows.
+
+    Returns ``(scores, rows_used)``: the mean of the ranking metric per learner
+    (NaN where it failed or timed out) and how many rows were cross-validated.
+    """
+    if rows < 2 * cv:
+        raise UsageError(f"--probe-rows must be at least {2 * cv} for {cv} folds, got {rows}")
+    from automl_meta.evaluation import evaluate
+
+    capped = rows if rows < dataset.n_rows else None
+    outcome = evaluate(
+        dataset,
+        learners=list(learners),
+        cv=cv,
+        metric=metric,
+        timeout=timeout,
+        n_jobs=n_jobs,
+        random_state=random_state,
+        max_rows=capped,
+        on_result=on_result,
+    )
+    scores = pd.Series({r.learner: (r.mean if r.status == "ok" else math.nan) for r in outcome.results}, dtype=float)
+    return scores.reindex(list(learners)), min(rows, dataset.n_rows)
+
+
+def with_probe(
+    dataset: Dataset,
+    recommendation: Recommendation,
+    rows: int = PROBE_ROWS,
+    cv: int = PROBE_CV,
+    weight: float = PROBE_WEIGHT,
+    timeout: float | None = None,
+    n_jobs: int = 1,
+    random_state: int = 0,
+    on_result=None,
+) -> Recommendation:
+    """Probe every ranked learner and re-rank by the blend of the probe and the meta-model's order.
+
+    Each :class:`~automl_meta.recommend.RankedLearner` keeps its meta-model
+    prediction and gains ``probe_score`` (None where the probe failed) and
+    ``model_rank`` (its rank before the probe); ``Recommendation.probe``
+    records the rows, folds, weight and seconds.
+    """
+    start = time.perf_counter()
+    learners = [r.learner for r in recommendation.ranking]
+    scores, used = probe_scores(
+        dataset, learners, rows, cv, recommendation.metric, timeout, n_jobs, random_state, on_result=on_result
+    )
+    # the meta-model's utility where it gave one, else its order (higher = better either way)
+    utility = [r.utility if r.utility is not None else -float(r.rank) for r in recommendation.ranking]
+    blended = blend_ranks(
+        pd.DataFrame([utility], columns=learners),
+        pd.DataFrame([scores.to_numpy()], columns=learners),
+        recommendation.maximize,
+        weight,
+    ).iloc[0]
+    order = sorted(recommendation.ranking, key=lambda r: (-blended[r.learner], r.rank))
+    ranking = tuple(
+        replace(r, rank=i, model_rank=r.rank, probe_score=finite_or_none(scores[r.learner]))
+        for i, r in enumerate(order, start=1)
+    )
+    probe = {"rows": used, "cv": cv, "weight": weight, "seconds": time.perf_counter() - start}
+    return replace(recommendation, ranking=ranking, probe=probe)

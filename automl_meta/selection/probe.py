@@ -1,0 +1,102 @@
+"""Probe-aware ranking: the meta-model's order blended with a quick run of every candidate.
+
+A *probe* (sampling landmark, Soares, Petrak and Brazdil 2001) cross-validates
+every candidate on a small stratified subsample of the new dataset
+(:func:`automl_meta.probe.probe_scores`: 500 rows, 3 folds by default). It is
+measured on the user's own data, so it sees what meta-features cannot; on 500
+rows it also misjudges learners whose learning curves cross later (boosting
+overtakes the linear models on larger data), which the meta-model, knowing the
+dataset's size, does not. The blend averages the two orders::
+
+    blended = weight * rank(probe) + (1 - weight) * rank(meta-model utility)
+
+with failed probes ranked last. ``benchmarks/probe_selector.py`` measures it
+under leave-one-dataset-out on the shipped meta-database.
+
+:class:`ProbeBlend` and :class:`ProbeBest` follow the selector contract of
+:mod:`automl_meta.selection.baselines`; they read each dataset's probe scores
+from ``meta_X`` columns named ``probe:<learner>`` (raw metric values), which
+the meta-model itself never sees.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import check_is_fitted
+
+from automl_meta.exceptions import UsageError
+from automl_meta.selection.baselines import _Selector
+from automl_meta.selection.normalize import orient
+
+PROBE_PREFIX = "probe:"
+PROBE_ROWS = 500
+PROBE_CV = 3
+PROBE_WEIGHT = 0.7
+
+
+def probe_columns(columns) -> list[str]:
+    return [str(c) for c in columns if str(c).startswith(PROBE_PREFIX)]
+
+
+def blend_ranks(utility: pd.DataFrame, probe: pd.DataFrame, maximize: bool, weight: float = PROBE_WEIGHT) -> pd.DataFrame:
+    """Weighted mean of the two per-dataset ranks (higher = better; failed or missing probes last).
+
+    ``utility``: higher is better (a selector's ``predict``). ``probe``: raw
+    metric values in the metric's direction (``maximize``), same shape.
+    """
+    if not 0.0 <= weight <= 1.0:
+        raise UsageError(f"the probe weight must be between 0 and 1, got {weight}")
+    probe = orient(probe.reindex(index=utility.index, columns=utility.columns).astype(float), maximize)
+    by_probe = probe.rank(axis=1, method="average", na_option="top")  # rank 1 = worst; NaN below it
+    by_model = utility.astype(float).rank(axis=1, method="average", na_option="top")  # rank 1 = worst; NaN below it
+    return weight * by_probe + (1.0 - weight) * by_model
+
+
+def _probe_table(meta_X: pd.DataFrame, learners: list[str]) -> pd.DataFrame:
+    table = meta_X.reindex(columns=[PROBE_PREFIX + name for name in learners])
+    table.columns = learners
+    return table
+
+
+class ProbeBest(_Selector):
+    """The order of the probe alone (no meta-features): each dataset's best learner on its subsample first."""
+
+    def fit(self, meta_X, scores, maximize: bool = True):
+        self._fit_scores(meta_X, scores, maximize)
+        return self
+
+    def predict(self, meta_X: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self, "learners_")
+        probe = orient(_probe_table(meta_X, self.learners_).astype(float), self.maximize_)
+        return probe.fillna(-np.inf)
+
+
+class ProbeBlend(_Selector):
+    """A selector's utilities (default: :class:`~automl_meta.selection.MetaModel`) blended with the probe."""
+
+    def __init__(self, weight: float = PROBE_WEIGHT, base=None, random_state=None):
+        self.weight = weight
+        self.base = base
+        self.random_state = random_state
+
+    def _base(self):
+        if self.base is not None:
+            from sklearn.base import clone
+
+            return clone(self.base)
+        from automl_meta.selection.metamodel import MetaModel
+
+        return MetaModel(random_state=self.random_state)
+
+    def fit(self, meta_X, scores, maximize: bool = True):
+        meta_X, scores = self._fit_scores(meta_X, scores, maximize)
+        self.model_ = self._base().fit(meta_X.drop(columns=probe_columns(meta_X.columns)), scores, maximize=maximize)
+        return self
+
+    def predict(self, meta_X: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self, "model_")
+        # higher = better: the meta-model's decision_function (its predict is in metric units)
+        scorer = getattr(self.model_, "decision_function", None) or self.model_.predict
+        utility = scorer(meta_X.drop(columns=probe_columns(meta_X.columns)))[self.learners_]
+        return blend_ranks(utility, _probe_table(meta_X, self.learners_), self.maximize_, self.weight)

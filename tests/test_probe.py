@@ -1,0 +1,93 @@
+"""Probing: every candidate on a small subsample, blended with the meta-model's order."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_classification
+
+from automl_meta.dataset import make_dataset
+from automl_meta.exceptions import UsageError
+from automl_meta.probe import probe_scores, with_probe
+from automl_meta.recommend import RankedLearner, Recommendation
+from automl_meta.selection.probe import PROBE_PREFIX, ProbeBest, ProbeBlend, blend_ranks
+from automl_meta.selection.protocols import SelectorSpec, evaluate_selectors
+
+LEARNERS = ["a", "b", "c", "d"]
+
+
+def _row(values) -> pd.DataFrame:
+    return pd.DataFrame([values], columns=LEARNERS, index=["data"])
+
+
+def test_blend_weight_one_follows_the_probe_and_zero_the_model():
+    utility = _row([4.0, 3.0, 2.0, 1.0])
+    probe = _row([0.1, 0.2, 0.9, 0.3])
+    assert blend_ranks(utility, probe, True, weight=1.0).iloc[0].idxmax() == "c"
+    assert blend_ranks(utility, probe, True, weight=0.0).iloc[0].idxmax() == "a"
+    mixed = blend_ranks(utility, probe, True, weight=0.7).iloc[0]
+    # ranks (4 = best): probe a1 b2 c4 d3, model a4 b3 c2 d1 -> 0.7 * probe + 0.3 * model
+    assert mixed.to_dict() == pytest.approx({"a": 1.9, "b": 2.3, "c": 3.4, "d": 2.4})
+
+
+def test_blend_puts_a_failed_probe_last_and_honours_a_minimized_metric():
+    utility = _row([1.0, 1.0, 1.0, 1.0])
+    losses = _row([0.5, math.nan, 0.1, 0.9])  # lower is better, b failed
+    order = blend_ranks(utility, losses, maximize=False, weight=1.0).iloc[0].sort_values(ascending=False)
+    assert list(order.index) == ["c", "a", "d", "b"]
+    with pytest.raises(UsageError, match="between 0 and 1"):
+        blend_ranks(utility, losses, True, weight=1.5)
+
+
+def test_probe_scores_cross_validates_a_capped_subsample():
+    X, y = make_classification(400, n_features=5, n_informative=3, n_clusters_per_class=1, class_sep=2.0, random_state=0)
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(5)]).assign(target=np.where(y == 1, "yes", "no"))
+    dataset = make_dataset(frame, target="target")
+    scores, used = probe_scores(dataset, ["dummy", "lda"], rows=120, cv=3, random_state=0)
+    assert used == 120
+    assert list(scores.index) == ["dummy", "lda"]
+    assert scores["dummy"] == pytest.approx(0.5)  # balanced accuracy of a constant prediction
+    assert scores["lda"] > 0.7
+    small, used_all = probe_scores(dataset, ["dummy"], rows=1000, cv=3)
+    assert used_all == 400 and math.isfinite(small["dummy"])
+    with pytest.raises(UsageError, match="at least 6"):
+        probe_scores(dataset, ["dummy"], rows=5, cv=3)
+
+
+def test_with_probe_reorders_the_ranking_and_keeps_the_model_rank():
+    X, y = make_classification(150, n_features=4, n_informative=2, n_redundant=0, n_clusters_per_class=1, class_sep=2.0, random_state=1)
+    dataset = make_dataset(pd.DataFrame(X).add_prefix("f").assign(target=y.astype(str)), target="target")
+    # the "meta-model" puts the constant predictor first; the probe knows better
+    ranking = tuple(RankedLearner(rank=i, learner=n, predicted_score=0.5, utility=-i) for i, n in enumerate(["dummy", "lda"], 1))
+    rec = Recommendation("data", "classification", "target", "balanced_accuracy", True, ranking)
+    probed = with_probe(dataset, rec, rows=150, cv=3, weight=0.7)
+    assert [r.learner for r in probed.ranking] == ["lda", "dummy"]
+    assert [(r.rank, r.model_rank) for r in probed.ranking] == [(1, 2), (2, 1)]
+    assert probed.ranking[0].probe_score > probed.ranking[1].probe_score
+    assert probed.probe["rows"] == 150 and probed.probe["weight"] == 0.7
+    doc = probed.as_dict()
+    assert doc["probe"]["cv"] == 3 and doc["recommendations"][0]["model_rank"] == 2
+
+
+def _meta_database(n: int = 12, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    names = [f"d{i}" for i in range(n)]
+    meta_X = pd.DataFrame(rng.normal(size=(n, 3)), index=names, columns=["m0", "m1", "m2"])
+    scores = pd.DataFrame(rng.uniform(0.5, 1.0, size=(n, 4)), index=names, columns=LEARNERS)
+    return meta_X, scores
+
+
+def test_a_perfect_probe_closes_the_whole_gap_and_the_meta_model_never_sees_it():
+    meta_X, scores = _meta_database()
+    with_probe_columns = meta_X.join(scores.add_prefix(PROBE_PREFIX))  # a probe that knows the real scores
+    specs = {"probe": SelectorSpec(lambda s: ProbeBest(), seeded=False),
+             "blend": SelectorSpec(lambda s: ProbeBlend(weight=1.0, random_state=s))}
+    results = evaluate_selectors(with_probe_columns, scores, True, specs, seeds=[0], n_boot=0)
+    for name in specs:
+        assert results[name].mean["remaining_gap"] == pytest.approx(0.0)
+        assert results[name].mean["top1_accuracy"] == 1.0
+    fitted = ProbeBlend(weight=0.5, random_state=0).fit(with_probe_columns, scores)
+    assert fitted.model_.feature_names_ == ["m0", "m1", "m2"]
