@@ -70,6 +70,8 @@ def recommend_learners(
     task: str = "auto",
     db: str | Path | None = None,
     explain: int = 0,
+    probe: bool = False,
+    probe_rows: int = 500,
     evaluate_top: int = 0,
     cv: int = 5,
     halving: bool = True,
@@ -94,6 +96,10 @@ def recommend_learners(
         one and its shipped meta-model (others train a meta-model, cached).
     explain : int
         How many top learners get their meta-feature contributions.
+    probe, probe_rows : bool, int
+        Cross-validate every candidate on a stratified subsample of
+        ``probe_rows`` rows (3 folds) and re-rank by the blend of that order and
+        the meta-model's (:func:`automl_meta.probe.with_probe`).
     evaluate_top, cv, halving : int, int, bool
         Cross-validate the top ``evaluate_top`` learners (``cv`` folds,
         successive halving over rows) and record their real scores.
@@ -114,6 +120,10 @@ def recommend_learners(
     selector = load_selector(dataset.task, db=db, random_state=random_state)
     known = stored_scores(selector.db_path, dataset, selector.metric)
     rec = rank_dataset(dataset, selector, explain=explain, known=known)
+    if probe:
+        from automl_meta.probe import with_probe
+
+        rec = with_probe(dataset, rec, rows=probe_rows, random_state=random_state)
     if evaluate_top:
         rec = run_evaluate_top(dataset, rec, k=evaluate_top, cv=cv, halving=halving, random_state=random_state)
     return rec

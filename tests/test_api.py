@@ -83,6 +83,18 @@ def test_fit_recommended_defaults_to_the_top_ranked_learner(frame, rec):
     assert model.info["chosen_by"] == "prediction" and model.info["rank"] == 1
 
 
+def test_a_probe_reorders_the_same_candidates_and_fit_takes_the_new_top(frame, rec):
+    probed = recommend_learners(frame, target="target", probe=True, probe_rows=60)
+    assert probed.probe["rows"] == 60
+    assert sorted(r.learner for r in probed.ranking) == sorted(r.learner for r in rec.ranking)
+    model_order = {r.learner: r.rank for r in rec.ranking}
+    assert all(r.model_rank == model_order[r.learner] for r in probed.ranking)  # the same meta-model ranking underneath
+    assert sum(r.probe_score is not None for r in probed.ranking) >= len(rec.ranking) - 1
+    fitted = fit_recommended(frame, probed, target="target")
+    assert (fitted.learner, fitted.info["chosen_by"]) == (probed.ranking[0].learner, "probe")
+    assert fitted.info["probe_score"] == probed.ranking[0].probe_score
+
+
 def test_a_fitted_regressor_predicts_numbers_and_has_no_probabilities():
     frame = make_mixed_frame(150, seed=2, task="regression")
     rec = recommend_learners(frame, target="target")

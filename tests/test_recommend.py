@@ -194,6 +194,29 @@ def test_evaluate_top_reports_real_scores_and_fits_the_best(metadb, churn_csv, t
     assert sidecar["real_score"] == best["real_score"]
 
 
+def test_probe_reranks_by_the_blend_of_probe_and_model_ranks(metadb, churn_csv):
+    from automl_meta.selection.probe import blend_ranks
+
+    result = _invoke("recommend", churn_csv, "--db", metadb, "--probe", "--probe-rows", 90, "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert (doc["probe"]["rows"], doc["probe"]["cv"]) == (90, 3)
+    recs = doc["recommendations"]
+    assert [r["rank"] for r in recs] == list(range(1, len(LEARNERS) + 1))
+    assert sorted(r["model_rank"] for r in recs) == list(range(1, len(LEARNERS) + 1))
+    assert all(0 <= r["probe_score"] <= 1 for r in recs)
+    names = [r["learner"] for r in recs]
+    blended = blend_ranks(
+        pd.DataFrame([[r["utility"] for r in recs]], columns=names),
+        pd.DataFrame([[r["probe_score"] for r in recs]], columns=names),
+        True,
+        doc["probe"]["weight"],
+    ).iloc[0]
+    assert list(blended.to_numpy()) == sorted(blended.to_numpy(), reverse=True)
+    table = _invoke("recommend", churn_csv, "--db", metadb, "--probe-rows", 90)  # implies --probe
+    assert table.exit_code == 0 and "probe, 90 rows" in table.output and "ranked by the probe" in table.output
+
+
 def test_successive_halving_keeps_the_best_for_all_rows(metadb):
     dataset = make_dataset(make_mixed_frame(300, seed=5), target="target")
     selector = load_selector("classification", db=metadb)
