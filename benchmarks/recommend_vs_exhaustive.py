@@ -11,7 +11,10 @@ hash), then
   (in-process, libraries already imported: see recommend_latency.py for whole processes);
   the real scores of its top-1 and best-of-top-3 are read from the exhaustive
   run (same folds, same seeds); ``recommend + top-3`` adds a measured
-  evaluation of the three recommended learners with the same protocol.
+  evaluation of the three recommended learners with the same protocol;
+* with ``--probe``, recommend --probe: the same ranking re-ordered by a probe
+  (every learner on a 500-row subsample, 3 folds) -> its extra wall time and
+  the real score of its top-1, read from the exhaustive run.
 
 Prints, per dataset and on average: time ratio (recommend / exhaustive, and
 recommend+top-3 / exhaustive), score ratio (top-k / oracle) and regret
@@ -20,7 +23,7 @@ recommend+top-3 / exhaustive), score ratio (top-k / oracle) and regret
 Usage::
 
     python benchmarks/recommend_vs_exhaustive.py [--pmlb DIR] [--db PATH] [--datasets a,b] \\
-        [--cv 3] [--max-rows 3000] [--json]
+        [--cv 3] [--max-rows 3000] [--probe] [--json]
 """
 
 from __future__ import annotations
@@ -98,6 +101,14 @@ def run_one(path: Path, args) -> dict:
              random_state=args.random_state, max_rows=max_rows)
     top3_seconds = time.perf_counter() - start
 
+    probed = None
+    if args.probe:
+        from automl_meta.probe import with_probe
+
+        start = time.perf_counter()
+        probed = with_probe(dataset, rec, random_state=args.random_state)
+        probe_seconds = time.perf_counter() - start
+
     sign = 1.0 if selector.maximize else -1.0
     real = {r.learner: (r.mean if r.status == "ok" else math.nan) for r in full.results}
     finite = {k: v for k, v in real.items() if math.isfinite(v)}
@@ -105,6 +116,12 @@ def run_one(path: Path, args) -> dict:
     oracle = finite[oracle_learner]
     top1 = real.get(top3[0], math.nan)
     best3 = max((real.get(name, math.nan) for name in top3), key=lambda v: sign * v if math.isfinite(v) else -math.inf)
+    probe = {}
+    if probed is not None:
+        learner = probed.ranking[0].learner
+        score = real.get(learner, math.nan)
+        probe = {"probe_seconds": probe_seconds, "probe_top1_learner": learner, "probe_top1": score,
+                 "probe_top1_score_ratio": score / oracle if oracle else math.nan, "probe_top1_regret": sign * (oracle - score)}
     return {
         "dataset": dataset.name,
         "task": dataset.task,
@@ -131,6 +148,7 @@ def run_one(path: Path, args) -> dict:
         "top1_regret": sign * (oracle - top1),
         "top3_regret": sign * (oracle - best3),
         "top1_rank_in_truth": 1 + sum(sign * v > sign * top1 for v in finite.values()) if math.isfinite(top1) else None,
+        **probe,
     }
 
 
@@ -167,6 +185,14 @@ def _print_table(rows: list[dict], args) -> None:
           f"total time: exhaustive {sum(r['exhaustive_seconds'] for r in rows):.0f} s, "
           f"recommend {sum(r['recommend_seconds'] for r in rows):.1f} s, recommend+top-3 "
           f"{sum(r['recommend_seconds'] + r['top3_evaluation_seconds'] for r in rows):.0f} s")
+    if all("probe_top1" in r for r in rows):
+        print("\nrecommend --probe (500 rows, 3 folds): probe time and the real score of its top-1")
+        print(f"{'dataset':<20}{'probe s':>8}{'top1':>8}{'s1 ratio':>9}{'regret':>8}  top1 learner")
+        for r in rows:
+            print(f"{r['dataset'][:19]:<20}{r['probe_seconds']:>8.1f}{r['probe_top1']:>8.4f}{r['probe_top1_score_ratio']:>9.4f}"
+                  f"{r['probe_top1_regret']:>8.4f}  {r['probe_top1_learner']}")
+        print(f"{'mean':<20}{mean('probe_seconds'):>8.1f}{mean('probe_top1'):>8.4f}{mean('probe_top1_score_ratio'):>9.4f}"
+              f"{mean('probe_top1_regret'):>8.4f}  (without the probe: top-1 regret {mean('top1_regret'):.4f})")
 
 
 def main() -> None:
@@ -178,6 +204,7 @@ def main() -> None:
     parser.add_argument("--max-rows", type=int, default=3000, help="row cap for the evaluations (0: none)")
     parser.add_argument("--timeout", type=float, default=None, help="seconds per fit before a learner is killed")
     parser.add_argument("--random-state", type=int, default=0)
+    parser.add_argument("--probe", action="store_true", help="also re-rank with recommend --probe's probe and score its top-1")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
     parser.add_argument("--table-from", type=Path, default=None, help="print the table of an earlier --json run")
     args = parser.parse_args()
