@@ -10,6 +10,7 @@ Usage::
 
     python benchmarks/recommend_latency.py [--db PATH] [--runs 3] [--rows 5000 20000] [FILE ...]
     python benchmarks/recommend_latency.py --baseline OTHER/automl-meta [...]
+    python benchmarks/recommend_latency.py --probe [...]     # `recommend --probe`: the probe's cost
 
 Without files it times ``examples/churn.csv`` and synthetic CSVs of 5,000 and
 20,000 rows (12 numeric and 3 categorical columns, with missing values),
@@ -114,6 +115,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="cold runs per file (each with an empty cache)")
     parser.add_argument("--rows", type=int, nargs="+", default=[5000, 20000], help="sizes of the synthetic CSVs")
     parser.add_argument("--baseline", default=None, help="another automl-meta executable to alternate with")
+    parser.add_argument("--probe", action="store_true", help="time `recommend --probe` (every learner on 500 rows first)")
     args = parser.parse_args()
     commands = {"this": command(None), **({"baseline": command(args.baseline)} if args.baseline else {})}
     with tempfile.TemporaryDirectory() as tmp:
@@ -122,7 +124,7 @@ def main() -> None:
         print(f"{'file':<24}{'rows':>7}{'cold wall s (min/med/max)':>28}{'cold cpu s':>12}{'peak MiB':>10}{'warm wall s':>13}")
         for path in files:
             rows = sum(1 for _ in open(path, "rb")) - 1 if path.suffix == ".csv" else -1
-            extra = ["--db", args.db] if args.db else []
+            extra = (["--db", args.db] if args.db else []) + (["--probe"] if args.probe else [])
             runs: dict[str, list[Run]] = {tag: [] for tag in commands}
             for run in range(args.runs):
                 for tag, base in commands.items():  # in turn: A B A B ...
