@@ -18,7 +18,7 @@ from automl_meta.dataset import Dataset
 from automl_meta.exceptions import UsageError
 from automl_meta.numbers import finite_or_none
 from automl_meta.recommend import Recommendation
-from automl_meta.selection.probe import PROBE_CV, PROBE_ROWS, PROBE_WEIGHT, blend_ranks
+from automl_meta.selection.probe import PROBE_CV, PROBE_ROWS, PROBE_WEIGHT, blend_ranks, probe_weight
 
 
 def probe_scores(
@@ -70,6 +70,8 @@ def with_probe(
 ) -> Recommendation:
     """Probe every ranked learner and re-rank by the blend of the probe and the meta-model's order.
 
+    ``weight`` is the probe's weight while it covers a quarter of the rows or
+    more; on larger data it shrinks (:func:`~automl_meta.selection.probe.probe_weight`).
     Each :class:`~automl_meta.recommend.RankedLearner` keeps its meta-model
     prediction and gains ``probe_score`` (None where the probe failed) and
     ``model_rank`` (its rank before the probe); ``Recommendation.probe``
@@ -81,17 +83,19 @@ def with_probe(
         dataset, learners, rows, cv, recommendation.metric, timeout, n_jobs, random_state, on_result=on_result
     )
     # the meta-model's utility where it gave one, else its order (higher = better either way)
+    effective = probe_weight(used, dataset.n_rows, weight)
     utility = [r.utility if r.utility is not None else -float(r.rank) for r in recommendation.ranking]
     blended = blend_ranks(
         pd.DataFrame([utility], columns=learners),
         pd.DataFrame([scores.to_numpy()], columns=learners),
         recommendation.maximize,
-        weight,
+        effective,
     ).iloc[0]
     order = sorted(recommendation.ranking, key=lambda r: (-blended[r.learner], r.rank))
     ranking = tuple(
         replace(r, rank=i, model_rank=r.rank, probe_score=finite_or_none(scores[r.learner]))
         for i, r in enumerate(order, start=1)
     )
-    probe = {"rows": used, "cv": cv, "weight": weight, "seconds": time.perf_counter() - start}
+    probe = {"rows": used, "of_rows": dataset.n_rows, "cv": cv, "weight": effective, "full_weight": weight,
+             "seconds": time.perf_counter() - start}
     return replace(recommendation, ranking=ranking, probe=probe)

@@ -224,8 +224,13 @@ def _render(rec, selector, top: int, explain: bool, total: float) -> None:
         p = rec.probe
         out.print(
             f"ranked by the probe ({p['rows']} rows, {p['cv']} folds, {p['seconds']:.1f} s) and the meta-model, "
-            f"weights {p['weight']:g} / {1 - p['weight']:g} on their ranks"
+            f"weights {p['weight']:.2g} / {1 - p['weight']:.2g} on their ranks"
         )
+        if p["weight"] < p["full_weight"]:
+            out.print(
+                f"[yellow]the probe saw {p['rows']:,} of {p['of_rows']:,} rows, too few to trust fully on data this "
+                "large, hence its smaller weight;[/] --evaluate-top 3 checks the top 3 on all rows"
+            )
     if evaluated:
         mark = "* best real score; " if winner else "no evaluated learner succeeded; "
         out.print(f"{mark}evaluation took {rec.evaluation_seconds:.1f} s")

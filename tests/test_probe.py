@@ -13,7 +13,7 @@ from automl_meta.dataset import make_dataset
 from automl_meta.exceptions import UsageError
 from automl_meta.probe import probe_scores, with_probe
 from automl_meta.recommend import RankedLearner, Recommendation
-from automl_meta.selection.probe import PROBE_PREFIX, ProbeBest, ProbeBlend, blend_ranks
+from automl_meta.selection.probe import PROBE_PREFIX, ProbeBest, ProbeBlend, blend_ranks, probe_weight
 from automl_meta.selection.protocols import SelectorSpec, evaluate_selectors
 
 LEARNERS = ["a", "b", "c", "d"]
@@ -70,6 +70,15 @@ def test_with_probe_reorders_the_ranking_and_keeps_the_model_rank():
     assert probed.probe["rows"] == 150 and probed.probe["weight"] == 0.7
     doc = probed.as_dict()
     assert doc["probe"]["cv"] == 3 and doc["recommendations"][0]["model_rank"] == 2
+    small = with_probe(dataset, rec, rows=30, cv=3, weight=0.7)  # a fifth of the rows: less trust
+    assert (small.probe["rows"], small.probe["of_rows"]) == (30, 150)
+    assert small.probe["weight"] == pytest.approx(0.7 * 0.2 / 0.25) and small.probe["full_weight"] == 0.7
+
+
+def test_the_probe_weight_shrinks_once_it_covers_less_than_a_quarter_of_the_rows():
+    assert probe_weight(500, 300) == probe_weight(500, 2000) == 0.7
+    assert probe_weight(500, 20000) == pytest.approx(0.07)
+    assert probe_weight(500, 4000, weight=0.8) == pytest.approx(0.4)
 
 
 def _meta_database(n: int = 12, seed: int = 0):
