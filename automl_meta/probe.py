@@ -82,8 +82,8 @@ def with_probe(
     scores, used = probe_scores(
         dataset, learners, rows, cv, recommendation.metric, timeout, n_jobs, random_state, on_result=on_result
     )
-    # the meta-model's utility where it gave one, else its order (higher = better either way)
     effective = probe_weight(used, dataset.n_rows, weight)
+    # the meta-model's utility where it gave one, else its order (higher = better either way)
     utility = [r.utility if r.utility is not None else -float(r.rank) for r in recommendation.ranking]
     blended = blend_ranks(
         pd.DataFrame([utility], columns=learners),

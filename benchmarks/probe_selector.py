@@ -15,6 +15,9 @@ scores, against the database's own 5-fold scores:
 The probe's scores are measured on other rows and folds than the database's,
 so they carry no copy of its fold noise; on datasets of at most ``--rows`` rows
 they are, like a user's probe, a second cross-validation of the same rows.
+The blend's weight is constant here: every database score used at most 2,000
+rows, so ``probe_weight``'s shrinking for probes under a quarter of the rows
+never acts.
 
 Usage (from the repository root, ../shared beside it)::
 

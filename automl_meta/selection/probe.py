@@ -56,8 +56,8 @@ def probe_columns(columns) -> list[str]:
 def blend_ranks(utility: pd.DataFrame, probe: pd.DataFrame, maximize: bool, weight: float = PROBE_WEIGHT) -> pd.DataFrame:
     """Weighted mean of the two per-dataset ranks (higher = better; failed or missing probes last).
 
-    ``utility``: higher is better (a selector's ``predict``). ``probe``: raw
-    metric values in the metric's direction (``maximize``), same shape.
+    ``utility``: higher is better (the meta-model's ``decision_function``).
+    ``probe``: raw metric values, larger better if ``maximize``; same labels.
     """
     if not 0.0 <= weight <= 1.0:
         raise UsageError(f"the probe weight must be between 0 and 1, got {weight}")
