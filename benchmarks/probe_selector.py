@@ -42,8 +42,8 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("AUTOML_META_SHARED", REPO.parent / "shared"))
 
 
-def probe_file(cache: Path, rows: int, cv: int, seed: int) -> Path:
-    return cache / f"probe_rows{rows}_cv{cv}_seed{seed}.jsonl"
+def probe_file(cache: Path, rows: int, cv: int, seed: int, timeout: float) -> Path:
+    return cache / f"probe_rows{rows}_cv{cv}_seed{seed}_timeout{timeout:g}.jsonl"
 
 
 def run_probes(datasets: pd.DataFrame, learners: dict, path: Path, rows: int, cv: int, seed: int, jobs: int, timeout: float) -> None:
@@ -80,7 +80,7 @@ def main() -> None:
     from automl_meta.io.metadb_resolve import resolve_db_path
     from automl_meta.io.mf_cache import default_cache_dir
     from automl_meta.metadb import MetaDB
-    from automl_meta.selection.probe import PROBE_PREFIX, ProbeBest, ProbeBlend
+    from automl_meta.selection.probe import PROBE_PREFIX, PROBE_TIMEOUT, ProbeBest, ProbeBlend
     from automl_meta.selection.protocols import SelectorSpec, evaluate_selectors
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -91,14 +91,14 @@ def main() -> None:
     parser.add_argument("--weights", default="0.5,0.7,0.85")
     parser.add_argument("--seeds", type=int, default=3, help="seeds of the meta-model")
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per probe fit")
+    parser.add_argument("--timeout", type=float, default=PROBE_TIMEOUT, help="seconds per probe fit (recommend's default)")
     parser.add_argument("--cache", type=Path, default=None, help="folder of the probe files (default: the cache's probes/)")
     args = parser.parse_args()
     pmlb = SHARED / "datasets" / "pmlb"
     if not pmlb.is_dir():
         raise SystemExit(f"needs the PMLB corpus at {pmlb} (set AUTOML_META_SHARED)")
     cache = args.cache or default_cache_dir().parent / "probes"
-    path = probe_file(cache, args.rows, args.cv, args.probe_seed)
+    path = probe_file(cache, args.rows, args.cv, args.probe_seed, args.timeout)
     tasks = ("classification", "regression") if args.task == "both" else (args.task,)
     with MetaDB.open(resolve_db_path(None)) as store:
         datasets = store.datasets()
