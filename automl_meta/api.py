@@ -71,7 +71,7 @@ def recommend_learners(
     db: str | Path | None = None,
     explain: int = 0,
     probe: bool = False,
-    probe_rows: int = 500,
+    probe_rows: int | None = None,
     evaluate_top: int = 0,
     cv: int = 5,
     halving: bool = True,
@@ -96,9 +96,9 @@ def recommend_learners(
         one and its shipped meta-model (others train a meta-model, cached).
     explain : int
         How many top learners get their meta-feature contributions.
-    probe, probe_rows : bool, int
+    probe, probe_rows : bool, int or None
         Cross-validate every candidate on a stratified subsample of
-        ``probe_rows`` rows (3 folds) and re-rank by the blend of that order and
+        ``probe_rows`` rows (default 500; 3 folds) and re-rank by the blend of that order and
         the meta-model's (:func:`automl_meta.probe.with_probe`).
     evaluate_top, cv, halving : int, int, bool
         Cross-validate the top ``evaluate_top`` learners (``cv`` folds,

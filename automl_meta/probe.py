@@ -46,7 +46,6 @@ def probe_scores(
         raise UsageError(f"--probe-rows must be at least {2 * cv} for {cv} folds, got {rows}")
     from automl_meta.evaluation import evaluate
 
-    capped = rows if rows < dataset.n_rows else None
     outcome = evaluate(
         dataset,
         learners=list(learners),
@@ -55,17 +54,17 @@ def probe_scores(
         timeout=timeout,
         n_jobs=n_jobs,
         random_state=random_state,
-        max_rows=capped,
+        max_rows=rows,  # evaluate subsamples only data larger than that
         on_result=on_result,
     )
     scores = pd.Series({r.learner: (r.mean if r.status == "ok" else math.nan) for r in outcome.results}, dtype=float)
-    return scores.reindex(list(learners)), min(rows, dataset.n_rows)
+    return scores.reindex(list(learners)), outcome.n_rows
 
 
 def with_probe(
     dataset: Dataset,
     recommendation: Recommendation,
-    rows: int = PROBE_ROWS,
+    rows: int | None = PROBE_ROWS,
     cv: int = PROBE_CV,
     weight: float = PROBE_WEIGHT,
     timeout: float | None = PROBE_TIMEOUT,
@@ -75,6 +74,7 @@ def with_probe(
 ) -> Recommendation:
     """Probe every ranked learner and re-rank by the blend of the probe and the meta-model's order.
 
+    ``rows=None`` means the default, :data:`~automl_meta.selection.probe.PROBE_ROWS`.
     ``weight`` is the probe's weight while it covers a quarter of the rows or
     more; on larger data it shrinks (:func:`~automl_meta.selection.probe.probe_weight`).
     Each :class:`~automl_meta.recommend.RankedLearner` keeps its meta-model
@@ -85,7 +85,7 @@ def with_probe(
     start = time.perf_counter()
     learners = [r.learner for r in recommendation.ranking]
     scores, used = probe_scores(
-        dataset, learners, rows, cv, recommendation.metric, timeout, n_jobs, random_state, on_result=on_result
+        dataset, learners, PROBE_ROWS if rows is None else rows, cv, recommendation.metric, timeout, n_jobs, random_state, on_result=on_result
     )
     effective = probe_weight(used, dataset.n_rows, weight)
     # the meta-model's utility where it gave one, else its order (higher = better either way)

@@ -91,9 +91,8 @@ def recommend_command(
     if probe or probe_rows is not None:
         from automl_meta.probe import with_probe
 
-        rows = {} if probe_rows is None else {"rows": probe_rows}
         with progress_bar("probing every candidate", total=len(rec.ranking), enabled=not json) as advance:
-            rec = with_probe(dataset, rec, random_state=random_state, on_result=lambda _: advance(1), **rows)
+            rec = with_probe(dataset, rec, rows=probe_rows, random_state=random_state, on_result=lambda _: advance(1))
     if evaluate_top:
         from automl_meta.recommend import evaluate_top as run_evaluate_top
         from automl_meta.recommend import halving_schedule
