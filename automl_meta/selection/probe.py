@@ -88,30 +88,22 @@ class ProbeBest(_Selector):
 
 
 class ProbeBlend(_Selector):
-    """A selector's utilities (default: :class:`~automl_meta.selection.MetaModel`) blended with the probe."""
+    """The :class:`~automl_meta.selection.MetaModel`'s utilities blended with the probe."""
 
-    def __init__(self, weight: float = PROBE_WEIGHT, base=None, random_state=None):
+    def __init__(self, weight: float = PROBE_WEIGHT, random_state=None):
         self.weight = weight
-        self.base = base
         self.random_state = random_state
 
-    def _base(self):
-        if self.base is not None:
-            from sklearn.base import clone
-
-            return clone(self.base)
+    def fit(self, meta_X, scores, maximize: bool = True):
         from automl_meta.selection.metamodel import MetaModel
 
-        return MetaModel(random_state=self.random_state)
-
-    def fit(self, meta_X, scores, maximize: bool = True):
         meta_X, scores = self._fit_scores(meta_X, scores, maximize)
-        self.model_ = self._base().fit(meta_X.drop(columns=probe_columns(meta_X.columns)), scores, maximize=maximize)
+        model = MetaModel(random_state=self.random_state)
+        self.model_ = model.fit(meta_X.drop(columns=probe_columns(meta_X.columns)), scores, maximize=maximize)
         return self
 
     def predict(self, meta_X: pd.DataFrame) -> pd.DataFrame:
         check_is_fitted(self, "model_")
-        # higher = better: the meta-model's decision_function (its predict is in metric units)
-        scorer = getattr(self.model_, "decision_function", None) or self.model_.predict
-        utility = scorer(meta_X.drop(columns=probe_columns(meta_X.columns)))[self.learners_]
+        # higher = better: the decision_function (the meta-model's predict is in metric units)
+        utility = self.model_.decision_function(meta_X.drop(columns=probe_columns(meta_X.columns)))[self.learners_]
         return blend_ranks(utility, _probe_table(meta_X, self.learners_), self.maximize_, self.weight)
