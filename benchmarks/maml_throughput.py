@@ -1,7 +1,7 @@
 """Meta-iterations per second: our vmapped torch.func core against a learn2learn-style per-task loop.
 
     python benchmarks/maml_throughput.py [--device cpu|cuda] [--model conv4|mlp] [--meta-batch 32] [--ways 5] [--shots 1]
-                                         [--inner-steps 1] [--first-order] [--compile] [--seconds 20] [--json]
+                                         [--inner-steps 1] [--first-order] [--compile [MODE]] [--seconds 20] [--json]
 
 Both sides train the same conv4 (64 filters, transductive BatchNorm) on the same
 5-way 1-shot episodes (15 queries per class, synthetic 28x28 images drawn on
@@ -10,6 +10,9 @@ weights and adapts each task in a Python loop with
 ``torch.autograd.grad(create_graph=True)`` (see
 :mod:`automl_meta.neural.per_task_loop`). Each side warms up, then runs for
 ``--seconds`` (at least 3 iterations); the ratio is the speed-up.
+``--compile MODE`` (repeatable; modes as in
+:data:`automl_meta.neural.meta_learners.COMPILE_MODES`) also times the
+``torch.compile``'d core; a mode that fails is reported and skipped.
 ``--model mlp`` times the sinusoid setup instead (MLP 40-40, K=5 support and
 25 query points, inner step 0.01), where per-operation overhead dominates.
 """
@@ -24,7 +27,7 @@ import time
 import torch
 
 from automl_meta.neural.initializations import new_backbone
-from automl_meta.neural.meta_learners import MAML
+from automl_meta.neural.meta_learners import COMPILE_MODES, MAML
 from automl_meta.neural.per_task_loop import loop_meta_loss
 from automl_meta.neural.task_sources import ClassPoolSampler, SinusoidSampler, _ink
 
@@ -59,7 +62,8 @@ def main(argv=None) -> int:
     parser.add_argument("--inner-steps", type=int, default=1)
     parser.add_argument("--inner-lr", type=float, default=0.4)
     parser.add_argument("--first-order", action="store_true")
-    parser.add_argument("--compile", action="store_true", help="also time the torch.compile'd core")
+    parser.add_argument("--compile", nargs="?", const="default", action="append", choices=COMPILE_MODES,
+                        help="also time the torch.compile'd core in this mode (repeatable; default mode 'default')")
     parser.add_argument("--seconds", type=float, default=20.0, help="timed seconds per side")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--json", action="store_true")
@@ -110,8 +114,14 @@ def main(argv=None) -> int:
 
     rows["per_task_loop"] = _timed(loop(), device, args.seconds, warmup=2)
     rows["vmap"] = _timed(ours(False), device, args.seconds, warmup=2)
-    if args.compile:
-        rows["vmap_compiled"] = _timed(ours(True), device, args.seconds, warmup=3)
+    failed = {}
+    for mode in args.compile or []:
+        key = "vmap_compiled" if mode == "default" else f"vmap_compiled_{mode}"
+        try:
+            rows[key] = _timed(ours(mode), device, args.seconds, warmup=5)
+        except Exception as exc:  # a compile mode this stack cannot run: say so, time the others
+            failed[key] = f"{type(exc).__name__}: {str(exc)[:300]}"
+            print(f"{key} failed: {failed[key]}", file=sys.stderr)
     base = rows["per_task_loop"][0]
     card = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
     result = {
@@ -126,6 +136,7 @@ def main(argv=None) -> int:
         "it_per_s": {k: round(v[0], 3) for k, v in rows.items()},
         "iterations_timed": {k: v[1] for k, v in rows.items()},
         "speedup": {k: round(v[0] / base, 2) for k, v in rows.items() if k != "per_task_loop"},
+        "failed": failed,
     }
     if args.json:
         print(json.dumps(result, indent=2))

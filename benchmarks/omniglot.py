@@ -31,7 +31,7 @@ import torch
 from automl_meta.io.omniglot import load_omniglot
 from automl_meta.neural.few_shot import evaluate_learner
 from automl_meta.neural.initializations import new_backbone
-from automl_meta.neural.meta_learners import make_meta_learner
+from automl_meta.neural.meta_learners import COMPILE_MODES, make_meta_learner
 from automl_meta.neural.meta_training import MetaTrainConfig, meta_train
 from automl_meta.neural.task_sources import omniglot_tasks
 
@@ -64,12 +64,16 @@ CONFIGS = {
 }
 
 
+TEST_RESERVE_S = 40.0  # what --deadline keeps back for the 600-task test
+
+
 def _sync(device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize()
 
 
-def run(name: str, images, device, seconds: float | None, use_compile: bool, seed: int, test_tasks: int, meta_batch: int | None = None) -> dict:
+def run(name: str, images, device, seconds: float | None, compile_mode: str | bool, seed: int, test_tasks: int,
+        meta_batch: int | None = None, deadline: float | None = None) -> dict:
     cfg = CONFIGS[name]
     if meta_batch is not None:
         cfg = replace(cfg, meta_batch=meta_batch)
@@ -78,23 +82,25 @@ def run(name: str, images, device, seconds: float | None, use_compile: bool, see
     options = {"inner_lr": cfg.inner_lr, "inner_steps": cfg.inner_steps, "loss": "cross_entropy", "bn_mode": "transductive"}
     if cfg.algo == "reptile":
         options["inner_optimizer"] = cfg.inner_optimizer
-    else:
-        options["compile"] = use_compile
-    learner = make_meta_learner(cfg.algo, new_backbone(splits.architecture, seed), **options).to(device)
     start = time.perf_counter()
-    compiled = use_compile and cfg.algo != "reptile"
-    # Warm-up (pays compilation and cuDNN autotuning): learning rate 0, so no weight changes.
-    probe_cfg = MetaTrainConfig(iterations=3, meta_batch=cfg.meta_batch, meta_lr=0.0, outer_step=0.0, validate_every=0, seed=seed + 99, log_every=3)
-    try:
-        meta_train(learner, splits, probe_cfg)
-    except Exception as exc:  # torch.compile can fail on a new stack: fall back to eager, say so
-        if not compiled:
-            raise
-        print(f"{name}: torch.compile failed ({type(exc).__name__}: {exc}); continuing eagerly", file=sys.stderr)
-        options["compile"] = compiled = False
-        learner = make_meta_learner(cfg.algo, new_backbone(splits.architecture, seed), **options).to(device)
+    # Warm-up (pays compilation, CUDA-graph capture and cuDNN autotuning): learning rate 0, so no
+    # weight changes. A compile mode that fails on this stack falls back to the next one, and says so.
+    attempts = [compile_mode] + (["default"] if compile_mode == "reduce-overhead" else []) + ([False] if compile_mode else [])
+    probe_cfg = MetaTrainConfig(iterations=5, meta_batch=cfg.meta_batch, meta_lr=0.0, outer_step=0.0, validate_every=0, seed=seed + 99, log_every=3)
+    for attempt in attempts:
+        learner = make_meta_learner(cfg.algo, new_backbone(splits.architecture, seed), **options, compile=attempt).to(device)
+        try:
+            meta_train(learner, splits, probe_cfg)
+            break
+        except Exception as exc:
+            if attempt is False:
+                raise
+            print(f"{name}: torch.compile(mode={attempt!r}) failed ({type(exc).__name__}: {str(exc)[:300]}); trying the next mode", file=sys.stderr)
+    compiled = attempt
     _sync(device)
     warmup_s = time.perf_counter() - start
+    if deadline is not None:  # leave time for the test; the row reports the budget actually used
+        budget = max(1.0, min(budget, deadline - time.time() - TEST_RESERVE_S))
     config = MetaTrainConfig(
         iterations=1_000_000, meta_batch=cfg.meta_batch, meta_lr=cfg.meta_lr, outer_step=cfg.outer_step,
         validate_every=0, seed=seed, time_limit=budget, log_every=50, cosine=cfg.cosine,
@@ -117,6 +123,7 @@ def run(name: str, images, device, seconds: float | None, use_compile: bool, see
         "compiled": compiled,
         "card": card,
         "iterations": result.iterations,
+        "budget_s": round(budget, 1),
         "train_s": round(result.seconds, 1),
         "warmup_s": round(warmup_s, 1),
         "it_per_s": round(result.iterations / result.seconds, 2),
@@ -132,11 +139,13 @@ def main(argv=None) -> int:
     parser.add_argument("configs", nargs="+", choices=sorted(CONFIGS), help="configurations to run")
     parser.add_argument("--seconds", type=float, default=None, help="training budget per configuration (default: its own)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    parser.add_argument("--compile", action="store_true", help="torch.compile the MAML meta-gradient (falls back to eager on failure)")
+    parser.add_argument("--compile", nargs="?", const="default", default=None, choices=COMPILE_MODES,
+                        help="torch.compile the meta-step, in this mode (default: 'default'); a failing mode falls back to the next, then to eager")
     parser.add_argument("--data", default=None, help="Omniglot npz folder (default: $AUTOML_META_OMNIGLOT)")
     parser.add_argument("--tasks", type=int, default=600, help="test tasks")
     parser.add_argument("--meta-batch", type=int, default=None, help="override the configuration's meta-batch (smoke tests)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--deadline", type=float, default=None, help="Unix time by which the test must end: shortens training if needed")
     parser.add_argument("--json", action="store_true", help="print one JSON line per configuration")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -147,7 +156,7 @@ def main(argv=None) -> int:
         torch.backends.cudnn.benchmark = True
     images = load_omniglot(args.data)[0]
     for name in args.configs:
-        row = run(name, images, device, args.seconds, args.compile, args.seed, args.tasks, args.meta_batch)
+        row = run(name, images, device, args.seconds, args.compile or False, args.seed, args.tasks, args.meta_batch, args.deadline)
         if args.json:
             print(json.dumps(row), flush=True)
         else:

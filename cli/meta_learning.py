@@ -114,7 +114,7 @@ def meta_train_command(
     validation_tasks: Annotated[int, typer.Option("--validation-tasks", help="Tasks per validation.")] = 100,
     time_limit: Annotated[float | None, typer.Option("--time-limit", help="Stop after this many seconds of training.")] = None,
     cosine: Annotated[bool, typer.Option("--cosine", help="Anneal --meta-lr to 0 with a cosine (over --iterations or --time-limit).")] = False,
-    compile_: Annotated[bool, typer.Option("--compile", help="torch.compile the meta-gradient (worth it on GPU).")] = False,
+    compile_: Annotated[bool, typer.Option("--compile", help="torch.compile the meta-step: MAML's meta-gradient, Reptile's adaptation (worth it on GPU).")] = False,
     device: DeviceOption = "auto",
     data: DataOption = None,
     target: TargetOption = None,

@@ -212,3 +212,18 @@ def test_reptile_outer_step_is_annealed_linearly_during_meta_training():
     meta_train(reptile, splits, MetaTrainConfig(iterations=2, meta_batch=5, outer_step=1.0, validate_every=0, seed=3))
     for k in theta:
         torch.testing.assert_close(reptile.params[k].detach(), expected[k], rtol=1e-5, atol=1e-6)
+
+
+def test_compiled_meta_step_writes_the_eager_gradients():
+    # torch.compile (what --compile and the GPU benchmarks use) must compute the same meta-gradient.
+    batch = _regression_batch(n_tasks=3, seed=4)
+    for make in (
+        lambda c: MAML(_tiny_mlp(5), inner_lr=0.2, inner_steps=2, loss="mse", compile=c),
+        lambda c: Reptile(_tiny_mlp(5), inner_lr=0.1, inner_steps=2, inner_optimizer="sgd", loss="mse", compile=c),
+    ):
+        eager, compiled = make(False), make("default")
+        stats = [learner.accumulate(batch) for learner in (eager, compiled)]
+        assert _max_diff({k: p.grad for k, p in eager.params.items()}, {k: p.grad for k, p in compiled.params.items()}) < 1e-9
+        torch.testing.assert_close(stats[0]["loss"], stats[1]["loss"], equal_nan=True)
+    with pytest.raises(ValueError, match="compile mode"):
+        MAML(_tiny_mlp(), compile="fastest")

@@ -35,11 +35,11 @@ def new_backbone(architecture: dict, seed: int) -> torch.nn.Module:
 def learner_options(hyperparameters: dict, loss: str, bn_mode: str, algorithm: str) -> dict:
     """Constructor options of the meta-learner from a manifest's hyperparameters."""
     options = {"inner_lr": hyperparameters["inner_lr"], "inner_steps": hyperparameters["inner_steps"], "loss": loss, "bn_mode": bn_mode}
+    options["compile"] = bool(hyperparameters.get("compile", False))
     if algorithm == "reptile":
         options["inner_optimizer"] = hyperparameters.get("inner_optimizer", "sgd")
     else:
         options["learn_inner_lr"] = bool(hyperparameters.get("learn_inner_lr", False))
-        options["compile"] = bool(hyperparameters.get("compile", False))
     return options
 
 

@@ -35,6 +35,23 @@ from automl_meta.neural.functional import (
 )
 
 ALGORITHMS = ("maml", "fomaml", "reptile")
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune-no-cudagraphs")
+
+
+def _compiled(fn, compile: bool | str):
+    """``fn`` under :func:`torch.compile` (``compile`` True or one of COMPILE_MODES), else ``fn``."""
+    if not compile:
+        return fn
+    mode = "default" if compile is True else compile
+    if mode not in COMPILE_MODES:
+        raise ValueError(f"unknown compile mode {mode!r}; choose from {COMPILE_MODES}")
+    return torch.compile(fn, dynamic=False, mode=mode)
+
+
+def _new_step(compile: bool | str) -> None:
+    """Tell CUDA-graph replay (``reduce-overhead``) that the last step's outputs are no longer read."""
+    if compile == "reduce-overhead":
+        torch.compiler.cudagraph_mark_step_begin()
 
 
 class Learner:
@@ -125,8 +142,10 @@ class MAML(_MetaLearner):
     bn_mode : {"transductive", "support", "none"}
     learn_inner_lr : bool
         Meta-SGD: meta-learn one inner learning rate per parameter entry.
-    compile : bool
-        Wrap the meta-gradient computation in :func:`torch.compile`.
+    compile : bool or str
+        Wrap the meta-gradient computation in :func:`torch.compile`; a string
+        picks its mode (``"reduce-overhead"`` replays CUDA graphs, which
+        removes the launch overhead of the many small kernels of a meta-step).
     """
 
     def __init__(
@@ -138,14 +157,13 @@ class MAML(_MetaLearner):
         loss: str = "cross_entropy",
         bn_mode: str = "none",
         learn_inner_lr: bool = False,
-        compile: bool = False,
+        compile: bool | str = False,
     ):
         super().__init__(module, Functional(module, loss, bn_mode), InnerLoop(inner_steps, inner_lr, first_order))
+        self.compile = compile
         if learn_inner_lr:
             self.inner_lrs = {k: torch.full_like(v, inner_lr).requires_grad_() for k, v in self.params.items()}
-        self._gradient = partial(maml_meta_gradient, self.net, self.inner, functional_outer=compile)
-        if compile:
-            self._gradient = torch.compile(self._gradient, dynamic=False)
+        self._gradient = _compiled(partial(maml_meta_gradient, self.net, self.inner, functional_outer=bool(compile)), compile)
 
     @property
     def algorithm(self) -> str:
@@ -153,13 +171,19 @@ class MAML(_MetaLearner):
 
     def accumulate(self, batch) -> dict:
         """Compute the meta-gradient of ``batch`` into ``.grad``; returns the mean query loss and score."""
-        grads, lr_grads, loss, score = self._gradient(self.params, batch, self.inner_lrs)
+        _new_step(self.compile)
+        params, lrs = self.params, self.inner_lrs
+        if self.compile:  # the compiled gradient is one pure function: detached inputs keep it an inference graph
+            params = {k: v.detach() for k, v in params.items()}
+            lrs = None if lrs is None else {k: v.detach() for k, v in lrs.items()}
+        grads, lr_grads, loss, score = self._gradient(params, batch, lrs)
         for k, p in self.params.items():
             p.grad = grads[k].detach()
         if lr_grads is not None:
             for k, p in self.inner_lrs.items():
                 p.grad = lr_grads[k].detach()
-        return {"loss": loss, "score": score}
+        # Copies: under CUDA-graph replay the next step overwrites its outputs, and callers keep these.
+        return {"loss": loss.detach().clone(), "score": score.detach().clone()}
 
 
 class Reptile(_MetaLearner):
@@ -180,12 +204,16 @@ class Reptile(_MetaLearner):
         inner_optimizer: str = "adam",
         loss: str = "cross_entropy",
         bn_mode: str = "none",
+        compile: bool | str = False,
     ):
         inner = InnerLoop(inner_steps, inner_lr, first_order=True, optimizer=inner_optimizer)
         super().__init__(module, Functional(module, loss, bn_mode), inner)
+        self.compile = compile
+        self._targets = _compiled(partial(reptile_targets, self.net, self.inner), compile)
 
     def accumulate(self, batch) -> dict:
-        target = reptile_targets(self.net, self.inner, self.params, batch)
+        _new_step(self.compile)
+        target = self._targets(self.params, batch)
         for k, p in self.params.items():
             p.grad = (p.detach() - target[k]).detach()
         nan = torch.tensor(float("nan"))
@@ -200,6 +228,5 @@ def make_meta_learner(algorithm: str, module: nn.Module, **options) -> _MetaLear
         return MAML(module, first_order=True, **options)
     if algorithm == "reptile":
         options.pop("learn_inner_lr", None)
-        options.pop("compile", None)
         return Reptile(module, **options)
     raise ValueError(f"unknown algorithm {algorithm!r}; choose from {ALGORITHMS}")
