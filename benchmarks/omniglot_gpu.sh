@@ -7,12 +7,13 @@
 #   SMOKE=1 benchmarks/omniglot_gpu.sh                                             # CPU check: 3 s per config, meta-batch 2, 8 test tasks
 #
 # Budgets: 170 s for the 5-way configurations, 470 s for 20-way (plus warm-up
-# and the 600-task test). torch.compile (warm-up, not training time; it falls
-# back to eager by itself if compilation fails) is used for maml-20w1s only by
-# default, where throughput matters most: COMPILE=1 compiles every MAML
-# configuration, COMPILE=0 none. PYTHON picks the interpreter.
+# and the 600-task test). Every configuration is torch.compile'd with CUDA graphs
+# (warm-up, not training time; a mode that fails falls back to the next one, then
+# to eager): COMPILE=default compiles without CUDA graphs, COMPILE=0 not at all.
+# PYTHON picks the interpreter.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 PYTHON="${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python3 )}"
 CONFIGS=("$@")
 if [ ${#CONFIGS[@]} -eq 0 ]; then
@@ -32,8 +33,9 @@ else
 fi
 for config in "${CONFIGS[@]}"; do
   FLAGS=("${EXTRA[@]}")
-  case "${COMPILE:-auto}:$config:$SMOKE" in
-    1:*:0 | auto:maml-20w1s:0) FLAGS+=(--compile) ;;
+  case "${COMPILE:-reduce-overhead}:$SMOKE" in
+    0:* | *:1) ;;
+    *) FLAGS+=(--compile "${COMPILE:-reduce-overhead}") ;;
   esac
   "$PYTHON" benchmarks/omniglot.py "$config" "${FLAGS[@]}"
 done
