@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
-# Every GPU figure of the neural module in one call of under 10 minutes on one H100/H200.
+# GPU figures of the neural module in one call of under 10 minutes on one H100/H200.
 #
-#   AUTOML_META_OMNIGLOT=DIR LOG_DIR=DIR benchmarks/gpu_lease.sh
+#   AUTOML_META_OMNIGLOT=DIR LOG_DIR=DIR benchmarks/gpu_lease.sh [LANE ...]
+#   THROUGHPUT=0 benchmarks/gpu_lease.sh maml-20w1s:420 reptile-5w1s:300   # what the first lease left
 #   SMOKE=1 AUTOML_META_OMNIGLOT=../shared/omniglot benchmarks/gpu_lease.sh   # CPU check of the plumbing (eager), ~1 min
 #
-# 1. Alone on the GPU: meta-iterations per second of 5-way 1-shot second-order
-#    MAML at meta-batch 32, per-task loop vs our vmapped core, eager and
-#    compiled with CUDA graphs (benchmarks/maml_throughput.py).
-# 2. Then three lanes side by side on the same GPU (so each runs slower than it
-#    would alone, and its it/s says so): MAML 20-way 1-shot; MAML 5-way 1-shot
-#    followed by 5-way 5-shot; Reptile 5-way 1-shot. Each is compiled with CUDA
-#    graphs (falling back by itself), trained for a fixed budget and tested on
-#    600 tasks (benchmarks/omniglot.py). Budgets: TRAIN_20W (330 s), TRAIN_5W
-#    (150 s), TRAIN_5W5S (110 s), TRAIN_REPTILE (170 s); every lane shortens its
-#    training so that its test ends TOTAL seconds (560) after the script starts.
+# 1. Alone on the GPU (unless THROUGHPUT=0): meta-iterations per second of
+#    5-way 1-shot second-order MAML at meta-batch 32, per-task loop vs our
+#    vmapped core, eager and compiled with CUDA graphs (maml_throughput.py).
+# 2. Then the lanes side by side on the same GPU (so each runs slower than it
+#    would alone, and its it/s says so). A lane is CONFIG:SECONDS, or several
+#    joined by commas to run one after another (benchmarks/omniglot.py
+#    configurations). Default, the first lease's plan: maml-20w1s:330,
+#    maml-5w1s:150,maml-5w5s:110 and reptile-5w1s:170. Each run is compiled
+#    with CUDA graphs (falling back by itself), trained for its budget and
+#    tested on 600 tasks; every lane shortens its training so that its test
+#    ends TOTAL seconds (560) after the script starts.
 #
-# Every job writes its log and JSON to LOG_DIR (default benchmarks/logs); the
-# summary at the end prints every JSON line.
+# Every job writes its log to LOG_DIR (default benchmarks/logs) and its JSON
+# line to LOG_DIR/omniglot.jsonl; the summary at the end prints them.
 set -uo pipefail
 DEADLINE=$(( $(date +%s) + ${TOTAL:-560} ))
 cd "$(dirname "$0")/.."
@@ -25,30 +27,39 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 LOG_DIR="${LOG_DIR:-benchmarks/logs}"
 mkdir -p "$LOG_DIR"
 COMPILE=(--compile "${COMPILE_MODE:-reduce-overhead}")
+LANES=("$@")
+[ ${#LANES[@]} -eq 0 ] && LANES=(maml-20w1s:330 maml-5w1s:150,maml-5w5s:110 reptile-5w1s:170)
 if [ "${SMOKE:-0}" = "1" ]; then
-  DEV=(--device cpu) ; SMALL=(--tasks 8 --meta-batch 2) ; SECONDS_SIDE=2 COMPILE=()
-  TRAIN_20W=5 TRAIN_5W=5 TRAIN_5W5S=5 TRAIN_REPTILE=5
+  DEV=(--device cpu) ; SMALL=(--tasks 8 --meta-batch 2) ; SECONDS_SIDE=2 COMPILE=() ; SMOKE_SECONDS=5
   export OMP_NUM_THREADS=1
 else
-  DEV=(--device cuda) ; SMALL=() ; SECONDS_SIDE="${SECONDS_SIDE:-6}"
+  DEV=(--device cuda) ; SMALL=() ; SECONDS_SIDE="${SECONDS_SIDE:-6}" ; SMOKE_SECONDS=
   nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader
   "$PYTHON" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0))' || exit 1
 fi
 
-echo "== throughput, alone on the device ($(date +%T))"
-"$PYTHON" benchmarks/maml_throughput.py "${DEV[@]}" --meta-batch 32 --seconds "$SECONDS_SIDE" \
-  "${COMPILE[@]}" --json > "$LOG_DIR/throughput.json" 2> "$LOG_DIR/throughput.log"
-cat "$LOG_DIR/throughput.json"
+if [ "${THROUGHPUT:-1}" != "0" ]; then
+  echo "== throughput, alone on the device ($(date +%T))"
+  "$PYTHON" benchmarks/maml_throughput.py "${DEV[@]}" --meta-batch 32 --seconds "$SECONDS_SIDE" \
+    "${COMPILE[@]}" --json > "$LOG_DIR/throughput.json" 2> "$LOG_DIR/throughput.log"
+  cat "$LOG_DIR/throughput.json"
+fi
 
-echo "== Omniglot, three lanes side by side ($(date +%T))"
+echo "== Omniglot, ${#LANES[@]} lane(s) side by side ($(date +%T))"
 omniglot() {  # name seconds
-  "$PYTHON" benchmarks/omniglot.py "$1" --seconds "$2" --deadline "$DEADLINE" "${DEV[@]}" "${SMALL[@]}" "${COMPILE[@]}" --json \
+  "$PYTHON" benchmarks/omniglot.py "$1" --seconds "${SMOKE_SECONDS:-$2}" --deadline "$DEADLINE" "${DEV[@]}" "${SMALL[@]}" "${COMPILE[@]}" --json \
     >> "$LOG_DIR/omniglot.jsonl" 2> "$LOG_DIR/$1.log" || echo "$1 failed: see $1.log" >&2
 }
+lane() {  # CONFIG:SECONDS[,CONFIG:SECONDS...]
+  local run
+  for run in ${1//,/ }; do
+    omniglot "${run%%:*}" "${run##*:}"
+  done
+}
 : > "$LOG_DIR/omniglot.jsonl"
-omniglot maml-20w1s "${TRAIN_20W:-330}" &
-(omniglot maml-5w1s "${TRAIN_5W:-150}"; omniglot maml-5w5s "${TRAIN_5W5S:-110}") &
-omniglot reptile-5w1s "${TRAIN_REPTILE:-170}" &
+for spec in "${LANES[@]}"; do
+  lane "$spec" &
+done
 wait
 echo "== done ($(date +%T))"
 cat "$LOG_DIR/omniglot.jsonl"

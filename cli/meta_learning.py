@@ -104,6 +104,12 @@ def meta_train_command(
         float | None, typer.Option("--inner-lr", help="Inner step size (default 0.4 omniglot, 0.01 sinusoid, 0.1 tabular; 1e-3 for Reptile's Adam).")
     ] = None,
     inner_optimizer: Annotated[str, typer.Option("--inner-optimizer", help="Reptile's inner optimizer: sgd or adam.")] = "sgd",
+    inner_batch: Annotated[
+        int | None, typer.Option("--inner-batch", help="Reptile: each inner step takes the next N of the task's shuffled examples (paper: 10).")
+    ] = None,
+    train_queries: Annotated[
+        int | None, typer.Option("--train-queries", help="omniglot: query examples per class of training episodes only (Reptile paper: 9, i.e. 10 shots).")
+    ] = None,
     meta_batch: Annotated[int, typer.Option("--meta-batch", help="Tasks per meta-iteration.")] = 32,
     iterations: Annotated[int, typer.Option("--iterations", help="Meta-iterations.")] = 1000,
     meta_lr: Annotated[float, typer.Option("--meta-lr", help="Adam learning rate of MAML/FOMAML.")] = 1e-3,
@@ -141,19 +147,26 @@ def meta_train_command(
         raise UsageError(f"--bn must be transductive or support, not {bn!r}")
     if meta_sgd and (algo == "reptile" or source == "tabular"):
         raise UsageError("--meta-sgd works with maml/fomaml on sinusoid or omniglot (tabular inits must keep the plain MLP keys)")
-    if min(ways, shots, inner_steps, meta_batch, iterations) < 1 or (queries is not None and queries < 1):
-        raise UsageError("--ways, --shots, --queries, --inner-steps, --meta-batch and --iterations must be >= 1")
+    if min(ways, shots, inner_steps, meta_batch, iterations) < 1 or any(v is not None and v < 1 for v in (queries, inner_batch, train_queries)):
+        raise UsageError("--ways, --shots, --queries, --train-queries, --inner-steps, --inner-batch, --meta-batch and --iterations must be >= 1")
+    if inner_batch is not None and algo != "reptile":
+        raise UsageError("--inner-batch is Reptile's; MAML adapts on the whole support set")
+    if train_queries is not None and source != "omniglot":
+        raise UsageError("--train-queries works with the omniglot task source")
     dev = _device(device)
     queries = DEFAULT_QUERIES[source] if queries is None else queries
     if inner_lr is None:  # Reptile's inner Adam takes the Reptile paper's 1e-3
         inner_lr = 1e-3 if algo == "reptile" and inner_optimizer == "adam" else DEFAULT_INNER_LR[source]
+    extra = {} if train_queries is None else {"train_queries": train_queries}
     splits = make_task_source(
-        source, _task_data(source, data, target, sep), ways=ways, shots=shots, queries=queries, device=dev, bn_mode=bn, split_seed=1 if source == "omniglot" else seed
+        source, _task_data(source, data, target, sep), ways=ways, shots=shots, queries=queries, device=dev, bn_mode=bn,
+        split_seed=1 if source == "omniglot" else seed, **extra,
     )
     hyper = {
         "inner_lr": inner_lr,
         "inner_steps": inner_steps,
         "inner_optimizer": inner_optimizer if algo == "reptile" else "sgd",
+        "inner_batch": inner_batch,
         "meta_batch": meta_batch,
         "iterations": iterations,
         "meta_lr": meta_lr,
@@ -162,7 +175,10 @@ def meta_train_command(
         "compile": compile_,
         "cosine": cosine,
     }
-    learner = make_meta_learner(algo, new_backbone(splits.architecture, seed), **learner_options(hyper, splits.loss, splits.bn_mode, algo)).to(dev)
+    options = learner_options(hyper, splits.loss, splits.bn_mode, algo)
+    if algo == "reptile":
+        options["seed"] = seed  # the order of inner minibatches
+    learner = make_meta_learner(algo, new_backbone(splits.architecture, seed), **options).to(dev)
     config = MetaTrainConfig(iterations, meta_batch, meta_lr, outer_step, validate_every, validation_tasks, seed, time_limit, cosine=cosine)
     metric = "accuracy" if splits.loss == "cross_entropy" else "mse"
     last = {"val": None}

@@ -219,7 +219,7 @@ def test_compiled_meta_step_writes_the_eager_gradients():
     batch = _regression_batch(n_tasks=3, seed=4)
     for make in (
         lambda c: MAML(_tiny_mlp(5), inner_lr=0.2, inner_steps=2, loss="mse", compile=c),
-        lambda c: Reptile(_tiny_mlp(5), inner_lr=0.1, inner_steps=2, inner_optimizer="sgd", loss="mse", compile=c),
+        lambda c: Reptile(_tiny_mlp(5), inner_lr=0.1, inner_steps=2, inner_optimizer="sgd", loss="mse", compile=c, inner_batch=4),
     ):
         eager, compiled = make(False), make("default")
         stats = [learner.accumulate(batch) for learner in (eager, compiled)]
@@ -227,3 +227,43 @@ def test_compiled_meta_step_writes_the_eager_gradients():
         torch.testing.assert_close(stats[0]["loss"], stats[1]["loss"], equal_nan=True)
     with pytest.raises(ValueError, match="compile mode"):
         MAML(_tiny_mlp(), compile="fastest")
+
+
+def test_inner_batches_take_consecutive_rows_in_turn():
+    module = _tiny_mlp(6)
+    net = Functional(module, "mse", "none")
+    x, y = torch.randn(6, 2, dtype=torch.float64), torch.randn(6, 1, dtype=torch.float64)
+    params = {k: v.detach() for k, v in module.named_parameters()}
+    got = adapt(net, params, x, y, InnerLoop(steps=4, lr=0.1, first_order=True, batch_size=4))
+    expected = dict(params)
+    for rows in ([0, 1, 2, 3], [4, 5, 0, 1], [2, 3, 4, 5], [0, 1, 2, 3]):  # wraps around the 6 rows
+        g = torch.func.grad(net.support_loss)(expected, x[rows], y[rows])
+        expected = {k: p - 0.1 * g[k] for k, p in expected.items()}
+    assert _max_diff(got, expected) < 1e-12
+    with pytest.raises(ValueError, match="batch size"):
+        InnerLoop(batch_size=0)
+
+
+def test_reptile_inner_batches_shuffle_rows_with_their_targets():
+    batch = _regression_batch(n_tasks=3, shots=4, queries=5, seed=7)
+    make = lambda b: Reptile(_tiny_mlp(8), inner_lr=0.1, inner_steps=3, inner_optimizer="sgd", loss="mse", inner_batch=b, seed=3)  # noqa: E731
+    full, pooled = make(None), make(9)  # 9 = every row: the shuffle must not change the full-batch gradient
+    for learner in (full, pooled):
+        learner.accumulate(batch)
+    assert _max_diff({k: p.grad for k, p in full.params.items()}, {k: p.grad for k, p in pooled.params.items()}) < 1e-12
+    small = make(3)
+    small.accumulate(batch)
+    order = torch.rand(3, 9, generator=torch.Generator().manual_seed(3)).argsort(dim=1)
+    x, y = torch.cat([batch.xs, batch.xq], 1), torch.cat([batch.ys, batch.yq], 1)
+    net, theta = small.net, {k: v.detach() for k, v in small.params.items()}
+    targets = []
+    for t in range(3):
+        phi = dict(theta)
+        for step in range(3):
+            rows = order[t, 3 * step : 3 * step + 3]
+            g = torch.func.grad(net.support_loss)(phi, x[t, rows], y[t, rows])
+            phi = {k: p - 0.1 * g[k] for k, p in phi.items()}
+        targets.append(phi)
+    expected = {k: theta[k] - torch.stack([p[k] for p in targets]).mean(0) for k in theta}
+    assert _max_diff({k: p.grad for k, p in small.params.items()}, expected) < 1e-12
+    assert _max_diff(expected, {k: p.grad for k, p in full.params.items()}) > 1e-6  # minibatches changed the path

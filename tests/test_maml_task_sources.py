@@ -112,3 +112,13 @@ def test_tabular_tasks_reject_too_few_classes():
     dataset = make_dataset(_classes_frame(n_classes=4), target="label", task="classification")
     with pytest.raises(DatasetError, match="held-out test classes"):
         make_task_source("tabular", dataset, ways=3, shots=2, queries=4)
+
+
+def test_omniglot_train_queries_change_only_the_training_episodes():
+    images = np.random.default_rng(0).integers(0, 256, size=(40, 20, 28, 28), dtype=np.uint8)
+    splits = omniglot_tasks(images, ways=5, shots=1, queries=15, n_train=24, n_validation=6, train_queries=9)
+    g = torch.Generator().manual_seed(0)
+    train, test = splits.train.sample(2, g), splits.test.sample(2, g)
+    assert train.xs.shape[1] + train.xq.shape[1] == 50  # Reptile's 10 examples per class
+    assert test.xs.shape[1] == 5 and test.xq.shape[1] == 75
+    assert splits.info["train_queries"] == 9 and splits.info["queries"] == 15

@@ -164,6 +164,29 @@ def test_meta_train_reptile_with_inner_adam_records_its_hyperparameters(tmp_path
     assert json.loads(evaluation.stdout)["steps"] == 3
 
 
+def test_meta_train_omniglot_reptile_with_the_papers_inner_batches(shared_dir, tmp_path, monkeypatch):
+    if not (shared_dir / "omniglot" / "omniglot_background_28.npz").is_file():
+        pytest.skip("needs ../shared/omniglot")
+    monkeypatch.setenv("AUTOML_META_OMNIGLOT", str(shared_dir / "omniglot"))
+    out = tmp_path / "rep.pt"
+    result = runner.invoke(
+        app,
+        ["meta-train", "omniglot", "--algo", "reptile", "--inner-optimizer", "adam", "--inner-steps", "2", "--inner-batch", "6",
+         "--ways", "3", "--shots", "1", "--queries", "2", "--train-queries", "3", "--meta-batch", "2", "--iterations", "2",
+         "--validate-every", "0", "--validation-tasks", "3", "--device", "cpu", "--out", str(out), "--json"],
+    )
+    assert result.exit_code == 0, result.stderr
+    _, manifest = load_checkpoint(out, kind="init")
+    assert manifest["hyperparameters"]["inner_batch"] == 6
+    assert manifest["tasks"]["train_queries"] == 3 and manifest["tasks"]["queries"] == 2
+
+
+def test_meta_train_rejects_inner_batches_for_maml(tmp_path):
+    result = runner.invoke(app, ["meta-train", "sinusoid", "--algo", "maml", "--inner-batch", "4", "--out", str(tmp_path / "x.pt")])
+    assert result.exit_code == 2
+    assert "--inner-batch is Reptile's" in result.stderr
+
+
 def test_meta_train_rejects_an_unknown_algorithm(tmp_path):
     result = runner.invoke(app, ["meta-train", "sinusoid", "--algo", "protonet", "--out", str(tmp_path / "x.pt")])
     assert result.exit_code == 2

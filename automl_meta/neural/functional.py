@@ -41,7 +41,13 @@ Params = dict[str, torch.Tensor]
 
 @dataclass(frozen=True)
 class InnerLoop:
-    """How a task adapts: ``steps`` of ``optimizer`` at ``lr`` on the support set."""
+    """How a task adapts: ``steps`` of ``optimizer`` at ``lr`` on the support set.
+
+    ``batch_size`` (Reptile's inner batch): step ``t`` (from 0) uses rows
+    ``t*b .. t*b+b-1`` of the task's examples, wrapping around, so that 5 steps of 10 rows make one
+    pass over 50 examples; a task with at most ``b`` rows takes every step on all
+    of them. Rows should come shuffled (:class:`Reptile` shuffles them).
+    """
 
     steps: int = 1
     lr: float = 0.4
@@ -49,10 +55,13 @@ class InnerLoop:
     optimizer: str = "sgd"
     betas: tuple[float, float] = (0.0, 0.999)  # Reptile's inner Adam uses beta1 = 0
     eps: float = 1e-8
+    batch_size: int | None = None
 
     def __post_init__(self):
         if self.steps < 0:
             raise ValueError(f"inner steps must be >= 0, got {self.steps}")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ValueError(f"inner batch size must be >= 1, got {self.batch_size}")
         if self.optimizer not in INNER_OPTIMIZERS:
             raise ValueError(f"unknown inner optimizer {self.optimizer!r}; choose from {INNER_OPTIMIZERS}")
 
@@ -133,15 +142,27 @@ def adapt(
     unless ``inner.first_order``.
     """
     lr = inner.lr if lr is None else lr
-    grad_fn = grad(net.support_loss)
+    grad_fn = _minibatched(grad(net.support_loss), x.shape[0], inner.batch_size)
     if inner.optimizer == "adam":
         return _adapt_adam(grad_fn, params, x, y, inner, lr)
-    for _ in range(inner.steps):
-        g = grad_fn(params, x, y)
+    for t in range(1, inner.steps + 1):
+        g = grad_fn(params, x, y, t)
         if inner.first_order:
             g = {k: v.detach() for k, v in g.items()}
         params = {k: p - _lr_of(lr, k) * g[k] for k, p in params.items()}
     return params
+
+
+def _minibatched(grad_fn: Callable, n_rows: int, batch_size: int | None) -> Callable:
+    """``grad_fn`` as a function of the step ``t`` (from 1): all rows, or the ``t``-th slice of ``batch_size``."""
+    if batch_size is None or batch_size >= n_rows:
+        return lambda params, x, y, t: grad_fn(params, x, y)
+
+    def step(params, x, y, t):
+        rows = torch.arange((t - 1) * batch_size, t * batch_size, device=x.device) % n_rows
+        return grad_fn(params, x[rows], y[rows])
+
+    return step
 
 
 def _adapt_adam(grad_fn: Callable, params: Params, x, y, inner: InnerLoop, lr) -> Params:
@@ -150,7 +171,7 @@ def _adapt_adam(grad_fn: Callable, params: Params, x, y, inner: InnerLoop, lr) -
     m = {k: torch.zeros_like(p) for k, p in params.items()}
     v = {k: torch.zeros_like(p) for k, p in params.items()}
     for t in range(1, inner.steps + 1):
-        g = grad_fn(params, x, y)
+        g = grad_fn(params, x, y, t)
         if inner.first_order:
             g = {k: gk.detach() for k, gk in g.items()}
         m = {k: beta1 * m[k] + (1 - beta1) * g[k] for k in params}

@@ -38,6 +38,7 @@ def learner_options(hyperparameters: dict, loss: str, bn_mode: str, algorithm: s
     options["compile"] = bool(hyperparameters.get("compile", False))
     if algorithm == "reptile":
         options["inner_optimizer"] = hyperparameters.get("inner_optimizer", "sgd")
+        options["inner_batch"] = hyperparameters.get("inner_batch")
     else:
         options["learn_inner_lr"] = bool(hyperparameters.get("learn_inner_lr", False))
     return options

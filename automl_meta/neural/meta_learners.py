@@ -190,8 +190,11 @@ class Reptile(_MetaLearner):
     """Reptile: adapt each task with SGD or Adam, then move toward the mean adapted weights.
 
     ``accumulate`` sets ``grad = theta - mean(phi)``; use ``torch.optim.SGD`` with
-    the (annealed) outer step size as learning rate. Evaluation adapts with the
-    same inner optimizer on the support set only.
+    the (annealed) outer step size as learning rate. Training adapts on all of a
+    task's examples (support and query); ``inner_batch`` takes each inner step
+    on the next ``inner_batch`` of them, shuffled per task by a generator
+    seeded with ``seed`` (the paper: 5 steps of 10 out of 10 shots per class).
+    Evaluation adapts with the same inner optimizer on the support set only.
     """
 
     algorithm = "reptile"
@@ -205,14 +208,32 @@ class Reptile(_MetaLearner):
         loss: str = "cross_entropy",
         bn_mode: str = "none",
         compile: bool | str = False,
+        inner_batch: int | None = None,
+        seed: int = 0,
     ):
-        inner = InnerLoop(inner_steps, inner_lr, first_order=True, optimizer=inner_optimizer)
+        inner = InnerLoop(inner_steps, inner_lr, first_order=True, optimizer=inner_optimizer, batch_size=inner_batch)
         super().__init__(module, Functional(module, loss, bn_mode), inner)
         self.compile = compile
+        self.seed = seed
+        self._generator = None
         self._targets = _compiled(partial(reptile_targets, self.net, self.inner), compile)
+
+    def _shuffled(self, batch):
+        """Each task's support and query rows in one random order (what inner minibatches take in turn)."""
+        xs, ys, xq, yq = batch
+        x, y = torch.cat([xs, xq], dim=1), torch.cat([ys, yq], dim=1)
+        if self._generator is None or self._generator.device != x.device:
+            self._generator = torch.Generator(device=x.device).manual_seed(self.seed)
+        order = torch.rand(y.shape[:2], generator=self._generator, device=x.device).argsort(dim=1)
+        x = x.gather(1, order.view(*order.shape, *[1] * (x.dim() - 2)).expand_as(x))
+        y = y.gather(1, order.view(*order.shape, *[1] * (y.dim() - 2)).expand_as(y))
+        return x, y
 
     def accumulate(self, batch) -> dict:
         _new_step(self.compile)
+        if self.inner.batch_size is not None:  # one pool of shuffled rows, taken in turn by the inner steps
+            x, y = self._shuffled(batch)
+            batch = type(batch)(x, y, x[:, :0], y[:, :0])
         target = self._targets(self.params, batch)
         for k, p in self.params.items():
             p.grad = (p.detach() - target[k]).detach()

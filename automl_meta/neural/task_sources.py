@@ -176,16 +176,23 @@ def omniglot_tasks(
     split_seed: int = 1,
     device="cpu",
     bn_mode: str = "transductive",
+    train_queries: int | None = None,
     **_,
 ) -> TaskSplits:
-    """Omniglot episodes from uint8 images ``(n_chars, 20, 28, 28)`` (255 = background)."""
+    """Omniglot episodes from uint8 images ``(n_chars, 20, 28, 28)`` (255 = background).
+
+    ``train_queries`` (default ``queries``) sets the query rows per class of the
+    training episodes only: Reptile trains on 10 examples per class of a 1-shot
+    task (``train_queries=9``) and is tested with the usual 15 queries.
+    """
+    train_queries = queries if train_queries is None else train_queries
     n_chars = images.shape[0]
     if n_train + n_validation >= n_chars:
         raise UsageError(f"{n_chars} Omniglot characters cannot give {n_train} training and {n_validation} validation characters plus a test set")
     order = np.random.default_rng(split_seed).permutation(n_chars)
     parts = {"train": order[:n_train], "validation": order[n_train : n_train + n_validation], "test": order[n_train + n_validation :]}
-    if shots + queries > images.shape[1]:
-        raise UsageError(f"shots + queries = {shots + queries} exceeds the {images.shape[1]} drawings per Omniglot character")
+    if shots + max(queries, train_queries) > images.shape[1]:
+        raise UsageError(f"shots + queries = {shots + max(queries, train_queries)} exceeds the {images.shape[1]} drawings per Omniglot character")
     samplers = {}
     for split, chars in parts.items():
         base = torch.as_tensor(images[np.sort(chars)])
@@ -195,11 +202,12 @@ def omniglot_tasks(
             raise UsageError(f"{split}: only {len(base)} classes for {ways}-way episodes")
         data = base.to(device)
         counts = torch.full((len(data),), data.shape[1], dtype=torch.long)
-        samplers[split] = ClassPoolSampler(data, counts, ways, shots, queries, transform=_ink)
+        samplers[split] = ClassPoolSampler(data, counts, ways, shots, train_queries if split == "train" else queries, transform=_ink)
     info = {
         "ways": ways,
         "shots": shots,
         "queries": queries,
+        "train_queries": train_queries,
         "characters": {k: int(len(v)) for k, v in parts.items()},
         "rotations": rotations,
         "split_seed": split_seed,
