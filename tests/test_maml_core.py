@@ -267,3 +267,11 @@ def test_reptile_inner_batches_shuffle_rows_with_their_targets():
     expected = {k: theta[k] - torch.stack([p[k] for p in targets]).mean(0) for k in theta}
     assert _max_diff({k: p.grad for k, p in small.params.items()}, expected) < 1e-12
     assert _max_diff(expected, {k: p.grad for k, p in full.params.items()}) > 1e-6  # minibatches changed the path
+
+
+def test_reptile_evaluation_adapts_on_the_whole_support_set():
+    batch = _regression_batch(n_tasks=2, shots=6, queries=3, seed=9)
+    pooled = Reptile(_tiny_mlp(4), inner_lr=0.1, inner_steps=3, inner_optimizer="sgd", loss="mse", inner_batch=2)
+    plain = Reptile(_tiny_mlp(4), inner_lr=0.1, inner_steps=3, inner_optimizer="sgd", loss="mse")
+    torch.testing.assert_close(pooled.evaluate(batch), plain.evaluate(batch), rtol=0, atol=0)
+    assert pooled.clone().inner.batch_size is None

@@ -44,9 +44,10 @@ class InnerLoop:
     """How a task adapts: ``steps`` of ``optimizer`` at ``lr`` on the support set.
 
     ``batch_size`` (Reptile's inner batch): step ``t`` (from 0) uses rows
-    ``t*b .. t*b+b-1`` of the task's examples, wrapping around, so that 5 steps of 10 rows make one
-    pass over 50 examples; a task with at most ``b`` rows takes every step on all
-    of them. Rows should come shuffled (:class:`Reptile` shuffles them).
+    ``t*b .. t*b+b-1`` of the task's examples, wrapping around, so that 5 steps
+    of 10 rows make one pass over 50 examples; a task with at most ``b`` rows
+    takes every step on all of them. Rows should come shuffled (Reptile's
+    training shuffles them).
     """
 
     steps: int = 1

@@ -99,13 +99,16 @@ class _MetaLearner:
         return self
 
     def clone(self, first_order: bool = True) -> Learner:
-        """A task learner starting from the current initialization (detached unless ``first_order=False``)."""
+        """A task learner starting from the current initialization (detached unless ``first_order=False``).
+
+        It adapts on all the examples it is given: inner minibatches are a training device.
+        """
         params = self.params if not first_order else {k: v.detach() for k, v in self.params.items()}
-        return Learner(self.net, params, replace(self.inner, first_order=first_order), self.inner_lrs)
+        return Learner(self.net, params, replace(self.inner, first_order=first_order, batch_size=None), self.inner_lrs)
 
     def evaluate(self, batch, steps: int | None = None) -> torch.Tensor:
-        """Query score of every task of ``batch`` after ``steps`` inner steps on its support set."""
-        inner = self.inner if steps is None else replace(self.inner, steps=steps)
+        """Query score of every task of ``batch`` after ``steps`` inner steps on its whole support set."""
+        inner = replace(self.inner, batch_size=None) if steps is None else replace(self.inner, steps=steps, batch_size=None)
         return evaluate_tasks(self.net, inner, self.params, batch, self.inner_lrs)
 
     def state_dict(self) -> dict:
@@ -194,7 +197,7 @@ class Reptile(_MetaLearner):
     task's examples (support and query); ``inner_batch`` takes each inner step
     on the next ``inner_batch`` of them, shuffled per task by a generator
     seeded with ``seed`` (the paper: 5 steps of 10 out of 10 shots per class).
-    Evaluation adapts with the same inner optimizer on the support set only.
+    Evaluation adapts with the same inner optimizer on the whole support set.
     """
 
     algorithm = "reptile"
