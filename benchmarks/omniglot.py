@@ -1,15 +1,16 @@
 """Omniglot few-shot benchmark: meta-train one configuration for a time budget, test on 600 tasks.
 
-    python benchmarks/omniglot.py maml-5w1s [--seconds 170] [--device auto] [--compile] [--data DIR] [--json]
+    python benchmarks/omniglot.py maml-5w1s [--seconds 170] [--device auto] [--compile [MODE]] [--deadline T] [--data DIR] [--json]
     python benchmarks/omniglot.py cpu-fomaml-5w1s --seconds 240 --device cpu
 
 The Omniglot folder comes from --data or $AUTOML_META_OMNIGLOT. Protocol: 1100
 training + 100 validation characters, 423 test characters, all with the three
 rotations as extra classes; 15 query images per class (5 in the CPU
-configuration); conv4 (64 filters,
-BatchNorm, ReLU, stride 2); BatchNorm transductive (query-batch statistics, as
-in the MAML and Reptile papers). Test: 600 tasks of the test characters, mean
-accuracy with a 95% confidence interval. Episodes are sampled on the device.
+configuration; Reptile trains on 10 examples per class, its paper's "train
+shots"); conv4 (64 filters, BatchNorm, ReLU, stride 2); BatchNorm transductive
+(query-batch statistics, as in the MAML and Reptile papers). Test: 600 tasks
+of the test characters, mean accuracy with a 95% confidence interval. Episodes
+are sampled on the device.
 
 Training stops at the time budget, and annealing (Reptile's outer step, the
 cosine of MAML's meta learning rate) follows the elapsed fraction of it.
