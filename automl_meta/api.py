@@ -72,6 +72,7 @@ def recommend_learners(
     explain: int = 0,
     probe: bool = False,
     probe_rows: int | None = None,
+    probe_budget: float | None = None,
     evaluate_top: int = 0,
     cv: int = 5,
     halving: bool = True,
@@ -96,10 +97,11 @@ def recommend_learners(
         one and its shipped meta-model (others train a meta-model, cached).
     explain : int
         How many top learners get their meta-feature contributions.
-    probe, probe_rows : bool, int or None
+    probe, probe_rows, probe_budget : bool, int or None, float or None
         Cross-validate every candidate on a stratified subsample of
         ``probe_rows`` rows (default 500; 3 folds) and re-rank by the blend of that order and
-        the meta-model's (:func:`automl_meta.probe.with_probe`).
+        the meta-model's (:func:`automl_meta.probe.with_probe`). Learners
+        unfinished after ``probe_budget`` seconds (default 30) rank last by the probe.
     evaluate_top, cv, halving : int, int, bool
         Cross-validate the top ``evaluate_top`` learners (``cv`` folds,
         successive halving over rows) and record their real scores.
@@ -122,8 +124,10 @@ def recommend_learners(
     rec = rank_dataset(dataset, selector, explain=explain, known=known)
     if probe:
         from automl_meta.probe import with_probe
+        from automl_meta.selection.probe import PROBE_BUDGET
 
-        rec = with_probe(dataset, rec, rows=probe_rows, random_state=random_state)
+        budget = PROBE_BUDGET if probe_budget is None else probe_budget
+        rec = with_probe(dataset, rec, rows=probe_rows, random_state=random_state, budget=budget)
     if evaluate_top:
         rec = run_evaluate_top(dataset, rec, k=evaluate_top, cv=cv, halving=halving, random_state=random_state)
     return rec

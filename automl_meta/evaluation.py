@@ -294,6 +294,7 @@ def evaluate(
     max_rows: int | None = None,
     repeats: int = 1,
     on_result=None,
+    budget: float | None = None,
 ) -> EvaluationResult:
     """Cross-validate learners on ``dataset`` with the shared protocol (see the module docstring).
 
@@ -320,6 +321,10 @@ def evaluate(
         Cap on the rows cross-validated (stratified subsample first).
     on_result : callable, optional
         Called with each :class:`LearnerResult` as soon as its learner finishes.
+    budget : float, optional
+        Seconds for all learners together (worker processes, as with
+        ``timeout``): when they run out, unfinished learners are stopped and
+        recorded as ``timeout``.
 
     Returns
     -------
@@ -329,6 +334,8 @@ def evaluate(
     metric = check_metric(task, metric)
     specs = _resolve_learners(task, learners)
     n_jobs = _check_options(cv, repeats, timeout, n_jobs, max_rows)
+    if budget is not None and not float(budget) > 0:
+        raise UsageError(f"the time budget must be a positive number of seconds, got {budget}")
     cv, repeats = int(cv), int(repeats)
     notes: list[str] = []
     data = dataset
@@ -349,7 +356,7 @@ def evaluate(
         token=uuid.uuid4().hex,
     )
     results = []
-    for index, outcomes, status, reason in _run(specs, context, timeout, n_jobs):
+    for index, outcomes, status, reason in _run(specs, context, timeout, n_jobs, budget):
         result = _summarize(specs[index].name, outcomes, status, reason, metric, names)
         results.append(result)
         if on_result is not None:
@@ -371,9 +378,9 @@ def evaluate(
     )
 
 
-def _run(specs, context: FoldContext, timeout, n_jobs: int):
+def _run(specs, context: FoldContext, timeout, n_jobs: int, budget=None):
     """``(index, outcomes, status, reason)`` per learner, in this process or in killable workers."""
-    if timeout is None and n_jobs == 1:
+    if timeout is None and budget is None and n_jobs == 1:
         for index, spec in enumerate(specs):
             outcomes, status, reason = [], "ok", ""
             for event in run_folds(spec, context):
@@ -386,4 +393,4 @@ def _run(specs, context: FoldContext, timeout, n_jobs: int):
     from automl_meta.learners.worker_pool import shared_pool
 
     with shared_pool(n_jobs) as pool:
-        yield from pool.run(specs, context, timeout)
+        yield from pool.run(specs, context, timeout, budget)

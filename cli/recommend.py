@@ -61,6 +61,10 @@ ProbeOption = Annotated[
 ProbeRowsOption = Annotated[
     int | None, typer.Option("--probe-rows", min=6, help="Rows the probe cross-validates (default 500; implies --probe).")
 ]
+ProbeBudgetOption = Annotated[
+    float | None,
+    typer.Option("--probe-budget", min=1, help="Seconds for the whole probe (default 30; implies --probe): slower learners rank last by it."),
+]
 CvOption = Annotated[int, typer.Option("--cv", min=2, help="Folds for --evaluate-top.")]
 HalvingOption = Annotated[
     bool, typer.Option("--halving/--no-halving", help="Successive halving over rows for --evaluate-top.")
@@ -77,6 +81,7 @@ def recommend_command(
     explain: ExplainOption = False,
     probe: ProbeOption = False,
     probe_rows: ProbeRowsOption = None,
+    probe_budget: ProbeBudgetOption = None,
     evaluate_top: EvaluateTopOption = 0,
     cv: CvOption = 5,
     halving: HalvingOption = True,
@@ -88,11 +93,13 @@ def recommend_command(
     start = time.perf_counter()
     with collector_paused():
         dataset, selector, rec = _rank(data, target, task, sep, db, random_state, explain=top if explain else 0)
-    if probe or probe_rows is not None:
+    if probe or probe_rows is not None or probe_budget is not None:
         from automl_meta.probe import with_probe
+        from automl_meta.selection.probe import PROBE_BUDGET
 
+        budget = PROBE_BUDGET if probe_budget is None else probe_budget
         with progress_bar("probing every candidate", total=len(rec.ranking), enabled=not json) as advance:
-            rec = with_probe(dataset, rec, rows=probe_rows, random_state=random_state, on_result=lambda _: advance(1))
+            rec = with_probe(dataset, rec, rows=probe_rows, random_state=random_state, on_result=lambda _: advance(1), budget=budget)
     if evaluate_top:
         from automl_meta.recommend import evaluate_top as run_evaluate_top
         from automl_meta.recommend import halving_schedule
@@ -195,7 +202,10 @@ def _render(rec, selector, top: int, explain: bool, total: float) -> None:
         rank = f"{r.rank} ({r.model_rank})" if rec.probe else str(r.rank)
         cells = [rank, r.learner + (" *" if r.learner == winner else ""), predicted]
         if rec.probe:
-            cells.append(fmt(r.probe_score) if r.probe_score is not None else "failed")
+            if r.probe_score is not None:
+                cells.append(fmt(r.probe_score))
+            else:
+                cells.append("too slow" if r.learner in rec.probe["too_slow"] else "not probed" if r.learner in rec.probe["not_probed"] else "failed")
         if any(x.lower is not None for x in shown):
             cells.append(f"[{fmt(r.lower)}, {fmt(r.upper)}]" if r.lower is not None else "-")
         if rec.in_metadb:
@@ -225,6 +235,16 @@ def _render(rec, selector, top: int, explain: bool, total: float) -> None:
             f"ranked by the probe ({p['rows']} rows, {p['cv']} folds, {p['seconds']:.1f} s) and the meta-model, "
             f"weights {p['weight']:.2g} / {1 - p['weight']:.2g} on their ranks"
         )
+        if p["too_slow"]:
+            out.print(
+                f"[yellow]too slow for the probe ({p['timeout']:g} s per fit), so last by it:[/] "
+                + ", ".join(p["too_slow"])
+            )
+        if p["not_probed"]:
+            out.print(
+                f"[yellow]not probed to the end before its {p['budget']:g} s ran out (kept in the meta-model's order; "
+                f"--probe-budget gives it more):[/] " + ", ".join(p["not_probed"])
+            )
         if p["weight"] < p["full_weight"]:
             out.print(
                 f"[yellow]the probe saw {p['rows']:,} of {p['of_rows']:,} rows, too few to trust fully on data this "

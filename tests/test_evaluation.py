@@ -103,6 +103,21 @@ def test_evaluate_records_a_raising_and_a_sleeping_learner_and_goes_on(binary, t
         os.kill(pid, 0)
 
 
+def test_evaluate_stops_every_learner_when_the_time_budget_runs_out(binary, tmp_path):
+    specs = ["dummy", _planted("sleeps", SleepingClassifier(str(tmp_path / "sleeper.pid"))), "lda"]
+    start = time.monotonic()
+    res = evaluate(binary, learners=specs, cv=3, n_jobs=1, budget=10.0)
+    assert time.monotonic() - start < 60  # not the sleeper's 120 s
+    assert res.result("dummy").status == "ok"  # finished before the budget ran out: kept
+    for name in ("sleeps", "lda"):  # killed in its fit / never started
+        result = res.result(name)
+        assert result.status == "timeout" and "time budget of 10 s" in result.reason
+        assert math.isnan(result.mean)
+    assert res.result("sleeps").reason.startswith("stopped") and res.result("lda").reason.startswith("not started")
+    with pytest.raises(UsageError, match="time budget"):
+        evaluate(binary, learners=["dummy"], budget=0)
+
+
 def test_evaluate_in_process_records_a_raising_learner(binary):
     res = evaluate(binary, learners=[_planted("raises", RaisingClassifier()), "dummy"], cv=3)
     assert res.result("raises").status == "failed"

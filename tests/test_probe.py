@@ -75,6 +75,30 @@ def test_with_probe_reorders_the_ranking_and_keeps_the_model_rank():
     assert small.probe["weight"] == pytest.approx(0.7 * 0.2 / 0.25) and small.probe["full_weight"] == 0.7
 
 
+def test_learners_unfinished_when_the_probe_budget_runs_out_are_not_probed_and_keep_the_model_order():
+    X, y = make_classification(150, n_features=4, n_informative=2, n_redundant=0, random_state=2)
+    dataset = make_dataset(pd.DataFrame(X).add_prefix("f").assign(target=y.astype(str)), target="target")
+    ranking = tuple(RankedLearner(rank=i, learner=n, predicted_score=0.5, utility=-i) for i, n in enumerate(["dummy", "lda"], 1))
+    rec = Recommendation("data", "classification", "target", "balanced_accuracy", True, ranking)
+    probed = with_probe(dataset, rec, rows=150, cv=3, budget=1e-3)  # no worker finishes a learner in a millisecond
+    # stopped in its fit (a warm worker took it) or never started (the workers were still starting): no evidence
+    assert probed.probe["not_probed"] == ["dummy", "lda"] and probed.probe["too_slow"] == [] and probed.probe["budget"] == 1e-3
+    assert [(r.learner, r.probe_score) for r in probed.ranking] == [("dummy", None), ("lda", None)]
+
+
+def test_an_unprobed_learner_keeps_its_model_rank_in_the_blend():
+    utility = pd.DataFrame([[3.0, 2.0, 1.0]], columns=["a", "b", "c"])
+    probe = pd.DataFrame([[0.6, 0.9, np.nan]], columns=["a", "b", "c"])
+    failed = blend_ranks(utility, probe, True, 0.7).iloc[0]  # c failed: last by the probe
+    unprobed = blend_ranks(utility, probe, True, 0.7, unprobed=pd.DataFrame([[False, False, True]], columns=["a", "b", "c"])).iloc[0]
+    assert unprobed["c"] == pytest.approx(1.0)  # model rank 1 (worst of 3) on both sides
+    assert failed["c"] == pytest.approx(1.0)  # here the same, as c is also the model's last
+    moved = blend_ranks(utility[["c", "b", "a"]].set_axis(["a", "b", "c"], axis=1), probe, True, 0.7,
+                        unprobed=pd.DataFrame([[False, False, True]], columns=["a", "b", "c"])).iloc[0]
+    assert moved["c"] == pytest.approx(3.0)  # the model's best stays on top when the probe never saw it
+    assert blend_ranks(utility[["c", "b", "a"]].set_axis(["a", "b", "c"], axis=1), probe, True, 0.7).iloc[0]["c"] == pytest.approx(0.7 + 0.9)
+
+
 def test_the_probe_weight_shrinks_once_it_covers_less_than_a_quarter_of_the_rows():
     assert probe_weight(500, 300) == probe_weight(500, 2000) == 0.7
     assert probe_weight(500, 20000) == pytest.approx(0.07)

@@ -35,6 +35,7 @@ from multiprocessing.connection import Connection, wait
 logger = logging.getLogger(__name__)
 
 MAX_STARTUP_FAILURES = 3
+OUT_OF_BUDGET = "for all learners ran out"  # how the reason of a learner stopped or never started by the budget ends
 BUILD_GRACE_S = 60.0  # extra time, beyond the per-fit limit, to unpickle the data and build a pipeline
 THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1"}
 _LAUNCH = "import sys; from automl_meta.learners.worker_pool import worker_main; worker_main(int(sys.argv[1]), int(sys.argv[2]))"
@@ -137,15 +138,21 @@ class WorkerPool:
         worker.kill()
         self._workers.remove(worker)
 
-    def run(self, specs, context, timeout: float | None):
+    def run(self, specs, context, timeout: float | None, budget: float | None = None):
         """Yield ``(index, outcomes, status, reason)`` for each learner of ``specs`` as it finishes.
 
         ``status`` is ``"ok"``, ``"failed"`` or ``"timeout"``; ``outcomes`` are the
         :class:`~automl_meta.learners.cv_runner.FoldOutcome` of the folds that finished.
+        ``budget`` (seconds) bounds the whole run: when it runs out, the fits in
+        progress are killed, and they and the learners not started are ``"timeout"``.
         """
         pending = deque(enumerate(specs))
+        end = None if budget is None else time.monotonic() + budget
         try:
             while pending or any(w.job is not None for w in self._workers):
+                if end is not None and time.monotonic() >= end:
+                    yield from self._out_of_budget(pending, budget)
+                    return
                 while pending and len(self._workers) < self.n_workers:
                     if self._startup_failures >= MAX_STARTUP_FAILURES:
                         while pending:
@@ -155,7 +162,7 @@ class WorkerPool:
                 for worker in self._workers:
                     if worker.ready and worker.job is None and pending:
                         yield from self._dispatch(worker, *pending.popleft(), context, timeout)
-                yield from self._wait(timeout)
+                yield from self._wait(timeout, end)
         finally:
             for worker in [w for w in self._workers if w.job is not None]:
                 self._discard(worker)  # the caller stopped early: leave no fit running
@@ -176,8 +183,17 @@ class WorkerPool:
         worker.job, worker.outcomes, worker.fold = index, [], 0
         worker.deadline = None if timeout is None else time.monotonic() + timeout + BUILD_GRACE_S
 
-    def _wait(self, timeout: float | None):
-        deadlines = [w.deadline for w in self._workers if w.deadline is not None]
+    def _out_of_budget(self, pending: deque, budget: float):
+        reason = f"the time budget of {budget:g} s {OUT_OF_BUDGET}"
+        for worker in [w for w in self._workers if w.job is not None]:
+            index, outcomes = worker.job, worker.outcomes
+            self._discard(worker)
+            yield index, outcomes, "timeout", f"stopped: {reason}"
+        while pending:
+            yield pending.popleft()[0], [], "timeout", f"not started: {reason}"
+
+    def _wait(self, timeout: float | None, end: float | None = None):
+        deadlines = [w.deadline for w in self._workers if w.deadline is not None] + ([end] if end is not None else [])
         wait_s = None if not deadlines else max(0.0, min(deadlines) - time.monotonic())
         ready = set(wait([w.conn for w in self._workers], timeout=wait_s))
         for worker in list(self._workers):

@@ -40,6 +40,7 @@ PROBE_ROWS = 500
 PROBE_CV = 3
 PROBE_WEIGHT = 0.7
 PROBE_TIMEOUT = 10.0  # seconds per fit: a learner slower than that on a few hundred rows counts as failed
+PROBE_BUDGET = 30.0  # seconds for the whole probe: learners unfinished then count as failed too
 FULL_WEIGHT_COVERAGE = 0.25  # the least share of rows a probe saw on the shipped database
 
 
@@ -54,17 +55,23 @@ def probe_columns(columns) -> list[str]:
     return [str(c) for c in columns if str(c).startswith(PROBE_PREFIX)]
 
 
-def blend_ranks(utility: pd.DataFrame, probe: pd.DataFrame, maximize: bool, weight: float = PROBE_WEIGHT) -> pd.DataFrame:
+def blend_ranks(
+    utility: pd.DataFrame, probe: pd.DataFrame, maximize: bool, weight: float = PROBE_WEIGHT, unprobed: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Weighted mean of the two per-dataset ranks (higher = better; failed or missing probes last).
 
     ``utility``: higher is better (the meta-model's ``decision_function``).
     ``probe``: raw metric values, larger better if ``maximize``; same labels.
+    ``unprobed``: True where the probe never ran a learner (its time budget
+    ran out first): no evidence either way, so its probe rank is its model rank.
     """
     if not 0.0 <= weight <= 1.0:
         raise UsageError(f"the probe weight must be between 0 and 1, got {weight}")
     probe = orient(probe.reindex(index=utility.index, columns=utility.columns).astype(float), maximize)
     by_probe = probe.rank(axis=1, method="average", na_option="top")  # rank 1 = worst; NaN below it
     by_model = utility.astype(float).rank(axis=1, method="average", na_option="top")  # rank 1 = worst; NaN below it
+    if unprobed is not None:
+        by_probe = by_probe.mask(unprobed.reindex_like(by_probe).fillna(False).astype(bool), by_model)
     return weight * by_probe + (1.0 - weight) * by_model
 
 
