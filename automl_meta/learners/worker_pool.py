@@ -6,6 +6,8 @@ small pool owns its processes instead: each worker cross-validates one learner
 at a time and reports every fold (:func:`automl_meta.learners.cv_runner.run_folds`);
 the parent watches the clock of the fit in progress and, past the limit, kills
 that worker alone (SIGKILL) and starts a fresh one. Other learners go on.
+A budget for the whole run (``run(..., budget=S)``) stops every fit in
+progress when it runs out, and the learners not yet started are not started.
 
 Workers are fresh interpreters (``python -c``, talking over two pipes), never
 forks: a process that has already used OpenMP or torch threads cannot be forked
