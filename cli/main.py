@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 from typing import Annotated
 
 import typer
@@ -20,6 +21,14 @@ from automl_meta.cli._common import err
 from automl_meta.exceptions import AutomlMetaError
 
 _PASS_THROUGH = (typer.Exit, typer.Abort)
+BROKEN_PIPE_EXIT = 1  # what click and rich exit with when the reader of stdout goes away
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null: its reader went away (`| head`), and the final flush must not fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _is_usage_error(exc: BaseException) -> bool:
@@ -49,6 +58,9 @@ class _ErrorBoundary(TyperGroup):
         except KeyboardInterrupt:
             _say("interrupted; what was already written is kept")
             raise typer.Exit(130) from None
+        except BrokenPipeError:  # the reader of our output stopped reading: stop quietly, as Unix tools do
+            _quiet_stdout()
+            raise typer.Exit(BROKEN_PIPE_EXIT) from None
         except Exception as exc:  # the boundary: anything else is a bug or an environment failure
             if debug:
                 raise
@@ -102,6 +114,9 @@ def main() -> None:
     """
     try:
         app(prog_name="automl-meta")
+    except BrokenPipeError:  # raised outside a command (the group's own --help)
+        _quiet_stdout()
+        sys.exit(BROKEN_PIPE_EXIT)
     finally:
         gc.freeze()
 

@@ -63,7 +63,7 @@ ProbeRowsOption = Annotated[
 ]
 ProbeBudgetOption = Annotated[
     float | None,
-    typer.Option("--probe-budget", min=1, help="Seconds for the whole probe (default 30; implies --probe): slower learners rank last by it."),
+    typer.Option("--probe-budget", min=1, help="Seconds for the whole probe (default 30; implies --probe): learners not probed by then keep the meta-model's order."),
 ]
 CvOption = Annotated[int, typer.Option("--cv", min=2, help="Folds for --evaluate-top.")]
 HalvingOption = Annotated[

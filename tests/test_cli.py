@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -69,6 +70,18 @@ def test_python_dash_m_runs_the_same_app():
     done = subprocess.run([sys.executable, "-m", "automl_meta", "--version"], capture_output=True, text=True)
     assert done.returncode == 0
     assert done.stdout.strip() == f"automl-meta {__version__}"
+
+
+def test_a_closed_output_pipe_ends_quietly():
+    # `automl-meta recommend --help | head -40`: the reader goes away while the help is being written
+    env = {**os.environ, "COLUMNS": "120"}
+    proc = subprocess.Popen([sys.executable, "-m", "automl_meta", "recommend", "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    for _ in range(40):
+        proc.stdout.readline()
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 1  # as click and rich do
+    assert stderr == ""
 
 
 BAD_INPUTS = {
