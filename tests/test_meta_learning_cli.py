@@ -128,10 +128,15 @@ def test_finetune_rejects_a_table_with_other_columns(tmp_path):
     assert "columns differ" in result.stderr
 
 
-def test_meta_train_omniglot_tiny_run(shared_dir, tmp_path, monkeypatch):
+@pytest.fixture
+def omniglot_env(shared_dir, monkeypatch):
+    """$AUTOML_META_OMNIGLOT pointing at ../shared/omniglot (skips without it)."""
     if not (shared_dir / "omniglot" / "omniglot_background_28.npz").is_file():
         pytest.skip("needs ../shared/omniglot")
     monkeypatch.setenv("AUTOML_META_OMNIGLOT", str(shared_dir / "omniglot"))
+
+
+def test_meta_train_omniglot_tiny_run(omniglot_env, tmp_path):
     out = tmp_path / "omni.pt"
     result = runner.invoke(
         app,
@@ -164,10 +169,7 @@ def test_meta_train_reptile_with_inner_adam_records_its_hyperparameters(tmp_path
     assert json.loads(evaluation.stdout)["steps"] == 3
 
 
-def test_meta_train_omniglot_reptile_with_the_papers_inner_batches(shared_dir, tmp_path, monkeypatch):
-    if not (shared_dir / "omniglot" / "omniglot_background_28.npz").is_file():
-        pytest.skip("needs ../shared/omniglot")
-    monkeypatch.setenv("AUTOML_META_OMNIGLOT", str(shared_dir / "omniglot"))
+def test_meta_train_omniglot_reptile_with_the_papers_inner_batches(omniglot_env, tmp_path):
     out = tmp_path / "rep.pt"
     result = runner.invoke(
         app,
