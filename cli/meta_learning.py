@@ -107,6 +107,9 @@ def meta_train_command(
     inner_batch: Annotated[
         int | None, typer.Option("--inner-batch", help="Reptile: each inner step takes the next N of the task's shuffled examples (paper: 10).")
     ] = None,
+    fresh_inner_adam: Annotated[
+        bool, typer.Option("--fresh-inner-adam", help="Reptile: start every task's inner Adam from fresh moments (default: carried over, as in the paper's code).")
+    ] = False,
     train_queries: Annotated[
         int | None, typer.Option("--train-queries", help="omniglot: query examples per class of training episodes only (Reptile paper: 9, i.e. 10 shots).")
     ] = None,
@@ -149,8 +152,8 @@ def meta_train_command(
         raise UsageError("--meta-sgd works with maml/fomaml on sinusoid or omniglot (tabular inits must keep the plain MLP keys)")
     if min(ways, shots, inner_steps, meta_batch, iterations) < 1 or any(v is not None and v < 1 for v in (queries, inner_batch, train_queries)):
         raise UsageError("--ways, --shots, --queries, --train-queries, --inner-steps, --inner-batch, --meta-batch and --iterations must be >= 1")
-    if inner_batch is not None and algo != "reptile":
-        raise UsageError("--inner-batch is Reptile's; MAML adapts on the whole support set")
+    if (inner_batch is not None or fresh_inner_adam) and algo != "reptile":
+        raise UsageError("--inner-batch and --fresh-inner-adam are Reptile's; MAML adapts on the whole support set with SGD")
     if train_queries is not None and source != "omniglot":
         raise UsageError("--train-queries works with the omniglot task source")
     dev = _device(device)
@@ -167,6 +170,7 @@ def meta_train_command(
         "inner_steps": inner_steps,
         "inner_optimizer": inner_optimizer if algo == "reptile" else "sgd",
         "inner_batch": inner_batch,
+        "persistent_adam": not fresh_inner_adam,
         "meta_batch": meta_batch,
         "iterations": iterations,
         "meta_lr": meta_lr,

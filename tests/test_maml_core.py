@@ -220,8 +220,11 @@ def test_compiled_meta_step_writes_the_eager_gradients():
     for make in (
         lambda c: MAML(_tiny_mlp(5), inner_lr=0.2, inner_steps=2, loss="mse", compile=c),
         lambda c: Reptile(_tiny_mlp(5), inner_lr=0.1, inner_steps=2, inner_optimizer="sgd", loss="mse", compile=c, inner_batch=4),
+        lambda c: Reptile(_tiny_mlp(5), inner_lr=0.05, inner_steps=2, inner_optimizer="adam", loss="mse", compile=c),  # carried moments
     ):
         eager, compiled = make(False), make("default")
+        for learner in (eager, compiled):
+            learner.accumulate(batch)  # a first step, so that a carried state is not fresh in the second
         stats = [learner.accumulate(batch) for learner in (eager, compiled)]
         assert _max_diff({k: p.grad for k, p in eager.params.items()}, {k: p.grad for k, p in compiled.params.items()}) < 1e-9
         torch.testing.assert_close(stats[0]["loss"], stats[1]["loss"], equal_nan=True)
@@ -275,3 +278,31 @@ def test_reptile_evaluation_adapts_on_the_whole_support_set():
     plain = Reptile(_tiny_mlp(4), inner_lr=0.1, inner_steps=3, inner_optimizer="sgd", loss="mse")
     torch.testing.assert_close(pooled.evaluate(batch), plain.evaluate(batch), rtol=0, atol=0)
     assert pooled.clone().inner.batch_size is None
+
+
+def _manual_adam(net, params, x, y, steps, lr, v, t0, beta2=0.999, eps=1e-8):
+    """Adam with beta1 = 0 starting from second moment ``v`` after ``t0`` earlier steps (the reference)."""
+    for t in range(1, steps + 1):
+        g = torch.func.grad(net.support_loss)(params, x, y)
+        v = {k: beta2 * v[k] + (1 - beta2) * g[k] ** 2 for k in params}
+        c2 = 1 - beta2 ** (t0 + t)
+        params = {k: p - lr * g[k] / ((v[k] / c2).sqrt() + eps) for k, p in params.items()}
+    return params, v
+
+
+def test_reptile_carries_the_inner_adam_moments_across_iterations():
+    batches = [_regression_batch(n_tasks=2, seed=s) for s in (11, 12)]
+    reptile = Reptile(_tiny_mlp(9), inner_lr=0.05, inner_steps=2, inner_optimizer="adam", loss="mse")
+    fresh = Reptile(_tiny_mlp(9), inner_lr=0.05, inner_steps=2, inner_optimizer="adam", loss="mse", persistent_adam=False)
+    net, theta = reptile.net, {k: v.detach().clone() for k, v in reptile.params.items()}
+    v, t0 = {k: torch.zeros_like(p) for k, p in theta.items()}, 0
+    for batch in batches:
+        reptile.accumulate(batch)
+        fresh.accumulate(batch)
+        runs = [_manual_adam(net, theta, torch.cat([xs, xq]), torch.cat([ys, yq]), 2, 0.05, v, t0) for xs, ys, xq, yq in zip(*batch)]
+        expected = {k: theta[k] - torch.stack([phi[k] for phi, _ in runs]).mean(0) for k in theta}
+        assert _max_diff({k: p.grad for k, p in reptile.params.items()}, expected) < 1e-10
+        v, t0 = {k: torch.stack([vk[k] for _, vk in runs]).mean(0) for k in theta}, t0 + 2  # the tasks' moments, averaged
+        assert float(reptile.adam_state["t"]) == t0
+    # the first iteration starts from fresh moments either way; the second differs
+    assert _max_diff({k: p.grad for k, p in reptile.params.items()}, {k: p.grad for k, p in fresh.params.items()}) > 1e-6

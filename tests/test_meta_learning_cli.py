@@ -179,14 +179,14 @@ def test_meta_train_omniglot_reptile_with_the_papers_inner_batches(omniglot_env,
     )
     assert result.exit_code == 0, result.stderr
     _, manifest = load_checkpoint(out, kind="init")
-    assert manifest["hyperparameters"]["inner_batch"] == 6
+    assert manifest["hyperparameters"]["inner_batch"] == 6 and manifest["hyperparameters"]["persistent_adam"] is True
     assert manifest["tasks"]["train_queries"] == 3 and manifest["tasks"]["queries"] == 2
 
 
 def test_meta_train_rejects_inner_batches_for_maml(tmp_path):
     result = runner.invoke(app, ["meta-train", "sinusoid", "--algo", "maml", "--inner-batch", "4", "--out", str(tmp_path / "x.pt")])
     assert result.exit_code == 2
-    assert "--inner-batch is Reptile's" in result.stderr
+    assert "--inner-batch and --fresh-inner-adam are Reptile's" in result.stderr
 
 
 def test_meta_train_rejects_an_unknown_algorithm(tmp_path):

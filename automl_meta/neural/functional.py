@@ -145,7 +145,7 @@ def adapt(
     lr = inner.lr if lr is None else lr
     grad_fn = _minibatched(grad(net.support_loss), x.shape[0], inner.batch_size)
     if inner.optimizer == "adam":
-        return _adapt_adam(grad_fn, params, x, y, inner, lr)
+        return _adapt_adam(grad_fn, params, x, y, inner, lr)[0]
     for t in range(1, inner.steps + 1):
         g = grad_fn(params, x, y, t)
         if inner.first_order:
@@ -166,20 +166,33 @@ def _minibatched(grad_fn: Callable, n_rows: int, batch_size: int | None) -> Call
     return step
 
 
-def _adapt_adam(grad_fn: Callable, params: Params, x, y, inner: InnerLoop, lr) -> Params:
-    """Adam written on dictionaries, so it runs under ``vmap`` (Reptile's inner optimizer)."""
+def adam_state(params: Params) -> dict:
+    """A fresh inner-Adam state for ``params``: moments ``m``, ``v`` and the step count ``t`` (a tensor)."""
+    zeros = {k: torch.zeros_like(p) for k, p in params.items()}
+    # float64: the bias corrections 1 - beta**t lose digits in float32 (a 0-d tensor promotes nothing)
+    return {"m": zeros, "v": dict(zeros), "t": torch.zeros((), dtype=torch.float64, device=next(iter(params.values())).device)}
+
+
+def _adapt_adam(grad_fn: Callable, params: Params, x, y, inner: InnerLoop, lr, state: dict | None = None) -> tuple[Params, dict]:
+    """Adam written on dictionaries, so it runs under ``vmap`` (Reptile's inner optimizer).
+
+    Starts from ``state`` (default: fresh) and returns ``(params, state)``; the
+    bias corrections count the state's earlier steps too.
+    """
     beta1, beta2 = inner.betas
-    m = {k: torch.zeros_like(p) for k, p in params.items()}
-    v = {k: torch.zeros_like(p) for k, p in params.items()}
+    if state is None:  # fresh moments, step count 0
+        zeros = {k: torch.zeros_like(p) for k, p in params.items()}
+        state = {"m": zeros, "v": dict(zeros), "t": 0}
+    m, v, t0 = state["m"], state["v"], state["t"]
     for t in range(1, inner.steps + 1):
         g = grad_fn(params, x, y, t)
         if inner.first_order:
             g = {k: gk.detach() for k, gk in g.items()}
         m = {k: beta1 * m[k] + (1 - beta1) * g[k] for k in params}
         v = {k: beta2 * v[k] + (1 - beta2) * g[k] * g[k] for k in params}
-        c1, c2 = 1 - beta1**t, 1 - beta2**t
+        c1, c2 = 1 - beta1 ** (t0 + t), 1 - beta2 ** (t0 + t)
         params = {k: p - _lr_of(lr, k) * (m[k] / c1) / ((v[k] / c2).sqrt() + inner.eps) for k, p in params.items()}
-    return params
+    return params, {"m": m, "v": v, "t": t0 + inner.steps}
 
 
 def task_query_loss(net: Functional, inner: InnerLoop, params: Params, lr, xs, ys, xq, yq):
@@ -227,21 +240,28 @@ def maml_meta_gradient(net: Functional, inner: InnerLoop, params: Params, batch,
     return grads[0], (grads[1] if lr is not None else None), loss.detach(), score
 
 
-def reptile_targets(net: Functional, inner: InnerLoop, params: Params, batch) -> Params:
+def reptile_targets(net: Functional, inner: InnerLoop, params: Params, batch, state: dict | None = None):
     """The adapted weights of each task, averaged over the meta-batch (Reptile's target).
 
     Reptile trains on all of a task's examples: support and query sets together.
+    With an inner-Adam ``state`` every task starts from it, and the result is
+    ``(targets, state)`` with the tasks' final states averaged: the state carries
+    over from task to task, as in the Reptile paper's code, where one
+    optimizer's moments persist through all of meta-training.
     """
     xs, ys, xq, yq = batch
     x = torch.cat([xs, xq], dim=1)
     y = torch.cat([ys, yq], dim=1)
     detached = {k: v.detach() for k, v in params.items()}
-
-    def one(x_, y_):
-        return adapt(net, detached, x_, y_, inner)
-
-    adapted = vmap(one)(x, y)
-    return {k: v.mean(0).detach() for k, v in adapted.items()}
+    if state is None:
+        adapted = vmap(lambda x_, y_: adapt(net, detached, x_, y_, inner))(x, y)
+        return {k: v.mean(0).detach() for k, v in adapted.items()}
+    if inner.optimizer != "adam":
+        raise ValueError("a carried inner state needs the adam inner optimizer")
+    grad_fn = _minibatched(grad(net.support_loss), x.shape[1], inner.batch_size)
+    adapted, final = vmap(lambda x_, y_: _adapt_adam(grad_fn, detached, x_, y_, inner, inner.lr, state))(x, y)
+    mean = lambda d: {k: v.mean(0).detach() for k, v in d.items()}  # noqa: E731
+    return mean(adapted), {"m": mean(final["m"]), "v": mean(final["v"]), "t": state["t"] + inner.steps}
 
 
 def evaluate_tasks(net: Functional, inner: InnerLoop, params: Params, batch, lr=None) -> torch.Tensor:

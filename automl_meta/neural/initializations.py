@@ -39,6 +39,7 @@ def learner_options(hyperparameters: dict, loss: str, bn_mode: str, algorithm: s
     if algorithm == "reptile":
         options["inner_optimizer"] = hyperparameters.get("inner_optimizer", "sgd")
         options["inner_batch"] = hyperparameters.get("inner_batch")
+        options["persistent_adam"] = bool(hyperparameters.get("persistent_adam", True))
     else:
         options["learn_inner_lr"] = bool(hyperparameters.get("learn_inner_lr", False))
     return options
