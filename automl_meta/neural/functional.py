@@ -168,9 +168,13 @@ def _minibatched(grad_fn: Callable, n_rows: int, batch_size: int | None) -> Call
 
 def adam_state(params: Params) -> dict:
     """A fresh inner-Adam state for ``params``: moments ``m``, ``v`` and the step count ``t`` (a tensor)."""
-    zeros = {k: torch.zeros_like(p) for k, p in params.items()}
-    # float64: the bias corrections 1 - beta**t lose digits in float32 (a 0-d tensor promotes nothing)
-    return {"m": zeros, "v": dict(zeros), "t": torch.zeros((), dtype=torch.float64, device=next(iter(params.values())).device)}
+    # separate tensors for m and v: a compiled step that saw them aliased would recompile once they are not.
+    # float64 t: the bias corrections 1 - beta**t lose digits in float32 (a 0-d tensor promotes nothing).
+    return {
+        "m": {k: torch.zeros_like(p) for k, p in params.items()},
+        "v": {k: torch.zeros_like(p) for k, p in params.items()},
+        "t": torch.zeros((), dtype=torch.float64, device=next(iter(params.values())).device),
+    }
 
 
 def _adapt_adam(grad_fn: Callable, params: Params, x, y, inner: InnerLoop, lr, state: dict | None = None) -> tuple[Params, dict]:
