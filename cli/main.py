@@ -26,8 +26,12 @@ BROKEN_PIPE_EXIT = 1  # what click and rich exit with when the reader of stdout 
 
 def _quiet_stdout() -> None:
     """Point stdout at /dev/null: its reader went away (`| head`), and the final flush must not fail."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (a test runner's buffer): nothing to flush into a pipe
+        return
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    os.dup2(devnull, fd)
     os.close(devnull)
 
 
