@@ -142,10 +142,10 @@ def adapt(
     parameter (Meta-SGD). Differentiable with respect to ``params`` (and ``lr``)
     unless ``inner.first_order``.
     """
+    if inner.optimizer == "adam":
+        return adapt_adam(net, params, x, y, inner, lr)[0]
     lr = inner.lr if lr is None else lr
     grad_fn = _minibatched(grad(net.support_loss), x.shape[0], inner.batch_size)
-    if inner.optimizer == "adam":
-        return _adapt_adam(grad_fn, params, x, y, inner, lr)[0]
     for t in range(1, inner.steps + 1):
         g = grad_fn(params, x, y, t)
         if inner.first_order:
@@ -177,16 +177,18 @@ def adam_state(params: Params) -> dict:
     }
 
 
-def _adapt_adam(grad_fn: Callable, params: Params, x, y, inner: InnerLoop, lr, state: dict | None = None) -> tuple[Params, dict]:
-    """Adam written on dictionaries, so it runs under ``vmap`` (Reptile's inner optimizer).
+def adapt_adam(
+    net: Functional, params: Params, x: torch.Tensor, y: torch.Tensor, inner: InnerLoop, lr=None, state: dict | None = None
+) -> tuple[Params, dict]:
+    """:func:`adapt` with Adam written on dictionaries, so it runs under ``vmap`` (Reptile's inner optimizer).
 
-    Starts from ``state`` (default: fresh) and returns ``(params, state)``; the
-    bias corrections count the state's earlier steps too.
+    Starts from ``state`` (default: :func:`adam_state`, fresh) and returns
+    ``(params, state)``; the bias corrections count the state's earlier steps too.
     """
+    lr = inner.lr if lr is None else lr
+    grad_fn = _minibatched(grad(net.support_loss), x.shape[0], inner.batch_size)
     beta1, beta2 = inner.betas
-    if state is None:  # fresh moments, step count 0
-        zeros = {k: torch.zeros_like(p) for k, p in params.items()}
-        state = {"m": zeros, "v": dict(zeros), "t": 0}
+    state = adam_state(params) if state is None else state
     m, v, t0 = state["m"], state["v"], state["t"]
     for t in range(1, inner.steps + 1):
         g = grad_fn(params, x, y, t)
@@ -262,8 +264,7 @@ def reptile_targets(net: Functional, inner: InnerLoop, params: Params, batch, st
         return {k: v.mean(0).detach() for k, v in adapted.items()}
     if inner.optimizer != "adam":
         raise ValueError("a carried inner state needs the adam inner optimizer")
-    grad_fn = _minibatched(grad(net.support_loss), x.shape[1], inner.batch_size)
-    adapted, final = vmap(lambda x_, y_: _adapt_adam(grad_fn, detached, x_, y_, inner, inner.lr, state))(x, y)
+    adapted, final = vmap(lambda x_, y_: adapt_adam(net, detached, x_, y_, inner, state=state))(x, y)
     mean = lambda d: {k: v.mean(0).detach() for k, v in d.items()}  # noqa: E731
     return mean(adapted), {"m": mean(final["m"]), "v": mean(final["v"]), "t": state["t"] + inner.steps}
 
