@@ -124,10 +124,8 @@ def recommend_learners(
     rec = rank_dataset(dataset, selector, explain=explain, known=known)
     if probe:
         from automl_meta.probe import with_probe
-        from automl_meta.selection.probe import PROBE_BUDGET
 
-        budget = PROBE_BUDGET if probe_budget is None else probe_budget
-        rec = with_probe(dataset, rec, rows=probe_rows, random_state=random_state, budget=budget)
+        rec = with_probe(dataset, rec, rows=probe_rows, random_state=random_state, budget=probe_budget)
     if evaluate_top:
         rec = run_evaluate_top(dataset, rec, k=evaluate_top, cv=cv, halving=halving, random_state=random_state)
     return rec

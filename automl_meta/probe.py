@@ -42,8 +42,9 @@ def probe_scores(
     The learners run in worker processes, one per core (``n_jobs``), and a fit
     over ``timeout`` seconds is stopped and counts as failed: on a few hundred
     rows that is a learner to rank last anyway (QDA took 14 s per fold on 500
-    rows of mfeat_pixel's 240 features). ``budget`` bounds the whole probe the
-    same way: learners unfinished when it runs out count as failed.
+    rows of mfeat_pixel's 240 features). ``budget`` bounds the whole probe:
+    learners unfinished when it runs out score NaN too (:func:`with_probe`
+    tells them apart and leaves them in the meta-model's order).
 
     Returns ``(scores, rows_used)``: the mean of the ranking metric per learner
     (NaN where it failed or timed out) and how many rows were cross-validated.
@@ -78,11 +79,12 @@ def with_probe(
     n_jobs: int = -1,
     random_state: int = 0,
     on_result=None,
-    budget: float | None = PROBE_BUDGET,
+    budget: float | None = None,
 ) -> Recommendation:
     """Probe every ranked learner and re-rank by the blend of the probe and the meta-model's order.
 
-    ``rows=None`` means the default, :data:`~automl_meta.selection.probe.PROBE_ROWS`.
+    ``rows=None`` and ``budget=None`` mean the defaults,
+    :data:`~automl_meta.selection.probe.PROBE_ROWS` and ``PROBE_BUDGET`` seconds.
     ``weight`` is the probe's weight while it covers a quarter of the rows or
     more; on larger data it shrinks (:func:`~automl_meta.selection.probe.probe_weight`).
     Each :class:`~automl_meta.recommend.RankedLearner` keeps its meta-model
@@ -105,7 +107,7 @@ def with_probe(
 
     scores, used = probe_scores(
         dataset, learners, PROBE_ROWS if rows is None else rows, cv, recommendation.metric, timeout, n_jobs, random_state,
-        on_result=record, budget=budget,
+        on_result=record, budget=PROBE_BUDGET if budget is None else budget,
     )
     effective = probe_weight(used, dataset.n_rows, weight)
     # the meta-model's utility where it gave one, else its order (higher = better either way)
@@ -123,7 +125,7 @@ def with_probe(
         for i, r in enumerate(order, start=1)
     )
     probe = {"rows": used, "of_rows": dataset.n_rows, "cv": cv, "weight": effective, "full_weight": weight,
-             "seconds": time.perf_counter() - start, "timeout": timeout, "budget": budget,
+             "seconds": time.perf_counter() - start, "timeout": timeout, "budget": PROBE_BUDGET if budget is None else budget,
              "too_slow": [name for name in learners if status.get(name) == "timeout"],
              "not_probed": [name for name in learners if status.get(name) == NOT_PROBED]}
     return replace(recommendation, ranking=ranking, probe=probe)

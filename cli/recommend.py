@@ -95,11 +95,9 @@ def recommend_command(
         dataset, selector, rec = _rank(data, target, task, sep, db, random_state, explain=top if explain else 0)
     if probe or probe_rows is not None or probe_budget is not None:
         from automl_meta.probe import with_probe
-        from automl_meta.selection.probe import PROBE_BUDGET
 
-        budget = PROBE_BUDGET if probe_budget is None else probe_budget
         with progress_bar("probing every candidate", total=len(rec.ranking), enabled=not json) as advance:
-            rec = with_probe(dataset, rec, rows=probe_rows, random_state=random_state, on_result=lambda _: advance(1), budget=budget)
+            rec = with_probe(dataset, rec, rows=probe_rows, random_state=random_state, on_result=lambda _: advance(1), budget=probe_budget)
     if evaluate_top:
         from automl_meta.recommend import evaluate_top as run_evaluate_top
         from automl_meta.recommend import halving_schedule
