@@ -268,13 +268,15 @@ def _resolve_learners(task: str, learners) -> list[LearnerSpec]:
     return specs
 
 
-def _check_options(cv, repeats, timeout, n_jobs, max_rows) -> int:
+def _check_options(cv, repeats, timeout, n_jobs, max_rows, budget=None) -> int:
     if int(cv) < 2:
         raise UsageError(f"--cv must be 2 or more, got {cv}")
     if int(repeats) < 1:
         raise UsageError(f"--repeats must be 1 or more, got {repeats}")
     if timeout is not None and not float(timeout) > 0:
         raise UsageError(f"--timeout must be a positive number of seconds, got {timeout}")
+    if budget is not None and not float(budget) > 0:
+        raise UsageError(f"the time budget must be a positive number of seconds, got {budget}")
     if max_rows is not None and int(max_rows) < 2 * int(cv):
         raise UsageError(f"--max-rows {max_rows} is too small for {cv} folds; give at least {2 * int(cv)}")
     n_jobs = int(n_jobs)
@@ -333,9 +335,7 @@ def evaluate(
     task = dataset.task
     metric = check_metric(task, metric)
     specs = _resolve_learners(task, learners)
-    n_jobs = _check_options(cv, repeats, timeout, n_jobs, max_rows)
-    if budget is not None and not float(budget) > 0:
-        raise UsageError(f"the time budget must be a positive number of seconds, got {budget}")
+    n_jobs = _check_options(cv, repeats, timeout, n_jobs, max_rows, budget)
     cv, repeats = int(cv), int(repeats)
     notes: list[str] = []
     data = dataset
