@@ -100,8 +100,9 @@ def recommend_learners(
     probe, probe_rows, probe_budget : bool, int or None, float or None
         Cross-validate every candidate on a stratified subsample of
         ``probe_rows`` rows (default 500; 3 folds) and re-rank by the blend of that order and
-        the meta-model's (:func:`automl_meta.probe.with_probe`). Learners
-        unfinished after ``probe_budget`` seconds (default 30) rank last by the probe.
+        the meta-model's (:func:`automl_meta.probe.with_probe`). Learners the
+        probe has not finished after ``probe_budget`` seconds (default 30) keep
+        the meta-model's order.
     evaluate_top, cv, halving : int, int, bool
         Cross-validate the top ``evaluate_top`` learners (``cv`` folds,
         successive halving over rows) and record their real scores.

@@ -98,6 +98,7 @@ def with_probe(
     """
     start = time.perf_counter()
     learners = [r.learner for r in recommendation.ranking]
+    budget = PROBE_BUDGET if budget is None else budget
     status = {}
 
     def record(result) -> None:
@@ -107,7 +108,7 @@ def with_probe(
 
     scores, used = probe_scores(
         dataset, learners, PROBE_ROWS if rows is None else rows, cv, recommendation.metric, timeout, n_jobs, random_state,
-        on_result=record, budget=PROBE_BUDGET if budget is None else budget,
+        on_result=record, budget=budget,
     )
     effective = probe_weight(used, dataset.n_rows, weight)
     # the meta-model's utility where it gave one, else its order (higher = better either way)
@@ -125,7 +126,7 @@ def with_probe(
         for i, r in enumerate(order, start=1)
     )
     probe = {"rows": used, "of_rows": dataset.n_rows, "cv": cv, "weight": effective, "full_weight": weight,
-             "seconds": time.perf_counter() - start, "timeout": timeout, "budget": PROBE_BUDGET if budget is None else budget,
+             "seconds": time.perf_counter() - start, "timeout": timeout, "budget": budget,
              "too_slow": [name for name in learners if status.get(name) == "timeout"],
              "not_probed": [name for name in learners if status.get(name) == NOT_PROBED]}
     return replace(recommendation, ranking=ranking, probe=probe)

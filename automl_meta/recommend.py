@@ -116,7 +116,7 @@ class Recommendation:
     n_rows: int = 0
     n_features: int = 0
     in_metadb: str | None = None  # the meta-database's name for these very data, when it holds them
-    probe: dict | None = None  # rows, of_rows, cv, weight (used), full_weight, seconds of the probe, if one ran
+    probe: dict | None = None  # what the probe did, if one ran (keys: automl_meta.probe.with_probe)
 
     def top(self, k: int | None = None) -> tuple[RankedLearner, ...]:
         return self.ranking if k is None else self.ranking[: max(0, k)]

@@ -169,6 +169,15 @@ def _fit_and_save(dataset, rec, path: Path, random_state: int) -> dict:
     return {"path": str(path), "learner": fitted.learner, "chosen_by": fitted.info["chosen_by"]}
 
 
+def _probe_cell(r, probe: dict) -> str:
+    """The probe column: its score, or why there is none."""
+    if r.probe_score is not None:
+        return fmt(r.probe_score)
+    if r.learner in probe["too_slow"]:
+        return "too slow"
+    return "not probed" if r.learner in probe["not_probed"] else "failed"
+
+
 def _render(rec, selector, top: int, explain: bool, total: float) -> None:
     from rich.table import Table
 
@@ -200,10 +209,7 @@ def _render(rec, selector, top: int, explain: bool, total: float) -> None:
         rank = f"{r.rank} ({r.model_rank})" if rec.probe else str(r.rank)
         cells = [rank, r.learner + (" *" if r.learner == winner else ""), predicted]
         if rec.probe:
-            if r.probe_score is not None:
-                cells.append(fmt(r.probe_score))
-            else:
-                cells.append("too slow" if r.learner in rec.probe["too_slow"] else "not probed" if r.learner in rec.probe["not_probed"] else "failed")
+            cells.append(_probe_cell(r, rec.probe))
         if any(x.lower is not None for x in shown):
             cells.append(f"[{fmt(r.lower)}, {fmt(r.upper)}]" if r.lower is not None else "-")
         if rec.in_metadb:

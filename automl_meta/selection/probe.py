@@ -40,7 +40,7 @@ PROBE_ROWS = 500
 PROBE_CV = 3
 PROBE_WEIGHT = 0.7
 PROBE_TIMEOUT = 10.0  # seconds per fit: a learner slower than that on a few hundred rows counts as failed
-PROBE_BUDGET = 30.0  # seconds for the whole probe: learners unfinished then count as failed too
+PROBE_BUDGET = 30.0  # seconds for the whole probe: learners unfinished then keep the meta-model's order
 FULL_WEIGHT_COVERAGE = 0.25  # the least share of rows a probe saw on the shipped database
 
 
