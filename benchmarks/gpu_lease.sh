@@ -9,14 +9,15 @@
 #    5-way 1-shot second-order MAML at meta-batch 32, per-task loop vs our
 #    vmapped core, eager and compiled with CUDA graphs (maml_throughput.py).
 # 2. Then the lanes side by side on the same GPU (so each runs slower than it
-#    would alone, and its it/s says so). A lane is CONFIG:SECONDS, or several
-#    joined by commas to run one after another (benchmarks/omniglot.py
-#    configurations). Default, the first lease's plan: maml-20w1s:330,
+#    would alone, and its it/s says so). A lane is CONFIG[:SECONDS] (without
+#    SECONDS, the configuration's own budget), or several joined by commas to
+#    run one after another (benchmarks/omniglot.py configurations). Default, the first lease's plan: maml-20w1s:330,
 #    maml-5w1s:150,maml-5w5s:110 and reptile-5w1s:170. Each run is compiled
 #    with CUDA graphs (falling back by itself), trained for its budget and
 #    tested on 600 tasks; every lane shortens its training so that its test
 #    ends TOTAL seconds (560) after the script starts.
 #
+# COMPILE_MODE picks the torch.compile mode (default reduce-overhead; 0: eager).
 # Every job writes its log to LOG_DIR (default benchmarks/logs) and its JSON
 # line to LOG_DIR/omniglot.jsonl; the summary at the end prints them.
 set -uo pipefail
@@ -27,6 +28,7 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 LOG_DIR="${LOG_DIR:-benchmarks/logs}"
 mkdir -p "$LOG_DIR"
 COMPILE=(--compile "${COMPILE_MODE:-reduce-overhead}")
+[ "${COMPILE_MODE:-}" = "0" ] && COMPILE=()
 LANES=("$@")
 [ ${#LANES[@]} -eq 0 ] && LANES=(maml-20w1s:330 maml-5w1s:150,maml-5w5s:110 reptile-5w1s:170)
 if [ "${SMOKE:-0}" = "1" ]; then
@@ -34,8 +36,12 @@ if [ "${SMOKE:-0}" = "1" ]; then
   export OMP_NUM_THREADS=1
 else
   DEV=(--device cuda) ; SMALL=() ; SECONDS_SIDE="${SECONDS_SIDE:-6}" ; SMOKE_SECONDS=
-  nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader
-  "$PYTHON" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0))' || exit 1
+  if ! "$PYTHON" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)'; then
+    echo "no CUDA device visible; run with SMOKE=1 for a CPU check" >&2
+    exit 1
+  fi
+  nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader || true
+  "$PYTHON" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0))'
 fi
 
 if [ "${THROUGHPUT:-1}" != "0" ]; then
@@ -46,14 +52,15 @@ if [ "${THROUGHPUT:-1}" != "0" ]; then
 fi
 
 echo "== Omniglot, ${#LANES[@]} lane(s) side by side ($(date +%T))"
-omniglot() {  # name seconds
-  "$PYTHON" benchmarks/omniglot.py "$1" --seconds "${SMOKE_SECONDS:-$2}" --deadline "$DEADLINE" "${DEV[@]}" "${SMALL[@]}" "${COMPILE[@]}" --json \
+omniglot() {  # name [seconds]
+  local budget="${SMOKE_SECONDS:-${2:-}}"
+  "$PYTHON" benchmarks/omniglot.py "$1" ${budget:+--seconds "$budget"} --deadline "$DEADLINE" "${DEV[@]}" "${SMALL[@]}" "${COMPILE[@]}" --json \
     >> "$LOG_DIR/omniglot.jsonl" 2> "$LOG_DIR/$1.log" || echo "$1 failed: see $1.log" >&2
 }
-lane() {  # CONFIG:SECONDS[,CONFIG:SECONDS...]
+lane() {  # CONFIG[:SECONDS][,CONFIG[:SECONDS]...]
   local run
   for run in ${1//,/ }; do
-    omniglot "${run%%:*}" "${run##*:}"
+    if [[ "$run" == *:* ]]; then omniglot "${run%%:*}" "${run##*:}"; else omniglot "$run"; fi
   done
 }
 : > "$LOG_DIR/omniglot.jsonl"
