@@ -4,7 +4,7 @@
 # tested on 600 tasks (one JSON line each, benchmarks/omniglot.py).
 #
 #   AUTOML_META_OMNIGLOT=../shared/omniglot benchmarks/omniglot_gpu.sh            # all four (about 25 min)
-#   benchmarks/omniglot_gpu.sh maml-20w1s                                          # one configuration (fits a 10-min call)
+#   benchmarks/omniglot_gpu.sh maml-5w1s                                           # one configuration per 10-min call (20-way: gpu_lease.sh maml-20w1s:420)
 #   SMOKE=1 benchmarks/omniglot_gpu.sh                                             # CPU check: 5 s per config, meta-batch 2, 8 test tasks
 #
 # Budgets: 170 s for the MAML 5-way configurations, 300 s for Reptile, 470 s
