@@ -306,3 +306,42 @@ def test_reptile_carries_the_inner_adam_moments_across_iterations():
         assert float(reptile.adam_state["t"]) == t0
     # the first iteration starts from fresh moments either way; the second differs
     assert _max_diff({k: p.grad for k, p in reptile.params.items()}, {k: p.grad for k, p in fresh.params.items()}) > 1e-6
+
+
+def test_reptile_evaluates_and_clones_from_the_carried_inner_adam_moments():
+    reptile = Reptile(_tiny_mlp(5), inner_lr=0.05, inner_steps=2, inner_optimizer="adam", loss="mse")
+    for seed in (21, 22):
+        reptile.accumulate(_regression_batch(n_tasks=2, seed=seed))
+    state = reptile.adam_state
+    theta = {k: v.detach().clone() for k, v in reptile.params.items()}
+    batch = _regression_batch(n_tasks=2, shots=4, queries=5, seed=23)
+    # the reference: each task's two Adam steps on its support set, from the carried moments
+    expected = []
+    for xs, ys, xq, yq in zip(*batch):
+        phi, _ = _manual_adam(reptile.net, theta, xs, ys, 2, 0.05, state["v"], float(state["t"]))
+        expected.append(torch.nn.functional.mse_loss(reptile.net(phi, xq), yq))
+    torch.testing.assert_close(reptile.evaluate(batch), torch.stack(expected), rtol=0, atol=1e-12)
+
+    fresh = Reptile(_tiny_mlp(5), inner_lr=0.05, inner_steps=2, inner_optimizer="adam", loss="mse", persistent_adam=False)
+    assert float((fresh.evaluate(batch) - reptile.evaluate(batch)).abs().max()) > 1e-6  # the moments matter
+
+    xs, ys, xq, yq = (t[0] for t in batch)
+    learner = reptile.clone().adapt(xs, ys)
+    torch.testing.assert_close(torch.nn.functional.mse_loss(learner(xq), yq), expected[0], rtol=0, atol=1e-12)
+    assert float(learner.state["t"]) == float(state["t"]) + 2
+    assert float(reptile.adam_state["t"]) == float(state["t"])  # adapting a clone leaves the meta-learner's moments alone
+
+
+def test_reptile_state_dict_keeps_the_carried_moments():
+    reptile = Reptile(_tiny_mlp(6), inner_lr=0.05, inner_steps=3, inner_optimizer="adam", loss="mse")
+    reptile.accumulate(_regression_batch(n_tasks=2, seed=31))
+    state = reptile.state_dict()
+    assert float(state["adam.t"]) == 3.0 and {f"adam.v.{k}" for k in reptile.params} <= set(state)
+    batch = _regression_batch(n_tasks=3, seed=32)
+    loaded = Reptile(_tiny_mlp(0), inner_lr=0.05, inner_steps=3, inner_optimizer="adam", loss="mse").load_state_dict(state)
+    torch.testing.assert_close(loaded.evaluate(batch), reptile.evaluate(batch), rtol=0, atol=0)
+    # asked for fresh moments, a learner ignores the saved ones; MAML has none to take
+    ignored = Reptile(_tiny_mlp(0), inner_lr=0.05, inner_steps=3, inner_optimizer="adam", loss="mse", persistent_adam=False)
+    assert ignored.load_state_dict(state).state_dict().keys() == reptile.params.keys()
+    with pytest.raises(KeyError, match="adam"):
+        MAML(_tiny_mlp(0), loss="mse").load_state_dict(state)

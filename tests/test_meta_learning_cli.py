@@ -81,7 +81,8 @@ def test_meta_train_tabular_without_data_is_a_usage_error(tmp_path):
     assert "--data" in result.stderr
 
 
-def test_tabular_init_finetunes_and_loads_into_mlp_torch(tmp_path):
+@pytest.mark.parametrize("algo", [["fomaml"], ["reptile", "--inner-optimizer", "adam"]], ids=["fomaml", "reptile-adam"])
+def test_tabular_init_finetunes_and_loads_into_mlp_torch(tmp_path, algo):
     pytest.importorskip("automl_meta.learners.mlp_torch")
     from automl_meta.io import load_dataset
     from automl_meta.learners.mlp_torch import MLPTorchClassifier
@@ -91,13 +92,14 @@ def test_tabular_init_finetunes_and_loads_into_mlp_torch(tmp_path):
     init = tmp_path / "tab.pt"
     result = runner.invoke(
         app,
-        ["meta-train", "tabular", "--data", str(data), "--algo", "fomaml", "--ways", "3", "--shots", "3", "--inner-steps", "2",
+        ["meta-train", "tabular", "--data", str(data), "--algo", *algo, "--ways", "3", "--shots", "3", "--inner-steps", "2",
          "--meta-batch", "4", "--iterations", "20", "--validate-every", "0", "--validation-tasks", "8", "--device", "cpu",
          "--out", str(init), "--json"],
     )
     assert result.exit_code == 0, result.stderr
-    _, manifest = load_checkpoint(init, kind="init")
+    state, manifest = load_checkpoint(init, kind="init")
     assert manifest["input_columns"] == ["f1", "f2", "f3", "f4"]
+    assert any(k.startswith("adam.") for k in state) == (algo[0] == "reptile")  # Reptile's carried moments travel with it
 
     evaluation = runner.invoke(app, ["meta-eval", str(init), "--data", str(data), "--tasks", "10", "--device", "cpu", "--json"])
     assert evaluation.exit_code == 0, evaluation.stderr
@@ -167,6 +169,8 @@ def test_meta_train_reptile_with_inner_adam_records_its_hyperparameters(tmp_path
     evaluation = runner.invoke(app, ["meta-eval", str(out), "--tasks", "6", "--device", "cpu", "--json"])
     assert evaluation.exit_code == 0, evaluation.stderr
     assert json.loads(evaluation.stdout)["steps"] == 3
+    state, _ = load_checkpoint(out, kind="init")
+    assert float(state["adam.t"]) == 2 * 3  # iterations x inner steps
 
 
 def test_meta_train_omniglot_reptile_with_the_papers_inner_batches(omniglot_env, tmp_path):

@@ -211,7 +211,9 @@ class _MLPTorchBase(BaseEstimator):
         own = module.state_dict()
         loaded, skipped = [], []
         for key, value in state.items():
-            if key in own and tuple(own[key].shape) == tuple(value.shape):
+            if key not in own:
+                continue  # not a weight of the network: Meta-SGD rates (inner_lr.*), Reptile's Adam moments (adam.*)
+            if tuple(own[key].shape) == tuple(value.shape):
                 own[key] = value.to(own[key].dtype)
                 loaded.append(key)
             else:

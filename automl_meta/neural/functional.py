@@ -135,15 +135,19 @@ def adapt(
     y: torch.Tensor,
     inner: InnerLoop,
     lr: float | Params | None = None,
+    state: dict | None = None,
 ) -> Params:
     """Run ``inner.steps`` gradient steps from ``params`` on ``(x, y)``; returns new parameters.
 
     ``lr`` overrides ``inner.lr``; a dictionary gives one learning rate tensor per
     parameter (Meta-SGD). Differentiable with respect to ``params`` (and ``lr``)
-    unless ``inner.first_order``.
+    unless ``inner.first_order``. ``state``: the inner-Adam state to start from
+    (:func:`adapt_adam`; default fresh moments).
     """
     if inner.optimizer == "adam":
-        return adapt_adam(net, params, x, y, inner, lr)[0]
+        return adapt_adam(net, params, x, y, inner, lr, state)[0]
+    if state is not None:
+        raise ValueError("an inner optimizer state needs the adam inner optimizer")
     lr = inner.lr if lr is None else lr
     grad_fn = _minibatched(grad(net.support_loss), x.shape[0], inner.batch_size)
     for t in range(1, inner.steps + 1):
@@ -201,19 +205,21 @@ def adapt_adam(
     return params, {"m": m, "v": v, "t": t0 + inner.steps}
 
 
-def task_query_loss(net: Functional, inner: InnerLoop, params: Params, lr, xs, ys, xq, yq):
-    """Adapt on the support set, then return ``(query loss, query score)`` of one task."""
-    fast = adapt(net, params, xs, ys, inner, lr)
+def task_query_loss(net: Functional, inner: InnerLoop, params: Params, lr, xs, ys, xq, yq, state: dict | None = None):
+    """Adapt on the support set (from the inner-Adam ``state`` if given), then return ``(query loss, query score)`` of one task."""
+    fast = adapt(net, params, xs, ys, inner, lr, state)
     out = net.query_output(fast, xs, xq)
     return loss_value(net.loss, out, yq), score_value(net.loss, out, yq).detach()
 
 
-def batched_query_loss(net: Functional, inner: InnerLoop, params: Params, lr, batch) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-task query losses and scores of a meta-batch, with ``vmap`` over tasks."""
+def batched_query_loss(
+    net: Functional, inner: InnerLoop, params: Params, lr, batch, state: dict | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-task query losses and scores of a meta-batch, with ``vmap`` over tasks (each from ``state``, if given)."""
     xs, ys, xq, yq = batch
 
     def one(xs_, ys_, xq_, yq_):
-        return task_query_loss(net, inner, params, lr, xs_, ys_, xq_, yq_)
+        return task_query_loss(net, inner, params, lr, xs_, ys_, xq_, yq_, state)
 
     return vmap(one)(xs, ys, xq, yq)
 
@@ -269,10 +275,16 @@ def reptile_targets(net: Functional, inner: InnerLoop, params: Params, batch, st
     return mean(adapted), {"m": mean(final["m"]), "v": mean(final["v"]), "t": state["t"] + inner.steps}
 
 
-def evaluate_tasks(net: Functional, inner: InnerLoop, params: Params, batch, lr=None) -> torch.Tensor:
-    """The query score of every task of a batch after adaptation (no meta-gradient)."""
+def evaluate_tasks(net: Functional, inner: InnerLoop, params: Params, batch, lr=None, state: dict | None = None) -> torch.Tensor:
+    """The query score of every task of a batch after adaptation (no meta-gradient).
+
+    ``state``: an inner-Adam state every task's adaptation starts from (Reptile's
+    carried moments); it is read, not updated.
+    """
     detached = {k: v.detach() for k, v in params.items()}
     lrs = None if lr is None else {k: v.detach() for k, v in lr.items()}
     with torch.no_grad():  # torch.func.grad still differentiates inside
-        _, scores = batched_query_loss(net, replace(inner, first_order=True), detached, inner.lr if lrs is None else lrs, batch)
+        _, scores = batched_query_loss(
+            net, replace(inner, first_order=True), detached, inner.lr if lrs is None else lrs, batch, state
+        )
     return scores

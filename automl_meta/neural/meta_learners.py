@@ -29,6 +29,7 @@ from automl_meta.neural.functional import (
     Functional,
     InnerLoop,
     adapt,
+    adapt_adam,
     evaluate_tasks,
     maml_meta_gradient,
     parameters_of,
@@ -37,6 +38,7 @@ from automl_meta.neural.functional import (
 
 ALGORITHMS = ("maml", "fomaml", "reptile")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune-no-cudagraphs")
+ADAM_PREFIX = "adam."  # state_dict keys of Reptile's carried inner-Adam moments
 
 
 def _compiled(fn, compile: bool | str):
@@ -58,16 +60,20 @@ def _new_step(compile: bool | str) -> None:
 class Learner:
     """A task learner: a parameter dictionary plus the network that reads it (learn2learn's clone)."""
 
-    def __init__(self, net: Functional, params: dict, inner: InnerLoop, lr=None):
+    def __init__(self, net: Functional, params: dict, inner: InnerLoop, lr=None, state: dict | None = None):
         self.net = net
         self.params = params
         self.inner = inner
         self.lr = lr
+        self.state = state  # the inner-Adam state to go on from (Reptile's carried moments), else None
 
     def adapt(self, x: torch.Tensor, y: torch.Tensor, steps: int | None = None) -> "Learner":
         """Take ``steps`` (default: the inner-loop steps) gradient steps on ``(x, y)``."""
         inner = self.inner if steps is None else replace(self.inner, steps=steps)
-        self.params = adapt(self.net, self.params, x, y, inner, self.lr)
+        if self.state is not None:
+            self.params, self.state = adapt_adam(self.net, self.params, x, y, inner, self.lr, self.state)
+        else:
+            self.params = adapt(self.net, self.params, x, y, inner, self.lr)
         return self
 
     def __call__(self, x: torch.Tensor, support: torch.Tensor | None = None) -> torch.Tensor:
@@ -105,18 +111,32 @@ class _MetaLearner:
         It adapts on all the examples it is given: inner minibatches are a training device.
         """
         params = self.params if not first_order else {k: v.detach() for k, v in self.params.items()}
-        return Learner(self.net, params, replace(self.inner, first_order=first_order, batch_size=None), self.inner_lrs)
+        inner = replace(self.inner, first_order=first_order, batch_size=None)
+        return Learner(self.net, params, inner, self.inner_lrs, _copied(self.inner_state()))
 
     def evaluate(self, batch, steps: int | None = None) -> torch.Tensor:
         """Query score of every task of ``batch`` after ``steps`` inner steps on its whole support set."""
         inner = replace(self.inner, batch_size=None) if steps is None else replace(self.inner, steps=steps, batch_size=None)
-        return evaluate_tasks(self.net, inner, self.params, batch, self.inner_lrs)
+        return evaluate_tasks(self.net, inner, self.params, batch, self.inner_lrs, self.inner_state())
+
+    def inner_state(self) -> dict | None:
+        """The inner-optimizer state a task's adaptation starts from; None: fresh (MAML's plain SGD has none)."""
+        return None
 
     def state_dict(self) -> dict:
-        """The initialization with the backbone's own ``state_dict`` keys (Meta-SGD rates as ``inner_lr.<name>``)."""
+        """The initialization with the backbone's own ``state_dict`` keys.
+
+        Meta-SGD rates are extra ``inner_lr.<name>`` keys; Reptile's carried
+        inner-Adam moments are ``adam.m.<name>``, ``adam.v.<name>`` and ``adam.t``.
+        """
         state = {k: v.detach() for k, v in self.params.items()}
         if self.inner_lrs is not None:
             state.update({f"inner_lr.{k}": v.detach() for k, v in self.inner_lrs.items()})
+        carried = self.inner_state()
+        if carried is not None:
+            for moment in ("m", "v"):
+                state.update({f"{ADAM_PREFIX}{moment}.{k}": v.detach() for k, v in carried[moment].items()})
+            state[f"{ADAM_PREFIX}t"] = carried["t"].detach()
         return state
 
     def load_state_dict(self, state: dict) -> "_MetaLearner":
@@ -128,7 +148,18 @@ class _MetaLearner:
         lrs = {k[len("inner_lr.") :]: v for k, v in state.items() if k.startswith("inner_lr.")}
         if lrs:
             self.inner_lrs = {k: v.detach().clone().to(device).requires_grad_() for k, v in lrs.items()}
+        if any(k.startswith(ADAM_PREFIX) for k in state):
+            self._load_inner_state(state, device)
         return self
+
+    def _load_inner_state(self, state: dict, device) -> None:
+        raise KeyError(f"{type(self).__name__} keeps no inner-optimizer state, but the state_dict has {ADAM_PREFIX}* keys")
+
+
+def _copied(state: dict | None) -> dict | None:
+    if state is None:
+        return None
+    return {"m": {k: v.clone() for k, v in state["m"].items()}, "v": {k: v.clone() for k, v in state["v"].items()}, "t": state["t"].clone()}
 
 
 class MAML(_MetaLearner):
@@ -203,8 +234,10 @@ class Reptile(_MetaLearner):
     paper's code does; each task starting from fresh moments instead makes
     every first step a sign step of size ``inner_lr`` on every weight (on CPU,
     5-way 1-shot Omniglot, 600 s: 89.2% against 82.8%; ``benchmarks/NOTES.md``).
-    Evaluation adapts with the same inner optimizer, from fresh moments, on
-    the whole support set, so a saved initialization is weights alone.
+    Evaluation and :meth:`clone` adapt with the same inner optimizer on the
+    whole support set, starting from the carried moments (read, not updated),
+    as the paper's evaluation does; ``state_dict`` saves them beside the
+    weights (``adam.*`` keys), so a loaded initialization adapts the same way.
     """
 
     algorithm = "reptile"
@@ -231,6 +264,25 @@ class Reptile(_MetaLearner):
         self._generator = None
         self._targets = _compiled(partial(reptile_targets, self.net, self.inner), compile)
 
+    def inner_state(self) -> dict | None:
+        return self.adam_state if self.persistent_adam else None
+
+    def _load_inner_state(self, state: dict, device) -> None:
+        if not self.persistent_adam:
+            return  # fresh moments by request (persistent_adam=False): the carried ones are not used
+        moments = {m: {k: state[f"{ADAM_PREFIX}{m}.{k}"].detach().clone().to(device) for k in self.params} for m in ("m", "v")}
+        self.adam_state = {**moments, "t": state[f"{ADAM_PREFIX}t"].detach().clone().to(device=device, dtype=torch.float64)}
+
+    def to(self, device) -> "Reptile":
+        super().to(device)
+        if self.adam_state is not None:
+            self.adam_state = {
+                "m": {k: v.to(device) for k, v in self.adam_state["m"].items()},
+                "v": {k: v.to(device) for k, v in self.adam_state["v"].items()},
+                "t": self.adam_state["t"].to(device),
+            }
+        return self
+
     def _shuffled(self, batch):
         """Each task's support and query rows in one random order (what inner minibatches take in turn)."""
         xs, ys, xq, yq = batch
@@ -252,8 +304,7 @@ class Reptile(_MetaLearner):
                 self.adam_state = fresh_adam_state({k: v.detach() for k, v in self.params.items()})
             target, state = self._targets(self.params, batch, self.adam_state)
             # copies: a CUDA-graph replay (reduce-overhead) overwrites its outputs on the next call
-            self.adam_state = {"m": {n: x.clone() for n, x in state["m"].items()},
-                               "v": {n: x.clone() for n, x in state["v"].items()}, "t": state["t"].clone()}
+            self.adam_state = _copied(state)
         else:
             target = self._targets(self.params, batch)
         for k, p in self.params.items():
