@@ -73,6 +73,7 @@ def recommend_learners(
     probe: bool = False,
     probe_rows: int | None = None,
     probe_budget: float | None = None,
+    probe_draws: int | None = None,
     evaluate_top: int = 0,
     cv: int = 5,
     halving: bool = True,
@@ -97,12 +98,13 @@ def recommend_learners(
         one and its shipped meta-model (others train a meta-model, cached).
     explain : int
         How many top learners get their meta-feature contributions.
-    probe, probe_rows, probe_budget : bool, int or None, float or None
-        Cross-validate every candidate on a stratified subsample of
-        ``probe_rows`` rows (default 500; 3 folds) and re-rank by the blend of that order and
-        the meta-model's (:func:`automl_meta.probe.with_probe`). Learners the
-        probe has not finished after ``probe_budget`` seconds (default 30) keep
-        the meta-model's order.
+    probe, probe_rows, probe_budget, probe_draws : bool, int or None, float or None, int or None
+        Cross-validate every candidate on ``probe_draws`` (default 3) stratified
+        subsamples of ``probe_rows`` rows (default 1,000; 3 folds), average, and
+        re-rank by the blend of that order and the meta-model's
+        (:func:`automl_meta.probe.with_probe`). Learners the probe has not
+        finished once after ``probe_budget`` seconds (default 30) keep the
+        meta-model's order.
     evaluate_top, cv, halving : int, int, bool
         Cross-validate the top ``evaluate_top`` learners (``cv`` folds,
         successive halving over rows) and record their real scores.
@@ -126,7 +128,7 @@ def recommend_learners(
     if probe:
         from automl_meta.probe import with_probe
 
-        rec = with_probe(dataset, rec, rows=probe_rows, random_state=random_state, budget=probe_budget)
+        rec = with_probe(dataset, rec, rows=probe_rows, random_state=random_state, budget=probe_budget, draws=probe_draws)
     if evaluate_top:
         rec = run_evaluate_top(dataset, rec, k=evaluate_top, cv=cv, halving=halving, random_state=random_state)
     return rec

@@ -2,9 +2,10 @@
 
 For every dataset of the shipped meta-database (read again from PMLB), the
 probe ``recommend --probe`` runs (:func:`automl_meta.probe.probe_scores`:
-every candidate cross-validated on a stratified subsample of ``--rows`` rows,
-``--cv`` folds, seeded by ``--probe-seed``) is stored in a resumable JSON-lines
-file. Then ``evaluate_selectors`` (the protocol of ``selector evaluate``)
+every candidate cross-validated on ``--draws`` stratified subsamples of
+``--rows`` rows, ``--cv`` folds each, averaged; draw ``d`` seeded by
+``--probe-seed`` + d; the 30 s budget of ``recommend``) is stored in a
+resumable JSON-lines file. Then ``evaluate_selectors`` (the protocol of ``selector evaluate``)
 scores, against the database's own 5-fold scores:
 
 - ``meta-model``: the shipped formulation, meta-features only;
@@ -21,8 +22,8 @@ never acts.
 
 Usage (from the repository root, ../shared beside it)::
 
-    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/probe_selector.py --rows 500 --jobs 2
-    ... --task regression --probe-seed 1 --seeds 3
+    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/probe_selector.py --jobs 2
+    ... --task regression --probe-seed 3 --seeds 3 --rows 500 --draws 1
 """
 
 from __future__ import annotations
@@ -42,11 +43,12 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("AUTOML_META_SHARED", REPO.parent / "shared"))
 
 
-def probe_file(cache: Path, rows: int, cv: int, seed: int, timeout: float) -> Path:
-    return cache / f"probe_rows{rows}_cv{cv}_seed{seed}_timeout{timeout:g}.jsonl"
+def probe_file(cache: Path, rows: int, cv: int, draws: int, seed: int, timeout: float) -> Path:
+    several = f"_draws{draws}" if draws > 1 else ""
+    return cache / f"probe_rows{rows}_cv{cv}{several}_seed{seed}_timeout{timeout:g}.jsonl"
 
 
-def run_probes(datasets: pd.DataFrame, learners: dict, path: Path, rows: int, cv: int, seed: int, jobs: int, timeout: float) -> None:
+def run_probes(datasets: pd.DataFrame, learners: dict, path: Path, rows: int, cv: int, draws: int, seed: int, jobs: int, timeout: float) -> None:
     """Probe every dataset not yet in ``path`` (one JSON line each, appended as it finishes)."""
     from rich.progress import Progress
 
@@ -61,9 +63,10 @@ def run_probes(datasets: pd.DataFrame, learners: dict, path: Path, rows: int, cv
         for row in todo.itertuples():
             start = time.perf_counter()
             data = load_dataset(SHARED / "datasets" / "pmlb" / row.source_id, task=row.task, name=row.name)
-            scores, used = probe_scores(data, learners[row.task], rows=rows, cv=cv, random_state=seed, n_jobs=jobs, timeout=timeout)
-            record = {"dataset": row.name, "task": row.task, "rows": used, "seconds": time.perf_counter() - start,
-                      "scores": {k: (None if math.isnan(v) else v) for k, v in scores.items()}}
+            probe = probe_scores(data, learners[row.task], rows=rows, cv=cv, random_state=seed, n_jobs=jobs, timeout=timeout, draws=draws)
+            record = {"dataset": row.name, "task": row.task, "rows": probe.rows, "seconds": time.perf_counter() - start,
+                      "scores": {k: (None if math.isnan(v) else v) for k, v in probe.scores.items()},
+                      "draws": {k: int(v) for k, v in probe.draws.items()}}
             sink.write(json.dumps(record) + "\n")
             sink.flush()
             progress.advance(bar)
@@ -80,13 +83,14 @@ def main() -> None:
     from automl_meta.io.metadb_resolve import resolve_db_path
     from automl_meta.io.mf_cache import default_cache_dir
     from automl_meta.metadb import MetaDB
-    from automl_meta.selection.probe import PROBE_PREFIX, PROBE_TIMEOUT, ProbeBest, ProbeBlend
+    from automl_meta.selection.probe import PROBE_CV, PROBE_DRAWS, PROBE_PREFIX, PROBE_ROWS, PROBE_TIMEOUT, ProbeBest, ProbeBlend
     from automl_meta.selection.protocols import SelectorSpec, evaluate_selectors
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", choices=("classification", "regression", "both"), default="both")
-    parser.add_argument("--rows", type=int, default=500)
-    parser.add_argument("--cv", type=int, default=3)
+    parser.add_argument("--rows", type=int, default=PROBE_ROWS)
+    parser.add_argument("--cv", type=int, default=PROBE_CV)
+    parser.add_argument("--draws", type=int, default=PROBE_DRAWS)
     parser.add_argument("--probe-seed", type=int, default=0)
     parser.add_argument("--weights", default="0.5,0.7,0.85")
     parser.add_argument("--seeds", type=int, default=3, help="seeds of the meta-model")
@@ -98,13 +102,13 @@ def main() -> None:
     if not pmlb.is_dir():
         raise SystemExit(f"needs the PMLB corpus at {pmlb} (set AUTOML_META_SHARED)")
     cache = args.cache or default_cache_dir().parent / "probes"
-    path = probe_file(cache, args.rows, args.cv, args.probe_seed, args.timeout)
+    path = probe_file(cache, args.rows, args.cv, args.draws, args.probe_seed, args.timeout)
     tasks = ("classification", "regression") if args.task == "both" else (args.task,)
     with MetaDB.open(resolve_db_path(None)) as store:
         datasets = store.datasets()
         tables = {t: (store.meta_features(t), store.scores(store.default_metric(t), t), store.maximize(store.default_metric(t))) for t in tasks}
     learners = {t: list(tables[t][1].columns) for t in tasks}
-    run_probes(datasets[datasets["task"].isin(tasks)], learners, path, args.rows, args.cv, args.probe_seed, args.jobs, args.timeout)
+    run_probes(datasets[datasets["task"].isin(tasks)], learners, path, args.rows, args.cv, args.draws, args.probe_seed, args.jobs, args.timeout)
     print(f"probes: {path.name}")
     weights = [float(w) for w in args.weights.split(",")]
     for task in tasks:
@@ -120,7 +124,7 @@ def main() -> None:
         start = time.perf_counter()
         results = evaluate_selectors(meta_X.join(probes), scores, bool(maximize), specs, seeds=range(args.seeds), n_jobs=args.jobs)
         print(f"\n## {task}: {len(meta_X)} datasets, leave-one-dataset-out ({time.perf_counter() - start:.0f} s); "
-              f"probe {args.rows} rows x {args.cv} folds, seed {args.probe_seed}: median {statistics.median(seconds):.1f} s, "
+              f"probe {args.draws} x {args.rows} rows x {args.cv} folds, seed {args.probe_seed}: median {statistics.median(seconds):.1f} s, "
               f"max {max(seconds):.1f} s per dataset with {args.jobs} processes")
         print("| selector | remaining gap | per seed | top-1 | Spearman |")
         print("|---|---|---|---|---|")

@@ -13,7 +13,7 @@ hash), then
   run (same folds, same seeds); ``recommend + top-3`` adds a measured
   evaluation of the three recommended learners with the same protocol;
 * with ``--probe``, recommend --probe: the same ranking re-ordered by a probe
-  (every learner on a 500-row subsample, 3 folds) -> its extra wall time and
+  (every learner on three 1,000-row subsamples, 3 folds; recommend's defaults) -> its extra wall time and
   the real score of its top-1, read from the exhaustive run.
 
 Prints, per dataset and on average: time ratio (recommend / exhaustive, and
@@ -186,7 +186,7 @@ def _print_table(rows: list[dict], args) -> None:
           f"recommend {sum(r['recommend_seconds'] for r in rows):.1f} s, recommend+top-3 "
           f"{sum(r['recommend_seconds'] + r['top3_evaluation_seconds'] for r in rows):.0f} s")
     if all("probe_top1" in r for r in rows):
-        print("\nrecommend --probe (500 rows, 3 folds): probe time and the real score of its top-1")
+        print("\nrecommend --probe (its defaults): probe time and the real score of its top-1")
         print(f"{'dataset':<20}{'probe s':>8}{'top1':>8}{'s1 ratio':>9}{'regret':>8}  top1 learner")
         for r in rows:
             print(f"{r['dataset'][:19]:<20}{r['probe_seconds']:>8.1f}{r['probe_top1']:>8.4f}{r['probe_top1_score_ratio']:>9.4f}"

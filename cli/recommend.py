@@ -54,12 +54,16 @@ ProbeOption = Annotated[
     bool,
     typer.Option(
         "--probe",
-        help="Cross-validate every candidate on a small subsample first (--probe-rows rows, 3 folds) and blend that "
-        "order with the meta-model's: a few seconds more, a better ranking (README: 'Probing').",
+        help="Cross-validate every candidate on small subsamples first (--probe-draws draws of --probe-rows rows, 3 folds, "
+        "averaged) and blend that order with the meta-model's: a few seconds more, a better ranking (README: 'Probing').",
     ),
 ]
 ProbeRowsOption = Annotated[
-    int | None, typer.Option("--probe-rows", min=6, help="Rows the probe cross-validates (default 500; implies --probe).")
+    int | None, typer.Option("--probe-rows", min=6, help="Rows each probe draw cross-validates (default 1000; implies --probe).")
+]
+ProbeDrawsOption = Annotated[
+    int | None,
+    typer.Option("--probe-draws", min=1, help="Subsamples the probe averages (default 3; implies --probe): fewer is faster and noisier."),
 ]
 ProbeBudgetOption = Annotated[
     float | None,
@@ -82,6 +86,7 @@ def recommend_command(
     probe: ProbeOption = False,
     probe_rows: ProbeRowsOption = None,
     probe_budget: ProbeBudgetOption = None,
+    probe_draws: ProbeDrawsOption = None,
     evaluate_top: EvaluateTopOption = 0,
     cv: CvOption = 5,
     halving: HalvingOption = True,
@@ -93,11 +98,15 @@ def recommend_command(
     start = time.perf_counter()
     with collector_paused():
         dataset, selector, rec = _rank(data, target, task, sep, db, random_state, explain=top if explain else 0)
-    if probe or probe_rows is not None or probe_budget is not None:
+    if probe or probe_rows is not None or probe_budget is not None or probe_draws is not None:
         from automl_meta.probe import with_probe
+        from automl_meta.selection.probe import PROBE_DRAWS
 
-        with progress_bar("probing every candidate", total=len(rec.ranking), enabled=not json) as advance:
-            rec = with_probe(dataset, rec, rows=probe_rows, random_state=random_state, on_result=lambda _: advance(1), budget=probe_budget)
+        draws = PROBE_DRAWS if probe_draws is None else probe_draws
+        with progress_bar("probing every candidate", total=len(rec.ranking) * draws, enabled=not json) as advance:
+            rec = with_probe(
+                dataset, rec, rows=probe_rows, random_state=random_state, on_result=lambda _: advance(1), budget=probe_budget, draws=draws
+            )
     if evaluate_top:
         from automl_meta.recommend import evaluate_top as run_evaluate_top
         from automl_meta.recommend import halving_schedule
@@ -236,7 +245,7 @@ def _render(rec, selector, top: int, explain: bool, total: float) -> None:
     if rec.probe:
         p = rec.probe
         out.print(
-            f"ranked by the probe ({p['rows']} rows, {p['cv']} folds, {p['seconds']:.1f} s) and the meta-model, "
+            f"ranked by the probe ({p['draws']} x {p['rows']} rows, {p['cv']} folds, {p['seconds']:.1f} s) and the meta-model, "
             f"weights {p['weight']:.2g} / {1 - p['weight']:.2g} on their ranks"
         )
         if p["too_slow"]:
@@ -248,6 +257,11 @@ def _render(rec, selector, top: int, explain: bool, total: float) -> None:
             out.print(
                 f"[yellow]not probed to the end before its {p['budget']:g} s ran out (kept in the meta-model's order; "
                 f"--probe-budget gives it more):[/] " + ", ".join(p["not_probed"])
+            )
+        if p["fewer_draws"]:
+            out.print(
+                f"[yellow]probed on fewer than {p['draws']} draws before the {p['budget']:g} s ran out (scored on those):[/] "
+                + ", ".join(p["fewer_draws"])
             )
         if p["weight"] < p["full_weight"]:
             out.print(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pandas as pd
@@ -46,15 +47,37 @@ def test_probe_scores_cross_validates_a_capped_subsample():
     X, y = make_classification(400, n_features=5, n_informative=3, n_clusters_per_class=1, class_sep=2.0, random_state=0)
     frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(5)]).assign(target=np.where(y == 1, "yes", "no"))
     dataset = make_dataset(frame, target="target")
-    scores, used = probe_scores(dataset, ["dummy", "lda"], rows=120, cv=3, random_state=0)
-    assert used == 120
-    assert list(scores.index) == ["dummy", "lda"]
-    assert scores["dummy"] == pytest.approx(0.5)  # balanced accuracy of a constant prediction
-    assert scores["lda"] > 0.7
-    small, used_all = probe_scores(dataset, ["dummy"], rows=1000, cv=3)
-    assert used_all == 400 and math.isfinite(small["dummy"])
+    probe = probe_scores(dataset, ["dummy", "lda"], rows=120, cv=3, random_state=0, draws=1)
+    assert probe.rows == 120
+    assert list(probe.scores.index) == ["dummy", "lda"]
+    assert probe.scores["dummy"] == pytest.approx(0.5)  # balanced accuracy of a constant prediction
+    assert probe.scores["lda"] > 0.7
+    assert probe.status == {"dummy": "ok", "lda": "ok"} and probe.draws.tolist() == [1, 1]
+    small = probe_scores(dataset, ["dummy"], rows=1000, cv=3, draws=1)
+    assert small.rows == 400 and math.isfinite(small.scores["dummy"])
     with pytest.raises(UsageError, match="at least 6"):
         probe_scores(dataset, ["dummy"], rows=5, cv=3)
+
+
+def test_probe_draws_average_separately_seeded_subsamples():
+    X, y = make_classification(400, n_features=5, n_informative=3, n_clusters_per_class=1, random_state=3)
+    dataset = make_dataset(pd.DataFrame(X).add_prefix("f").assign(target=y.astype(str)), target="target")
+    single = [probe_scores(dataset, ["lda", "decision_tree"], rows=120, cv=3, random_state=s, draws=1).scores for s in (7, 8)]
+    both = probe_scores(dataset, ["lda", "decision_tree"], rows=120, cv=3, random_state=7, draws=2)
+    pd.testing.assert_series_equal(both.scores, (single[0] + single[1]) / 2)
+    assert single[0]["lda"] != single[1]["lda"]  # another subsample and other folds
+    assert both.draws.tolist() == [2, 2]
+
+
+def test_a_learner_keeps_the_draws_it_finished_before_the_budget_ran_out():
+    X, y = make_classification(150, n_features=4, n_informative=2, n_redundant=0, random_state=4)
+    dataset = make_dataset(pd.DataFrame(X).add_prefix("f").assign(target=y.astype(str)), target="target")
+    ranking = (RankedLearner(rank=1, learner="dummy", predicted_score=0.5, utility=0.0),)
+    rec = Recommendation("data", "classification", "target", "balanced_accuracy", True, ranking)
+    # the caller's callback spends the budget once the first draw has finished: no second draw starts
+    probed = with_probe(dataset, rec, rows=150, cv=3, budget=6.0, draws=3, on_result=lambda _: time.sleep(6.0))
+    assert probed.probe["fewer_draws"] == ["dummy"] and probed.probe["not_probed"] == [] and probed.probe["draws"] == 3
+    assert probed.ranking[0].probe_score == pytest.approx(0.5)
 
 
 def test_with_probe_reorders_the_ranking_and_keeps_the_model_rank():
@@ -63,16 +86,16 @@ def test_with_probe_reorders_the_ranking_and_keeps_the_model_rank():
     # the "meta-model" puts the constant predictor first; the probe knows better
     ranking = tuple(RankedLearner(rank=i, learner=n, predicted_score=0.5, utility=-i) for i, n in enumerate(["dummy", "lda"], 1))
     rec = Recommendation("data", "classification", "target", "balanced_accuracy", True, ranking)
-    probed = with_probe(dataset, rec, rows=150, cv=3, weight=0.7)
+    probed = with_probe(dataset, rec, rows=150, cv=3, weight=0.7, draws=1)
     assert [r.learner for r in probed.ranking] == ["lda", "dummy"]
     assert [(r.rank, r.model_rank) for r in probed.ranking] == [(1, 2), (2, 1)]
     assert probed.ranking[0].probe_score > probed.ranking[1].probe_score
     assert probed.probe["rows"] == 150 and probed.probe["weight"] == 0.7
     doc = probed.as_dict()
     assert doc["probe"]["cv"] == 3 and doc["recommendations"][0]["model_rank"] == 2
-    small = with_probe(dataset, rec, rows=30, cv=3, weight=0.7)  # a fifth of the rows: less trust
+    small = with_probe(dataset, rec, rows=30, cv=3, weight=0.7, draws=1)  # a fifth of the rows: less trust
     assert (small.probe["rows"], small.probe["of_rows"]) == (30, 150)
-    assert small.probe["weight"] == pytest.approx(0.7 * 0.2 / 0.25) and small.probe["full_weight"] == 0.7
+    assert small.probe["weight"] == pytest.approx(0.7 * 0.2 / 0.5) and small.probe["full_weight"] == 0.7
 
 
 def test_learners_unfinished_when_the_probe_budget_runs_out_are_not_probed_and_keep_the_model_order():
@@ -99,10 +122,10 @@ def test_an_unprobed_learner_keeps_its_model_rank_in_the_blend():
     assert blend_ranks(utility[["c", "b", "a"]].set_axis(["a", "b", "c"], axis=1), probe, True, 0.7).iloc[0]["c"] == pytest.approx(0.7 + 0.9)
 
 
-def test_the_probe_weight_shrinks_once_it_covers_less_than_a_quarter_of_the_rows():
-    assert probe_weight(500, 300) == probe_weight(500, 2000) == 0.7
-    assert probe_weight(500, 20000) == pytest.approx(0.07)
-    assert probe_weight(500, 4000, weight=0.8) == pytest.approx(0.4)
+def test_the_probe_weight_shrinks_once_it_covers_less_than_half_of_the_rows():
+    assert probe_weight(1000, 300) == probe_weight(1000, 2000) == 0.7
+    assert probe_weight(1000, 20000) == pytest.approx(0.07)
+    assert probe_weight(1000, 4000, weight=0.8) == pytest.approx(0.4)
 
 
 def _meta_database(n: int = 12, seed: int = 0):

@@ -200,7 +200,7 @@ def test_probe_reranks_by_the_blend_of_probe_and_model_ranks(metadb, churn_csv):
     result = _invoke("recommend", churn_csv, "--db", metadb, "--probe", "--probe-rows", 90, "--json")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert (doc["probe"]["rows"], doc["probe"]["cv"]) == (90, 3)
+    assert (doc["probe"]["rows"], doc["probe"]["cv"], doc["probe"]["draws"]) == (90, 3, 3)
     recs = doc["recommendations"]
     assert [r["rank"] for r in recs] == list(range(1, len(LEARNERS) + 1))
     assert sorted(r["model_rank"] for r in recs) == list(range(1, len(LEARNERS) + 1))
@@ -213,8 +213,8 @@ def test_probe_reranks_by_the_blend_of_probe_and_model_ranks(metadb, churn_csv):
         doc["probe"]["weight"],
     ).iloc[0]
     assert list(blended.to_numpy()) == sorted(blended.to_numpy(), reverse=True)
-    table = _invoke("recommend", churn_csv, "--db", metadb, "--probe-rows", 90)  # implies --probe
-    assert table.exit_code == 0 and "probe, 90 rows" in table.output and "ranked by the probe" in table.output
+    table = _invoke("recommend", churn_csv, "--db", metadb, "--probe-rows", 90, "--probe-draws", 1)  # implies --probe
+    assert table.exit_code == 0 and "probe, 90 rows" in table.output and "ranked by the probe (1 x 90 rows" in table.output
 
 
 def test_successive_halving_keeps_the_best_for_all_rows(metadb):
