@@ -115,7 +115,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="cold runs per file (each with an empty cache)")
     parser.add_argument("--rows", type=int, nargs="+", default=[5000, 20000], help="sizes of the synthetic CSVs")
     parser.add_argument("--baseline", default=None, help="another automl-meta executable to alternate with")
-    parser.add_argument("--probe", action="store_true", help="time `recommend --probe` (every learner on 500 rows first)")
+    parser.add_argument("--probe", action="store_true", help="time `recommend --probe` (every learner probed first, with its defaults)")
     args = parser.parse_args()
     commands = {"this": command(None), **({"baseline": command(args.baseline)} if args.baseline else {})}
     with tempfile.TemporaryDirectory() as tmp:
