@@ -11,7 +11,7 @@ scores, against the database's own 5-fold scores:
 - ``meta-model``: the shipped formulation, meta-features only;
 - ``probe``: the probe's order alone;
 - ``blend w``: :class:`~automl_meta.selection.probe.ProbeBlend`, weight ``w`` on
-  the probe's ranks (``recommend --probe`` uses 0.7).
+  the probe's ranks (``recommend --probe`` uses 0.85).
 
 The probe's scores are measured on other rows and folds than the database's,
 so they carry no copy of its fold noise; on datasets of at most ``--rows`` rows
@@ -92,7 +92,7 @@ def main() -> None:
     parser.add_argument("--cv", type=int, default=PROBE_CV)
     parser.add_argument("--draws", type=int, default=PROBE_DRAWS)
     parser.add_argument("--probe-seed", type=int, default=0)
-    parser.add_argument("--weights", default="0.5,0.7,0.85")
+    parser.add_argument("--weights", default="0.5,0.7,0.85,1")
     parser.add_argument("--seeds", type=int, default=3, help="seeds of the meta-model")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=PROBE_TIMEOUT, help="seconds per probe fit (recommend's default)")

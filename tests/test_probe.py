@@ -14,7 +14,7 @@ from automl_meta.dataset import make_dataset
 from automl_meta.exceptions import UsageError
 from automl_meta.probe import probe_scores, with_probe
 from automl_meta.recommend import RankedLearner, Recommendation
-from automl_meta.selection.probe import PROBE_PREFIX, ProbeBest, ProbeBlend, blend_ranks, probe_weight
+from automl_meta.selection.probe import PROBE_PREFIX, PROBE_WEIGHT, ProbeBest, ProbeBlend, blend_ranks, probe_weight
 from automl_meta.selection.protocols import SelectorSpec, evaluate_selectors
 
 LEARNERS = ["a", "b", "c", "d"]
@@ -123,8 +123,8 @@ def test_an_unprobed_learner_keeps_its_model_rank_in_the_blend():
 
 
 def test_the_probe_weight_shrinks_once_it_covers_less_than_half_of_the_rows():
-    assert probe_weight(1000, 300) == probe_weight(1000, 2000) == 0.7
-    assert probe_weight(1000, 20000) == pytest.approx(0.07)
+    assert probe_weight(1000, 300) == probe_weight(1000, 2000) == PROBE_WEIGHT
+    assert probe_weight(1000, 20000) == pytest.approx(PROBE_WEIGHT / 10)
     assert probe_weight(1000, 4000, weight=0.8) == pytest.approx(0.4)
 
 

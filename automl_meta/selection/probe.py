@@ -18,8 +18,7 @@ the rows it is judged on. On larger data the probe's order misled (README,
 'Probing': on 8 datasets of 5k-49k rows a 500-row probe's top-1 was worse than
 the meta-model's on 5 and better on none), so :func:`probe_weight` keeps the
 weight only while the probe covers half the rows and shrinks it in proportion
-below that: the same weight per dataset size as the 500-row probe had with a
-quarter (0.28 at 5,000 rows, 0.07 at 20,000).
+below that (0.34 at 5,000 rows, 0.085 at 20,000).
 
 :class:`ProbeBlend` and :class:`ProbeBest` follow the selector contract of
 :mod:`automl_meta.selection.baselines`; they read each dataset's probe scores
@@ -41,7 +40,7 @@ PROBE_PREFIX = "probe:"
 PROBE_ROWS = 1000
 PROBE_CV = 3
 PROBE_DRAWS = 3  # subsamples (or, on small data, repeated k-folds) averaged: one draw's fold noise misleads
-PROBE_WEIGHT = 0.7
+PROBE_WEIGHT = 0.85  # on the probe's ranks; chosen on two three-draw probes, confirmed on a third (README, 'Probing')
 PROBE_TIMEOUT = 10.0  # seconds per fit: a learner slower than that on a thousand rows counts as failed
 PROBE_BUDGET = 30.0  # seconds for the whole probe: learners unfinished then keep the meta-model's order
 FULL_WEIGHT_COVERAGE = 0.5  # the least share of rows a probe saw on the shipped database
@@ -49,7 +48,7 @@ FULL_WEIGHT_COVERAGE = 0.5  # the least share of rows a probe saw on the shipped
 
 def probe_weight(probe_rows: int, n_rows: int, weight: float = PROBE_WEIGHT) -> float:
     """The probe's weight for a dataset of ``n_rows``: ``weight`` while the probe covers at least
-    half of the rows, then shrunk in proportion to its coverage (0.07 for 1,000 of 20,000 rows)."""
+    half of the rows, then shrunk in proportion to its coverage (0.085 for 1,000 of 20,000 rows)."""
     coverage = probe_rows / max(int(n_rows), 1)
     return weight * min(1.0, coverage / FULL_WEIGHT_COVERAGE)
 
