@@ -156,10 +156,15 @@ class _MetaLearner:
         raise KeyError(f"{type(self).__name__} keeps no inner-optimizer state, but the state_dict has {ADAM_PREFIX}* keys")
 
 
-def _copied(state: dict | None) -> dict | None:
+def _mapped(state: dict | None, fn) -> dict | None:
+    """``fn`` applied to every tensor of an inner-Adam state (moments ``m``, ``v`` and step count ``t``)."""
     if state is None:
         return None
-    return {"m": {k: v.clone() for k, v in state["m"].items()}, "v": {k: v.clone() for k, v in state["v"].items()}, "t": state["t"].clone()}
+    return {"m": {k: fn(v) for k, v in state["m"].items()}, "v": {k: fn(v) for k, v in state["v"].items()}, "t": fn(state["t"])}
+
+
+def _copied(state: dict | None) -> dict | None:
+    return _mapped(state, torch.Tensor.clone)
 
 
 class MAML(_MetaLearner):
@@ -275,12 +280,7 @@ class Reptile(_MetaLearner):
 
     def to(self, device) -> "Reptile":
         super().to(device)
-        if self.adam_state is not None:
-            self.adam_state = {
-                "m": {k: v.to(device) for k, v in self.adam_state["m"].items()},
-                "v": {k: v.to(device) for k, v in self.adam_state["v"].items()},
-                "t": self.adam_state["t"].to(device),
-            }
+        self.adam_state = _mapped(self.adam_state, lambda t: t.to(device))
         return self
 
     def _shuffled(self, batch):
