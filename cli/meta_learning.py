@@ -160,10 +160,9 @@ def meta_train_command(
     queries = DEFAULT_QUERIES[source] if queries is None else queries
     if inner_lr is None:  # Reptile's inner Adam takes the Reptile paper's 1e-3
         inner_lr = 1e-3 if algo == "reptile" and inner_optimizer == "adam" else DEFAULT_INNER_LR[source]
-    extra = {} if train_queries is None else {"train_queries": train_queries}
     splits = make_task_source(
         source, _task_data(source, data, target, sep), ways=ways, shots=shots, queries=queries, device=dev, bn_mode=bn,
-        split_seed=1 if source == "omniglot" else seed, **extra,
+        split_seed=1 if source == "omniglot" else seed, train_queries=train_queries,
     )
     hyper = {
         "inner_lr": inner_lr,

@@ -112,7 +112,8 @@ class _MetaLearner:
         """
         params = self.params if not first_order else {k: v.detach() for k, v in self.params.items()}
         inner = replace(self.inner, first_order=first_order, batch_size=None)
-        return Learner(self.net, params, inner, self.inner_lrs, _copied(self.inner_state()))
+        # shared, not copied: adapting builds new moment tensors and never writes into these
+        return Learner(self.net, params, inner, self.inner_lrs, self.inner_state())
 
     def evaluate(self, batch, steps: int | None = None) -> torch.Tensor:
         """Query score of every task of ``batch`` after ``steps`` inner steps on its whole support set."""
@@ -161,10 +162,6 @@ def _mapped(state: dict | None, fn) -> dict | None:
     if state is None:
         return None
     return {"m": {k: fn(v) for k, v in state["m"].items()}, "v": {k: fn(v) for k, v in state["v"].items()}, "t": fn(state["t"])}
-
-
-def _copied(state: dict | None) -> dict | None:
-    return _mapped(state, torch.Tensor.clone)
 
 
 class MAML(_MetaLearner):
@@ -304,7 +301,7 @@ class Reptile(_MetaLearner):
                 self.adam_state = fresh_adam_state({k: v.detach() for k, v in self.params.items()})
             target, state = self._targets(self.params, batch, self.adam_state)
             # copies: a CUDA-graph replay (reduce-overhead) overwrites its outputs on the next call
-            self.adam_state = _copied(state)
+            self.adam_state = _mapped(state, torch.Tensor.clone)
         else:
             target = self._targets(self.params, batch)
         for k, p in self.params.items():
