@@ -13,6 +13,8 @@ from sklearn.exceptions import NotFittedError
 
 from automl_meta.exceptions import ArtifactError, UsageError
 from automl_meta.io.metamodel_files import load_metamodel, save_metamodel
+from automl_meta.meta_db import shipped_path
+from automl_meta.metadb import MetaDB
 from automl_meta.selection import KNNSelector, MetaModel, SimpleFeatureNN, SingleBest
 from automl_meta.selection.metamodel import GBDT_PARAMS, METHODS
 
@@ -107,6 +109,21 @@ def test_predicted_scores_match_held_out_real_scores_above_the_median():
     assert (predicted["broken"] >= scores.loc[test, "broken"]).all()  # an upper bound, as flagged
 
 
+@pytest.mark.parametrize("held_out", ["balance_scale", "mfeat_pixel"])
+def test_predicted_best_score_never_falls_below_the_predicted_floor(held_out):
+    """Held out of the shipped database, these two datasets got a predicted best score below the predicted
+    median learner's from separate models of the two, and every learner then showed the same score."""
+    with MetaDB.open(shipped_path("metadb.sqlite")) as db:
+        metric = db.default_metric("classification")
+        meta_X, scores = db.meta_features("classification"), db.scores(metric, "classification")
+    meta_X = meta_X.loc[scores.index]
+    train = meta_X.index != held_out
+    model = MetaModel(random_state=0).fit(meta_X[train], scores[train])
+    predicted = model.predict(meta_X.loc[[held_out]]).iloc[0].sort_values(ascending=False)
+    assert predicted.iloc[0] > predicted.iloc[-1] + 0.005  # the best learner shows above the floor
+    assert predicted.iloc[:3].nunique() == 3
+
+
 def test_a_learner_with_one_score_everywhere_is_predicted_at_that_score():
     """LightGBM's random-forest mode predicts 0 for a constant label; the meta-model must not."""
     rng = np.random.default_rng(4)
@@ -180,6 +197,15 @@ def test_tampered_booster_file_is_rejected(meta, tmp_path):
         load_metamodel(tmp_path, "mm")
     with pytest.raises(ArtifactError, match="no meta-model manifest"):
         load_metamodel(tmp_path, "other")
+
+
+def test_metamodel_saved_by_an_older_version_is_refused_with_the_fix(meta, tmp_path):
+    meta_X, scores = meta
+    model = MetaModel(n_estimators=5, random_state=0).fit(meta_X, scores)
+    model.range_boosters_ = {"low": model.range_boosters_["spread"], "high": model.range_boosters_["high"]}
+    save_metamodel(model, tmp_path, "mm")
+    with pytest.raises(ArtifactError, match="older automl-meta.*selector train"):
+        load_metamodel(tmp_path, "mm")
 
 
 def test_baselines_rank_every_evaluated_learner(meta):

@@ -65,7 +65,8 @@ def resolve_db_path(db: str | Path | None = None) -> Path:
 
 
 def _shipped_model(task: str, metric: str | None):
-    """The shipped meta-model for ``task`` (and ``metric`` if given), or None."""
+    """``(model, info)`` of the shipped meta-model for ``task`` (and ``metric`` if given), or None; see
+    :func:`~automl_meta.io.metamodel_files.load_shipped_metamodel`."""
     from automl_meta.io.metamodel_files import load_shipped_metamodel
 
     return load_shipped_metamodel(task=task, metric=metric)

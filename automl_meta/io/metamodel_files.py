@@ -153,6 +153,11 @@ def load_metamodel(directory: str | Path, prefix: str = "metamodel"):
     model.constants_ = {k: float(v) for k, v in manifest["pairwise_constants"].items()}
     model.boosters_ = {k.split(":", 1)[1]: b for k, b in boosters.items() if k.startswith("model:")}
     model.range_boosters_ = {k.split(":", 1)[1]: b for k, b in boosters.items() if k.startswith("range:")}
+    if set(model.range_boosters_) != {"high", "spread"}:
+        raise ArtifactError(
+            f"{manifest_path}: trained by an older automl-meta (score range {sorted(model.range_boosters_)}); "
+            "retrain it with `automl-meta selector train`"
+        )
     model.space_ = MinMaxSpace.from_dict(manifest["space"])
     values = np.array([[np.nan if v is None else v for v in row] for row in manifest["train_scores"]], dtype=float)
     model.train_scores_ = pd.DataFrame(values.reshape(len(model.training_datasets_), len(model.learners_)),
@@ -169,10 +174,12 @@ def shipped_prefix(task: str) -> str:
 def load_shipped_metamodel(task: str, metric: str | None = None):
     """``(model, info)`` for the meta-model shipped in ``automl_meta/meta_db``, or None when absent.
 
-    ``info`` holds ``task``, ``metric``, ``maximize`` and ``n_datasets``; a shipped model trained
-    for another metric than ``metric`` counts as absent.
+    ``info`` holds ``task``, ``metric``, ``maximize``, ``n_datasets`` and ``training_version``; a
+    shipped model trained for another metric than ``metric`` counts as absent, and one trained
+    another way (``training_version``) comes back as ``(None, info)``: its files may not load.
     """
     from automl_meta.meta_db import shipped_path
+    from automl_meta.selection.metamodel import TRAINING_VERSION
 
     directory = shipped_path("")
     if not (directory / f"{shipped_prefix(task)}.json").is_file():
@@ -184,4 +191,6 @@ def load_shipped_metamodel(task: str, metric: str | None = None):
     info.setdefault("training_version", manifest.get("training_version", "1"))
     info.setdefault("maximize", manifest.get("maximize", True))
     info.setdefault("n_datasets", len(manifest.get("training_datasets", [])))
+    if info["training_version"] != TRAINING_VERSION:
+        return None, info
     return load_metamodel(directory, shipped_prefix(task)), info
