@@ -117,7 +117,8 @@ def recommend_learners(
         ``ranking`` (best first), ``nearest_datasets``, ``winner()``,
         ``to_frame()``, ``as_dict()``; ``in_metadb`` names the meta-database's
         dataset when it holds these very data (then ``measured_score`` gives its
-        stored scores, and the meta-model was trained on them).
+        stored scores, and the meta-model was trained on them); ``outside_training``
+        lists the rows, features or classes outside every training dataset's range.
     """
     from automl_meta.io.metadb_resolve import load_selector, stored_scores
 

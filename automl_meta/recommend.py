@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 BIAS = "bias"
 OTHER = "(other meta-features)"
+# Meta-features whose range over the meta-database tells whether the meta-model extrapolates (rows, features, classes).
+SIZE_FEATURES = ("nr_inst", "nr_attr", "nr_class")
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,8 @@ class Recommendation:
     n_features: int = 0
     in_metadb: str | None = None  # the meta-database's name for these very data, when it holds them
     probe: dict | None = None  # what the probe did, if one ran (keys: automl_meta.probe.with_probe)
+    # SIZE_FEATURES outside every training dataset's range: {"feature", "value", "min", "max"}
+    outside_training: tuple[dict, ...] = ()
 
     def top(self, k: int | None = None) -> tuple[RankedLearner, ...]:
         return self.ranking if k is None else self.ranking[: max(0, k)]
@@ -171,6 +175,7 @@ class Recommendation:
             "recommendations": [r.as_dict() for r in self.top(top)],
             "nearest_datasets": [{"dataset": d, "distance": dist} for d, dist in self.nearest_datasets],
             "in_metadb": self.in_metadb,
+            "outside_training": list(self.outside_training),
             "metafeature_seconds": self.metafeature_seconds,
             "ranking_seconds": self.ranking_seconds,
             "evaluation_seconds": self.evaluation_seconds,
@@ -342,6 +347,8 @@ def recommend(
         row = metafeature_row(values, _model_feature_names(model))
         nearest = tuple((str(d), float(dist)) for d, dist in model.nearest(row, k=k_nearest))
     scale = score_scale or getattr(model, "score_scale_", None) or "metric"
+    space = getattr(model, "space_", None)  # the training datasets' meta-feature ranges (MetaModel)
+    outside = tuple(space.outside(values, SIZE_FEATURES)) if space is not None else ()
     return Recommendation(
         dataset=dataset.name,
         task=dataset.task,
@@ -356,6 +363,7 @@ def recommend(
         score_scale=str(scale),
         n_rows=dataset.n_rows,
         n_features=dataset.n_features,
+        outside_training=outside,
     )
 
 

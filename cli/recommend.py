@@ -237,6 +237,16 @@ def _render(rec, selector, top: int, explain: bool, total: float) -> None:
     if rec.nearest_datasets:
         near = ", ".join(f"{d} ({fmt(dist, 3)})" for d, dist in rec.nearest_datasets)
         out.print(f"nearest meta-database datasets: {near}")
+    if rec.outside_training:
+        words = {"nr_inst": "rows", "nr_attr": "features", "nr_class": "classes"}
+        what = "; ".join(
+            f"{o['value']:,.0f} {words.get(o['feature'], o['feature'])} (its datasets: {o['min']:,.0f}-{o['max']:,.0f})"
+            for o in rec.outside_training
+        )
+        out.print(
+            f"[yellow]outside the meta-database:[/] {what}. The meta-model extrapolates here: "
+            "check its top learners on the data with --probe or --evaluate-top"
+        )
     if rec.in_metadb:
         out.print(
             f"[yellow]these data are {rec.in_metadb!r} in the meta-database:[/] 'measured' is its stored cross-validated "

@@ -114,6 +114,19 @@ def test_recommend_table_lists_ranks_and_nearest_datasets(metadb, churn_csv):
     assert all(name in result.stdout for name in LEARNERS)
 
 
+def test_recommend_says_when_the_data_lie_outside_the_meta_database(metadb, churn_csv, tmp_path):
+    doc = json.loads(_invoke("recommend", churn_csv, "--db", metadb, "--json").stdout)
+    assert doc["outside_training"] == []  # 160 rows, among the database's 120-200
+    small = tmp_path / "small.csv"
+    make_mixed_frame(40, seed=3).to_csv(small, index=False)
+    doc = json.loads(_invoke("recommend", small, "--db", metadb, "--json").stdout)
+    rows = [o for o in doc["outside_training"] if o["feature"] == "nr_inst"]
+    assert rows == [{"feature": "nr_inst", "value": 40.0, "min": 120.0, "max": 200.0}]
+    result = _invoke("recommend", small, "--db", metadb)
+    assert result.exit_code == 0, result.output
+    assert "outside the meta-database: 40 rows (its datasets: 120-200)" in " ".join(result.stdout.split())
+
+
 def test_recommend_orders_learners_by_the_meta_model(metadb):
     dataset = make_dataset(make_mixed_frame(160, seed=11), target="target")
     selector = load_selector("classification", db=metadb)

@@ -51,6 +51,23 @@ class MinMaxSpace:
         row = self.distances(meta_x.iloc[:1]).iloc[0].sort_values(kind="stable")
         return [(str(name), float(d)) for name, d in row.iloc[:k].items()]
 
+    def outside(self, values: dict, names) -> list[dict]:
+        """Of ``names``, the features whose value lies outside the training datasets' range.
+
+        ``[{"feature", "value", "min", "max"}]``: where a model fitted on those datasets extrapolates.
+        """
+        out = []
+        for name in names:
+            value = values.get(name)
+            if name not in self.columns_ or value is None or not np.isfinite(value):
+                continue
+            i = self.columns_.index(name)
+            low = float(self.low_[i])
+            high = low + float(self.span_[i]) * float(self.train_[:, i].max())  # a constant feature's span is 1, its values 0
+            if not low <= value <= high:
+                out.append({"feature": name, "value": float(value), "min": low, "max": high})
+        return out
+
     def to_dict(self) -> dict:
         return {
             "columns": self.columns_,
