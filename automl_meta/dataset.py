@@ -10,6 +10,8 @@ with a feature frame in a fixed convention that every other module relies on:
   missing values; class labels follow the same rule;
 * ID-like columns (all values distinct strings) and constant columns are
   removed from ``X`` and listed in ``Dataset.profile`` so they can be reported;
+  integer columns that look like row numbers (distinct, consecutive) are kept,
+  since they can be real measurements, but listed and warned about;
 * rows whose target is missing are removed and counted.
 
 Task inference (``task="auto"``): a non-numeric or boolean target is
@@ -21,6 +23,7 @@ classification; anything else is regression.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,11 +31,23 @@ import pandas as pd
 
 from automl_meta.exceptions import DatasetError, UsageError
 
+logger = logging.getLogger(__name__)
+
 TASKS = ("classification", "regression")
 TARGET_NAMES = ("target", "class", "label", "y")
 MIN_ROWS = 10
 MAX_INT_CATEGORIES = 10
 MAX_CLASSES_AUTO = 20
+
+
+def _looks_like_row_number(present: pd.Series, n_rows: int) -> bool:
+    """Every row has a value, all distinct and consecutive: 0..n-1, 1..n or any such run."""
+    return (
+        n_rows > MAX_INT_CATEGORIES
+        and len(present) == n_rows
+        and present.nunique() == n_rows
+        and float(present.max() - present.min()) == n_rows - 1
+    )
 
 
 @dataclass(frozen=True)
@@ -43,6 +58,7 @@ class ColumnProfile:
     categorical: tuple[str, ...] = ()
     id_like: tuple[str, ...] = ()
     constant: tuple[str, ...] = ()
+    row_numbers: tuple[str, ...] = ()  # kept numeric columns of distinct consecutive integers (a row number?)
     missing: dict = field(default_factory=dict)  # column -> count of missing cells (features only)
     rows_without_target: int = 0
 
@@ -52,6 +68,7 @@ class ColumnProfile:
             "categorical": list(self.categorical),
             "id_like": list(self.id_like),
             "constant": list(self.constant),
+            "row_numbers": list(self.row_numbers),
             "missing": dict(self.missing),
             "rows_without_target": self.rows_without_target,
         }
@@ -216,7 +233,7 @@ def make_dataset(
             raise DatasetError(f"{name}: target {target!r} is constant; nothing to learn")
 
     columns: dict[str, pd.Series] = {}
-    numeric, categorical, id_like, constant, missing = [], [], [], [], {}
+    numeric, categorical, id_like, constant, row_numbers, missing = [], [], [], [], [], {}
     for col in frame.columns:
         raw = frame[col]
         n_present = int(raw.notna().sum())
@@ -231,6 +248,8 @@ def make_dataset(
                 converted = category_strings(as_num)
             else:
                 converted = as_num
+            if integral and _looks_like_row_number(present, len(frame)):
+                row_numbers.append(col)
         else:
             if raw.nunique(dropna=True) == n_present and n_present > MAX_INT_CATEGORIES:
                 id_like.append(col)
@@ -249,7 +268,14 @@ def make_dataset(
         categorical=tuple(categorical),
         id_like=tuple(id_like),
         constant=tuple(constant),
+        row_numbers=tuple(row_numbers),
         missing=missing,
         rows_without_target=rows_without_target,
     )
+    if row_numbers:
+        logger.warning(
+            "%s: %s %s distinct consecutive integers, like a row number; kept as a feature: "
+            "drop it from the file if it only numbers the rows",
+            name, ", ".join(repr(c) for c in row_numbers), "holds" if len(row_numbers) == 1 else "hold",
+        )
     return Dataset(X=X, y=y, task=task, target=target, name=name, profile=profile)

@@ -119,6 +119,8 @@ def _render(dataset, mf) -> None:
     out.print(f"  categorical: {_names(profile.categorical)}")
     out.print(f"  with missing values: {_names(profile.missing)}")
     out.print(f"  ID-like (dropped): {_names(profile.id_like)};  constant (dropped): {_names(profile.constant)}")
+    if profile.row_numbers:
+        out.print(f"  row-number-like (kept): {_names(profile.row_numbers)}")
     if profile.rows_without_target:
         out.print(f"  rows without a target (dropped): {profile.rows_without_target}")
     out.print(f"  {len(mf.values)} meta-features in {mf.seconds:.2f} s ({source}); groups: {', '.join(mf.groups)}")

@@ -148,7 +148,11 @@ def _rank(data, target, task, sep, db, random_state, explain: int):
     from automl_meta.io.mf_background import BackgroundMetaFeatures
 
     def metafeatures_job():
+        import logging
+
         from automl_meta.io import load_dataset
+
+        logging.getLogger("automl_meta.dataset").setLevel(logging.ERROR)  # the forked child: the parent warns once
         from automl_meta.io.mf_cache import cached_metafeatures
         from automl_meta.io.metadb_resolve import db_mf_options
 

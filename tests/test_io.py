@@ -112,6 +112,17 @@ def test_column_profile_reports_id_like_and_constant_columns(tmp_path):
     assert set(data.categorical_columns) == {"color", "flag"}
 
 
+def test_a_row_number_column_is_kept_but_reported(tmp_path, caplog):
+    frame = make_mixed_frame(60)
+    frame.insert(0, "row", range(1, 61))
+    frame["spaced"] = range(0, 120, 2)  # distinct integers, not consecutive: an ordinary feature
+    with caplog.at_level("WARNING", logger="automl_meta.dataset"):
+        data = load_dataset(write(tmp_path, "r.csv", frame.to_csv(index=False)))
+    assert data.profile.row_numbers == ("row",)
+    assert "row" in data.X and "spaced" in data.X
+    assert "'row' holds distinct consecutive integers, like a row number" in caplog.text
+
+
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
