@@ -7,7 +7,8 @@ of ``automl_meta.selection.baselines`` and runs under the same protocol as
 or leave-one-dataset-out on the shipped meta-database):
 
 - ``forest``: scikit-learn random / extremely randomized trees regressing the
-  per-dataset normalized scores, one multi-output forest (or one per learner);
+  per-dataset normalized scores, one multi-output forest (or one per learner),
+  and the same with other targets, split settings or only OpenML's landmarkers;
 - ``alors``: ALORS-style latent factors (Misir and Sebag 2017): a truncated SVD
   of the normalized score matrix, a forest from meta-features to each
   dataset's factors;
@@ -32,6 +33,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import re
 import time
 from pathlib import Path
 
@@ -58,32 +60,58 @@ def _seed(rng) -> int:
 
 
 class ForestRegression(_Selector):
-    """Forests regressing normalized scores (between each dataset's median and best learner)."""
+    """Forests regressing a per-dataset target: by default the normalized score (median learner 0, best 1).
 
-    def __init__(self, kind="et", multi_output=True, n_estimators=300, weighted=False, random_state=None):
+    ``target``: ``median`` or ``min`` (the normalization's floor), ``rank`` (per-dataset
+    percentile ranks), ``centered`` (the median-floor target minus its dataset mean) or
+    ``regret`` (metric points below the best, capped at the median learner's).
+    ``only``: a regular expression; only the meta-features it matches.
+    """
+
+    def __init__(self, kind="et", multi_output=True, n_estimators=300, weighted=False, target="median",
+                 max_features=0.33, min_samples_leaf=1, only=None, random_state=None):
         self.kind = kind
         self.multi_output = multi_output
         self.n_estimators = n_estimators
         self.weighted = weighted
+        self.target = target
+        self.max_features = max_features
+        self.min_samples_leaf = min_samples_leaf
+        self.only = only
         self.random_state = random_state
+
+    def _target(self, scores) -> np.ndarray:
+        if self.target in ("median", "min"):
+            return normalize_scores(scores, self.maximize_, floor=self.target).fillna(0.0).to_numpy()
+        S = orient(scores, self.maximize_)
+        if self.target == "rank":
+            return S.rank(axis=1, pct=True).fillna(0.0).to_numpy()
+        if self.target == "centered":
+            Y = normalize_scores(scores, self.maximize_, floor="median").fillna(0.0).to_numpy()
+            return Y - Y.mean(axis=1, keepdims=True)
+        A = S.to_numpy(float)
+        A = np.where(np.isnan(A), np.nanmin(A, axis=1, keepdims=True), A)
+        best = A.max(axis=1, keepdims=True)
+        return np.maximum(A, np.median(A, axis=1, keepdims=True)) - best  # "regret"
 
     def fit(self, meta_X, scores, maximize=True):
         meta_X, scores = self._fit_scores(meta_X, scores, maximize)
-        self.columns_ = list(meta_X.columns)
+        self.columns_ = [c for c in meta_X.columns if self.only is None or re.search(self.only, str(c))]
         X = _matrix(meta_X, self.columns_)
-        Y = normalize_scores(scores, self.maximize_, floor="median").fillna(0.0).to_numpy()
+        Y = self._target(scores)
         weight = None
         if self.weighted:  # as the meta-model: how much the choice matters on the dataset
             S = orient(scores, self.maximize_).to_numpy(float)
             spread = np.nanmax(S, axis=1) - np.nanmedian(S, axis=1)
             weight = np.maximum(spread, 0.01 * np.nanmax(spread))
         rng = check_random_state(self.random_state)
+        params = dict(max_features=self.max_features, min_samples_leaf=self.min_samples_leaf)
         make = REGRESSORS[self.kind]
         if self.multi_output:
-            self.models_ = [make(self.n_estimators, max_features=0.33, random_state=_seed(rng)).fit(X, Y, sample_weight=weight)]
+            self.models_ = [make(self.n_estimators, random_state=_seed(rng), **params).fit(X, Y, sample_weight=weight)]
         else:
             self.models_ = [
-                make(self.n_estimators, max_features=0.33, random_state=_seed(rng)).fit(X, Y[:, j], sample_weight=weight)
+                make(self.n_estimators, random_state=_seed(rng), **params).fit(X, Y[:, j], sample_weight=weight)
                 for j in range(Y.shape[1])
             ]
         return self
@@ -246,6 +274,16 @@ VARIANTS = {
     "et_multi": (ForestRegression, {}),
     "rf_multi_weighted": (ForestRegression, {"kind": "rf", "weighted": True}),
     "et_per_learner": (ForestRegression, {"multi_output": False}),
+    "et_multi_weighted": (ForestRegression, {"weighted": True}),
+    "et_target_min": (ForestRegression, {"target": "min"}),
+    "et_target_rank": (ForestRegression, {"target": "rank"}),
+    "et_target_centered": (ForestRegression, {"target": "centered"}),
+    "et_target_regret": (ForestRegression, {"target": "regret"}),
+    "et_max_features_all": (ForestRegression, {"max_features": 1.0}),
+    "et_max_features_sqrt": (ForestRegression, {"max_features": "sqrt"}),
+    "et_leaf3": (ForestRegression, {"min_samples_leaf": 3}),
+    "et_1000_trees": (ForestRegression, {"n_estimators": 1000}),
+    "et_landmarkers_only": (ForestRegression, {"only": "(ErrRate|Kappa|AUC)$"}),
     "alors3": (Alors, {"rank": 3}),
     "alors5": (Alors, {"rank": 5}),
     "alors8": (Alors, {"rank": 8}),
