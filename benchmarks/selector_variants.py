@@ -69,7 +69,7 @@ class ForestRegression(_Selector):
     """
 
     def __init__(self, kind="et", multi_output=True, n_estimators=300, weighted=False, target="median",
-                 max_features=0.33, min_samples_leaf=1, only=None, random_state=None):
+                 max_features=0.33, min_samples_leaf=1, only=None, bootstrap=None, random_state=None):
         self.kind = kind
         self.multi_output = multi_output
         self.n_estimators = n_estimators
@@ -78,6 +78,7 @@ class ForestRegression(_Selector):
         self.max_features = max_features
         self.min_samples_leaf = min_samples_leaf
         self.only = only
+        self.bootstrap = bootstrap  # None: scikit-learn's default (random forests yes, extremely randomized trees no)
         self.random_state = random_state
 
     def _target(self, scores) -> np.ndarray:
@@ -106,6 +107,8 @@ class ForestRegression(_Selector):
             weight = np.maximum(spread, 0.01 * np.nanmax(spread))
         rng = check_random_state(self.random_state)
         params = dict(max_features=self.max_features, min_samples_leaf=self.min_samples_leaf)
+        if self.bootstrap is not None:
+            params["bootstrap"] = self.bootstrap
         make = REGRESSORS[self.kind]
         if self.multi_output:
             self.models_ = [make(self.n_estimators, random_state=_seed(rng), **params).fit(X, Y, sample_weight=weight)]
@@ -284,6 +287,9 @@ VARIANTS = {
     "et_leaf3": (ForestRegression, {"min_samples_leaf": 3}),
     "et_1000_trees": (ForestRegression, {"n_estimators": 1000}),
     "et_landmarkers_only": (ForestRegression, {"only": "(ErrRate|Kappa|AUC)$"}),
+    "rf_multi_no_bootstrap": (ForestRegression, {"kind": "rf", "bootstrap": False, "n_estimators": 1000}),
+    "rf_multi_no_bootstrap_weighted": (ForestRegression, {"kind": "rf", "bootstrap": False, "n_estimators": 1000, "weighted": True}),
+    "rf_multi_bootstrap_1000": (ForestRegression, {"kind": "rf", "n_estimators": 1000}),
     "alors3": (Alors, {"rank": 3}),
     "alors5": (Alors, {"rank": 5}),
     "alors8": (Alors, {"rank": 8}),
