@@ -223,13 +223,11 @@ class Pairs(_Selector):
 
     def fit(self, meta_X, scores, maximize=True):
         from automl_meta.selection.contrasts import present_landmarkers
-        from automl_meta.selection.metamodel import model_matrix
 
         meta_X, scores = self._fit_scores(meta_X, scores, maximize)
         self.columns_ = [str(c) for c in meta_X.columns]
         self.landmarkers_ = present_landmarkers(self.columns_)
-        self._matrix = lambda m: np.nan_to_num(model_matrix(m.set_axis(self.columns_, axis=1), self.columns_, self.landmarkers_), nan=-1.0)
-        X = self._matrix(meta_X)
+        X = self._X(meta_X)
         N = normalize_scores(scores, self.maximize_, floor="median").fillna(0.0).to_numpy()
         S = orient(scores, self.maximize_).to_numpy(float)
         spread = np.nanmax(S, axis=1) - np.nanmedian(S, axis=1)
@@ -250,8 +248,14 @@ class Pairs(_Selector):
             self.models_.append(model.fit(X[decided], wins, sample_weight=np.abs(diff[decided]) * scale[decided]))
         return self
 
+    def _X(self, meta_X):
+        from automl_meta.selection.metamodel import model_matrix
+
+        named = meta_X.set_axis([str(c) for c in meta_X.columns], axis=1)
+        return np.nan_to_num(model_matrix(named, self.columns_, self.landmarkers_), nan=-1.0)
+
     def predict(self, meta_X):
-        X = self._matrix(meta_X)
+        X = self._X(meta_X)
         votes, soft = np.zeros((len(X), len(self.learners_))), np.zeros((len(X), len(self.learners_)))
         for (j, k), model in zip(self.pairs_, self.models_):
             if self.kind == "etr":
