@@ -151,11 +151,10 @@ def _rank(data, target, task, sep, db, random_state, explain: int):
         import logging
 
         from automl_meta.io import load_dataset
-
-        logging.getLogger("automl_meta.dataset").setLevel(logging.ERROR)  # the forked child: the parent warns once
         from automl_meta.io.mf_cache import cached_metafeatures
         from automl_meta.io.metadb_resolve import db_mf_options
 
+        logging.getLogger("automl_meta.dataset").setLevel(logging.ERROR)  # the forked child: the parent warns once
         return cached_metafeatures(load_dataset(data, target=target, task=task, sep=sep), **db_mf_options(db))
 
     # A forked child reads the data and extracts its meta-features (imports included) while this
