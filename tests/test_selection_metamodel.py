@@ -17,6 +17,7 @@ from automl_meta.meta_db import shipped_path
 from automl_meta.metadb import MetaDB
 from automl_meta.selection import KNNSelector, MetaModel, SimpleFeatureNN, SingleBest
 from automl_meta.selection.metamodel import GBDT_PARAMS, METHODS
+from automl_meta.selection.neighbours import MinMaxSpace
 
 
 def make_meta(n: int = 60, seed: int = 0, n_noise: int = 4) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -139,6 +140,18 @@ def test_nearest_finds_the_training_dataset_itself_first(meta):
     nearest = model.nearest(meta_X.loc[["ds010"]], k=3)
     assert nearest[0] == ("ds010", 0.0)
     assert len(nearest) == 3 and nearest[1][1] <= nearest[2][1]
+
+
+def test_outside_names_only_the_features_beyond_every_training_dataset():
+    train = pd.DataFrame({"nr_inst": [50.0, 100.0, 400.0], "nr_class": [2.0, 2.0, 2.0], "nr_num": [1.0, 4.0, 9.0]})
+    space = MinMaxSpace().fit(train)
+    names = ("nr_inst", "nr_class", "nr_num", "nr_attr")  # nr_attr: not a training column, so never judged
+    assert space.outside({"nr_inst": 100.0, "nr_class": 2.0, "nr_num": 9.0, "nr_attr": 1e6}, names) == []
+    found = space.outside({"nr_inst": 10.0, "nr_class": 3.0, "nr_num": 5.0}, names)
+    assert found == [
+        {"feature": "nr_inst", "value": 10.0, "min": 50.0, "max": 400.0},
+        {"feature": "nr_class", "value": 3.0, "min": 2.0, "max": 2.0},  # a constant column's range is its value
+    ]
 
 
 def test_metamodel_follows_scikit_learn_conventions(meta):
