@@ -135,9 +135,14 @@ def info(db: DbOption = None, json_output: JsonOption = False) -> None:
     out.print(f"{summary['path']} (schema {summary['schema_version']}): {summary['n_datasets']} datasets, "
               f"{summary['n_learners']} learners, {summary['n_evaluations']} evaluations, "
               f"{summary['n_missing_pairs']} pairs missing, {summary['n_failed_datasets']} datasets failed")
-    table = Table("task", "datasets", "learners", "evaluations", "ok", "failed", "timeout", "missing", "meta-features", "default metric")
-    for task, t in summary["tasks"].items():
-        table.add_row(task, *(fmt(t[k]) for k in ("n_datasets", "n_learners", "n_evaluations", "n_ok", "n_failed", "n_timeout", "n_missing", "n_meta_features")), str(t["default_metric"]))
+    # one column per task, so that the table fits an 80-column terminal
+    tasks = summary["tasks"]
+    table = Table("", *tasks)
+    rows = {"datasets": "n_datasets", "learners": "n_learners", "evaluations": "n_evaluations", "ok": "n_ok",
+            "failed": "n_failed", "timeout": "n_timeout", "missing": "n_missing", "meta-features": "n_meta_features"}
+    for label, key in rows.items():
+        table.add_row(label, *(fmt(t[key]) for t in tasks.values()))
+    table.add_row("default metric", *(str(t["default_metric"]) for t in tasks.values()))
     out.print(table)
     versions = ", ".join(f"{k} {v}" for k, v in summary["versions"].items() if v)
     if versions:

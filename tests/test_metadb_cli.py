@@ -37,10 +37,13 @@ def test_db_info_json_reports_counts_per_task(weka_db):
     assert "scikit-learn" in info["versions"]
 
 
-def test_db_info_prints_a_table(weka_db):
-    result = runner.invoke(app, ["db", "info", "--db", str(weka_db)])
+def test_db_info_prints_a_table_that_fits_80_columns(weka_db):
+    result = runner.invoke(app, ["db", "info", "--db", str(weka_db)], terminal_width=80)
     assert result.exit_code == 0
     assert "105 datasets" in result.stdout
+    assert "aslib:OPENML-WEKA-2017" in result.stdout  # the task's full name: no column squeezed
+    rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in result.stdout.splitlines() if line.count("│") == 3}
+    assert (rows["evaluations"], rows["default metric"]) == ("3150", "predictive_accuracy")
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
