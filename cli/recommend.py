@@ -191,6 +191,7 @@ def _probe_cell(r, probe: dict) -> str:
 
 
 def _render(rec, selector, top: int, explain: bool, total: float) -> None:
+    from rich import box
     from rich.table import Table
 
     out.print(
@@ -198,41 +199,49 @@ def _render(rec, selector, top: int, explain: bool, total: float) -> None:
         f"meta-features in {rec.metafeature_seconds:.2f} s"
     )
     scale = "" if rec.score_scale == "metric" else f" ({rec.score_scale})"
-    table = Table(title=f"recommended learners, predicted {rec.metric}{scale}", title_justify="left")
-    table.add_column("rank (model)" if rec.probe else "rank", justify="right")
-    table.add_column("learner")
-    table.add_column("predicted", justify="right")
-    if rec.probe:
-        table.add_column(f"probe, {rec.probe['rows']} rows", justify="right")
     shown = rec.top(top)
-    if any(r.lower is not None for r in shown):
+    headers = ["rank", "learner", "predicted"]
+    if rec.probe:
+        headers.append("probe")
+    ranged = any(r.lower is not None for r in shown)
+    if ranged:
         k = getattr(selector.model, "n_neighbors", None)
-        table.add_column(f"range on {k} nearest" if k else "interval", justify="right")
+        headers.append(f"range on\n{k} nearest" if k else "interval")
     if rec.in_metadb:
-        table.add_column(f"measured {rec.metric}", justify="right")
+        headers.append("measured")
     evaluated = bool(rec.evaluated)
     if evaluated:
-        table.add_column(f"real {rec.metric}", justify="right")
-        table.add_column("rows", justify="right")
+        headers.append("real ± sd")
     best = rec.best_evaluated()
     winner = best.learner if best is not None else None
+    rows = []
     for r in shown:
         predicted = ("≤ " if r.predicted_at_most else "") + fmt(r.predicted_score)
         rank = f"{r.rank} ({r.model_rank})" if rec.probe else str(r.rank)
         cells = [rank, r.learner + (" *" if r.learner == winner else ""), predicted]
         if rec.probe:
             cells.append(_probe_cell(r, rec.probe))
-        if any(x.lower is not None for x in shown):
-            cells.append(f"[{fmt(r.lower)}, {fmt(r.upper)}]" if r.lower is not None else "-")
+        if ranged:
+            cells.append(f"{fmt(r.lower, 3)}-{fmt(r.upper, 3)}" if r.lower is not None else "-")
         if rec.in_metadb:
             cells.append(fmt(r.measured_score) if r.measured_score is not None else "failed")
-        if evaluated:
+        if evaluated:  # on fewer rows: successive halving dropped the learner early
+            fewer = f" on {r.real_rows:,}" if r.real_rows is not None and r.real_rows < rec.n_rows else ""
             if r.real_status is None:
-                cells += ["", ""]
+                cells.append("")
             elif r.real_status != "ok":
-                cells += [r.real_status, str(r.real_rows)]
+                cells.append(r.real_status + fewer)
             else:
-                cells += [f"{fmt(r.real_score)} ± {fmt(r.real_std, 2)}", str(r.real_rows)]
+                cells.append(f"{fmt(r.real_score)} ± {fmt(r.real_std, 2)}{fewer}")
+        rows.append(cells)
+    # Fits an 80-column terminal: no cell is ever cut (headers wrap instead), no box edges, the metric
+    # named once, in the title.
+    table = Table(title=f"recommended learners, {rec.metric}{scale}", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+                  show_edge=False, collapse_padding=True)
+    for i, header in enumerate(headers):
+        table.add_column(header, justify="left" if header == "learner" else "right",
+                         min_width=max(len(row[i]) for row in rows))
+    for cells in rows:
         table.add_row(*cells)
     out.print(table)
     if explain:
@@ -259,7 +268,7 @@ def _render(rec, selector, top: int, explain: bool, total: float) -> None:
         p = rec.probe
         out.print(
             f"ranked by the probe ({p['draws']} x {p['rows']} rows, {p['cv']} folds, {p['seconds']:.1f} s) and the meta-model, "
-            f"weights {p['weight']:.2g} / {1 - p['weight']:.2g} on their ranks"
+            f"weights {p['weight']:.2g} / {1 - p['weight']:.2g} on their ranks; in brackets, the meta-model's own rank"
         )
         if p["too_slow"]:
             out.print(
@@ -283,7 +292,9 @@ def _render(rec, selector, top: int, explain: bool, total: float) -> None:
             )
     if evaluated:
         mark = "* best real score; " if winner else "no evaluated learner succeeded; "
-        out.print(f"{mark}evaluation took {rec.evaluation_seconds:.1f} s")
+        halved = any(r.real_rows is not None and r.real_rows < rec.n_rows for r in rec.evaluated)
+        note = "; 'on N': dropped by successive halving after N rows" if halved else ""
+        out.print(f"{mark}evaluation took {rec.evaluation_seconds:.1f} s{note}")
     out.print(
         f"[dim]{len(rec.ranking)} candidates ranked by the {selector.source} ({selector.db_path}); "
         f"{total:.2f} s in all[/]"
