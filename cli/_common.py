@@ -96,3 +96,25 @@ def fmt(value: Any, digits: int = 4) -> str:
     if isinstance(value, float):
         return f"{value:.{digits}g}" if abs(value) >= 1e4 or (value != 0 and abs(value) < 1e-3) else f"{value:.{digits}f}"
     return str(value)
+
+
+def sized_table(title: str, headers: list[str], rows: list[list[str]], left=("learner",), wrap=()):
+    """A rich table that fits an 80-column terminal without cutting a cell.
+
+    Every column is at least as wide as its widest cell (markup aside), so only headers
+    wrap (give long ones a line break); the ``wrap`` columns wrap their cells instead.
+    No box edges, collapsed padding; ``left`` columns are left-justified, the rest right.
+    """
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False,
+                  collapse_padding=True)
+    for i, header in enumerate(headers):
+        width = None if header in wrap else max((Text.from_markup(row[i]).cell_len for row in rows), default=None)
+        table.add_column(header, justify="left" if header in left or header in wrap else "right", min_width=width,
+                         ratio=1 if header in wrap else None)  # wrapping columns share what the others leave
+    for row in rows:
+        table.add_row(*row)
+    return table

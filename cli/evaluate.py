@@ -18,6 +18,7 @@ from automl_meta.cli._common import (
     out,
     print_json,
     progress_bar,
+    sized_table,
 )
 
 LearnersOption = Annotated[
@@ -86,23 +87,18 @@ def evaluate_command(
 
 
 def _render(dataset, result) -> None:
-    from rich.table import Table
-
     direction = "higher" if result.greater_is_better else "lower"
     title = (
         f"{dataset.name}: {result.task}, {result.n_rows} rows x {result.n_features} features, "
         f"{result.cv}-fold{f' x {result.repeats}' if result.repeats > 1 else ''} CV, {result.metric} ({direction} is better)"
     )
-    table = Table(title=title, title_justify="left")
-    for column, justify in (("#", "right"), ("learner", "left"), (result.metric, "right"), ("std", "right"),
-                            ("fit s", "right"), ("predict s", "right"), ("status", "left")):
-        table.add_column(column, justify=justify)
+    rows = []
     for rank, r in enumerate(result.results, start=1):
         status = "ok" if r.status == "ok" else f"[red]{r.status}[/]"
         if r.reason:
             status += " *"
-        table.add_row(str(rank), r.learner, fmt(r.mean), fmt(r.std), fmt(r.fit_seconds, 3), fmt(r.predict_seconds, 3), status)
-    out.print(table)
+        rows.append([str(rank), r.learner, fmt(r.mean), fmt(r.std), fmt(r.fit_seconds, 3), fmt(r.predict_seconds, 3), status])
+    out.print(sized_table(title, ["#", "learner", "score", "std", "fit s", "predict s", "status"], rows, left=("learner", "status")))
     for r in result.results:
         if r.reason:
             out.print(f"* {r.learner} ({r.status}): {r.reason}", soft_wrap=True, markup=False)
@@ -124,16 +120,15 @@ def learners_command(
     if json_output:
         print_json({"portfolio_version": PORTFOLIO_VERSION, "learners": [s.as_dict() for s in specs]})
         return
-    from rich.table import Table
+    from rich.markup import escape
 
-    table = Table(title=f"candidate learners (portfolio version {PORTFOLIO_VERSION})", title_justify="left")
-    for column in ("name", "tasks", "family", "parameters", "description"):
-        table.add_column(column)
+    rows = []
     for s in specs:
-        params = ", ".join(f"{k}={v}" for k, v in s.params.items()) or "-"
-        tasks = "both" if s.task == "both" else s.task
-        table.add_row(s.name, tasks, s.family, params, s.description)
-    out.print(table)
+        params = ", ".join(f"{k}={v}" for k, v in s.params.items())
+        rows.append([s.name, s.task, s.family, s.description + (f"\n[dim]{escape(params)}[/]" if params else "")])
+    headers = ["name", "tasks", "family", "description, [dim]parameters[/]"]
+    out.print(sized_table(f"candidate learners (portfolio version {PORTFOLIO_VERSION})", headers, rows,
+                          left=headers[:3], wrap=headers[3:]))
 
 
 def register(app: typer.Typer) -> None:

@@ -21,6 +21,7 @@ from automl_meta.cli._common import (
     out,
     print_json,
     progress_bar,
+    sized_table,
 )
 
 BACKGROUND_MAX_BYTES = 200 * 2**20  # recommend extracts meta-features in a forked child up to this file size
@@ -191,9 +192,6 @@ def _probe_cell(r, probe: dict) -> str:
 
 
 def _render(rec, selector, top: int, explain: bool, total: float) -> None:
-    from rich import box
-    from rich.table import Table
-
     out.print(
         f"[bold]{rec.dataset}[/]: {rec.n_rows} rows, {rec.n_features} features, {rec.task} (target {rec.target!r}); "
         f"meta-features in {rec.metafeature_seconds:.2f} s"
@@ -234,15 +232,7 @@ def _render(rec, selector, top: int, explain: bool, total: float) -> None:
             else:
                 cells.append(f"{fmt(r.real_score)} ± {fmt(r.real_std, 2)}{fewer}")
         rows.append(cells)
-    # Fits an 80-column terminal: no cell is ever cut (headers wrap instead), no box edges, the metric
-    # named once, in the title.
-    table = Table(title=f"recommended learners, {rec.metric}{scale}", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
-                  show_edge=False, collapse_padding=True)
-    for i, header in enumerate(headers):
-        table.add_column(header, justify="left" if header == "learner" else "right",
-                         min_width=max(len(row[i]) for row in rows))
-    for cells in rows:
-        table.add_row(*cells)
+    table = sized_table(f"recommended learners, {rec.metric}{scale}", headers, rows)  # the metric named once
     out.print(table)
     if explain:
         _render_explanations(shown)

@@ -76,6 +76,20 @@ def test_learners_json_lists_names_tasks_families_and_parameters():
     assert payload["portfolio_version"]
 
 
+def test_tables_keep_every_learner_name_whole_at_80_columns(csv_file):
+    from automl_meta.learners import LEARNERS
+
+    listing = runner.invoke(app, ["learners"], terminal_width=80)
+    assert listing.exit_code == 0
+    first_cells = {line.split()[0] for line in listing.stdout.splitlines() if line.strip()}
+    assert set(LEARNERS) <= first_cells
+    assert all(len(line) <= 80 for line in listing.stdout.splitlines())
+    names = "logistic_regression,hist_gradient_boosting"
+    table = runner.invoke(app, ["evaluate", str(csv_file), "--learners", names, "--cv", "2"], terminal_width=80)
+    assert table.exit_code == 0, table.stderr
+    assert all(name in table.stdout for name in names.split(","))
+
+
 def test_learners_filtered_by_task():
     result = runner.invoke(app, ["learners", "--task", "regression", "--json"])
     names = {s["name"] for s in json.loads(result.stdout)["learners"]}
