@@ -292,15 +292,7 @@ def _render(rec, selector, top: int, explain: bool, total: float) -> None:
 
 
 def _render_explanations(shown, per_side: int = 3) -> None:
-    from rich.table import Table
-
-    table = Table(
-        title="why: meta-features that moved each learner's utility (LightGBM pred_contrib)", title_justify="left"
-    )
-    table.add_column("learner")
-    table.add_column("pushed up by")
-    table.add_column("pushed down by")
-    table.add_column("bias", justify="right")
+    rows = []
     for r in shown:
         if not r.contributions:
             continue
@@ -308,8 +300,10 @@ def _render_explanations(shown, per_side: int = 3) -> None:
         ups = [f"{f} +{fmt(c, 3)}" for f, c in sorted(named, key=lambda x: -x[1]) if c > 0][:per_side]
         downs = [f"{f} {fmt(c, 3)}" for f, c in sorted(named, key=lambda x: x[1]) if c < 0][:per_side]
         bias = dict(r.contributions).get("bias")
-        table.add_row(r.learner, "\n".join(ups) or "-", "\n".join(downs) or "-", fmt(bias, 3))
-    out.print(table)
+        rows.append([r.learner, "\n".join(ups) or "-", "\n".join(downs) or "-", fmt(bias, 3)])
+    title = "why: meta-features that moved each learner's utility (LightGBM pred_contrib)"
+    out.print(sized_table(title, ["learner", "pushed up by", "pushed down by", "bias"], rows,
+                          wrap=("pushed up by", "pushed down by")))
 
 
 def predict_command(

@@ -166,6 +166,17 @@ def test_explain_json_contributions_sum_to_the_utility(metadb, churn_csv):
         assert r["contributions"][-1]["feature"] == "bias"
 
 
+def test_explain_table_gives_each_top_learner_its_bias_on_its_line(metadb, churn_csv):
+    doc = json.loads(_invoke("recommend", churn_csv, "--db", metadb, "--explain", "--top", 2, "--json").stdout)
+    table = _invoke("recommend", churn_csv, "--db", metadb, "--explain", "--top", 2)
+    assert table.exit_code == 0, table.output
+    why = table.stdout[table.stdout.index("why:"):]
+    for r in doc["recommendations"]:
+        bias = next(c["contribution"] for c in r["contributions"] if c["feature"] == "bias")
+        line = next(line for line in why.splitlines() if line.startswith(r["learner"] + " "))
+        assert line.split()[-1] == f"{bias:.3f}"
+
+
 def test_recommend_rejects_a_task_the_db_lacks(metadb, tmp_path):
     path = tmp_path / "prices.csv"
     make_mixed_frame(120, seed=3, task="regression").to_csv(path, index=False)
