@@ -43,7 +43,7 @@ from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor, RandomFo
 from sklearn.utils import check_random_state
 
 from automl_meta.selection.baselines import _Selector
-from automl_meta.selection.normalize import normalize_scores, orient
+from automl_meta.selection.normalize import dataset_weights, fill_failed, normalize_scores, orient
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("AUTOML_META_SHARED", REPO.parent / "shared"))
@@ -90,8 +90,7 @@ class ForestRegression(_Selector):
         if self.target == "centered":
             Y = normalize_scores(scores, self.maximize_, floor="median").fillna(0.0).to_numpy()
             return Y - Y.mean(axis=1, keepdims=True)
-        A = S.to_numpy(float)
-        A = np.where(np.isnan(A), np.nanmin(A, axis=1, keepdims=True), A)
+        A = fill_failed(S).to_numpy(float)
         best = A.max(axis=1, keepdims=True)
         return np.maximum(A, np.median(A, axis=1, keepdims=True)) - best  # "regret"
 
@@ -100,11 +99,8 @@ class ForestRegression(_Selector):
         self.columns_ = [c for c in meta_X.columns if self.only is None or re.search(self.only, str(c))]
         X = _matrix(meta_X, self.columns_)
         Y = self._target(scores)
-        weight = None
-        if self.weighted:  # as the meta-model: how much the choice matters on the dataset
-            S = orient(scores, self.maximize_).to_numpy(float)
-            spread = np.nanmax(S, axis=1) - np.nanmedian(S, axis=1)
-            weight = np.maximum(spread, 0.01 * np.nanmax(spread))
+        # as the meta-model: how much the choice matters on the dataset
+        weight = dataset_weights(orient(scores, self.maximize_)) if self.weighted else None
         rng = check_random_state(self.random_state)
         params = dict(max_features=self.max_features, min_samples_leaf=self.min_samples_leaf)
         if self.bootstrap is not None:
@@ -229,9 +225,7 @@ class Pairs(_Selector):
         self.landmarkers_ = present_landmarkers(self.columns_)
         X = self._X(meta_X)
         N = normalize_scores(scores, self.maximize_, floor="median").fillna(0.0).to_numpy()
-        S = orient(scores, self.maximize_).to_numpy(float)
-        spread = np.nanmax(S, axis=1) - np.nanmedian(S, axis=1)
-        scale = np.maximum(spread, 0.01 * np.nanmax(spread)) ** self.spread_power
+        scale = dataset_weights(orient(scores, self.maximize_)) ** self.spread_power
         rng = check_random_state(self.random_state)
         self.pairs_, self.models_ = list(itertools.combinations(range(len(self.learners_)), 2)), []
         for j, k in self.pairs_:

@@ -75,7 +75,7 @@ from automl_meta.selection import boosters as B
 from automl_meta.selection.baselines import _checked
 from automl_meta.selection.contrasts import contrast_names, present_landmarkers, with_contrasts
 from automl_meta.selection.neighbours import MinMaxSpace
-from automl_meta.selection.normalize import normalize_scores, orient
+from automl_meta.selection.normalize import dataset_weights, normalize_scores, orient
 
 logger = logging.getLogger(__name__)
 
@@ -220,11 +220,7 @@ class MetaModel(BaseEstimator):
         trainer = {"per_learner": B.train_per_learner, "single": B.train_single, "ranker": B.train_ranker,
                    "pairwise": B.train_pairwise}[self.method]
         oriented = orient(scores, self.maximize_, log=self.log_scores)
-        weight = None
-        if self.dataset_weight == "range":
-            low = oriented.median(axis=1) if self.score_floor == "median" else oriented.min(axis=1)
-            spread = (oriented.max(axis=1) - low).to_numpy()
-            weight = np.maximum(spread, 0.01 * max(float(np.nanmax(spread)), 1e-12))  # no dataset weighs zero
+        weight = dataset_weights(oriented, self.score_floor) if self.dataset_weight == "range" else None
         self.boosters_ = trainer(self, X, Y, internal, seed, w=weight)
         self.constants_ = B.pairwise_constants(Y, self.boosters_) if self.method == "pairwise" else {}
         self.range_boosters_ = self._range_boosters(X, oriented, internal, seed)

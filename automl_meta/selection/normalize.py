@@ -52,6 +52,14 @@ def normalize_scores(scores: pd.DataFrame, maximize: bool, log: bool = False, fl
     return minmax_per_dataset(orient(scores, maximize, log=log), floor=floor)
 
 
+def dataset_weights(oriented: pd.DataFrame, floor: str = "median") -> np.ndarray:
+    """How much the choice of learner matters on each dataset: its best oriented score minus its median
+    (``floor="median"``) or worst one, at least 1% of the largest such spread, so no dataset weighs zero."""
+    low = oriented.median(axis=1) if floor == "median" else oriented.min(axis=1)
+    spread = (oriented.max(axis=1) - low).to_numpy(float)
+    return np.maximum(spread, 0.01 * max(float(np.nanmax(spread)), 1e-12))
+
+
 def fill_failed(oriented: pd.DataFrame) -> pd.DataFrame:
     """Oriented scores with a failed / missing run counted as the worst run of its dataset."""
     return oriented.apply(lambda row: row.fillna(row.min()), axis=1)
