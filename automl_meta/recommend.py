@@ -32,8 +32,8 @@ logger = logging.getLogger(__name__)
 
 BIAS = "bias"
 OTHER = "(other meta-features)"
-# Meta-features whose range over the meta-database tells whether the meta-model extrapolates (rows, features, classes).
-SIZE_FEATURES = ("nr_inst", "nr_attr", "nr_class")
+# Meta-features whose range over the meta-database tells whether the meta-model extrapolates, and what they count.
+SIZE_FEATURES = {"nr_inst": "rows", "nr_attr": "features", "nr_class": "classes"}
 
 
 @dataclass(frozen=True)

@@ -212,7 +212,7 @@ def _render(rec, selector, top: int, explain: bool, total: float) -> None:
         headers.append("real ± sd")
     best = rec.best_evaluated()
     winner = best.learner if best is not None else None
-    rows = []
+    rows, halved = [], False
     for r in shown:
         predicted = ("≤ " if r.predicted_at_most else "") + fmt(r.predicted_score)
         rank = f"{r.rank} ({r.model_rank})" if rec.probe else str(r.rank)
@@ -225,6 +225,7 @@ def _render(rec, selector, top: int, explain: bool, total: float) -> None:
             cells.append(fmt(r.measured_score) if r.measured_score is not None else "failed")
         if evaluated:  # on fewer rows: successive halving dropped the learner early
             fewer = f" on {r.real_rows:,}" if r.real_rows is not None and r.real_rows < rec.n_rows else ""
+            halved = halved or bool(fewer)
             if r.real_status is None:
                 cells.append("")
             elif r.real_status != "ok":
@@ -240,9 +241,10 @@ def _render(rec, selector, top: int, explain: bool, total: float) -> None:
         near = ", ".join(f"{d} ({fmt(dist, 3)})" for d, dist in rec.nearest_datasets)
         out.print(f"nearest meta-database datasets: {near}")
     if rec.outside_training:
-        words = {"nr_inst": "rows", "nr_attr": "features", "nr_class": "classes"}
+        from automl_meta.recommend import SIZE_FEATURES
+
         what = "; ".join(
-            f"{o['value']:,.0f} {words.get(o['feature'], o['feature'])} (its datasets: {o['min']:,.0f}-{o['max']:,.0f})"
+            f"{o['value']:,.0f} {SIZE_FEATURES.get(o['feature'], o['feature'])} (its datasets: {o['min']:,.0f}-{o['max']:,.0f})"
             for o in rec.outside_training
         )
         out.print(
@@ -282,8 +284,7 @@ def _render(rec, selector, top: int, explain: bool, total: float) -> None:
             )
     if evaluated:
         mark = "* best real score; " if winner else "no evaluated learner succeeded; "
-        halved = any(r.real_rows is not None and r.real_rows < rec.n_rows for r in rec.evaluated)
-        note = "; 'on N': dropped by successive halving after N rows" if halved else ""
+        note = "; 'on N': dropped by successive halving after N rows" if halved else ""  # as shown above
         out.print(f"{mark}evaluation took {rec.evaluation_seconds:.1f} s{note}")
     out.print(
         f"[dim]{len(rec.ranking)} candidates ranked by the {selector.source} ({selector.db_path}); "
