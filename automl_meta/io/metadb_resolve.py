@@ -72,11 +72,11 @@ def _shipped_model(task: str, metric: str | None):
     return load_shipped_metamodel(task=task, metric=metric)
 
 
-def _matches(info: dict, db_path: Path) -> bool:
-    """Whether a shipped meta-model was trained the current way, on this database (its recorded checksum, if any)."""
-    from automl_meta.selection.metamodel import TRAINING_VERSION
-
-    if info.get("training_version") != TRAINING_VERSION:
+def _matches(shipped: tuple, db_path: Path) -> bool:
+    """Whether a shipped ``(model, info)`` was trained the current way (the loader gives no model
+    otherwise) and on this database (its recorded checksum, if any)."""
+    model, info = shipped
+    if model is None:
         return False
     recorded = info.get("db_sha256")
     if not recorded:
@@ -172,7 +172,7 @@ def load_selector(
         options = mf_options(store.get_meta("protocol") or {})
         if db is None and prefer_shipped and not exclude:
             shipped = _shipped_model(task, metric)
-            if shipped is not None and not _matches(shipped[1], path):
+            if shipped is not None and not _matches(shipped, path):
                 logger.warning(
                     "the shipped %s meta-model was trained on another version of %s or by an older automl-meta; "
                     "training one on the fly",
