@@ -2,7 +2,7 @@
 # GPU figures of the neural module in one call of under 10 minutes on one H100/H200.
 #
 #   AUTOML_META_OMNIGLOT=DIR LOG_DIR=DIR benchmarks/gpu_lease.sh [LANE ...]
-#   THROUGHPUT=0 benchmarks/gpu_lease.sh maml-20w1s:420 reptile-5w1s:300   # what the first lease left
+#   THROUGHPUT=0 benchmarks/gpu_lease.sh maml-20w1s:420 reptile-5w1s:300   # the second lease
 #   SMOKE=1 AUTOML_META_OMNIGLOT=../shared/omniglot benchmarks/gpu_lease.sh   # CPU check of the plumbing (eager), ~1 min
 #
 # 1. Alone on the GPU (unless THROUGHPUT=0): meta-iterations per second of
