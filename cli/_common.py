@@ -101,7 +101,7 @@ def fmt(value: Any, digits: int = 4) -> str:
 def sized_table(title: str, headers: list[str], rows: list[list[str]], left=("learner",), wrap=()):
     """A rich table that fits an 80-column terminal without cutting a cell.
 
-    Every column is at least as wide as its widest cell (markup aside), so only headers
+    Every column is at least as wide as its widest cell line (markup aside), so only headers
     wrap (give long ones a line break); the ``wrap`` columns wrap their cells instead.
     No box edges, collapsed padding; ``left`` columns are left-justified, the rest right.
     """
@@ -112,7 +112,8 @@ def sized_table(title: str, headers: list[str], rows: list[list[str]], left=("le
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False,
                   collapse_padding=True)
     for i, header in enumerate(headers):
-        width = None if header in wrap else max((Text.from_markup(row[i]).cell_len for row in rows), default=None)
+        lines = [line for row in rows for line in row[i].split("\n")]
+        width = None if header in wrap else max((Text.from_markup(line).cell_len for line in lines), default=None)
         table.add_column(header, justify="left" if header in left or header in wrap else "right", min_width=width,
                          ratio=1 if header in wrap else None)  # wrapping columns share what the others leave
     for row in rows:

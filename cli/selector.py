@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from automl_meta.cli._common import JsonOption, err, fmt, out, print_json, progress_bar
+from automl_meta.cli._common import JsonOption, err, fmt, out, print_json, progress_bar, sized_table
 
 group = typer.Typer(
     help="Evaluate the meta-model against baselines on held-out datasets, and train the shipped meta-model.",
@@ -42,10 +42,10 @@ JobsOption = Annotated[int, typer.Option(
 _COLUMNS = (
     ("top1_accuracy", "top-1"),
     ("mean_regret", "regret"),
-    ("remaining_gap", "gap left"),
-    ("gap_closed", "gap closed"),
-    ("ndcg_at_3", "NDCG@3"),
-    ("spearman", "Spearman"),
+    ("remaining_gap", "gap\nleft"),
+    ("gap_closed", "gap\nclosed"),
+    ("ndcg_at_3", "NDCG\n@3"),
+    ("spearman", "Spear-\nman"),
 )
 
 
@@ -138,26 +138,22 @@ def _noise_floor(evaluations, metric: str, maximize: bool, scores) -> dict | Non
 
 
 def _render(report: dict) -> None:
-    from rich.table import Table
-
     what = report.get("aslib") or report.get("db")
     title = (f"{what}: {report['protocol']}, {report['n_datasets']} datasets x {report['n_learners']} learners, "
-             f"{len(report['seeds'])} seed(s); mean ± spread over seeds")
-    table = Table(title=title, title_justify="left")
-    table.add_column("selector", no_wrap=True)
-    for _, label in _COLUMNS:
-        table.add_column(label, justify="right")
-    table.add_column("gap left, 95% CI", justify="right")
+             f"{len(report['seeds'])} seed(s); mean and ± spread over seeds")
+    rows = []
     for name, res in report["selectors"].items():
-        if res.get("error"):
-            table.add_row(name, *["-"] * len(_COLUMNS), f"n/a: {res['error']}")
+        if res.get("error"):  # the reason was logged when the selector was skipped
+            rows.append([name, *["n/a"] * len(_COLUMNS), "n/a"])
             continue
         cells = []
         for key, _ in _COLUMNS:
             mean, std = res["mean"][key], res["std"][key]
-            cells.append(fmt(mean, 3) + ("" if not (std and math.isfinite(std)) else f" ± {std:.3f}"))
+            cells.append(fmt(mean, 3) + ("" if not (std and math.isfinite(std)) else f"\n±{std:.3f}"))
         ci = res["interval95"].get("remaining_gap")
-        table.add_row(name, *cells, f"[{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "-")
+        rows.append([name, *cells, f"[{ci[0]:.2f},{ci[1]:.2f}]" if ci else "-"])
+    table = sized_table(title, ["selector", *(label for _, label in _COLUMNS), "gap left\n95% CI"], rows,
+                        left=("selector",))
     out.print(table)
     err.print("gap left = (oracle - selected) / (oracle - SBS), summed over held-out datasets: 0 = oracle, 1 = SBS.")
     floor = report.get("fold_peeking_selector")

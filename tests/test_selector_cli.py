@@ -15,8 +15,8 @@ from automl_meta.metadb import MetaDB
 runner = CliRunner()
 
 
-def build_small_db(path, n: int = 20, seed: int = 0):
-    """A meta-database where ``nr_inst`` decides between two learners."""
+def build_small_db(path, n: int = 20, seed: int = 0, simple: bool = True):
+    """A meta-database where ``nr_inst`` decides between two learners (``simple=False``: no ``pct_numeric``)."""
     rng = np.random.default_rng(seed)
     with MetaDB.open(path, create=True) as db:
         db.register_metric("balanced_accuracy", True)
@@ -25,8 +25,11 @@ def build_small_db(path, n: int = 20, seed: int = 0):
         for i in range(n):
             size = float(rng.integers(100, 5000))
             ds = db.add_dataset({"name": f"ds{i:02d}", "task": "classification", "source": "test", "n_rows": int(size)})
-            db.add_meta_features(ds, {"nr_inst": size, "nr_attr": float(rng.integers(2, 50)), "nr_class": 2.0,
-                                      "pct_numeric": float(rng.uniform()), "noise": float(rng.normal())}, "test")
+            features = {"nr_inst": size, "nr_attr": float(rng.integers(2, 50)), "nr_class": 2.0,
+                        "pct_numeric": float(rng.uniform()), "noise": float(rng.normal())}
+            if not simple:
+                del features["pct_numeric"]
+            db.add_meta_features(ds, features, "test")
             base = rng.uniform(0.6, 0.8)
             values = {"forest": base + (0.05 if size > 2500 else -0.05), "linear": base, "knn": base - 0.02}
             for name, value in values.items():
@@ -84,6 +87,19 @@ def test_selector_evaluate_prints_a_table(small_db):
     result = runner.invoke(app, ["selector", "evaluate", "--db", str(small_db), "--seeds", "1", "--bootstrap", "0"])
     assert result.exit_code == 0, result.stderr
     assert "meta-model" in result.stdout and "SBS" in result.stdout
+
+
+def test_selector_evaluate_table_fits_80_columns_and_names_what_could_not_run(tmp_path, caplog):
+    db = build_small_db(tmp_path / "meta.sqlite", simple=False)  # the FLAML-style baseline needs pct_numeric
+    result = runner.invoke(app, ["selector", "evaluate", "--db", str(db), "--seeds", "2", "--bootstrap", "50"],
+                           terminal_width=80)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80 and "…" not in result.stdout
+    assert any(line.startswith("kNN (auto-sklearn)") and "[" in line for line in lines)  # the interval cell is whole
+    flaml = next(line for line in lines if line.startswith("1-NN simple (FLAML)"))
+    assert flaml.split()[-1] == "n/a"
+    assert "selector 1-NN simple (FLAML) skipped: the FLAML-style baseline needs" in caplog.text
 
 
 def test_selector_evaluate_rejects_db_and_aslib_together(small_db, tmp_path):
