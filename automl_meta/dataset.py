@@ -217,7 +217,8 @@ def make_dataset(
     rows_without_target = int((~keep).sum())
     frame, y = frame.loc[keep].reset_index(drop=True), y.loc[keep].reset_index(drop=True)
     if len(frame) < MIN_ROWS:
-        raise DatasetError(f"{name}: only {len(frame)} rows with a target; at least {MIN_ROWS} are needed")
+        rows = f"{len(frame)} row" + ("" if len(frame) == 1 else "s")
+        raise DatasetError(f"{name}: only {rows} with a target; at least {MIN_ROWS} are needed")
 
     task = infer_task(y) if task == "auto" else task
     if task == "classification":

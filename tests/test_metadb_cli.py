@@ -85,6 +85,22 @@ def test_db_build_rejects_dask_and_scheduler_together(tmp_path):
     assert "not both" in result.stderr
 
 
+def test_db_build_names_a_failed_dataset_once(tmp_path, caplog):
+    data = tmp_path / "data"
+    data.mkdir()
+    rows = "\n".join(f"{i},{(i * 7) % 5},{i % 2}" for i in range(40))
+    (data / "good.csv").write_text("x,z,target\n" + rows + "\n")
+    (data / "bad.csv").write_text("x,target\n1,0\n")
+    with caplog.at_level("WARNING", logger="automl_meta"):
+        result = runner.invoke(app, ["db", "build", "--source", f"dir:{data}", "--db", str(tmp_path / "m.sqlite"),
+                                     "--learners", "dummy", "--cv", "2", "--quiet"])
+    assert result.exit_code == 0, result.stderr
+    assert "1 datasets done, 1 failed" in " ".join(result.stdout.split())
+    failures = [line for line in result.stderr.splitlines() if "bad" in line]
+    assert len(failures) == 1 and "only 1 row with a target" in failures[0]
+    assert "bad" not in caplog.text  # the summary line is the only report, not a log line besides it
+
+
 def test_db_info_on_a_missing_file_says_how_to_build(tmp_path):
     result = runner.invoke(app, ["db", "info", "--db", str(tmp_path / "absent.sqlite")])
     assert result.exit_code == 1

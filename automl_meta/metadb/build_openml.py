@@ -88,7 +88,7 @@ def openml_refs(source: OpenMLSource, config: OpenMLConfig, source_text: str) ->
         try:
             info = task_info(tid)
         except AutomlMetaError as exc:
-            logger.warning("%s", exc)
+            logger.debug("%s", exc)  # the build's summary names every failure
             refs.append(DatasetRef(name=f"openml_task_{tid}", source=source_text, source_id=f"task/{tid}", error=str(exc)))
             continue
         name = _safe_name(info["dataset_id"], f"openml_data_{info['dataset_id']}")
@@ -124,7 +124,7 @@ def import_runs(db, source: OpenMLSource, config: OpenMLConfig, source_text: str
                 _import_run(db, item_id, source_text, build_id, summary)
             ok = True
         except AutomlMetaError as exc:
-            logger.warning("%s", exc)
+            logger.debug("%s", exc)  # the summary names every failure
             summary["failures"].append({"item": f"{kind} {item_id}", "reason": str(exc)})
             ok = False
         if on_item is not None:

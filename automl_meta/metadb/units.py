@@ -90,7 +90,7 @@ def describe_unit(ref: DatasetRef) -> dict:
     try:
         dataset, extra = load_ref(ref)
     except Exception as exc:  # recorded as the dataset's failure reason, and the build goes on
-        logger.warning("%s: cannot load (%s)", ref.name, exc)
+        logger.debug("%s: cannot load (%s)", ref.name, exc)  # the build's summary names every failure
         return failed_dataset(ref.name, _reason(exc))
     return {
         "name": ref.name,
