@@ -8,7 +8,8 @@ or leave-one-dataset-out on the shipped meta-database):
 
 - ``forest``: scikit-learn random / extremely randomized trees regressing the
   per-dataset normalized scores, one multi-output forest (or one per learner),
-  and the same with other targets, split settings or only OpenML's landmarkers;
+  and the same with other targets, split settings, only OpenML's landmarkers,
+  none of them, or each landmarker's error rate below the majority class's;
 - ``alors``: ALORS-style latent factors (Misir and Sebag 2017): a truncated SVD
   of the normalized score matrix, a forest from meta-features to each
   dataset's factors;
@@ -42,6 +43,7 @@ import pandas as pd
 from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor, RandomForestClassifier, RandomForestRegressor
 from sklearn.utils import check_random_state
 
+from automl_meta.exceptions import UsageError
 from automl_meta.selection.baselines import _Selector
 from automl_meta.selection.normalize import dataset_weights, fill_failed, normalize_scores, orient
 
@@ -66,10 +68,14 @@ class ForestRegression(_Selector):
     percentile ranks), ``centered`` (the median-floor target minus its dataset mean) or
     ``regret`` (metric points below the best, capped at the median learner's).
     ``only``: a regular expression; only the meta-features it matches.
+    ``landmarker_gain``: add, for every OpenML landmarker error rate (``*ErrRate``),
+    how far it lies below the majority class's (``1 - DefaultAccuracy``); ``"only"``
+    puts these in place of the raw error rates. Each row uses its own values only.
     """
 
     def __init__(self, kind="et", multi_output=True, n_estimators=300, weighted=False, target="median",
-                 max_features=0.33, min_samples_leaf=1, only=None, bootstrap=None, random_state=None):
+                 max_features=0.33, min_samples_leaf=1, only=None, bootstrap=None, landmarker_gain=False,
+                 random_state=None):
         self.kind = kind
         self.multi_output = multi_output
         self.n_estimators = n_estimators
@@ -79,7 +85,18 @@ class ForestRegression(_Selector):
         self.min_samples_leaf = min_samples_leaf
         self.only = only
         self.bootstrap = bootstrap  # None: scikit-learn's default (random forests yes, extremely randomized trees no)
+        self.landmarker_gain = landmarker_gain
         self.random_state = random_state
+
+    def _features(self, meta_X: pd.DataFrame) -> pd.DataFrame:
+        if not self.landmarker_gain:
+            return meta_X
+        errors = [c for c in meta_X.columns if str(c).endswith("ErrRate")]
+        if not errors or "DefaultAccuracy" not in meta_X.columns:
+            raise UsageError("landmarker_gain needs OpenML's landmarkers (*ErrRate) and DefaultAccuracy")
+        gains = meta_X[errors].rsub(1.0 - meta_X["DefaultAccuracy"], axis=0).add_suffix(" gain over default")
+        kept = meta_X.drop(columns=errors) if self.landmarker_gain == "only" else meta_X
+        return pd.concat([kept, gains], axis=1)
 
     def _target(self, scores) -> np.ndarray:
         if self.target in ("median", "min"):
@@ -96,6 +113,7 @@ class ForestRegression(_Selector):
 
     def fit(self, meta_X, scores, maximize=True):
         meta_X, scores = self._fit_scores(meta_X, scores, maximize)
+        meta_X = self._features(meta_X)
         self.columns_ = [c for c in meta_X.columns if self.only is None or re.search(self.only, str(c))]
         X = _matrix(meta_X, self.columns_)
         Y = self._target(scores)
@@ -116,7 +134,7 @@ class ForestRegression(_Selector):
         return self
 
     def predict(self, meta_X):
-        X = _matrix(meta_X, self.columns_)
+        X = _matrix(self._features(meta_X), self.columns_)
         P = self.models_[0].predict(X) if self.multi_output else np.column_stack([m.predict(X) for m in self.models_])
         return pd.DataFrame(P.reshape(len(X), -1), index=meta_X.index, columns=self.learners_)
 
@@ -266,6 +284,7 @@ class Pairs(_Selector):
         return pd.DataFrame(out, index=meta_X.index, columns=self.learners_)
 
 
+NO_BOOTSTRAP = {"kind": "rf", "bootstrap": False, "n_estimators": 1000}  # rf_multi_no_bootstrap
 SLOW = {
     "pairs_et_regression": (Pairs, {}),
     "pairs_et_classifiers": (Pairs, {"kind": "et"}),
@@ -288,6 +307,26 @@ VARIANTS = {
     "rf_multi_no_bootstrap": (ForestRegression, {"kind": "rf", "bootstrap": False, "n_estimators": 1000}),
     "rf_multi_no_bootstrap_weighted": (ForestRegression, {"kind": "rf", "bootstrap": False, "n_estimators": 1000, "weighted": True}),
     "rf_multi_bootstrap_1000": (ForestRegression, {"kind": "rf", "n_estimators": 1000}),
+    **{f"rf_nb_{name}": (ForestRegression, {**NO_BOOTSTRAP, **change}) for name, change in {
+        "max_features_0.1": {"max_features": 0.1},
+        "max_features_0.2": {"max_features": 0.2},
+        "max_features_0.5": {"max_features": 0.5},
+        "leaf2": {"min_samples_leaf": 2},
+        "leaf4": {"min_samples_leaf": 4},
+        "target_centered": {"target": "centered"},
+        "target_rank": {"target": "rank"},
+        "target_min": {"target": "min"},
+        "no_landmarkers": {"only": "^(?!.*(ErrRate|Kappa|AUC)$)"},
+        "gain": {"landmarker_gain": True},
+        "gain_only": {"landmarker_gain": "only"},
+        "gain_max_features_0.25": {"landmarker_gain": True, "max_features": 0.25},
+        "gain_max_features_0.4": {"landmarker_gain": True, "max_features": 0.4},
+        "gain_max_features_0.5": {"landmarker_gain": True, "max_features": 0.5},
+        "gain_leaf2": {"landmarker_gain": True, "min_samples_leaf": 2},
+        "gain_2000_trees": {"landmarker_gain": True, "n_estimators": 2000},
+        "gain_no_drift": {"landmarker_gain": True, "only": "^(?!.*(Adwin|DDM|Ddm))"},  # without the data-stream detectors
+        "gain_et": {"landmarker_gain": True, "kind": "et", "bootstrap": None},
+    }.items()},
     "alors3": (Alors, {"rank": 3}),
     "alors5": (Alors, {"rank": 5}),
     "alors8": (Alors, {"rank": 8}),
@@ -349,6 +388,9 @@ def main() -> None:
     print("| selector | remaining gap | per seed | top-1 |")
     print("|---|---|---|---|")
     for name, result in results.items():
+        if result.error:
+            print(f"| {name} | n/a: {result.error} | | |")
+            continue
         gaps = [s["remaining_gap"] for s in result.per_seed]
         top1 = np.mean([s["top1_accuracy"] for s in result.per_seed])
         print(f"| {name} | {np.mean(gaps):.3f} +- {np.std(gaps):.3f} | {' / '.join(f'{g:.3f}' for g in gaps)} | {top1:.3f} |")
