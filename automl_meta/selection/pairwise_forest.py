@@ -17,8 +17,8 @@ trees per pair 0.76, 0.71, 0.72, 0.70 and 1.19 (one seed flips the few datasets
 that hold most of the gap), mean 0.82 +- 0.19 against the meta-model's 0.82 +-
 0.03; with 300 trees, the default since, 0.725 +- 0.035 (seeds 0.68-0.78), the
 best figure of the selectors ``selector evaluate`` offers there, at three times the
-cost (a screened multi-output forest, worse on the shipped database, left 0.700:
-``benchmarks/NOTES.md``).
+cost (a screened multi-output forest, worse on the shipped database, left 0.700,
+and 0.662 with landmarker gains: ``benchmarks/NOTES.md``).
 On the shipped database it ties with the meta-model (100 trees, 3 seeds). It
 trains ``L (L - 1) / 2`` forests per fit, so it is opt-in (``selector evaluate
 --pairwise-rf``) and not the shipped meta-model: its forests could only be saved
