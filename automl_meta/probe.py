@@ -43,13 +43,16 @@ class ProbeResult:
     ``rows``: the rows each draw cross-validated; ``draws``: how many draws each
     learner finished; ``status``: ``ok``, ``failed``, ``timeout`` (a fit over the
     per-fit limit) or ``not_probed`` (the budget ran out before its first draw
-    ended).
+    ended); ``fit_seconds``: per learner, its mean seconds per fit (preprocessing
+    included) on a draw's training folds, over the draws it finished (NaN where
+    ``scores`` is).
     """
 
     scores: pd.Series
     rows: int
     draws: pd.Series
     status: dict
+    fit_seconds: pd.Series
 
 
 def probe_scores(
@@ -89,6 +92,7 @@ def probe_scores(
     start = time.perf_counter()
     learners = list(learners)
     finished = {name: [] for name in learners}
+    fit_seconds = {name: [] for name in learners}
     status = dict.fromkeys(learners, NOT_PROBED)
     used = 0
     for draw in range(draws):
@@ -106,13 +110,17 @@ def probe_scores(
         for result in outcome.results:
             if result.status == "ok":
                 finished[result.learner].append(result.mean)
+                fit_seconds[result.learner].append(result.fit_seconds)
                 status[result.learner] = "ok"
             elif not result.reason.endswith(OUT_OF_BUDGET):
                 status[result.learner] = result.status  # failed or too slow: ranks last, whatever earlier draws said
-    scores = pd.Series(
-        {name: (sum(v) / len(v) if v and status[name] == "ok" else math.nan) for name, v in finished.items()}, dtype=float
-    )
-    return ProbeResult(scores.reindex(learners), used, pd.Series({n: len(v) for n, v in finished.items()}).reindex(learners), status)
+    def mean(values: dict) -> pd.Series:
+        return pd.Series(
+            {name: (sum(v) / len(v) if v and status[name] == "ok" else math.nan) for name, v in values.items()}, dtype=float
+        ).reindex(learners)
+
+    draws_done = pd.Series({n: len(v) for n, v in finished.items()}).reindex(learners)
+    return ProbeResult(mean(finished), used, draws_done, status, mean(fit_seconds))
 
 
 def with_probe(
@@ -135,8 +143,8 @@ def with_probe(
     ``weight`` is the probe's weight while it covers half the rows or
     more; on larger data it shrinks (:func:`~automl_meta.selection.probe.probe_weight`).
     Each :class:`~automl_meta.recommend.RankedLearner` keeps its meta-model
-    prediction and gains ``probe_score`` (None where the probe failed) and
-    ``model_rank`` (its rank before the probe); ``Recommendation.probe``
+    prediction and gains ``probe_score`` and ``probe_fit_seconds`` (None where
+    the probe failed) and ``model_rank`` (its rank before the probe); ``Recommendation.probe``
     records the rows, folds, draws, weight, seconds, the limits (``timeout`` per fit,
     ``budget`` in all), the learners ``too_slow`` for a fit (they rank last by
     the probe), those ``not_probed`` to the end of a single draw before the
@@ -165,7 +173,8 @@ def with_probe(
     ).iloc[0]
     order = sorted(recommendation.ranking, key=lambda r: (-blended[r.learner], r.rank))
     ranking = tuple(
-        replace(r, rank=i, model_rank=r.rank, probe_score=finite_or_none(scores[r.learner]))
+        replace(r, rank=i, model_rank=r.rank, probe_score=finite_or_none(scores[r.learner]),
+                probe_fit_seconds=finite_or_none(probe.fit_seconds[r.learner]))
         for i, r in enumerate(order, start=1)
     )
     summary = {"rows": probe.rows, "of_rows": dataset.n_rows, "cv": cv, "draws": draws, "weight": effective, "full_weight": weight,

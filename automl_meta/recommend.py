@@ -52,8 +52,9 @@ class RankedLearner:
     sum to ``utility`` (LightGBM ``pred_contrib``). ``real_*`` are filled in by
     :func:`evaluate_top`. With a probe (:func:`automl_meta.probe.with_probe`),
     ``probe_score`` is the learner's cross-validated score on the probe's
-    subsample (None where it failed) and ``model_rank`` its rank before the
-    probe re-ordered the ranking.
+    subsample (None where it failed), ``probe_fit_seconds`` its mean seconds
+    per fit there, and ``model_rank`` its rank before the probe re-ordered the
+    ranking.
     """
 
     rank: int
@@ -71,6 +72,7 @@ class RankedLearner:
     real_seconds: float | None = None
     measured_score: float | None = None
     probe_score: float | None = None
+    probe_fit_seconds: float | None = None
     model_rank: int | None = None
 
     def as_dict(self) -> dict:
@@ -87,7 +89,7 @@ class RankedLearner:
         if self.measured_score is not None:
             out["measured_score"] = self.measured_score
         if self.model_rank is not None:
-            out.update(probe_score=self.probe_score, model_rank=self.model_rank)
+            out.update(probe_score=self.probe_score, probe_fit_seconds=self.probe_fit_seconds, model_rank=self.model_rank)
         if self.real_status is not None:
             out.update(
                 real_score=self.real_score,

@@ -98,8 +98,38 @@ def fmt(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
+def _cell_width(text: str) -> int:
+    from rich.text import Text
+
+    return max(Text.from_markup(line).cell_len for line in text.split("\n"))
+
+
+def fit_columns(headers: list[str], rows: list[list[str]], optional=(), width: int | None = None, gap: int = 2):
+    """Drop ``optional`` columns, first named first, until the table fits ``width`` (default: the terminal's).
+
+    A column needs its widest cell line and its widest header word; ``gap`` spaces
+    separate columns (:func:`sized_table`'s layout). Returns ``(headers, rows, dropped)``.
+    """
+    width = out.width if width is None else width
+    dropped = []
+
+    def needed() -> int:
+        sizes = [max([_cell_width(row[i]) for row in rows] + [len(w) for w in headers[i].split()]) for i in range(len(headers))]
+        return sum(sizes) + gap * (len(headers) - 1)
+
+    for name in optional:
+        if needed() <= width:
+            break
+        if name in headers:
+            i = headers.index(name)
+            headers = headers[:i] + headers[i + 1:]
+            rows = [row[:i] + row[i + 1:] for row in rows]
+            dropped.append(name)
+    return headers, rows, dropped
+
+
 def sized_table(title: str, headers: list[str], rows: list[list[str]], left=("learner",), wrap=()):
-    """A rich table that fits an 80-column terminal without cutting a cell.
+    """A rich table that fits an 80-column terminal without cutting a cell (:func:`fit_columns` drops what does not fit).
 
     Every column is at least as wide as its widest cell line (markup aside), so only headers
     wrap (give long ones a line break); the ``wrap`` columns wrap their cells instead.
@@ -107,13 +137,11 @@ def sized_table(title: str, headers: list[str], rows: list[list[str]], left=("le
     """
     from rich import box
     from rich.table import Table
-    from rich.text import Text
 
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False,
                   collapse_padding=True)
     for i, header in enumerate(headers):
-        lines = [line for row in rows for line in row[i].split("\n")]
-        width = None if header in wrap else max((Text.from_markup(line).cell_len for line in lines), default=None)
+        width = None if header in wrap else max((_cell_width(row[i]) for row in rows), default=None)
         table.add_column(header, justify="left" if header in left or header in wrap else "right", min_width=width,
                          ratio=1 if header in wrap else None)  # wrapping columns share what the others leave
     for row in rows:

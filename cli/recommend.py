@@ -17,6 +17,7 @@ from automl_meta.cli._common import (
     TaskOption,
     collector_paused,
     err,
+    fit_columns,
     fmt,
     out,
     print_json,
@@ -199,12 +200,15 @@ def _render(rec, selector, top: int, explain: bool, total: float) -> None:
     scale = "" if rec.score_scale == "metric" else f" ({rec.score_scale})"
     shown = rec.top(top)
     headers = ["rank", "learner", "predicted"]
+    fit_header = range_header = None
     if rec.probe:
-        headers.append("probe")
+        fit_header = "probe\nfit s"
+        headers += ["probe", fit_header]
     ranged = any(r.lower is not None for r in shown)
     if ranged:
         k = getattr(selector.model, "n_neighbors", None)
-        headers.append(f"range on\n{k} nearest" if k else "interval")
+        range_header = f"range on\n{k} nearest" if k else "interval"
+        headers.append(range_header)
     if rec.in_metadb:
         headers.append("measured")
     evaluated = bool(rec.evaluated)
@@ -218,7 +222,7 @@ def _render(rec, selector, top: int, explain: bool, total: float) -> None:
         rank = f"{r.rank} ({r.model_rank})" if rec.probe else str(r.rank)
         cells = [rank, r.learner + (" *" if r.learner == winner else ""), predicted]
         if rec.probe:
-            cells.append(_probe_cell(r, rec.probe))
+            cells += [_probe_cell(r, rec.probe), fmt(r.probe_fit_seconds, 2) if r.probe_fit_seconds is not None else "-"]
         if ranged:
             cells.append(f"{fmt(r.lower, 3)}-{fmt(r.upper, 3)}" if r.lower is not None else "-")
         if rec.in_metadb:
@@ -233,8 +237,11 @@ def _render(rec, selector, top: int, explain: bool, total: float) -> None:
             else:
                 cells.append(f"{fmt(r.real_score)} ± {fmt(r.real_std, 2)}{fewer}")
         rows.append(cells)
-    table = sized_table(f"recommended learners, {rec.metric}{scale}", headers, rows)  # the metric named once
-    out.print(table)
+    headers, rows, dropped = fit_columns(headers, rows, optional=(fit_header, range_header))
+    out.print(sized_table(f"recommended learners, {rec.metric}{scale}", headers, rows))  # the metric named once
+    if dropped:
+        names = " and ".join(f"'{name.replace(chr(10), ' ')}'" for name in dropped)
+        out.print(f"[dim]{names} left out to fit the terminal; --json has every column[/]")
     if explain:
         _render_explanations(shown)
     if rec.nearest_datasets:
@@ -261,6 +268,8 @@ def _render(rec, selector, top: int, explain: bool, total: float) -> None:
         out.print(
             f"ranked by the probe ({p['draws']} x {p['rows']} rows, {p['cv']} folds, {p['seconds']:.1f} s) and the meta-model, "
             f"weights {p['weight']:.2g} / {1 - p['weight']:.2g} on their ranks; in brackets, the meta-model's own rank"
+            + ("" if fit_header in dropped else
+               f"; fit s: seconds per fit on its training folds of about {p['rows'] - p['rows'] // p['cv']:,} rows")
         )
         if p["too_slow"]:
             out.print(
@@ -280,7 +289,7 @@ def _render(rec, selector, top: int, explain: bool, total: float) -> None:
         if p["weight"] < p["full_weight"]:
             out.print(
                 f"[yellow]the probe saw {p['rows']:,} of {p['of_rows']:,} rows, too few to trust fully on data this "
-                "large, hence its smaller weight;[/] --evaluate-top 3 checks the top 3 on all rows"
+                "large, hence its smaller weight[/]" + ("" if evaluated else "; --evaluate-top 3 checks the top 3 on all rows")
             )
     if evaluated:
         mark = "* best real score; " if winner else "no evaluated learner succeeded; "

@@ -53,6 +53,7 @@ def test_probe_scores_cross_validates_a_capped_subsample():
     assert probe.scores["dummy"] == pytest.approx(0.5)  # balanced accuracy of a constant prediction
     assert probe.scores["lda"] > 0.7
     assert probe.status == {"dummy": "ok", "lda": "ok"} and probe.draws.tolist() == [1, 1]
+    assert list(probe.fit_seconds.index) == ["dummy", "lda"] and (probe.fit_seconds > 0).all()
     small = probe_scores(dataset, ["dummy"], rows=1000, cv=3, draws=1)
     assert small.rows == 400 and math.isfinite(small.scores["dummy"])
     with pytest.raises(UsageError, match="at least 6"):
@@ -90,9 +91,11 @@ def test_with_probe_reorders_the_ranking_and_keeps_the_model_rank():
     assert [r.learner for r in probed.ranking] == ["lda", "dummy"]
     assert [(r.rank, r.model_rank) for r in probed.ranking] == [(1, 2), (2, 1)]
     assert probed.ranking[0].probe_score > probed.ranking[1].probe_score
+    assert all(r.probe_fit_seconds > 0 for r in probed.ranking)
     assert probed.probe["rows"] == 150 and probed.probe["weight"] == 0.7
     doc = probed.as_dict()
     assert doc["probe"]["cv"] == 3 and doc["recommendations"][0]["model_rank"] == 2
+    assert doc["recommendations"][0]["probe_fit_seconds"] == probed.ranking[0].probe_fit_seconds
     small = with_probe(dataset, rec, rows=30, cv=3, weight=0.7, draws=1)  # a fifth of the rows: less trust
     assert (small.probe["rows"], small.probe["of_rows"]) == (30, 150)
     assert small.probe["weight"] == pytest.approx(0.7 * 0.2 / 0.5) and small.probe["full_weight"] == 0.7
@@ -106,7 +109,7 @@ def test_learners_unfinished_when_the_probe_budget_runs_out_are_not_probed_and_k
     probed = with_probe(dataset, rec, rows=150, cv=3, budget=1e-3)  # no worker finishes a learner in a millisecond
     # stopped in its fit (a warm worker took it) or never started (the workers were still starting): no evidence
     assert probed.probe["not_probed"] == ["dummy", "lda"] and probed.probe["too_slow"] == [] and probed.probe["budget"] == 1e-3
-    assert [(r.learner, r.probe_score) for r in probed.ranking] == [("dummy", None), ("lda", None)]
+    assert [(r.learner, r.probe_score, r.probe_fit_seconds) for r in probed.ranking] == [("dummy", None, None), ("lda", None, None)]
 
 
 def test_an_unprobed_learner_keeps_its_model_rank_in_the_blend():

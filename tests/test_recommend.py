@@ -267,6 +267,37 @@ def test_recommend_table_marks_learners_halving_dropped(metadb, tmp_path):
     assert "'on N': dropped by successive halving after N rows" in text
 
 
+def test_recommend_table_leaves_out_optional_columns_rather_than_cut_cells(metadb, tmp_path, monkeypatch):
+    from automl_meta.cli._common import out
+
+    data = tmp_path / "bigger.csv"
+    make_mixed_frame(3000, seed=6).to_csv(data, index=False)
+    args = ("recommend", data, "--db", metadb, "--probe-rows", 300, "--probe-draws", 1, "--evaluate-top", 2, "--cv", 2)
+    narrow = _invoke(*args)  # the runner's console is 80 columns wide
+    assert narrow.exit_code == 0, narrow.output
+    assert max(len(line) for line in narrow.stdout.splitlines()) <= 80 and "…" not in narrow.stdout
+    assert "on 1,000" in narrow.stdout  # the halving note stays whole
+    assert "'probe fit s' and 'range on 5 nearest' left out to fit the terminal" in " ".join(narrow.stdout.split())
+    monkeypatch.setattr(out, "width", 200)
+    wide = _invoke(*args)
+    assert wide.exit_code == 0, wide.output
+    text = " ".join(wide.stdout.split())
+    assert "left out" not in text and "fit s: seconds per fit on its training folds of about 200 rows" in text
+    assert "hence its smaller weight" in text and "--evaluate-top 3 checks" not in text  # it did evaluate
+    header = next(line for line in wide.stdout.splitlines() if "range on" in line)
+    assert "probe" in header  # the two-line header: "probe / fit s" above "probe"
+
+
+def test_fit_columns_drops_the_optional_columns_in_order_until_the_rows_fit():
+    from automl_meta.cli._common import fit_columns
+
+    headers, rows = ["a", "b", "c"], [["x" * 10, "y" * 10, "z" * 10]]
+    assert fit_columns(headers, rows, optional=("c", "b"), width=34) == (headers, rows, [])  # 3 x 10 + 2 gaps of 2
+    assert fit_columns(headers, rows, optional=("c", "b"), width=33) == (["a", "b"], [["x" * 10, "y" * 10]], ["c"])
+    assert fit_columns(headers, rows, optional=("c", "b"), width=15) == (["a"], [["x" * 10]], ["c", "b"])
+    assert fit_columns(["long\nheader"], [["1"]], width=5)[2] == []  # a header needs only its longest word
+
+
 def test_halving_schedule_ends_with_all_rows():
     assert halving_schedule(20000, 3) == [6666, 20000]
     assert halving_schedule(20000, 9) == [2222, 6666, 20000]
