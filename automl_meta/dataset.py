@@ -8,6 +8,11 @@ with a feature frame in a fixed convention that every other module relies on:
   ``MAX_INT_CATEGORIES`` distinct values) are ``object`` columns of ``str``
   (integer values as ``'3'``, see :func:`category_strings`) with ``NaN`` for
   missing values; class labels follow the same rule;
+* date and time columns (text in ISO 8601, e.g. ``2021-03-04`` or
+  ``2021-03-04 17:30:00+01:00``; every present value must parse) become numeric
+  parts, ``<column>.year``, ``.month``, ``.day``, ``.dayofweek``, ``.hour`` and
+  ``.days`` (days since 1970, in UTC), those that vary; see :func:`date_parts`.
+  Other formats (``03/04/2021``: day or month first?) stay text;
 * ID-like columns (all values distinct strings) and constant columns are
   removed from ``X`` and listed in ``Dataset.profile`` so they can be reported;
   integer columns that look like row numbers (distinct, consecutive) are kept,
@@ -59,6 +64,7 @@ class ColumnProfile:
     id_like: tuple[str, ...] = ()
     constant: tuple[str, ...] = ()
     row_numbers: tuple[str, ...] = ()  # kept numeric columns of distinct consecutive integers (a row number?)
+    dates: tuple[str, ...] = ()  # date/time columns, replaced by their numeric parts (date_parts)
     missing: dict = field(default_factory=dict)  # column -> count of missing cells (features only)
     rows_without_target: int = 0
 
@@ -69,6 +75,7 @@ class ColumnProfile:
             "id_like": list(self.id_like),
             "constant": list(self.constant),
             "row_numbers": list(self.row_numbers),
+            "dates": list(self.dates),
             "missing": dict(self.missing),
             "rows_without_target": self.rows_without_target,
         }
@@ -165,6 +172,43 @@ def _as_number(col: pd.Series) -> pd.Series | None:
     return out.replace([np.inf, -np.inf], np.nan)
 
 
+DATE_PARTS = ("year", "month", "day", "dayofweek", "hour", "days")
+
+
+def as_dates(col: pd.Series) -> pd.Series | None:
+    """The text column as UTC timestamps if every present value is an ISO 8601 date or time, else None."""
+    if col.dtype != object and not pd.api.types.is_string_dtype(col):
+        return None
+    present = col.dropna()
+    if present.empty:
+        return None
+    head = present.head(32).astype(str)
+    if not head.str.contains(r"^\s*\d{4}-\d{2}", regex=True).all():  # cheap test first: "2021-03..."
+        return None
+    try:
+        values = pd.to_datetime(col.astype(object).where(col.notna(), None), format="ISO8601", utc=True)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return values if int(values.notna().sum()) == len(present) else None
+
+
+def date_parts(name: str, values: pd.Series, varying_only: bool = True) -> dict[str, pd.Series]:
+    """``<name>.year``, ``.month``, ``.day``, ``.dayofweek``, ``.hour`` and ``.days`` of UTC timestamps, as float64.
+
+    ``.days`` is the time since 1970-01-01 in days (the trend); the others are
+    calendar parts (the cycles). ``varying_only`` keeps the parts with two or
+    more distinct values (a date without times has no useful hour); a saved
+    model asks for the parts it was fitted on with ``varying_only=False``.
+    """
+    parts = {
+        "year": values.dt.year, "month": values.dt.month, "day": values.dt.day,
+        "dayofweek": values.dt.day_of_week, "hour": values.dt.hour,
+        "days": (values - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(days=1),
+    }
+    out = {f"{name}.{part}": parts[part].astype("float64") for part in DATE_PARTS}
+    return {k: v for k, v in out.items() if not varying_only or v.nunique(dropna=True) > 1}
+
+
 def category_strings(col: pd.Series) -> pd.Series:
     """Values as category labels: integer-valued numbers as '3' (not '3.0'), anything else ``str``.
 
@@ -234,7 +278,7 @@ def make_dataset(
             raise DatasetError(f"{name}: target {target!r} is constant; nothing to learn")
 
     columns: dict[str, pd.Series] = {}
-    numeric, categorical, id_like, constant, row_numbers, missing = [], [], [], [], [], {}
+    numeric, categorical, id_like, constant, row_numbers, dates, missing = [], [], [], [], [], [], {}
     for col in frame.columns:
         raw = frame[col]
         n_present = int(raw.notna().sum())
@@ -252,6 +296,17 @@ def make_dataset(
             if integral and _looks_like_row_number(present, len(frame)):
                 row_numbers.append(col)
         else:
+            stamps = as_dates(raw)
+            if stamps is not None:
+                dates.append(col)
+                for part, values in date_parts(col, stamps).items():
+                    if part in frame.columns:  # the table has a column of that name already: it wins
+                        continue
+                    numeric.append(part)
+                    if values.isna().any():
+                        missing[part] = int(values.isna().sum())
+                    columns[part] = values
+                continue
             if raw.nunique(dropna=True) == n_present and n_present > MAX_INT_CATEGORIES:
                 id_like.append(col)
                 continue
@@ -270,6 +325,7 @@ def make_dataset(
         id_like=tuple(id_like),
         constant=tuple(constant),
         row_numbers=tuple(row_numbers),
+        dates=tuple(dates),
         missing=missing,
         rows_without_target=rows_without_target,
     )

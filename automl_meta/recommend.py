@@ -534,6 +534,7 @@ def winner_info(dataset: Dataset, recommendation: Recommendation, chosen: Ranked
         "columns": describe_columns(dataset.X),
         "classes": classes,
         "ignored_columns": list(dataset.profile.id_like) + list(dataset.profile.constant),
+        "date_columns": list(dataset.profile.dates),
         "metric": recommendation.metric,
         "maximize": recommendation.maximize,
         "predicted_score": chosen.predicted_score,

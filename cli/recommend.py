@@ -137,7 +137,7 @@ def recommend_command(
             payload["fitted_model"] = saved
         print_json(payload)
         return
-    _render(rec, selector, top=max(top, evaluate_top), explain=explain, total=total)
+    _render(rec, selector, top=max(top, evaluate_top), explain=explain, total=total, profile=dataset.profile)
     if saved is not None:
         out.print(
             f"saved [bold]{saved['learner']}[/] fitted on {rec.n_rows} rows to {saved['path']} "
@@ -192,11 +192,18 @@ def _probe_cell(r, probe: dict) -> str:
     return "not probed" if r.learner in probe["not_probed"] else "failed"
 
 
-def _render(rec, selector, top: int, explain: bool, total: float) -> None:
+def _render(rec, selector, top: int, explain: bool, total: float, profile=None) -> None:
     out.print(
         f"[bold]{rec.dataset}[/]: {rec.n_rows} rows, {rec.n_features} features, {rec.task} (target {rec.target!r}); "
         f"meta-features in {rec.metafeature_seconds:.2f} s"
     )
+    if profile is not None and (profile.dates or profile.id_like or profile.constant):
+        from rich.markup import escape
+
+        said = [f"dates as numeric parts: {', '.join(profile.dates)}"] if profile.dates else []
+        said += [f"ignored as ID-like: {', '.join(profile.id_like)}"] if profile.id_like else []
+        said += [f"ignored as constant: {', '.join(profile.constant)}"] if profile.constant else []
+        out.print(f"[dim]{escape('; '.join(said))} (automl-meta metafeatures shows the rest)[/]")
     scale = "" if rec.score_scale == "metric" else f" ({rec.score_scale})"
     shown = rec.top(top)
     headers = ["rank", "learner", "predicted"]
@@ -356,14 +363,9 @@ def predict_command(
             payload["probabilities"] = {c[len("proba_") :]: predictions[c].tolist() for c in proba}
         print_json(payload)
         return
-    from rich.table import Table
-
-    table = Table(title=f"{info['learner']} predictions of {info['target']!r}", title_justify="left")
-    for column in predictions.columns:
-        table.add_column(column, justify="right")
-    for _, row in predictions.head(20).iterrows():
-        table.add_row(*(fmt(v) if isinstance(v, float) else str(v) for v in row))
-    out.print(table)
+    out.print(f"{info['learner']} predictions of {info['target']!r}")  # above the table, which may be narrower
+    rows = [[fmt(v) if isinstance(v, float) else str(v) for v in row] for _, row in predictions.head(20).iterrows()]
+    out.print(sized_table(None, list(predictions.columns), rows, left=()))
     if score is not None:
         out.print(f"{score['metric']} against the {info['target']!r} column: {fmt(score['value'])} ({score['n_rows']} rows)")
     where = f"all {len(predictions)} written to {out_path}" if out_path else f"first {min(20, len(predictions))} of {len(predictions)} shown; --out FILE writes all"

@@ -89,3 +89,45 @@ def test_text_columns_are_numbers_only_when_every_value_parses():
     assert set(data.y) == {"0", "1"}
     labels = pd.Series(["1"] * (n - 1) + ["one"])  # labels that stop being integers at the end stay text
     assert set(make_dataset(frame.assign(target=labels)).y) == {"1", "one"}
+
+
+def test_iso_dates_become_numeric_parts_that_vary():
+    n = 48
+    frame = pd.DataFrame({
+        "when": pd.date_range("2021-03-01 06:00", periods=n, freq="17h").astype(str),
+        "day": pd.date_range("2021-12-25", periods=n, freq="D").strftime("%Y-%m-%d"),  # no times: no hour part
+        "x": np.arange(n) % 5 * 1.5,
+        "target": ["a", "b"] * (n // 2),
+    })
+    frame.loc[3, "when"] = None
+    data = make_dataset(frame)
+    assert data.profile.dates == ("when", "day")
+    assert [c for c in data.X.columns if c.startswith("when.")] == [
+        "when.month", "when.day", "when.dayofweek", "when.hour", "when.days"]  # one year: no year part
+    assert [c for c in data.X.columns if c.startswith("day.")] == [
+        "day.year", "day.month", "day.day", "day.dayofweek", "day.days"]
+    assert data.X.loc[0, "when.hour"] == 6.0 and data.X.loc[1, "when.hour"] == 23.0
+    assert data.X.loc[0, "day.days"] == (pd.Timestamp("2021-12-25") - pd.Timestamp("1970-01-01")).days
+    assert data.X.loc[0, "day.dayofweek"] == 5.0  # a Saturday
+    assert np.isnan(data.X.loc[3, "when.month"]) and data.profile.missing["when.month"] == 1
+    assert all(data.X[c].dtype == "float64" for c in data.X.columns if "." in c)
+
+
+def test_dates_with_time_zones_are_read_in_utc():
+    stamps = ["2021-06-01T23:30:00+02:00", "2021-06-02T01:30:00+02:00"] * 10  # 21:30 and 23:30 UTC, both on June 1
+    frame = pd.DataFrame({"when": stamps, "x": np.arange(20.0), "target": ["a", "b"] * 10})
+    data = make_dataset(frame)
+    assert set(data.X["when.hour"]) == {21.0, 23.0}
+    assert "when.day" not in data.X  # one day in UTC: a constant part is left out
+
+
+@pytest.mark.parametrize("values", [
+    ["2021-03-04", "unknown"] * 10,  # one value that is no date: not a date column
+    ["03/04/2021", "04/05/2021"] * 10,  # day or month first? left as text
+    ["2021-03-04 text %d" % i for i in range(20)],
+])
+def test_columns_that_are_not_all_iso_dates_stay_text(values):
+    frame = pd.DataFrame({"when": values, "x": np.arange(20.0), "target": ["a", "b"] * 10})
+    data = make_dataset(frame)
+    assert data.profile.dates == ()
+    assert "when" in data.X.columns or "when" in data.profile.id_like

@@ -298,6 +298,33 @@ def test_fit_columns_drops_the_optional_columns_in_order_until_the_rows_fit():
     assert fit_columns(["long\nheader"], [["1"]], width=5)[2] == []  # a header needs only its longest word
 
 
+def test_a_winner_fitted_on_dates_predicts_from_the_raw_dates(metadb, tmp_path):
+    frame = make_mixed_frame(200, seed=7)
+    frame.insert(0, "when", pd.date_range("2022-01-01", periods=200, freq="5h").astype(str))
+    data, model = tmp_path / "dated.csv", tmp_path / "dated.skops"
+    frame.to_csv(data, index=False)
+    table = _invoke("recommend", data, "--db", metadb, "--fit", model, "--random-state", 1)
+    assert table.exit_code == 0, table.output
+    assert "dates as numeric parts: when" in " ".join(table.stdout.split())
+    sidecar = json.loads(model.with_name("dated.skops.json").read_text())
+    assert sidecar["date_columns"] == ["when"] and "when.hour" in [c["name"] for c in sidecar["columns"]]
+
+    new = tmp_path / "new.csv"
+    frame.drop(columns="target").tail(30).to_csv(new, index=False)
+    result = _invoke("predict", model, new, "--json")
+    assert result.exit_code == 0, result.output
+    in_memory = fit_winner(make_dataset(frame, target="target"), sidecar["learner"], random_state=1)
+    expected = in_memory.predict(make_dataset(frame, target="target").X.tail(30))
+    assert json.loads(result.stdout)["predictions"] == list(expected)
+
+    broken = frame.drop(columns="target").tail(30)
+    broken.iloc[4, 0] = "soon"
+    broken.to_csv(new, index=False)
+    result = _invoke("predict", model, new)
+    assert result.exit_code == 2
+    assert "column 'when' held ISO 8601 dates when the model was fitted, but holds 'soon'" in " ".join(result.stderr.split())
+
+
 def test_halving_schedule_ends_with_all_rows():
     assert halving_schedule(20000, 3) == [6666, 20000]
     assert halving_schedule(20000, 9) == [2222, 6666, 20000]

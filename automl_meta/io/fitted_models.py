@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl_meta.dataset import category_strings
+from automl_meta.dataset import as_dates, category_strings, date_parts
 from automl_meta.exceptions import ArtifactError, DatasetError
 from automl_meta.io.atomic import write_bytes_atomic
 from automl_meta.numbers import jsonable
@@ -267,12 +267,30 @@ def _torch_from_arrays(pipeline):
 def conform_features(frame: pd.DataFrame, info: dict, name: str = "data") -> pd.DataFrame:
     """The columns a saved model was fitted on, in its order and type convention.
 
-    Extra columns (the target, ID columns) are ignored; a missing column or a
-    non-numeric value in a numeric column raises :class:`DatasetError`.
+    Extra columns (the target, ID columns) are ignored; date columns listed in
+    ``info["date_columns"]`` become the same numeric parts as at fitting time
+    (:func:`~automl_meta.dataset.date_parts`); a missing column, a non-numeric
+    value in a numeric column or a value that is no ISO 8601 date in a date
+    column raises :class:`DatasetError`.
     """
     frame = frame.copy()
     frame.columns = [str(c) for c in frame.columns]
     spec = info["columns"]
+    for date in info.get("date_columns", []):  # replaced by their numeric parts when the model was fitted
+        if date not in frame.columns:
+            continue
+        stamps = as_dates(frame[date])
+        if stamps is None:
+            bad = frame[date].dropna()
+            bad = bad[pd.to_datetime(bad.astype(str), format="ISO8601", errors="coerce", utc=True).isna()]
+            example = bad.iloc[0] if len(bad) else frame[date].dropna().iloc[0]
+            raise DatasetError(
+                f"{name}: column {date!r} held ISO 8601 dates when the model was fitted, but holds {example!r}; "
+                "fix the value or refit"
+            )
+        for part, values in date_parts(date, stamps, varying_only=False).items():
+            if part not in frame.columns:
+                frame[part] = values
     missing = [c["name"] for c in spec if c["name"] not in frame.columns]
     if missing:
         shown = ", ".join(missing[:10]) + (", ..." if len(missing) > 10 else "")
