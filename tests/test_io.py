@@ -65,6 +65,17 @@ def test_read_table_reads_arff_with_nominal_and_missing(tmp_path):
     assert data.profile.missing == {"c": 6}
 
 
+def test_arff_date_attributes_are_read_as_dates(tmp_path):
+    text = (
+        "@relation dated\n@attribute 'when seen' DATE \"yyyy-MM-dd'T'HH:mm:ss\"\n@attribute x numeric\n"
+        "@attribute class {yes,no}\n@data\n"
+        + "".join(f"'2021-{i % 12 + 1:02d}-{i % 28 + 1:02d}T{i % 24:02d}:00:00',{i},{'yes' if i % 2 else 'no'}\n" for i in range(30))
+    )
+    data = load_dataset(write(tmp_path, "dated.arff", text))
+    assert data.profile.dates == ("when seen",)
+    assert data.X["when seen.hour"].tolist() == [float(i % 24) for i in range(30)]
+
+
 def test_utf8_bom_and_latin1_are_decoded(tmp_path):
     text = "café,n,target\n" + "".join(f"é{i % 4},{i},{i % 2}\n" for i in range(20))
     bom = read_table(write(tmp_path, "bom.csv", "\ufeff" + text))

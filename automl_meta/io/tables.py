@@ -13,6 +13,7 @@ import csv
 import gzip
 import io
 import lzma
+import re
 import zipfile
 from pathlib import Path
 
@@ -122,9 +123,16 @@ def _read_text_table(text: str, kind: str, sep: str | None, name: str) -> pd.Dat
     return frame
 
 
+# an ARFF DATE attribute, which liac-arff cannot parse: read as text (ISO 8601 values then become date parts)
+_ARFF_DATE = re.compile(r"""^(\s*@attribute\s+('[^']*'|"[^"]*"|\S+)\s+)date\b.*$""", re.IGNORECASE | re.MULTILINE)
+
+
 def _read_arff(text: str, name: str) -> pd.DataFrame:
     import arff  # liac-arff, which openml-python uses too
 
+    header_end = re.search(r"^\s*@data\b", text, re.IGNORECASE | re.MULTILINE)
+    if header_end is not None:
+        text = _ARFF_DATE.sub(r"\1string", text[: header_end.start()]) + text[header_end.start():]
     try:
         decoded = arff.loads(text)
     except Exception as exc:  # liac-arff raises many private error types
