@@ -114,6 +114,7 @@ def probe_scores(
                 status[result.learner] = "ok"
             elif not result.reason.endswith(OUT_OF_BUDGET):
                 status[result.learner] = result.status  # failed or too slow: ranks last, whatever earlier draws said
+
     def mean(values: dict) -> pd.Series:
         return pd.Series(
             {name: (sum(v) / len(v) if v and status[name] == "ok" else math.nan) for name, v in values.items()}, dtype=float

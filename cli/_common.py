@@ -128,7 +128,7 @@ def fit_columns(headers: list[str], rows: list[list[str]], optional=(), width: i
     return headers, rows, dropped
 
 
-def sized_table(title: str, headers: list[str], rows: list[list[str]], left=("learner",), wrap=()):
+def sized_table(title: str | None, headers: list[str], rows: list[list[str]], left=("learner",), wrap=()):
     """A rich table that fits an 80-column terminal without cutting a cell (:func:`fit_columns` drops what does not fit).
 
     Every column is at least as wide as its widest cell line (markup aside), so only headers
