@@ -11,14 +11,15 @@ interval over held-out datasets):
 
 ``--pairwise-rf`` adds SATzilla-2011-style pairwise random forests
 (``automl_meta.selection.pairwise_forest``; one forest per pair of learners, so
-it takes a while). ``--variants`` adds the four meta-model formulations (per_learner, single,
+it takes a while); ``--forest`` the multi-output random forest
+(``automl_meta.selection.multi_forest``, seconds). ``--variants`` adds the four meta-model formulations (per_learner, single,
 ranker, pairwise; gradient boosting with small trees, pairwise on an 8-learner
 portfolio) beside the default (per-learner, LightGBM rf mode, range-weighted),
 which is how the default was chosen.
 
 Usage (from the repository root; the ASlib data sit in ../shared/aslib)::
 
-    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/selector.py --seeds 5 [--variants] [--only aslib|db]
+    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/selector.py --seeds 5 [--forest] [--variants] [--only aslib|db]
 """
 
 from __future__ import annotations
@@ -34,13 +35,13 @@ SHARED = Path(os.environ.get("AUTOML_META_SHARED", REPO.parent / "shared"))
 METRICS = ("top1_accuracy", "mean_regret", "remaining_gap", "gap_closed", "ndcg_at_3", "spearman")
 
 
-def selectors(log_scores: bool, variants: bool, params: dict, pairwise_rf: bool = False):
+def selectors(log_scores: bool, variants: bool, params: dict, pairwise_rf: bool = False, forest: bool = False):
     from automl_meta.selection import MetaModel
     from automl_meta.selection.metamodel import GBDT_PARAMS
     from automl_meta.selection.protocols import SelectorSpec
     from automl_meta.selection.suite import default_selectors
 
-    specs = default_selectors(log_scores, params, pairwise_forest=pairwise_rf)
+    specs = default_selectors(log_scores, params, pairwise_forest=pairwise_rf, forest=forest)
     if variants:
         for method in ("per_learner", "single", "ranker", "pairwise"):
             extra = {**GBDT_PARAMS, "portfolio_size": 8} if method == "pairwise" else GBDT_PARAMS
@@ -64,7 +65,8 @@ def show(title: str, report: dict, seconds: float) -> None:
         print(f"| {name} | " + " | ".join(cells) + (f" | [{ci[0]:.2f}, {ci[1]:.2f}] |" if ci else " | - |"))
 
 
-def run_aslib(name: str, seeds: int, variants: bool, params: dict, pairwise_rf: bool = False, jobs: int = 1) -> dict:
+def run_aslib(name: str, seeds: int, variants: bool, params: dict, pairwise_rf: bool = False, jobs: int = 1,
+              forest: bool = False) -> dict:
     from automl_meta.io.aslib import read_scenario
     from automl_meta.selection.suite import evaluate_suite
 
@@ -73,12 +75,13 @@ def run_aslib(name: str, seeds: int, variants: bool, params: dict, pairwise_rf: 
     start = time.perf_counter()
     report = evaluate_suite(scenario.features, scenario.performance, scenario.maximize, folds=scenario.folds,
                             seeds=range(seeds), log_scores=log_scores, n_jobs=jobs,
-                            selectors=selectors(log_scores, variants, params, pairwise_rf))
+                            selectors=selectors(log_scores, variants, params, pairwise_rf, forest))
     show(f"ASlib {name} ({scenario.performance_measure}{', PAR10' if log_scores else ''})", report, time.perf_counter() - start)
     return report
 
 
-def run_db(path: Path, task: str, seeds: int, variants: bool, params: dict, pairwise_rf: bool = False, jobs: int = 1) -> dict:
+def run_db(path: Path, task: str, seeds: int, variants: bool, params: dict, pairwise_rf: bool = False, jobs: int = 1,
+           forest: bool = False) -> dict:
     from automl_meta.metadb import MetaDB
     from automl_meta.selection.noise import noise_floor
     from automl_meta.selection.suite import evaluate_suite
@@ -90,7 +93,7 @@ def run_db(path: Path, task: str, seeds: int, variants: bool, params: dict, pair
         evaluations = db.evaluations(task)
     start = time.perf_counter()
     report = evaluate_suite(meta_X, scores, maximize, seeds=range(seeds), n_jobs=jobs,
-                            selectors=selectors(False, variants, params, pairwise_rf))
+                            selectors=selectors(False, variants, params, pairwise_rf, forest))
     show(f"meta-database {path.name}, {task} ({metric})", report, time.perf_counter() - start)
     floor = noise_floor(evaluations, scores.loc[meta_X.index.intersection(scores.index)], metric, maximize)
     report["fold_peeking_selector"] = floor
@@ -111,17 +114,20 @@ def main() -> None:
     parser.add_argument("--params", type=json.loads, default={}, help="MetaModel parameters as JSON")
     parser.add_argument("--pairwise-rf", action="store_true",
                         help="also evaluate SATzilla-style pairwise random forests (slow: one forest per pair of learners)")
+    parser.add_argument("--forest", action="store_true",
+                        help="also evaluate the multi-output random forest (automl_meta.selection.multi_forest)")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes over the folds (same numbers)")
     parser.add_argument("--json", type=Path, default=None, help="also write every report to this JSON file")
     args = parser.parse_args()
     reports = {}
     if args.only in (None, "aslib"):
         for name in args.scenarios:
-            reports[name] = run_aslib(name, args.seeds, args.variants, args.params, args.pairwise_rf, args.jobs)
+            reports[name] = run_aslib(name, args.seeds, args.variants, args.params, args.pairwise_rf, args.jobs, args.forest)
     if args.only in (None, "db"):
         for task in ("classification", "regression"):
             try:
-                reports[f"metadb/{task}"] = run_db(args.db, task, args.seeds, args.variants, args.params, args.pairwise_rf, args.jobs)
+                reports[f"metadb/{task}"] = run_db(args.db, task, args.seeds, args.variants, args.params, args.pairwise_rf,
+                                                   args.jobs, args.forest)
             except Exception as exc:  # a partial database may lack a task: report and go on
                 print(f"\n## meta-database {task}: skipped ({type(exc).__name__}: {exc})")
     if args.json:

@@ -45,6 +45,8 @@ from sklearn.utils import check_random_state
 
 from automl_meta.exceptions import UsageError
 from automl_meta.selection.baselines import _Selector
+from automl_meta.selection.contrasts import openml_landmarker_gains
+from automl_meta.selection.multi_forest import MultiOutputForest
 from automl_meta.selection.normalize import dataset_weights, fill_failed, normalize_scores, orient
 
 REPO = Path(__file__).resolve().parents[1]
@@ -91,10 +93,10 @@ class ForestRegression(_Selector):
     def _features(self, meta_X: pd.DataFrame) -> pd.DataFrame:
         if not self.landmarker_gain:
             return meta_X
-        errors = [c for c in meta_X.columns if str(c).endswith("ErrRate")]
-        if not errors or "DefaultAccuracy" not in meta_X.columns:
+        gains = openml_landmarker_gains(meta_X)
+        if gains is None:
             raise UsageError("landmarker_gain needs OpenML's landmarkers (*ErrRate) and DefaultAccuracy")
-        gains = meta_X[errors].rsub(1.0 - meta_X["DefaultAccuracy"], axis=0).add_suffix(" gain over default")
+        errors = [c for c in meta_X.columns if str(c).endswith("ErrRate")]
         kept = meta_X.drop(columns=errors) if self.landmarker_gain == "only" else meta_X
         return pd.concat([kept, gains], axis=1)
 
@@ -307,6 +309,7 @@ VARIANTS = {
     "rf_multi_no_bootstrap": (ForestRegression, {"kind": "rf", "bootstrap": False, "n_estimators": 1000}),
     "rf_multi_no_bootstrap_weighted": (ForestRegression, {"kind": "rf", "bootstrap": False, "n_estimators": 1000, "weighted": True}),
     "rf_multi_bootstrap_1000": (ForestRegression, {"kind": "rf", "n_estimators": 1000}),
+    "multi_output_forest": (MultiOutputForest, {}),  # the library's, as selector evaluate --forest runs it
     **{f"rf_nb_{name}": (ForestRegression, {**NO_BOOTSTRAP, **change}) for name, change in {
         "max_features_0.1": {"max_features": 0.1},
         "max_features_0.2": {"max_features": 0.2},

@@ -35,6 +35,10 @@ PairwiseOption = Annotated[bool, typer.Option(
     "--pairwise-rf", help="Also evaluate SATzilla-style pairwise random forests (300 trees per pair of learners: slow, "
     "about 11 minutes per seed on OPENML-WEKA-2017's 30 learners with --jobs 2)."
 )]
+ForestOption = Annotated[bool, typer.Option(
+    "--forest", help="Also evaluate one multi-output random forest over all learners (1,000 trees without bootstrap; "
+    "seconds): the best selector here on OPENML-WEKA-2017, worse than the meta-model on the shipped database."
+)]
 JobsOption = Annotated[int, typer.Option(
     "--jobs", "-j", min=1, help="Worker processes over the folds (the numbers do not depend on it)."
 )]
@@ -83,6 +87,7 @@ def evaluate_command(
     seeds: SeedsOption = 5,
     max_datasets: MaxDatasetsOption = None,
     bootstrap: BootOption = 1000,
+    forest: ForestOption = False,
     pairwise_rf: PairwiseOption = False,
     jobs: JobsOption = 1,
     json: JsonOption = False,
@@ -116,7 +121,7 @@ def evaluate_command(
     with progress_bar("selector evaluation", n_units, enabled=not json) as advance:
         report = evaluate_suite(meta_X, scores, maximize, folds=folds, seeds=range(seeds), log_scores=log_scores,
                                 n_boot=bootstrap, progress=advance, n_jobs=jobs,
-                                selectors=default_selectors(log_scores, pairwise_forest=pairwise_rf))
+                                selectors=default_selectors(log_scores, pairwise_forest=pairwise_rf, forest=forest))
     report = {**source, **report}
     if aslib is None:
         report["fold_peeking_selector"] = _noise_floor(evaluations, metric, maximize, scores)

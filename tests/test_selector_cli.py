@@ -60,13 +60,14 @@ def test_selector_evaluate_json_reports_every_selector(small_db):
     assert floor["remaining_gap"] < 0.05 and floor["choose_folds"] == 2 and floor["judge_folds"] == 1
 
 
-def test_selector_evaluate_adds_the_pairwise_forests_on_request(small_db):
+@pytest.mark.parametrize(("flag", "name"), [("--pairwise-rf", "pairwise RF (SATzilla)"), ("--forest", "multi-output RF")])
+def test_selector_evaluate_adds_the_forests_on_request(small_db, flag, name):
     result = runner.invoke(app, ["selector", "evaluate", "--db", str(small_db), "--seeds", "1", "--bootstrap", "0",
-                                 "--pairwise-rf", "--json"])
+                                 flag, "--json"])
     assert result.exit_code == 0, result.stderr
     selectors = json.loads(result.stdout)["selectors"]
-    assert "pairwise RF (SATzilla)" in selectors
-    closed = selectors["pairwise RF (SATzilla)"]["mean"]["gap_closed"]
+    assert name in selectors
+    closed = selectors[name]["mean"]["gap_closed"]
     assert closed > 0.3 and closed > selectors["random"]["mean"]["gap_closed"]  # it learns the planted rule too
 
 

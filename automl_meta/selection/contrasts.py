@@ -82,3 +82,17 @@ def with_contrasts(meta_X: pd.DataFrame, landmarkers: list[str]) -> pd.DataFrame
     if not landmarkers:
         return meta_X
     return pd.concat([meta_X, landmark_contrasts(meta_X, landmarkers)], axis=1)
+
+
+def openml_landmarker_gains(meta_X: pd.DataFrame) -> pd.DataFrame | None:
+    """How far each OpenML landmarker's error rate (``*ErrRate``) lies below the majority class's.
+
+    ``1 - DefaultAccuracy - error``, one column ``<landmarker> gain over default``
+    per landmarker; each row from its own values, so nothing is learned across
+    datasets. None when ``meta_X`` lacks OpenML's landmarkers or ``DefaultAccuracy``
+    (the shipped database, whose pymfe landmarkers have the contrasts above).
+    """
+    errors = [c for c in meta_X.columns if str(c).endswith("ErrRate")]
+    if not errors or "DefaultAccuracy" not in meta_X.columns:
+        return None
+    return meta_X[errors].rsub(1.0 - meta_X["DefaultAccuracy"], axis=0).add_suffix(" gain over default")

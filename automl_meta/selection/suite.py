@@ -13,14 +13,15 @@ import pandas as pd
 
 from automl_meta.selection.baselines import KNNSelector, RandomSelector, SimpleFeatureNN, SingleBest
 from automl_meta.selection.metamodel import MetaModel
+from automl_meta.selection.multi_forest import MultiOutputForest
 from automl_meta.selection.normalize import fill_failed, orient
 from automl_meta.selection.pairwise_forest import PairwiseForest
 from automl_meta.selection.protocols import SelectorSpec, evaluate_selectors
 
 
 def default_selectors(log_scores: bool = False, metamodel_params: dict | None = None,
-                      pairwise_forest: bool = False) -> dict[str, SelectorSpec]:
-    """Name -> spec of the meta-model and the four baselines (plus the slow pairwise forests if asked)."""
+                      pairwise_forest: bool = False, forest: bool = False) -> dict[str, SelectorSpec]:
+    """Name -> spec of the meta-model and the four baselines (plus the multi-output or slow pairwise forests if asked)."""
     params = dict(metamodel_params or {})
     specs = {
         "meta-model": SelectorSpec(lambda seed: MetaModel(log_scores=log_scores, random_state=seed, **params)),
@@ -29,6 +30,8 @@ def default_selectors(log_scores: bool = False, metamodel_params: dict | None = 
         "1-NN simple (FLAML)": SelectorSpec(lambda seed: SimpleFeatureNN(log_scores=log_scores), seeded=False),
         "random": SelectorSpec(lambda seed: RandomSelector(random_state=seed, log_scores=log_scores)),
     }
+    if forest:
+        specs["multi-output RF"] = SelectorSpec(lambda seed: MultiOutputForest(random_state=seed, log_scores=log_scores))
     if pairwise_forest:
         specs["pairwise RF (SATzilla)"] = SelectorSpec(lambda seed: PairwiseForest(random_state=seed, log_scores=log_scores))
     return specs
