@@ -365,7 +365,11 @@ def predict_command(
         return
     out.print(f"{info['learner']} predictions of {info['target']!r}")  # above the table, which may be narrower
     rows = [[fmt(v) if isinstance(v, float) else str(v) for v in row] for _, row in predictions.head(20).iterrows()]
-    out.print(sized_table(None, list(predictions.columns), rows, left=()))
+    headers = list(predictions.columns)
+    headers, rows, dropped = fit_columns(headers, rows, optional=headers[:0:-1])  # probabilities, last class first
+    out.print(sized_table(None, headers, rows, left=()))
+    if dropped:
+        out.print(f"[dim]{len(dropped)} probability columns left out to fit the terminal; --out FILE or --json has them[/]")
     if score is not None:
         out.print(f"{score['metric']} against the {info['target']!r} column: {fmt(score['value'])} ({score['n_rows']} rows)")
     where = f"all {len(predictions)} written to {out_path}" if out_path else f"first {min(20, len(predictions))} of {len(predictions)} shown; --out FILE writes all"

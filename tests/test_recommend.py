@@ -325,6 +325,22 @@ def test_a_winner_fitted_on_dates_predicts_from_the_raw_dates(metadb, tmp_path):
     assert "column 'when' held ISO 8601 dates when the model was fitted, but holds 'soon'" in " ".join(result.stderr.split())
 
 
+def test_predict_leaves_out_probability_columns_that_do_not_fit(metadb, tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 3))
+    labels = [f"class_{v}" for v in (x[:, 0] * 3).round().clip(-5, 5).astype(int)]  # 11 classes
+    frame = pd.DataFrame(x, columns=["a", "b", "c"]).assign(target=labels)
+    data, model = tmp_path / "many.csv", tmp_path / "many.skops"
+    frame.to_csv(data, index=False)
+    assert _invoke("recommend", data, "--db", metadb, "--fit", model).exit_code == 0
+    result = _invoke("predict", model, data)  # the runner's console is 80 columns wide
+    assert result.exit_code == 0, result.output
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80 and "…" not in result.stdout
+    header = next(line for line in result.stdout.splitlines() if line.startswith("prediction"))
+    shown = header.count("proba_")
+    assert 0 < shown < 11 and f"{11 - shown} probability columns left out" in " ".join(result.stdout.split())
+
+
 def test_halving_schedule_ends_with_all_rows():
     assert halving_schedule(20000, 3) == [6666, 20000]
     assert halving_schedule(20000, 9) == [2222, 6666, 20000]
