@@ -8,8 +8,9 @@ with a feature frame in a fixed convention that every other module relies on:
   ``MAX_INT_CATEGORIES`` distinct values) are ``object`` columns of ``str``
   (integer values as ``'3'``, see :func:`category_strings`) with ``NaN`` for
   missing values; class labels follow the same rule;
-* date and time columns (text in ISO 8601, e.g. ``2021-03-04`` or
-  ``2021-03-04 17:30:00+01:00``; every present value must parse) become numeric
+* date and time columns (datetime columns, as parquet keeps them, or text in
+  ISO 8601, e.g. ``2021-03-04`` or ``2021-03-04 17:30:00+01:00``, every present
+  value parsing; naive times are taken as UTC) become numeric
   parts, ``<column>.year``, ``.month``, ``.day``, ``.dayofweek``, ``.hour`` and
   ``.days`` (days since 1970, in UTC), those that vary; see :func:`date_parts`.
   Other formats (``03/04/2021``: day or month first?) stay text;
@@ -176,7 +177,9 @@ DATE_PARTS = ("year", "month", "day", "dayofweek", "hour", "days")
 
 
 def as_dates(col: pd.Series) -> pd.Series | None:
-    """The text column as UTC timestamps if every present value is an ISO 8601 date or time, else None."""
+    """The column as UTC timestamps: a datetime column (parquet), or text whose every present value is ISO 8601; else None."""
+    if pd.api.types.is_datetime64_any_dtype(col):
+        return pd.to_datetime(col, utc=True)  # naive times are taken as UTC
     if col.dtype != object and not pd.api.types.is_string_dtype(col):
         return None
     present = col.dropna()
@@ -285,6 +288,17 @@ def make_dataset(
         if raw.nunique(dropna=True) <= 1:
             constant.append(col)
             continue
+        stamps = as_dates(raw)
+        if stamps is not None:
+            dates.append(col)
+            for part, values in date_parts(col, stamps).items():
+                if part in frame.columns:  # the table has a column of that name already: it wins
+                    continue
+                numeric.append(part)
+                if values.isna().any():
+                    missing[part] = int(values.isna().sum())
+                columns[part] = values
+            continue
         as_num = _as_number(raw)
         if as_num is not None:
             present = as_num.dropna()
@@ -296,17 +310,6 @@ def make_dataset(
             if integral and _looks_like_row_number(present, len(frame)):
                 row_numbers.append(col)
         else:
-            stamps = as_dates(raw)
-            if stamps is not None:
-                dates.append(col)
-                for part, values in date_parts(col, stamps).items():
-                    if part in frame.columns:  # the table has a column of that name already: it wins
-                        continue
-                    numeric.append(part)
-                    if values.isna().any():
-                        missing[part] = int(values.isna().sum())
-                    columns[part] = values
-                continue
             if raw.nunique(dropna=True) == n_present and n_present > MAX_INT_CATEGORIES:
                 id_like.append(col)
                 continue

@@ -121,6 +121,14 @@ def test_dates_with_time_zones_are_read_in_utc():
     assert "when.day" not in data.X  # one day in UTC: a constant part is left out
 
 
+def test_datetime_columns_become_the_same_parts_as_their_iso_text():
+    stamps = pd.Series(pd.date_range("2021-03-01 06:00", periods=30, freq="17h"))
+    typed = make_dataset(pd.DataFrame({"when": stamps, "target": ["a", "b"] * 15}))
+    text = make_dataset(pd.DataFrame({"when": stamps.astype(str), "target": ["a", "b"] * 15}))
+    assert typed.profile.dates == ("when",)
+    pd.testing.assert_frame_equal(typed.X, text.X)  # not one number of nanoseconds
+
+
 @pytest.mark.parametrize("values", [
     ["2021-03-04", "unknown"] * 10,  # one value that is no date: not a date column
     ["03/04/2021", "04/05/2021"] * 10,  # day or month first? left as text

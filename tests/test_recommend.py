@@ -316,6 +316,11 @@ def test_a_winner_fitted_on_dates_predicts_from_the_raw_dates(metadb, tmp_path):
     in_memory = fit_winner(make_dataset(frame, target="target"), sidecar["learner"], random_state=1)
     expected = in_memory.predict(make_dataset(frame, target="target").X.tail(30))
     assert json.loads(result.stdout)["predictions"] == list(expected)
+    typed = tmp_path / "new.parquet"  # parquet keeps a datetime column: the same parts
+    frame.drop(columns="target").tail(30).assign(when=lambda f: pd.to_datetime(f["when"])).to_parquet(typed)
+    result = _invoke("predict", model, typed, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["predictions"] == list(expected)
 
     broken = frame.drop(columns="target").tail(30)
     broken.iloc[4, 0] = "soon"
