@@ -30,8 +30,7 @@ from sklearn.utils.validation import check_is_fitted
 from automl_meta.selection.baselines import _Selector
 from automl_meta.selection.contrasts import openml_landmarker_gains
 from automl_meta.selection.normalize import normalize_scores
-
-MISSING = -1.0  # what an absent meta-feature becomes (a value no count or rate takes)
+from automl_meta.selection.pairwise_forest import MISSING
 
 
 class MultiOutputForest(_Selector):
