@@ -311,6 +311,8 @@ VARIANTS = {
     "rf_multi_no_bootstrap_weighted": (ForestRegression, {"kind": "rf", "bootstrap": False, "n_estimators": 1000, "weighted": True}),
     "rf_multi_bootstrap_1000": (ForestRegression, {"kind": "rf", "n_estimators": 1000}),
     "multi_output_forest": (MultiOutputForest, {}),  # the library's, as selector evaluate --forest runs it
+    # the same forest averaging its neighbours' normalized scores instead of their regret in metric points
+    "multi_output_forest_normalized": (MultiOutputForest, {"aggregate": "normalized"}),
     **{f"rf_nb_{name}": (ForestRegression, {**NO_BOOTSTRAP, **change}) for name, change in {
         "max_features_0.1": {"max_features": 0.1},
         "max_features_0.2": {"max_features": 0.2},

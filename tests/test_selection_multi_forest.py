@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
+from automl_meta.exceptions import UsageError
 from automl_meta.selection.contrasts import openml_landmarker_gains
 from automl_meta.selection.multi_forest import MultiOutputForest
 from automl_meta.selection.suite import default_selectors
@@ -48,6 +49,33 @@ def test_openml_landmarker_gains_are_error_rates_below_the_majority_class():
     with_gains = MultiOutputForest(n_estimators=3, random_state=0).fit(meta, scores)
     without = MultiOutputForest(n_estimators=3, random_state=0, landmarker_gains=False).fit(meta, scores)
     assert with_gains.feature_names_ == [*meta.columns, *gains.columns] and without.feature_names_ == list(meta.columns)
+
+
+def test_regret_avoids_a_learner_that_collapsed_on_a_neighbour_where_normalized_scores_do_not():
+    # four look-alike datasets: "risky" wins three by a hair and collapses on the fourth
+    meta = pd.DataFrame({"rows": [100.0] * 5}, index=["a", "b", "c", "d", "new"])
+    scores = pd.DataFrame({"risky": [0.90, 0.90, 0.90, 0.20], "steady": [0.89, 0.89, 0.89, 0.90],
+                           "other": [0.50, 0.50, 0.50, 0.50]}, index=["a", "b", "c", "d"])
+    fitted = {how: MultiOutputForest(n_estimators=5, aggregate=how, random_state=0).fit(meta.iloc[:4], scores)
+              for how in ("regret", "normalized")}
+    weights = fitted["regret"].neighbour_weights(meta.iloc[4:])
+    assert weights.to_numpy() == pytest.approx(np.full((1, 4), 0.25))  # one leaf: every dataset counts alike
+    regret = fitted["regret"].predict(meta.iloc[4:]).iloc[0]
+    assert regret.to_dict() == pytest.approx({"risky": -0.7 / 4, "steady": -0.03 / 4, "other": (-0.4 * 3 - 0.4) / 4})
+    assert regret.idxmax() == "steady"
+    assert fitted["normalized"].predict(meta.iloc[4:]).iloc[0].idxmax() == "risky"
+
+
+def test_the_weights_reproduce_the_forests_own_prediction():
+    meta, scores = switching_meta()
+    model = MultiOutputForest(n_estimators=30, aggregate="normalized", random_state=1).fit(meta.iloc[:30], scores.iloc[:30])
+    weights = model.neighbour_weights(meta.iloc[30:])
+    assert weights.sum(axis=1).to_numpy() == pytest.approx(1.0)
+    assert list(weights.columns) == model.training_datasets_
+    targets = model.forest_.predict(model._X(meta.iloc[:30]))  # exact on training rows: grown without bootstrap
+    assert weights.to_numpy() @ targets == pytest.approx(model.predict(meta.iloc[30:]).to_numpy())
+    with pytest.raises(UsageError, match="unknown aggregate 'mean'"):
+        MultiOutputForest(aggregate="mean").fit(meta, scores)
 
 
 def test_the_suite_adds_the_forest_only_when_asked():
