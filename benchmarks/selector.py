@@ -35,14 +35,14 @@ SHARED = Path(os.environ.get("AUTOML_META_SHARED", REPO.parent / "shared"))
 METRICS = ("top1_accuracy", "mean_regret", "remaining_gap", "gap_closed", "ndcg_at_3", "spearman")
 
 
-def selectors(log_scores: bool, variants: bool, params: dict, pairwise_rf: bool = False, forest: bool = False):
+def selectors(log_scores: bool, args: argparse.Namespace):
     from automl_meta.selection import MetaModel
     from automl_meta.selection.metamodel import GBDT_PARAMS
     from automl_meta.selection.protocols import SelectorSpec
     from automl_meta.selection.suite import default_selectors
 
-    specs = default_selectors(log_scores, params, pairwise_forest=pairwise_rf, forest=forest)
-    if variants:
+    specs = default_selectors(log_scores, args.params, pairwise_forest=args.pairwise_rf, forest=args.forest)
+    if args.variants:
         for method in ("per_learner", "single", "ranker", "pairwise"):
             extra = {**GBDT_PARAMS, "portfolio_size": 8} if method == "pairwise" else GBDT_PARAMS
             specs[f"meta-model [{method}, gbdt]"] = SelectorSpec(
@@ -65,8 +65,7 @@ def show(title: str, report: dict, seconds: float) -> None:
         print(f"| {name} | " + " | ".join(cells) + (f" | [{ci[0]:.2f}, {ci[1]:.2f}] |" if ci else " | - |"))
 
 
-def run_aslib(name: str, seeds: int, variants: bool, params: dict, pairwise_rf: bool = False, jobs: int = 1,
-              forest: bool = False) -> dict:
+def run_aslib(name: str, args: argparse.Namespace) -> dict:
     from automl_meta.io.aslib import read_scenario
     from automl_meta.selection.suite import evaluate_suite
 
@@ -74,26 +73,26 @@ def run_aslib(name: str, seeds: int, variants: bool, params: dict, pairwise_rf: 
     log_scores = scenario.performance_type == "runtime"
     start = time.perf_counter()
     report = evaluate_suite(scenario.features, scenario.performance, scenario.maximize, folds=scenario.folds,
-                            seeds=range(seeds), log_scores=log_scores, n_jobs=jobs,
-                            selectors=selectors(log_scores, variants, params, pairwise_rf, forest))
+                            seeds=range(args.seeds), log_scores=log_scores, n_jobs=args.jobs,
+                            selectors=selectors(log_scores, args))
     show(f"ASlib {name} ({scenario.performance_measure}{', PAR10' if log_scores else ''})", report, time.perf_counter() - start)
     return report
 
 
-def run_db(path: Path, task: str, seeds: int, variants: bool, params: dict, pairwise_rf: bool = False, jobs: int = 1,
-           forest: bool = False) -> dict:
+def run_db(task: str, args: argparse.Namespace) -> dict:
     from automl_meta.metadb import MetaDB
     from automl_meta.selection.noise import noise_floor
     from automl_meta.selection.suite import evaluate_suite
 
+    path = args.db
     with MetaDB.open(path) as db:
         metric = db.default_metric(task)
         maximize = db.maximize(metric)
         meta_X, scores = db.meta_features(task), db.scores(metric, task)
         evaluations = db.evaluations(task)
     start = time.perf_counter()
-    report = evaluate_suite(meta_X, scores, maximize, seeds=range(seeds), n_jobs=jobs,
-                            selectors=selectors(False, variants, params, pairwise_rf, forest))
+    report = evaluate_suite(meta_X, scores, maximize, seeds=range(args.seeds), n_jobs=args.jobs,
+                            selectors=selectors(False, args))
     show(f"meta-database {path.name}, {task} ({metric})", report, time.perf_counter() - start)
     floor = noise_floor(evaluations, scores.loc[meta_X.index.intersection(scores.index)], metric, maximize)
     report["fold_peeking_selector"] = floor
@@ -122,12 +121,11 @@ def main() -> None:
     reports = {}
     if args.only in (None, "aslib"):
         for name in args.scenarios:
-            reports[name] = run_aslib(name, args.seeds, args.variants, args.params, args.pairwise_rf, args.jobs, args.forest)
+            reports[name] = run_aslib(name, args)
     if args.only in (None, "db"):
         for task in ("classification", "regression"):
             try:
-                reports[f"metadb/{task}"] = run_db(args.db, task, args.seeds, args.variants, args.params, args.pairwise_rf,
-                                                   args.jobs, args.forest)
+                reports[f"metadb/{task}"] = run_db(task, args)
             except Exception as exc:  # a partial database may lack a task: report and go on
                 print(f"\n## meta-database {task}: skipped ({type(exc).__name__}: {exc})")
     if args.json:
