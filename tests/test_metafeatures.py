@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import random
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -228,8 +230,9 @@ def test_corrupt_cache_entry_is_recomputed(tmp_path, mixed_classification):
 
 def test_fast_crosstab_helpers_match_pymfe_and_are_restored():
     from pymfe.info_theory import MFEInfoTheory
+    from pymfe.statistical import MFEStatistical
 
-    from automl_meta.metafeatures.fast_crosstab import calc_conc, calc_joint_ent, fast_info_theory
+    from automl_meta.metafeatures.pymfe_swaps import calc_conc, calc_joint_ent, fast_pymfe
 
     rng = np.random.default_rng(5)
     for _ in range(5):
@@ -238,12 +241,43 @@ def test_fast_crosstab_helpers_match_pymfe_and_are_restored():
         assert calc_conc(None, a, b) == pytest.approx(MFEInfoTheory._calc_conc(a, b), rel=1e-12)
         assert calc_conc(None, b, a) == pytest.approx(MFEInfoTheory._calc_conc(b, a), rel=1e-12)
         assert calc_joint_ent(None, a, b) == pytest.approx(MFEInfoTheory._calc_joint_ent(a, b), rel=1e-12)
-    original = MFEInfoTheory.__dict__["_calc_conc"]
-    with fast_info_theory():
-        with fast_info_theory():
-            assert MFEInfoTheory.__dict__["_calc_conc"] is not original
-        assert MFEInfoTheory.__dict__["_calc_conc"] is not original
-    assert MFEInfoTheory.__dict__["_calc_conc"] is original
+    originals = MFEInfoTheory.__dict__["_calc_conc"], MFEStatistical.__dict__["_calc_can_cors"]
+    with fast_pymfe():
+        with fast_pymfe():
+            assert MFEInfoTheory.__dict__["_calc_conc"] is not originals[0]
+        assert MFEStatistical.__dict__["_calc_can_cors"] is not originals[1]
+    assert (MFEInfoTheory.__dict__["_calc_conc"], MFEStatistical.__dict__["_calc_can_cors"]) == originals
+
+
+@pytest.mark.parametrize(("classes", "attributes"), [(2, 4), (3, 6), (12, 5), (7, 3)])
+def test_closed_form_canonical_correlations_match_pymfes_iterative_ones(classes, attributes):
+    from pymfe.statistical import MFEStatistical
+
+    from automl_meta.metafeatures.pymfe_swaps import calc_can_cors
+
+    rng = np.random.default_rng(classes)
+    y = rng.integers(0, classes, 400)
+    N = rng.normal(size=(400, attributes))
+    N[:, 0] += y  # one strong and one weak direction, so the correlations differ
+    N[:, 1] += 0.3 * (y % 2)
+    N = np.column_stack([N, N[:, 0] - N[:, 1]])  # a collinear column: rank, not width, bounds the count
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = MFEStatistical._calc_can_cors(N, y)
+    got = calc_can_cors(None, N, y)
+    assert len(got) == len(expected) == min(classes - 1, attributes + 1)
+    rank = min(classes - 1, attributes)  # scikit-learn's one further direction, if any, is rounding noise
+    assert got[:rank] == pytest.approx(expected[:rank], abs=1e-4)
+    assert (got[rank:] == 0).all() and (expected[rank:] < 0.01).all()
+
+
+def test_a_perfect_canonical_correlation_stays_below_one_so_its_eigenvalue_is_finite():
+    from automl_meta.metafeatures.pymfe_swaps import MAX_CAN_COR_GAP, calc_can_cors
+
+    y = np.repeat([0, 1, 2], 20)
+    N = np.column_stack([y, np.random.default_rng(0).normal(size=60)])  # the first attribute is the class
+    got = calc_can_cors(None, N, y)
+    assert got[0] == 1.0 - MAX_CAN_COR_GAP and 0 <= got[1] < 0.5
 
 
 def test_concurrent_threads_get_the_same_values_as_sequential_calls():

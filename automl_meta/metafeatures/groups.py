@@ -12,7 +12,7 @@ Choices, each measured on the 2-core development machine (see
 * ``EXCLUDED_FEATURES`` are features we never ask pymfe for, with the reason.
 * ``FEATURE_ARGS`` are per-feature arguments passed to ``MFE.extract``
   (none needed now: ``attr_conc``, 1.1 s with pandas crosstabs, takes 30 ms
-  with :mod:`~automl_meta.metafeatures.fast_crosstab`).
+  with :mod:`~automl_meta.metafeatures.pymfe_swaps`).
 """
 
 from __future__ import annotations
