@@ -37,7 +37,8 @@ PairwiseOption = Annotated[bool, typer.Option(
 )]
 ForestOption = Annotated[bool, typer.Option(
     "--forest", help="Also evaluate one multi-output random forest over all learners (1,000 trees without bootstrap; "
-    "seconds): the best selector here on OPENML-WEKA-2017, worse than the meta-model on the shipped database."
+    "seconds; it picks the learner with the least regret on the datasets sharing the new one's leaves): the best "
+    "selector here on OPENML-WEKA-2017, a little worse than the meta-model on the shipped database."
 )]
 JobsOption = Annotated[int, typer.Option(
     "--jobs", "-j", min=1, help="Worker processes over the folds (the numbers do not depend on it)."

@@ -44,8 +44,8 @@ is better:
   formulation) do better there on 4 of 5 seeds (0.70-0.76) but leave 1.19 on
   the fifth (mean 0.82 +- 0.19; 0.725 +- 0.035 with 300 trees), and tie with
   this model on the shipped database. One multi-output scikit-learn forest
-  over all learners (:mod:`automl_meta.selection.multi_forest`) leaves 0.662
-  there but 1.23 / 1.13 on the shipped database, where this model leaves 1.02
+  over all learners (:mod:`automl_meta.selection.multi_forest`) leaves 0.626
+  there but 1.05 / 0.98 on the shipped database, where this model leaves 1.02
   / 0.89: the shipped meta-model is judged on the shipped database. ``benchmarks/NOTES.md`` lists every
   variant screened since, none better than the seed noise on both benchmarks.
 

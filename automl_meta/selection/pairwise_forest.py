@@ -15,10 +15,9 @@ from normalized-score differences, as here, 0.71 (5 seeds: 0.74; 150 trees:
 1.04. This class, ``benchmarks/selector.py --pairwise-rf --seeds 5``: with 100
 trees per pair 0.76, 0.71, 0.72, 0.70 and 1.19 (one seed flips the few datasets
 that hold most of the gap), mean 0.82 +- 0.19 against the meta-model's 0.82 +-
-0.03; with 300 trees, the default since, 0.725 +- 0.035 (seeds 0.68-0.78), the
-best figure of the selectors ``selector evaluate`` offers there, at three times the
-cost (a screened multi-output forest, worse on the shipped database, left 0.700,
-and 0.662 with landmarker gains: ``benchmarks/NOTES.md``).
+0.03; with 300 trees, the default since, 0.725 +- 0.035 (seeds 0.68-0.78), at
+three times the cost; the multi-output forest of ``selector evaluate --forest``
+(:mod:`automl_meta.selection.multi_forest`) leaves 0.626 there in seconds.
 On the shipped database it ties with the meta-model (100 trees, 3 seeds). It
 trains ``L (L - 1) / 2`` forests per fit, so it is opt-in (``selector evaluate
 --pairwise-rf``) and not the shipped meta-model: its forests could only be saved
