@@ -11,10 +11,12 @@ Usage::
     python benchmarks/recommend_latency.py [--db PATH] [--runs 3] [--rows 5000 20000] [FILE ...]
     python benchmarks/recommend_latency.py --baseline OTHER/automl-meta [...]
     python benchmarks/recommend_latency.py --probe [...]     # `recommend --probe`: the probe's cost
+    python benchmarks/recommend_latency.py --classes 150 --rows 3000 20000   # many classes
 
 Without files it times ``examples/churn.csv`` and synthetic CSVs of 5,000 and
-20,000 rows (12 numeric and 3 categorical columns, with missing values),
-written to a temporary folder. Target: under 3 s per cold call up to 20k rows.
+20,000 rows (12 numeric and 3 categorical columns, with missing values; a
+yes/no target, or ``--classes K`` equal-frequency classes), written to a
+temporary folder. Target: under 3 s per cold call up to 20k rows.
 Peak memory is the largest resident size of the command or its forked child.
 
 ``--baseline EXE`` compares with another installation's ``automl-meta`` (say,
@@ -39,7 +41,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def synthetic_csv(folder: Path, n_rows: int, seed: int = 0) -> Path:
+def synthetic_csv(folder: Path, n_rows: int, classes: int = 2, seed: int = 0) -> Path:
     import numpy as np
     import pandas as pd
 
@@ -49,8 +51,12 @@ def synthetic_csv(folder: Path, n_rows: int, seed: int = 0) -> Path:
         frame[f"c{j}"] = rng.choice([f"level{k}" for k in range(levels)], size=n_rows)
     frame.loc[rng.choice(n_rows, n_rows // 20, replace=False), "x3"] = np.nan
     signal = frame["x0"] - 0.5 * frame["x1"].fillna(0) + (frame["c0"] == "level1")
-    frame["target"] = np.where(signal + rng.normal(scale=0.5, size=n_rows) > 0, "yes", "no")
-    path = folder / f"synthetic_{n_rows}.csv"
+    noisy = signal + rng.normal(scale=0.5, size=n_rows)
+    if classes == 2:
+        frame["target"] = np.where(noisy > 0, "yes", "no")
+    else:  # equal-frequency bins of the same signal
+        frame["target"] = [f"class{k}" for k in pd.qcut(noisy, classes, labels=False)]
+    path = folder / (f"synthetic_{n_rows}.csv" if classes == 2 else f"synthetic_{n_rows}_{classes}_classes.csv")
     frame.to_csv(path, index=False)
     return path
 
@@ -114,13 +120,14 @@ def main() -> None:
     parser.add_argument("--db", default=None, help="meta-database (default: the shipped one)")
     parser.add_argument("--runs", type=int, default=3, help="cold runs per file (each with an empty cache)")
     parser.add_argument("--rows", type=int, nargs="+", default=[5000, 20000], help="sizes of the synthetic CSVs")
+    parser.add_argument("--classes", type=int, default=2, help="classes of the synthetic CSVs' target")
     parser.add_argument("--baseline", default=None, help="another automl-meta executable to alternate with")
     parser.add_argument("--probe", action="store_true", help="time `recommend --probe` (every learner probed first, with its defaults)")
     args = parser.parse_args()
     commands = {"this": command(None), **({"baseline": command(args.baseline)} if args.baseline else {})}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        files = args.files or [REPO / "examples" / "churn.csv", *(synthetic_csv(tmp, n) for n in args.rows)]
+        files = args.files or [REPO / "examples" / "churn.csv", *(synthetic_csv(tmp, n, args.classes) for n in args.rows)]
         print(f"{'file':<24}{'rows':>7}{'cold wall s (min/med/max)':>28}{'cold cpu s':>12}{'peak MiB':>10}{'warm wall s':>13}")
         for path in files:
             rows = sum(1 for _ in open(path, "rb")) - 1 if path.suffix == ".csv" else -1
