@@ -13,8 +13,10 @@
   component: about 1 s with 151 classes and 20 attributes, more than the rest of
   the extraction. :func:`calc_can_cors` computes them in closed form (the
   singular values of the product of orthonormal bases of the two centred
-  blocks), to 1e-5 of scikit-learn's converged values, and as many of them as
-  scikit-learn's loop keeps.
+  blocks), as many of them as scikit-learn's loop keeps. On the 79 PMLB
+  classification tables the features built on them agree within 0.3% with
+  scikit-learn's (but where a correlation is 1: see :func:`calc_can_cors`),
+  and the shipped meta-model predicts exactly the same for every table.
 
 Each is tested against pymfe's own method in ``tests/test_metafeatures.py``.
 :func:`fast_pymfe` swaps them in while our extraction runs and puts pymfe's
