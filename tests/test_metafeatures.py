@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import random
-
 import warnings
 
 import numpy as np
@@ -228,7 +227,7 @@ def test_corrupt_cache_entry_is_recomputed(tmp_path, mixed_classification):
     assert not again.cached and again.values == first.values
 
 
-def test_fast_crosstab_helpers_match_pymfe_and_are_restored():
+def test_fast_pymfe_helpers_match_pymfe_and_are_restored():
     from pymfe.info_theory import MFEInfoTheory
     from pymfe.statistical import MFEStatistical
 
@@ -260,7 +259,7 @@ def test_closed_form_canonical_correlations_match_pymfes_iterative_ones(classes,
     N = rng.normal(size=(400, attributes))
     N[:, 0] += y  # one strong and one weak direction, so the correlations differ
     N[:, 1] += 0.3 * (y % 2)
-    N = np.column_stack([N, N[:, 0] - N[:, 1]])  # a collinear column: rank, not width, bounds the count
+    N = np.column_stack([N, N[:, 0] - N[:, 1]])  # collinear: scikit-learn still gives it a (near-zero) correlation
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         expected = MFEStatistical._calc_can_cors(N, y)
