@@ -45,6 +45,11 @@ from automl_meta.selection.pairwise_forest import MISSING
 AGGREGATES = ("regret", "normalized")
 
 
+def _matrix(features: pd.DataFrame) -> np.ndarray:
+    """Meta-features as the forest reads them: float, an absent value as ``MISSING``."""
+    return np.nan_to_num(features.to_numpy(float), nan=MISSING)
+
+
 class MultiOutputForest(_Selector):
     """A scikit-learn random forest without bootstrap over all learners' normalized scores.
 
@@ -85,24 +90,25 @@ class MultiOutputForest(_Selector):
         return meta_X if gains is None else pd.concat([meta_X, gains], axis=1)
 
     def _X(self, meta_X: pd.DataFrame) -> np.ndarray:
-        frame = self._features(meta_X).reindex(columns=self.feature_names_)
-        return np.nan_to_num(frame.to_numpy(float), nan=MISSING)
+        return _matrix(self._features(meta_X).reindex(columns=self.feature_names_))
 
     def fit(self, meta_X, scores, maximize: bool = True):
         if self.aggregate not in AGGREGATES:
             raise UsageError(f"unknown aggregate {self.aggregate!r}; choose one of {', '.join(AGGREGATES)}")
         meta_X, scores = self._fit_scores(meta_X, scores, maximize)
-        self.feature_names_ = list(self._features(meta_X).columns)
+        features = self._features(meta_X)
+        self.feature_names_ = list(features.columns)
+        X = _matrix(features)
         # the median learner of a dataset maps to 0 and the best to 1; a failed run counts as 0
         normalized = normalize_scores(scores, self.maximize_, log=self.log_scores, floor="median").fillna(0.0)
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         self.forest_ = RandomForestRegressor(
             self.n_estimators, max_features=self.max_features, min_samples_leaf=self.min_samples_leaf,
             bootstrap=False, random_state=seed, n_jobs=self.n_jobs,
-        ).fit(self._X(meta_X), normalized.to_numpy())
+        ).fit(X, normalized.to_numpy())
         oriented = fill_failed(orient(scores, self.maximize_, log=self.log_scores))
         self.regret_ = oriented.sub(oriented.max(axis=1), axis=0).to_numpy()  # <= 0, 0 = the dataset's best
-        self.leaves_ = self.forest_.apply(self._X(meta_X))
+        self.leaves_ = self.forest_.apply(X)
         return self
 
     def neighbour_weights(self, meta_X: pd.DataFrame) -> pd.DataFrame:
