@@ -157,20 +157,35 @@ def _head_is_numeric(col: pd.Series, n: int = 32) -> bool:
     return bool(pd.to_numeric(head, errors="coerce").notna().all())
 
 
+def _floats(col: pd.Series) -> np.ndarray:
+    """A numeric column's values as float64, missing as NaN (nullable integers included)."""
+    return col.to_numpy(dtype="float64", na_value=np.nan)
+
+
 def _as_number(col: pd.Series) -> pd.Series | None:
-    """The column as float64 if every present value is numeric, else None."""
+    """The column as float64 if every present value is numeric, else None; infinities become NaN."""
     if col.dtype == bool:
         return None
     if pd.api.types.is_numeric_dtype(col):
-        out = col.astype("float64")
+        values = _floats(col)
     else:
         if not _head_is_numeric(col):
             return None
         out = pd.to_numeric(col, errors="coerce")
         if out.notna().sum() != col.notna().sum():
             return None
-        out = out.astype("float64")
-    return out.replace([np.inf, -np.inf], np.nan)
+        values = _floats(out)
+    # NumPy, not Series.replace: this runs once per column, and replace costs ~0.3 ms a column
+    return pd.Series(np.where(np.isinf(values), np.nan, values), index=col.index, name=col.name)
+
+
+def _at_most_one_value(col: pd.Series) -> bool:
+    """Whether the column has one distinct present value or none (infinities count as values)."""
+    if pd.api.types.is_numeric_dtype(col) and col.dtype != bool:
+        values = _floats(col)
+        present = values[~np.isnan(values)]
+        return len(present) == 0 or bool(present.min() == present.max())  # no hashing: cheap on wide tables
+    return col.nunique(dropna=True) <= 1
 
 
 DATE_PARTS = ("year", "month", "day", "dayofweek", "hour", "days")
@@ -284,8 +299,7 @@ def make_dataset(
     numeric, categorical, id_like, constant, row_numbers, dates, missing = [], [], [], [], [], [], {}
     for col in frame.columns:
         raw = frame[col]
-        n_present = int(raw.notna().sum())
-        if raw.nunique(dropna=True) <= 1:
+        if _at_most_one_value(raw):
             constant.append(col)
             continue
         stamps = as_dates(raw)
@@ -310,6 +324,7 @@ def make_dataset(
             if integral and _looks_like_row_number(present, len(frame)):
                 row_numbers.append(col)
         else:
+            n_present = int(raw.notna().sum())
             if raw.nunique(dropna=True) == n_present and n_present > MAX_INT_CATEGORIES:
                 id_like.append(col)
                 continue
