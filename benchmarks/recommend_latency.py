@@ -12,10 +12,11 @@ Usage::
     python benchmarks/recommend_latency.py --baseline OTHER/automl-meta [...]
     python benchmarks/recommend_latency.py --probe [...]     # `recommend --probe`: the probe's cost
     python benchmarks/recommend_latency.py --classes 150 --rows 3000 20000   # many classes
+    python benchmarks/recommend_latency.py --numeric 500 --rows 5000          # a wide table
 
 Without files it times ``examples/churn.csv`` and synthetic CSVs of 5,000 and
-20,000 rows (12 numeric and 3 categorical columns, with missing values; a
-yes/no target, or ``--classes K`` equal-frequency classes), written to a
+20,000 rows (12 numeric, or ``--numeric N``, and 3 categorical columns, with
+missing values; a yes/no target, or ``--classes K`` equal-frequency classes), written to a
 temporary folder. Target: under 3 s per cold call up to 20k rows.
 Peak memory is the largest resident size of the command or its forked child.
 
@@ -41,12 +42,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def synthetic_csv(folder: Path, n_rows: int, classes: int = 2, seed: int = 0) -> Path:
+def synthetic_csv(folder: Path, n_rows: int, classes: int = 2, seed: int = 0, numeric: int = 12) -> Path:
     import numpy as np
     import pandas as pd
 
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame(rng.normal(size=(n_rows, 12)), columns=[f"x{i}" for i in range(12)])
+    frame = pd.DataFrame(rng.normal(size=(n_rows, numeric)), columns=[f"x{i}" for i in range(numeric)])
     for j, levels in enumerate((3, 5, 12)):
         frame[f"c{j}"] = rng.choice([f"level{k}" for k in range(levels)], size=n_rows)
     frame.loc[rng.choice(n_rows, n_rows // 20, replace=False), "x3"] = np.nan
@@ -56,7 +57,8 @@ def synthetic_csv(folder: Path, n_rows: int, classes: int = 2, seed: int = 0) ->
         frame["target"] = np.where(noisy > 0, "yes", "no")
     else:  # equal-frequency bins of the same signal
         frame["target"] = [f"class{k}" for k in pd.qcut(noisy, classes, labels=False)]
-    path = folder / (f"synthetic_{n_rows}.csv" if classes == 2 else f"synthetic_{n_rows}_{classes}_classes.csv")
+    stem = f"synthetic_{n_rows}" + (f"_{classes}_classes" if classes != 2 else "") + (f"_{numeric}_numeric" if numeric != 12 else "")
+    path = folder / f"{stem}.csv"
     frame.to_csv(path, index=False)
     return path
 
@@ -121,13 +123,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="cold runs per file (each with an empty cache)")
     parser.add_argument("--rows", type=int, nargs="+", default=[5000, 20000], help="sizes of the synthetic CSVs")
     parser.add_argument("--classes", type=int, default=2, help="classes of the synthetic CSVs' target")
+    parser.add_argument("--numeric", type=int, default=12, help="numeric columns of the synthetic CSVs (wide tables: 500)")
     parser.add_argument("--baseline", default=None, help="another automl-meta executable to alternate with")
     parser.add_argument("--probe", action="store_true", help="time `recommend --probe` (every learner probed first, with its defaults)")
     args = parser.parse_args()
     commands = {"this": command(None), **({"baseline": command(args.baseline)} if args.baseline else {})}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        files = args.files or [REPO / "examples" / "churn.csv", *(synthetic_csv(tmp, n, args.classes) for n in args.rows)]
+        files = args.files or [REPO / "examples" / "churn.csv", *(synthetic_csv(tmp, n, args.classes, numeric=args.numeric) for n in args.rows)]
         print(f"{'file':<24}{'rows':>7}{'cold wall s (min/med/max)':>28}{'cold cpu s':>12}{'peak MiB':>10}{'warm wall s':>13}")
         for path in files:
             rows = sum(1 for _ in open(path, "rb")) - 1 if path.suffix == ".csv" else -1

@@ -270,6 +270,29 @@ def test_closed_form_canonical_correlations_match_pymfes_iterative_ones(classes,
     assert (got[rank:] == 0).all() and (expected[rank:] < 0.01).all()
 
 
+def test_threaded_landmarking_importance_ranks_equal_pymfes_and_are_swapped_in(monkeypatch):
+    from pymfe.landmarking import MFELandmarking
+
+    from automl_meta.metafeatures import pymfe_swaps
+
+    monkeypatch.setattr(pymfe_swaps, "LANDMARK_THREADS", 3)
+    monkeypatch.setattr(pymfe_swaps, "MIN_CELLS_THREADED", 0)  # threads even on this small sample
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 3, 300)
+    N = rng.normal(size=(300, 12))
+    N[:, 2] += y  # one informative attribute, so the ranks are not arbitrary
+    expected = MFELandmarking.precompute_landmarking_kfolds(N, y, num_cv_folds=5, random_state=0)
+    got = pymfe_swaps.precompute_landmarking_kfolds(MFELandmarking, N, y, num_cv_folds=5, random_state=0)
+    assert got["cv_folds_imp_rank"].shape == (5, 12)
+    assert (got["cv_folds_imp_rank"] == expected["cv_folds_imp_rank"]).all()
+    assert (got["cv_folds_imp_rank"][:, -1] == 2).all()
+    assert got["skf"].get_n_splits() == 5
+    original = MFELandmarking.__dict__["precompute_landmarking_kfolds"]
+    with pymfe_swaps.fast_pymfe():
+        assert MFELandmarking.__dict__["precompute_landmarking_kfolds"] is not original
+    assert MFELandmarking.__dict__["precompute_landmarking_kfolds"] is original
+
+
 def test_a_perfect_canonical_correlation_stays_below_one_so_its_eigenvalue_is_finite():
     from automl_meta.metafeatures.pymfe_swaps import MAX_CAN_COR_GAP, calc_can_cors
 

@@ -1,4 +1,4 @@
-"""Exact NumPy replacements for three slow pymfe helpers, swapped in while we extract.
+"""Faster replacements for four slow pymfe helpers, swapped in while we extract.
 
 * Info-theory: pymfe calls ``pd.crosstab`` once per column (``class_conc``, the
   joint entropies behind ``mut_inf``) and once per attribute pair
@@ -18,6 +18,12 @@
   scikit-learn's (but where a correlation is 1: see :func:`calc_can_cors`),
   and the shipped meta-model ranks every table the same (its predicted scores
   move on two tables, by at most 0.0011).
+* Landmarking: ``worst_node`` and ``elite_nn`` read each fold's feature
+  importance ranks, which pymfe precomputes from one full decision tree per
+  cross-validation fold, one after the other: about 0.8 s of a 1.7 s
+  extraction on a 5,000 x 500 table (2,000 x 64 sampled).
+  :func:`precompute_landmarking_kfolds` fits those seeded trees in threads,
+  so the ranks are the same.
 
 Each is tested against pymfe's own method in ``tests/test_metafeatures.py``.
 :func:`fast_pymfe` swaps them in while our extraction runs and puts pymfe's
@@ -28,7 +34,9 @@ class keeps its own code.
 
 from __future__ import annotations
 
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -38,6 +46,8 @@ _LOCK = threading.Lock()
 _DEPTH = 0
 _ORIGINALS: dict[tuple[type, str], object] = {}
 MAX_CAN_COR_GAP = 1e-7  # canonical correlations stop this far below 1 (see calc_can_cors)
+LANDMARK_THREADS = min(4, os.cpu_count() or 1)  # threads fitting the landmarking folds' importance trees
+MIN_CELLS_THREADED = 10_000  # below this many sampled values (rows x attributes) they are fitted in turn
 
 
 def contingency(vec_x: np.ndarray, vec_y: np.ndarray) -> np.ndarray:
@@ -97,14 +107,54 @@ def calc_can_cors(cls, N: np.ndarray, y: np.ndarray, max_iter: int = 500) -> np.
     return can_cors
 
 
+def precompute_landmarking_kfolds(
+    cls, N: np.ndarray, y: np.ndarray | None = None, num_cv_folds: int = 10, shuffle_cv_folds: bool | None = False,
+    random_state: int | None = None, lm_sample_frac: float = 1.0, **kwargs,
+) -> dict:
+    """pymfe's landmarking precomputation (``MFELandmarking.precompute_landmarking_kfolds``), its folds' trees in threads.
+
+    The per-fold feature-importance ranks come from one full decision tree per
+    fold, fitted with ``random_state``, so fitting them at once gives the same
+    ranks; scikit-learn builds trees without holding the GIL. Without a seed the
+    trees draw from NumPy's global generator, so they are fitted one by one, as
+    they are on small samples, where threads cost more than they save.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    precomp_vals: dict = {}
+    if N is None or N.size == 0 or y is None:
+        return precomp_vals
+    if "skf" not in kwargs:
+        precomp_vals["skf"] = StratifiedKFold(
+            n_splits=num_cv_folds, shuffle=shuffle_cv_folds, random_state=random_state if shuffle_cv_folds else None
+        )
+    if not shuffle_cv_folds or random_state is not None and "cv_folds_imp_rank" not in kwargs:
+        skf = precomp_vals.get("skf", kwargs.get("skf"))
+        N, y = cls._sample_data(
+            N=N, y=y, lm_sample_frac=lm_sample_frac, random_state=random_state, sample_inds=kwargs.get("sample_inds")
+        )
+
+        def rank(train: np.ndarray) -> np.ndarray:
+            return cls._rank_feat_importance(N=N[train, :], y=y[train], random_state=random_state)
+
+        trains = [train for train, _ in skf.split(N, y)]
+        threaded = random_state is not None and N.size >= MIN_CELLS_THREADED
+        workers = min(LANDMARK_THREADS, len(trains)) if threaded else 1
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            precomp_vals["cv_folds_imp_rank"] = np.array(list(pool.map(rank, trains)), dtype=int)
+    return precomp_vals
+
+
 def _replacements() -> dict:
     """pymfe class -> {method name: our function}."""
     from pymfe.info_theory import MFEInfoTheory
+    from pymfe.landmarking import MFELandmarking
     from pymfe.statistical import MFEStatistical
 
     return {
         MFEInfoTheory: {"_calc_conc": calc_conc, "_calc_joint_ent": calc_joint_ent},
         MFEStatistical: {"_calc_can_cors": calc_can_cors},
+        MFELandmarking: {"precompute_landmarking_kfolds": precompute_landmarking_kfolds},
     }
 
 
