@@ -297,6 +297,14 @@ def make_dataset(
 
     columns: dict[str, pd.Series] = {}
     numeric, categorical, id_like, constant, row_numbers, dates, missing = [], [], [], [], [], [], {}
+
+    def keep(column: str, values: pd.Series) -> None:
+        (categorical if values.dtype == object else numeric).append(column)
+        n_missing = int(values.isna().sum())
+        if n_missing:
+            missing[column] = n_missing
+        columns[column] = values
+
     for col in frame.columns:
         raw = frame[col]
         if _at_most_one_value(raw):
@@ -306,12 +314,8 @@ def make_dataset(
         if stamps is not None:
             dates.append(col)
             for part, values in date_parts(col, stamps).items():
-                if part in frame.columns:  # the table has a column of that name already: it wins
-                    continue
-                numeric.append(part)
-                if values.isna().any():
-                    missing[part] = int(values.isna().sum())
-                columns[part] = values
+                if part not in frame.columns:  # the table has a column of that name already: it wins
+                    keep(part, values)
             continue
         as_num = _as_number(raw)
         if as_num is not None:
@@ -329,11 +333,7 @@ def make_dataset(
                 id_like.append(col)
                 continue
             converted = category_strings(raw)
-        (categorical if converted.dtype == object else numeric).append(col)
-        n_missing = int(converted.isna().sum())
-        if n_missing:
-            missing[col] = n_missing
-        columns[col] = converted
+        keep(col, converted)
     if not columns:
         raise DatasetError(f"{name}: no usable feature columns (all are constant or ID-like)")
     X = pd.DataFrame(columns)
