@@ -105,6 +105,23 @@ def test_headerless_numeric_file_gets_column_names(tmp_path):
     assert data.X.columns.tolist() == ["col_0", "col_1"]
 
 
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_decimal_commas_are_read_as_numbers_when_commas_do_not_delimit(tmp_path, sep):
+    rows = "".join(f"{i},{i % 4}{sep}{-i}{sep}Smith, J{sep}{'xy'[i % 2]}\n" for i in range(20))
+    frame = read_table(write(tmp_path, "de.txt", f"price{sep}n{sep}name{sep}target\n" + rows))
+    assert frame["price"].dtype == float and frame["price"].tolist()[:3] == [0.0, 1.1, 2.2]
+    assert frame["name"].iloc[0] == "Smith, J"
+    # without a header "0,5;0" could be delimited either way: given the delimiter, the comma is the decimal mark
+    headerless = read_table(write(tmp_path, "h.txt", "".join(f"{i},5{sep}{i % 2}\n" for i in range(20))), sep=sep)
+    assert headerless.columns.tolist() == ["col_0", "col_1"] and headerless["col_0"].iloc[1] == 1.5
+
+
+def test_a_decimal_point_anywhere_keeps_commas_as_text(tmp_path):
+    rows = "".join(f"{i},{i % 4};{i}.5;{'xy'[i % 2]}\n" for i in range(20))
+    frame = read_table(write(tmp_path, "mixed.csv", "code;x;target\n" + rows))
+    assert not pd.api.types.is_numeric_dtype(frame["code"]) and frame["x"].tolist()[:2] == [0.5, 1.5]
+
+
 def test_default_target_prefers_named_columns_case_insensitively(tmp_path):
     frame = make_mixed_frame(50).rename(columns={"target": "Class"})
     frame["z_last"] = 1.0

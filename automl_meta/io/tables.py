@@ -4,6 +4,10 @@ Text tables are decoded once (UTF-8 with or without BOM, Latin-1 as fallback),
 their delimiter is sniffed among comma, semicolon, tab and pipe (the extension
 breaks ties), and the first row is a header unless every field in it is a
 number. ``NA``, ``?``, ``NaN``, empty fields and ``inf`` all become missing.
+In a table not delimited by commas, numbers may have a decimal comma
+(``3,14``, as spreadsheets write them in many locales): when the first lines
+hold such numbers and none with a decimal point, the comma is read as the
+decimal mark.
 """
 
 from __future__ import annotations
@@ -86,28 +90,43 @@ def _sniff_delimiter(text: str, kind: str) -> str:
     return found
 
 
-def _is_number(field: str) -> bool:
+def _is_number(field: str, decimal: str = ".") -> bool:
     try:
-        float(field)
+        float(field.replace(decimal, ".") if decimal != "." else field)
     except ValueError:
         return False
     return True
 
 
-def _has_header(text: str, sep: str) -> bool:
+def _has_header(text: str, sep: str, decimal: str = ".") -> bool:
     first = next(csv.reader(io.StringIO(text[:65536]), delimiter=sep), [])
-    return not first or not all(_is_number(f.strip()) for f in first if f.strip() != "")
+    return not first or not all(_is_number(f.strip(), decimal) for f in first if f.strip() != "")
+
+
+_DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d*,\d+(?:[eE][-+]?\d+)?\s*$")
+_DECIMAL_POINT = re.compile(r"^\s*[-+]?\d*\.\d+(?:[eE][-+]?\d+)?\s*$")
+
+
+def _sniff_decimal(text: str, sep: str) -> str:
+    """``","`` when the first 50 lines hold numbers like ``3,14`` and none like ``3.14`` (never with a comma delimiter)."""
+    if sep == ",":
+        return "."
+    fields = [f for row in csv.reader(text[:65536].splitlines()[:50], delimiter=sep) for f in row]
+    comma = any(_DECIMAL_COMMA.match(f) for f in fields)
+    return "," if comma and not any(_DECIMAL_POINT.match(f) for f in fields) else "."
 
 
 def _read_text_table(text: str, kind: str, sep: str | None, name: str) -> pd.DataFrame:
     if not text.strip():
         raise DatasetError(f"{name}: the file is empty")
     sep = sep or _sniff_delimiter(text, kind)
-    header = 0 if _has_header(text, sep) else None
+    decimal = _sniff_decimal(text, sep)
+    header = 0 if _has_header(text, sep, decimal) else None
     try:
         frame = pd.read_csv(
             io.StringIO(text),
             sep=sep,
+            decimal=decimal,
             header=header,
             na_values=NA_VALUES,
             keep_default_na=False,
