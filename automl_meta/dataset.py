@@ -44,6 +44,7 @@ TARGET_NAMES = ("target", "class", "label", "y")
 MIN_ROWS = 10
 MAX_INT_CATEGORIES = 10
 MAX_CLASSES_AUTO = 20
+MAX_ABS_TARGET = 1e150  # a regression target beyond this overflows squared errors (and r2, MSE) in float64
 
 
 def _looks_like_row_number(present: pd.Series, n_rows: int) -> bool:
@@ -294,6 +295,12 @@ def make_dataset(
             )
         if y.nunique() < 2:
             raise DatasetError(f"{name}: target {target!r} is constant; nothing to learn")
+        largest = float(np.abs(y.to_numpy(dtype=float)).max())
+        if largest > MAX_ABS_TARGET:
+            raise DatasetError(
+                f"{name}: target {target!r} reaches {largest:.3g}, where squared errors overflow; "
+                "rescale it (divide by a power of ten) or predict its logarithm"
+            )
 
     columns: dict[str, pd.Series] = {}
     numeric, categorical, id_like, constant, row_numbers, dates, missing = [], [], [], [], [], [], {}

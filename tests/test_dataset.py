@@ -50,6 +50,14 @@ def test_rows_without_target_are_dropped_and_counted():
     assert data.n_rows == 55 and data.profile.rows_without_target == 5
 
 
+def test_a_regression_target_whose_squares_overflow_is_rejected_with_the_fix():
+    frame = pd.DataFrame({"a": np.arange(30.0), "target": np.linspace(1, 2, 30) * 1e300})
+    with pytest.raises(DatasetError, match=r"reaches 2e\+300.*rescale it"):
+        make_dataset(frame, task="regression")
+    frame["target"] /= 1e290  # the same values rescaled are fine
+    assert make_dataset(frame, task="regression").y.max() == pytest.approx(2e10)
+
+
 def test_regression_on_text_target_is_rejected():
     with pytest.raises(DatasetError, match="not numeric"):
         make_dataset(make_mixed_frame(40), task="regression")
