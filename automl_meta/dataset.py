@@ -45,6 +45,7 @@ MIN_ROWS = 10
 MAX_INT_CATEGORIES = 10
 MAX_CLASSES_AUTO = 20
 MAX_ABS_TARGET = 1e150  # a regression target beyond this overflows squared errors (and r2, MSE) in float64
+MAX_ABS_FEATURE = float(np.finfo(np.float32).max)  # scikit-learn's trees cast features to float32
 
 
 def _looks_like_row_number(present: pd.Series, n_rows: int) -> bool:
@@ -305,8 +306,14 @@ def make_dataset(
     columns: dict[str, pd.Series] = {}
     numeric, categorical, id_like, constant, row_numbers, dates, missing = [], [], [], [], [], [], {}
 
+    too_large: dict[str, float] = {}
+
     def keep(column: str, values: pd.Series) -> None:
         (categorical if values.dtype == object else numeric).append(column)
+        if values.dtype != object and values.notna().any():
+            largest = float(np.nanmax(np.abs(values.to_numpy())))
+            if largest > MAX_ABS_FEATURE:
+                too_large[column] = largest
         n_missing = int(values.isna().sum())
         if n_missing:
             missing[column] = n_missing
@@ -343,6 +350,12 @@ def make_dataset(
         keep(col, converted)
     if not columns:
         raise DatasetError(f"{name}: no usable feature columns (all are constant or ID-like)")
+    if too_large:
+        shown = ", ".join(f"{c!r} ({v:.3g})" for c, v in list(too_large.items())[:5]) + (", ..." if len(too_large) > 5 else "")
+        raise DatasetError(
+            f"{name}: feature values beyond {MAX_ABS_FEATURE:.3g}, the largest float32 that tree learners read, in {shown}; "
+            "rescale those columns (divide by a power of ten) or take their logarithm"
+        )
     X = pd.DataFrame(columns)
     profile = ColumnProfile(
         numeric=tuple(numeric),

@@ -58,6 +58,14 @@ def test_a_regression_target_whose_squares_overflow_is_rejected_with_the_fix():
     assert make_dataset(frame, task="regression").y.max() == pytest.approx(2e10)
 
 
+def test_features_beyond_float32_are_rejected_naming_the_columns():
+    frame = pd.DataFrame({"a": np.arange(30.0), "big": np.linspace(-1, 1, 30) * 1e300, "target": [0, 1] * 15})
+    with pytest.raises(DatasetError, match=r"'big' \(1e\+300\).*rescale those columns"):
+        make_dataset(frame)
+    frame["big"] /= 1e290
+    assert make_dataset(frame).X["big"].abs().max() == pytest.approx(1e10)
+
+
 def test_regression_on_text_target_is_rejected():
     with pytest.raises(DatasetError, match="not numeric"):
         make_dataset(make_mixed_frame(40), task="regression")
