@@ -478,11 +478,29 @@ def predict_frame(pipeline, info: dict, frame: pd.DataFrame, name: str = "data")
     """Predictions of a saved winner for a raw table (columns checked against its sidecar ``info``).
 
     Returns a frame with ``prediction`` and, for a classifier with
-    ``predict_proba``, one ``proba_<class>`` column per class.
+    ``predict_proba``, one ``proba_<class>`` column per class. Categories the
+    model never saw are logged as a warning (the pipeline encodes them as unknown).
     """
-    from automl_meta.io.fitted_models import conform_features
+    from automl_meta.io.fitted_models import conform_features, unseen_categories
 
     X = conform_features(frame, info, name=name)
+    for line in describe_unseen(unseen_categories(X, info)):
+        logger.warning("%s: %s", name, line)
+    return predict_conformed(pipeline, info, X)
+
+
+def describe_unseen(unseen: dict[str, dict]) -> list[str]:
+    """One line per column of :func:`~automl_meta.io.fitted_models.unseen_categories`' answer."""
+    return [
+        f"column {column!r} holds categories the model never saw in {found['rows']} row(s) "
+        f"({', '.join(map(repr, found['values']))}{', ...' if found['distinct'] > len(found['values']) else ''}); "
+        "they are encoded as unknown"
+        for column, found in unseen.items()
+    ]
+
+
+def predict_conformed(pipeline, info: dict, X: pd.DataFrame) -> pd.DataFrame:
+    """:func:`predict_frame` on features already conformed (:func:`~automl_meta.io.fitted_models.conform_features`)."""
     result = pd.DataFrame({"prediction": pipeline.predict(X)})
     if info.get("task") == "classification" and hasattr(pipeline, "predict_proba"):
         proba = pipeline.predict_proba(X)

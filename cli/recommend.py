@@ -333,13 +333,15 @@ def predict_command(
     json: JsonOption = False,
 ) -> None:
     """Predict DATA with a saved winner; columns are checked against the model's sidecar."""
-    from automl_meta.io.fitted_models import load_fitted_model
+    from automl_meta.io.fitted_models import conform_features, load_fitted_model, unseen_categories
     from automl_meta.io.tables import read_table
-    from automl_meta.recommend import predict_frame, target_score
+    from automl_meta.recommend import describe_unseen, predict_conformed, target_score
 
     fitted = load_fitted_model(model)
     frame = read_table(data, sep=sep)
-    predictions = predict_frame(fitted.pipeline, fitted.info, frame, name=Path(data).name)
+    X = conform_features(frame, fitted.info, name=Path(data).name)
+    unseen = unseen_categories(X, fitted.info)
+    predictions = predict_conformed(fitted.pipeline, fitted.info, X)
     score = target_score(fitted.info, frame, predictions)
     if out_path is not None:
         from automl_meta.io.atomic import atomic_path
@@ -357,6 +359,7 @@ def predict_command(
             "predictions": predictions["prediction"].tolist(),
             "out": str(out_path) if out_path is not None else None,
             "score": score,
+            "unseen_categories": unseen,
         }
         proba = [c for c in predictions.columns if c.startswith("proba_")]
         if proba:
@@ -372,6 +375,10 @@ def predict_command(
         out.print(f"[dim]{len(dropped)} probability columns left out to fit the terminal; --out FILE or --json has them[/]")
     if score is not None:
         out.print(f"{score['metric']} against the {info['target']!r} column: {fmt(score['value'])} ({score['n_rows']} rows)")
+    from rich.markup import escape
+
+    for line in describe_unseen(unseen):
+        out.print(f"[yellow]note:[/] {escape(line)}", soft_wrap=True)
     where = f"all {len(predictions)} written to {out_path}" if out_path else f"first {min(20, len(predictions))} of {len(predictions)} shown; --out FILE writes all"
     err.print(where)
 

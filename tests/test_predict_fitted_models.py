@@ -138,6 +138,28 @@ def test_portfolio_pipelines_round_trip_without_pickle(tmp_path, learner):
     np.testing.assert_array_equal(loaded.pipeline.predict(dataset.X), pipeline.predict(dataset.X))
 
 
+def test_categories_the_model_never_saw_are_counted_and_logged(tmp_path, caplog):
+    from automl_meta.io.fitted_models import unseen_categories
+    from automl_meta.recommend import predict_frame
+
+    frame = make_mixed_frame(150, seed=3)
+    dataset = make_dataset(frame, target="target")
+    path = save_fitted_model(tmp_path / "model.skops", _fitted(dataset, LogisticRegression(max_iter=200)), _info(dataset))
+    loaded = load_fitted_model(path)
+    assert [c.get("categories") for c in loaded.info["columns"] if c["name"] == "color"] == [["blue", "green", "red"]]
+    new = frame.drop(columns="target").head(12).copy()
+    new.loc[:3, "color"] = ["violet", "teal", "violet", "red"]  # 3 rows of 2 new values, one known
+    X = conform_features(new, loaded.info)
+    assert unseen_categories(X, loaded.info) == {"color": {"rows": 3, "distinct": 2, "values": ["teal", "violet"]}}
+    with caplog.at_level("WARNING", logger="automl_meta.recommend"):
+        predictions = predict_frame(loaded.pipeline, loaded.info, new, name="new.csv")
+    assert len(predictions) == 12
+    assert "new.csv: column 'color' holds categories the model never saw in 3 row(s) ('teal', 'violet')" in caplog.text
+    older = {**loaded.info, "columns": [{k: v for k, v in c.items() if k != "categories"} for c in loaded.info["columns"]]}
+    assert unseen_categories(X, older) == {}  # a sidecar without the lists is not checked
+    assert unseen_categories(conform_features(frame, loaded.info), loaded.info) == {}
+
+
 def test_integer_labelled_model_scores_its_own_table(tmp_path):
     from automl_meta.recommend import predict_frame, target_score
 

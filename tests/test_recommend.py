@@ -321,6 +321,13 @@ def test_a_winner_fitted_on_dates_predicts_from_the_raw_dates(metadb, tmp_path):
     result = _invoke("predict", model, typed, "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["predictions"] == list(expected)
+    assert json.loads(result.stdout)["unseen_categories"] == {}
+    recoloured = frame.drop(columns="target").tail(30).assign(color="mauve")
+    recoloured.to_csv(new, index=False)
+    result = _invoke("predict", model, new, "--json")
+    assert json.loads(result.stdout)["unseen_categories"] == {"color": {"rows": 30, "distinct": 1, "values": ["mauve"]}}
+    result = _invoke("predict", model, new)
+    assert result.exit_code == 0 and "column 'color' holds categories the model never saw in 30 row(s) ('mauve')" in " ".join(result.stdout.split())
 
     broken = frame.drop(columns="target").tail(30)
     broken.iloc[4, 0] = "soon"

@@ -10,7 +10,8 @@ Format (``automl-meta-fitted-model/1``)
     is explicitly trusted.
 ``MODEL.json`` (the sidecar)
     ``format``, ``learner``, ``task``, ``target``, ``columns`` (name and kind,
-    ``numeric`` or ``categorical``, in training order), ``classes``
+    ``numeric`` or ``categorical``, in training order; a categorical column
+    also its ``categories``, optional), ``classes``
     (classification) , ``metric`` and the scores known when the model was
     chosen, ``n_rows``, ``dataset`` (name and content hash), ``random_state``,
     ``versions`` of the libraries that fitted it, and ``sha256`` of ``MODEL``.
@@ -77,6 +78,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "automl_meta.learners.mlp_torch.MLPTorchRegressor",
 )
 TORCH_ARRAYS = "module_arrays_"
+MAX_RECORDED_CATEGORIES = 10_000  # a categorical column with more levels is saved without its list
 
 
 @dataclass(frozen=True)
@@ -134,8 +136,39 @@ def _checked_types(data: bytes, where: str) -> list[str]:
 
 
 def describe_columns(X: pd.DataFrame) -> list[dict]:
-    """Name and kind (numeric or categorical) of each feature column, in order."""
-    return [{"name": str(c), "kind": "categorical" if X[c].dtype == object else "numeric"} for c in X.columns]
+    """Name and kind (numeric or categorical) of each feature column, in order.
+
+    A categorical column also lists its ``categories`` (sorted), up to
+    :data:`MAX_RECORDED_CATEGORIES` of them, so that new data can be checked
+    for values the model never saw (:func:`unseen_categories`).
+    """
+    columns = []
+    for c in X.columns:
+        if X[c].dtype != object:
+            columns.append({"name": str(c), "kind": "numeric"})
+            continue
+        levels = sorted(X[c].dropna().unique().tolist())
+        columns.append({"name": str(c), "kind": "categorical",
+                        **({"categories": levels} if len(levels) <= MAX_RECORDED_CATEGORIES else {})})
+    return columns
+
+
+def unseen_categories(X: pd.DataFrame, info: dict, shown: int = 5) -> dict[str, dict]:
+    """Categorical columns of conformed features ``X`` holding values absent when the model was fitted.
+
+    ``{column: {"rows": how many rows, "distinct": how many such values, "values": the first ``shown``, sorted}}``;
+    columns whose categories the sidecar does not list (older sidecars, very many levels) are not checked.
+    """
+    found = {}
+    for column in info["columns"]:
+        if column["kind"] != "categorical" or "categories" not in column:
+            continue
+        values = X[column["name"]]
+        new = values.notna() & ~values.isin(column["categories"])
+        if new.any():
+            distinct = sorted(values[new].unique().tolist())
+            found[column["name"]] = {"rows": int(new.sum()), "distinct": len(distinct), "values": distinct[:shown]}
+    return found
 
 
 def save_fitted_model(path: str | Path, pipeline: Any, info: dict) -> Path:
