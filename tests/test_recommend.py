@@ -328,6 +328,10 @@ def test_a_winner_fitted_on_dates_predicts_from_the_raw_dates(metadb, tmp_path):
     assert json.loads(result.stdout)["unseen_categories"] == {"color": {"rows": 30, "distinct": 1, "values": ["mauve"]}}
     result = _invoke("predict", model, new)
     assert result.exit_code == 0 and "column 'color' holds categories the model never saw in 30 row(s) ('mauve')" in " ".join(result.stdout.split())
+    frame.drop(columns=["target", "when"]).tail(30).to_csv(new, index=False)
+    result = _invoke("predict", model, new)
+    assert result.exit_code == 2  # the date column is named, not its derived parts
+    assert "columns the model was fitted on are missing: when (it reads 5 columns;" in " ".join(result.stderr.split())
 
     broken = frame.drop(columns="target").tail(30)
     broken.iloc[4, 0] = "soon"

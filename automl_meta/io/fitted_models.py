@@ -326,10 +326,14 @@ def conform_features(frame: pd.DataFrame, info: dict, name: str = "data") -> pd.
                 frame[part] = values
     missing = [c["name"] for c in spec if c["name"] not in frame.columns]
     if missing:
+        dates = info.get("date_columns", [])
+        # a missing date part means its date column is missing: name the column of the table
+        missing = list(dict.fromkeys(next((d for d in dates if m.startswith(f"{d}.")), m) for m in missing))
+        inputs = list(dict.fromkeys(next((d for d in dates if c["name"].startswith(f"{d}.")), c["name"]) for c in spec))
         shown = ", ".join(missing[:10]) + (", ..." if len(missing) > 10 else "")
         raise DatasetError(
             f"{name}: columns the model was fitted on are missing: {shown} "
-            f"(the model expects {len(spec)} columns: see its sidecar {info.get('model_file', 'MODEL')}.json)"
+            f"(it reads {len(inputs)} columns; its sidecar {info.get('model_file', 'MODEL')}.json lists them)"
         )
     columns = {}
     for column in spec:
