@@ -27,9 +27,9 @@ import pandas as pd
 
 from automl_meta.dataset import Dataset, make_dataset
 from automl_meta.exceptions import UsageError
-from automl_meta.io.fitted_models import conform_features
 from automl_meta.recommend import (
     Recommendation,
+    checked_features,
     fit_winner,
     predict_frame,
     recommend,
@@ -194,13 +194,13 @@ class FittedLearner:
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """One prediction per row of a raw table (columns checked as in :meth:`predict_table`)."""
-        return self.pipeline.predict(conform_features(frame, self.info))
+        return self.pipeline.predict(checked_features(frame, self.info))
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Class probabilities per row, columns in :attr:`classes_` order (classifiers only)."""
         if self.classes_ is None:
             raise UsageError(f"{self.learner} is a regressor: it has no class probabilities")
-        return self.pipeline.predict_proba(conform_features(frame, self.info))
+        return self.pipeline.predict_proba(checked_features(frame, self.info))
 
     def score(self, frame: pd.DataFrame) -> float | None:
         """The recommendation's metric on ``frame``'s target column (rows with a target); None without one."""

@@ -481,12 +481,17 @@ def predict_frame(pipeline, info: dict, frame: pd.DataFrame, name: str = "data")
     ``predict_proba``, one ``proba_<class>`` column per class. Categories the
     model never saw are logged as a warning (the pipeline encodes them as unknown).
     """
+    return predict_conformed(pipeline, info, checked_features(frame, info, name=name))
+
+
+def checked_features(frame: pd.DataFrame, info: dict, name: str = "data") -> pd.DataFrame:
+    """:func:`~automl_meta.io.fitted_models.conform_features`, logging a warning for categories the model never saw."""
     from automl_meta.io.fitted_models import conform_features, unseen_categories
 
     X = conform_features(frame, info, name=name)
     for line in describe_unseen(unseen_categories(X, info)):
         logger.warning("%s: %s", name, line)
-    return predict_conformed(pipeline, info, X)
+    return X
 
 
 def describe_unseen(unseen: dict[str, dict]) -> list[str]:
