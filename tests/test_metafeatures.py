@@ -277,6 +277,10 @@ def test_threaded_landmarking_importance_ranks_equal_pymfes_and_are_swapped_in(m
 
     monkeypatch.setattr(pymfe_swaps, "LANDMARK_THREADS", 3)
     monkeypatch.setattr(pymfe_swaps, "MIN_CELLS_THREADED", 0)  # threads even on this small sample
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # what a parallel database build's workers set
+    assert pymfe_swaps.landmark_threads() == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "8")
+    assert pymfe_swaps.landmark_threads() == 3
     rng = np.random.default_rng(4)
     y = rng.integers(0, 3, 300)
     N = rng.normal(size=(300, 12))

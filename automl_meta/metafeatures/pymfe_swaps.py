@@ -107,6 +107,15 @@ def calc_can_cors(cls, N: np.ndarray, y: np.ndarray, max_iter: int = 500) -> np.
     return can_cors
 
 
+def landmark_threads() -> int:
+    """:data:`LANDMARK_THREADS`, or fewer where ``OMP_NUM_THREADS`` caps the process (parallel database builds set 1)."""
+    try:
+        cap = int(os.environ.get("OMP_NUM_THREADS", ""))
+    except ValueError:
+        cap = LANDMARK_THREADS
+    return max(1, min(LANDMARK_THREADS, cap))
+
+
 def precompute_landmarking_kfolds(
     cls, N: np.ndarray, y: np.ndarray | None = None, num_cv_folds: int = 10, shuffle_cv_folds: bool | None = False,
     random_state: int | None = None, lm_sample_frac: float = 1.0, **kwargs,
@@ -139,7 +148,7 @@ def precompute_landmarking_kfolds(
 
         trains = [train for train, _ in skf.split(N, y)]
         threaded = random_state is not None and N.size >= MIN_CELLS_THREADED
-        workers = min(LANDMARK_THREADS, len(trains)) if threaded else 1
+        workers = min(landmark_threads(), len(trains)) if threaded else 1
         with ThreadPoolExecutor(max_workers=workers) as pool:
             precomp_vals["cv_folds_imp_rank"] = np.array(list(pool.map(rank, trains)), dtype=int)
     return precomp_vals
