@@ -116,7 +116,16 @@ class Dataset:
         return int(self.y.nunique()) if self.task == "classification" else None
 
     def content_hash(self) -> str:
-        """A stable hash of features, target and task (cache key for meta-features)."""
+        """A stable hash of features, target and task (cache key for meta-features).
+
+        Computed once per instance (the frames are not to be changed in place;
+        ``dataclasses.replace`` makes a new instance), and kept when pickled.
+        """
+        if "_content_hash" not in self.__dict__:
+            self.__dict__["_content_hash"] = self._hash()  # a frozen dataclass: no attribute assignment
+        return self.__dict__["_content_hash"]
+
+    def _hash(self) -> str:
         h = hashlib.sha256()
         h.update(self.task.encode())
         h.update("\x1f".join(map(str, self.X.columns)).encode())

@@ -114,6 +114,7 @@ class Recommendation:
     nearest_datasets: tuple[tuple[str, float], ...] = ()
     metafeatures: dict = field(default_factory=dict, repr=False)
     metafeature_seconds: float = 0.0
+    metafeatures_cached: bool = False  # read from the meta-feature cache, not extracted
     ranking_seconds: float = 0.0
     evaluation_seconds: float | None = None
     score_scale: str = "metric"
@@ -179,6 +180,7 @@ class Recommendation:
             "in_metadb": self.in_metadb,
             "outside_training": list(self.outside_training),
             "metafeature_seconds": self.metafeature_seconds,
+            "metafeatures_cached": self.metafeatures_cached,
             "ranking_seconds": self.ranking_seconds,
             "evaluation_seconds": self.evaluation_seconds,
             "probe": self.probe,
@@ -361,6 +363,7 @@ def recommend(
         nearest_datasets=nearest,
         metafeatures=values,
         metafeature_seconds=float(getattr(metafeatures, "seconds", 0.0) or 0.0),
+        metafeatures_cached=bool(getattr(metafeatures, "cached", False)),
         ranking_seconds=time.perf_counter() - start,
         score_scale=str(scale),
         n_rows=dataset.n_rows,

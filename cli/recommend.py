@@ -149,30 +149,39 @@ def _rank(data, target, task, sep, db, random_state, explain: int):
     """Read DATA, extract its meta-features and rank the portfolio: (dataset, selector, recommendation)."""
     from automl_meta.io.mf_background import BackgroundMetaFeatures
 
-    def metafeatures_job():
-        import logging
+    def warm_up():  # in the child, while this process reads the data
+        from automl_meta.io.mf_cache import cached_metafeatures  # noqa: F401 - imports pandas, numpy
+        from automl_meta.metafeatures.groups import mfe_class
 
-        from automl_meta.io import load_dataset
+        mfe_class()  # pymfe and scikit-learn, without matplotlib
+
+    def metafeatures_job(dataset):
         from automl_meta.io.mf_cache import cached_metafeatures
         from automl_meta.io.metadb_resolve import db_mf_options
 
-        logging.getLogger("automl_meta.dataset").setLevel(logging.ERROR)  # the forked child: the parent warns once
-        return cached_metafeatures(load_dataset(data, target=target, task=task, sep=sep), **db_mf_options(db))
+        return cached_metafeatures(dataset, **db_mf_options(db))
 
-    # A forked child reads the data and extracts its meta-features (imports included) while this
-    # process reads it too and imports LightGBM and loads the meta-model: two cores, half the wait.
-    # Not for big files: two copies in memory, and reading them dominates anyway.
+    # A forked child imports pymfe while this process reads the data; it gets the data from here
+    # and extracts the meta-features while this process imports LightGBM and loads the
+    # meta-model: two cores, half the wait. Not for big files: two copies in memory.
     small = data.is_file() and data.stat().st_size <= BACKGROUND_MAX_BYTES
-    with BackgroundMetaFeatures(metafeatures_job, enabled=small) as background:
+    with BackgroundMetaFeatures(metafeatures_job, enabled=small, prepare=warm_up, receives=True) as background:
         from automl_meta.io import load_dataset
-        from automl_meta.io.metadb_resolve import load_selector, stored_scores
+        from automl_meta.io.metadb_resolve import db_mf_options, load_selector, stored_scores
+        from automl_meta.io.mf_cache import cache_lookup
 
         dataset = load_dataset(data, target=target, task=task, sep=sep)
+        metafeatures = cache_lookup(dataset, **db_mf_options(db))
+        if metafeatures is None:
+            background.send(dataset)
+        else:  # seen before: the child is not needed
+            background.cancel()
         selector = load_selector(dataset.task, db=db, random_state=random_state)
         known = stored_scores(selector.db_path, dataset, selector.metric)  # while the child still extracts
     from automl_meta.api import rank_dataset
 
-    return dataset, selector, rank_dataset(dataset, selector, background.result, explain=explain, known=known)
+    metafeatures = metafeatures or background.result
+    return dataset, selector, rank_dataset(dataset, selector, metafeatures, explain=explain, known=known)
 
 
 def _fit_and_save(dataset, rec, path: Path, random_state: int) -> dict:
@@ -195,7 +204,7 @@ def _probe_cell(r, probe: dict) -> str:
 def _render(rec, selector, top: int, explain: bool, total: float, profile=None) -> None:
     out.print(
         f"[bold]{rec.dataset}[/]: {rec.n_rows} rows, {rec.n_features} features, {rec.task} (target {rec.target!r}); "
-        f"meta-features in {rec.metafeature_seconds:.2f} s"
+        f"meta-features in {rec.metafeature_seconds:.2f} s" + (" (cached)" if rec.metafeatures_cached else "")
     )
     if profile is not None and (profile.dates or profile.id_like or profile.constant):
         from rich.markup import escape

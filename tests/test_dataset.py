@@ -155,3 +155,16 @@ def test_columns_that_are_not_all_iso_dates_stay_text(values):
     data = make_dataset(frame)
     assert data.profile.dates == ()
     assert "when" in data.X.columns or "when" in data.profile.id_like
+
+
+def test_the_content_hash_is_computed_once_and_survives_pickling():
+    import dataclasses
+    import pickle
+
+    dataset = make_dataset(make_mixed_frame(60), target="target")
+    first = dataset.content_hash()
+    assert dataset._hash() == first and dataset.content_hash() is first  # the kept value
+    copy = pickle.loads(pickle.dumps(dataset))
+    assert copy.__dict__["_content_hash"] == first and copy.content_hash() == first
+    other = dataclasses.replace(dataset, task="regression" if dataset.task == "classification" else "classification")
+    assert "_content_hash" not in other.__dict__ and other.content_hash() != first

@@ -94,3 +94,45 @@ def test_collector_paused_covers_the_block_and_the_forked_child(tmp_path, datase
     finally:
         gc.unfreeze()
         gc.enable()
+
+
+def test_the_child_prepares_then_extracts_what_the_parent_sends(tmp_path, dataset):
+    marker = tmp_path / "prepared"
+
+    def prepare():  # runs in the child before anything is sent
+        marker.write_text("yes")
+
+    def job(received):
+        assert marker.read_text() == "yes"
+        return cached_metafeatures(received, cache_dir=tmp_path / "cache", **FAST)
+
+    with BackgroundMetaFeatures(job, prepare=prepare, receives=True) as background:
+        background.send(dataset)
+    assert background.result is not None
+    assert background.result.values == extract_metafeatures(dataset, **FAST).values
+    assert cached_metafeatures(dataset, cache_dir=tmp_path / "cache", **FAST).cached
+    assert _reaped(background)
+
+
+def test_nothing_sent_or_cancelled_leaves_no_result_and_reaps_the_child(tmp_path, dataset):
+    def job(received):
+        return cached_metafeatures(received, cache_dir=tmp_path, **FAST)
+
+    with BackgroundMetaFeatures(job, receives=True) as silent:
+        pass  # never sends: the child reads end-of-file
+    assert silent.result is None and _reaped(silent)
+    with BackgroundMetaFeatures(job, receives=True) as cancelled:
+        cancelled.cancel()
+        cancelled.send(dataset)  # too late: ignored
+    assert cancelled.result is None and _reaped(cancelled)
+    assert not list(tmp_path.iterdir())
+
+
+def test_cache_lookup_finds_only_what_was_stored(tmp_path, dataset):
+    from automl_meta.io.mf_cache import cache_lookup
+
+    assert cache_lookup(dataset, cache_dir=tmp_path, **FAST) is None
+    stored = cached_metafeatures(dataset, cache_dir=tmp_path, **FAST)
+    hit = cache_lookup(dataset, cache_dir=tmp_path, **FAST)
+    assert hit.cached and hit.values == stored.values
+    assert cache_lookup(dataset, cache_dir=tmp_path, max_rows=100, random_state=0) is None  # other options

@@ -85,6 +85,10 @@ def test_recommend_json_has_the_documented_schema(metadb, churn_csv):
     assert len(doc["nearest_datasets"]) == 3
     assert {d["dataset"] for d in doc["nearest_datasets"]} <= {f"{k}_{i}" for k in ("mixed", "synth") for i in range(3)}
     assert doc["total_seconds"] >= doc["metafeature_seconds"] >= 0
+    assert doc["metafeatures_cached"] is False
+    again = json.loads(_invoke("recommend", churn_csv, "--db", metadb, "--top", 3, "--json").stdout)
+    assert again["metafeatures_cached"] is True  # found by this process; the child was stopped
+    assert again["recommendations"] == recs
 
 
 def test_recommend_gives_the_stored_scores_of_data_the_db_already_holds(metadb, churn_csv, tmp_path):

@@ -75,6 +75,19 @@ def _read(path: Path):
         return None
 
 
+def cache_lookup(dataset: Dataset, cache_dir: str | Path | None = None, **kwargs):
+    """The cached :class:`~automl_meta.metafeatures.MetaFeatures` of ``dataset`` for these options, or None.
+
+    ``seconds`` is the time of the lookup; nothing is extracted (so pymfe is not imported).
+    """
+    start = time.perf_counter()
+    if kwargs.get("random_state", 0) is None:  # unseeded extractions are never cached
+        return None
+    folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    hit = _read(folder / f"{cache_key(dataset, **kwargs)}.json")
+    return None if hit is None else dataclasses.replace(hit, seconds=time.perf_counter() - start)
+
+
 def cached_metafeatures(dataset: Dataset, cache_dir: str | Path | None = None, **kwargs):
     """:func:`~automl_meta.metafeatures.extract_metafeatures`, read from or written to the cache.
 
@@ -84,14 +97,13 @@ def cached_metafeatures(dataset: Dataset, cache_dir: str | Path | None = None, *
     """
     from automl_meta.metafeatures import extract_metafeatures
 
-    start = time.perf_counter()
     if kwargs.get("random_state", 0) is None:
         return extract_metafeatures(dataset, **kwargs)
+    hit = cache_lookup(dataset, cache_dir, **kwargs)
+    if hit is not None:
+        return hit
     folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     path = folder / f"{cache_key(dataset, **kwargs)}.json"
-    hit = _read(path)
-    if hit is not None:
-        return dataclasses.replace(hit, seconds=time.perf_counter() - start)
     result = extract_metafeatures(dataset, **kwargs)
     try:
         write_text_atomic(path, json.dumps(result.to_dict(), allow_nan=False))
