@@ -180,7 +180,8 @@ def _rank(data, target, task, sep, db, random_state, explain: int):
         known = stored_scores(selector.db_path, dataset, selector.metric)  # while the child still extracts
     from automl_meta.api import rank_dataset
 
-    metafeatures = metafeatures or background.result
+    if metafeatures is None:
+        metafeatures = background.result  # None if the child failed: rank_dataset extracts here
     return dataset, selector, rank_dataset(dataset, selector, metafeatures, explain=explain, known=known)
 
 

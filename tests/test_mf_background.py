@@ -136,3 +136,9 @@ def test_cache_lookup_finds_only_what_was_stored(tmp_path, dataset):
     hit = cache_lookup(dataset, cache_dir=tmp_path, **FAST)
     assert hit.cached and hit.values == stored.values
     assert cache_lookup(dataset, cache_dir=tmp_path, max_rows=100, random_state=0) is None  # other options
+
+
+def test_what_cannot_be_pickled_is_not_sent_and_leaves_no_result(tmp_path):
+    with BackgroundMetaFeatures(lambda received: received, receives=True) as background:
+        background.send(lambda: None)  # a lambda does not pickle: no error here, the caller extracts itself
+    assert background.result is None and _reaped(background)

@@ -139,7 +139,12 @@ class BackgroundMetaFeatures:
         import pickle
         import threading
 
-        payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # noqa: BLE001 - whatever cannot be pickled: the caller extracts in-process
+            logger.debug("cannot hand the data to the meta-feature child (%r); extracting in-process", exc)
+            self._close_input()
+            return
         fd, self._input_fd = self._input_fd, None
         self._writer = threading.Thread(target=_write_all, args=(fd, payload), daemon=True)
         self._writer.start()

@@ -83,9 +83,13 @@ def cache_lookup(dataset: Dataset, cache_dir: str | Path | None = None, **kwargs
     start = time.perf_counter()
     if kwargs.get("random_state", 0) is None:  # unseeded extractions are never cached
         return None
-    folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-    hit = _read(folder / f"{cache_key(dataset, **kwargs)}.json")
+    hit = _read(_entry(dataset, cache_dir, **kwargs))
     return None if hit is None else dataclasses.replace(hit, seconds=time.perf_counter() - start)
+
+
+def _entry(dataset: Dataset, cache_dir: str | Path | None, **kwargs) -> Path:
+    folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    return folder / f"{cache_key(dataset, **kwargs)}.json"
 
 
 def cached_metafeatures(dataset: Dataset, cache_dir: str | Path | None = None, **kwargs):
@@ -102,11 +106,10 @@ def cached_metafeatures(dataset: Dataset, cache_dir: str | Path | None = None, *
     hit = cache_lookup(dataset, cache_dir, **kwargs)
     if hit is not None:
         return hit
-    folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-    path = folder / f"{cache_key(dataset, **kwargs)}.json"
+    path = _entry(dataset, cache_dir, **kwargs)
     result = extract_metafeatures(dataset, **kwargs)
     try:
         write_text_atomic(path, json.dumps(result.to_dict(), allow_nan=False))
     except OSError as exc:
-        logger.warning("cannot write the meta-feature cache in %s (%s); continuing without it", folder, exc)
+        logger.warning("cannot write the meta-feature cache in %s (%s); continuing without it", path.parent, exc)
     return result
