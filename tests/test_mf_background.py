@@ -142,3 +142,19 @@ def test_what_cannot_be_pickled_is_not_sent_and_leaves_no_result(tmp_path):
     with BackgroundMetaFeatures(lambda received: received, receives=True) as background:
         background.send(lambda: None)  # a lambda does not pickle: no error here, the caller extracts itself
     assert background.result is None and _reaped(background)
+
+
+def test_the_childs_warnings_are_emitted_by_the_parent_and_its_debug_lines_are_not(tmp_path, dataset, caplog):
+    import logging
+
+    def job():
+        logging.getLogger("automl_meta.io.mf_cache").warning("cannot write the cache in %s", "/nowhere")
+        logging.getLogger("automl_meta.io.mf_cache").debug("a detail")
+        return cached_metafeatures(dataset, cache_dir=tmp_path, **FAST)
+
+    with caplog.at_level(logging.DEBUG):
+        with BackgroundMetaFeatures(job) as background:
+            pass
+    assert background.result is not None
+    relayed = [(r.name, r.levelno, r.getMessage()) for r in caplog.records if r.name == "automl_meta.io.mf_cache"]
+    assert relayed == [("automl_meta.io.mf_cache", logging.WARNING, "cannot write the cache in /nowhere")]

@@ -12,7 +12,9 @@ child first runs ``prepare`` (its imports) while the parent reads the data,
 and the job gets what the parent hands over with :meth:`~BackgroundMetaFeatures.send`
 (pickled through a second pipe, written by a thread so the parent goes on at
 once): the data are read once, by the parent, and off the child's critical
-path. Where there is no ``fork`` (Windows, macOS) or when the child fails,
+path. The child prints nothing: its log records of WARNING and above travel
+back with the vector and the parent emits them (a cache folder it could not
+write, say). Where there is no ``fork`` (Windows, macOS) or when the child fails,
 :attr:`BackgroundMetaFeatures.result` is None and the caller extracts
 in-process, which reports any error itself.
 """
@@ -43,12 +45,27 @@ def _receive(read_fd: int):
     return pickle.loads(payload)  # from our own parent process, through a private pipe
 
 
+class _Collected(logging.Handler):
+    """Keeps the child's log records of WARNING and above, for the parent to emit."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.records: list[tuple[str, int, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append((record.name, record.levelno, record.getMessage()))
+
+
 def _child(job: Callable, write_fd: int, prepare: Callable | None, input_fd: int | None) -> None:
     """Runs in the forked child; never returns."""
     code = 1
     try:
-        logging.disable(logging.CRITICAL)  # the parent reads the same data and reports what there is to say
-        warnings.simplefilter("ignore")  # once, from the parent, is enough
+        collected = _Collected()
+        root = logging.getLogger()
+        for handler in list(root.handlers):  # the child prints nothing: the parent emits what it reports
+            root.removeHandler(handler)
+        root.addHandler(collected)
+        warnings.simplefilter("ignore")  # Python warnings (pymfe's, NumPy's) stay quiet, as in-process
         from threadpoolctl import threadpool_limits
 
         start = time.perf_counter()
@@ -58,7 +75,7 @@ def _child(job: Callable, write_fd: int, prepare: Callable | None, input_fd: int
         with threadpool_limits(limits=1, user_api="blas"):  # pymfe's many small SVDs: one thread is faster
             result = job(*args)
         document = {"metafeatures": result.to_dict(), "cached": result.cached,
-                    "seconds": time.perf_counter() - start}
+                    "seconds": time.perf_counter() - start, "log": collected.records}
         with os.fdopen(write_fd, "wb") as pipe:
             pipe.write(json.dumps(document).encode())
         code = 0
@@ -184,6 +201,8 @@ class BackgroundMetaFeatures:
         from automl_meta.metafeatures import MetaFeatures
 
         document = json.loads(payload)
+        for name, level, message in document.get("log", []):  # say, a cache folder it could not write
+            logging.getLogger(name).log(level, message)
         self.result = dataclasses.replace(
             MetaFeatures.from_dict(document["metafeatures"], cached=bool(document["cached"])),
             seconds=float(document["seconds"]),
