@@ -9,11 +9,13 @@ with a feature frame in a fixed convention that every other module relies on:
   (integer values as ``'3'``, see :func:`category_strings`) with ``NaN`` for
   missing values; class labels follow the same rule;
 * date and time columns (datetime columns, as parquet keeps them, or text in
-  ISO 8601, e.g. ``2021-03-04`` or ``2021-03-04 17:30:00+01:00``, every present
-  value parsing; naive times are taken as UTC) become numeric
+  ISO 8601, e.g. ``2021-03-04`` or ``2021-03-04 17:30:00+01:00``, or in one of
+  :data:`DATE_FORMATS` such as ``25/12/2021`` or ``25.12.2021 17:30``, every
+  present value parsing; naive times are taken as UTC) become numeric
   parts, ``<column>.year``, ``.month``, ``.day``, ``.dayofweek``, ``.hour`` and
   ``.days`` (days since 1970, in UTC), those that vary; see :func:`date_parts`.
-  Other formats (``03/04/2021``: day or month first?) stay text;
+  A column that two formats read (``03/04/2021`` throughout: day or month
+  first?) stays text, with a warning;
 * ID-like columns (all values distinct strings) and constant columns are
   removed from ``X`` and listed in ``Dataset.profile`` so they can be reported;
   integer columns that look like row numbers (distinct, consecutive) are kept,
@@ -68,6 +70,7 @@ class ColumnProfile:
     constant: tuple[str, ...] = ()
     row_numbers: tuple[str, ...] = ()  # kept numeric columns of distinct consecutive integers (a row number?)
     dates: tuple[str, ...] = ()  # date/time columns, replaced by their numeric parts (date_parts)
+    date_formats: dict = field(default_factory=dict)  # text date column -> its format (ISO_DATES or a strftime one)
     missing: dict = field(default_factory=dict)  # column -> count of missing cells (features only)
     rows_without_target: int = 0
 
@@ -79,6 +82,7 @@ class ColumnProfile:
             "constant": list(self.constant),
             "row_numbers": list(self.row_numbers),
             "dates": list(self.dates),
+            "date_formats": dict(self.date_formats),
             "missing": dict(self.missing),
             "rows_without_target": self.rows_without_target,
         }
@@ -202,23 +206,66 @@ def _at_most_one_value(col: pd.Series) -> bool:
 DATE_PARTS = ("year", "month", "day", "dayofweek", "hour", "days")
 
 
-def as_dates(col: pd.Series) -> pd.Series | None:
-    """The column as UTC timestamps: a datetime column (parquet), or text whose every present value is ISO 8601; else None."""
-    if pd.api.types.is_datetime64_any_dtype(col):
-        return pd.to_datetime(col, utc=True)  # naive times are taken as UTC
-    if col.dtype != object and not pd.api.types.is_string_dtype(col):
-        return None
-    present = col.dropna()
-    if present.empty:
-        return None
-    head = present.head(32).astype(str)
-    if not head.str.contains(r"^\s*\d{4}-\d{2}", regex=True).all():  # cheap test first: "2021-03..."
-        return None
+ISO_DATES = "ISO8601"
+# other ways of writing a date with a four-digit year, each also with a time of day
+DATE_FORMATS = tuple(
+    day + time
+    for day in ("%d/%m/%Y", "%m/%d/%Y", "%Y/%m/%d", "%d.%m.%Y", "%d-%m-%Y", "%m-%d-%Y")
+    for time in ("", " %H:%M", " %H:%M:%S")
+)
+
+
+def _is_text(col: pd.Series) -> bool:
+    return col.dtype == object or pd.api.types.is_string_dtype(col)
+
+
+def _parse_dates(values: pd.Series, fmt: str) -> pd.Series:
+    """``values`` (text, missing as None) as UTC timestamps in format ``fmt``; what does not parse is NaT."""
     try:
-        values = pd.to_datetime(col.astype(object).where(col.notna(), None), format="ISO8601", utc=True)
+        return pd.to_datetime(values, format=fmt, utc=True, errors="coerce")
     except (ValueError, TypeError, OverflowError):
+        return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+
+
+def fitting_date_formats(col: pd.Series) -> list[str]:
+    """The formats in which every present value of a text column is a date: ``[ISO_DATES]``, some of :data:`DATE_FORMATS`, or none.
+
+    Two or more formats fit when day and month cannot be told apart (every
+    value like ``03/04/2021``); one fits as soon as a value has a day above 12.
+    """
+    if not _is_text(col):
+        return []
+    present = col.dropna().astype(str)
+    if present.empty:
+        return []
+    head = present.head(32)
+    if head.str.match(r"\s*\d{4}-\d{2}").all():  # cheap test first: "2021-03..."
+        candidates = [ISO_DATES]
+    elif head.str.match(r"\s*\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}").all():
+        candidates = [f for f in DATE_FORMATS if _parse_dates(head, f).notna().all()]  # the head rules most out
+    else:
+        return []
+    return [f for f in candidates if _parse_dates(present, f).notna().all()]
+
+
+def as_dates(col: pd.Series, fmt: str | None = None) -> pd.Series | None:
+    """The column as UTC timestamps, else None (naive times are taken as UTC).
+
+    A datetime column (parquet) is taken as it is; text is read in format
+    ``fmt``, or in the one format of :func:`fitting_date_formats` (None when
+    two fit), and every present value must parse.
+    """
+    if pd.api.types.is_datetime64_any_dtype(col):
+        return pd.to_datetime(col, utc=True)
+    if not _is_text(col) or col.notna().sum() == 0:
         return None
-    return values if int(values.notna().sum()) == len(present) else None
+    if fmt is None:
+        fits = fitting_date_formats(col)
+        if len(fits) != 1:
+            return None
+        fmt = fits[0]
+    values = _parse_dates(col.astype(object).where(col.notna(), None), fmt)
+    return values if int(values.notna().sum()) == int(col.notna().sum()) else None
 
 
 def date_parts(name: str, values: pd.Series, varying_only: bool = True) -> dict[str, pd.Series]:
@@ -314,6 +361,7 @@ def make_dataset(
 
     columns: dict[str, pd.Series] = {}
     numeric, categorical, id_like, constant, row_numbers, dates, missing = [], [], [], [], [], [], {}
+    date_formats: dict[str, str] = {}
 
     too_large: dict[str, float] = {}
 
@@ -333,9 +381,21 @@ def make_dataset(
         if _at_most_one_value(raw):
             constant.append(col)
             continue
-        stamps = as_dates(raw)
+        fits = fitting_date_formats(raw)
+        if len(fits) > 1:
+            example = raw.dropna().iloc[0]
+            logger.warning(
+                "%s: %r holds dates whose day and month cannot be told apart (%r); it stays text: "
+                "write them as ISO 8601 (2021-03-04)", name, col, example,
+            )
+        if pd.api.types.is_datetime64_any_dtype(raw):
+            stamps = as_dates(raw)
+        else:
+            stamps = as_dates(raw, fits[0]) if len(fits) == 1 else None
         if stamps is not None:
             dates.append(col)
+            if fits:
+                date_formats[col] = fits[0]
             for part, values in date_parts(col, stamps).items():
                 if part not in frame.columns:  # the table has a column of that name already: it wins
                     keep(part, values)
@@ -373,6 +433,7 @@ def make_dataset(
         constant=tuple(constant),
         row_numbers=tuple(row_numbers),
         dates=tuple(dates),
+        date_formats=date_formats,
         missing=missing,
         rows_without_target=rows_without_target,
     )

@@ -561,6 +561,7 @@ def winner_info(dataset: Dataset, recommendation: Recommendation, chosen: Ranked
         "classes": classes,
         "ignored_columns": list(dataset.profile.id_like) + list(dataset.profile.constant),
         "date_columns": list(dataset.profile.dates),
+        "date_formats": dict(dataset.profile.date_formats),
         "metric": recommendation.metric,
         "maximize": recommendation.maximize,
         "predicted_score": chosen.predicted_score,

@@ -145,12 +145,36 @@ def test_datetime_columns_become_the_same_parts_as_their_iso_text():
     pd.testing.assert_frame_equal(typed.X, text.X)  # not one number of nanoseconds
 
 
+@pytest.mark.parametrize(("written", "fmt"), [
+    ("%d/%m/%Y", "%d/%m/%Y"),
+    ("%m/%d/%Y", "%m/%d/%Y"),
+    ("%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M"),
+    ("%Y/%m/%d", "%Y/%m/%d"),
+])
+def test_dates_in_another_format_are_read_when_only_one_format_fits(written, fmt):
+    stamps = pd.Series(pd.date_range("2021-12-05 07:30", periods=30, freq="31h"))  # days past 12: one reading
+    frame = pd.DataFrame({"when": stamps.dt.strftime(written), "target": ["a", "b"] * 15})
+    data = make_dataset(frame)
+    assert data.profile.dates == ("when",) and data.profile.date_formats == {"when": fmt}
+    expected = make_dataset(pd.DataFrame({"when": stamps.dt.floor("min" if "%H" in fmt else "D"), "target": ["a", "b"] * 15}))
+    pd.testing.assert_frame_equal(data.X, expected.X)
+
+
+def test_dates_whose_day_and_month_cannot_be_told_apart_stay_text_with_a_warning(caplog):
+    frame = pd.DataFrame({"when": ["03/04/2021", "04/05/2021", "11/12/2021"] * 10, "x": np.arange(30.0),
+                          "target": ["a", "b"] * 15})
+    with caplog.at_level("WARNING", logger="automl_meta.dataset"):
+        data = make_dataset(frame)
+    assert data.profile.dates == () and data.X["when"].dtype == object
+    assert "'when' holds dates whose day and month cannot be told apart ('03/04/2021')" in caplog.text
+
+
 @pytest.mark.parametrize("values", [
     ["2021-03-04", "unknown"] * 10,  # one value that is no date: not a date column
     ["03/04/2021", "04/05/2021"] * 10,  # day or month first? left as text
     ["2021-03-04 text %d" % i for i in range(20)],
 ])
-def test_columns_that_are_not_all_iso_dates_stay_text(values):
+def test_columns_that_are_not_all_dates_in_one_format_stay_text(values):
     frame = pd.DataFrame({"when": values, "x": np.arange(20.0), "target": ["a", "b"] * 10})
     data = make_dataset(frame)
     assert data.profile.dates == ()

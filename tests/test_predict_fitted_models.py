@@ -160,6 +160,17 @@ def test_categories_the_model_never_saw_are_counted_and_logged(tmp_path, caplog)
     assert unseen_categories(conform_features(frame, loaded.info), loaded.info) == {}
 
 
+def test_the_fitted_date_format_reads_new_dates_whose_day_and_month_are_ambiguous():
+    stamps = pd.date_range("2021-12-05", periods=40, freq="D")
+    frame = pd.DataFrame({"when": stamps.strftime("%d/%m/%Y"), "x": np.arange(40.0), "target": ["a", "b"] * 20})
+    dataset = make_dataset(frame)
+    info = {**_info(dataset), "date_columns": list(dataset.profile.dates), "date_formats": dict(dataset.profile.date_formats)}
+    X = conform_features(pd.DataFrame({"when": ["03/04/2022"], "x": [1.0]}), info)  # alone, it could be March 4
+    assert (X.loc[0, "when.month"], X.loc[0, "when.day"]) == (4.0, 3.0)
+    with pytest.raises(DatasetError, match=r"held dates as %d/%m/%Y when the model was fitted, but holds '2022-04-03'"):
+        conform_features(pd.DataFrame({"when": ["03/04/2022", "2022-04-03"], "x": [1.0, 2.0]}), info)
+
+
 def test_integer_labelled_model_scores_its_own_table(tmp_path):
     from automl_meta.recommend import predict_frame, target_score
 

@@ -12,7 +12,8 @@ Format (``automl-meta-fitted-model/1``)
     ``format``, ``learner``, ``task``, ``target``, ``columns`` (name and kind,
     ``numeric`` or ``categorical``, in training order; a categorical column
     also its ``categories``, optional), ``classes``
-    (classification) , ``metric`` and the scores known when the model was
+    (classification), ``date_columns`` and ``date_formats`` (how each text date
+    column was written), ``metric`` and the scores known when the model was
     chosen, ``n_rows``, ``dataset`` (name and content hash), ``random_state``,
     ``versions`` of the libraries that fitted it, and ``sha256`` of ``MODEL``.
 
@@ -38,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl_meta.dataset import as_dates, category_strings, date_parts
+from automl_meta.dataset import ISO_DATES, as_dates, category_strings, date_parts
 from automl_meta.exceptions import ArtifactError, DatasetError
 from automl_meta.io.atomic import write_bytes_atomic
 from automl_meta.numbers import jsonable
@@ -302,23 +303,27 @@ def conform_features(frame: pd.DataFrame, info: dict, name: str = "data") -> pd.
 
     Extra columns (the target, ID columns) are ignored; date columns listed in
     ``info["date_columns"]`` become the same numeric parts as at fitting time
-    (:func:`~automl_meta.dataset.date_parts`); a missing column, a non-numeric
-    value in a numeric column or a value that is no ISO 8601 date in a date
-    column raises :class:`DatasetError`.
+    (:func:`~automl_meta.dataset.date_parts`), read in the format they had then
+    (``info["date_formats"]``; ISO 8601 when absent); a missing column, a
+    non-numeric value in a numeric column or a value that is no date in that
+    format raises :class:`DatasetError`.
     """
     frame = frame.copy()
     frame.columns = [str(c) for c in frame.columns]
     spec = info["columns"]
+    formats = info.get("date_formats", {})  # older sidecars: ISO 8601 text or datetime columns
     for date in info.get("date_columns", []):  # replaced by their numeric parts when the model was fitted
         if date not in frame.columns:
             continue
-        stamps = as_dates(frame[date])
+        fmt = formats.get(date, ISO_DATES)
+        stamps = as_dates(frame[date], fmt)
         if stamps is None:
-            bad = frame[date].dropna()
-            bad = bad[pd.to_datetime(bad.astype(str), format="ISO8601", errors="coerce", utc=True).isna()]
-            example = bad.iloc[0] if len(bad) else frame[date].dropna().iloc[0]
+            present = frame[date].dropna()
+            parsed = pd.to_datetime(present.astype(str), format=fmt, errors="coerce", utc=True)
+            example = present[parsed.isna()].iloc[0] if parsed.isna().any() else present.iloc[0]
+            written = "ISO 8601 dates" if fmt == ISO_DATES else f"dates as {fmt}"
             raise DatasetError(
-                f"{name}: column {date!r} held ISO 8601 dates when the model was fitted, but holds {example!r}; "
+                f"{name}: column {date!r} held {written} when the model was fitted, but holds {example!r}; "
                 "fix the value or refit"
             )
         for part, values in date_parts(date, stamps, varying_only=False).items():
