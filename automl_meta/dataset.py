@@ -235,16 +235,18 @@ def fitting_date_formats(col: pd.Series) -> list[str]:
     """
     if not _is_text(col):
         return []
-    present = col.dropna().astype(str)
-    if present.empty:
-        return []
-    head = present.head(32)
-    if head.str.match(r"\s*\d{4}-\d{2}").all():  # cheap test first: "2021-03..."
+    head = col.head(128).dropna().head(32).astype(str)  # cheap tests on a few values first
+    if head.empty:
+        head = col.dropna().head(32).astype(str)
+        if head.empty:
+            return []
+    if head.str.match(r"\s*\d{4}-\d{2}").all():  # "2021-03..."
         candidates = [ISO_DATES]
     elif head.str.match(r"\s*\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}").all():
         candidates = [f for f in DATE_FORMATS if _parse_dates(head, f).notna().all()]  # the head rules most out
     else:
         return []
+    present = col.dropna().astype(str)
     return [f for f in candidates if _parse_dates(present, f).notna().all()]
 
 
