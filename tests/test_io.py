@@ -159,6 +159,7 @@ def test_a_row_number_column_is_kept_but_reported(tmp_path, caplog):
         ("few.csv", "a,target\n" + "".join(f"{i},{i % 2}\n" for i in range(5)), "at least 10"),
         ("one.csv", "a b target\n" + "".join(f"{i} {i} {i % 2}\n" for i in range(20)), "delimiter"),
         ("bin.csv", b"\x00\x01\x02\xff" * 100, "unreadable bytes"),
+        ("book.xlsx", b"PK\x03\x04" + b"\x00" * 100, "save the sheet as CSV"),
     ],
 )
 def test_bad_files_raise_one_line_dataset_errors(tmp_path, name, content, message):

@@ -29,6 +29,7 @@ from automl_meta.exceptions import DatasetError
 NA_VALUES = ["", "NA", "N/A", "n/a", "na", "?", "NaN", "nan", "NULL", "null", "None", "none", "-"]
 DELIMITERS = [",", ";", "\t", "|"]
 _COMPRESSED = {".gz": gzip.decompress, ".bz2": bz2.decompress, ".xz": lzma.decompress}
+SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".data", ".dat", ".parquet", ".pq", ".arff")
 
 
@@ -171,6 +172,8 @@ def read_table(path: str | Path, sep: str | None = None) -> pd.DataFrame:
     if path.stat().st_size == 0:
         raise DatasetError(f"{name}: the file is empty")
     kind, compression = _strip_compression(path)
+    if kind in SPREADSHEET_SUFFIXES:
+        raise DatasetError(f"{name}: spreadsheet workbooks are not read; save the sheet as CSV (or parquet) and pass that")
     if kind in (".parquet", ".pq"):
         try:
             return pd.read_parquet(path)
