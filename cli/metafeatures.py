@@ -120,7 +120,8 @@ def _render(dataset, mf) -> None:
     out.print(f"  with missing values: {_names(profile.missing)}")
     out.print(f"  ID-like (dropped): {_names(profile.id_like)};  constant (dropped): {_names(profile.constant)}")
     if profile.dates:
-        out.print(f"  dates (as numeric parts: year, month, day, day of week, hour, days): {_names(profile.dates)}")
+        named = [f"{d} ({profile.date_formats[d]})" if d in profile.date_formats else d for d in profile.dates]
+        out.print(f"  dates (as numeric parts: year, month, day, day of week, hour, days): {_names(named)}")
     if profile.row_numbers:
         out.print(f"  row-number-like (kept): {_names(profile.row_numbers)}")
     if profile.rows_without_target:

@@ -72,6 +72,18 @@ def test_human_view_shows_header_and_table(mixed_csv):
     assert "nr_inst" in text and "cor.mean" in text
 
 
+def test_human_view_names_each_date_column_with_its_format(tmp_path):
+    import pandas as pd
+
+    frame = make_mixed_frame(60, seed=5)
+    frame.insert(0, "when", pd.date_range("2021-12-05", periods=60, freq="D").strftime("%d.%m.%Y"))
+    path = tmp_path / "dated.csv"
+    frame.to_csv(path, index=False)
+    result = _invoke(path, "--groups", "general", "--cache-dir", tmp_path / "cache", *FAST)
+    assert result.exit_code == 0, result.stderr
+    assert "days): when (%d.%m.%Y)" in " ".join(result.stdout.split())
+
+
 def test_regression_target_via_cli(regression_csv):
     result = _invoke(regression_csv, "--target", "target", "--task", "regression", "--json", "--no-cache", *FAST)
     assert result.exit_code == 0, result.stderr
