@@ -21,7 +21,7 @@ from automl_meta.numbers import jsonable
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout instead of tables.")]
+JsonOption = Annotated[bool, typer.Option("--json", metavar="", help="Print one JSON document on stdout instead of tables.")]
 TargetOption = Annotated[
     str | None,
     typer.Option("--target", "-t", help="Target column (default: target/class/label/y, case-insensitive, else the last column)."),

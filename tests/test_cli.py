@@ -58,6 +58,20 @@ def test_every_command_help_works_without_heavy_imports():
     assert lines[-1] == "LOADED="
 
 
+def test_flags_show_no_value_placeholder_in_help():
+    import typer.main
+
+    def paths(cmd, prefix):
+        yield prefix
+        for name, sub in getattr(cmd, "commands", {}).items():
+            yield from paths(sub, prefix + [name])
+
+    for path in paths(typer.main.get_command(app), []):
+        text = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200"}).stdout
+        flagged = [line for line in text.splitlines() if "<bool>" in line and "--help" not in line]
+        assert not flagged, (path, flagged)  # `--json <bool>` reads as if it took a value
+
+
 def test_unknown_command_is_a_one_line_usage_error():
     result = runner.invoke(app, ["no-such-command"])
     assert result.exit_code == 2
