@@ -126,6 +126,7 @@ def recommend_command(
         payload = rec.as_dict(top=max(top, evaluate_top))
         payload["db"] = str(selector.db_path)
         payload["meta_model"] = selector.source
+        payload["columns"] = dataset.profile.as_dict()  # dates, ignored columns: what the table view says above it
         if hasattr(selector.model, "predict_interval"):
             k = getattr(selector.model, "n_neighbors", "k")
             payload["interval_meaning"] = (

@@ -309,6 +309,8 @@ def test_a_winner_fitted_on_dates_predicts_from_the_raw_dates(metadb, tmp_path):
     frame.to_csv(data, index=False)
     table = _invoke("recommend", data, "--db", metadb, "--fit", model, "--random-state", 1)
     assert table.exit_code == 0, table.output
+    as_json = json.loads(_invoke("recommend", data, "--db", metadb, "--json").stdout)
+    assert as_json["columns"]["dates"] == ["when"] and as_json["columns"]["date_formats"] == {"when": "ISO8601"}
     assert "dates as numeric parts: when" in " ".join(table.stdout.split())
     sidecar = json.loads(model.with_name("dated.skops.json").read_text())
     assert sidecar["date_columns"] == ["when"] and "when.hour" in [c["name"] for c in sidecar["columns"]]
