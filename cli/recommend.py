@@ -56,7 +56,8 @@ ProbeOption = Annotated[
     bool,
     typer.Option(
         "--probe",
-        metavar="", help="Cross-validate every candidate on small subsamples first (--probe-draws draws of --probe-rows rows, 3 folds, "
+        metavar="",
+        help="Cross-validate every candidate on small subsamples first (--probe-draws draws of --probe-rows rows, 3 folds, "
         "averaged) and blend that order with the meta-model's: a few seconds more, a better ranking (README: 'Probing').",
     ),
 ]
