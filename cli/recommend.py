@@ -212,7 +212,8 @@ def _render(rec, selector, top: int, explain: bool, total: float, profile=None) 
     if profile is not None and (profile.dates or profile.id_like or profile.constant):
         from rich.markup import escape
 
-        said = [f"dates as numeric parts: {', '.join(profile.dates)}"] if profile.dates else []
+        dates = [f"{d} ({profile.date_formats[d]})" if d in profile.date_formats else d for d in profile.dates]
+        said = [f"dates as numeric parts: {', '.join(dates)}"] if dates else []
         said += [f"ignored as ID-like: {', '.join(profile.id_like)}"] if profile.id_like else []
         said += [f"ignored as constant: {', '.join(profile.constant)}"] if profile.constant else []
         out.print(f"[dim]{escape('; '.join(said))} (automl-meta metafeatures shows the rest)[/]")

@@ -311,7 +311,7 @@ def test_a_winner_fitted_on_dates_predicts_from_the_raw_dates(metadb, tmp_path):
     assert table.exit_code == 0, table.output
     as_json = json.loads(_invoke("recommend", data, "--db", metadb, "--json").stdout)
     assert as_json["columns"]["dates"] == ["when"] and as_json["columns"]["date_formats"] == {"when": "ISO8601"}
-    assert "dates as numeric parts: when" in " ".join(table.stdout.split())
+    assert "dates as numeric parts: when (ISO8601)" in " ".join(table.stdout.split())
     sidecar = json.loads(model.with_name("dated.skops.json").read_text())
     assert sidecar["date_columns"] == ["when"] and "when.hour" in [c["name"] for c in sidecar["columns"]]
 
