@@ -160,6 +160,20 @@ def test_dates_in_another_format_are_read_when_only_one_format_fits(written, fmt
     pd.testing.assert_frame_equal(data.X, expected.X)
 
 
+@pytest.mark.parametrize(("values", "fits"), [
+    (["1.2.3", "1.10.2"], []),  # version numbers: no four-digit year
+    (["12-34-5678", "01-31-2020"], []),  # no month 34
+    (["1.2.2021", "3.4.2021"], ["%d.%m.%Y"]),  # dots: day first only
+    (["5/13/2021", "1/2/2021"], ["%m/%d/%Y"]),  # a 13th month cannot be: month first
+    (["3/4/2021", "1/2/2021"], ["%d/%m/%Y", "%m/%d/%Y"]),  # either
+    (["2021-03-04", "2021-12-31 23:59"], ["ISO8601"]),
+])
+def test_date_formats_that_fit_a_column(values, fits):
+    from automl_meta.dataset import fitting_date_formats
+
+    assert fitting_date_formats(pd.Series(values * 5)) == fits
+
+
 def test_dates_whose_day_and_month_cannot_be_told_apart_stay_text_with_a_warning(caplog):
     frame = pd.DataFrame({"when": ["03/04/2021", "04/05/2021", "11/12/2021"] * 10, "x": np.arange(30.0),
                           "target": ["a", "b"] * 15})
