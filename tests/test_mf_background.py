@@ -158,3 +158,16 @@ def test_the_childs_warnings_are_emitted_by_the_parent_and_its_debug_lines_are_n
     assert background.result is not None
     relayed = [(r.name, r.levelno, r.getMessage()) for r in caplog.records if r.name == "automl_meta.io.mf_cache"]
     assert relayed == [("automl_meta.io.mf_cache", logging.WARNING, "cannot write the cache in /nowhere")]
+
+
+def test_an_error_after_sending_kills_the_child_and_ends_the_writer(tmp_path, dataset):
+    def job(received):
+        return cached_metafeatures(received, cache_dir=tmp_path, **FAST)
+
+    background = BackgroundMetaFeatures(job, prepare=lambda: __import__("time").sleep(0.5), receives=True)
+    with pytest.raises(RuntimeError, match="parent failed"):
+        with background:
+            background.send(list(range(2_000_000)))  # more than a pipe holds: the writer blocks until killed
+            raise RuntimeError("parent failed")
+    assert _reaped(background) and not background._writer.is_alive()
+    assert background.result is None and not list(tmp_path.iterdir())
