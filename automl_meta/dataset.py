@@ -219,7 +219,7 @@ def _is_text(col: pd.Series) -> bool:
     return col.dtype == object or pd.api.types.is_string_dtype(col)
 
 
-def _parse_dates(values: pd.Series, fmt: str) -> pd.Series:
+def parse_dates(values: pd.Series, fmt: str) -> pd.Series:
     """``values`` (text, missing as None) as UTC timestamps in format ``fmt``; what does not parse is NaT."""
     try:
         return pd.to_datetime(values, format=fmt, utc=True, errors="coerce")
@@ -243,11 +243,11 @@ def fitting_date_formats(col: pd.Series) -> list[str]:
     if head.str.match(r"\s*\d{4}-\d{2}").all():  # "2021-03..."
         candidates = [ISO_DATES]
     elif head.str.match(r"\s*\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}").all():
-        candidates = [f for f in DATE_FORMATS if _parse_dates(head, f).notna().all()]  # the head rules most out
+        candidates = [f for f in DATE_FORMATS if parse_dates(head, f).notna().all()]  # the head rules most out
     else:
         return []
     present = col.dropna().astype(str)
-    return [f for f in candidates if _parse_dates(present, f).notna().all()]
+    return [f for f in candidates if parse_dates(present, f).notna().all()]
 
 
 def as_dates(col: pd.Series, fmt: str | None = None) -> pd.Series | None:
@@ -266,7 +266,7 @@ def as_dates(col: pd.Series, fmt: str | None = None) -> pd.Series | None:
         if len(fits) != 1:
             return None
         fmt = fits[0]
-    values = _parse_dates(col.astype(object).where(col.notna(), None), fmt)
+    values = parse_dates(col.astype(object).where(col.notna(), None), fmt)
     return values if int(values.notna().sum()) == int(col.notna().sum()) else None
 
 

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl_meta.dataset import ISO_DATES, as_dates, category_strings, date_parts
+from automl_meta.dataset import ISO_DATES, as_dates, category_strings, date_parts, parse_dates
 from automl_meta.exceptions import ArtifactError, DatasetError
 from automl_meta.io.atomic import write_bytes_atomic
 from automl_meta.numbers import jsonable
@@ -319,7 +319,7 @@ def conform_features(frame: pd.DataFrame, info: dict, name: str = "data") -> pd.
         stamps = as_dates(frame[date], fmt)
         if stamps is None:
             present = frame[date].dropna()
-            parsed = pd.to_datetime(present.astype(str), format=fmt, errors="coerce", utc=True)
+            parsed = parse_dates(present.astype(str), fmt)
             example = present[parsed.isna()].iloc[0] if parsed.isna().any() else present.iloc[0]
             written = "ISO 8601 dates" if fmt == ISO_DATES else f"dates as {fmt}"
             raise DatasetError(
