@@ -40,6 +40,12 @@ class MetaDBError(AutomlMetaError):
     """The meta-database is missing, corrupt or lacks what was asked for."""
 
 
+class MetaDBPathError(MetaDBError):
+    """The path given holds no meta-database (absent, or an empty file): bad input (exit code 2), as a missing data file is."""
+
+    exit_code = 2
+
+
 class MetaDBVersionError(MetaDBError):
     """A meta-database or artifact was written by an incompatible schema version."""
 

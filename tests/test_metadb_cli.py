@@ -103,8 +103,11 @@ def test_db_build_names_a_failed_dataset_once(tmp_path, caplog):
 
 def test_db_info_on_a_missing_file_says_how_to_build(tmp_path):
     result = runner.invoke(app, ["db", "info", "--db", str(tmp_path / "absent.sqlite")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # bad input: the path given does not exist
     assert "db build" in result.stderr
+    (tmp_path / "empty.sqlite").touch()
+    result = runner.invoke(app, ["db", "info", "--db", str(tmp_path / "empty.sqlite")])
+    assert result.exit_code == 2 and "an empty file, not a meta-database" in result.stderr
 
 
 def test_dataset_folder_names_strip_table_and_compression_suffixes(tmp_path):

@@ -204,7 +204,7 @@ def test_recommend_rejects_single_class_target(metadb, tmp_path):
 
 def test_recommend_names_a_missing_db(tmp_path, churn_csv):
     result = _invoke("recommend", churn_csv, "--db", tmp_path / "absent.sqlite")
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a path that does not exist is bad input, as a missing data file is
     assert "absent.sqlite: no such meta-database" in result.stderr
 
 

@@ -111,7 +111,7 @@ def test_selector_evaluate_rejects_db_and_aslib_together(small_db, tmp_path):
 
 def test_selector_evaluate_names_a_missing_database(tmp_path):
     result = runner.invoke(app, ["selector", "evaluate", "--db", str(tmp_path / "absent.sqlite")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "no such meta-database" in result.stderr
 
 

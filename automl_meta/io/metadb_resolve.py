@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from automl_meta.exceptions import AutomlMetaError, MetaDBError
+from automl_meta.exceptions import AutomlMetaError, MetaDBError, MetaDBPathError
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def resolve_db_path(db: str | Path | None = None) -> Path:
         return path
     path = Path(db)
     if not path.is_file():
-        raise MetaDBError(f"{path}: no such meta-database file (build one with `automl-meta db build --db {path}`)")
+        raise MetaDBPathError(f"{path}: no such meta-database file (build one with `automl-meta db build --db {path}`)")
     return path
 
 

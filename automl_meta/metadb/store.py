@@ -20,7 +20,7 @@ from typing import Iterator, Mapping
 
 import pandas as pd
 
-from automl_meta.exceptions import MetaDBError, MetaDBVersionError, UsageError
+from automl_meta.exceptions import MetaDBError, MetaDBPathError, MetaDBVersionError, UsageError
 from automl_meta.metadb import schema
 from automl_meta.numbers import finite_or_none
 
@@ -60,7 +60,7 @@ class MetaDB:
         readonly = (not create) if readonly is None else readonly
         if not path.exists():
             if not create:
-                raise MetaDBError(f"{path}: no meta-database there; build one with `automl-meta db build --db {path}`")
+                raise MetaDBPathError(f"{path}: no meta-database there; build one with `automl-meta db build --db {path}`")
             path.parent.mkdir(parents=True, exist_ok=True)
         try:
             if readonly:
@@ -85,7 +85,7 @@ class MetaDB:
             self.conn.execute("PRAGMA synchronous = NORMAL")
         if empty:
             if self.readonly:
-                raise MetaDBError(f"{self.path}: an empty file, not a meta-database; build one with `automl-meta db build`")
+                raise MetaDBPathError(f"{self.path}: an empty file, not a meta-database; build one with `automl-meta db build`")
             schema.create(self.conn)
             return
         found = schema.user_version(self.conn)
