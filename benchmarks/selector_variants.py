@@ -48,7 +48,7 @@ from automl_meta.selection.baselines import _Selector
 from automl_meta.selection.contrasts import openml_landmarker_gains
 from automl_meta.selection.multi_forest import MultiOutputForest
 from automl_meta.selection.normalize import dataset_weights, fill_failed, normalize_scores, orient
-from automl_meta.selection.pairwise_forest import MISSING
+from automl_meta.selection.pairwise_forest import forest_matrix
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("AUTOML_META_SHARED", REPO.parent / "shared"))
@@ -57,7 +57,7 @@ CLASSIFIERS = {"rf": RandomForestClassifier, "et": ExtraTreesClassifier}
 
 
 def _matrix(meta_X: pd.DataFrame, columns) -> np.ndarray:
-    return np.nan_to_num(meta_X.reindex(columns=columns).to_numpy(float), nan=MISSING)
+    return forest_matrix(meta_X.reindex(columns=columns))
 
 
 def _seed(rng) -> int:
@@ -267,7 +267,7 @@ class Pairs(_Selector):
         from automl_meta.selection.metamodel import model_matrix
 
         named = meta_X.set_axis([str(c) for c in meta_X.columns], axis=1)
-        return np.nan_to_num(model_matrix(named, self.columns_, self.landmarkers_), nan=MISSING)
+        return forest_matrix(model_matrix(named, self.columns_, self.landmarkers_))
 
     def predict(self, meta_X):
         X = self._X(meta_X)

@@ -83,7 +83,11 @@ def cache_lookup(dataset: Dataset, cache_dir: str | Path | None = None, **kwargs
     start = time.perf_counter()
     if kwargs.get("random_state", 0) is None:  # unseeded extractions are never cached
         return None
-    hit = _read(_entry(dataset, cache_dir, **kwargs))
+    return _lookup(_entry(dataset, cache_dir, **kwargs), start)
+
+
+def _lookup(path: Path, start: float):
+    hit = _read(path)
     return None if hit is None else dataclasses.replace(hit, seconds=time.perf_counter() - start)
 
 
@@ -101,12 +105,13 @@ def cached_metafeatures(dataset: Dataset, cache_dir: str | Path | None = None, *
     """
     from automl_meta.metafeatures import extract_metafeatures
 
+    start = time.perf_counter()
     if kwargs.get("random_state", 0) is None:
         return extract_metafeatures(dataset, **kwargs)
-    hit = cache_lookup(dataset, cache_dir, **kwargs)
+    path = _entry(dataset, cache_dir, **kwargs)
+    hit = _lookup(path, start)
     if hit is not None:
         return hit
-    path = _entry(dataset, cache_dir, **kwargs)
     result = extract_metafeatures(dataset, **kwargs)
     try:
         write_text_atomic(path, json.dumps(result.to_dict(), allow_nan=False))

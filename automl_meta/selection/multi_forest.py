@@ -40,14 +40,9 @@ from automl_meta.exceptions import UsageError
 from automl_meta.selection.baselines import _Selector
 from automl_meta.selection.contrasts import openml_landmarker_gains
 from automl_meta.selection.normalize import fill_failed, normalize_scores, orient
-from automl_meta.selection.pairwise_forest import MISSING
+from automl_meta.selection.pairwise_forest import forest_matrix
 
 AGGREGATES = ("regret", "normalized")
-
-
-def _matrix(features: pd.DataFrame) -> np.ndarray:
-    """Meta-features as the forest reads them: float, an absent value as ``MISSING``."""
-    return np.nan_to_num(features.to_numpy(float), nan=MISSING)
 
 
 class MultiOutputForest(_Selector):
@@ -90,7 +85,7 @@ class MultiOutputForest(_Selector):
         return meta_X if gains is None else pd.concat([meta_X, gains], axis=1)
 
     def _X(self, meta_X: pd.DataFrame) -> np.ndarray:
-        return _matrix(self._features(meta_X).reindex(columns=self.feature_names_))
+        return forest_matrix(self._features(meta_X).reindex(columns=self.feature_names_))
 
     def fit(self, meta_X, scores, maximize: bool = True):
         if self.aggregate not in AGGREGATES:
@@ -98,7 +93,7 @@ class MultiOutputForest(_Selector):
         meta_X, scores = self._fit_scores(meta_X, scores, maximize)
         features = self._features(meta_X)
         self.feature_names_ = list(features.columns)
-        X = _matrix(features)
+        X = forest_matrix(features)
         # the median learner of a dataset maps to 0 and the best to 1; a failed run counts as 0
         normalized = normalize_scores(scores, self.maximize_, log=self.log_scores, floor="median").fillna(0.0)
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))

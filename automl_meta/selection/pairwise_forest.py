@@ -43,6 +43,11 @@ from automl_meta.selection.normalize import normalize_scores
 MISSING = -1.0  # what an absent meta-feature becomes (a value no count or rate takes)
 
 
+def forest_matrix(values) -> np.ndarray:
+    """Meta-features as the forests read them: float, an absent value as :data:`MISSING`."""
+    return np.nan_to_num(np.asarray(values, dtype=float), nan=MISSING)
+
+
 def _fit_duel(X, wins, weight, seed, params) -> RandomForestClassifier:
     return RandomForestClassifier(random_state=seed, n_jobs=1, **params).fit(X, wins, sample_weight=weight)
 
@@ -79,7 +84,7 @@ class PairwiseForest(_Selector):
         self.n_jobs = n_jobs
 
     def _X(self, meta_X: pd.DataFrame) -> np.ndarray:
-        return np.nan_to_num(model_matrix(meta_X, self.feature_names_, self.landmarkers_), nan=MISSING)
+        return forest_matrix(model_matrix(meta_X, self.feature_names_, self.landmarkers_))
 
     def fit(self, meta_X, scores, maximize: bool = True):
         meta_X, scores = self._fit_scores(meta_X, scores, maximize)
