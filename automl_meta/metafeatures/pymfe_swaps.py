@@ -86,6 +86,13 @@ def _orthonormal_basis(block: np.ndarray) -> np.ndarray:
 def calc_can_cors(cls, N: np.ndarray, y: np.ndarray, max_iter: int = 500) -> np.ndarray:
     """pymfe's canonical correlations of ``N`` and the one-hot ``y`` (``MFEStatistical._calc_can_cors``), in closed form.
 
+    They are the singular values of ``Qx.T @ Qy``, orthonormal bases of the two
+    centred blocks. For a one-hot block, ``Qy @ Qy.T`` projects onto the class
+    indicators, so they are also the singular values of the classes' sums of
+    ``Qx``'s rows, each divided by the square root of its class size: a
+    classes x attributes matrix, where a basis of the one-hot block took an SVD
+    of rows x classes (0.5 s of a 1.9 s extraction with 1,000 classes).
+
     As many as scikit-learn's loop returns: the number of classes less one or
     the number of attributes, whichever is fewer. Where collinear or constant
     attributes leave fewer directions, scikit-learn's extra ones are rounding
@@ -98,10 +105,14 @@ def calc_can_cors(cls, N: np.ndarray, y: np.ndarray, max_iter: int = 500) -> np.
     """
     N = np.asarray(N, dtype=float)
     _, codes = np.unique(np.asarray(y).ravel(), return_inverse=True)
+    codes = codes.ravel()
     classes = int(codes.max()) + 1
     count = max(min(classes - 1, N.shape[1]), 0)
-    basis_x, basis_y = _orthonormal_basis(N), _orthonormal_basis(np.eye(classes)[codes])
-    found = np.linalg.svd(basis_x.T @ basis_y, compute_uv=False) if basis_x.size and basis_y.size else np.zeros(0)
+    basis_x = _orthonormal_basis(N)
+    sizes = np.bincount(codes, minlength=classes)
+    sums = np.zeros((classes, basis_x.shape[1]))
+    np.add.at(sums, codes, basis_x)
+    found = np.linalg.svd(sums / np.sqrt(sizes)[:, None], compute_uv=False) if basis_x.size else np.zeros(0)
     can_cors = np.zeros(count)
     can_cors[: min(count, found.size)] = np.clip(found[:count], 0.0, 1.0 - MAX_CAN_COR_GAP)
     return can_cors
