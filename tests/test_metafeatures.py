@@ -191,6 +191,17 @@ def test_stratified_sample_keeps_rare_classes_and_proportions():
     assert np.array_equal(rows, again)
 
 
+def test_stratified_sample_of_many_classes_stays_near_max_rows():
+    # 10 rows for each of 400 classes would be a sample of 4,000 rows, twice max_rows
+    strata = np.repeat(np.arange(400), 25)
+    counts = np.unique(strata[stratified_rows(strata, 2000, np.random.default_rng(0))], return_counts=True)[1]
+    assert len(counts) == 400 and counts.sum() == 2000 and counts.min() == 5
+    # still two of each class past max_rows / 2 classes, so cross-validation keeps two folds
+    strata = np.repeat(np.arange(1500), 4)
+    counts = np.unique(strata[stratified_rows(strata, 2000, np.random.default_rng(0))], return_counts=True)[1]
+    assert len(counts) == 1500 and counts.min() == 2
+
+
 def test_regression_strata_are_quantile_bins(mixed_regression):
     strata = target_strata(mixed_regression)
     _, counts = np.unique(strata, return_counts=True)
