@@ -122,6 +122,33 @@ def test_a_decimal_point_anywhere_keeps_commas_as_text(tmp_path):
     assert not pd.api.types.is_numeric_dtype(frame["code"]) and frame["x"].tolist()[:2] == [0.5, 1.5]
 
 
+def test_thousands_separators_are_read_as_numbers_when_every_value_is_grouped(tmp_path):
+    # a spreadsheet's comma-delimited export quotes "1,234"; names with commas stay text
+    rows = "".join(f'"{1000 * i + 234:,}","{i}, J",{1.5 * i:,.1f},{"xy"[i % 2]}\n' for i in range(1, 21))
+    frame = read_table(write(tmp_path, "us.csv", "income,name,x,target\n" + rows))
+    assert pd.api.types.is_numeric_dtype(frame["income"]) and frame["income"].tolist()[:2] == [1234, 2234]
+    assert frame["name"].iloc[0] == "1, J" and frame["x"].iloc[1] == 3.0
+    # grouped by points with a decimal comma, in a semicolon-delimited file
+    rows = "".join(f"{i}.{i:03d}.{i:03d},5;{i},25;{'xy'[i % 2]}\n" for i in range(1, 21))
+    frame = read_table(write(tmp_path, "de.csv", "amount;rate;target\n" + rows))
+    assert frame["amount"].tolist()[:2] == [1001001.5, 2002002.5] and frame["rate"].iloc[0] == 1.25
+    # a header-less file whose first row is grouped numbers has no header
+    headerless = read_table(write(tmp_path, "h.csv", "".join(f'"{i},{i:03d}",{i % 2}\n' for i in range(1, 21))))
+    assert headerless.columns.tolist() == ["col_0", "col_1"] and headerless["col_0"].iloc[0] == 1001.0
+
+
+def test_commas_that_do_not_group_thousands_keep_the_column_as_text(tmp_path):
+    # "1,2" is no grouping, so the column is not taken for numbers, not even "1,234" (pandas' thousands= made it 12)
+    rows = "".join(f'"{v}",{"xy"[i % 2]}\n' for i, v in enumerate(["1,234", "1,2"] * 10))
+    assert not pd.api.types.is_numeric_dtype(read_table(write(tmp_path, "odd.csv", "code,target\n" + rows))["code"])
+    # "1,234" alone in a semicolon file may be a decimal comma (1.234): it stays one, as before
+    rows = "".join(f"1,234;{i};{'xy'[i % 2]}\n" for i in range(20))
+    assert read_table(write(tmp_path, "dec.txt", "a;b;target\n" + rows))["a"].iloc[0] == 1.234
+    # and three decimals after a point are not thousands either
+    rows = "".join(f"1.250;{i};{'xy'[i % 2]}\n" for i in range(20))
+    assert read_table(write(tmp_path, "pt.txt", "a;b;target\n" + rows))["a"].iloc[0] == 1.25
+
+
 def test_default_target_prefers_named_columns_case_insensitively(tmp_path):
     frame = make_mixed_frame(50).rename(columns={"target": "Class"})
     frame["z_last"] = 1.0

@@ -7,7 +7,9 @@ number. ``NA``, ``?``, ``NaN``, empty fields and ``inf`` all become missing.
 In a table not delimited by commas, numbers may have a decimal comma
 (``3,14``, as spreadsheets write them in many locales): when the first lines
 hold such numbers and none with a decimal point, the comma is read as the
-decimal mark.
+decimal mark. Numbers with thousands separators (``"1,234,567.5"``, or
+``1.234,5`` where the comma is the decimal mark) are read as numbers when the
+first lines show the grouping unambiguously (see :func:`_sniff_numbers`).
 """
 
 from __future__ import annotations
@@ -91,7 +93,9 @@ def _sniff_delimiter(text: str, kind: str) -> str:
     return found
 
 
-def _is_number(field: str, decimal: str = ".") -> bool:
+def _is_number(field: str, decimal: str = ".", thousands: str | None = None) -> bool:
+    if thousands:
+        field = field.replace(thousands, "")
     try:
         float(field.replace(decimal, ".") if decimal != "." else field)
     except ValueError:
@@ -99,30 +103,58 @@ def _is_number(field: str, decimal: str = ".") -> bool:
     return True
 
 
-def _has_header(text: str, sep: str, decimal: str = ".") -> bool:
+def _has_header(text: str, sep: str, decimal: str = ".", thousands: str | None = None) -> bool:
     first = next(csv.reader(io.StringIO(text[:65536]), delimiter=sep), [])
-    return not first or not all(_is_number(f.strip(), decimal) for f in first if f.strip() != "")
+    return not first or not all(_is_number(f.strip(), decimal, thousands) for f in first if f.strip() != "")
 
 
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d*,\d+(?:[eE][-+]?\d+)?\s*$")
 _DECIMAL_POINT = re.compile(r"^\s*[-+]?\d*\.\d+(?:[eE][-+]?\d+)?\s*$")
+_DIGITS_AND_MARKS = re.compile(r"^\s*[-+]?[\d.,]*\d[\d.,]*\s*$")
+# a number with thousands separator t: 1-3 leading digits (no leading zero), groups of 3, maybe a decimal part
+_GROUPED = {
+    ",": re.compile(r"^\s*[-+]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?\s*$"),
+    ".": re.compile(r"^\s*[-+]?[1-9]\d{0,2}(?:\.\d{3})+(?:,\d+)?\s*$"),
+}
+# ... that could not be a plain decimal number: two or more groups, or a decimal part after the groups
+_SURELY_GROUPED = {
+    ",": re.compile(r"^\s*[-+]?[1-9]\d{0,2}(?:(?:,\d{3}){2,}(?:\.\d+)?|(?:,\d{3})+\.\d+)\s*$"),
+    ".": re.compile(r"^\s*[-+]?[1-9]\d{0,2}(?:(?:\.\d{3}){2,}(?:,\d+)?|(?:\.\d{3})+,\d+)\s*$"),
+}
 
 
-def _sniff_decimal(text: str, sep: str) -> str:
-    """``","`` when the first 50 lines hold numbers like ``3,14`` and none like ``3.14`` (never with a comma delimiter)."""
-    if sep == ",":
-        return "."
+def _sniff_numbers(text: str, sep: str) -> tuple[str, str | None]:
+    """``(decimal, thousands)`` marks of the numbers in the first 50 lines.
+
+    A thousands separator is taken when every number-like field that holds it
+    is grouped by it (``1,234,567``; ``12,345.5``), and, since ``1,234`` may
+    also be a decimal comma and ``1.234`` a decimal point, when some field
+    could not be read otherwise (two or more groups, or groups then a decimal
+    part). Only in a comma-delimited file, where a quoted ``"1,234"`` cannot
+    be a decimal comma of the comma-delimited locales, is one group enough.
+    Otherwise the decimal mark is sniffed as before (``,`` when numbers like
+    ``3,14`` appear and none like ``3.14``, never with a comma delimiter).
+    """
     fields = [f for row in csv.reader(text[:65536].splitlines()[:50], delimiter=sep) for f in row]
+    numbers = [f for f in fields if _DIGITS_AND_MARKS.match(f)]
+    for mark, decimal in ((",", "."), (".", ",")):
+        grouped = [f for f in numbers if mark in f]
+        if not grouped or not all(_GROUPED[mark].match(f) for f in grouped):
+            continue
+        if (sep == "," and mark == ",") or any(_SURELY_GROUPED[mark].match(f) for f in grouped):
+            return decimal, mark
+    if sep == ",":
+        return ".", None
     comma = any(_DECIMAL_COMMA.match(f) for f in fields)
-    return "," if comma and not any(_DECIMAL_POINT.match(f) for f in fields) else "."
+    return ("," if comma and not any(_DECIMAL_POINT.match(f) for f in fields) else "."), None
 
 
 def _read_text_table(text: str, kind: str, sep: str | None, name: str) -> pd.DataFrame:
     if not text.strip():
         raise DatasetError(f"{name}: the file is empty")
     sep = sep or _sniff_delimiter(text, kind)
-    decimal = _sniff_decimal(text, sep)
-    header = 0 if _has_header(text, sep, decimal) else None
+    decimal, thousands = _sniff_numbers(text, sep)
+    header = 0 if _has_header(text, sep, decimal, thousands) else None
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -140,6 +172,26 @@ def _read_text_table(text: str, kind: str, sep: str | None, name: str) -> pd.Dat
         raise DatasetError(f"{name}: cannot parse as a table with delimiter {sep!r} ({message}); try --sep") from None
     if header is None:
         frame.columns = [f"col_{i}" for i in range(frame.shape[1])]
+    return _ungroup(frame, thousands, decimal) if thousands else frame
+
+
+def _ungroup(frame: pd.DataFrame, thousands: str, decimal: str) -> pd.DataFrame:
+    """Text columns whose every present value is a number, grouped by ``thousands`` or not, as numbers.
+
+    pandas' own ``thousands=`` drops the mark wherever it stands (``"1,2"``
+    becomes 12), so each value is checked against the grouping here instead.
+    """
+    mark, point = re.escape(thousands), re.escape(decimal)
+    number = rf"\s*[-+]?(?:[1-9]\d{{0,2}}(?:{mark}\d{{3}})+|\d+)(?:{point}\d+)?\s*"
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype != object and not pd.api.types.is_string_dtype(values):
+            continue
+        present = values.dropna().astype(str)
+        if present.empty or not present.str.contains(thousands, regex=False).any() or not present.str.fullmatch(number).all():
+            continue
+        plain = present.str.replace(thousands, "", regex=False).str.replace(decimal, ".", regex=False)
+        frame[column] = pd.to_numeric(plain).reindex(values.index)
     return frame
 
 
