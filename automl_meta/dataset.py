@@ -10,7 +10,8 @@ with a feature frame in a fixed convention that every other module relies on:
   missing values; class labels follow the same rule;
 * date and time columns (datetime columns, as parquet keeps them, or text in
   ISO 8601, e.g. ``2021-03-04`` or ``2021-03-04 17:30:00+01:00``, or in one of
-  :data:`DATE_FORMATS` such as ``25/12/2021`` or ``25.12.2021 17:30``, every
+  :data:`DATE_FORMATS` such as ``25/12/2021``, ``25.12.21 17:30``,
+  ``05-Jan-2021`` or ``January 5, 2021``, every
   present value parsing; naive times are taken as UTC) become numeric
   parts, ``<column>.year``, ``.month``, ``.day``, ``.dayofweek``, ``.hour`` and
   ``.days`` (days since 1970, in UTC), those that vary; see :func:`date_parts`.
@@ -207,12 +208,17 @@ DATE_PARTS = ("year", "month", "day", "dayofweek", "hour", "days")
 
 
 ISO_DATES = "ISO8601"
-# other ways of writing a date with a four-digit year, each also with a time of day
+# other ways of writing a date, each also with a time of day: numbers with a four- or two-digit
+# year (a four-digit year does not read as two), and English month names or their abbreviations
+NUMERIC_DAYS = ("%d/%m/%Y", "%m/%d/%Y", "%Y/%m/%d", "%d.%m.%Y", "%d-%m-%Y", "%m-%d-%Y")
+MONTH_NAME_DAYS = ("%d %b %Y", "%d %B %Y", "%d-%b-%Y", "%d-%b-%y", "%b %d %Y", "%B %d %Y", "%b %d, %Y", "%B %d, %Y")
 DATE_FORMATS = tuple(
     day + time
-    for day in ("%d/%m/%Y", "%m/%d/%Y", "%Y/%m/%d", "%d.%m.%Y", "%d-%m-%Y", "%m-%d-%Y")
+    for day in (*NUMERIC_DAYS, *(f.replace("%Y", "%y") for f in NUMERIC_DAYS if not f.startswith("%Y")), *MONTH_NAME_DAYS)
     for time in ("", " %H:%M", " %H:%M:%S")
 )
+_NUMERIC_DATE = r"\s*\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}"  # 25/12/2021, 2021/12/25, 25.12.21, ...
+_MONTH_NAME_DATE = r"\s*(?:\d{1,2}[ -][A-Za-z]{3,9}[ -]\d{2,4}|[A-Za-z]{3,9} \d{1,2},? \d{4})"  # 5 Jan 2021, Jan 5, 2021
 
 
 def _is_text(col: pd.Series) -> bool:
@@ -242,7 +248,7 @@ def fitting_date_formats(col: pd.Series) -> list[str]:
             return []
     if head.str.match(r"\s*\d{4}-\d{2}").all():  # "2021-03..."
         candidates = [ISO_DATES]
-    elif head.str.match(r"\s*\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}").all():
+    elif head.str.match(_NUMERIC_DATE).all() or head.str.match(_MONTH_NAME_DATE).all():
         candidates = [f for f in DATE_FORMATS if parse_dates(head, f).notna().all()]  # the head rules most out
     else:
         return []

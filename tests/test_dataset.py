@@ -150,6 +150,11 @@ def test_datetime_columns_become_the_same_parts_as_their_iso_text():
     ("%m/%d/%Y", "%m/%d/%Y"),
     ("%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M"),
     ("%Y/%m/%d", "%Y/%m/%d"),
+    ("%d/%m/%y", "%d/%m/%y"),  # two-digit years
+    ("%m-%d-%y %H:%M", "%m-%d-%y %H:%M"),
+    ("%d-%b-%Y", "%d-%b-%Y"),  # month names
+    ("%B %d, %Y", "%B %d, %Y"),
+    ("%d %b %Y %H:%M:%S", "%d %b %Y %H:%M:%S"),
 ])
 def test_dates_in_another_format_are_read_when_only_one_format_fits(written, fmt):
     stamps = pd.Series(pd.date_range("2021-12-05 07:30", periods=30, freq="31h"))  # days past 12: one reading
@@ -167,6 +172,11 @@ def test_dates_in_another_format_are_read_when_only_one_format_fits(written, fmt
     (["5/13/2021", "1/2/2021"], ["%m/%d/%Y"]),  # a 13th month cannot be: month first
     (["3/4/2021", "1/2/2021"], ["%d/%m/%Y", "%m/%d/%Y"]),  # either
     (["2021-03-04", "2021-12-31 23:59"], ["ISO8601"]),
+    (["25/12/21", "01/02/03"], ["%d/%m/%y"]),  # a two-digit year
+    (["01/02/03", "04/05/06"], ["%d/%m/%y", "%m/%d/%y"]),
+    (["05-Jan-2021", "17-feb-21"], []),  # two ways of writing the year in one column
+    (["5 Jan 2021", "17 Feb 2021"], ["%d %b %Y"]),
+    (["Jan 5, 2021", "March 17, 2021"], []),  # abbreviated and full month names mixed
 ])
 def test_date_formats_that_fit_a_column(values, fits):
     from automl_meta.dataset import fitting_date_formats
