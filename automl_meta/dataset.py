@@ -16,7 +16,7 @@ with a feature frame in a fixed convention that every other module relies on:
   parts, ``<column>.year``, ``.month``, ``.day``, ``.dayofweek``, ``.hour`` and
   ``.days`` (days since 1970, in UTC), those that vary; see :func:`date_parts`.
   A column that two formats read (``03/04/2021`` throughout: day or month
-  first?) stays text, with a warning;
+  first?) stays text, with a warning, unless ``day_first`` says which;
 * ID-like columns (all values distinct strings) and constant columns are
   removed from ``X`` and listed in ``Dataset.profile`` so they can be reported;
   integer columns that look like row numbers (distinct, consecutive) are kept,
@@ -256,6 +256,11 @@ def fitting_date_formats(col: pd.Series) -> list[str]:
     return [f for f in candidates if parse_dates(present, f).notna().all()]
 
 
+def reads_day_first(fmt: str) -> bool:
+    """Whether the date format ``fmt`` has the day before the month (``%d/%m/%Y``: yes; ``%m/%d/%Y``, ISO: no)."""
+    return 0 <= fmt.find("%d") < fmt.find("%m")
+
+
 def as_dates(col: pd.Series, fmt: str | None = None) -> pd.Series | None:
     """The column as UTC timestamps, else None (naive times are taken as UTC).
 
@@ -312,9 +317,14 @@ def category_strings(col: pd.Series) -> pd.Series:
 
 
 def make_dataset(
-    frame: pd.DataFrame, target: str | None = None, task: str = "auto", name: str = "dataset"
+    frame: pd.DataFrame, target: str | None = None, task: str = "auto", name: str = "dataset",
+    day_first: bool | None = None,
 ) -> Dataset:
     """Check ``frame`` as a learning problem and split it into features and target.
+
+    ``day_first`` settles text dates whose day and month cannot be told apart
+    (``03/04/2021`` throughout): True reads them day first (3 April), False
+    month first (March 4); None leaves such a column text, with a warning.
 
     Raises :class:`DatasetError` naming the problem (too few rows, target absent
     or all missing, a single class, no usable feature, ...).
@@ -390,11 +400,13 @@ def make_dataset(
             constant.append(col)
             continue
         fits = fitting_date_formats(raw)
+        if len(fits) > 1 and day_first is not None:
+            fits = [f for f in fits if reads_day_first(f) == day_first]
         if len(fits) > 1:
             example = raw.dropna().iloc[0]
             logger.warning(
                 "%s: %r holds dates whose day and month cannot be told apart (%r); it stays text: "
-                "write them as ISO 8601 (2021-03-04)", name, col, example,
+                "pass --day-first or --month-first, or write them as ISO 8601 (2021-03-04)", name, col, example,
             )
         if pd.api.types.is_datetime64_any_dtype(raw):
             stamps = as_dates(raw)

@@ -34,6 +34,14 @@ TaskOption = Annotated[
     ),
 ]
 SepOption = Annotated[str | None, typer.Option("--sep", help="Field delimiter of a text table (default: sniffed).")]
+DayFirstOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--day-first/--month-first",
+        help="Read text dates whose day and month cannot be told apart (03/04/2021 throughout) day first or month first (default: such a column stays text, with a warning).",
+        metavar="",
+    ),
+]
 SeedOption = Annotated[int, typer.Option("--random-state", "--seed", help="Seed for every random choice.")]
 DataArgument = Annotated[Path, typer.Argument(help="Data file: CSV, TSV (optionally .gz/.bz2/.xz/.zip), parquet or ARFF.")]
 

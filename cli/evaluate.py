@@ -8,6 +8,7 @@ import typer
 
 from automl_meta.cli._common import (
     DataArgument,
+    DayFirstOption,
     JsonOption,
     SeedOption,
     SepOption,
@@ -50,6 +51,7 @@ def evaluate_command(
     target: TargetOption = None,
     task: TaskOption = "auto",
     sep: SepOption = None,
+    day_first: DayFirstOption = None,
     learners: LearnersOption = "all",
     cv: CvOption = 5,
     repeats: RepeatsOption = 1,
@@ -65,7 +67,7 @@ def evaluate_command(
     from automl_meta.io import load_dataset
     from automl_meta.learners import get_learners
 
-    dataset = load_dataset(data, target=target, task=task, sep=sep)
+    dataset = load_dataset(data, target=target, task=task, sep=sep, day_first=day_first)
     specs = get_learners(dataset.task, None if learners.strip() == "all" else learners)
     with progress_bar(f"evaluating {len(specs)} learners", total=len(specs), enabled=err.is_terminal) as advance:
         result = evaluate(

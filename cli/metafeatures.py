@@ -9,6 +9,7 @@ import typer
 
 from automl_meta.cli._common import (
     DataArgument,
+    DayFirstOption,
     JsonOption,
     SeedOption,
     SepOption,
@@ -56,6 +57,7 @@ def metafeatures(
     target: TargetOption = None,
     task: TaskOption = "auto",
     sep: SepOption = None,
+    day_first: DayFirstOption = None,
     groups: GroupsOption = "default",
     summary: SummaryOption = "mean,sd",
     max_rows: MaxRowsOption = 2000,
@@ -70,7 +72,7 @@ def metafeatures(
     from automl_meta.io.mf_cache import cached_metafeatures
     from automl_meta.metafeatures import extract_metafeatures
 
-    dataset = load_dataset(data, target=target, task=task, sep=sep)
+    dataset = load_dataset(data, target=target, task=task, sep=sep, day_first=day_first)
     options = dict(groups=groups, summary=summary, random_state=random_state, max_rows=max_rows, max_cols=max_cols)
     if no_cache:
         mf = extract_metafeatures(dataset, **options)

@@ -10,6 +10,7 @@ import typer
 
 from automl_meta.cli._common import (
     DataArgument,
+    DayFirstOption,
     JsonOption,
     SeedOption,
     SepOption,
@@ -83,6 +84,7 @@ def recommend_command(
     target: TargetOption = None,
     task: TaskOption = "auto",
     sep: SepOption = None,
+    day_first: DayFirstOption = None,
     top: TopOption = 10,
     db: DbOption = None,
     explain: ExplainOption = False,
@@ -100,7 +102,7 @@ def recommend_command(
     """Rank the candidate learners for DATA from its meta-features, before running any of them."""
     start = time.perf_counter()
     with collector_paused():
-        dataset, selector, rec = _rank(data, target, task, sep, db, random_state, explain=top if explain else 0)
+        dataset, selector, rec = _rank(data, target, task, sep, day_first, db, random_state, explain=top if explain else 0)
     if probe or probe_rows is not None or probe_budget is not None or probe_draws is not None:
         from automl_meta.probe import with_probe
         from automl_meta.selection.probe import PROBE_DRAWS
@@ -147,7 +149,7 @@ def recommend_command(
         )
 
 
-def _rank(data, target, task, sep, db, random_state, explain: int):
+def _rank(data, target, task, sep, day_first, db, random_state, explain: int):
     """Read DATA, extract its meta-features and rank the portfolio: (dataset, selector, recommendation)."""
     from automl_meta.io.mf_background import BackgroundMetaFeatures
 
@@ -172,7 +174,7 @@ def _rank(data, target, task, sep, db, random_state, explain: int):
         from automl_meta.io.metadb_resolve import db_mf_options, load_selector, stored_scores
         from automl_meta.io.mf_cache import cache_lookup
 
-        dataset = load_dataset(data, target=target, task=task, sep=sep)
+        dataset = load_dataset(data, target=target, task=task, sep=sep, day_first=day_first)
         metafeatures = cache_lookup(dataset, **db_mf_options(db))
         if metafeatures is None:
             background.send(dataset)

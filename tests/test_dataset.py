@@ -193,6 +193,18 @@ def test_dates_whose_day_and_month_cannot_be_told_apart_stay_text_with_a_warning
     assert "'when' holds dates whose day and month cannot be told apart ('03/04/2021')" in caplog.text
 
 
+def test_day_first_reads_dates_whose_day_and_month_cannot_be_told_apart():
+    frame = pd.DataFrame({"when": ["01/03/2021", "01/04/2021", "01/05/2021"] * 10, "x": np.arange(30.0),
+                          "target": ["a", "b"] * 15})
+    day_first, month_first = make_dataset(frame, day_first=True), make_dataset(frame, day_first=False)
+    assert day_first.profile.date_formats == {"when": "%d/%m/%Y"} and month_first.profile.date_formats == {"when": "%m/%d/%Y"}
+    assert day_first.X["when.month"].tolist()[:3] == [3.0, 4.0, 5.0] and "when.month" not in month_first.X
+    assert month_first.X["when.day"].tolist()[:3] == [3.0, 4.0, 5.0]
+    # a column that only one format reads is read in it, whatever day_first says
+    assert make_dataset(frame.assign(when=["25/12/2021"] * 15 + ["01/02/2021"] * 15), day_first=False).profile.date_formats == {
+        "when": "%d/%m/%Y"}
+
+
 @pytest.mark.parametrize("values", [
     ["2021-03-04", "unknown"] * 10,  # one value that is no date: not a date column
     ["03/04/2021", "04/05/2021"] * 10,  # day or month first? left as text

@@ -243,12 +243,13 @@ def load_dataset(
     task: str = "auto",
     sep: str | None = None,
     name: str | None = None,
+    day_first: bool | None = None,
 ) -> Dataset:
-    """Read ``path`` and check it as a learning problem (see :func:`make_dataset`)."""
+    """Read ``path`` and check it as a learning problem (see :func:`make_dataset`, also for ``day_first``)."""
     path = Path(path)
     frame = read_table(path, sep=sep)
     if name is None:
         name = path.name
         for suffix in reversed(path.suffixes):
             name = name[: -len(suffix)] if name.endswith(suffix) else name
-    return make_dataset(frame, target=target, task=task, name=name or path.name)
+    return make_dataset(frame, target=target, task=task, name=name or path.name, day_first=day_first)
