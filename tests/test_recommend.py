@@ -364,6 +364,24 @@ def test_day_first_or_month_first_settles_dates_whose_day_and_month_cannot_be_to
         assert "--day-first" in " ".join(_invoke(command, "--help").stdout.split())
 
 
+def test_recommend_extracts_the_meta_feature_groups_the_database_was_built_with(tmp_path, monkeypatch, churn_csv):
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(3):
+        _synthetic(i).to_csv(data / f"synth_{i}.csv", index=False)
+    db = tmp_path / "narrow.sqlite"
+    built = _invoke("db", "build", "--source", f"dir:{data}", "--db", db, "--cv", "2", "--max-rows", "100",
+                    "--learners", "dummy,gaussian_nb", "--mf-groups", "general,statistical", "--quiet")
+    assert built.exit_code == 0, built.output
+    monkeypatch.setenv("AUTOML_META_CACHE_DIR", str(tmp_path / "cache"))
+    result = _invoke("recommend", churn_csv, "--db", db, "--json")
+    assert result.exit_code == 0, result.output
+    (entry,) = (tmp_path / "cache").glob("*.json")
+    names = json.loads(entry.read_text())["values"]
+    assert "cor.mean" in names and "nr_inst" in names  # statistical and general
+    assert not any(n.startswith(("one_nn", "leaves", "attr_ent")) for n in names)  # no landmarking, model-based, info-theory
+
+
 def test_predict_leaves_out_probability_columns_that_do_not_fit(metadb, tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(300, 3))

@@ -260,6 +260,8 @@ def db_mf_options(db: str | Path | None = None) -> dict:
 def mf_options(protocol: dict) -> dict:
     """The :func:`extract_metafeatures` options a database's meta-features were computed with."""
     options = {}
+    if protocol.get("mf_groups"):  # db build --mf-groups; absent: the extractor's default groups
+        options["groups"] = tuple(protocol["mf_groups"])
     if protocol.get("mf_max_rows") is not None:
         options["max_rows"] = int(protocol["mf_max_rows"])
     if protocol.get("random_state") is not None:
