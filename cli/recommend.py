@@ -159,33 +159,52 @@ def _rank(data, target, task, sep, day_first, db, random_state, explain: int):
 
         mfe_class()  # pymfe and scikit-learn, without matplotlib
 
-    def metafeatures_job(dataset):
+    def metafeatures_job(work):
         from automl_meta.io.mf_cache import cached_metafeatures
         from automl_meta.io.metadb_resolve import db_mf_options
+        from automl_meta.metafeatures import extract_metafeatures
 
-        return cached_metafeatures(dataset, **db_mf_options(db))
+        dataset, groups = work  # groups: the child's share of a split extraction, else None (all, cached)
+        options = db_mf_options(db)
+        return cached_metafeatures(dataset, **options) if groups is None else extract_metafeatures(dataset, **{**options, "groups": groups})
 
     # A forked child imports pymfe while this process reads the data; it gets the data from here
     # and extracts the meta-features while this process imports LightGBM and loads the
-    # meta-model: two cores, half the wait. Not for big files: two copies in memory.
+    # meta-model: two cores, half the wait. On larger samples this process then extracts the
+    # groups other than landmarking itself (metafeatures.combine). Not for big files: two
+    # copies in memory.
     small = data.is_file() and data.stat().st_size <= BACKGROUND_MAX_BYTES
     with BackgroundMetaFeatures(metafeatures_job, enabled=small, prepare=warm_up, receives=True) as background:
         from automl_meta.io import load_dataset
         from automl_meta.io.metadb_resolve import db_mf_options, load_selector, stored_scores
         from automl_meta.io.mf_cache import cache_lookup
+        from automl_meta.metafeatures.combine import two_way_split
 
         dataset = load_dataset(data, target=target, task=task, sep=sep, day_first=day_first)
-        metafeatures = cache_lookup(dataset, **db_mf_options(db))
+        options = db_mf_options(db)
+        metafeatures = cache_lookup(dataset, **options)
+        split = None
         if metafeatures is None:
-            background.send(dataset)
+            split = two_way_split(dataset, options.get("groups"), options.get("max_rows")) if background.running else None
+            background.send((dataset, split[0] if split else None))
         else:  # seen before: the child is not needed
             background.cancel()
         selector = load_selector(dataset.task, db=db, random_state=random_state)
         known = stored_scores(selector.db_path, dataset, selector.metric)  # while the child still extracts
+        if split:
+            from automl_meta.metafeatures import extract_metafeatures
+
+            ours = extract_metafeatures(dataset, **{**options, "groups": split[1]})
     from automl_meta.api import rank_dataset
 
     if metafeatures is None:
         metafeatures = background.result  # None if the child failed: rank_dataset extracts here
+        if split and metafeatures is not None:
+            from automl_meta.io.mf_cache import cache_store
+            from automl_meta.metafeatures.combine import combine_metafeatures
+
+            metafeatures = combine_metafeatures([metafeatures, ours])
+            cache_store(dataset, metafeatures, **options)
     return dataset, selector, rank_dataset(dataset, selector, metafeatures, explain=explain, known=known)
 
 

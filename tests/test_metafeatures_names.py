@@ -29,3 +29,11 @@ def test_default_extraction_uses_the_table_and_others_the_reference_run():
     names = template_names(*other)
     assert names == reference_names(*other)
     assert "nr_inst" in names and not any(n.endswith(".sd") for n in names)
+
+
+@pytest.mark.parametrize("groups", [(g,) for g in DEFAULT_GROUPS] + [tuple(g for g in DEFAULT_GROUPS if g != "landmarking")])
+def test_names_of_some_of_the_default_groups_come_from_the_table_as_a_reference_run_gives_them(groups):
+    if pymfe.__version__ != PYMFE_VERSION:
+        pytest.skip(f"the table is for pymfe {PYMFE_VERSION}; {pymfe.__version__} is installed (the table is unused)")
+    assert (groups, DEFAULT_SUMMARY) not in KNOWN_TEMPLATES
+    assert template_names(groups, DEFAULT_SUMMARY) == reference_names(groups, DEFAULT_SUMMARY)

@@ -7,6 +7,7 @@ learners, 3-fold CV), never the shipped one.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 
@@ -380,6 +381,36 @@ def test_recommend_extracts_the_meta_feature_groups_the_database_was_built_with(
     names = json.loads(entry.read_text())["values"]
     assert "cor.mean" in names and "nr_inst" in names  # statistical and general
     assert not any(n.startswith(("one_nn", "leaves", "attr_ent")) for n in names)  # no landmarking, model-based, info-theory
+
+
+def test_a_larger_table_is_extracted_in_two_processes_into_the_vector_of_one(tmp_path, monkeypatch):
+    import automl_meta.metafeatures as metafeatures
+    from automl_meta.io.metadb_resolve import db_mf_options
+
+    frame = make_mixed_frame(2400, seed=4)
+    for j in range(10):
+        frame[f"extra{j}"] = np.random.default_rng(j).normal(size=len(frame)) + (frame["target"] == "yes") * 0.1 * j
+    data = tmp_path / "larger.csv"
+    frame.to_csv(data, index=False)
+    here = []  # the groups this process extracts; the forked child's calls stay in the child
+    real = metafeatures.extract_metafeatures
+
+    @functools.wraps(real)  # the cache key reads its signature
+    def spy(dataset, **options):
+        here.append(options.get("groups"))
+        return real(dataset, **options)
+
+    monkeypatch.setattr(metafeatures, "extract_metafeatures", spy)
+    monkeypatch.setenv("AUTOML_META_CACHE_DIR", str(tmp_path / "cache"))
+    result = _invoke("recommend", data, "--json")  # the shipped database: samples of 2,000 rows
+    assert result.exit_code == 0, result.output
+    assert here == [("general", "statistical", "info-theory", "model-based")]  # landmarking went to the child
+    (entry,) = (tmp_path / "cache").glob("*.json")
+    whole = real(make_dataset(frame), **db_mf_options(None))
+    assert list(json.loads(entry.read_text())["values"].items()) == list(whole.values.items())
+    again = _invoke("recommend", data, "--json")
+    assert json.loads(again.stdout)["metafeatures_cached"] is True
+    assert json.loads(again.stdout)["recommendations"] == json.loads(result.stdout)["recommendations"]
 
 
 def test_predict_leaves_out_probability_columns_that_do_not_fit(metadb, tmp_path):

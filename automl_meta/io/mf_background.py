@@ -119,6 +119,11 @@ class BackgroundMetaFeatures:
         self._input_fd = None  # the parent's end of the pipe to the child, until send() hands it to the writer
         self._writer = None
 
+    @property
+    def running(self) -> bool:
+        """Whether a child was started and is neither cancelled nor reaped."""
+        return self._pid is not None and self._read_fd is not None
+
     @staticmethod
     def available() -> bool:
         return hasattr(os, "fork") and sys.platform.startswith("linux")

@@ -113,8 +113,18 @@ def cached_metafeatures(dataset: Dataset, cache_dir: str | Path | None = None, *
     if hit is not None:
         return hit
     result = extract_metafeatures(dataset, **kwargs)
+    _write(path, result)
+    return result
+
+
+def cache_store(dataset: Dataset, metafeatures, cache_dir: str | Path | None = None, **kwargs) -> None:
+    """Store ``metafeatures``, extracted from ``dataset`` with these options, as :func:`cached_metafeatures` would."""
+    if kwargs.get("random_state", 0) is not None:
+        _write(_entry(dataset, cache_dir, **kwargs), metafeatures)
+
+
+def _write(path: Path, metafeatures) -> None:
     try:
-        write_text_atomic(path, json.dumps(result.to_dict(), allow_nan=False))
+        write_text_atomic(path, json.dumps(metafeatures.to_dict(), allow_nan=False))
     except OSError as exc:
         logger.warning("cannot write the meta-feature cache in %s (%s); continuing without it", path.parent, exc)
-    return result

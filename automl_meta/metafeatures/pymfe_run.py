@@ -115,12 +115,19 @@ def template_names(groups: tuple[str, ...], summary: tuple[str, ...]) -> tuple[s
     """The names pymfe produces for ``groups`` and ``summary``.
 
     From :data:`~automl_meta.metafeatures.known_names.KNOWN_TEMPLATES` when it
-    has them for the installed pymfe, else from :func:`reference_names`.
+    has them for the installed pymfe, or has them for more groups with the same
+    summary (the names of these groups' features, as when the work is split
+    between two processes), else from :func:`reference_names`.
     """
     import pymfe
 
-    if pymfe.__version__ == PYMFE_VERSION and (groups, summary) in KNOWN_TEMPLATES:
-        return KNOWN_TEMPLATES[groups, summary]
+    if pymfe.__version__ == PYMFE_VERSION:
+        if (groups, summary) in KNOWN_TEMPLATES:
+            return KNOWN_TEMPLATES[groups, summary]
+        for (known_groups, known_summary), names in KNOWN_TEMPLATES.items():
+            if known_summary == summary and set(groups) <= set(known_groups):
+                wanted = set(features_for(groups))
+                return tuple(n for n in names if n.split(".")[0] in wanted)
     return reference_names(groups, summary)
 
 
