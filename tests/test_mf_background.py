@@ -107,7 +107,9 @@ def test_the_child_prepares_then_extracts_what_the_parent_sends(tmp_path, datase
         return cached_metafeatures(received, cache_dir=tmp_path / "cache", **FAST)
 
     with BackgroundMetaFeatures(job, prepare=prepare, receives=True) as background:
+        assert background.running
         background.send(dataset)
+    assert not background.running
     assert background.result is not None
     assert background.result.values == extract_metafeatures(dataset, **FAST).values
     assert cached_metafeatures(dataset, cache_dir=tmp_path / "cache", **FAST).cached
@@ -123,6 +125,7 @@ def test_nothing_sent_or_cancelled_leaves_no_result_and_reaps_the_child(tmp_path
     assert silent.result is None and _reaped(silent)
     with BackgroundMetaFeatures(job, receives=True) as cancelled:
         cancelled.cancel()
+        assert not cancelled.running
         cancelled.send(dataset)  # too late: ignored
     assert cancelled.result is None and _reaped(cancelled)
     assert not list(tmp_path.iterdir())

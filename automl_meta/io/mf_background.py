@@ -197,6 +197,7 @@ class BackgroundMetaFeatures:
         self._close_input()
         with os.fdopen(self._read_fd, "rb") as pipe:
             payload = pipe.read()
+        self._read_fd = None
         _, status = os.waitpid(self._pid, 0)
         if self._writer is not None:
             self._writer.join()
