@@ -12,8 +12,8 @@
   from scikit-learn's iterative ``CCA``, one NIPALS loop of up to 500 steps per
   component: about 3 s of a 5.5 s ``recommend`` on a table with 150 classes
   (``benchmarks/recommend_latency.py --classes 150``). :func:`calc_can_cors` computes them in closed form (the
-  singular values of the product of orthonormal bases of the two centred
-  blocks), as many of them as scikit-learn's loop keeps. On the 79 PMLB
+  singular values of the classes' sums of an orthonormal basis of the
+  centred attributes), as many of them as scikit-learn's loop keeps. On the 79 PMLB
   classification tables the features built on them agree within 0.3% with
   scikit-learn's (but where a correlation is 1: see :func:`calc_can_cors`),
   and the shipped meta-model ranks every table the same (its predicted scores
