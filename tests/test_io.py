@@ -137,6 +137,13 @@ def test_thousands_separators_are_read_as_numbers_when_every_value_is_grouped(tm
     assert headerless.columns.tolist() == ["col_0", "col_1"] and headerless["col_0"].iloc[0] == 1001.0
 
 
+def test_thousands_separators_first_seen_after_the_sniffed_lines_still_make_numbers(tmp_path):
+    prices = [f"{9.5 * i:.2f}" for i in range(60)] + ['"1,299.00"', '"12,345.50"']
+    rows = "".join(f"{p},{'xy'[i % 2]}\n" for i, p in enumerate(prices))
+    frame = read_table(write(tmp_path, "late.csv", "price,target\n" + rows))
+    assert frame["price"].dtype == float and frame["price"].tolist()[-2:] == [1299.0, 12345.5]
+
+
 def test_commas_that_do_not_group_thousands_keep_the_column_as_text(tmp_path):
     # "1,2" is no grouping, so the column is not taken for numbers, not even "1,234" (pandas' thousands= made it 12)
     rows = "".join(f'"{v}",{"xy"[i % 2]}\n' for i, v in enumerate(["1,234", "1,2"] * 10))

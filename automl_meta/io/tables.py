@@ -7,9 +7,10 @@ number. ``NA``, ``?``, ``NaN``, empty fields and ``inf`` all become missing.
 In a table not delimited by commas, numbers may have a decimal comma
 (``3,14``, as spreadsheets write them in many locales): when the first lines
 hold such numbers and none with a decimal point, the comma is read as the
-decimal mark. Numbers with thousands separators (``"1,234,567.5"``, or
-``1.234,5`` where the comma is the decimal mark) are read as numbers when the
-first lines show the grouping unambiguously (see :func:`_sniff_numbers`).
+decimal mark. A column of numbers with thousands separators
+(``"1,234,567.5"``, or ``1.234,5`` where the comma is the decimal mark) is
+read as numbers when every value is grouped correctly and the grouping is
+unambiguous (see :func:`_ungroup`).
 """
 
 from __future__ import annotations
@@ -172,25 +173,38 @@ def _read_text_table(text: str, kind: str, sep: str | None, name: str) -> pd.Dat
         raise DatasetError(f"{name}: cannot parse as a table with delimiter {sep!r} ({message}); try --sep") from None
     if header is None:
         frame.columns = [f"col_{i}" for i in range(frame.shape[1])]
-    return _ungroup(frame, thousands, decimal) if thousands else frame
+    return _ungroup(frame, decimal, sep)
 
 
-def _ungroup(frame: pd.DataFrame, thousands: str, decimal: str) -> pd.DataFrame:
-    """Text columns whose every present value is a number, grouped by ``thousands`` or not, as numbers.
+def _ungroup(frame: pd.DataFrame, decimal: str, sep: str) -> pd.DataFrame:
+    """Text columns whose every present value is a number, some with thousands separators, as numbers.
 
-    pandas' own ``thousands=`` drops the mark wherever it stands (``"1,2"``
-    becomes 12), so each value is checked against the grouping here instead.
+    Checked column by column, whatever the first lines showed: a price column
+    may reach ``"1,299.00"`` only after its first hundred rows. The separator
+    is the mark that is not the decimal one; a column is converted when every
+    value is grouped correctly or plain, and, where one group (``1,234``)
+    could be a decimal comma, when some value could not be (see
+    :func:`_sniff_numbers`). pandas' own ``thousands=`` drops the mark wherever
+    it stands (``"1,2"`` becomes 12), hence the check.
     """
-    mark, point = re.escape(thousands), re.escape(decimal)
-    number = rf"\s*[-+]?(?:[1-9]\d{{0,2}}(?:{mark}\d{{3}})+|\d+)(?:{point}\d+)?\s*"
+    mark = "," if decimal == "." else "."
+    number = re.compile(
+        rf"\s*[-+]?(?:[1-9]\d{{0,2}}(?:{re.escape(mark)}\d{{3}})+|\d+)(?:{re.escape(decimal)}\d+)?\s*"
+    )
+    one_group_is_enough = (sep == "," and mark == ",") or decimal == ","
     for column in frame.columns:
         values = frame[column]
         if values.dtype != object and not pd.api.types.is_string_dtype(values):
             continue
         present = values.dropna().astype(str)
-        if present.empty or not present.str.contains(thousands, regex=False).any() or not present.str.fullmatch(number).all():
+        if present.empty or not present.head(32).str.match(_DIGITS_AND_MARKS).all():  # cheap: text columns stop here
             continue
-        plain = present.str.replace(thousands, "", regex=False).str.replace(decimal, ".", regex=False)
+        marked = present.str.contains(mark, regex=False)
+        if not marked.any() or not present.str.fullmatch(number).all():
+            continue
+        if not one_group_is_enough and not present[marked].str.match(_SURELY_GROUPED[mark]).any():
+            continue
+        plain = present.str.replace(mark, "", regex=False).str.replace(decimal, ".", regex=False)
         frame[column] = pd.to_numeric(plain).reindex(values.index)
     return frame
 
