@@ -155,7 +155,8 @@ def _allocate(counts: np.ndarray, total: int, floor: np.ndarray) -> np.ndarray:
 
 def subsample(dataset, max_rows: int, random_state=0, min_per_class: int = 5):
     """At most ``max_rows`` rows, stratified: by class for classification (every class keeps
-    ``min(its rows, min_per_class)``), by target decile for regression. Row order is kept."""
+    ``min(its rows, min_per_class)``, so that many classes may make the sample larger than
+    ``max_rows``), by target decile for regression. Row order is kept."""
     n = dataset.n_rows
     if max_rows >= n:
         return dataset
@@ -167,7 +168,8 @@ def subsample(dataset, max_rows: int, random_state=0, min_per_class: int = 5):
         labels, floor_each = pd.qcut(y.rank(method="first"), q=min(10, max_rows), labels=False).to_numpy(), 0
     groups = [np.flatnonzero(labels == g) for g in sorted(pd.unique(labels))]
     counts = np.array([len(g) for g in groups])
-    alloc = _allocate(counts, int(max_rows), np.minimum(counts, floor_each))
+    floor = np.minimum(counts, floor_each)
+    alloc = _allocate(counts, max(int(max_rows), int(floor.sum())), floor)
     rows = np.concatenate([rng.choice(g, size=a, replace=False) for g, a in zip(groups, alloc)])
     return _take(dataset, rows)
 
@@ -343,6 +345,8 @@ def evaluate(
         data = subsample(dataset, int(max_rows), random_state=random_state, min_per_class=cv)
         strata = "by class" if task == "classification" else "by target decile"
         notes.append(f"subsampled {dataset.n_rows} -> {data.n_rows} rows (stratified {strata}, --max-rows)")
+        if data.n_rows > int(max_rows):
+            notes.append(f"more rows than --max-rows {max_rows}: each of the {data.y.nunique()} classes keeps {cv} rows for the {cv} folds")
     if task == "classification":
         data, cv = _drop_rare_classes(data, cv, notes)
     names = metrics_for(task)
