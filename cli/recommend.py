@@ -45,6 +45,13 @@ EvaluateTopOption = Annotated[
         help="Cross-validate the top K learners (successive halving over rows) and show real scores beside predicted ones.",
     ),
 ]
+EvaluateTimeoutOption = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        help="With --evaluate-top: seconds allowed per fit (one fold); a learner over it is stopped and shown as timeout.",
+    ),
+]
 FitOption = Annotated[
     Path | None,
     typer.Option(
@@ -93,6 +100,7 @@ def recommend_command(
     probe_budget: ProbeBudgetOption = None,
     probe_draws: ProbeDrawsOption = None,
     evaluate_top: EvaluateTopOption = 0,
+    timeout: EvaluateTimeoutOption = None,
     cv: CvOption = 5,
     halving: HalvingOption = True,
     fit: FitOption = None,
@@ -119,7 +127,8 @@ def recommend_command(
         rungs = len(halving_schedule(dataset.n_rows, min(evaluate_top, len(rec.ranking)))) if halving else 1
         with progress_bar("evaluating the top learners", total=rungs, enabled=not json) as advance:
             rec = run_evaluate_top(
-                dataset, rec, k=evaluate_top, cv=cv, halving=halving, random_state=random_state, progress=advance
+                dataset, rec, k=evaluate_top, cv=cv, halving=halving, timeout=timeout, random_state=random_state,
+                progress=advance,
             )
     saved = None
     if fit is not None:

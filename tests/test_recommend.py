@@ -223,6 +223,13 @@ def test_evaluate_top_reports_real_scores_and_fits_the_best(metadb, churn_csv, t
     assert sidecar["real_score"] == best["real_score"]
 
 
+def test_evaluate_top_stops_fits_over_the_timeout(metadb, churn_csv):
+    result = _invoke("recommend", churn_csv, "--db", metadb, "--evaluate-top", 1, "--cv", 2, "--timeout", 1e-4, "--json")
+    assert result.exit_code == 0, result.output
+    (evaluated,) = [r for r in json.loads(result.stdout)["recommendations"] if "real_status" in r]
+    assert evaluated["rank"] == 1 and evaluated["real_status"] == "timeout" and evaluated["real_score"] is None
+
+
 def test_probe_reranks_by_the_blend_of_probe_and_model_ranks(metadb, churn_csv):
     from automl_meta.selection.probe import blend_ranks
 
