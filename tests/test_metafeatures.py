@@ -202,6 +202,21 @@ def test_stratified_sample_of_many_classes_stays_near_max_rows():
     assert len(counts) == 1500 and counts.min() == 2
 
 
+def test_pairwise_complexity_features_are_left_out_past_30_classes(caplog):
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame(rng.normal(size=(240, 3)), columns=["a", "b", "c"])
+    for classes in (3, 40):
+        frame["target"] = [f"k{i % classes}" for i in range(240)]
+        frame["a"] += (np.arange(240) % classes) * 0.1  # some signal, so the features are defined
+        with caplog.at_level("WARNING", logger="automl_meta.metafeatures.pymfe_run"):
+            mf = extract_metafeatures(make_dataset(frame), groups="complexity")
+        assert mf.values["n1"] is not None
+        if classes == 3:
+            assert mf.values["l1.mean"] is not None and mf.values["f2.mean"] is not None and not caplog.text
+    assert mf.values["l1.mean"] is None and mf.values["f4.mean"] is None  # 40 classes: 780 pairs
+    assert "40 classes: the complexity features f2, f3, f4, l1, l2, l3 compare every pair" in caplog.text
+
+
 def test_regression_strata_are_quantile_bins(mixed_regression):
     strata = target_strata(mixed_regression)
     _, counts = np.unique(strata, return_counts=True)

@@ -38,7 +38,7 @@ from automl_meta.metafeatures.target_stats import SIMPLE_FEATURES, simple_featur
 
 logger = logging.getLogger(__name__)
 
-EXTRACTOR_VERSION = "4"  # 4: fewer rows per class past 200 classes (preprocess); 3: closed-form canonical correlations
+EXTRACTOR_VERSION = "4"  # 4: fewer rows per class past 200 classes, no pairwise complexity past 30; 3: closed-form can_cor
 MAX_ROWS = 2000
 MAX_COLS = 64
 MAX_ROWS_COSTLY = 1000

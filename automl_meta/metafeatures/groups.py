@@ -9,7 +9,9 @@ Choices, each measured on the 2-core development machine (see
 * ``COSTLY_GROUPS`` (clustering, complexity, concept) need pairwise distances,
   O(n^2) time and memory (pymfe used 20 GB at 50k rows); they run on a
   smaller stratified subsample of at most ``max_rows_costly`` rows.
-* ``EXCLUDED_FEATURES`` are features we never ask pymfe for, with the reason.
+* ``EXCLUDED_FEATURES`` are features we never ask pymfe for, with the reason;
+  ``PAIRWISE_FEATURES`` those left out for more than ``MAX_PAIRWISE_CLASSES``
+  classes, as their cost grows with the square of the classes.
 * ``FEATURE_ARGS`` are per-feature arguments passed to ``MFE.extract``
   (none needed now: ``attr_conc``, 1.1 s with pandas crosstabs, takes 30 ms
   with :mod:`~automl_meta.metafeatures.pymfe_swaps`).
@@ -51,6 +53,12 @@ class Exclusion:
 EXCLUDED_FEATURES: dict[str, Exclusion] = {
     "f1v": Exclusion("complexity", "raises inside pymfe 0.4.4 with numpy >= 2.4 (ragged array construction)"),
 }
+
+# complexity features computed for every pair of classes (one against one): their cost grows with the
+# square of the classes (l1-l3 fit a linear SVM per pair: 19 s of 20 s with 60 classes on 1,000 rows,
+# 53 s for the group with 100 classes, hours with a thousand); left out (missing) above MAX_PAIRWISE_CLASSES
+PAIRWISE_FEATURES: frozenset[str] = frozenset({"f2", "f3", "f4", "l1", "l2", "l3"})
+MAX_PAIRWISE_CLASSES = 30
 
 FEATURE_ARGS: dict[str, dict] = {}
 

@@ -29,7 +29,7 @@ from typing import Iterator
 
 import numpy as np
 
-from automl_meta.metafeatures.groups import FEATURE_ARGS, features_for, mfe_class
+from automl_meta.metafeatures.groups import FEATURE_ARGS, MAX_PAIRWISE_CLASSES, PAIRWISE_FEATURES, features_for, mfe_class
 from automl_meta.metafeatures.known_names import KNOWN_TEMPLATES, PYMFE_VERSION
 from automl_meta.metafeatures.preprocess import PreparedData
 from automl_meta.metafeatures.pymfe_swaps import fast_pymfe
@@ -57,6 +57,14 @@ def _extract(
     data: PreparedData, groups: tuple[str, ...], summary: tuple[str, ...], random_state: int | None, n_folds: int
 ) -> dict:
     features = features_for(groups)
+    classes = len(np.unique(data.y))
+    if classes > MAX_PAIRWISE_CLASSES and PAIRWISE_FEATURES.intersection(features):
+        left_out = sorted(PAIRWISE_FEATURES.intersection(features))
+        logger.warning(
+            "%d classes: the complexity features %s compare every pair of classes and are left out (missing) "
+            "above %d classes", classes, ", ".join(left_out), MAX_PAIRWISE_CLASSES,
+        )
+        features = tuple(f for f in features if f not in PAIRWISE_FEATURES)
     mfe = mfe_class()(
         groups=list(groups),
         features=list(features),
