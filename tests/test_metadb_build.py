@@ -239,3 +239,27 @@ def test_repeated_cv_build_stores_every_fold_and_refuses_another_protocol(tmp_pa
         assert set(folds.map(len)) == {6}  # 2 folds x 3 repeats
     again = CliRunner().invoke(app, args)  # the default, one repeat, is another protocol
     assert again.exit_code == 2 and "protocol" in again.stderr
+
+
+def test_learners_named_for_a_build_over_both_tasks_serve_each_task_they_can(tmp_path, env):
+    from typer.testing import CliRunner
+
+    from automl_meta.cli.main import app
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    make_mixed_frame(60, seed=1).to_csv(folder / "labels.csv", index=False)
+    make_mixed_frame(60, seed=2, task="regression").to_csv(folder / "values.csv", index=False)
+    db_path = tmp_path / "m.sqlite"
+    options = dict(cv=2, max_rows=80, mf_max_rows=80, mf_groups=GROUPS)
+    build_metadb(f"dir:{folder}", db_path, BuildOptions(learners=("dummy", "lda", "ridge"), **options))
+    with MetaDB.open(db_path) as db:
+        served = db.conn.execute("SELECT task, name FROM learners ORDER BY task, name").fetchall()
+    assert served == [("classification", "dummy"), ("classification", "lda"), ("regression", "dummy"), ("regression", "ridge")]
+
+    args = ["db", "build", "--source", f"dir:{folder}", "--cv", "2", "--quiet", "--db"]
+    unknown = CliRunner().invoke(app, [*args, str(tmp_path / "typo.sqlite"), "--learners", "dummy,ridgee"])
+    assert unknown.exit_code == 2 and "unknown learner 'ridgee'" in unknown.stderr
+    assert not (tmp_path / "typo.sqlite").exists()  # refused before the database was created
+    none = CliRunner().invoke(app, [*args, str(tmp_path / "none.sqlite"), "--learners", "lda"])
+    assert none.exit_code == 2 and "none of the learners named (lda) serves regression" in " ".join(none.stderr.split())

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Callable, Sequence
 
+from automl_meta.exceptions import LearnerError
 from automl_meta.metadb.parallel import WorkerLost, map_surviving_crashes
 from automl_meta.metadb.units import (
     METAFEATURES, BuildOptions, DatasetRef, describe_unit, failed_dataset, lost_unit_record, run_unit,
@@ -65,10 +66,32 @@ def library_versions() -> dict:
 
 
 def portfolio(task: str, names: Sequence[str] | None = None) -> list:
-    """The learner specs of ``task`` (all of them, or those named)."""
-    from automl_meta.learners import get_learners
+    """The learner specs of ``task``: all of them, or those of ``names`` that serve it.
 
-    return list(get_learners(task, names) if names else get_learners(task))
+    A build over both tasks names the learners of each (``dummy,lda,ridge``:
+    ``lda`` for classification, ``ridge`` for regression). A name that no
+    learner has, or names none of which serves ``task``, raise
+    :class:`~automl_meta.exceptions.LearnerError` listing the valid names.
+    """
+    from automl_meta.learners import LEARNERS, get_learners
+
+    if not names:
+        return list(get_learners(task))
+    serving = [n for n in names if n in LEARNERS and LEARNERS[n].supports(task)]
+    if not serving and all(n in LEARNERS for n in names):
+        valid = ", ".join(spec.name for spec in get_learners(task))
+        raise LearnerError(f"none of the learners named ({', '.join(names)}) serves {task}, the task of some of this build's datasets; "
+                           f"add some of: {valid}")
+    return list(get_learners(task, serving or names))
+
+
+def check_learner_names(names: Sequence[str] | None) -> None:
+    """Refuse, before any work, learner names that no learner of either task has."""
+    from automl_meta.learners import LEARNERS
+
+    unknown = [n for n in names or () if n not in LEARNERS]
+    if unknown:
+        raise LearnerError(f"unknown learner {', '.join(map(repr, unknown))}; valid names: {', '.join(LEARNERS)}")
 
 
 def metric_directions(task: str) -> dict[str, bool]:
