@@ -188,7 +188,7 @@ def train_command(
     import hashlib
     import time
 
-    from automl_meta.exceptions import MetaDBError
+    from automl_meta.exceptions import MetaDBError, UsageError
     from automl_meta.io.metadb_resolve import resolve_db_path
     from automl_meta.io.metamodel_files import save_metamodel, shipped_prefix
     from automl_meta.metadb import MetaDB
@@ -211,7 +211,13 @@ def train_command(
             continue
         common = meta_X.index.intersection(scores.dropna(how="all").index)
         start = time.perf_counter()
-        model = MetaModel(random_state=random_state).fit(meta_X.loc[common], scores.loc[common], maximize=maximize)
+        try:
+            model = MetaModel(random_state=random_state).fit(meta_X.loc[common], scores.loc[common], maximize=maximize)
+        except UsageError as exc:  # too few datasets: as above, skipped unless asked for by name
+            if task:
+                raise
+            err.print(f"[yellow]skipped {name}:[/] {exc}")
+            continue
         seconds = time.perf_counter() - start
         extra = {"task": name, "metric": used_metric, "maximize": maximize, "n_datasets": len(common),
                  "db_file": path.name, "db_sha256": digest}

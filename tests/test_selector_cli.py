@@ -127,6 +127,23 @@ def test_selector_train_writes_loadable_text_artifacts(small_db, tmp_path):
     assert model.manifest_["extra"]["metric"] == "balanced_accuracy"
 
 
+def test_selector_train_skips_a_task_with_too_few_datasets_unless_asked_for_it(small_db, tmp_path):
+    with MetaDB.open(small_db, readonly=False) as db:  # one regression dataset beside the 20 classification ones
+        db.register_metric("r2", True)
+        db.set_default_metric("regression", "r2")
+        learner = db.add_learner("ridge", "regression", {}, "test")
+        ds = db.add_dataset({"name": "lonely", "task": "regression", "source": "test", "n_rows": 100})
+        db.add_meta_features(ds, {"nr_inst": 100.0, "nr_attr": 3.0}, "test")
+        db.add_evaluation(ds, learner, "ok", {"r2": {"mean": 0.5, "std": 0.1, "folds": [0.4, 0.6]}})
+    out_dir = tmp_path / "model"
+    result = runner.invoke(app, ["selector", "train", "--db", str(small_db), "--out", str(out_dir), "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert [m["task"] for m in json.loads(result.stdout)["models"]] == ["classification"]
+    assert "skipped regression: the meta-model needs at least 2 training datasets" in " ".join(result.stderr.split())
+    named = runner.invoke(app, ["selector", "train", "--db", str(small_db), "--out", str(out_dir), "--task", "regression"])
+    assert named.exit_code == 2 and "needs at least 2 training datasets" in named.stderr
+
+
 @pytest.mark.shared
 def test_selector_evaluate_on_aslib_folds_json(shared_dir):
     scenario = shared_dir / "aslib" / "OPENML-WEKA-2017"
