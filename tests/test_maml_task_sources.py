@@ -114,6 +114,13 @@ def test_tabular_tasks_reject_too_few_classes():
         make_task_source("tabular", dataset, ways=3, shots=2, queries=4)
 
 
+def test_tabular_tasks_say_when_classes_have_too_few_rows_for_an_episode():
+    dataset = make_dataset(_classes_frame(n_classes=8, rows=5), target="label", task="classification")
+    message = "0 of its 8 classes have the 6 rows an episode takes (--shots 2 + --queries 4) and 6 are needed"
+    with pytest.raises(DatasetError, match=message.replace("(", r"\(").replace(")", r"\)").replace("+", r"\+")):
+        make_task_source("tabular", dataset, ways=3, shots=2, queries=4)
+
+
 def test_omniglot_train_queries_change_only_the_training_episodes():
     images = np.random.default_rng(0).integers(0, 256, size=(40, 20, 28, 28), dtype=np.uint8)
     splits = omniglot_tasks(images, ways=5, shots=1, queries=15, n_train=24, n_validation=6, train_queries=9)

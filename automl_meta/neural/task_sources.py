@@ -290,6 +290,12 @@ def tabular_tasks(
         usable = names[sizes >= min_rows]
         if len(usable) < len(names):
             logger.info("%s: %d classes have fewer than %d rows and are left out", d.name, len(names) - len(usable), min_rows)
+        if len(usable) < 2 * ways:  # say why first: too few rows per class, not too few classes
+            raise DatasetError(
+                f"{d.name}: {len(usable)} of its {len(names)} classes have the {min_rows} rows an episode takes "
+                f"(--shots {shots} + --queries {queries}) and {2 * ways} are needed for {ways}-way meta-training and "
+                "held-out test classes; use fewer shots, queries or ways, or a table with more rows per class"
+            )
         order = rng.permutation(usable)
         n_test, n_val = _split_sizes(len(order), ways, "classes")
         chosen = {"test": order[:n_test], "validation": order[n_test : n_test + n_val], "train": order[n_test + n_val :]}
