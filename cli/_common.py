@@ -33,7 +33,10 @@ TaskOption = Annotated[
         help="classification, regression or auto (non-numeric target, or <= 20 integer values seen twice each on average: classification).",
     ),
 ]
-SepOption = Annotated[str | None, typer.Option("--sep", help="Field delimiter of a text table (default: sniffed).")]
+SepOption = Annotated[
+    str | None,
+    typer.Option("--sep", help="Field delimiter of a text table: one character, or tab, comma, semicolon, pipe, space (default: sniffed)."),
+]
 DayFirstOption = Annotated[
     bool | None,
     typer.Option(

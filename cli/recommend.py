@@ -109,6 +109,13 @@ def recommend_command(
 ) -> None:
     """Rank the candidate learners for DATA from its meta-features, before running any of them."""
     start = time.perf_counter()
+    if timeout is not None:  # checked before the work starts
+        from automl_meta.exceptions import UsageError
+
+        if not evaluate_top:
+            raise UsageError("--timeout limits the fits of --evaluate-top; add --evaluate-top K")
+        if not timeout > 0:
+            raise UsageError(f"--timeout must be a positive number of seconds, got {timeout}")
     with collector_paused():
         dataset, selector, rec = _rank(data, target, task, sep, day_first, db, random_state, explain=top if explain else 0)
     if probe or probe_rows is not None or probe_budget is not None or probe_draws is not None:

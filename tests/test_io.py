@@ -122,6 +122,16 @@ def test_a_decimal_point_anywhere_keeps_commas_as_text(tmp_path):
     assert not pd.api.types.is_numeric_dtype(frame["code"]) and frame["x"].tolist()[:2] == [0.5, 1.5]
 
 
+def test_sep_takes_one_character_or_a_name_and_refuses_the_rest(tmp_path):
+    from automl_meta.exceptions import UsageError
+
+    path = write(tmp_path, "t.txt", "".join(f"{i}\t{i % 2}\n" for i in range(20)))
+    for sep in ("\t", "tab", "TAB", "\\t"):  # "\\t": a backslash and a t, as typed in a shell
+        assert read_table(path, sep=sep).shape == (20, 2)
+    with pytest.raises(UsageError, match="--sep must be one character or one of tab"):
+        read_table(path, sep="';'")
+
+
 def test_thousands_separators_are_read_as_numbers_when_every_value_is_grouped(tmp_path):
     # a spreadsheet's comma-delimited export quotes "1,234"; names with commas stay text
     rows = "".join(f'"{1000 * i + 234:,}","{i}, J",{1.5 * i:,.1f},{"xy"[i % 2]}\n' for i in range(1, 21))

@@ -223,6 +223,13 @@ def test_evaluate_top_reports_real_scores_and_fits_the_best(metadb, churn_csv, t
     assert sidecar["real_score"] == best["real_score"]
 
 
+def test_timeout_without_evaluate_top_or_not_positive_is_refused_before_any_work(metadb, churn_csv):
+    alone = _invoke("recommend", churn_csv, "--db", metadb, "--timeout", 5)
+    assert alone.exit_code == 2 and "--timeout limits the fits of --evaluate-top" in alone.stderr
+    zero = _invoke("recommend", churn_csv, "--db", metadb, "--evaluate-top", 1, "--timeout", 0)
+    assert zero.exit_code == 2 and "--timeout must be a positive number" in zero.stderr and zero.stdout == ""
+
+
 def test_evaluate_top_stops_fits_over_the_timeout(metadb, churn_csv):
     result = _invoke("recommend", churn_csv, "--db", metadb, "--evaluate-top", 1, "--cv", 2, "--timeout", 1e-4, "--json")
     assert result.exit_code == 0, result.output

@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from automl_meta.dataset import Dataset, make_dataset
-from automl_meta.exceptions import DatasetError
+from automl_meta.exceptions import DatasetError, UsageError
 
 NA_VALUES = ["", "NA", "N/A", "n/a", "na", "?", "NaN", "nan", "NULL", "null", "None", "none", "-"]
 DELIMITERS = [",", ";", "\t", "|"]
@@ -227,8 +227,22 @@ def _read_arff(text: str, name: str) -> pd.DataFrame:
     return pd.DataFrame(decoded["data"], columns=columns)
 
 
+SEP_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "space": " "}
+
+
+def resolve_sep(sep: str | None) -> str | None:
+    """A ``--sep`` value as one character: itself, or a name (``tab``, ``semicolon``, ...) or ``\\t`` as typed in a shell."""
+    if sep is None:
+        return None
+    resolved = SEP_NAMES.get(sep.lower(), sep)
+    if len(resolved) != 1:
+        raise UsageError(f"--sep must be one character or one of {', '.join(SEP_NAMES)}, got {sep!r}")
+    return resolved
+
+
 def read_table(path: str | Path, sep: str | None = None) -> pd.DataFrame:
     """Read a data file into a raw DataFrame (no type conversion beyond parsing)."""
+    sep = resolve_sep(sep)
     path = Path(path)
     name = path.name
     if not path.exists():
