@@ -239,21 +239,27 @@ def fitting_date_formats(col: pd.Series) -> list[str]:
     Two or more formats fit when day and month cannot be told apart (every
     value like ``03/04/2021``); one fits as soon as a value has a day above 12.
     """
+    return list(_dates_in_fitting_formats(col))
+
+
+def _dates_in_fitting_formats(col: pd.Series) -> dict[str, pd.Series]:
+    """:func:`fitting_date_formats` -> the column's present values parsed in that format (kept: parsing is the cost)."""
     if not _is_text(col):
-        return []
+        return {}
     head = col.head(128).dropna().head(32).astype(str)  # cheap tests on a few values first
     if head.empty:
         head = col.dropna().head(32).astype(str)
         if head.empty:
-            return []
+            return {}
     if head.str.match(r"\s*\d{4}-\d{2}").all():  # "2021-03..."
         candidates = [ISO_DATES]
     elif head.str.match(_NUMERIC_DATE).all() or head.str.match(_MONTH_NAME_DATE).all():
         candidates = [f for f in DATE_FORMATS if parse_dates(head, f).notna().all()]  # the head rules most out
     else:
-        return []
+        return {}
     present = col.dropna().astype(str)
-    return [f for f in candidates if parse_dates(present, f).notna().all()]
+    parsed = {f: parse_dates(present, f) for f in candidates}
+    return {f: values for f, values in parsed.items() if values.notna().all()}
 
 
 def reads_day_first(fmt: str) -> bool:
@@ -399,7 +405,8 @@ def make_dataset(
         if _at_most_one_value(raw):
             constant.append(col)
             continue
-        fits = fitting_date_formats(raw)
+        parsed = _dates_in_fitting_formats(raw)
+        fits = list(parsed)
         if len(fits) > 1 and day_first is not None:
             fits = [f for f in fits if reads_day_first(f) == day_first]
         if len(fits) > 1:
@@ -411,7 +418,7 @@ def make_dataset(
         if pd.api.types.is_datetime64_any_dtype(raw):
             stamps = as_dates(raw)
         else:
-            stamps = as_dates(raw, fits[0]) if len(fits) == 1 else None
+            stamps = parsed[fits[0]].reindex(raw.index) if len(fits) == 1 else None  # missing values: NaT
         if stamps is not None:
             dates.append(col)
             if fits:
