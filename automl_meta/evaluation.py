@@ -346,7 +346,8 @@ def evaluate(
         strata = "by class" if task == "classification" else "by target decile"
         notes.append(f"subsampled {dataset.n_rows} -> {data.n_rows} rows (stratified {strata}, --max-rows)")
         if data.n_rows > int(max_rows):
-            notes.append(f"more rows than --max-rows {max_rows}: each of the {data.y.nunique()} classes keeps {cv} rows for the {cv} folds")
+            notes.append(f"more rows than --max-rows {max_rows}: each of the {data.y.nunique()} classes keeps at least {cv} rows "
+                         f"(or all it has) for the {cv} folds")
     if task == "classification":
         data, cv = _drop_rare_classes(data, cv, notes)
     names = metrics_for(task)

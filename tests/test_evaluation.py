@@ -262,7 +262,7 @@ def test_max_rows_below_the_folds_of_every_class_keeps_the_folds_and_says_so():
     dataset = make_dataset(frame, target="target", task="classification")
     res = evaluate(dataset, learners=["dummy"], cv=3, max_rows=100)  # 3 rows for each of 60 classes: 180
     assert res.n_rows == 180 and res.cv == 3 and res.results[0].status == "ok"
-    assert any("more rows than --max-rows 100: each of the 60 classes keeps 3 rows" in note for note in res.notes)
+    assert any("more rows than --max-rows 100: each of the 60 classes keeps at least 3 rows" in note for note in res.notes)
 
 
 def test_max_rows_for_regression_keeps_every_part_of_the_target_range(regression):

@@ -77,12 +77,14 @@ def portfolio(task: str, names: Sequence[str] | None = None) -> list:
 
     if not names:
         return list(get_learners(task))
-    serving = [n for n in names if n in LEARNERS and LEARNERS[n].supports(task)]
-    if not serving and all(n in LEARNERS for n in names):
+    if any(n not in LEARNERS for n in names):
+        return list(get_learners(task, names))  # raises, naming the unknown learner
+    serving = [n for n in names if LEARNERS[n].supports(task)]
+    if not serving:
         valid = ", ".join(spec.name for spec in get_learners(task))
         raise LearnerError(f"none of the learners named ({', '.join(names)}) serves {task}, the task of some of this build's datasets; "
                            f"add some of: {valid}")
-    return list(get_learners(task, serving or names))
+    return list(get_learners(task, serving))
 
 
 def check_learner_names(names: Sequence[str] | None) -> None:
