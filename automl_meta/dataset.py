@@ -17,7 +17,8 @@ with a feature frame in a fixed convention that every other module relies on:
   ``.days`` (days since 1970, in UTC), those that vary; see :func:`date_parts`.
   A column that two formats read (``03/04/2021`` throughout: day or month
   first?) stays text, with a warning, unless ``day_first`` says which;
-* ID-like columns (all values distinct strings) and constant columns are
+* ID-like columns (all values distinct strings), constant columns and columns
+  of lists or other nested values (parquet list and struct columns) are
   removed from ``X`` and listed in ``Dataset.profile`` so they can be reported;
   integer columns that look like row numbers (distinct, consecutive) are kept,
   since they can be real measurements, but listed and warned about;
@@ -69,6 +70,7 @@ class ColumnProfile:
     categorical: tuple[str, ...] = ()
     id_like: tuple[str, ...] = ()
     constant: tuple[str, ...] = ()
+    nested: tuple[str, ...] = ()  # lists, arrays or mappings in a cell (parquet list and struct columns): left out
     row_numbers: tuple[str, ...] = ()  # kept numeric columns of distinct consecutive integers (a row number?)
     dates: tuple[str, ...] = ()  # date/time columns, replaced by their numeric parts (date_parts)
     date_formats: dict = field(default_factory=dict)  # text date column -> its format (ISO_DATES or a strftime one)
@@ -81,6 +83,7 @@ class ColumnProfile:
             "categorical": list(self.categorical),
             "id_like": list(self.id_like),
             "constant": list(self.constant),
+            "nested": list(self.nested),
             "row_numbers": list(self.row_numbers),
             "dates": list(self.dates),
             "date_formats": dict(self.date_formats),
@@ -193,6 +196,13 @@ def _as_number(col: pd.Series) -> pd.Series | None:
         values = _floats(out)
     # NumPy, not Series.replace: this runs once per column, and replace costs ~0.3 ms a column
     return pd.Series(np.where(np.isinf(values), np.nan, values), index=col.index, name=col.name)
+
+
+def _holds_nested(col: pd.Series) -> bool:
+    """Whether the first present values of a column are lists, arrays, mappings or sets (parquet list and struct columns)."""
+    if col.dtype != object:
+        return False
+    return any(isinstance(v, (list, tuple, dict, set, np.ndarray)) for v in col.head(128).dropna().head(32))
 
 
 def _at_most_one_value(col: pd.Series) -> bool:
@@ -352,6 +362,8 @@ def make_dataset(
         raise DatasetError(f"{name}: target column {target!r} not found; columns are: {shown} (pass --target)")
 
     y = frame.pop(target)
+    if _holds_nested(y):
+        raise DatasetError(f"{name}: target {target!r} holds lists or other nested values; give a column of labels or numbers")
     numeric_y = _as_number(y)
     if numeric_y is not None:
         y = numeric_y
@@ -384,7 +396,7 @@ def make_dataset(
             )
 
     columns: dict[str, pd.Series] = {}
-    numeric, categorical, id_like, constant, row_numbers, dates, missing = [], [], [], [], [], [], {}
+    numeric, categorical, id_like, constant, nested, row_numbers, dates, missing = [], [], [], [], [], [], [], {}
     date_formats: dict[str, str] = {}
 
     too_large: dict[str, float] = {}
@@ -402,6 +414,9 @@ def make_dataset(
 
     for col in frame.columns:
         raw = frame[col]
+        if _holds_nested(raw):
+            nested.append(col)
+            continue
         if _at_most_one_value(raw):
             constant.append(col)
             continue
@@ -445,7 +460,7 @@ def make_dataset(
             converted = category_strings(raw)
         keep(col, converted)
     if not columns:
-        raise DatasetError(f"{name}: no usable feature columns (all are constant or ID-like)")
+        raise DatasetError(f"{name}: no usable feature columns (all are constant, ID-like or nested)")
     if too_large:
         shown = ", ".join(f"{c!r} ({v:.3g})" for c, v in list(too_large.items())[:5]) + (", ..." if len(too_large) > 5 else "")
         raise DatasetError(
@@ -458,12 +473,18 @@ def make_dataset(
         categorical=tuple(categorical),
         id_like=tuple(id_like),
         constant=tuple(constant),
+        nested=tuple(nested),
         row_numbers=tuple(row_numbers),
         dates=tuple(dates),
         date_formats=date_formats,
         missing=missing,
         rows_without_target=rows_without_target,
     )
+    if nested:
+        logger.warning(
+            "%s: %s %s lists or other nested values, which no learner takes; left out",
+            name, ", ".join(repr(c) for c in nested), "holds" if len(nested) == 1 else "hold",
+        )
     if row_numbers:
         logger.warning(
             "%s: %s %s distinct consecutive integers, like a row number; kept as a feature: "

@@ -559,7 +559,7 @@ def winner_info(dataset: Dataset, recommendation: Recommendation, chosen: Ranked
         "target": dataset.target,
         "columns": describe_columns(dataset.X),
         "classes": classes,
-        "ignored_columns": list(dataset.profile.id_like) + list(dataset.profile.constant),
+        "ignored_columns": list(dataset.profile.id_like) + list(dataset.profile.constant) + list(dataset.profile.nested),
         "date_columns": list(dataset.profile.dates),
         "date_formats": dict(dataset.profile.date_formats),
         "metric": recommendation.metric,

@@ -121,6 +121,8 @@ def _render(dataset, mf) -> None:
     out.print(f"  categorical: {_names(profile.categorical)}")
     out.print(f"  with missing values: {_names(profile.missing)}")
     out.print(f"  ID-like (dropped): {_names(profile.id_like)};  constant (dropped): {_names(profile.constant)}")
+    if profile.nested:
+        out.print(f"  lists or other nested values (dropped): {_names(profile.nested)}")
     if profile.dates:
         named = [f"{d} ({profile.date_formats[d]})" if d in profile.date_formats else d for d in profile.dates]
         out.print(f"  dates (as numeric parts: year, month, day, day of week, hour, days): {_names(named)}")

@@ -193,6 +193,20 @@ def test_dates_whose_day_and_month_cannot_be_told_apart_stay_text_with_a_warning
     assert "'when' holds dates whose day and month cannot be told apart ('03/04/2021')" in caplog.text
 
 
+def test_columns_of_lists_are_left_out_and_named_and_a_target_of_lists_is_refused(tmp_path, caplog):
+    frame = pd.DataFrame({"tags": [["a", "b"], ["c"]] * 15, "x": np.arange(30.0) % 7, "target": ["a", "b", "c"] * 10})
+    frame.to_parquet(tmp_path / "nested.parquet")  # parquet keeps the lists: arrays when read back
+    from automl_meta.io.tables import load_dataset
+
+    with caplog.at_level("WARNING", logger="automl_meta.dataset"):
+        data = load_dataset(tmp_path / "nested.parquet")
+    assert list(data.X.columns) == ["x"] and data.profile.nested == ("tags",)
+    assert data.profile.as_dict()["nested"] == ["tags"]
+    assert "'tags' holds lists or other nested values, which no learner takes; left out" in caplog.text
+    with pytest.raises(DatasetError, match="target 'tags' holds lists"):
+        make_dataset(frame, target="tags")
+
+
 def test_day_first_reads_dates_whose_day_and_month_cannot_be_told_apart():
     frame = pd.DataFrame({"when": ["01/03/2021", "01/04/2021", "01/05/2021"] * 10, "x": np.arange(30.0),
                           "target": ["a", "b"] * 15})
