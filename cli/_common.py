@@ -35,7 +35,7 @@ TaskOption = Annotated[
 ]
 SepOption = Annotated[
     str | None,
-    typer.Option("--sep", help="Field delimiter of a text table: one character, or tab, comma, semicolon, pipe, space (default: sniffed)."),
+    typer.Option("--sep", help="Field delimiter of a text table: one character, or tab, comma, semicolon, pipe, space, whitespace (runs of spaces; default: sniffed)."),
 ]
 DayFirstOption = Annotated[
     bool | None,

@@ -2,7 +2,7 @@
 
 Text tables are decoded once (UTF-8 with or without BOM, Latin-1 as fallback),
 their delimiter is sniffed among comma, semicolon, tab and pipe (the extension
-breaks ties), and the first row is a header unless every field in it is a
+breaks ties; with none of them, runs of spaces part the columns), and the first row is a header unless every field in it is a
 number. ``NA``, ``?``, ``NaN``, empty fields and ``inf`` all become missing.
 In a table not delimited by commas, numbers may have a decimal comma
 (``3,14``, as spreadsheets write them in many locales): when the first lines
@@ -31,6 +31,7 @@ from automl_meta.exceptions import DatasetError, UsageError
 
 NA_VALUES = ["", "NA", "N/A", "n/a", "na", "?", "NaN", "nan", "NULL", "null", "None", "none", "-"]
 DELIMITERS = [",", ";", "\t", "|"]
+WHITESPACE = r"\s+"  # pandas' separator for columns apart by runs of spaces or tabs
 _COMPRESSED = {".gz": gzip.decompress, ".bz2": bz2.decompress, ".xz": lzma.decompress}
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".data", ".dat", ".parquet", ".pq", ".arff")
@@ -89,9 +90,16 @@ def _sniff_delimiter(text: str, kind: str) -> str:
     if found is None:
         counts = {d: sample.count(d) for d in DELIMITERS}
         found = max(DELIMITERS, key=lambda d: (counts[d], d == preferred))
-        if counts[found] == 0:
-            found = preferred
+        if counts[found] == 0:  # none of them: columns apart by spaces (UCI .data files, R's write.table), else one column
+            found = WHITESPACE if any(len(line.split()) > 1 for line in sample.splitlines()) else preferred
     return found
+
+
+def _rows(lines, sep: str) -> list[list[str]]:
+    """The fields of ``lines``: csv's reading, or split on runs of whitespace for :data:`WHITESPACE`."""
+    if sep == WHITESPACE:
+        return [line.split() for line in lines]
+    return list(csv.reader(lines, delimiter=sep))
 
 
 def _is_number(field: str, decimal: str = ".", thousands: str | None = None) -> bool:
@@ -105,7 +113,7 @@ def _is_number(field: str, decimal: str = ".", thousands: str | None = None) -> 
 
 
 def _has_header(text: str, sep: str, decimal: str = ".", thousands: str | None = None) -> bool:
-    first = next(csv.reader(io.StringIO(text[:65536]), delimiter=sep), [])
+    first = next(iter(_rows(io.StringIO(text[:65536]), sep)), [])
     return not first or not all(_is_number(f.strip(), decimal, thousands) for f in first if f.strip() != "")
 
 
@@ -136,7 +144,7 @@ def _sniff_numbers(text: str, sep: str) -> tuple[str, str | None]:
     Otherwise the decimal mark is sniffed as before (``,`` when numbers like
     ``3,14`` appear and none like ``3.14``, never with a comma delimiter).
     """
-    fields = [f for row in csv.reader(text[:65536].splitlines()[:50], delimiter=sep) for f in row]
+    fields = [f for row in _rows(text[:65536].splitlines()[:50], sep) for f in row]
     numbers = [f for f in fields if _DIGITS_AND_MARKS.match(f)]
     for mark, decimal in ((",", "."), (".", ",")):
         grouped = [f for f in numbers if mark in f]
@@ -227,7 +235,7 @@ def _read_arff(text: str, name: str) -> pd.DataFrame:
     return pd.DataFrame(decoded["data"], columns=columns)
 
 
-SEP_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "space": " "}
+SEP_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "space": " ", "whitespace": WHITESPACE}
 
 
 def resolve_sep(sep: str | None) -> str | None:
@@ -235,7 +243,7 @@ def resolve_sep(sep: str | None) -> str | None:
     if sep is None:
         return None
     resolved = SEP_NAMES.get(sep.lower(), sep)
-    if len(resolved) != 1:
+    if len(resolved) != 1 and resolved != WHITESPACE:
         raise UsageError(f"--sep must be one character or one of {', '.join(SEP_NAMES)}, got {sep!r}")
     return resolved
 
