@@ -132,6 +132,12 @@ def test_columns_apart_by_runs_of_spaces_are_read_as_columns(tmp_path):
     assert read_table(write(tmp_path, "s.txt", spaced), sep="whitespace").shape == (20, 3)
 
 
+def test_excels_sep_line_names_the_delimiter_and_is_not_a_row(tmp_path):
+    rows = "".join(f"{i},5;{i % 3};{'xy'[i % 2]}\r\n" for i in range(20))
+    frame = read_table(write(tmp_path, "excel.csv", "sep=;\r\nprice;n;target\r\n" + rows))
+    assert frame.columns.tolist() == ["price", "n", "target"] and frame["price"].iloc[1] == 1.5
+
+
 def test_sep_takes_one_character_or_a_name_and_refuses_the_rest(tmp_path):
     from automl_meta.exceptions import UsageError
 

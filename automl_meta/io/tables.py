@@ -95,6 +95,9 @@ def _sniff_delimiter(text: str, kind: str) -> str:
     return found
 
 
+_EXCEL_SEP_LINE = re.compile(r"sep=(\S)[ \t]*\r?\n")
+
+
 def _rows(lines, sep: str) -> list[list[str]]:
     """The fields of ``lines``: csv's reading, or split on runs of whitespace for :data:`WHITESPACE`."""
     if sep == WHITESPACE:
@@ -161,6 +164,9 @@ def _sniff_numbers(text: str, sep: str) -> tuple[str, str | None]:
 def _read_text_table(text: str, kind: str, sep: str | None, name: str) -> pd.DataFrame:
     if not text.strip():
         raise DatasetError(f"{name}: the file is empty")
+    hint = _EXCEL_SEP_LINE.match(text)
+    if hint:  # Excel's "sep=;" first line names the delimiter
+        sep, text = sep or hint.group(1), text[hint.end():]
     sep = sep or _sniff_delimiter(text, kind)
     decimal, thousands = _sniff_numbers(text, sep)
     header = 0 if _has_header(text, sep, decimal, thousands) else None
