@@ -315,10 +315,11 @@ def date_parts(name: str, values: pd.Series, varying_only: bool = True) -> dict[
 
 
 def category_strings(col: pd.Series) -> pd.Series:
-    """Values as category labels: integer-valued numbers as '3' (not '3.0'), anything else ``str``.
+    """Values as category labels: integer-valued numbers as '3' (not '3.0'), anything else ``str`` without surrounding spaces.
 
     The one conversion for categorical features and class labels, at training and at
     prediction time alike (a saved model's classes must match a new table's labels).
+    Padded exports write ``"yes "`` beside ``"yes"``: one label, not two.
     """
     present = col.notna()
     out = col.astype(object).copy()
@@ -328,7 +329,7 @@ def category_strings(col: pd.Series) -> pd.Series:
         if as_num.notna().all() and np.all(np.isfinite(values)) and np.all(values == np.round(values)):
             out[present] = [str(int(v)) for v in values]
             return out.where(present, np.nan)
-    out[present] = out[present].map(str)
+    out[present] = out[present].map(str).str.strip()
     return out.where(present, np.nan)
 
 

@@ -193,6 +193,13 @@ def test_dates_whose_day_and_month_cannot_be_told_apart_stay_text_with_a_warning
     assert "'when' holds dates whose day and month cannot be told apart ('03/04/2021')" in caplog.text
 
 
+def test_labels_and_categories_padded_with_spaces_are_the_same_as_unpadded():
+    frame = pd.DataFrame({"color": ["red", "red ", " blue", "blue"] * 6, "x": np.arange(24.0),
+                          "target": ["yes", "yes ", "no", "no  "] * 6})
+    data = make_dataset(frame)
+    assert sorted(data.y.unique()) == ["no", "yes"] and sorted(data.X["color"].unique()) == ["blue", "red"]
+
+
 def test_columns_of_lists_are_left_out_and_named_and_a_target_of_lists_is_refused(tmp_path, caplog):
     frame = pd.DataFrame({"tags": [["a", "b"], ["c"]] * 15, "x": np.arange(30.0) % 7, "target": ["a", "b", "c"] * 10})
     frame.to_parquet(tmp_path / "nested.parquet")  # parquet keeps the lists: arrays when read back
