@@ -108,7 +108,7 @@ BAD_INPUTS = {
     "empty.csv": ("", "empty"),
     "header.csv": ("a,b,target\n", "no data rows"),
     "few.csv": ("a,target\n" + "".join(f"{i},{i % 2}\n" for i in range(5)), "at least 10"),
-    "onecol.csv": ("a b target\n" + "".join(f"{i} {i} {i % 2}\n" for i in range(20)), "delimiter"),
+    "onecol.csv": ("target\n" + "".join(f"{i % 2}\n" for i in range(20)), "delimiter"),
     "binary.csv": (b"\x00\x01\x02\xff" * 100, "unreadable bytes"),
     "allmissing.csv": ("a,target\n" + "".join(f"{i},\n" for i in range(20)), "all values missing"),
     "oneclass.csv": ("a,target\n" + "".join(f"{i},yes\n" for i in range(20)), "one class"),
