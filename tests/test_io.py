@@ -99,6 +99,17 @@ def test_missing_markers_and_inf_become_missing(tmp_path):
     assert np.isfinite(data.X["x"].dropna()).all()
 
 
+def test_a_first_row_that_reads_as_data_is_data_and_names_make_a_header(tmp_path):
+    species = ["Iris-setosa", "Iris-versicolor", "Iris-virginica"]
+    iris = "".join(f"{5 + i % 7 / 10:.1f},{3 + i % 5 / 10:.1f},{species[i % 3]}\n" for i in range(30))
+    frame = read_table(write(tmp_path, "iris.data", iris))  # UCI's files have no header
+    assert frame.shape == (30, 3) and frame.columns.tolist() == ["col_0", "col_1", "col_2"]
+    years = "country,1990,1991\n" + "".join(f"c{i},{i / 3:.2f},{i / 7:.2f}\n" for i in range(30))
+    assert read_table(write(tmp_path, "years.csv", years)).columns.tolist() == ["country", "1990", "1991"]
+    text = "color,size\n" + "".join(f"{['red', 'blue'][i % 2]},{'SML'[i % 3]}\n" for i in range(30))
+    assert read_table(write(tmp_path, "text.csv", text)).columns.tolist() == ["color", "size"]
+
+
 def test_headerless_numeric_file_gets_column_names(tmp_path):
     data = load_dataset(write(tmp_path, "h.csv", "".join(f"{i},{i * 2.5},{i % 2}\n" for i in range(20))))
     assert data.target == "col_2"

@@ -2,8 +2,9 @@
 
 Text tables are decoded once (UTF-8 with or without BOM, Latin-1 as fallback),
 their delimiter is sniffed among comma, semicolon, tab and pipe (the extension
-breaks ties; with none of them, runs of spaces part the columns), and the first row is a header unless every field in it is a
-number. ``NA``, ``?``, ``NaN``, empty fields and ``inf`` all become missing.
+breaks ties; with none of them, runs of spaces part the columns), and the
+first row is a header unless it reads as data (see :func:`_has_header`).
+``NA``, ``?``, ``NaN``, empty fields and ``inf`` all become missing.
 In a table not delimited by commas, numbers may have a decimal comma
 (``3,14``, as spreadsheets write them in many locales): when the first lines
 hold such numbers and none with a decimal point, the comma is read as the
@@ -116,8 +117,38 @@ def _is_number(field: str, decimal: str = ".", thousands: str | None = None) -> 
 
 
 def _has_header(text: str, sep: str, decimal: str = ".", thousands: str | None = None) -> bool:
-    first = next(iter(_rows(io.StringIO(text[:65536]), sep)), [])
-    return not first or not all(_is_number(f.strip(), decimal, thousands) for f in first if f.strip() != "")
+    """Whether the first row names the columns, judged on the first 50 rows.
+
+    It does not when it reads as data: every field a number, or, like
+    ``5.1,3.5,Iris-setosa`` in UCI's header-less files, a number (or a missing
+    value) in every column whose other values are numbers and, in every other
+    column, a value that recurs below it. A name (``country`` above its
+    countries, ``1990`` above numbers beside it) makes a header.
+    """
+    rows = _rows(io.StringIO(text[:65536]), sep)[:50]
+    first = rows[0] if rows else []
+    if not first:
+        return True
+
+    def number(field: str) -> bool:
+        return _is_number(field.strip(), decimal, thousands)
+
+    def missing(field: str) -> bool:
+        return field.strip() == "" or field.strip() in NA_VALUES
+
+    if all(number(f) for f in first if f.strip() != ""):
+        return False
+    rest = [row for row in rows[1:] if len(row) == len(first)]
+    if not rest:
+        return True
+    for j, field in enumerate(first):
+        below = [row[j] for row in rest if not missing(row[j])]
+        if below and all(number(v) for v in below):
+            if not (number(field) or missing(field)):
+                return True  # a name above numbers
+        elif field.strip() not in {v.strip() for v in below}:
+            return True  # a text value found nowhere below: a name
+    return False
 
 
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d*,\d+(?:[eE][-+]?\d+)?\s*$")
