@@ -122,8 +122,9 @@ def _has_header(text: str, sep: str, decimal: str = ".", thousands: str | None =
     It does not when it reads as data: every field a number, or, like
     ``5.1,3.5,Iris-setosa`` in UCI's header-less files, a number (or a missing
     value) in every column whose other values are numbers and, in every other
-    column, a value that recurs below it. A name (``country`` above its
-    countries, ``1990`` above numbers beside it) makes a header.
+    column, a value that recurs below it. A name makes a header: ``age`` above
+    numbers, ``country`` above countries that never repeat it (even beside
+    columns named ``1990`` and ``1991``).
     """
     rows = _rows(io.StringIO(text[:65536]), sep)[:50]
     first = rows[0] if rows else []
