@@ -177,11 +177,10 @@ def _rank(data, target, task, sep, day_first, db, random_state, explain: int):
 
     def metafeatures_job(work):
         from automl_meta.io.mf_cache import cached_metafeatures
-        from automl_meta.io.metadb_resolve import db_mf_options
         from automl_meta.metafeatures import extract_metafeatures
 
-        dataset, groups = work  # groups: the child's share of a split extraction, else None (all, cached)
-        options = db_mf_options(db)
+        # the database's extraction options, read here once; groups: the child's share of a split, else None
+        dataset, options, groups = work
         return cached_metafeatures(dataset, **options) if groups is None else extract_metafeatures(dataset, **{**options, "groups": groups})
 
     # A forked child imports pymfe while this process reads the data; it gets the data from here
@@ -202,7 +201,7 @@ def _rank(data, target, task, sep, day_first, db, random_state, explain: int):
         split = None
         if metafeatures is None:
             split = two_way_split(dataset, options.get("groups"), options.get("max_rows")) if background.running else None
-            background.send((dataset, split[0] if split else None))
+            background.send((dataset, options, split[0] if split else None))
         else:  # seen before: the child is not needed
             background.cancel()
         selector = load_selector(dataset.task, db=db, random_state=random_state)
