@@ -446,6 +446,8 @@ def evaluate_top(
         if step == len(schedule) - 1:
             break
         ok = [c for c in candidates if results[c][2] == "ok" and results[c][0] is not None and math.isfinite(results[c][0])]
+        if not ok and all(results[c][2] == "timeout" for c in candidates):
+            break  # every one ran out of time on these rows: more rows would take longer still
         sign = 1.0 if recommendation.maximize else -1.0
         ok.sort(key=lambda c: -sign * results[c][0])
         keep = max(1, math.ceil(len(candidates) / eta))

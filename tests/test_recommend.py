@@ -276,6 +276,15 @@ def test_successive_halving_keeps_the_best_for_all_rows(metadb):
     assert rung.results[0].learner == full[0].learner
 
 
+def test_successive_halving_stops_when_every_candidate_ran_out_of_time(metadb):
+    dataset = make_dataset(make_mixed_frame(300, seed=5), target="target")
+    selector = load_selector("classification", db=metadb)
+    rec = recommend(dataset, selector.model, metric=selector.metric, metafeatures=extract_metafeatures(dataset, max_rows=200))
+    rec = evaluate_top(dataset, rec, k=3, cv=2, halving=True, min_rows=50, timeout=1e-4)
+    # all three timed out on 100 rows: none goes on to 300 rows, where it would take longer still
+    assert [(r.real_status, r.real_rows) for r in rec.evaluated] == [("timeout", 100)] * 3
+
+
 def test_recommend_table_marks_learners_halving_dropped(metadb, tmp_path):
     data = tmp_path / "bigger.csv"
     make_mixed_frame(3000, seed=6).to_csv(data, index=False)
