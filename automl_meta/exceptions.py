@@ -46,6 +46,12 @@ class MetaDBPathError(MetaDBError):
     exit_code = 2
 
 
+class MetaDBContentError(MetaDBError):
+    """The meta-database given holds nothing for this task, metric or extractor: the inputs do not fit together (exit 2)."""
+
+    exit_code = 2
+
+
 class MetaDBVersionError(MetaDBError):
     """A meta-database or artifact was written by an incompatible schema version."""
 

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from automl_meta.dataset import Dataset, category_strings
-from automl_meta.exceptions import AutomlMetaError, LearnerError, MetaDBError, UsageError
+from automl_meta.exceptions import AutomlMetaError, LearnerError, MetaDBContentError, UsageError
 from automl_meta.numbers import finite_or_none
 
 logger = logging.getLogger(__name__)
@@ -258,7 +258,7 @@ def rank_learners(
     if names:
         known = int(row.notna().to_numpy().sum())
         if known == 0:
-            raise MetaDBError(
+            raise MetaDBContentError(
                 f"none of the meta-model's {len(names)} meta-features is computed by this extractor "
                 "(a meta-database imported from elsewhere, e.g. ASlib?); use a database built by `automl-meta db build`"
             )

@@ -59,7 +59,7 @@ _COLUMNS = (
 
 
 def _load_db(db: Path | None, task: str, metric: str | None):
-    from automl_meta.exceptions import MetaDBError
+    from automl_meta.exceptions import MetaDBContentError
     from automl_meta.io.metadb_resolve import resolve_db_path
     from automl_meta.metadb import MetaDB
 
@@ -71,7 +71,7 @@ def _load_db(db: Path | None, task: str, metric: str | None):
         scores = store.scores(metric, task)
         evaluations = store.evaluations(task)  # fold scores, for the noise floor (~0.05 s)
     if meta_X.empty or scores.dropna(how="all").empty:
-        raise MetaDBError(f"{path}: no {task} datasets with meta-features and {metric} scores; pass another --task or --db")
+        raise MetaDBContentError(f"{path}: no {task} datasets with meta-features and {metric} scores; pass another --task or --db")
     return path, metric, maximize, meta_X, scores, evaluations
 
 
@@ -188,7 +188,7 @@ def train_command(
     import hashlib
     import time
 
-    from automl_meta.exceptions import MetaDBError, UsageError
+    from automl_meta.exceptions import MetaDBContentError, MetaDBError, UsageError
     from automl_meta.io.metadb_resolve import resolve_db_path
     from automl_meta.io.metamodel_files import save_metamodel, shipped_prefix
     from automl_meta.metadb import MetaDB
@@ -198,7 +198,7 @@ def train_command(
     with MetaDB.open(path) as store:
         tasks = [task] if task else sorted(store.datasets()["task"].dropna().unique().tolist())
     if not tasks:
-        raise MetaDBError(f"{path}: holds no datasets; build it first with `automl-meta db build`")
+        raise MetaDBContentError(f"{path}: holds no datasets; build it first with `automl-meta db build`")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     written = []
     for name in tasks:
@@ -225,7 +225,7 @@ def train_command(
         written.append({**extra, "n_learners": len(model.learners_), "fit_seconds": seconds,
                         "files": [str(manifest), str(boosters)]})
     if not written:
-        raise MetaDBError(f"{path}: no task has meta-features and scores to train on; finish `automl-meta db build` first")
+        raise MetaDBContentError(f"{path}: no task has meta-features and scores to train on; finish `automl-meta db build` first")
     if json:
         print_json({"db": str(path), "models": written})
         return

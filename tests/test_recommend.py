@@ -186,7 +186,7 @@ def test_recommend_rejects_a_task_the_db_lacks(metadb, tmp_path):
     path = tmp_path / "prices.csv"
     make_mixed_frame(120, seed=3, task="regression").to_csv(path, index=False)
     result = _invoke("recommend", path, "--db", metadb)
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # the data and the database do not fit together: bad input
     assert "no regression datasets" in result.stderr and metadb.name in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     with pytest.raises(MetaDBError, match="no regression datasets"):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from automl_meta.exceptions import AutomlMetaError, MetaDBError, MetaDBPathError
+from automl_meta.exceptions import AutomlMetaError, MetaDBContentError, MetaDBError, MetaDBPathError
 
 logger = logging.getLogger(__name__)
 
@@ -193,7 +193,7 @@ def load_selector(
                 )
         tasks = store.datasets()["task"].unique().tolist()
         if task not in tasks:
-            raise MetaDBError(
+            raise MetaDBContentError(
                 f"the meta-database {path} has no {task} datasets (it covers: {', '.join(tasks) or 'nothing'}); "
                 f"build one that covers {task} (`automl-meta db build`) or pass another --db"
             )
@@ -207,12 +207,12 @@ def load_selector(
     common = meta_X.index.intersection(scores.index)
     scores = scores.loc[common].dropna(axis=1, how="all")
     if len(common) == 0 or scores.shape[1] == 0:
-        raise MetaDBError(
+        raise MetaDBContentError(
             f"the meta-database {path} has no {task} datasets with {metric} scores; "
             f"build one that covers {task} (`automl-meta db build`) or pass another --db"
         )
     if len(common) < 3:
-        raise MetaDBError(
+        raise MetaDBContentError(
             f"the meta-database {path} has only {len(common)} {task} dataset(s); at least 3 are needed to learn a ranking"
         )
     key = _cache_key(path, task, metric, random_state) if cache and not exclude else None

@@ -20,7 +20,7 @@ from typing import Iterator, Mapping
 
 import pandas as pd
 
-from automl_meta.exceptions import MetaDBError, MetaDBPathError, MetaDBVersionError, UsageError
+from automl_meta.exceptions import MetaDBContentError, MetaDBError, MetaDBPathError, MetaDBVersionError, UsageError
 from automl_meta.metadb import schema
 from automl_meta.numbers import finite_or_none
 
@@ -168,7 +168,7 @@ class MetaDB:
         defaults = self.get_meta("default_metric", {})
         if task not in defaults:
             known = ", ".join(sorted(defaults)) or "none"
-            raise MetaDBError(f"{self.path}: no default metric for task {task!r} (tasks: {known})")
+            raise MetaDBContentError(f"{self.path}: no default metric for task {task!r} (tasks: {known})")
         return defaults[task]
 
     def maximize(self, metric: str) -> bool:
@@ -380,7 +380,7 @@ class MetaDB:
             (metric, *params),
         )
         if long["value"].notna().sum() == 0 and metric not in self.metrics():
-            raise MetaDBError(f"{self.path}: no scores for metric {metric!r} (recorded: {', '.join(self.metrics()) or 'none'})")
+            raise MetaDBContentError(f"{self.path}: no scores for metric {metric!r} (recorded: {', '.join(self.metrics()) or 'none'})")
         return _wide(long, "dataset", "learner", "value")
 
     def fit_seconds(self, task: str | None = None) -> pd.DataFrame:
