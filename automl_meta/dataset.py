@@ -277,24 +277,14 @@ def reads_day_first(fmt: str) -> bool:
     return 0 <= fmt.find("%d") < fmt.find("%m")
 
 
-def as_dates(col: pd.Series, fmt: str | None = None) -> pd.Series | None:
-    """The column as UTC timestamps, else None (naive times are taken as UTC).
+def as_dates(col: pd.Series, fmt: str = ISO_DATES) -> pd.Series:
+    """The column as UTC timestamps: a datetime column (parquet) as it is, anything else read as text in ``fmt``.
 
-    A datetime column (parquet) is taken as it is; text is read in format
-    ``fmt``, or in the one format of :func:`fitting_date_formats` (None when
-    two fit), and every present value must parse.
+    Naive times are taken as UTC; a present value that is no date in ``fmt`` is NaT.
     """
     if pd.api.types.is_datetime64_any_dtype(col):
         return pd.to_datetime(col, utc=True)
-    if not _is_text(col) or col.notna().sum() == 0:
-        return None
-    if fmt is None:
-        fits = fitting_date_formats(col)
-        if len(fits) != 1:
-            return None
-        fmt = fits[0]
-    values = parse_dates(col.astype(object).where(col.notna(), None), fmt)
-    return values if int(values.notna().sum()) == int(col.notna().sum()) else None
+    return parse_dates(col.astype(object).where(col.notna(), None), fmt)
 
 
 def date_parts(name: str, values: pd.Series, varying_only: bool = True) -> dict[str, pd.Series]:

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl_meta.dataset import ISO_DATES, as_dates, category_strings, date_parts, parse_dates
+from automl_meta.dataset import ISO_DATES, as_dates, category_strings, date_parts
 from automl_meta.exceptions import ArtifactError, DatasetError
 from automl_meta.io.atomic import write_bytes_atomic
 from automl_meta.numbers import jsonable
@@ -317,10 +317,9 @@ def conform_features(frame: pd.DataFrame, info: dict, name: str = "data") -> pd.
             continue
         fmt = formats.get(date, ISO_DATES)
         stamps = as_dates(frame[date], fmt)
-        if stamps is None:
-            present = frame[date].dropna()
-            parsed = parse_dates(present.astype(str), fmt)
-            example = present[parsed.isna()].iloc[0] if parsed.isna().any() else present.iloc[0]
+        unread = frame[date].notna() & stamps.isna()
+        if unread.any():
+            example = frame[date][unread].iloc[0]
             written = "ISO 8601 dates" if fmt == ISO_DATES else f"dates as {fmt}"
             raise DatasetError(
                 f"{name}: column {date!r} held {written} when the model was fitted, but holds {example!r}; "
