@@ -20,6 +20,7 @@ import bz2
 import csv
 import gzip
 import io
+import itertools
 import lzma
 import re
 import zipfile
@@ -99,11 +100,11 @@ def _sniff_delimiter(text: str, kind: str) -> str:
 _EXCEL_SEP_LINE = re.compile(r"sep=(\S)[ \t]*\r?\n")
 
 
-def _rows(lines, sep: str) -> list[list[str]]:
-    """The fields of ``lines``: csv's reading, or split on runs of whitespace for :data:`WHITESPACE`."""
-    if sep == WHITESPACE:
-        return [line.split() for line in lines]
-    return list(csv.reader(lines, delimiter=sep))
+def _first_rows(text: str, sep: str, n: int = 50) -> list[list[str]]:
+    """The fields of the first ``n`` rows, for sniffing: csv's reading, or runs of whitespace for :data:`WHITESPACE`."""
+    sample = io.StringIO(text[:65536])
+    rows = (line.split() for line in sample) if sep == WHITESPACE else csv.reader(sample, delimiter=sep)
+    return list(itertools.islice(rows, n))
 
 
 def _is_number(field: str, decimal: str = ".", thousands: str | None = None) -> bool:
@@ -116,8 +117,8 @@ def _is_number(field: str, decimal: str = ".", thousands: str | None = None) -> 
     return True
 
 
-def _has_header(text: str, sep: str, decimal: str = ".", thousands: str | None = None) -> bool:
-    """Whether the first row names the columns, judged on the first 50 rows.
+def _has_header(rows: list[list[str]], decimal: str = ".", thousands: str | None = None) -> bool:
+    """Whether the first row names the columns, judged on the first rows (up to 50, :func:`_first_rows`).
 
     It does not when it reads as data: every field a number, or, like
     ``5.1,3.5,Iris-setosa`` in UCI's header-less files, a number (or a missing
@@ -126,7 +127,6 @@ def _has_header(text: str, sep: str, decimal: str = ".", thousands: str | None =
     numbers, ``country`` above countries that never repeat it (even beside
     columns named ``1990`` and ``1991``).
     """
-    rows = _rows(io.StringIO(text[:65536]), sep)[:50]
     first = rows[0] if rows else []
     if not first:
         return True
@@ -167,8 +167,8 @@ _SURELY_GROUPED = {
 }
 
 
-def _sniff_numbers(text: str, sep: str) -> tuple[str, str | None]:
-    """``(decimal, thousands)`` marks of the numbers in the first 50 lines.
+def _sniff_numbers(rows: list[list[str]], sep: str) -> tuple[str, str | None]:
+    """``(decimal, thousands)`` marks of the numbers in the first rows (:func:`_first_rows`).
 
     A thousands separator is taken when every number-like field that holds it
     is grouped by it (``1,234,567``; ``12,345.5``), and, since ``1,234`` may
@@ -179,7 +179,7 @@ def _sniff_numbers(text: str, sep: str) -> tuple[str, str | None]:
     Otherwise the decimal mark is sniffed as before (``,`` when numbers like
     ``3,14`` appear and none like ``3.14``, never with a comma delimiter).
     """
-    fields = [f for row in _rows(text[:65536].splitlines()[:50], sep) for f in row]
+    fields = [f for row in rows for f in row]
     numbers = [f for f in fields if _DIGITS_AND_MARKS.match(f)]
     for mark, decimal in ((",", "."), (".", ",")):
         grouped = [f for f in numbers if mark in f]
@@ -200,8 +200,9 @@ def _read_text_table(text: str, kind: str, sep: str | None, name: str) -> pd.Dat
     if hint:  # Excel's "sep=;" first line names the delimiter
         sep, text = sep or hint.group(1), text[hint.end():]
     sep = sep or _sniff_delimiter(text, kind)
-    decimal, thousands = _sniff_numbers(text, sep)
-    header = 0 if _has_header(text, sep, decimal, thousands) else None
+    rows = _first_rows(text, sep)  # read once for both sniffs
+    decimal, thousands = _sniff_numbers(rows, sep)
+    header = 0 if _has_header(rows, decimal, thousands) else None
     try:
         frame = pd.read_csv(
             io.StringIO(text),
