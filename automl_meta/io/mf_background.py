@@ -173,7 +173,7 @@ class BackgroundMetaFeatures:
 
     def cancel(self) -> None:
         """Stop the child now (say, the meta-features were found in the cache); :attr:`result` stays None."""
-        if self._pid is None or self._read_fd is None:  # no child, or already reaped
+        if not self.running:  # no child, or already reaped
             return
         self._close_input()
         os.kill(self._pid, signal.SIGKILL)
@@ -189,7 +189,7 @@ class BackgroundMetaFeatures:
             self._input_fd = None
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if self._pid is None or self._read_fd is None:  # no child, or cancelled
+        if not self.running:  # no child, or cancelled
             return
         if exc_type is not None:
             self.cancel()

@@ -81,9 +81,14 @@ def cache_lookup(dataset: Dataset, cache_dir: str | Path | None = None, **kwargs
     ``seconds`` is the time of the lookup; nothing is extracted (so pymfe is not imported).
     """
     start = time.perf_counter()
-    if kwargs.get("random_state", 0) is None:  # unseeded extractions are never cached
+    if not _cacheable(kwargs):
         return None
     return _lookup(_entry(dataset, cache_dir, **kwargs), start)
+
+
+def _cacheable(options: dict) -> bool:
+    """Unseeded extractions (``random_state=None``) are not reproducible, so never cached."""
+    return options.get("random_state", 0) is not None
 
 
 def _lookup(path: Path, start: float):
@@ -106,7 +111,7 @@ def cached_metafeatures(dataset: Dataset, cache_dir: str | Path | None = None, *
     from automl_meta.metafeatures import extract_metafeatures
 
     start = time.perf_counter()
-    if kwargs.get("random_state", 0) is None:
+    if not _cacheable(kwargs):
         return extract_metafeatures(dataset, **kwargs)
     path = _entry(dataset, cache_dir, **kwargs)
     hit = _lookup(path, start)
@@ -119,7 +124,7 @@ def cached_metafeatures(dataset: Dataset, cache_dir: str | Path | None = None, *
 
 def cache_store(dataset: Dataset, metafeatures, cache_dir: str | Path | None = None, **kwargs) -> None:
     """Store ``metafeatures``, extracted from ``dataset`` with these options, as :func:`cached_metafeatures` would."""
-    if kwargs.get("random_state", 0) is not None:
+    if _cacheable(kwargs):
         _write(_entry(dataset, cache_dir, **kwargs), metafeatures)
 
 
