@@ -26,7 +26,6 @@ from automl_meta.cli._common import (
     sized_table,
 )
 
-BACKGROUND_MAX_BYTES = 200 * 2**20  # recommend extracts meta-features in a forked child up to this file size
 
 TopOption = Annotated[int, typer.Option("--top", "-k", min=1, help="How many learners to show (all are ranked).")]
 DbOption = Annotated[
@@ -117,7 +116,12 @@ def recommend_command(
         if not timeout > 0:
             raise UsageError(f"--timeout must be a positive number of seconds, got {timeout}")
     with collector_paused():
-        dataset, selector, rec = _rank(data, target, task, sep, day_first, db, random_state, explain=top if explain else 0)
+        from automl_meta.io.rank_file import rank_file
+
+        dataset, selector, rec = rank_file(
+            data, target=target, task=task, sep=sep, day_first=day_first, db=db, random_state=random_state,
+            explain=top if explain else 0,
+        )
     if probe or probe_rows is not None or probe_budget is not None or probe_draws is not None:
         from automl_meta.probe import with_probe
         from automl_meta.selection.probe import PROBE_DRAWS
@@ -163,64 +167,6 @@ def recommend_command(
             f"saved [bold]{saved['learner']}[/] fitted on {rec.n_rows} rows to {saved['path']} "
             f"(+ {Path(saved['path']).name}.json); use `automl-meta predict {saved['path']} DATA`"
         )
-
-
-def _rank(data, target, task, sep, day_first, db, random_state, explain: int):
-    """Read DATA, extract its meta-features and rank the portfolio: (dataset, selector, recommendation)."""
-    from automl_meta.io.mf_background import BackgroundMetaFeatures
-
-    def warm_up():  # in the child, while this process reads the data
-        from automl_meta.io.mf_cache import cached_metafeatures  # noqa: F401 - imports pandas, numpy
-        from automl_meta.metafeatures.groups import mfe_class
-
-        mfe_class()  # pymfe and scikit-learn, without matplotlib
-
-    def metafeatures_job(work):
-        from automl_meta.io.mf_cache import cached_metafeatures
-        from automl_meta.metafeatures import extract_metafeatures
-
-        # the database's extraction options, read here once; groups: the child's share of a split, else None
-        dataset, options, groups = work
-        return cached_metafeatures(dataset, **options) if groups is None else extract_metafeatures(dataset, **{**options, "groups": groups})
-
-    # A forked child imports pymfe while this process reads the data; it gets the data from here
-    # and extracts the meta-features while this process imports LightGBM and loads the
-    # meta-model: two cores, half the wait. On larger samples this process then extracts the
-    # groups other than landmarking itself (metafeatures.combine). Not for big files: two
-    # copies in memory.
-    small = data.is_file() and data.stat().st_size <= BACKGROUND_MAX_BYTES
-    with BackgroundMetaFeatures(metafeatures_job, enabled=small, prepare=warm_up, receives=True) as background:
-        from automl_meta.io import load_dataset
-        from automl_meta.io.metadb_resolve import db_mf_options, load_selector, stored_scores
-        from automl_meta.io.mf_cache import cache_lookup
-        from automl_meta.metafeatures.combine import two_way_split
-
-        dataset = load_dataset(data, target=target, task=task, sep=sep, day_first=day_first)
-        options = db_mf_options(db)
-        metafeatures = cache_lookup(dataset, **options)
-        split = None
-        if metafeatures is None:
-            split = two_way_split(dataset, options.get("groups"), options.get("max_rows")) if background.running else None
-            background.send((dataset, options, split[0] if split else None))
-        else:  # seen before: the child is not needed
-            background.cancel()
-        selector = load_selector(dataset.task, db=db, random_state=random_state)
-        known = stored_scores(selector.db_path, dataset, selector.metric)  # while the child still extracts
-        if split:
-            from automl_meta.metafeatures import extract_metafeatures
-
-            ours = extract_metafeatures(dataset, **{**options, "groups": split[1]})
-    from automl_meta.api import rank_dataset
-
-    if metafeatures is None:
-        metafeatures = background.result  # None if the child failed: rank_dataset extracts here
-        if split and metafeatures is not None:
-            from automl_meta.io.mf_cache import cache_store
-            from automl_meta.metafeatures.combine import combine_metafeatures
-
-            metafeatures = combine_metafeatures([metafeatures, ours])
-            cache_store(dataset, metafeatures, **options)
-    return dataset, selector, rank_dataset(dataset, selector, metafeatures, explain=explain, known=known)
 
 
 def _fit_and_save(dataset, rec, path: Path, random_state: int) -> dict:
