@@ -204,17 +204,11 @@ def train_command(
     for name in tasks:
         try:
             _, used_metric, maximize, meta_X, scores, _ = _load_db(path, name, metric)
-        except MetaDBError as exc:
-            if task:  # asked for by name: the error is the answer
-                raise
-            err.print(f"[yellow]skipped {name}:[/] {exc}")
-            continue
-        common = meta_X.index.intersection(scores.dropna(how="all").index)
-        start = time.perf_counter()
-        try:
+            common = meta_X.index.intersection(scores.dropna(how="all").index)
+            start = time.perf_counter()
             model = MetaModel(random_state=random_state).fit(meta_X.loc[common], scores.loc[common], maximize=maximize)
-        except UsageError as exc:  # too few datasets: as above, skipped unless asked for by name
-            if task:
+        except (MetaDBError, UsageError) as exc:  # no data, or too few datasets, for this task
+            if task:  # asked for by name: the error is the answer
                 raise
             err.print(f"[yellow]skipped {name}:[/] {exc}")
             continue
