@@ -231,7 +231,8 @@ _NUMERIC_DATE = r"\s*\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}"  # 25/12/2021, 2021/12/25,
 _MONTH_NAME_DATE = r"\s*(?:\d{1,2}[ -][A-Za-z]{3,9}[ -]\d{2,4}|[A-Za-z]{3,9} \d{1,2},? \d{4})"  # 5 Jan 2021, Jan 5, 2021
 
 
-def _is_text(col: pd.Series) -> bool:
+def is_text(col: pd.Series) -> bool:
+    """Whether the column holds text (object or a pandas string dtype)."""
     return col.dtype == object or pd.api.types.is_string_dtype(col)
 
 
@@ -254,7 +255,7 @@ def fitting_date_formats(col: pd.Series) -> list[str]:
 
 def _dates_in_fitting_formats(col: pd.Series) -> dict[str, pd.Series]:
     """:func:`fitting_date_formats` -> the column's present values parsed in that format (kept: parsing is the cost)."""
-    if not _is_text(col):
+    if not is_text(col):
         return {}
     head = col.head(128).dropna().head(32).astype(str)  # cheap tests on a few values first
     if head.empty:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from automl_meta.dataset import Dataset, make_dataset
+from automl_meta.dataset import Dataset, is_text, make_dataset
 from automl_meta.exceptions import DatasetError, UsageError
 
 NA_VALUES = ["", "NA", "N/A", "n/a", "na", "?", "NaN", "nan", "NULL", "null", "None", "none", "-"]
@@ -241,7 +241,7 @@ def _ungroup(frame: pd.DataFrame, decimal: str, sep: str) -> pd.DataFrame:
     one_group_is_enough = (sep == "," and mark == ",") or decimal == ","
     for column in frame.columns:
         values = frame[column]
-        if values.dtype != object and not pd.api.types.is_string_dtype(values):
+        if not is_text(values):
             continue
         present = values.dropna().astype(str)
         if present.empty or not present.head(32).str.match(_DIGITS_AND_MARKS).all():  # cheap: text columns stop here
