@@ -77,8 +77,7 @@ def portfolio(task: str, names: Sequence[str] | None = None) -> list:
 
     if not names:
         return list(get_learners(task))
-    if any(n not in LEARNERS for n in names):
-        return list(get_learners(task, names))  # raises, naming the unknown learner
+    check_learner_names(names)
     serving = [n for n in names if LEARNERS[n].supports(task)]
     if not serving:
         valid = ", ".join(spec.name for spec in get_learners(task))
