@@ -21,7 +21,7 @@ from automl_meta.numbers import jsonable
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
-JsonOption = Annotated[bool, typer.Option("--json", metavar="", help="Print one JSON document on stdout instead of tables.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout instead of tables.")]
 TargetOption = Annotated[
     str | None,
     typer.Option("--target", "-t", help="Target column (default: target/class/label/y, case-insensitive, else the last column)."),
@@ -42,7 +42,6 @@ DayFirstOption = Annotated[
     typer.Option(
         "--day-first/--month-first",
         help="Read text dates whose day and month cannot be told apart (03/04/2021 throughout) day first or month first (default: such a column stays text, with a warning).",
-        metavar="",
     ),
 ]
 SeedOption = Annotated[int, typer.Option("--random-state", "--seed", help="Seed for every random choice.")]

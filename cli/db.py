@@ -45,7 +45,7 @@ def build(
     openml_server: Annotated[str | None, typer.Option("--openml-server", help="OpenML server URL (default: www.openml.org).")] = None,
     openml_retries: Annotated[int, typer.Option("--openml-retries", min=1, help="Tries per OpenML request before giving up on that dataset.")] = 2,
     openml_timeout: Annotated[float, typer.Option("--openml-timeout", min=1, help="Seconds per OpenML request.")] = 30.0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="No progress bar.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Build the meta-database from a folder, OpenML or an ASlib scenario; rerunning resumes it."""
@@ -209,7 +209,7 @@ def export(
 def manifest_command(
     db: Annotated[Path, typer.Option("--db", help="Meta-database file to describe.")],
     out_file: Annotated[Path, typer.Option("--out", "-o", help="Manifest file to write (JSON).")],
-    finalize: Annotated[bool, typer.Option("--finalize", metavar="", help="Also prepare the file for shipping (rollback journal, vacuumed).")] = False,
+    finalize: Annotated[bool, typer.Option("--finalize", help="Also prepare the file for shipping (rollback journal, vacuumed).")] = False,
     note: Annotated[list[str] | None, typer.Option("--note", help="A line of provenance to record in the manifest (repeatable).")] = None,
     json_output: JsonOption = False,
 ) -> None:

@@ -45,8 +45,23 @@ def _say(message: str) -> None:
     err.print(f"[red]error:[/] {escape(' '.join(message.split()))}", soft_wrap=True)
 
 
+def _blank_flag_types(command) -> None:
+    """Typer prints ``<bool>`` after every flag (``--json <bool>``), as if it took a value: blank it, ``--help`` too."""
+    help_option = command.get_help_option(typer.Context(command))
+    for option in [*command.params, *([help_option] if help_option is not None else [])]:
+        if getattr(option, "is_flag", False) and option.metavar is None:
+            option.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        _blank_flag_types(sub)
+
+
 class _ErrorBoundary(TyperGroup):
     """Turns our errors into one red line and an exit code (2 input/usage, 1 runtime)."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        if parent is None:  # the whole tree, once, before any help is printed
+            _blank_flag_types(self)
+        return super().make_context(info_name, args, parent=parent, **extra)
 
     def invoke(self, ctx: typer.Context):
         debug = bool(ctx.params.get("debug")) or os.environ.get("AUTOML_META_DEBUG") == "1"
@@ -98,8 +113,8 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, metavar="", help="Print the version and exit.")] = False,
-    debug: Annotated[bool, typer.Option("--debug", metavar="", help="Show full tracebacks instead of one-line errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks instead of one-line errors.")] = False,
 ) -> None:
     """Recommend learners for a tabular dataset, and meta-learn how gradient-trained models start and step."""
 

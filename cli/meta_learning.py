@@ -108,7 +108,7 @@ def meta_train_command(
         int | None, typer.Option("--inner-batch", help="Reptile: each inner step takes the next N of the task's shuffled examples (paper: 10).")
     ] = None,
     fresh_inner_adam: Annotated[
-        bool, typer.Option("--fresh-inner-adam", metavar="", help="Reptile: start every task's inner Adam from fresh moments (default: carried over, as in the paper's code).")
+        bool, typer.Option("--fresh-inner-adam", help="Reptile: start every task's inner Adam from fresh moments (default: carried over, as in the paper's code).")
     ] = False,
     train_queries: Annotated[
         int | None, typer.Option("--train-queries", help="omniglot: query examples per class of training episodes only (Reptile paper: 9, i.e. 10 shots).")
@@ -118,12 +118,12 @@ def meta_train_command(
     meta_lr: Annotated[float, typer.Option("--meta-lr", help="Adam learning rate of MAML/FOMAML.")] = 1e-3,
     outer_step: Annotated[float, typer.Option("--outer-step", help="Reptile's outer step, annealed linearly to 0.")] = 1.0,
     bn: Annotated[str, typer.Option("--bn", help="omniglot BatchNorm: transductive (query statistics, as the papers) or support (non-transductive).")] = "transductive",
-    meta_sgd: Annotated[bool, typer.Option("--meta-sgd", metavar="", help="Also meta-learn one inner learning rate per weight (MAML/FOMAML).")] = False,
+    meta_sgd: Annotated[bool, typer.Option("--meta-sgd", help="Also meta-learn one inner learning rate per weight (MAML/FOMAML).")] = False,
     validate_every: Annotated[int, typer.Option("--validate-every", help="Validate every N iterations (0: only at the end).")] = 100,
     validation_tasks: Annotated[int, typer.Option("--validation-tasks", help="Tasks per validation.")] = 100,
     time_limit: Annotated[float | None, typer.Option("--time-limit", help="Stop after this many seconds of training.")] = None,
-    cosine: Annotated[bool, typer.Option("--cosine", metavar="", help="Anneal --meta-lr to 0 with a cosine (over --iterations or --time-limit).")] = False,
-    compile_: Annotated[bool, typer.Option("--compile", metavar="", help="torch.compile the meta-step: MAML's meta-gradient, Reptile's adaptation (worth it on GPU).")] = False,
+    cosine: Annotated[bool, typer.Option("--cosine", help="Anneal --meta-lr to 0 with a cosine (over --iterations or --time-limit).")] = False,
+    compile_: Annotated[bool, typer.Option("--compile", help="torch.compile the meta-step: MAML's meta-gradient, Reptile's adaptation (worth it on GPU).")] = False,
     device: DeviceOption = "auto",
     data: DataOption = None,
     target: TargetOption = None,

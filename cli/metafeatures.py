@@ -49,7 +49,7 @@ CacheDirOption = Annotated[
         help="Meta-feature cache folder (default: $AUTOML_META_CACHE_DIR, else the user cache directory).",
     ),
 ]
-NoCacheOption = Annotated[bool, typer.Option("--no-cache", metavar="", help="Compute afresh; neither read nor write the cache.")]
+NoCacheOption = Annotated[bool, typer.Option("--no-cache", help="Compute afresh; neither read nor write the cache.")]
 
 
 def metafeatures(

@@ -34,7 +34,7 @@ DbOption = Annotated[
 ]
 ExplainOption = Annotated[
     bool,
-    typer.Option("--explain", metavar="", help="Show the meta-features that pushed each top learner up or down (LightGBM pred_contrib)."),
+    typer.Option("--explain", help="Show the meta-features that pushed each top learner up or down (LightGBM pred_contrib)."),
 ]
 EvaluateTopOption = Annotated[
     int,
@@ -63,7 +63,6 @@ ProbeOption = Annotated[
     bool,
     typer.Option(
         "--probe",
-        metavar="",
         help="Cross-validate every candidate on small subsamples first (--probe-draws draws of --probe-rows rows, 3 folds, "
         "averaged) and blend that order with the meta-model's: a few seconds more, a better ranking (README: 'Probing').",
     ),
@@ -81,7 +80,7 @@ ProbeBudgetOption = Annotated[
 ]
 CvOption = Annotated[int, typer.Option("--cv", min=2, help="Folds for --evaluate-top.")]
 HalvingOption = Annotated[
-    bool, typer.Option("--halving/--no-halving", metavar="", help="Successive halving over rows for --evaluate-top.")
+    bool, typer.Option("--halving/--no-halving", help="Successive halving over rows for --evaluate-top.")
 ]
 
 

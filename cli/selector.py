@@ -33,13 +33,11 @@ MaxDatasetsOption = Annotated[
 BootOption = Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap resamples for the 95% intervals (0: none).")]
 PairwiseOption = Annotated[bool, typer.Option(
     "--pairwise-rf",
-    metavar="",
     help="Also evaluate SATzilla-style pairwise random forests (300 trees per pair of learners: slow, "
     "about 11 minutes per seed on OPENML-WEKA-2017's 30 learners with --jobs 2)."
 )]
 ForestOption = Annotated[bool, typer.Option(
     "--forest",
-    metavar="",
     help="Also evaluate one multi-output random forest over all learners (1,000 trees without bootstrap; "
     "seconds; it picks the learner with the least regret on the datasets sharing the new one's leaves): the best "
     "selector here on OPENML-WEKA-2017, a little worse than the meta-model on the shipped database."
