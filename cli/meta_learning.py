@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from automl_meta.cli._common import JsonOption, SeedOption, SepOption, TargetOption, err, fmt, out, print_json, progress_bar
+from automl_meta.cli._common import DayFirstOption, JsonOption, SeedOption, SepOption, TargetOption, err, fmt, out, print_json, progress_bar
 
 SOURCES = ("sinusoid", "omniglot", "tabular")
 ALGOS = ("maml", "fomaml", "reptile")
@@ -44,7 +44,7 @@ def _device(name: str):
     return torch.device(name)
 
 
-def _load_tables(path: Path, target, sep):
+def _load_tables(path: Path, target, sep, day_first):
     from automl_meta.exceptions import DatasetError
     from automl_meta.io import load_dataset
     from automl_meta.io.tables import is_table_file
@@ -53,11 +53,11 @@ def _load_tables(path: Path, target, sep):
         files = sorted(p for p in path.iterdir() if is_table_file(p))
         if len(files) < 2:
             raise DatasetError(f"{path}: a task family needs at least 2 data files, found {len(files)}")
-        return [load_dataset(f, target=target, task="classification", sep=sep) for f in files]
-    return load_dataset(path, target=target, task="classification", sep=sep)
+        return [load_dataset(f, target=target, task="classification", sep=sep, day_first=day_first) for f in files]
+    return load_dataset(path, target=target, task="classification", sep=sep, day_first=day_first)
 
 
-def _task_data(source: str, data: Path | None, target, sep):
+def _task_data(source: str, data: Path | None, target, sep, day_first=None):
     from automl_meta.exceptions import UsageError
 
     if source == "sinusoid":
@@ -68,7 +68,7 @@ def _task_data(source: str, data: Path | None, target, sep):
         return load_omniglot(data)[0]
     if data is None:
         raise UsageError("meta-train tabular needs --data FILE (held-out classes) or --data FOLDER (one task per file)")
-    return _load_tables(data, target, sep)
+    return _load_tables(data, target, sep, day_first)
 
 
 def _plot(path: Path, history: list, validation: list, metric: str) -> None:
@@ -128,6 +128,7 @@ def meta_train_command(
     data: DataOption = None,
     target: TargetOption = None,
     sep: SepOption = None,
+    day_first: DayFirstOption = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write the learning curve to this PNG file.")] = None,
     seed: SeedOption = 0,
     json_: JsonOption = False,
@@ -161,7 +162,7 @@ def meta_train_command(
     if inner_lr is None:  # Reptile's inner Adam takes the Reptile paper's 1e-3
         inner_lr = 1e-3 if algo == "reptile" and inner_optimizer == "adam" else DEFAULT_INNER_LR[source]
     splits = make_task_source(
-        source, _task_data(source, data, target, sep), ways=ways, shots=shots, queries=queries, device=dev, bn_mode=bn,
+        source, _task_data(source, data, target, sep, day_first), ways=ways, shots=shots, queries=queries, device=dev, bn_mode=bn,
         split_seed=1 if source == "omniglot" else seed, train_queries=train_queries,
     )
     hyper = {
@@ -221,7 +222,7 @@ def meta_train_command(
     out.print(f"init written to {out_path}" + (f"; learning curve in {plot}" if plot else ""))
 
 
-def _rebuild_splits(manifest: dict, data: Path | None, target, sep, dev):
+def _rebuild_splits(manifest: dict, data: Path | None, target, sep, day_first, dev):
     from automl_meta.exceptions import UsageError
     from automl_meta.neural.task_sources import make_task_source
 
@@ -231,7 +232,7 @@ def _rebuild_splits(manifest: dict, data: Path | None, target, sep, dev):
         raise UsageError("this init was meta-trained on a table; give the same --data FILE or FOLDER to rebuild its held-out test tasks")
     return make_task_source(
         source,
-        _task_data(source, data, target, sep),
+        _task_data(source, data, target, sep, day_first),
         ways=tasks["ways"],
         shots=tasks["shots"],
         queries=tasks["queries"],
@@ -248,6 +249,7 @@ def meta_eval_command(
     data: DataOption = None,
     target: TargetOption = None,
     sep: SepOption = None,
+    day_first: DayFirstOption = None,
     device: DeviceOption = "auto",
     seed: SeedOption = 0,
     json_: JsonOption = False,
@@ -262,7 +264,7 @@ def meta_eval_command(
         raise UsageError("--tasks must be >= 1 and --steps >= 0")
     state, manifest = load_checkpoint(init, kind="init")
     dev = _device(device)
-    splits = _rebuild_splits(manifest, data, target, sep, dev)
+    splits = _rebuild_splits(manifest, data, target, sep, day_first, dev)
     learner = learner_from_init(state, manifest, dev)
     with progress_bar("meta-eval", total=None, enabled=not json_):
         result = evaluate_learner(learner, splits.test, tasks=tasks, steps=steps, batch_size=manifest["hyperparameters"].get("meta_batch", 32), seed=seed)
@@ -301,6 +303,7 @@ def finetune_command(
     repeats: Annotated[int, typer.Option("--repeats", help="Support sets drawn (mean and 95% CI over them).")] = 10,
     target: TargetOption = None,
     sep: SepOption = None,
+    day_first: DayFirstOption = None,
     device: DeviceOption = "cpu",
     seed: SeedOption = 0,
     json_: JsonOption = False,
@@ -320,7 +323,7 @@ def finetune_command(
     state, manifest = load_checkpoint(init, kind="init")
     if manifest.get("task_source") != "tabular":
         raise ArtifactError(f"{init} was meta-trained on {manifest.get('task_source')}, not on tables; finetune needs a tabular init")
-    dataset = load_dataset(data, target=target, task="classification", sep=sep)
+    dataset = load_dataset(data, target=target, task="classification", sep=sep, day_first=day_first)
     check_input_columns(manifest, list(dataset.X.columns))
     pre = tabular_preprocessor(dataset.categorical_columns, dataset.numeric_columns)
     X = np.asarray(pre.fit_transform(dataset.X), dtype=np.float32)  # unsupervised: fitted on all feature rows

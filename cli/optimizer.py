@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from automl_meta.cli._common import JsonOption, SepOption, SeedOption, TargetOption, TaskOption, err, fmt, out, print_json, progress_bar
+from automl_meta.cli._common import DayFirstOption, JsonOption, SepOption, SeedOption, TargetOption, TaskOption, err, fmt, out, print_json, progress_bar
 
 group = typer.Typer(
     help="Meta-train and benchmark a coordinatewise LSTM optimizer (Andrychowicz et al. 2016).",
@@ -21,7 +21,7 @@ OptimizeeOption = Annotated[
 ]
 
 
-def _optimizee(value: str, target, task, sep, trained: dict | None = None):
+def _optimizee(value: str, target, task, sep, day_first, trained: dict | None = None):
     """``(spec, dataset)`` for an ``--optimizee`` value; a family already trained on keeps its trained options."""
     from automl_meta.neural.optimizees import optimizee_spec
 
@@ -34,7 +34,7 @@ def _optimizee(value: str, target, task, sep, trained: dict | None = None):
             raise UsageError("--optimizee tabular needs a data file: --optimizee tabular:DATA")
         from automl_meta.io import load_dataset
 
-        dataset = load_dataset(data, target=target, task=task, sep=sep)
+        dataset = load_dataset(data, target=target, task=task, sep=sep, day_first=day_first)
     spec = optimizee_spec(family)
     if trained is not None and trained.get("family") == family:
         spec = {**spec, **trained}
@@ -64,6 +64,7 @@ def train(
     target: TargetOption = None,
     task: TaskOption = "auto",
     sep: SepOption = None,
+    day_first: DayFirstOption = None,
     json: JsonOption = False,
 ) -> None:
     """Meta-train the LSTM optimizer by truncated BPTT and write a checkpoint."""
@@ -74,7 +75,7 @@ def train(
     from automl_meta.neural.lstm_optimizer import CoordinatewiseLSTM
     from automl_meta.neural.optimizees import FAMILIES
 
-    spec, dataset = _optimizee(optimizee, target, task, sep)
+    spec, dataset = _optimizee(optimizee, target, task, sep, day_first)
     tasks_per_epoch = tasks_per_epoch or FAMILIES[spec["family"]].meta_batch
     try:
         net = CoordinatewiseLSTM(hidden_size, layers, preprocessing, p, output_scale)
@@ -140,6 +141,7 @@ def benchmark(
     target: TargetOption = None,
     task: TaskOption = "auto",
     sep: SepOption = None,
+    day_first: DayFirstOption = None,
     json: JsonOption = False,
 ) -> None:
     """Compare the learned optimizer with SGD, NAG, RMSprop and Adam (each lr tuned on training tasks) on held-out tasks."""
@@ -157,7 +159,7 @@ def benchmark(
         if trained.get("family") == "tabular":
             raise UsageError("this optimizer was trained on tabular data: give the data with --optimizee tabular:DATA")
         optimizee = trained.get("family", "quadratic")
-    spec, dataset = _optimizee(optimizee, target, task, sep, trained)
+    spec, dataset = _optimizee(optimizee, target, task, sep, day_first, trained)
     with progress_bar(f"benchmark on {spec['family']}", total=n_benchmark_stages(spec, transfer)) as advance:
         result = run_benchmark(net, spec, steps, tasks, tune_tasks, seed, dataset, transfer, progress=lambda name: advance(description=f"benchmark: {name}"))
     result["checkpoint"] = str(checkpoint)

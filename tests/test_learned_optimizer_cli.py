@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -92,18 +93,25 @@ def test_optimizer_benchmark_rejects_a_non_checkpoint(tmp_path):
 
 
 def test_optimizer_train_on_tabular_data_file(tmp_path):
+    from automl_meta.io import load_dataset
+
     data = tmp_path / "mixed.csv"
-    make_mixed_frame(120, seed=1).to_csv(data, index=False)
+    frame = make_mixed_frame(120, seed=1)
+    frame.insert(0, "when", pd.date_range("2015-01-01", periods=120, freq="MS").strftime("%d/%m/%Y"))  # day and month ambiguous
+    frame.to_csv(data, index=False)
     out = tmp_path / "tab.pt"
     result = runner.invoke(
         app,
-        ["optimizer", "train", "--optimizee", f"tabular:{data}", "--steps", "4", "--unroll", "2", "--epochs", "1", "--tasks-per-epoch", "2", "--validate-every", "0", "--out", str(out), "--json"],
+        ["optimizer", "train", "--optimizee", f"tabular:{data}", "--steps", "4", "--unroll", "2", "--epochs", "1", "--tasks-per-epoch", "2",
+         "--validate-every", "0", "--out", str(out), "--day-first", "--json"],
     )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["optimizee"]["family"] == "tabular" and summary["optimizee"]["hidden"] == [64, 64]
     assert load_checkpoint(out)[1]["training"]["tasks_per_epoch"] == 2
     assert summary["optimizee"]["dataset"] == "mixed"
+    # the data were read with the dates day first, not as text
+    assert summary["optimizee"]["dataset_hash"] == load_dataset(data, day_first=True).content_hash()[:16] != load_dataset(data).content_hash()[:16]
 
 
 def test_tabular_optimizee_uses_held_out_rows_and_portfolio_network():

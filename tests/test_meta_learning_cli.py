@@ -197,3 +197,26 @@ def test_meta_train_rejects_an_unknown_algorithm(tmp_path):
     result = runner.invoke(app, ["meta-train", "sinusoid", "--algo", "protonet", "--out", str(tmp_path / "x.pt")])
     assert result.exit_code == 2
     assert "unknown --algo" in result.stderr
+
+
+def test_day_first_reaches_meta_train_meta_eval_and_finetune(tmp_path):
+    def with_dates(path, **kw):
+        frame = pd.read_csv(_classes_csv(path, **kw))
+        frame.insert(0, "when", pd.date_range("2015-01-01", periods=len(frame), freq="MS").strftime("%d/%m/%Y"))  # always the 1st
+        frame.to_csv(path, index=False)
+        return path
+
+    data, init = with_dates(tmp_path / "classes.csv"), tmp_path / "tab.pt"
+    train = ["meta-train", "tabular", "--data", str(data), "--ways", "3", "--shots", "2", "--meta-batch", "2", "--iterations", "1",
+             "--validate-every", "0", "--validation-tasks", "2", "--device", "cpu", "--out", str(init), "--day-first"]
+    assert runner.invoke(app, train).exit_code == 0
+    columns = load_checkpoint(init, kind="init")[1]["input_columns"]
+    assert "when" not in columns and "when.month" in columns  # read as dates, not as one text column
+
+    evaluation = runner.invoke(app, ["meta-eval", str(init), "--data", str(data), "--tasks", "4", "--device", "cpu", "--day-first", "--json"])
+    assert evaluation.exit_code == 0, evaluation.stderr
+    new_task = with_dates(tmp_path / "new.csv", n_classes=3, rows=20, seed=5)
+    tune = ["finetune", str(new_task), "--init", str(init), "--shots", "2", "--steps", "1", "--repeats", "2", "--json"]
+    assert runner.invoke(app, [*tune, "--day-first"]).exit_code == 0
+    plain = runner.invoke(app, tune)  # without it the dates stay one text column: not the init's columns
+    assert plain.exit_code == 2 and "columns differ" in plain.stderr
