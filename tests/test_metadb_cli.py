@@ -101,6 +101,22 @@ def test_db_build_names_a_failed_dataset_once(tmp_path, caplog):
     assert "bad" not in caplog.text  # the summary line is the only report, not a log line besides it
 
 
+def test_db_manifest_lists_a_failed_dataset_with_its_reason(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "good.csv").write_text("x,z,target\n" + "\n".join(f"{i},{(i * 7) % 5},{i % 2}" for i in range(40)) + "\n")
+    (data / "bad.csv").write_text("x,target\n1,0\n")
+    db = tmp_path / "m.sqlite"
+    build = ["db", "build", "--source", f"dir:{data}", "--db", str(db), "--learners", "dummy", "--cv", "2", "--quiet"]
+    assert runner.invoke(app, build).exit_code == 0
+    result = runner.invoke(app, ["db", "manifest", "--db", str(db), "--out", str(tmp_path / "MANIFEST.json")])
+    assert result.exit_code == 0, result.stderr
+    datasets = {d["name"]: d for d in json.loads((tmp_path / "MANIFEST.json").read_text())["datasets"]}
+    assert datasets["bad"]["status"] == "failed" and datasets["bad"]["content_hash"] is None
+    assert "only 1 row with a target" in datasets["bad"]["reason"]
+    assert datasets["good"]["status"] == "ok" and "reason" not in datasets["good"] and len(datasets["good"]["content_hash"]) > 0
+
+
 def test_db_info_on_a_missing_file_says_how_to_build(tmp_path):
     result = runner.invoke(app, ["db", "info", "--db", str(tmp_path / "absent.sqlite")])
     assert result.exit_code == 2  # bad input: the path given does not exist

@@ -10,8 +10,13 @@ import pandas as pd
 from automl_meta.metadb.store import MetaDB
 
 
+def _plain(value):
+    """A JSON value: None for a missing one (pandas reads a NULL text column as NaN)."""
+    return None if value is None or pd.isna(value) else value
+
+
 def _int(value) -> int | None:
-    return None if value is None or pd.isna(value) else int(value)
+    return None if _plain(value) is None else int(value)
 
 
 def manifest(db: MetaDB) -> dict:
@@ -25,7 +30,7 @@ def manifest(db: MetaDB) -> dict:
         "schema_version": info["schema_version"],
         "versions": info["versions"],
         "protocol": info["protocol"],
-        "builds": [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in builds.to_dict("records")],
+        "builds": [{k: _plain(v) for k, v in row.items()} for row in builds.to_dict("records")],
         "tasks": info["tasks"],
         "n_datasets": info["n_datasets"],
         "n_learners": info["n_learners"],
@@ -34,8 +39,8 @@ def manifest(db: MetaDB) -> dict:
         "learners": {task: sorted(db.learners(task)["name"]) for task in info["tasks"]},
         "datasets": [
             {"name": r["name"], "task": r["task"], "n_rows": _int(r["n_rows"]), "n_features": _int(r["n_features"]),
-             "n_classes": _int(r["n_classes"]), "content_hash": r["content_hash"], "source": r["source"],
-             "status": r["status"], **({"reason": r["reason"]} if r["reason"] else {})}
+             "n_classes": _int(r["n_classes"]), "content_hash": _plain(r["content_hash"]), "source": r["source"],
+             "status": r["status"], **({"reason": r["reason"]} if _plain(r["reason"]) else {})}
             for r in datasets.to_dict("records")
         ],
     }
