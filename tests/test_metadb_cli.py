@@ -150,3 +150,31 @@ def test_db_manifest_finalize_ships_a_rollback_journal_file(weka_db, tmp_path):
     assert {"name", "task", "n_rows", "n_features"} <= set(manifest["datasets"][0])
     with sqlite3.connect(copy) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+
+
+@pytest.mark.parametrize("option, message", [
+    (["--mf-groups", "bogus"], "unknown meta-feature group 'bogus'"),
+    (["--mf-groups", ","], "no meta-feature group given"),
+    (["--learners", ","], "--learners names no learner"),
+    (["--redo", "nope"], "unknown learner 'nope'"),
+], ids=["unknown-group", "no-group", "no-learner", "unknown-redo"])
+def test_db_build_refuses_unknown_names_before_creating_the_database(tmp_path, option, message):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "good.csv").write_text("x,z,target\n" + "\n".join(f"{i},{(i * 7) % 5},{i % 2}" for i in range(40)) + "\n")
+    db = tmp_path / "m.sqlite"
+    result = runner.invoke(app, ["db", "build", "--source", f"dir:{data}", "--db", str(db), "--learners", "dummy", "--cv", "2", "--quiet", *option])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.stderr.split())
+    assert not db.exists()
+
+
+def test_db_build_resumes_whatever_the_order_of_the_meta_feature_groups(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "good.csv").write_text("x,z,target\n" + "\n".join(f"{i},{(i * 7) % 5},{i % 2}" for i in range(40)) + "\n")
+    build = ["db", "build", "--source", f"dir:{data}", "--db", str(tmp_path / "m.sqlite"), "--learners", "dummy", "--cv", "2", "--json"]
+    assert runner.invoke(app, [*build, "--mf-groups", "statistical,general"]).exit_code == 0
+    again = runner.invoke(app, [*build, "--mf-groups", "general,statistical"])
+    assert again.exit_code == 0, again.stderr
+    assert json.loads(again.stdout)["already_stored"] == 1

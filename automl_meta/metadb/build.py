@@ -95,6 +95,20 @@ def check_learner_names(names: Sequence[str] | None) -> None:
         raise LearnerError(f"unknown learner {', '.join(map(repr, unknown))}; valid names: {', '.join(LEARNERS)}")
 
 
+def check_build_options(options: BuildOptions) -> None:
+    """Refuse, before the database is created, learner and meta-feature group names that do not exist."""
+    from automl_meta.exceptions import UsageError
+    from automl_meta.metafeatures.groups import resolve_groups
+
+    if options.learners is not None and not options.learners:
+        raise UsageError("--learners names no learner; give comma-separated names (`automl-meta learners` lists them) "
+                         "or leave it out for the whole portfolio")
+    check_learner_names(options.learners)
+    check_learner_names(options.redo)
+    if options.mf_groups is not None:
+        resolve_groups(options.mf_groups)
+
+
 def metric_directions(task: str) -> dict[str, bool]:
     """metric name -> maximize, for every metric the protocol reports on ``task``."""
     from automl_meta.learners.metrics import METRICS

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from automl_meta.exceptions import UsageError
-from automl_meta.metadb.build import BuildProgress, check_learner_names, library_versions, run_build
+from automl_meta.metadb.build import BuildProgress, check_build_options, library_versions, run_build
 from automl_meta.metadb.parallel import make_executor
 from automl_meta.metadb.store import MetaDB
 from automl_meta.metadb.units import BuildOptions
@@ -46,7 +46,7 @@ def build_metadb(source: str, db_path: str | Path, options: BuildOptions, jobs: 
         return _import_aslib(Path(rest), db_path, command, progress, on_total)
     if kind == "openml-runs":
         return _import_openml_runs(source, db_path, openml_config, command, progress, on_total)
-    check_learner_names(options.learners)  # before the database is created or anything computed
+    check_build_options(options)  # before the database is created or anything computed
     if kind == "dir":
         from automl_meta.metadb.build_dir import dir_refs
 

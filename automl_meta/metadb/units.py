@@ -42,8 +42,10 @@ class BuildOptions:
         protocol = {"cv": self.cv, "max_rows": self.max_rows, "random_state": self.random_state, "mf_max_rows": self.mf_max_rows}
         if self.repeats != 1:  # absent when 1, so databases built before the option keep their protocol
             protocol["repeats"] = self.repeats
-        if self.mf_groups is not None:
-            protocol["mf_groups"] = list(self.mf_groups)
+        if self.mf_groups is not None:  # in pymfe's order: statistical,general is general,statistical
+            from automl_meta.metafeatures.groups import resolve_groups
+
+            protocol["mf_groups"] = list(resolve_groups(self.mf_groups))
         return protocol
 
 

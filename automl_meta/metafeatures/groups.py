@@ -118,7 +118,7 @@ def resolve_groups(groups: str | tuple[str, ...] | list[str] | None) -> tuple[st
         else:
             raise UsageError(f"unknown meta-feature group {name!r}; choose from: {', '.join(valid)}, default, all")
     if not chosen:
-        raise UsageError("no meta-feature group given; pass e.g. --groups general,statistical (or all)")
+        raise UsageError("no meta-feature group given; name some, e.g. general,statistical (or all)")
     return tuple(g for g in KNOWN_GROUPS if g in chosen)
 
 
