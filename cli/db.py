@@ -219,14 +219,10 @@ def manifest_command(
     from automl_meta.metadb import MetaDB
     from automl_meta.metadb.manifest import finalize_for_shipping, manifest
 
-    if finalize:
-        if not db.is_file():
-            from automl_meta.exceptions import MetaDBError
-
-            raise MetaDBError(f"{db}: no meta-database there")
-        finalize_for_shipping(db)
-    with MetaDB.open(db) as store:
+    with MetaDB.open(db) as store:  # a file that is not a meta-database is refused before --finalize changes it
         document = manifest(store)
+    if finalize:
+        finalize_for_shipping(db)
     if note:
         document["notes"] = list(note)
     out_file.parent.mkdir(parents=True, exist_ok=True)

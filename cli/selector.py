@@ -195,6 +195,8 @@ def train_command(
     path = resolve_db_path(db)
     with MetaDB.open(path) as store:
         tasks = [task] if task else sorted(store.datasets()["task"].dropna().unique().tolist())
+        if metric is not None:
+            store.maximize(metric)  # an unknown metric is the answer, not a reason to skip every task
     if not tasks:
         raise MetaDBContentError(f"{path}: holds no datasets; build it first with `automl-meta db build`")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()

@@ -178,3 +178,30 @@ def test_db_build_resumes_whatever_the_order_of_the_meta_feature_groups(tmp_path
     again = runner.invoke(app, [*build, "--mf-groups", "general,statistical"])
     assert again.exit_code == 0, again.stderr
     assert json.loads(again.stdout)["already_stored"] == 1
+
+
+def test_db_commands_refuse_what_is_not_a_meta_database_as_bad_input_and_leave_it_unchanged(tmp_path):
+    import hashlib
+    import sqlite3
+
+    text = tmp_path / "notes.sqlite"
+    text.write_text("not a database\n")
+    foreign = tmp_path / "other.sqlite"
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE x(a)")
+    conn.close()
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "good.csv").write_text("x,z,target\n" + "\n".join(f"{i},{(i * 7) % 5},{i % 2}" for i in range(40)) + "\n")
+    for path, message in ((text, "not an SQLite file"), (foreign, "not an automl-meta meta-database"), (data, "a folder, not a meta-database file")):
+        before = None if path.is_dir() else hashlib.sha256(path.read_bytes()).hexdigest()
+        for command in (["db", "info", "--db", str(path)],
+                        ["db", "manifest", "--db", str(path), "--out", str(tmp_path / "M.json"), "--finalize"],
+                        ["db", "build", "--source", f"dir:{data}", "--db", str(path), "--learners", "dummy", "--cv", "2", "-q"]):
+            result = runner.invoke(app, command)
+            assert result.exit_code == 2, (command, result.output)
+            assert message in " ".join(result.stderr.split()), (command, result.stderr)
+        if before is not None:
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == before  # not switched to WAL, not vacuumed
+            assert not Path(f"{path}-wal").exists()
+    assert not (tmp_path / "M.json").exists()

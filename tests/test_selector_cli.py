@@ -155,3 +155,9 @@ def test_selector_evaluate_on_aslib_folds_json(shared_dir):
     assert report["protocol"].endswith("fold (given folds)")
     gap = report["selectors"]["meta-model"]["mean"]["remaining_gap"]
     assert gap is not None and np.isfinite(gap)
+
+
+def test_selector_train_names_an_unknown_metric_instead_of_skipping_every_task(small_db, tmp_path):
+    result = runner.invoke(app, ["selector", "train", "--db", str(small_db), "--out", str(tmp_path / "m"), "--metric", "typo"])
+    assert result.exit_code == 2
+    assert "unknown metric 'typo'" in result.stderr and "skipped" not in result.stderr

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import sqlite3
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -58,6 +59,8 @@ class MetaDB:
         """
         path = Path(path)
         readonly = (not create) if readonly is None else readonly
+        if path.is_dir():
+            raise MetaDBPathError(f"{path}: a folder, not a meta-database file; give the .sqlite file (`automl-meta db build --db FILE` makes one)")
         if not path.exists():
             if not create:
                 raise MetaDBPathError(f"{path}: no meta-database there; build one with `automl-meta db build --db {path}`")
@@ -70,6 +73,10 @@ class MetaDB:
             conn.execute("PRAGMA foreign_keys = ON")
             empty = schema.is_empty(conn)
         except sqlite3.DatabaseError as exc:
+            if "not a database" in str(exc):  # another kind of file: bad input
+                raise MetaDBPathError(f"{path}: not an SQLite file, so not a meta-database; give a file `automl-meta db build` made") from None
+            if not readonly and not os.access(path if path.exists() else path.parent, os.W_OK):
+                raise MetaDBError(f"{path}: cannot write there ({exc}); check the permissions of the file and its folder") from None
             raise MetaDBError(f"{path}: not a readable SQLite meta-database ({exc})") from None
         db = cls(conn, path, readonly)
         try:
@@ -80,18 +87,18 @@ class MetaDB:
         return db
 
     def _prepare(self, empty: bool, create: bool) -> None:
-        if not self.readonly:
-            self.conn.execute("PRAGMA journal_mode = WAL")
-            self.conn.execute("PRAGMA synchronous = NORMAL")
         if empty:
             if self.readonly:
                 raise MetaDBPathError(f"{self.path}: an empty file, not a meta-database; build one with `automl-meta db build`")
+            self._write_ahead()
             schema.create(self.conn)
             return
         found = schema.user_version(self.conn)
         has_meta = self.conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'evaluations'").fetchone()[0]
-        if not has_meta:
-            raise MetaDBError(f"{self.path}: an SQLite file, but not an automl-meta meta-database")
+        if not has_meta:  # checked before anything is written: another application's file is left as it was
+            raise MetaDBPathError(f"{self.path}: an SQLite file, but not an automl-meta meta-database; give a file `automl-meta db build` made")
+        if not self.readonly:
+            self._write_ahead()
         if found > schema.SCHEMA_VERSION:
             raise MetaDBVersionError(found, schema.SCHEMA_VERSION)
         if found < schema.SCHEMA_VERSION:
@@ -99,6 +106,10 @@ class MetaDB:
                 raise MetaDBVersionError(found, schema.SCHEMA_VERSION)
             logger.info("%s: migrating schema %d -> %d", self.path, found, schema.SCHEMA_VERSION)
             schema.migrate(self.conn)
+
+    def _write_ahead(self) -> None:
+        self.conn.execute("PRAGMA journal_mode = WAL")
+        self.conn.execute("PRAGMA synchronous = NORMAL")
 
     def close(self) -> None:
         """Checkpoint the write-ahead log (writers) and close."""
@@ -176,7 +187,7 @@ class MetaDB:
         row = self.conn.execute("SELECT maximize FROM metrics WHERE name = ?", (metric,)).fetchone()
         if row is None:
             known = ", ".join(r[0] for r in self.conn.execute("SELECT name FROM metrics ORDER BY name")) or "none"
-            raise MetaDBError(f"{self.path}: unknown metric {metric!r} (recorded: {known})")
+            raise MetaDBContentError(f"{self.path}: unknown metric {metric!r} (recorded: {known})")
         return bool(row[0])
 
     def metrics(self) -> dict[str, bool]:
