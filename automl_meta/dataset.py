@@ -155,7 +155,7 @@ def default_target(columns) -> str:
 def infer_task(y: pd.Series) -> str:
     """Classification or regression, by the rule in the module docstring."""
     y = y.dropna()
-    if y.dtype == bool or not pd.api.types.is_numeric_dtype(y):
+    if _is_boolean(y) or not pd.api.types.is_numeric_dtype(y):
         return "classification"
     values = y.to_numpy(dtype=float)
     n_unique = len(np.unique(values))
@@ -176,14 +176,32 @@ def _head_is_numeric(col: pd.Series, n: int = 32) -> bool:
     return bool(pd.to_numeric(head, errors="coerce").notna().all())
 
 
+def _is_boolean(col: pd.Series) -> bool:
+    """True/False columns, however held: NumPy bool, pandas' nullable boolean, or Python bools among missing values.
+
+    A CSV column of ``True``/``False`` reads as NumPy bool, but as objects once
+    one cell is empty; all three are the categories ``"False"`` and ``"True"``,
+    never the numbers 0 and 1, so a table with a gap and one without agree.
+    """
+    if pd.api.types.is_bool_dtype(col.dtype):
+        return True
+    if col.dtype != object:
+        return False
+    present = col.dropna()
+    head = present.head(32)
+    return len(head) > 0 and all(isinstance(v, (bool, np.bool_)) for v in head) and bool(
+        present.map(lambda v: isinstance(v, (bool, np.bool_))).all()
+    )
+
+
 def _floats(col: pd.Series) -> np.ndarray:
     """A numeric column's values as float64, missing as NaN (nullable integers included)."""
     return col.to_numpy(dtype="float64", na_value=np.nan)
 
 
 def _as_number(col: pd.Series) -> pd.Series | None:
-    """The column as float64 if every present value is numeric, else None; infinities become NaN."""
-    if col.dtype == bool:
+    """The column as float64 if every present value is numeric (True/False is not), else None; infinities become NaN."""
+    if _is_boolean(col):
         return None
     if pd.api.types.is_numeric_dtype(col):
         values = _floats(col)
@@ -314,7 +332,7 @@ def category_strings(col: pd.Series) -> pd.Series:
     """
     present = col.notna()
     out = col.astype(object).copy()
-    if col.dtype != bool and _head_is_numeric(col):
+    if not _is_boolean(col) and _head_is_numeric(col):
         as_num = pd.to_numeric(col[present], errors="coerce")
         values = as_num.to_numpy(dtype=float)
         if as_num.notna().all() and np.all(np.isfinite(values)) and np.all(values == np.round(values)):

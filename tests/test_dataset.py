@@ -249,3 +249,18 @@ def test_the_content_hash_is_computed_once_and_survives_pickling():
     assert copy.__dict__["_content_hash"] == first and copy.content_hash() == first
     other = dataclasses.replace(dataset, task="regression" if dataset.task == "classification" else "classification")
     assert "_content_hash" not in other.__dict__ and other.content_hash() != first
+
+
+def test_true_false_columns_are_the_same_categories_with_or_without_a_gap():
+    import io
+
+    rows = [f"{i},{i % 2 == 0},{'yes' if i % 3 else 'no'}" for i in range(40)]
+    plain = pd.read_csv(io.StringIO("x,member,label\n" + "\n".join(rows)))
+    gap = pd.read_csv(io.StringIO("x,member,label\n" + "\n".join(r.replace("True", "") if i == 4 else r for i, r in enumerate(rows))))
+    assert plain["member"].dtype == bool and gap["member"].dtype == object  # what pandas reads from a CSV
+    for frame in (plain, gap, plain.astype({"member": "boolean"})):
+        dataset = make_dataset(frame, target="label")
+        assert "member" in dataset.categorical_columns
+        assert sorted(dataset.X["member"].dropna().unique()) == ["False", "True"]  # not the numbers 0 and 1
+    labels = make_dataset(gap[["x", "member"]], target="member")  # a True/False target with a missing label
+    assert labels.task == "classification" and sorted(labels.y.unique()) == ["False", "True"]

@@ -571,3 +571,21 @@ def test_recommend_refuses_a_meta_model_with_foreign_meta_features(metadb):
     dataset = make_dataset(make_mixed_frame(100, seed=1), target="target")
     with pytest.raises(MetaDBError, match="none of the meta-model's .* meta-features"):
         recommend(dataset, model, metric="balanced_accuracy", metafeatures=extract_metafeatures(dataset, max_rows=200))
+
+
+def test_a_winner_fitted_on_true_false_predicts_a_file_with_a_gap_in_that_column(metadb, tmp_path):
+    frame = make_mixed_frame(200, seed=2)
+    frame.insert(0, "member", frame["target"] == frame["target"].iloc[0])  # a True/False column that decides the target
+    data, model = tmp_path / "members.csv", tmp_path / "members.skops"
+    frame.to_csv(data, index=False)
+    assert _invoke("recommend", data, "--db", metadb, "--fit", model).exit_code == 0
+    complete, gap = tmp_path / "complete.csv", tmp_path / "gap.csv"
+    new = frame.drop(columns="target").head(20)
+    new.to_csv(complete, index=False)
+    new.assign(member=new["member"].astype(object).where(new.index != 5)).to_csv(gap, index=False)  # one empty cell
+    expected = json.loads(_invoke("predict", model, complete, "--json").stdout)
+    result = _invoke("predict", model, gap, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["unseen_categories"] == {}  # not '0' and '1'
+    assert [p for i, p in enumerate(json.loads(result.stdout)["predictions"]) if i != 5] == [
+        p for i, p in enumerate(expected["predictions"]) if i != 5]
