@@ -366,6 +366,9 @@ def make_dataset(
         )
     frame = frame.copy()
     frame.columns = [str(c) for c in frame.columns]
+    repeated = sorted(set(frame.columns[frame.columns.duplicated()]))
+    if repeated:
+        raise DatasetError(f"{name}: column names repeat ({', '.join(map(repr, repeated))}, as text); give every column its own name")
     target = default_target(list(frame.columns)) if target is None else str(target)
     if target not in frame.columns:
         shown = ", ".join(list(frame.columns)[:20]) + (", ..." if frame.shape[1] > 20 else "")

@@ -264,3 +264,10 @@ def test_true_false_columns_are_the_same_categories_with_or_without_a_gap():
         assert sorted(dataset.X["member"].dropna().unique()) == ["False", "True"]  # not the numbers 0 and 1
     labels = make_dataset(gap[["x", "member"]], target="member")  # a True/False target with a missing label
     assert labels.task == "classification" and sorted(labels.y.unique()) == ["False", "True"]
+
+
+@pytest.mark.parametrize("columns", [[0, "0", "target"], ["a", "a", "target"]], ids=["same-as-text", "same"])
+def test_repeated_column_names_are_refused_by_name(columns):
+    frame = pd.DataFrame(np.arange(60).reshape(20, 3) % 4, columns=columns)
+    with pytest.raises(DatasetError, match="column names repeat \\('0'|column names repeat \\('a'"):
+        make_dataset(frame, target="target")
