@@ -205,3 +205,18 @@ def test_db_commands_refuse_what_is_not_a_meta_database_as_bad_input_and_leave_i
             assert hashlib.sha256(path.read_bytes()).hexdigest() == before  # not switched to WAL, not vacuumed
             assert not Path(f"{path}-wal").exists()
     assert not (tmp_path / "M.json").exists()
+
+
+def test_a_file_fixed_after_a_failed_build_leaves_no_failed_row(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    rows = "x,z,target\n" + "\n".join(f"{i},{(i * 7) % 5},{i % 2}" for i in range(40)) + "\n"
+    (data / "good.csv").write_text(rows)
+    (data / "bad.csv").write_text("x,target\n1,0\n")
+    db = tmp_path / "m.sqlite"
+    build = ["db", "build", "--source", f"dir:{data}", "--db", str(db), "--learners", "dummy", "--cv", "2", "--quiet", "--json"]
+    assert json.loads(runner.invoke(app, build).stdout)["failed"] == 1
+    (data / "bad.csv").write_text(rows)  # fixed
+    assert json.loads(runner.invoke(app, build).stdout)["failed"] == 0
+    info = json.loads(runner.invoke(app, ["db", "info", "--db", str(db), "--json"]).stdout)
+    assert info["n_datasets"] == 2 and info["n_failed_datasets"] == 0

@@ -6,6 +6,7 @@ import shutil
 import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -60,6 +61,36 @@ def test_unreachable_task_is_recorded_and_the_build_goes_on(openml_config, tmp_p
         assert failed.loc["openml_task_3", "status"] == "failed"
         assert "cannot get task 3" in failed.loc["openml_task_3", "reason"]
         assert db.scores("balanced_accuracy").loc["anneal", "dummy"] > 0
+
+
+def test_a_rerun_with_other_tasks_resumes_the_stored_ones_under_their_names(openml_config, tmp_path):
+    options = BuildOptions(cv=2, max_rows=200, learners=("dummy",), mf_max_rows=200, mf_groups=("general",))
+    db_path = tmp_path / "m.sqlite"
+    first = build_metadb("openml:tasks=1", db_path, options, openml_config=openml_config)
+    assert (first["done"], first["evaluations_added"]) == (1, 1)
+    # tasks 1 and 1882 are both on anneal: a run of the two tells them apart, but task 1 is stored as "anneal"
+    again = build_metadb("openml:tasks=1,1882", db_path, options, openml_config=openml_config)
+    assert (again["evaluations_added"], again["already_stored"]) == (1, 1)
+    with MetaDB.open(db_path) as db:
+        stored = db.datasets(include_failed=True)
+        assert sorted(zip(stored["name"], stored["source_id"], stored["status"])) == [
+            ("anneal", "task/1", "ok"), ("anneal_task_1882", "task/1882", "ok")]
+    alone = build_metadb("openml:tasks=1882", db_path, options, openml_config=openml_config)
+    assert (alone["evaluations_added"], alone["already_stored"]) == (0, 1)  # not mistaken for task 1's "anneal"
+
+
+def test_a_dataset_that_loads_on_a_rerun_leaves_no_failed_row(openml_config, tmp_path):
+    options = BuildOptions(cv=2, max_rows=200, learners=("dummy",), mf_max_rows=200, mf_groups=("general",))
+    task_folder = next(p for p in Path(openml_config.cache_dir).rglob("tasks/1882") if p.is_dir())
+    hidden = tmp_path / "hidden"
+    task_folder.rename(hidden)  # task 1882 unreachable
+    db_path = tmp_path / "m.sqlite"
+    assert build_metadb("openml:tasks=1882", db_path, options, openml_config=openml_config)["failed"] == 1
+    hidden.rename(task_folder)  # reachable again
+    assert build_metadb("openml:tasks=1882", db_path, options, openml_config=openml_config)["failed"] == 0
+    with MetaDB.open(db_path) as db:
+        stored = db.datasets(include_failed=True)
+        assert list(zip(stored["name"], stored["status"])) == [("anneal", "ok")]
 
 
 def _silent_server():

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import platform
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from typing import Callable, Sequence
 
@@ -217,10 +217,38 @@ def run_build(db, refs: Sequence[DatasetRef], options: BuildOptions, executor, s
     return summary
 
 
+OPENML_SOURCE_IDS = ("task/", "data/")
+
+
+def stored_openml_names(stored, refs: Sequence[DatasetRef]) -> list[DatasetRef]:
+    """OpenML refs under the names the database already knows them by.
+
+    An OpenML dataset is named after the data, and tasks on one dataset in one
+    run are told apart by their task id, so the name of a task depended on the
+    other refs of the run: a rerun with more or fewer tasks stored a finished
+    task again under a new name. ``stored`` holds the database's (name,
+    source_id) rows: a ref whose task or dataset id is stored takes that row's
+    name; a new one whose name another source holds gets its id appended.
+    """
+    by_id = {source_id: name for name, source_id in stored if source_id}
+    holder = {name: source_id for name, source_id in stored}
+    settled = []
+    for ref in refs:
+        if ref.source_id and ref.source_id.startswith(OPENML_SOURCE_IDS):
+            name = by_id.get(ref.source_id)
+            if name is None and holder.get(ref.name, ref.source_id) != ref.source_id:
+                name = f"{ref.name}_{ref.source_id.replace('/', '_')}"
+            if name is not None and name != ref.name:
+                ref = replace(ref, name=name)
+        settled.append(ref)
+    return settled
+
+
 def _describe_all(db, refs, executor, build_id, state, notify) -> dict[int, tuple[DatasetRef, str]]:
     """Store a row for every dataset (loading only those not stored yet); returns id -> (ref, task)."""
     datasets: dict[int, tuple[DatasetRef, str]] = {}
     to_describe = []
+    refs = stored_openml_names(db.datasets()[["name", "source_id"]].itertuples(index=False), refs)
     for ref in refs:
         row = db.conn.execute(
             "SELECT id, task FROM datasets WHERE name = ? AND status = 'ok' ORDER BY id LIMIT 1", (ref.name,)

@@ -247,6 +247,13 @@ class MetaDB:
                                  (new_hash, record.get("n_rows"), record.get("n_features"), record.get("n_classes"), dataset_id))
             return int(dataset_id)
         with self.transaction() as conn:
+            if record.get("status", "ok") == "ok":  # it loads now: an earlier failure of it is history
+                conn.execute(
+                    "DELETE FROM datasets WHERE status = 'failed' AND (name = ? OR (source_id IS NOT NULL AND source_id = ?))"
+                    " AND id NOT IN (SELECT dataset_id FROM meta_features) AND id NOT IN (SELECT dataset_id FROM mf_runs)"
+                    " AND id NOT IN (SELECT dataset_id FROM evaluations)",
+                    (record["name"], _opt_str(record.get("source_id"))),
+                )
             cursor = conn.execute(
                 "INSERT INTO datasets(name, task, source, source_id, content_hash, n_rows, n_features, n_classes, licence, status, reason, fold, build_id)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
