@@ -147,6 +147,34 @@ def test_sigkill_mid_build_then_resume_gives_the_rows_of_an_uninterrupted_build(
     assert statuses == ["running", "finished"]  # the killed build never got to record its end
 
 
+@pytest.mark.slow
+def test_ctrl_c_on_a_dask_build_prints_one_line_and_no_worker_tracebacks(tmp_path, mf_cache):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for seed in range(12):
+        make_mixed_frame(60, seed=seed).to_csv(folder / f"d{seed}.csv", index=False)
+    db_path = tmp_path / "m.sqlite"
+    command = [sys.executable, "-m", "automl_meta", "db", "build", "--source", f"dir:{folder}", "--db", str(db_path), "--quiet",
+               "--dask", "local", "--jobs", "2", *CLI_OPTIONS]
+    env = {**os.environ, "AUTOML_META_CACHE_DIR": str(mf_cache)}
+    # its own process group, as a shell gives a job: a terminal's Ctrl-C reaches every process of the group
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True, timeout=1) as conn:
+                if conn.execute("SELECT count(*) FROM evaluations").fetchone()[0] >= 1:
+                    break
+        except sqlite3.OperationalError:  # no file or no schema yet
+            pass
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)
+    stderr = process.communicate(timeout=120)[1].decode()
+    assert process.returncode == 130, stderr
+    assert "interrupted; what was already written is kept" in stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+
+
 def test_hostile_dataset_names_round_trip_through_a_build(tmp_path, env):
     names = ("it's \"quoted\"", "semi;colon; DROP TABLE datasets", "données_ü_数据")
     folder = _write_folder(tmp_path / "data", names=names)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
@@ -66,6 +68,7 @@ class JoblibExecutor:
 
     def close(self) -> None:
         if self.client is not None:
+            _quiet_loggers("distributed", "tornado", "asyncio")  # a close mid-way (Ctrl-C) logs what it cut off: not news
             self.client.close()
         if self.cluster is not None:
             self.cluster.close()
@@ -171,6 +174,33 @@ def make_executor(jobs: int = 1, dask: str | None = None, scheduler: str | None 
 
     # evaluate() may start a process per learner to enforce --timeout; daemonic workers cannot have children
     dask.config.set({"distributed.worker.daemon": False})
-    cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=logging.WARNING, env={"OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"})
+    # the worker processes inherit the ignored SIGINT: Ctrl-C stops the build here, which closes the cluster; their
+    # logs stay quiet (a unit's error comes back in its record, a lost worker as KilledWorker, both reported)
+    with _sigint_ignored():
+        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=logging.CRITICAL, env={"OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"})
     return JoblibExecutor(client=Client(cluster), cluster=cluster)
+
+
+def _quiet_loggers(*prefixes: str) -> None:
+    """Only CRITICAL records from these loggers and their children (some set their own level) from now on."""
+    names = [n for n in logging.root.manager.loggerDict if n.split(".")[0] in prefixes]
+    for name in (*prefixes, *names):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT while worker processes start, so that they ignore it too.
+
+    A terminal's Ctrl-C goes to the whole process group: each Dask worker then
+    printed its own KeyboardInterrupt traceback while the build was stopping.
+    """
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
