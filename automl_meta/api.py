@@ -42,13 +42,18 @@ from automl_meta.recommend import evaluate_top as run_evaluate_top
 __all__ = ["FittedLearner", "fit_recommended", "recommend_learners"]
 
 
+def _as_frame(X) -> pd.DataFrame:
+    """``X`` itself when a DataFrame, else a frame of the array or list of rows, its columns named by position."""
+    return X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X))
+
+
 def _as_dataset(X, y, target: str | None, task: str, name: str) -> Dataset:
     """One checked :class:`Dataset` from a frame with its target column, or from ``X`` and ``y``."""
     if isinstance(X, Dataset):
         if y is not None:
             raise UsageError(f"{X.name}: a Dataset already holds its target; pass y only with a plain X")
         return X
-    frame = X.copy() if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X))
+    frame = _as_frame(X).copy()
     frame.columns = [str(c) for c in frame.columns]
     if y is None:
         return make_dataset(frame, target=target, task=task, name=name)
@@ -184,26 +189,29 @@ class FittedLearner:
         """The class labels (as strings, the order of ``predict_proba``'s columns); None for a regressor."""
         return np.asarray(self.pipeline.classes_) if self.info.get("task") == "classification" else None
 
-    def predict_table(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def predict_table(self, frame) -> pd.DataFrame:
         """``prediction`` per row of a raw table, and ``proba_<class>`` for a classifier.
 
-        The feature columns are checked and converted as when the model was fitted;
-        extra columns, the target among them, are ignored.
+        ``frame`` is a DataFrame, or an array or list of rows whose columns are
+        matched by position, as when fitting. The feature columns are checked and
+        converted as when the model was fitted; extra columns, the target among
+        them, are ignored.
         """
-        return predict_frame(self.pipeline, self.info, frame)
+        return predict_frame(self.pipeline, self.info, _as_frame(frame))
 
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        """One prediction per row of a raw table (columns checked as in :meth:`predict_table`)."""
-        return self.pipeline.predict(checked_features(frame, self.info))
+    def predict(self, frame) -> np.ndarray:
+        """One prediction per row of a raw table (``frame`` and its columns as in :meth:`predict_table`)."""
+        return self.pipeline.predict(checked_features(_as_frame(frame), self.info))
 
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict_proba(self, frame) -> np.ndarray:
         """Class probabilities per row, columns in :attr:`classes_` order (classifiers only)."""
         if self.classes_ is None:
             raise UsageError(f"{self.learner} is a regressor: it has no class probabilities")
-        return self.pipeline.predict_proba(checked_features(frame, self.info))
+        return self.pipeline.predict_proba(checked_features(_as_frame(frame), self.info))
 
-    def score(self, frame: pd.DataFrame) -> float | None:
+    def score(self, frame) -> float | None:
         """The recommendation's metric on ``frame``'s target column (rows with a target); None without one."""
+        frame = _as_frame(frame)
         result = target_score(self.info, frame, self.predict_table(frame))
         return None if result is None else result["value"]
 
@@ -230,9 +238,17 @@ def fit_recommended(
     The learner is ``recommendation.winner()`` (the best real score after
     ``evaluate_top``, else the top-ranked learner) or, when given, ``learner``,
     which must be among the recommendation's candidates. ``X``, ``y`` and
-    ``target`` as in :func:`recommend_learners`; ``task`` defaults to the
-    recommendation's.
+    ``target`` as in :func:`recommend_learners`, except that without ``y`` and
+    ``target`` the target is the recommendation's, a column ``X`` must hold;
+    ``task`` defaults to the recommendation's.
     """
+    if y is None and target is None and not isinstance(X, Dataset):
+        if recommendation.target not in _as_frame(X).columns.map(str):
+            raise UsageError(
+                f"{name}: the recommendation's target {recommendation.target!r} is not a column of X; "
+                "pass y, its values (one per row), or a frame with that column"
+            )
+        target = recommendation.target
     dataset = _as_dataset(X, y, target, task or recommendation.task, name)
     if dataset.task != recommendation.task:
         raise UsageError(f"{name}: the recommendation is for {recommendation.task}, these data are {dataset.task}")

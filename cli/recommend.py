@@ -328,10 +328,14 @@ def predict_command(
     json: JsonOption = False,
 ) -> None:
     """Predict DATA with a saved winner; columns are checked against the model's sidecar."""
-    from automl_meta.io.fitted_models import conform_features, load_fitted_model, unseen_categories
+    from automl_meta.io.atomic import atomic_path, check_output_file
+    from automl_meta.io.fitted_models import conform_features, load_fitted_model, sidecar_path, unseen_categories
     from automl_meta.io.tables import read_table
     from automl_meta.recommend import describe_unseen, predict_conformed, target_score
 
+    if out_path is not None:  # before any work, and never over an input
+        inputs = {"the model": model, "the model's sidecar": sidecar_path(model), "the data": data}
+        check_output_file(out_path, "predictions.csv", inputs)
     fitted = load_fitted_model(model)
     frame = read_table(data, sep=sep)
     X = conform_features(frame, fitted.info, name=Path(data).name)
@@ -339,8 +343,6 @@ def predict_command(
     predictions = predict_conformed(fitted.pipeline, fitted.info, X)
     score = target_score(fitted.info, frame, predictions)
     if out_path is not None:
-        from automl_meta.io.atomic import atomic_path
-
         with atomic_path(out_path) as tmp:  # an existing file is replaced only by a complete one
             predictions.to_csv(tmp, index=False)
     info = fitted.info

@@ -113,6 +113,34 @@ def test_fit_recommended_refuses_a_learner_the_ranking_lacks_and_another_task(fr
         fit_recommended(regression, rec, target="target", task="regression")
 
 
+def test_fit_recommended_without_y_refuses_X_that_lacks_the_target(frame, rec):
+    with pytest.raises(UsageError, match="the recommendation's target 'target' is not a column of X; pass y"):
+        fit_recommended(frame.drop(columns="target"), rec)  # before: fitted to predict X's last column, flag
+    model = fit_recommended(frame, rec, learner="logistic_regression")  # the target column in X: as before
+    assert model.info["target"] == "target"
+    assert [c["name"] for c in model.info["columns"]] == ["x1", "x2", "color", "flag"]
+
+
+def test_a_model_fitted_on_an_array_predicts_arrays_and_lists():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(120, 3))
+    y = np.where(X[:, 0] + X[:, 1] > 0, "a", "b")
+    model = fit_recommended(X, recommend_learners(X, y), y, learner="logistic_regression")
+    expected = model.predict(pd.DataFrame(X, columns=["0", "1", "2"]))  # the positional names fitting gave them
+    assert np.array_equal(model.predict(X), expected)
+    assert np.array_equal(model.predict(X[:5].tolist()), expected[:5])
+    assert model.predict_proba(X).shape == (120, 2)
+    assert len(model.predict_table(X)) == 120
+
+
+def test_predicting_no_rows_raises_a_dataset_error(frame, rec):
+    model = fit_recommended(frame, rec, target="target", learner="logistic_regression")
+    with pytest.raises(DatasetError, match="data: no data rows"):
+        model.predict(frame.head(0))
+    with pytest.raises(DatasetError, match="no data rows"):
+        model.predict_proba(frame.head(0))
+
+
 def test_bad_input_raises_a_named_error(frame):
     with pytest.raises(UsageError, match="X has 240 rows but y has 10"):
         recommend_learners(frame.drop(columns="target"), np.zeros(10))

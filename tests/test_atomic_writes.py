@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from automl_meta.io.atomic import atomic_path, write_text_atomic
+from automl_meta.exceptions import ArtifactError, UsageError
+from automl_meta.io.atomic import atomic_path, check_output_file, write_text_atomic
 
 
 def test_written_file_gets_the_usual_permissions(tmp_path):
@@ -36,3 +37,17 @@ def test_error_while_writing_keeps_the_old_file(tmp_path):
             raise RuntimeError("disk full")
     assert target.read_text() == "complete old content\n"
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_an_output_path_that_is_a_folder_or_an_input_is_refused(tmp_path):
+    with pytest.raises(ArtifactError, match="is a folder; give a file name, e.g. out.csv"):
+        check_output_file(tmp_path, "out.csv")
+    with pytest.raises(ArtifactError, match="is a folder"):
+        check_output_file("", "out.csv")  # an empty name is the current folder
+    data = tmp_path / "data.csv"
+    data.write_text("a\n1\n")
+    (tmp_path / "sub").mkdir()
+    with pytest.raises(UsageError, match="is the data; writing there would replace it"):
+        check_output_file(tmp_path / "sub" / ".." / "data.csv", "out.csv", {"the data": data})
+    assert check_output_file(tmp_path / "out.csv", "out.csv", {"the data": data}) == tmp_path / "out.csv"
+    assert data.read_text() == "a\n1\n"

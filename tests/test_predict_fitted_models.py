@@ -13,8 +13,10 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
+from typer.testing import CliRunner
 
-from automl_meta.dataset import make_dataset
+from automl_meta.cli.main import app
+from automl_meta.dataset import MAX_ABS_FEATURE, make_dataset
 from automl_meta.exceptions import ArtifactError, DatasetError
 from automl_meta.io.fitted_models import (
     conform_features,
@@ -185,3 +187,96 @@ def test_integer_labelled_model_scores_its_own_table(tmp_path):
     predictions = predict_frame(loaded.pipeline, loaded.info, frame)
     score = target_score(loaded.info, frame, predictions)
     assert score["value"] > 0.9
+
+
+@pytest.fixture
+def saved_model(tmp_path):
+    """A model file saved beside a CSV of new rows (no target column)."""
+    frame = make_mixed_frame(80, seed=5)
+    dataset = make_dataset(frame, target="target")
+    path = save_fitted_model(tmp_path / "m.skops", _fitted(dataset, LogisticRegression(max_iter=200)), _info(dataset))
+    data = tmp_path / "new.csv"
+    frame.drop(columns="target").head(10).to_csv(data, index=False)
+    return path, data
+
+
+def _predict(*args):
+    return CliRunner().invoke(app, ["predict", *map(str, args)])
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda info: info["columns"][0].pop("kind"), "gives column 'x1' the kind None, not numeric or categorical"),
+        (lambda info: info.pop("columns"), "the sidecar lacks columns"),
+        (lambda info: info["columns"].pop(), "lists the columns x1, x2, color, but the model was fitted on x1, x2, color, flag"),
+        (lambda info: info.update(task="clustering"), "task 'clustering', neither classification nor regression"),
+    ],
+    ids=["column-without-kind", "no-columns", "fewer-columns", "unknown-task"],
+)
+def test_a_sidecar_edited_out_of_shape_is_refused_on_load(saved_model, edit, message):
+    path, data = saved_model
+    info = json.loads(sidecar_path(path).read_text())
+    edit(info)
+    sidecar_path(path).write_text(json.dumps(info))
+    with pytest.raises(ArtifactError, match=message):
+        load_fitted_model(path)
+    result = _predict(path, data)
+    assert result.exit_code == 2 and message in " ".join(result.stderr.split())
+
+
+def test_missing_columns_name_the_sidecar_read_after_renaming(saved_model, tmp_path):
+    path, _ = saved_model
+    renamed = tmp_path / "renamed.skops"
+    path.rename(renamed)
+    sidecar_path(path).rename(sidecar_path(renamed))
+    loaded = load_fitted_model(renamed)
+    with pytest.raises(DatasetError, match=r"missing: color \(it reads 4 columns; its sidecar renamed.skops.json lists them\)"):
+        conform_features(pd.DataFrame({"x1": [1.0], "x2": [2.0], "flag": [True]}), loaded.info)
+
+
+def test_conform_features_refuses_a_table_without_rows():
+    info = {"columns": [{"name": "a", "kind": "numeric"}]}
+    with pytest.raises(DatasetError, match="new.csv: no data rows"):
+        conform_features(pd.DataFrame({"a": []}), info, name="new.csv")
+
+
+def test_conform_features_refuses_values_beyond_what_fitting_accepts():
+    info = {"columns": [{"name": "b", "kind": "categorical"}, {"name": "a", "kind": "numeric"}]}
+    with pytest.raises(DatasetError, match=r"'a' holds -1e\+300, beyond 3.4e\+38.*fitting refuses it too"):
+        conform_features(pd.DataFrame({"a": [0.5, -1e300], "b": ["x", "1e300"]}), info)
+    X = conform_features(pd.DataFrame({"a": [MAX_ABS_FEATURE, -MAX_ABS_FEATURE], "b": ["x", "y"]}), info)
+    assert X["a"].abs().max() == MAX_ABS_FEATURE  # the limit itself is readable, as when fitting
+
+
+def test_predict_refuses_a_header_only_file(saved_model, tmp_path):
+    path, _ = saved_model
+    header_only = tmp_path / "header_only.csv"
+    header_only.write_text("x1,x2,color,flag\n")
+    result = _predict(path, header_only)
+    assert result.exit_code == 2
+    assert "error: header_only.csv: no data rows" in result.stderr
+
+
+def test_predict_out_refuses_a_folder_before_reading_the_data(saved_model, tmp_path):
+    path, _ = saved_model
+    header_only = tmp_path / "header_only.csv"
+    header_only.write_text("x1,x2,color,flag\n")  # reading it would fail: the --out check comes first
+    for out in (tmp_path, ""):
+        result = _predict(path, header_only, "--out", out)
+        assert result.exit_code == 2
+        assert "is a folder; give a file name, e.g. predictions.csv" in result.stderr
+
+
+def test_predict_out_never_replaces_the_model_its_sidecar_or_the_data(saved_model, tmp_path, monkeypatch):
+    path, data = saved_model
+    monkeypatch.chdir(tmp_path)
+    before = {p: p.read_bytes() for p in (path, sidecar_path(path), data)}
+    for out, what in ((path.name, "the model"), (sidecar_path(path), "the model's sidecar"), (data, "the data")):
+        result = _predict(path, data, "--out", out)
+        assert result.exit_code == 2
+        assert f"is {what}; writing there would replace it" in result.stderr
+    assert {p: p.read_bytes() for p in before} == before
+    result = _predict(path, data, "--out", tmp_path / "predictions.csv")
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_csv(tmp_path / "predictions.csv")) == 10

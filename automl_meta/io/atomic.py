@@ -8,6 +8,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from automl_meta.exceptions import ArtifactError, UsageError
+
+
+def check_output_file(path: str | Path, example: str, inputs: dict[str, str | Path] | None = None) -> Path:
+    """``path`` as a Path, refused before any work when writing it would fail or lose a file.
+
+    :class:`ArtifactError` when ``path`` is a folder (an empty name is the current
+    folder); :class:`UsageError` when it is the same file as one of ``inputs``
+    (``{"the model": path, ...}``). ``example`` is a file name to suggest.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ArtifactError(f"{path}: is a folder; give a file name, e.g. {example}")
+    for what, source in (inputs or {}).items():
+        if path.exists() and Path(source).exists() and path.samefile(source):
+            raise UsageError(f"{path}: is {what}; writing there would replace it, give another file, e.g. {example}")
+    return path
+
 
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:

@@ -17,12 +17,13 @@ Format (``automl-meta-fitted-model/1``)
     chosen, ``n_rows``, ``dataset`` (name and content hash), ``random_state``,
     ``versions`` of the libraries that fitted it, and ``sha256`` of ``MODEL``.
 
-Loading checks the sidecar's format and checksum, then asks skops which types
+Loading checks the sidecar's format, structure and checksum, then asks skops which types
 in the file are outside its own default trust list and refuses the file unless
 every one of them is on :data:`TRUSTED_TYPES` (numpy dtypes, the compiled tree
 and neighbour structures of scikit-learn, LightGBM's booster and estimators).
 Anything else, such as a function or a class from an unknown module, raises
-:class:`~automl_meta.exceptions.ArtifactError` naming the types.
+:class:`~automl_meta.exceptions.ArtifactError` naming the types. A sidecar
+whose columns differ from those the pipeline was fitted on is refused too.
 """
 
 from __future__ import annotations
@@ -39,15 +40,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl_meta.dataset import ISO_DATES, as_dates, category_strings, date_parts
+from automl_meta.dataset import ISO_DATES, MAX_ABS_FEATURE, as_dates, category_strings, date_parts
 from automl_meta.exceptions import ArtifactError, DatasetError
-from automl_meta.io.atomic import write_bytes_atomic
+from automl_meta.io.atomic import check_output_file, write_bytes_atomic
 from automl_meta.numbers import jsonable
 
 logger = logging.getLogger(__name__)
 
 FORMAT = "automl-meta-fitted-model/1"
 SIDECAR_SUFFIX = ".json"
+REQUIRED_KEYS = ("learner", "task", "target", "columns")
+COLUMN_KINDS = ("numeric", "categorical")
 
 # Types beyond skops' default trust list that a portfolio pipeline legitimately
 # holds. Patterns use fnmatch syntax; keep them as narrow as the classes allow.
@@ -182,12 +185,10 @@ def save_fitted_model(path: str | Path, pipeline: Any, info: dict) -> Path:
     """
     import skops.io as sio
 
-    missing = [k for k in ("learner", "task", "target", "columns") if k not in info]
-    if missing:
-        raise ArtifactError(f"fitted-model sidecar lacks {', '.join(missing)}")
-    path = Path(path)
-    if path.is_dir():
-        raise ArtifactError(f"{path}: is a folder; give a file name for the model, e.g. model.skops")
+    problem = sidecar_problem(info)
+    if problem:
+        raise ArtifactError(f"fitted-model sidecar {problem}")
+    path = check_output_file(path, "model.skops")
     data = sio.dumps(_torch_as_arrays(pipeline))
     _checked_types(data, f"{path} (not written)")
     sidecar = {
@@ -203,8 +204,36 @@ def save_fitted_model(path: str | Path, pipeline: Any, info: dict) -> Path:
     return path
 
 
+def sidecar_problem(info: dict) -> str | None:
+    """What makes ``info`` unusable as a sidecar (missing keys, malformed columns), or None when it is usable."""
+    missing = [k for k in REQUIRED_KEYS if k not in info]
+    if missing:
+        return f"lacks {', '.join(missing)}"
+    if not isinstance(info["learner"], str) or not isinstance(info["target"], str):
+        return "holds a 'learner' or 'target' that is not text"
+    if info["task"] not in ("classification", "regression"):
+        return f"holds task {info['task']!r}, neither classification nor regression"
+    columns = info["columns"]
+    if not isinstance(columns, list) or not columns:
+        return "holds no list of 'columns'"
+    for i, column in enumerate(columns, 1):
+        if not isinstance(column, dict) or not isinstance(column.get("name"), str):
+            return f"holds column {i} without a 'name'"
+        if column.get("kind") not in COLUMN_KINDS:
+            return f"gives column {column['name']!r} the kind {column.get('kind')!r}, not {' or '.join(COLUMN_KINDS)}"
+        if not isinstance(column.get("categories", []), list):
+            return f"gives column {column['name']!r} 'categories' that are not a list"
+    for key, kind in (("date_columns", list), ("date_formats", dict), ("classes", (list, type(None)))):
+        if key in info and not isinstance(info[key], kind):
+            return f"holds {key!r} of the wrong type ({type(info[key]).__name__})"
+    return None
+
+
 def read_sidecar(path: str | Path) -> dict:
-    """The sidecar of the model file ``path``, checked for format (no model loaded)."""
+    """The sidecar of the model file ``path``, checked for format and structure (no model loaded).
+
+    Its ``model_file`` becomes ``path``'s name: the pair may have been renamed since it was saved.
+    """
     path = Path(path)
     side = sidecar_path(path)
     if not path.is_file():
@@ -217,7 +246,10 @@ def read_sidecar(path: str | Path) -> dict:
         raise ArtifactError(f"{side}: not a readable JSON sidecar ({exc})") from None
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         raise ArtifactError(f"{side}: not an automl-meta model sidecar (format {FORMAT} expected)")
-    return info
+    problem = sidecar_problem(info)
+    if problem:
+        raise ArtifactError(f"{side}: the sidecar {problem}; restore the one written with the model, or refit")
+    return {**info, "model_file": path.name}
 
 
 def load_fitted_model(path: str | Path) -> FittedModel:
@@ -236,11 +268,24 @@ def load_fitted_model(path: str | Path) -> FittedModel:
         raise
     except Exception as exc:  # skops raises many types while rebuilding objects
         raise ArtifactError(f"{path}: cannot rebuild the model ({type(exc).__name__}: {exc})") from None
+    fitted_on = getattr(pipeline, "feature_names_in_", None)
+    listed = [c["name"] for c in info["columns"]]
+    if fitted_on is not None and list(fitted_on) != listed:
+        raise ArtifactError(
+            f"{sidecar_path(path)}: lists the columns {_names(listed)}, but the model was fitted on {_names(fitted_on)}; "
+            "restore the sidecar written with the model, or refit"
+        )
     saved = (info.get("versions") or {}).get("scikit-learn")
     current = library_versions().get("scikit-learn")
     if saved and current and saved.split(".")[:2] != current.split(".")[:2]:
         logger.warning("%s was fitted with scikit-learn %s; this is %s", path, saved, current)
     return FittedModel(pipeline=pipeline, info=info, path=path)
+
+
+def _names(names, shown: int = 10) -> str:
+    """The first ``shown`` of ``names``, comma-separated, with ``...`` when there are more."""
+    names = list(names)
+    return ", ".join(map(str, names[:shown])) + (", ..." if len(names) > shown else "")
 
 
 def _torch_as_arrays(pipeline):
@@ -305,9 +350,13 @@ def conform_features(frame: pd.DataFrame, info: dict, name: str = "data") -> pd.
     ``info["date_columns"]`` become the same numeric parts as at fitting time
     (:func:`~automl_meta.dataset.date_parts`), read in the format they had then
     (``info["date_formats"]``; ISO 8601 when absent); a missing column, a
-    non-numeric value in a numeric column or a value that is no date in that
-    format raises :class:`DatasetError`.
+    non-numeric value in a numeric column, a number beyond
+    :data:`~automl_meta.dataset.MAX_ABS_FEATURE` (refused at fitting too), a
+    value that is no date in that format, or a table without rows raises
+    :class:`DatasetError`.
     """
+    if len(frame) == 0:
+        raise DatasetError(f"{name}: no data rows (header only?); give at least one row to predict")
     frame = frame.copy()
     frame.columns = [str(c) for c in frame.columns]
     spec = info["columns"]
@@ -334,9 +383,8 @@ def conform_features(frame: pd.DataFrame, info: dict, name: str = "data") -> pd.
         # a missing date part means its date column is missing: name the column of the table
         missing = list(dict.fromkeys(next((d for d in dates if m.startswith(f"{d}.")), m) for m in missing))
         inputs = list(dict.fromkeys(next((d for d in dates if c["name"].startswith(f"{d}.")), c["name"]) for c in spec))
-        shown = ", ".join(missing[:10]) + (", ..." if len(missing) > 10 else "")
         raise DatasetError(
-            f"{name}: columns the model was fitted on are missing: {shown} "
+            f"{name}: columns the model was fitted on are missing: {_names(missing)} "
             f"(it reads {len(inputs)} columns; its sidecar {info.get('model_file', 'MODEL')}.json lists them)"
         )
     columns = {}
@@ -351,7 +399,15 @@ def conform_features(frame: pd.DataFrame, info: dict, name: str = "data") -> pd.
                     f"{name}: column {column['name']!r} was numeric when the model was fitted, "
                     f"but holds {example!r}; fix the value or refit"
                 )
-            columns[column["name"]] = values.astype("float64").replace([np.inf, -np.inf], np.nan)
+            values = values.astype("float64").replace([np.inf, -np.inf], np.nan)
+            too_large = values.abs() > MAX_ABS_FEATURE
+            if too_large.any():
+                raise DatasetError(
+                    f"{name}: column {column['name']!r} holds {values[too_large].iloc[0]:.3g}, beyond {MAX_ABS_FEATURE:.3g}, "
+                    "the largest float32 that tree learners read (fitting refuses it too); fix the value or rescale "
+                    "the column as it was when the model was fitted"
+                )
+            columns[column["name"]] = values
         else:
             columns[column["name"]] = category_strings(raw)
     return pd.DataFrame(columns, index=frame.index).reset_index(drop=True)
