@@ -114,6 +114,10 @@ def recommend_command(
             raise UsageError("--timeout limits the fits of --evaluate-top; add --evaluate-top K")
         if not timeout > 0:
             raise UsageError(f"--timeout must be a positive number of seconds, got {timeout}")
+    if fit is not None:  # a folder, or the data itself, is refused before the work, not after the fit
+        from automl_meta.io.atomic import check_output_file
+
+        check_output_file(fit, "model.skops", {"the data": data})
     with collector_paused():
         from automl_meta.io.rank_file import rank_file
 

@@ -589,3 +589,12 @@ def test_a_winner_fitted_on_true_false_predicts_a_file_with_a_gap_in_that_column
     assert json.loads(result.stdout)["unseen_categories"] == {}  # not '0' and '1'
     assert [p for i, p in enumerate(json.loads(result.stdout)["predictions"]) if i != 5] == [
         p for i, p in enumerate(expected["predictions"]) if i != 5]
+
+
+def test_fit_refuses_a_folder_or_the_data_file_before_any_work(metadb, churn_csv, tmp_path):
+    before = churn_csv.read_bytes()
+    for target, message in ((tmp_path, "is a folder; give a file name, e.g. model.skops"), (churn_csv, "is the data; writing there would replace it")):
+        result = _invoke("recommend", churn_csv, "--db", metadb, "--fit", target, "--json")
+        assert result.exit_code == 2, result.output
+        assert message in " ".join(result.stderr.split()) and result.stdout == ""  # nothing ranked, nothing fitted
+    assert churn_csv.read_bytes() == before
