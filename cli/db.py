@@ -164,6 +164,7 @@ def export(
     import json
 
     from automl_meta.exceptions import UsageError
+    from automl_meta.io.atomic import atomic_path, check_output_file
     from automl_meta.metadb import MetaDB
 
     suffix = out_file.suffix.lower()
@@ -171,7 +172,11 @@ def export(
         raise UsageError(f"{out_file.name}: give an output file ending in .csv or .parquet")
     if table not in EXPORT_TABLES:
         raise UsageError(f"unknown table {table!r}; choose one of {', '.join(EXPORT_TABLES)}")
+    check_output_file(out_file, f"{table}{suffix}", {"the meta-database": _db_path(db)})
     with MetaDB.open(_db_path(db)) as store:
+        tasks = list(store.info()["tasks"])
+        if task is not None and task not in tasks:
+            raise UsageError(f"the database has no task {task!r}; its tasks: {', '.join(tasks) or 'none yet'}")
         if table == "evaluations":
             frame = store.evaluations(task)
             frame["fold_scores"] = [json.dumps(v) for v in frame["fold_scores"]]
@@ -182,7 +187,9 @@ def export(
             frame = store.meta_features(task).reset_index()
         elif table == "scores":
             if metric is None:
-                tasks = [task] if task else list(store.info()["tasks"])
+                tasks = [task] if task else tasks
+                if not tasks:
+                    raise UsageError("the database holds no scores yet; finish `automl-meta db build` first")
                 if len(tasks) != 1:
                     raise UsageError(f"the database has several tasks ({', '.join(tasks)}); give --task or --metric")
                 metric = store.default_metric(tasks[0])
@@ -194,11 +201,11 @@ def export(
         else:
             frame = store.table(table)
     frame.columns = [str(c) for c in frame.columns]
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".csv":
-        frame.to_csv(out_file, index=False)
-    else:
-        frame.to_parquet(out_file, index=False)
+    with atomic_path(out_file) as tmp:  # an existing file is replaced only by a complete one
+        if suffix == ".csv":
+            frame.to_csv(tmp, index=False)
+        else:
+            frame.to_parquet(tmp, index=False)
     if json_output:
         print_json({"out": str(out_file), "table": table, "rows": len(frame), "columns": len(frame.columns)})
     else:
@@ -216,17 +223,18 @@ def manifest_command(
     """Write the manifest of a meta-database: versions, build commands and the datasets it knows."""
     import json
 
+    from automl_meta.io.atomic import check_output_file, write_text_atomic
     from automl_meta.metadb import MetaDB
     from automl_meta.metadb.manifest import finalize_for_shipping, manifest
 
+    check_output_file(out_file, "MANIFEST.json", {"the meta-database": db})
     with MetaDB.open(db) as store:  # a file that is not a meta-database is refused before --finalize changes it
         document = manifest(store)
     if finalize:
         finalize_for_shipping(db)
     if note:
         document["notes"] = list(note)
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    out_file.write_text(json.dumps(document, indent=1, sort_keys=False, allow_nan=False) + "\n", encoding="utf-8")
+    write_text_atomic(out_file, json.dumps(document, indent=1, sort_keys=False, allow_nan=False) + "\n")
     if json_output:
         print_json({"out": str(out_file), "n_datasets": document["n_datasets"], "n_evaluations": document["n_evaluations"]})
     else:

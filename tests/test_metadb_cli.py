@@ -220,3 +220,22 @@ def test_a_file_fixed_after_a_failed_build_leaves_no_failed_row(tmp_path):
     assert json.loads(runner.invoke(app, build).stdout)["failed"] == 0
     info = json.loads(runner.invoke(app, ["db", "info", "--db", str(db), "--json"]).stdout)
     assert info["n_datasets"] == 2 and info["n_failed_datasets"] == 0
+
+
+def test_db_export_refuses_a_folder_the_database_itself_or_an_unknown_task(weka_db, tmp_path):
+    folder = tmp_path / "out.csv"
+    folder.mkdir()
+    for out_file, extra, message in (
+        (folder, [], "is a folder; give a file name"),
+        (tmp_path / "x.csv", ["--task", "nonesuch"], "the database has no task 'nonesuch'; its tasks: aslib:OPENML-WEKA-2017"),
+    ):
+        result = runner.invoke(app, ["db", "export", "--db", str(weka_db), "--out", str(out_file), *extra])
+        assert result.exit_code == 2, result.output
+        assert message in " ".join(result.stderr.split())
+    copy = tmp_path / "db.parquet"  # a meta-database whose name ends like an export
+    copy.write_bytes(weka_db.read_bytes())
+    result = runner.invoke(app, ["db", "export", "--db", str(copy), "--out", str(copy)])
+    assert result.exit_code == 2 and "is the meta-database" in result.stderr
+    assert copy.read_bytes() == weka_db.read_bytes()
+    result = runner.invoke(app, ["db", "manifest", "--db", str(weka_db), "--out", str(folder)])
+    assert result.exit_code == 2 and "is a folder" in result.stderr
