@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -531,23 +532,29 @@ def target_score(info: dict, frame: pd.DataFrame, predictions: pd.DataFrame) -> 
     if not keep.any():
         return None
     pred = predictions["prediction"].to_numpy()[keep]
-    proba, classes = None, ()
+    proba, classes, note = None, (), None
     if info["task"] == "classification":
         y = category_strings(y)[keep].to_numpy()
         classes = tuple(info.get("classes") or ())
         columns = [f"proba_{c}" for c in classes]
         if classes and all(c in predictions.columns for c in columns):
             proba = predictions.loc[keep, columns].to_numpy()
+        unknown = sorted(set(y) - set(classes)) if classes else []
+        if unknown:
+            shown = ", ".join(map(repr, unknown[:5])) + (", ..." if len(unknown) > 5 else "")
+            note = f"the target column holds labels the model never had ({shown}): it cannot predict them, so those rows count as errors"
     else:
         y = pd.to_numeric(y, errors="coerce").to_numpy(dtype=float)[keep]
         finite = np.isfinite(y)
         y, pred = y[finite], pred[finite]
     try:
-        value = float(METRICS[metric].func(y, pred, proba, classes))
+        with warnings.catch_warnings():  # scikit-learn's remarks on classes absent from y: the note says it once
+            warnings.simplefilter("ignore", UserWarning)
+            value = float(METRICS[metric].func(y, pred, proba, classes))
     except ValueError as exc:  # e.g. a single class present: the metric is undefined
         logger.info("cannot score %s on the target column: %s", metric, exc)
         return None
-    return {"metric": metric, "value": value, "n_rows": int(len(y))}
+    return {"metric": metric, "value": value, "n_rows": int(len(y)), **({"note": note} if note else {})}
 
 
 def winner_info(dataset: Dataset, recommendation: Recommendation, chosen: RankedLearner, random_state: int = 0) -> dict:

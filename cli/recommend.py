@@ -378,6 +378,8 @@ def predict_command(
         out.print(f"{score['metric']} against the {info['target']!r} column: {fmt(score['value'])} ({score['n_rows']} rows)")
     from rich.markup import escape
 
+    if score is not None and score.get("note"):
+        out.print(f"[yellow]note:[/] {escape(score['note'])}", soft_wrap=True)
     for line in describe_unseen(unseen):
         out.print(f"[yellow]note:[/] {escape(line)}", soft_wrap=True)
     where = f"all {len(predictions)} written to {out_path}" if out_path else f"first {min(20, len(predictions))} of {len(predictions)} shown; --out FILE writes all"

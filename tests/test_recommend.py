@@ -598,3 +598,19 @@ def test_fit_refuses_a_folder_or_the_data_file_before_any_work(metadb, churn_csv
         assert result.exit_code == 2, result.output
         assert message in " ".join(result.stderr.split()) and result.stdout == ""  # nothing ranked, nothing fitted
     assert churn_csv.read_bytes() == before
+
+
+def test_predict_scores_a_target_with_labels_the_model_never_had_with_a_note(metadb, churn_csv, tmp_path):
+    model = tmp_path / "churn.skops"
+    assert _invoke("recommend", churn_csv, "--db", metadb, "--fit", model).exit_code == 0
+    frame = pd.read_csv(churn_csv).head(40)
+    target = json.loads(model.with_name("churn.skops.json").read_text())["target"]
+    relabelled = tmp_path / "relabelled.csv"
+    frame.assign(**{target: ["maybe"] * 40}).to_csv(relabelled, index=False)
+    result = _invoke("predict", model, relabelled, "--json")
+    assert result.exit_code == 0, result.output
+    score = json.loads(result.stdout)["score"]
+    assert score["value"] == 0.0 and "labels the model never had ('maybe')" in score["note"]
+    assert "Warning" not in result.stderr  # scikit-learn's own remarks stay out of the output
+    table = _invoke("predict", model, relabelled)
+    assert "note: the target column holds labels the model never had" in " ".join(table.stdout.split())
