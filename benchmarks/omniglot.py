@@ -96,7 +96,7 @@ def run(name: str, images, device, seconds: float | None, compile_mode: str | bo
     # Warm-up (pays compilation, CUDA-graph capture and cuDNN autotuning): learning rate 0, so no
     # weight changes. A compile mode that fails on this stack falls back to the next one, and says so.
     attempts = [compile_mode] + (["default"] if compile_mode == "reduce-overhead" else []) + ([False] if compile_mode else [])
-    probe_cfg = MetaTrainConfig(iterations=5, meta_batch=cfg.meta_batch, meta_lr=0.0, outer_step=0.0, validate_every=0, seed=seed + 99, log_every=3)
+    probe_cfg = MetaTrainConfig(iterations=5, meta_batch=cfg.meta_batch, meta_lr=0.0, outer_step=0.0, validation_tasks=0, seed=seed + 99, log_every=3)
     for attempt in attempts:
         learner = make_meta_learner(cfg.algo, new_backbone(splits.architecture, seed), **options, compile=attempt).to(device)
         try:
@@ -113,7 +113,7 @@ def run(name: str, images, device, seconds: float | None, compile_mode: str | bo
         budget = max(1.0, min(budget, deadline - time.time() - TEST_RESERVE_S))
     config = MetaTrainConfig(
         iterations=1_000_000, meta_batch=cfg.meta_batch, meta_lr=cfg.meta_lr, outer_step=cfg.outer_step,
-        validate_every=0, seed=seed, time_limit=budget, log_every=50, cosine=cfg.cosine,
+        validation_tasks=0, seed=seed, time_limit=budget, log_every=50, cosine=cfg.cosine,
     )
     result = meta_train(learner, splits, config)
     _sync(device)

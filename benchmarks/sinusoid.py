@@ -77,7 +77,7 @@ def main(argv=None) -> int:
         algo, inner_lr = name.split(":")
         learner = MAML(new_backbone(splits.architecture, args.seed), inner_lr=float(inner_lr), inner_steps=args.inner_steps, loss="mse", learn_inner_lr=algo == "metasgd")
         config = MetaTrainConfig(
-            iterations=args.iterations, meta_batch=args.meta_batch, meta_lr=args.meta_lr, validate_every=0, seed=args.seed,
+            iterations=args.iterations, meta_batch=args.meta_batch, meta_lr=args.meta_lr, validation_tasks=0, seed=args.seed,
             time_limit=args.seconds, log_every=100, cosine=args.cosine,
         )
         start = time.perf_counter()

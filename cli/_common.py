@@ -157,3 +157,10 @@ def sized_table(title: str | None, headers: list[str], rows: list[list[str]], le
     for row in rows:
         table.add_row(*row)
     return table
+
+
+def positive_finite(value: float | None) -> float | None:
+    """Typer callback of a float option: refuse (exit 2) one that is not a positive finite number; None is not given."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise typer.BadParameter(f"must be a positive finite number, not {value}")
+    return value

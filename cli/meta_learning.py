@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from automl_meta.cli._common import DayFirstOption, JsonOption, SeedOption, SepOption, TargetOption, err, fmt, out, print_json, progress_bar
+from automl_meta.cli._common import DayFirstOption, JsonOption, SeedOption, SepOption, TargetOption, err, fmt, out, positive_finite, print_json, progress_bar
 
 SOURCES = ("sinusoid", "omniglot", "tabular")
 ALGOS = ("maml", "fomaml", "reptile")
@@ -101,7 +101,7 @@ def meta_train_command(
     queries: Annotated[int | None, typer.Option("--queries", help="Query examples per class (default 15 omniglot, 10 others).")] = None,
     inner_steps: Annotated[int, typer.Option("--inner-steps", help="Inner-loop steps per task.")] = 1,
     inner_lr: Annotated[
-        float | None, typer.Option("--inner-lr", help="Inner step size (default 0.4 omniglot, 0.01 sinusoid, 0.1 tabular; 1e-3 for Reptile's Adam).")
+        float | None, typer.Option("--inner-lr", callback=positive_finite, help="Inner step size (default 0.4 omniglot, 0.01 sinusoid, 0.1 tabular; 1e-3 for Reptile's Adam).")
     ] = None,
     inner_optimizer: Annotated[str, typer.Option("--inner-optimizer", help="Reptile's inner optimizer: sgd or adam.")] = "sgd",
     inner_batch: Annotated[
@@ -115,13 +115,15 @@ def meta_train_command(
     ] = None,
     meta_batch: Annotated[int, typer.Option("--meta-batch", help="Tasks per meta-iteration.")] = 32,
     iterations: Annotated[int, typer.Option("--iterations", help="Meta-iterations.")] = 1000,
-    meta_lr: Annotated[float, typer.Option("--meta-lr", help="Adam learning rate of MAML/FOMAML.")] = 1e-3,
-    outer_step: Annotated[float, typer.Option("--outer-step", help="Reptile's outer step, annealed linearly to 0.")] = 1.0,
+    meta_lr: Annotated[float, typer.Option("--meta-lr", callback=positive_finite, help="Adam learning rate of MAML/FOMAML.")] = 1e-3,
+    outer_step: Annotated[float, typer.Option("--outer-step", callback=positive_finite, help="Reptile's outer step, annealed linearly to 0.")] = 1.0,
     bn: Annotated[str, typer.Option("--bn", help="omniglot BatchNorm: transductive (query statistics, as the papers) or support (non-transductive).")] = "transductive",
     meta_sgd: Annotated[bool, typer.Option("--meta-sgd", help="Also meta-learn one inner learning rate per weight (MAML/FOMAML).")] = False,
-    validate_every: Annotated[int, typer.Option("--validate-every", help="Validate every N iterations (0: only at the end).")] = 100,
-    validation_tasks: Annotated[int, typer.Option("--validation-tasks", help="Tasks per validation.")] = 100,
-    time_limit: Annotated[float | None, typer.Option("--time-limit", help="Stop after this many seconds of training.")] = None,
+    validate_every: Annotated[
+        int, typer.Option("--validate-every", min=0, help="Validate (and write the checkpoint) every N iterations, and at the end (0: only at the end).")
+    ] = 100,
+    validation_tasks: Annotated[int, typer.Option("--validation-tasks", min=1, help="Tasks per validation.")] = 100,
+    time_limit: Annotated[float | None, typer.Option("--time-limit", callback=positive_finite, help="Stop after this many seconds of training.")] = None,
     cosine: Annotated[bool, typer.Option("--cosine", help="Anneal --meta-lr to 0 with a cosine (over --iterations or --time-limit).")] = False,
     compile_: Annotated[bool, typer.Option("--compile", help="torch.compile the meta-step: MAML's meta-gradient, Reptile's adaptation (worth it on GPU).")] = False,
     device: DeviceOption = "auto",
@@ -129,16 +131,16 @@ def meta_train_command(
     target: TargetOption = None,
     sep: SepOption = None,
     day_first: DayFirstOption = None,
-    plot: Annotated[Path | None, typer.Option("--plot", help="Write the learning curve to this PNG file.")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Write the learning curve to this PNG file (.png is added to a name without one).")] = None,
     seed: SeedOption = 0,
     json_: JsonOption = False,
 ) -> None:
-    """Meta-learn an initialization (MAML, first-order MAML or Reptile) and save it as a checkpoint."""
+    """Meta-learn an initialization (MAML, first-order MAML or Reptile) and save it as a checkpoint (at each validation too)."""
     from automl_meta.exceptions import UsageError
-    from automl_meta.io.checkpoint import save_checkpoint
+    from automl_meta.io.checkpoint import check_output_path, save_checkpoint
     from automl_meta.neural.initializations import init_manifest, learner_options, new_backbone
     from automl_meta.neural.meta_learners import make_meta_learner
-    from automl_meta.neural.meta_training import MetaTrainConfig, meta_train
+    from automl_meta.neural.meta_training import MetaTrainConfig, MetaTrainResult, meta_train
     from automl_meta.neural.task_sources import make_task_source
 
     if source not in SOURCES:
@@ -157,6 +159,9 @@ def meta_train_command(
         raise UsageError("--inner-batch and --fresh-inner-adam are Reptile's; MAML adapts on the whole support set with SGD")
     if train_queries is not None and source != "omniglot":
         raise UsageError("--train-queries works with the omniglot task source")
+    out_path = check_output_path(out_path, "init.pt", {"the --data file": data})
+    if plot is not None:
+        plot = check_output_path(plot, "curve.png", {"the --data file": data, "the --out checkpoint": out_path}, suffix=".png")
     dev = _device(device)
     queries = DEFAULT_QUERIES[source] if queries is None else queries
     if inner_lr is None:  # Reptile's inner Adam takes the Reptile paper's 1e-3
@@ -185,19 +190,23 @@ def meta_train_command(
     learner = make_meta_learner(algo, new_backbone(splits.architecture, seed), **options).to(dev)
     config = MetaTrainConfig(iterations, meta_batch, meta_lr, outer_step, validate_every, validation_tasks, seed, time_limit, cosine=cosine)
     metric = "accuracy" if splits.loss == "cross_entropy" else "mse"
-    last = {"val": None}
+
+    def save(result: MetaTrainResult) -> None:
+        manifest = init_manifest(algorithm=algo, source=source, splits=splits, hyperparameters=hyper, seed=seed, result=result)
+        save_checkpoint(out_path, learner.state_dict(), manifest)
+
     with progress_bar(f"meta-train {source} {algo}", total=iterations) as advance:
 
         def callback(event: dict) -> None:
             if event["event"] == "iteration":
                 advance()
-            elif event["event"] == "validation":
-                last["val"] = event
+            elif event["event"] == "validation":  # checkpoint what was validated: an interrupt keeps it
+                record = {k: v for k, v in event.items() if k != "event"}
+                save(MetaTrainResult(validation=[record], iterations=record["iteration"], seconds=record["seconds"]))
                 advance(0, description=f"meta-train {source} {algo} | val {metric} {event['score']:.4f}")
 
         result = meta_train(learner, splits, config, callback)
-    manifest = init_manifest(algorithm=algo, source=source, splits=splits, hyperparameters=hyper, seed=seed, result=result)
-    save_checkpoint(out_path, learner.state_dict(), manifest)
+    save(result)
     if plot is not None:
         _plot(plot, result.history, result.validation, metric)
     final = result.validation[-1] if result.validation else {"score": None, "ci95": None}
@@ -222,17 +231,31 @@ def meta_train_command(
     out.print(f"init written to {out_path}" + (f"; learning curve in {plot}" if plot else ""))
 
 
+def _load_init(path: Path) -> tuple[dict, dict]:
+    """``(state_dict, manifest)`` of an init checkpoint, its manifest checked."""
+    from automl_meta.io.checkpoint import load_checkpoint
+    from automl_meta.neural.initializations import check_init_manifest
+
+    state, manifest = load_checkpoint(path, kind="init")
+    check_init_manifest(manifest)
+    return state, manifest
+
+
 def _rebuild_splits(manifest: dict, data: Path | None, target, sep, day_first, dev):
     from automl_meta.exceptions import UsageError
+    from automl_meta.neural.few_shot import check_input_columns, check_rebuilt_tasks
     from automl_meta.neural.task_sources import make_task_source
 
     source = manifest["task_source"]
     tasks = manifest["tasks"]
     if source == "tabular" and data is None:
         raise UsageError("this init was meta-trained on a table; give the same --data FILE or FOLDER to rebuild its held-out test tasks")
-    return make_task_source(
+    task_data = _task_data(source, data, target, sep, day_first)
+    if source == "tabular":
+        check_input_columns(manifest, list((task_data[0] if isinstance(task_data, list) else task_data).X.columns))
+    splits = make_task_source(
         source,
-        _task_data(source, data, target, sep, day_first),
+        task_data,
         ways=tasks["ways"],
         shots=tasks["shots"],
         queries=tasks["queries"],
@@ -240,6 +263,8 @@ def _rebuild_splits(manifest: dict, data: Path | None, target, sep, day_first, d
         bn_mode=manifest["bn_mode"],
         split_seed=tasks.get("split_seed", 0),
     )
+    check_rebuilt_tasks(manifest, splits)
+    return splits
 
 
 def meta_eval_command(
@@ -256,13 +281,12 @@ def meta_eval_command(
 ) -> None:
     """Mean test accuracy (or MSE) of an init after adaptation, with a 95% confidence interval."""
     from automl_meta.exceptions import UsageError
-    from automl_meta.io.checkpoint import load_checkpoint
     from automl_meta.neural.few_shot import evaluate_learner
     from automl_meta.neural.initializations import learner_from_init
 
     if tasks < 1 or (steps is not None and steps < 0):
         raise UsageError("--tasks must be >= 1 and --steps >= 0")
-    state, manifest = load_checkpoint(init, kind="init")
+    state, manifest = _load_init(init)
     dev = _device(device)
     splits = _rebuild_splits(manifest, data, target, sep, day_first, dev)
     learner = learner_from_init(state, manifest, dev)
@@ -313,17 +337,18 @@ def finetune_command(
 
     from automl_meta.exceptions import ArtifactError, UsageError
     from automl_meta.io import load_dataset
-    from automl_meta.io.checkpoint import load_checkpoint
     from automl_meta.learners.preprocessing import tabular_preprocessor
     from automl_meta.neural.few_shot import check_input_columns, finetune_table
     from automl_meta.neural.initializations import learner_from_init
+    from automl_meta.neural.task_sources import check_class_target
 
     if shots < 1 or steps < 0 or repeats < 1:
         raise UsageError("--shots and --repeats must be >= 1 and --steps >= 0")
-    state, manifest = load_checkpoint(init, kind="init")
+    state, manifest = _load_init(init)
     if manifest.get("task_source") != "tabular":
         raise ArtifactError(f"{init} was meta-trained on {manifest.get('task_source')}, not on tables; finetune needs a tabular init")
     dataset = load_dataset(data, target=target, task="classification", sep=sep, day_first=day_first)
+    check_class_target(dataset)
     check_input_columns(manifest, list(dataset.X.columns))
     pre = tabular_preprocessor(dataset.categorical_columns, dataset.numeric_columns)
     X = np.asarray(pre.fit_transform(dataset.X), dtype=np.float32)  # unsupervised: fitted on all feature rows

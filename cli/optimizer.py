@@ -8,7 +8,9 @@ from typing import Annotated
 
 import typer
 
-from automl_meta.cli._common import DayFirstOption, JsonOption, SepOption, SeedOption, TargetOption, TaskOption, err, fmt, out, print_json, progress_bar
+from automl_meta.cli._common import (
+    DayFirstOption, JsonOption, SeedOption, SepOption, TargetOption, TaskOption, err, fmt, out, positive_finite, print_json, progress_bar,
+)
 
 group = typer.Typer(
     help="Meta-train and benchmark a coordinatewise LSTM optimizer (Andrychowicz et al. 2016).",
@@ -21,17 +23,25 @@ OptimizeeOption = Annotated[
 ]
 
 
+def _optimizee_parts(value: str) -> tuple[str, str | None]:
+    """``(family, data file)`` of an ``--optimizee`` value; only tabular takes (and needs) ``:DATA``."""
+    from automl_meta.exceptions import UsageError
+
+    family, colon, data = value.partition(":")
+    if family == "tabular" and not data:
+        raise UsageError("--optimizee tabular needs a data file: --optimizee tabular:DATA")
+    if family != "tabular" and colon:
+        raise UsageError(f"--optimizee {family} takes no ':{data}'; only tabular:DATA names a data file")
+    return family, data or None
+
+
 def _optimizee(value: str, target, task, sep, day_first, trained: dict | None = None):
     """``(spec, dataset)`` for an ``--optimizee`` value; a family already trained on keeps its trained options."""
     from automl_meta.neural.optimizees import optimizee_spec
 
-    family, _, data = value.partition(":")
+    family, data = _optimizee_parts(value)
     dataset = None
     if family == "tabular":
-        if not data:
-            from automl_meta.exceptions import UsageError
-
-            raise UsageError("--optimizee tabular needs a data file: --optimizee tabular:DATA")
         from automl_meta.io import load_dataset
 
         dataset = load_dataset(data, target=target, task=task, sep=sep, day_first=day_first)
@@ -53,13 +63,15 @@ def train(
     hidden_size: Annotated[int, typer.Option("--hidden-size", min=1, help="LSTM units per layer.")] = 20,
     layers: Annotated[int, typer.Option("--layers", min=1, help="Stacked LSTM layers.")] = 2,
     preprocessing: Annotated[str, typer.Option("--preprocessing", help="log_and_sign (p=--p) or raw gradients.")] = "log_and_sign",
-    p: Annotated[float, typer.Option("--p", help="LogAndSign constant.")] = 10.0,
-    output_scale: Annotated[float, typer.Option("--output-scale", help="Multiplier of the LSTM's output.")] = 0.1,
-    meta_lr: Annotated[float, typer.Option("--meta-lr", help="Adam learning rate of the meta-optimizer.")] = 3e-3,
-    clip_norm: Annotated[float, typer.Option("--clip-norm", help="Meta-gradient norm clip.")] = 1.0,
+    p: Annotated[float, typer.Option("--p", callback=positive_finite, help="LogAndSign constant.")] = 10.0,
+    output_scale: Annotated[float, typer.Option("--output-scale", callback=positive_finite, help="Multiplier of the LSTM's output.")] = 0.1,
+    meta_lr: Annotated[float, typer.Option("--meta-lr", callback=positive_finite, help="Adam learning rate of the meta-optimizer.")] = 3e-3,
+    clip_norm: Annotated[float, typer.Option("--clip-norm", callback=positive_finite, help="Meta-gradient norm clip.")] = 1.0,
     second_order: Annotated[bool, typer.Option("--second-order/--first-order", help="Backpropagate through optimizee gradients (the paper does not).")] = False,
     weighting: Annotated[str, typer.Option("--weighting", help="Meta-loss step weights: uniform, linear or last.")] = "uniform",
-    validate_every: Annotated[int, typer.Option("--validate-every", min=0, help="Epochs between validations (best weights kept; 0: keep the last).")] = 10,
+    validate_every: Annotated[
+        int, typer.Option("--validate-every", min=0, help="Epochs between validations (best weights kept and checkpointed; 0: keep the last).")
+    ] = 10,
     seed: SeedOption = 0,
     target: TargetOption = None,
     task: TaskOption = "auto",
@@ -67,14 +79,15 @@ def train(
     day_first: DayFirstOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Meta-train the LSTM optimizer by truncated BPTT and write a checkpoint."""
+    """Meta-train the LSTM optimizer by truncated BPTT and write a checkpoint (at each validation too)."""
     import torch
 
-    from automl_meta.io.checkpoint import save_checkpoint
+    from automl_meta.io.checkpoint import check_output_path, save_checkpoint
     from automl_meta.neural.l2l_training import checkpoint_manifest, meta_train
     from automl_meta.neural.lstm_optimizer import CoordinatewiseLSTM
     from automl_meta.neural.optimizees import FAMILIES
 
+    out_path = check_output_path(out_path, "optimizer.pt", {"the --optimizee data file": _optimizee_parts(optimizee)[1]})
     spec, dataset = _optimizee(optimizee, target, task, sep, day_first)
     tasks_per_epoch = tasks_per_epoch or FAMILIES[spec["family"]].meta_batch
     try:
@@ -98,6 +111,12 @@ def train(
         "seed": seed,
     }
     started = time.perf_counter()
+
+    def save(state_dict: dict, history: list[dict]) -> dict:
+        manifest = checkpoint_manifest(net, spec, {**training, "seconds": round(time.perf_counter() - started, 2)}, history)
+        save_checkpoint(out_path, state_dict, manifest)
+        return manifest
+
     with progress_bar(f"meta-training on {spec['family']}", total=epochs) as advance:
 
         def report(record: dict) -> None:
@@ -105,11 +124,11 @@ def train(
             advance(description=f"meta-training on {spec['family']} (meta-loss {fmt(record['meta_loss'])}" + (f", validation {fmt(val)})" if val is not None else ")"))
 
         history = meta_train(
-            net, spec, epochs, steps, unroll, tasks_per_epoch, meta_lr, clip_norm, second_order, weighting, validate_every, seed=seed, dataset=dataset, callback=report
+            net, spec, epochs, steps, unroll, tasks_per_epoch, meta_lr, clip_norm, second_order, weighting, validate_every, seed=seed, dataset=dataset,
+            callback=report, on_validation=save,  # the best weights so far: an interrupt keeps them
         )
     seconds = time.perf_counter() - started
-    manifest = checkpoint_manifest(net, spec, {**training, "seconds": round(seconds, 2)}, history)
-    save_checkpoint(out_path, net.state_dict(), manifest)
+    manifest = save(net.state_dict(), history)
     summary = {
         "out": str(out_path),
         "optimizee": spec,
@@ -136,7 +155,7 @@ def benchmark(
     steps: Annotated[int, typer.Option("--steps", min=1, help="Optimizee steps.")] = 100,
     tune_tasks: Annotated[int, typer.Option("--tune-tasks", min=1, help="Training tasks used to tune each baseline's learning rate.")] = 32,
     transfer: Annotated[bool, typer.Option("--transfer/--no-transfer", help="Also test 2x steps, 2x hidden units and ReLU.")] = True,
-    plot: Annotated[Path | None, typer.Option("--plot", help="Write the loss curves to this PNG.")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Write the loss curves to this PNG (.png is added to a name without one).")] = None,
     seed: SeedOption = 0,
     target: TargetOption = None,
     task: TaskOption = "auto",
@@ -146,12 +165,14 @@ def benchmark(
 ) -> None:
     """Compare the learned optimizer with SGD, NAG, RMSprop and Adam (each lr tuned on training tasks) on held-out tasks."""
     from automl_meta.exceptions import UsageError
-    from automl_meta.io.checkpoint import load_checkpoint
+    from automl_meta.io.checkpoint import check_output_path, load_checkpoint
     from automl_meta.neural.learned_optimizer import CHECKPOINT_KIND
     from automl_meta.neural.lstm_optimizer import net_from_checkpoint
     from automl_meta.neural.optimizer_benchmark import benchmark as run_benchmark
     from automl_meta.neural.optimizer_benchmark import n_benchmark_stages
 
+    if plot is not None:
+        plot = check_output_path(plot, "curves.png", {"the checkpoint": checkpoint}, suffix=".png")
     state_dict, manifest = load_checkpoint(checkpoint, kind=CHECKPOINT_KIND)
     net = net_from_checkpoint(state_dict, manifest)
     trained = manifest.get("optimizee", {})

@@ -151,6 +151,19 @@ def test_meta_training_keeps_the_best_validated_weights(trained_net):
     assert final == pytest.approx(min(scores), rel=1e-5)
 
 
+def test_meta_training_hands_the_best_weights_so_far_to_on_validation():
+    calls = []
+    meta_train(_net(0), QUADRATIC, epochs=3, steps=10, unroll_steps=5, tasks_per_epoch=8, validate_every=1, validation_tasks=8, seed=2,
+               on_validation=lambda state, records: calls.append(({k: v.clone() for k, v in state.items()}, [r["validation_loss"] for r in records])))
+    assert [len(scores) for _, scores in calls] == [1, 2, 3]
+    val_tasks = make_tasks(QUADRATIC, 8, "train", seed=2 + 1_000_003)
+    for state, scores in calls:
+        net = _net(1)
+        net.load_state_dict(state)
+        with torch.no_grad():
+            assert learned_trajectory(net, val_tasks, 10)[-1].mean().item() == pytest.approx(min(scores), rel=1e-5)
+
+
 def test_meta_training_rejects_unknown_weighting():
     with pytest.raises(UsageError, match="weighting"):
         meta_train(_net(), QUADRATIC, epochs=1, steps=2, unroll_steps=1, tasks_per_epoch=1, weighting="exponential")

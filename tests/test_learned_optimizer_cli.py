@@ -15,6 +15,7 @@ from automl_meta.io.checkpoint import load_checkpoint
 from automl_meta.neural.optimizees import make_tasks, optimizee_spec
 from automl_meta.neural.optimizer_benchmark import LR_GRID
 from conftest import make_mixed_frame
+from test_meta_learning_cli import interrupt_after_first_checkpoint
 
 torch.set_num_threads(1)
 runner = CliRunner()
@@ -67,6 +68,28 @@ def test_optimizer_benchmark_json_schema_and_plot(quadratic_checkpoint, tmp_path
     assert report["transfer"][0]["steps"] == 16
     assert report["overhead"]["learned"]["step_ms"] > 0 and report["overhead"]["coordinates"] == 10
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_optimizer_benchmark_refuses_a_plot_that_is_not_png_before_benchmarking(quadratic_checkpoint, tmp_path):
+    path, _ = quadratic_checkpoint
+    result = runner.invoke(app, ["optimizer", "benchmark", str(path), "--tasks", "2", "--steps", "2", "--tune-tasks", "1", "--plot", str(tmp_path / "curves.txt")])
+    assert result.exit_code == 2, result.output
+    assert "ending in .png" in result.stderr and "benchmark on" not in result.stderr and "benchmark:" not in result.stderr  # no progress: no work
+    assert not list(tmp_path.iterdir())
+
+
+def test_interrupted_optimizer_train_keeps_the_best_weights_so_far(tmp_path):
+    out = tmp_path / "opt.pt"
+    run = interrupt_after_first_checkpoint(
+        ["optimizer", "train", "--steps", "4", "--unroll", "2", "--epochs", "1000000", "--tasks-per-epoch", "2", "--validate-every", "1", "--out", str(out)],
+        out,
+    )
+    assert run.returncode == 130 and "interrupted; what was already written is kept" in run.stderr
+    state_dict, manifest = load_checkpoint(out, kind="learned_optimizer")
+    scores = [r["validation_loss"] for r in manifest["history"]]
+    assert 1 <= len(scores) < 1000000 and None not in scores
+    assert manifest["best_validation_loss"] == min(scores)
+    assert set(state_dict) >= {"head.weight", "cells.0.weight_ih", "cells.1.weight_hh"}
 
 
 def test_optimizer_benchmark_table_output(quadratic_checkpoint):

@@ -176,6 +176,17 @@ def test_meta_training_with_same_seed_gives_same_weights():
     assert any(not torch.equal(first[k], other[k]) for k in first)
 
 
+def test_meta_training_with_validate_every_zero_validates_once_at_the_end():
+    splits = make_task_source("sinusoid", shots=2, queries=2)
+    learner = MAML(new_backbone(splits.architecture, 0), inner_lr=0.01, loss="mse")
+    events = []
+    result = meta_train(learner, splits, MetaTrainConfig(iterations=3, meta_batch=2, validate_every=0, validation_tasks=4), events.append)
+    assert [v["iteration"] for v in result.validation] == [3]
+    assert [e["iteration"] for e in events if e["event"] == "validation"] == [3]
+    off = meta_train(learner, splits, MetaTrainConfig(iterations=2, meta_batch=2, validate_every=1, validation_tasks=0))
+    assert off.validation == []
+
+
 def test_init_state_dict_keys_are_those_of_the_shared_mlp_builder():
     splits = make_task_source("sinusoid")
     learner = MAML(new_backbone(splits.architecture, 0), loss="mse")
@@ -189,7 +200,7 @@ def test_maml_learns_sinusoid_better_than_its_random_start():
     generator = torch.Generator().manual_seed(5)
     test = splits.test.sample(50, generator)
     before = learner.evaluate(test).mean().item()
-    meta_train(learner, splits, MetaTrainConfig(iterations=150, meta_batch=10, meta_lr=3e-3, validate_every=0, seed=1))
+    meta_train(learner, splits, MetaTrainConfig(iterations=150, meta_batch=10, meta_lr=3e-3, validation_tasks=0, seed=1))
     after = learner.evaluate(test).mean().item()
     assert after < 0.8 * before
 
@@ -209,7 +220,7 @@ def test_reptile_outer_step_is_annealed_linearly_during_meta_training():
     theta1 = reptile_targets(reptile.net, reptile.inner, theta, b1)  # step 1.0 at the start: jump to the mean
     target2 = reptile_targets(reptile.net, reptile.inner, theta1, b2)
     expected = {k: theta1[k] + 0.5 * (target2[k] - theta1[k]) for k in theta}  # step 0.5 halfway
-    meta_train(reptile, splits, MetaTrainConfig(iterations=2, meta_batch=5, outer_step=1.0, validate_every=0, seed=3))
+    meta_train(reptile, splits, MetaTrainConfig(iterations=2, meta_batch=5, outer_step=1.0, validation_tasks=0, seed=3))
     for k in theta:
         torch.testing.assert_close(reptile.params[k].detach(), expected[k], rtol=1e-5, atol=1e-6)
 

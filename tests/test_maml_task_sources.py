@@ -121,6 +121,14 @@ def test_tabular_tasks_say_when_classes_have_too_few_rows_for_an_episode():
         make_task_source("tabular", dataset, ways=3, shots=2, queries=4)
 
 
+def test_tabular_tasks_say_a_continuous_target_is_no_class_label():
+    frame = _classes_frame(n_classes=12, rows=30)
+    frame["label"] = np.random.default_rng(0).normal(size=len(frame))
+    dataset = make_dataset(frame, target="label", task="classification")  # as meta-train reads tables
+    with pytest.raises(DatasetError, match="target 'label' is continuous .* need a classification target"):
+        make_task_source("tabular", dataset, ways=3, shots=2, queries=4)
+
+
 def test_omniglot_train_queries_change_only_the_training_episodes():
     images = np.random.default_rng(0).integers(0, 256, size=(40, 20, 28, 28), dtype=np.uint8)
     splits = omniglot_tasks(images, ways=5, shots=1, queries=15, n_train=24, n_validation=6, train_queries=9)

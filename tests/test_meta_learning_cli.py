@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -220,3 +224,54 @@ def test_day_first_reaches_meta_train_meta_eval_and_finetune(tmp_path):
     assert runner.invoke(app, [*tune, "--day-first"]).exit_code == 0
     plain = runner.invoke(app, tune)  # without it the dates stay one text column: not the init's columns
     assert plain.exit_code == 2 and "columns differ" in plain.stderr
+
+
+def interrupt_after_first_checkpoint(args: list[str], out, wait_s: float = 60.0) -> subprocess.CompletedProcess:
+    """Run ``automl-meta ARGS`` in a subprocess, send it Ctrl-C (SIGINT) once ``out`` appears, and return what it did."""
+    proc = subprocess.Popen([sys.executable, "-m", "automl_meta", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + wait_s
+    while not out.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if proc.poll() is not None or not out.exists():
+        proc.kill()
+        stdout, stderr = proc.communicate()
+        pytest.fail(f"no checkpoint during training (exit {proc.returncode}): {stderr[-500:]}")
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    return subprocess.CompletedProcess(args, proc.returncode, stdout, stderr)
+
+
+def test_interrupted_meta_train_keeps_its_last_validated_checkpoint(tmp_path):
+    out = tmp_path / "sin.pt"
+    run = interrupt_after_first_checkpoint(
+        ["meta-train", "sinusoid", "--iterations", "1000000", "--meta-batch", "2", "--validate-every", "1", "--validation-tasks", "2",
+         "--time-limit", "120", "--device", "cpu", "--out", str(out)],
+        out,
+    )
+    assert run.returncode == 130 and "interrupted; what was already written is kept" in run.stderr
+    state, manifest = load_checkpoint(out, kind="init")
+    training = manifest["training"]
+    assert 1 <= training["iterations"] < 1000000 and training["validation"][-1]["iteration"] == training["iterations"]
+    assert set(state) == {"0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"}
+
+
+def test_meta_train_plot_without_a_suffix_reports_the_png_it_wrote(tmp_path):
+    result = runner.invoke(
+        app,
+        ["meta-train", "sinusoid", "--iterations", "2", "--meta-batch", "2", "--validate-every", "0", "--validation-tasks", "2",
+         "--device", "cpu", "--out", str(tmp_path / "sin.pt"), "--plot", str(tmp_path / "curve"), "--json"],
+    )
+    assert result.exit_code == 0, result.stderr
+    written = tmp_path / "curve.png"
+    assert json.loads(result.stdout)["plot"] == str(written) and written.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_meta_train_validate_every_zero_validates_once_at_the_end(tmp_path):
+    result = runner.invoke(
+        app,
+        ["meta-train", "sinusoid", "--iterations", "3", "--meta-batch", "2", "--validate-every", "0", "--validation-tasks", "4",
+         "--device", "cpu", "--out", str(tmp_path / "sin.pt"), "--json"],
+    )
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert [v["iteration"] for v in summary["history"]] == [3] and summary["validation"]["mean"] is not None

@@ -11,18 +11,22 @@ from pathlib import Path
 from automl_meta.exceptions import ArtifactError, UsageError
 
 
-def check_output_file(path: str | Path, example: str, inputs: dict[str, str | Path] | None = None) -> Path:
+def check_output_file(path: str | Path, example: str, inputs: dict[str, str | Path | None] | None = None) -> Path:
     """``path`` as a Path, refused before any work when writing it would fail or lose a file.
 
     :class:`ArtifactError` when ``path`` is a folder (an empty name is the current
-    folder); :class:`UsageError` when it is the same file as one of ``inputs``
-    (``{"the model": path, ...}``). ``example`` is a file name to suggest.
+    folder) or lies under a file; :class:`UsageError` when it is the same file as
+    one of ``inputs`` (``{"the model": path, ...}``; None values are skipped),
+    whether it exists yet or not. ``example`` is a file name to suggest.
     """
     path = Path(path)
     if path.is_dir():
         raise ArtifactError(f"{path}: is a folder; give a file name, e.g. {example}")
+    parent = next((p for p in path.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise ArtifactError(f"{path}: {parent} is a file, not a folder; give a path in a folder, e.g. {example}")
     for what, source in (inputs or {}).items():
-        if path.exists() and Path(source).exists() and path.samefile(source):
+        if source is not None and (path.resolve() == Path(source).resolve() or (path.exists() and Path(source).exists() and path.samefile(source))):
             raise UsageError(f"{path}: is {what}; writing there would replace it, give another file, e.g. {example}")
     return path
 

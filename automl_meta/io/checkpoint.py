@@ -14,8 +14,8 @@ from pathlib import Path
 
 import torch
 
-from automl_meta.exceptions import ArtifactError
-from automl_meta.io.atomic import atomic_path
+from automl_meta.exceptions import ArtifactError, UsageError
+from automl_meta.io.atomic import atomic_path, check_output_file
 
 FORMAT = "automl-meta-checkpoint/1"
 
@@ -48,7 +48,34 @@ def load_checkpoint(path: str | Path, kind: str | None = None) -> tuple[dict, di
         raise ArtifactError(f"{path}: not a readable automl-meta checkpoint ({type(exc).__name__})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ArtifactError(f"{path}: not an automl-meta checkpoint (format {FORMAT} expected)")
-    manifest = json.loads(payload["manifest"])
+    missing = [key for key in ("manifest", "state_dict") if key not in payload]
+    if missing:
+        raise ArtifactError(f"{path}: the checkpoint has no {' or '.join(missing)} entry; write it again with the command that made it")
+    try:
+        manifest = json.loads(payload["manifest"])
+    except (TypeError, ValueError):  # not a string, or not JSON
+        raise ArtifactError(f"{path}: the checkpoint's manifest is not JSON; write it again with the command that made it") from None
+    if not isinstance(manifest, dict):
+        raise ArtifactError(f"{path}: the checkpoint's manifest is a JSON {type(manifest).__name__}, not an object; write it again with the command that made it")
+    state_dict = payload["state_dict"]
+    if not isinstance(state_dict, dict) or not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
+        raise ArtifactError(f"{path}: the checkpoint's state_dict is not a mapping of names to tensors; write it again with the command that made it")
     if kind is not None and manifest.get("kind") != kind:
         raise ArtifactError(f"{path}: holds a {manifest.get('kind')!r} checkpoint, but a {kind!r} one is needed")
-    return payload["state_dict"], manifest
+    return state_dict, manifest
+
+
+def check_output_path(path: str | Path, example: str, inputs: dict | None = None, suffix: str | None = None) -> Path:
+    """An output file (a checkpoint, a figure) checked before any training, so a bad path costs no work.
+
+    What :func:`~automl_meta.io.atomic.check_output_file` refuses (exit 2), and
+    with ``suffix`` (``".png"``) a name without one gets it, as
+    matplotlib would, and another suffix is refused. Returns the path to write.
+    """
+    path = Path(path)
+    if suffix is not None:
+        if not path.suffix:
+            path = path.with_name(path.name + suffix)
+        elif path.suffix.lower() != suffix:
+            raise UsageError(f"{path}: the figure is written as {suffix[1:].upper()}; give a name ending in {suffix}, e.g. {example}")
+    return check_output_file(path, example, inputs)

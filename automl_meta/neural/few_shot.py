@@ -113,3 +113,24 @@ def check_input_columns(manifest: dict, columns: list) -> None:
         missing = sorted(set(expected) - set(columns))
         extra = sorted(set(columns) - set(expected))
         raise ArtifactError(f"the data's columns differ from the init's (missing {missing}, extra {extra}); give a table with the same schema")
+
+
+def check_rebuilt_tasks(manifest: dict, splits) -> None:
+    """Raise :class:`ArtifactError` unless ``splits``, rebuilt from the user's data, are those the init was meta-trained on.
+
+    The rebuilt test classes (tabular) must be those the manifest records, and the
+    data must give the init's input width (categorical levels set it).
+    """
+    expected = manifest.get("tasks", {}).get("classes", {}).get("test")
+    found = splits.info.get("classes", {}).get("test")
+    if expected is not None and found != expected:
+        raise ArtifactError(
+            f"the data's held-out test classes {found} are not those the init was meta-trained with {expected}; "
+            "give the same --data (and --target) as meta-train"
+        )
+    width, expected_width = splits.architecture.get("in_features"), manifest["architecture"].get("in_features")
+    if width != expected_width:
+        raise ArtifactError(
+            f"the preprocessed data has {width} features but the init expects {expected_width}; "
+            "give the same --data as meta-train (its categorical levels set the input width)"
+        )

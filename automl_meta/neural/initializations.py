@@ -15,7 +15,8 @@ import torch
 
 from automl_meta.exceptions import ArtifactError
 from automl_meta.neural.conv4 import build_backbone
-from automl_meta.neural.meta_learners import make_meta_learner
+from automl_meta.neural.meta_learners import ALGORITHMS, make_meta_learner
+from automl_meta.neural.task_sources import TASK_SOURCES
 
 
 @contextmanager
@@ -65,14 +66,35 @@ def init_manifest(*, algorithm, source, splits, hyperparameters: dict, seed: int
     return manifest
 
 
+def check_init_manifest(manifest: dict) -> None:
+    """Raise :class:`ArtifactError` naming the first entry an init manifest lacks or holds wrong."""
+
+    def is_count(value) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+    tasks = manifest.get("tasks")
+    hyper = manifest.get("hyperparameters")
+    problems = [
+        (manifest.get("task_source") in TASK_SOURCES, f"task_source (one of {', '.join(TASK_SOURCES)})"),
+        (manifest.get("algorithm") in ALGORITHMS, f"algorithm (one of {', '.join(ALGORITHMS)})"),
+        (isinstance(manifest.get("architecture"), dict), "architecture (an object)"),
+        (isinstance(hyper, dict) and "inner_lr" in hyper and "inner_steps" in hyper, "hyperparameters (with inner_lr and inner_steps)"),
+        (isinstance(tasks, dict) and all(is_count(tasks.get(k)) for k in ("ways", "shots", "queries")), "tasks (ways, shots and queries >= 1)"),
+    ]
+    wrong = next((what for ok, what in problems if not ok), None)
+    if wrong is not None:
+        raise ArtifactError(f"the init checkpoint's manifest lacks a valid {wrong}; write it again with `automl-meta meta-train`")
+
+
 def learner_from_init(state_dict: dict, manifest: dict, device="cpu", seed: int = 0, **overrides):
     """Rebuild the meta-learner of a checkpoint (``overrides`` replace constructor options)."""
+    check_init_manifest(manifest)
     try:
         module = new_backbone(manifest["architecture"], seed)
         options = learner_options(manifest["hyperparameters"], manifest["loss"], manifest["bn_mode"], manifest["algorithm"])
         options.update(overrides)
         learner = make_meta_learner(manifest["algorithm"], module, **options)
         learner.load_state_dict(state_dict)
-    except (KeyError, ValueError, RuntimeError) as exc:
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise ArtifactError(f"the init checkpoint does not match its manifest ({type(exc).__name__}: {exc})") from None
     return learner.to(device)

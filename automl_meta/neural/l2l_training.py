@@ -129,6 +129,7 @@ def meta_train(
     seed: int = 0,
     dataset=None,
     callback: Callable[[dict], None] | None = None,
+    on_validation: Callable[[dict, list[dict]], None] | None = None,
 ) -> list[dict]:
     """Meta-train ``net`` in place on tasks of ``spec``; return one record per epoch.
 
@@ -158,6 +159,10 @@ def meta_train(
         Needed by the ``tabular`` family.
     callback : callable, optional
         Called with each epoch's record (used by the CLI's progress bar).
+    on_validation : callable, optional
+        Called after each validation with the best weights so far (a ``state_dict``)
+        and the records so far, so the caller can checkpoint them (an interrupted
+        run then keeps what it validated).
     """
     if spec.get("family") not in FAMILIES:
         raise UsageError(f"unknown optimizee {spec.get('family')!r}; choose from {sorted(FAMILIES)}")
@@ -202,6 +207,8 @@ def meta_train(
                 best_score, best_state = score, copy.deepcopy(net.state_dict())
         history.append(record)
         logger.info("epoch %s", record)
+        if on_validation is not None and "validation_loss" in record and best_state is not None:
+            on_validation(best_state, history)
         if callback is not None:
             callback(record)
     if best_state is not None:

@@ -144,6 +144,11 @@ class _MetaLearner:
         missing = set(self.params) - set(state)
         if missing:
             raise KeyError(f"state_dict lacks {sorted(missing)}")
+        for prefix in ("", "inner_lr.", f"{ADAM_PREFIX}m.", f"{ADAM_PREFIX}v."):
+            wrong = [k for k, p in self.params.items() if prefix + k in state and state[prefix + k].shape != p.shape]
+            if wrong:
+                k = wrong[0]
+                raise ValueError(f"{prefix + k} has shape {tuple(state[prefix + k].shape)}, the architecture needs {tuple(self.params[k].shape)}")
         device = next(iter(self.params.values())).device
         self.params = {k: state[k].detach().clone().to(device).requires_grad_() for k in self.params}
         lrs = {k[len("inner_lr.") :]: v for k, v in state.items() if k.startswith("inner_lr.")}

@@ -31,7 +31,9 @@ class MetaTrainConfig:
     follows the larger of the fraction of ``iterations`` done and the fraction
     of ``time_limit`` spent, so a time-limited run anneals to its end.
     ``time_limit`` (seconds) stops training early; ``log_every`` sets how often
-    losses are read back from the device (a synchronization).
+    losses are read back from the device (a synchronization). Validation runs
+    every ``validate_every`` iterations and after the last one (``0``: only
+    after the last); ``validation_tasks=0`` turns it off.
     """
 
     iterations: int = 1000
@@ -121,7 +123,7 @@ def meta_train(
         callback({"event": "iteration", "iteration": iteration})
         if iteration % config.log_every == 0:
             flush(iteration)
-        if config.validate_every and iteration % config.validate_every == 0:
+        if config.validation_tasks and config.validate_every and iteration % config.validate_every == 0:
             validate(iteration)
         if config.time_limit is not None and time.perf_counter() - start > config.time_limit:
             logger.info("time limit of %.0f s reached after %d iterations", config.time_limit, iteration)
@@ -130,7 +132,7 @@ def meta_train(
         torch.cuda.synchronize(device)  # queued kernels belong to the training time
     train_seconds = time.perf_counter() - start
     flush(iteration)
-    if config.validate_every and (not result.validation or result.validation[-1]["iteration"] != iteration):
+    if config.validation_tasks and (not result.validation or result.validation[-1]["iteration"] != iteration):
         validate(iteration)
     result.iterations = iteration
     result.seconds = train_seconds

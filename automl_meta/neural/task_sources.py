@@ -249,6 +249,20 @@ def _split_sizes(n: int, ways: int, what: str) -> tuple[int, int]:
     return n_test, n_val
 
 
+def check_class_target(dataset) -> None:
+    """Raise :class:`DatasetError` when the target is continuous: numbers with fractions are no classes.
+
+    Tables are read as classification for episodes, so a regression target
+    would make every distinct value a class; say so instead.
+    """
+    values = pd.to_numeric(dataset.y, errors="coerce")
+    if values.notna().all() and (values != values.round()).any():
+        raise DatasetError(
+            f"{dataset.name}: target {dataset.target!r} is continuous ({values.nunique()} distinct numbers); "
+            "few-shot episodes need a classification target: pass --target with a class column"
+        )
+
+
 def tabular_tasks(
     datasets,
     ways: int = 5,
@@ -271,6 +285,7 @@ def tabular_tasks(
     for d in tables:
         if d.task != "classification":
             raise DatasetError(f"{d.name}: tabular episodes need a classification target, found {d.task}")
+        check_class_target(d)
     columns = list(tables[0].X.columns)
     for d in tables[1:]:
         if list(d.X.columns) != columns:

@@ -1,0 +1,202 @@
+"""Bad input to meta-train, meta-eval, finetune and `optimizer train`: one line, exit 2, before any training."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from automl_meta.cli.main import app
+from automl_meta.io.checkpoint import FORMAT, load_checkpoint
+
+torch.set_num_threads(1)
+runner = CliRunner()
+TINY = ["--iterations", "2", "--meta-batch", "2", "--validate-every", "0", "--validation-tasks", "2", "--device", "cpu"]
+
+
+def _table(path, target="classes", n_classes=12, rows=20, seed=0):
+    """Four numeric features; a class label, or a continuous target (``target="continuous"``)."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(rng.normal(size=(n_classes * rows, 4)), columns=["f1", "f2", "f3", "f4"])
+    frame["label"] = np.repeat([f"k{i}" for i in range(n_classes)], rows) if target == "classes" else rng.normal(size=len(frame))
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tabular_init(tmp_path_factory):
+    """A tiny tabular init and the table it was meta-trained on."""
+    folder = tmp_path_factory.mktemp("tab")
+    data, init = _table(folder / "classes.csv"), folder / "tab.pt"
+    result = runner.invoke(app, ["meta-train", "tabular", "--data", str(data), "--ways", "3", "--shots", "2", "--queries", "2", *TINY, "--out", str(init)])
+    assert result.exit_code == 0, result.stderr
+    return init, data
+
+
+@pytest.fixture(scope="module")
+def sinusoid_init(tmp_path_factory):
+    init = tmp_path_factory.mktemp("sin") / "sin.pt"
+    result = runner.invoke(app, ["meta-train", "sinusoid", *TINY, "--out", str(init)])
+    assert result.exit_code == 0, result.stderr
+    return init
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("out-is-a-folder", "is a folder"),
+        ("out-under-a-file", "is a file, not a folder"),
+        ("plot-not-png", "ending in .png"),
+        ("out-is-the-data", "is the --data file"),
+        ("plot-is-the-out", "is the --out checkpoint"),
+    ],
+)
+def test_meta_train_refuses_an_unwritable_out_or_plot_before_training(tmp_path, case, message):
+    data = _table(tmp_path / "classes.csv")
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "afile").write_text("x")
+    out, plot = tmp_path / "init.pt", None
+    if case == "out-is-a-folder":
+        out = tmp_path / "adir"
+    elif case == "out-under-a-file":
+        out = tmp_path / "afile" / "x.pt"
+    elif case == "plot-not-png":
+        plot = tmp_path / "curve.txt"
+    elif case == "out-is-the-data":
+        out = data
+    else:
+        out, plot = tmp_path / "curve.png", tmp_path / "curve"
+    before = data.read_bytes()
+    args = ["meta-train", "tabular", "--data", str(data), "--ways", "3", "--shots", "2", "--queries", "2", *TINY, "--out", str(out)]
+    result = runner.invoke(app, args + (["--plot", str(plot)] if plot else []))
+    assert result.exit_code == 2, result.stderr
+    assert message in result.stderr and "meta-train tabular" not in result.stderr  # no progress bar: no training
+    assert data.read_bytes() == before
+    assert not (tmp_path / "curve.png").exists() and not (tmp_path / "init.pt").exists()
+
+
+def test_optimizer_train_refuses_a_folder_as_out_before_training(tmp_path):
+    result = runner.invoke(app, ["optimizer", "train", "--steps", "2", "--unroll", "1", "--epochs", "1", "--out", str(tmp_path)])
+    assert result.exit_code == 2, result.stderr
+    assert "is a folder" in result.stderr and "meta-training on" not in result.stderr
+
+
+def test_optimizer_train_refuses_its_data_file_as_out(tmp_path):
+    data = _table(tmp_path / "classes.csv", n_classes=2)
+    before = data.read_bytes()
+    result = runner.invoke(app, ["optimizer", "train", "--optimizee", f"tabular:{data}", "--steps", "2", "--unroll", "1", "--epochs", "1", "--out", str(data)])
+    assert result.exit_code == 2, result.stderr
+    assert "is the --optimizee data file" in result.stderr and data.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["meta-train", "sinusoid", "--meta-lr", "-1"],
+        ["meta-train", "sinusoid", "--meta-lr", "nan"],
+        ["meta-train", "sinusoid", "--algo", "reptile", "--outer-step", "-1"],
+        ["meta-train", "sinusoid", "--inner-lr", "nan"],
+        ["meta-train", "sinusoid", "--time-limit", "-1"],
+        ["meta-train", "sinusoid", "--time-limit", "nan"],
+        ["meta-train", "sinusoid", "--validate-every", "-1"],
+        ["meta-train", "sinusoid", "--validation-tasks", "0"],
+        ["optimizer", "train", "--meta-lr", "-1"],
+        ["optimizer", "train", "--p", "0"],
+        ["optimizer", "train", "--output-scale", "inf"],
+    ],
+    ids=lambda a: " ".join(a[1:]),
+)
+def test_invalid_numeric_options_are_usage_errors(tmp_path, args):
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "x.pt")])
+    assert result.exit_code == 2, result.stderr
+    option = next(a for a in args[2:] if a.startswith("--") and a not in ("--algo",))
+    assert f"Invalid value for '{option}'" in result.stderr
+    assert not (tmp_path / "x.pt").exists()
+
+
+def test_optimizer_train_refuses_an_option_suffix_on_a_family_without_data(tmp_path):
+    result = runner.invoke(app, ["optimizer", "train", "--optimizee", "quadratic:foo", "--out", str(tmp_path / "x.pt")])
+    assert result.exit_code == 2
+    assert "takes no ':foo'" in result.stderr
+
+
+def test_meta_train_and_finetune_say_a_continuous_target_is_no_class_label(tmp_path, tabular_init):
+    init, _ = tabular_init
+    data = _table(tmp_path / "regr.csv", target="continuous")
+    train = runner.invoke(app, ["meta-train", "tabular", "--data", str(data), *TINY, "--out", str(tmp_path / "x.pt")])
+    tune = runner.invoke(app, ["finetune", str(data), "--init", str(init)])
+    for result in (train, tune):
+        assert result.exit_code == 2, result.stderr
+        assert "target 'label' is continuous" in result.stderr and "classification target" in result.stderr
+        assert "shots" not in result.stderr and "classes but" not in result.stderr
+
+
+def _rewrite(src, dst, manifest=None, state=None, drop=None, raw_manifest=None):
+    """A copy of checkpoint ``src`` with its manifest or tensors replaced, or one of its entries dropped."""
+    state_dict, original = load_checkpoint(src)
+    payload = {"format": FORMAT, "manifest": json.dumps(original if manifest is None else manifest), "state_dict": state_dict if state is None else state}
+    if raw_manifest is not None:
+        payload["manifest"] = raw_manifest
+    payload.pop(drop, None)
+    torch.save(payload, dst)
+    return dst
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("not-json", "manifest is not JSON"),
+        ("no-manifest", "no manifest entry"),
+        ("no-state-dict", "no state_dict entry"),
+        ("list-manifest", "manifest is a JSON list"),
+        ("no-task-source", "valid task_source"),
+        ("zero-shots", "shots and queries >= 1"),
+        ("wrong-shapes", "0.weight has shape (40, 3)"),
+    ],
+)
+def test_meta_eval_names_what_is_wrong_with_a_malformed_checkpoint(tmp_path, sinusoid_init, case, message):
+    state, manifest = load_checkpoint(sinusoid_init)
+    bad = tmp_path / "bad.pt"
+    if case == "not-json":
+        _rewrite(sinusoid_init, bad, raw_manifest="{not json")
+    elif case == "no-manifest":
+        _rewrite(sinusoid_init, bad, drop="manifest")
+    elif case == "no-state-dict":
+        _rewrite(sinusoid_init, bad, drop="state_dict")
+    elif case == "list-manifest":
+        _rewrite(sinusoid_init, bad, raw_manifest="[1, 2]")
+    elif case == "no-task-source":
+        _rewrite(sinusoid_init, bad, manifest={k: v for k, v in manifest.items() if k != "task_source"})
+    elif case == "zero-shots":
+        _rewrite(sinusoid_init, bad, manifest={**manifest, "tasks": {**manifest["tasks"], "shots": 0}})
+    else:
+        _rewrite(sinusoid_init, bad, state={**state, "0.weight": torch.zeros(40, 3)})
+    result = runner.invoke(app, ["meta-eval", str(bad), "--tasks", "2", "--device", "cpu"])
+    assert result.exit_code == 2, result.stderr
+    assert message in result.stderr and "--debug" not in result.stderr  # ours, not a raw exception
+
+
+def test_meta_eval_refuses_a_table_with_other_columns(tmp_path, tabular_init):
+    init, data = tabular_init
+    other = tmp_path / "other.csv"
+    pd.read_csv(data).rename(columns={"f4": "g4"}).to_csv(other, index=False)
+    result = runner.invoke(app, ["meta-eval", str(init), "--data", str(other), "--tasks", "2", "--device", "cpu"])
+    assert result.exit_code == 2, result.stderr
+    assert "columns differ" in result.stderr
+
+
+def test_meta_eval_refuses_a_table_without_the_recorded_test_classes(tmp_path, tabular_init):
+    init, data = tabular_init
+    renamed = tmp_path / "renamed.csv"
+    frame = pd.read_csv(data)
+    frame["label"] = "z" + frame["label"]
+    frame.to_csv(renamed, index=False)
+    result = runner.invoke(app, ["meta-eval", str(init), "--data", str(renamed), "--tasks", "2", "--device", "cpu", "--json"])
+    assert result.exit_code == 2, result.stderr
+    assert "held-out test classes" in result.stderr and result.stdout == ""
+    same = runner.invoke(app, ["meta-eval", str(init), "--data", str(data), "--tasks", "2", "--device", "cpu", "--json"])
+    assert same.exit_code == 0, same.stderr
