@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from automl_meta.cli._common import JsonOption, err, fmt, out, print_json, progress_bar, sized_table
 
@@ -24,7 +25,9 @@ AslibOption = Annotated[
     typer.Option("--aslib", help="ASlib scenario folder: evaluate on it with its cv.arff folds instead of a meta-database."),
 ]
 SelTaskOption = Annotated[str, typer.Option("--task", help="classification or regression (meta-database only).")]
-MetricOption = Annotated[str | None, typer.Option("--metric", help="Score to select by (default: the database's default for the task).")]
+MetricOption = Annotated[str | None, typer.Option(
+    "--metric", help="Score to select by (default: the database's default for the task, or the scenario's first performance measure)."
+)]
 SeedsOption = Annotated[int, typer.Option("--seeds", min=1, help="Number of seeds (0..N-1) of the seeded selectors.")]
 MaxDatasetsOption = Annotated[
     int | None,
@@ -57,6 +60,7 @@ _COLUMNS = (
 
 
 def _load_db(db: Path | None, task: str, metric: str | None):
+    """The database's data for ``task``; ``runtime`` is True for the minimized runtime (PAR10) of an ASlib import."""
     from automl_meta.exceptions import MetaDBContentError
     from automl_meta.io.metadb_resolve import resolve_db_path
     from automl_meta.metadb import MetaDB
@@ -68,9 +72,11 @@ def _load_db(db: Path | None, task: str, metric: str | None):
         meta_X = store.meta_features(task)
         scores = store.scores(metric, task)
         evaluations = store.evaluations(task)  # fold scores, for the noise floor (~0.05 s)
+        aslib = (store.get_meta(task) if task.startswith("aslib:") else None) or {}  # set by the ASlib import
     if meta_X.empty or scores.dropna(how="all").empty:
         raise MetaDBContentError(f"{path}: no {task} datasets with meta-features and {metric} scores; pass another --task or --db")
-    return path, metric, maximize, meta_X, scores, evaluations
+    runtime = aslib.get("performance_type") == "runtime" and aslib.get("performance_measure") == metric and not maximize
+    return path, metric, maximize, meta_X, scores, evaluations, runtime
 
 
 def _subset(index, n: int | None, seed: int = 0):
@@ -104,22 +110,23 @@ def evaluate_command(
     if aslib is not None:
         from automl_meta.io.aslib import read_scenario
 
-        scenario = read_scenario(aslib)
+        scenario = read_scenario(aslib, measure=metric)
         meta_X, scores, maximize = scenario.features, scenario.performance, scenario.maximize
         folds = scenario.folds if len(scenario.folds) else None
         source = {"aslib": scenario.name, "metric": scenario.performance_measure,
                   "performance_type": scenario.performance_type, "cutoff": scenario.cutoff}
         log_scores = scenario.performance_type == "runtime"
     else:
-        path, metric, maximize, meta_X, scores, evaluations = _load_db(db, task, metric)
-        folds, log_scores = None, False
+        path, metric, maximize, meta_X, scores, evaluations, log_scores = _load_db(db, task, metric)
+        folds = None
         source = {"db": str(path), "task": task, "metric": metric}
     keep = _subset(meta_X.index.intersection(scores.dropna(how="all").index), max_datasets)
     meta_X, scores = meta_X.loc[keep], scores.loc[keep]
     if folds is not None:
         folds = folds.reindex(keep)
         if folds.nunique() < 2:
-            raise UsageError("the chosen datasets fall in fewer than 2 folds; raise --max-datasets")
+            fix = "raise --max-datasets" if max_datasets is not None else "give a cv.arff with at least 2 folds"
+            raise UsageError(f"the chosen datasets fall in fewer than 2 folds of cv.arff; {fix}")
     n_units = len(keep) if folds is None else int(folds.nunique())
     with progress_bar("selector evaluation", n_units, enabled=not json) as advance:
         report = evaluate_suite(meta_X, scores, maximize, folds=folds, seeds=range(seeds), log_scores=log_scores,
@@ -146,7 +153,7 @@ def _noise_floor(evaluations, metric: str, maximize: bool, scores) -> dict | Non
 
 
 def _render(report: dict) -> None:
-    what = report.get("aslib") or report.get("db")
+    what = escape(str(report.get("aslib") or report.get("db")))
     title = (f"{what}: {report['protocol']}, {report['n_datasets']} datasets x {report['n_learners']} learners, "
              f"{len(report['seeds'])} seed(s); mean and ± spread over seeds")
     rows = []
@@ -203,14 +210,14 @@ def train_command(
     written = []
     for name in tasks:
         try:
-            _, used_metric, maximize, meta_X, scores, _ = _load_db(path, name, metric)
+            _, used_metric, maximize, meta_X, scores, _, _ = _load_db(path, name, metric)
             common = meta_X.index.intersection(scores.dropna(how="all").index)
             start = time.perf_counter()
             model = MetaModel(random_state=random_state).fit(meta_X.loc[common], scores.loc[common], maximize=maximize)
         except (MetaDBError, UsageError) as exc:  # no data, or too few datasets, for this task
             if task:  # asked for by name: the error is the answer
                 raise
-            err.print(f"[yellow]skipped {name}:[/] {exc}")
+            err.print(f"[yellow]skipped {escape(name)}:[/] {escape(str(exc))}")
             continue
         seconds = time.perf_counter() - start
         extra = {"task": name, "metric": used_metric, "maximize": maximize, "n_datasets": len(common),
@@ -224,8 +231,8 @@ def train_command(
         print_json({"db": str(path), "models": written})
         return
     for item in written:
-        out.print(f"{item['task']}: {item['n_datasets']} datasets x {item['n_learners']} learners ({item['metric']}), "
-                  f"fitted in {item['fit_seconds']:.2f} s -> {item['files'][0]}, {item['files'][1]}")
+        out.print(escape(f"{item['task']}: {item['n_datasets']} datasets x {item['n_learners']} learners ({item['metric']}), "
+                         f"fitted in {item['fit_seconds']:.2f} s -> {item['files'][0]}, {item['files'][1]}"))
 
 
 def register(app: typer.Typer) -> None:

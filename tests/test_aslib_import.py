@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-
+import numpy as np
 import pytest
 
 from automl_meta.io.aslib import read_scenario
@@ -50,3 +50,24 @@ def test_aslib_reimport_adds_nothing(aslib_dir, tmp_path):
         again = import_scenario(db, scenario)
         assert again == {"datasets": 0, "evaluations": 0, "skipped": 105 * 30}
         assert db.info()["n_evaluations"] == 105 * 30
+
+
+def test_aslib_import_stores_no_score_for_a_crashed_solution_quality_run(tmp_path):
+    folder = tmp_path / "quality"
+    folder.mkdir()
+    (folder / "description.txt").write_text(
+        "scenario_id: Q\nperformance_measures: [accuracy]\nmaximize: [true]\nperformance_type: [solution_quality]\n"
+        "algorithm_cutoff_time: '?'\n", encoding="utf-8")
+    (folder / "feature_values.arff").write_text(
+        "@RELATION f\n@ATTRIBUTE instance_id STRING\n@ATTRIBUTE repetition NUMERIC\n@ATTRIBUTE f1 NUMERIC\n@DATA\n"
+        "i1,1,1.0\ni2,1,2.0\n", encoding="utf-8")
+    (folder / "algorithm_runs.arff").write_text(
+        "@RELATION r\n@ATTRIBUTE instance_id STRING\n@ATTRIBUTE repetition NUMERIC\n@ATTRIBUTE algorithm STRING\n"
+        "@ATTRIBUTE accuracy NUMERIC\n@ATTRIBUTE runstatus {ok, crash}\n@DATA\n"
+        "i1,1,a1,0.8,ok\ni1,1,a2,0.95,crash\ni2,1,a1,0.7,ok\ni2,1,a2,0.9,ok\n", encoding="utf-8")
+    with MetaDB.open(tmp_path / "m.sqlite", create=True) as db:
+        import_scenario(db, read_scenario(folder))
+        scores = db.scores("accuracy", task="aslib:Q")
+        assert np.isnan(scores.loc["i1", "a2"])  # the crashed run's 0.95 is not a score
+        assert scores.loc["i2", "a2"] == 0.9 and scores.loc["i1", "a1"] == 0.8
+        assert db.info()["tasks"]["aslib:Q"]["n_failed"] == 1

@@ -44,11 +44,18 @@ def test_sat11_hand_runtimes_use_par10_for_timeouts(aslib_dir):
     assert len(sc.folds) == 296
 
 
-def _write_scenario(folder: Path) -> None:
+TINY_CV = "i1,1,1\ni2,1,2\ni1,2,2\ni2,2,1\n"
+CV_ATTRIBUTES = "@ATTRIBUTE repetition NUMERIC\n@ATTRIBUTE fold NUMERIC\n"
+
+
+def _write_scenario(folder: Path, cutoff: str = "10", performance_type: str = "runtime", maximize: str = "false",
+                    cv_attributes: str = CV_ATTRIBUTES,
+                    cv_rows: str = TINY_CV) -> None:
     folder.mkdir()
+    measure = "runtime" if performance_type == "runtime" else "accuracy"
     (folder / "description.txt").write_text(
-        "scenario_id: TINY\nperformance_measures:\n- runtime\nmaximize:\n- false\n"
-        "performance_type:\n- runtime\nalgorithm_cutoff_time: 10\n"
+        f"scenario_id: TINY\nperformance_measures:\n- {measure}\nmaximize:\n- {maximize}\n"
+        f"performance_type:\n- {performance_type}\nalgorithm_cutoff_time: {cutoff}\n"
         "metainfo_algorithms:\n  a1:\n    deterministic: true\n  a2:\n    deterministic: true\n",
         encoding="utf-8",
     )
@@ -59,13 +66,12 @@ def _write_scenario(folder: Path) -> None:
     )
     (folder / "algorithm_runs.arff").write_text(
         "@RELATION r\n@ATTRIBUTE instance_id STRING\n@ATTRIBUTE repetition NUMERIC\n@ATTRIBUTE algorithm STRING\n"
-        "@ATTRIBUTE runtime NUMERIC\n@ATTRIBUTE runstatus {ok, timeout, memout, not_applicable, crash, other}\n@DATA\n"
+        f"@ATTRIBUTE {measure} NUMERIC\n@ATTRIBUTE runstatus {{ok, timeout, memout, not_applicable, crash, other}}\n@DATA\n"
         "i1,1,a1,2.0,ok\ni1,1,a2,4.0,crash\ni2,1,a1,12.0,ok\ni2,1,a2,1.0,ok\n",
         encoding="utf-8",
     )
     (folder / "cv.arff").write_text(
-        "@RELATION cv\n@ATTRIBUTE instance_id STRING\n@ATTRIBUTE repetition NUMERIC\n@ATTRIBUTE fold NUMERIC\n@DATA\n"
-        "i1,1,1\ni2,1,2\ni1,2,2\ni2,2,1\n",
+        f"@RELATION cv\n@ATTRIBUTE instance_id STRING\n{cv_attributes}@DATA\n{cv_rows}",
         encoding="utf-8",
     )
 
@@ -85,3 +91,59 @@ def test_repetitions_are_averaged_and_failed_runs_cost_ten_cutoffs(tmp_path):
 def test_read_scenario_rejects_a_folder_without_description(tmp_path):
     with pytest.raises(DatasetError, match="missing description.txt"):
         read_scenario(tmp_path)
+
+
+def test_read_scenario_refuses_a_maximize_that_is_neither_true_nor_false(tmp_path):
+    for value in ("ture", "maybe", "0.5"):
+        _write_scenario(tmp_path / value, maximize=value)
+        with pytest.raises(DatasetError, match=rf"description.txt: maximize '?{value}'? is neither true nor false"):
+            read_scenario(tmp_path / value)
+    for value, expected in (("true", True), ("'True'", True), ("false", False), ("'FALSE'", False)):
+        _write_scenario(tmp_path / f"ok{value}", maximize=value)
+        assert read_scenario(tmp_path / f"ok{value}").maximize is expected
+
+
+@pytest.mark.parametrize("cutoff", ["'?'", "0"])
+def test_runtime_scenario_without_cutoff_counts_non_ok_runs_as_missing(tmp_path, cutoff):
+    _write_scenario(tmp_path / "tiny", cutoff=cutoff)
+    sc = read_scenario(tmp_path / "tiny")
+    assert sc.cutoff is None
+    assert math.isnan(sc.performance.loc["i1", "a2"])  # crashed after 4 s: no time to count
+    assert sc.performance.loc["i2", "a1"] == 12.0  # ok, and no cutoff to reach
+
+
+def test_solution_quality_scenario_counts_non_ok_runs_as_missing(tmp_path):
+    _write_scenario(tmp_path / "tiny", performance_type="solution_quality", maximize="true")
+    sc = read_scenario(tmp_path / "tiny")
+    assert math.isnan(sc.performance.loc["i1", "a2"])  # crashed: its recorded 4.0 is not a score
+    assert sc.performance.loc["i1", "a1"] == 2.0 and sc.runstatus.loc["i1", "a2"] == "crash"
+
+
+def test_folds_come_from_the_lowest_repetition_present(tmp_path):
+    _write_scenario(tmp_path / "tiny", cv_rows="i1,3,1\ni2,3,1\ni1,2,2\ni2,2,1\n")
+    assert read_scenario(tmp_path / "tiny").folds.to_dict() == {"i1": 2, "i2": 1}
+
+
+@pytest.mark.parametrize(
+    ("cv_attributes", "cv_rows", "message"),
+    [
+        (CV_ATTRIBUTES, "i1,1,1\ni1,1,2\ni2,1,2\n", "instance 'i1' appears more than once in one repetition"),
+        ("@ATTRIBUTE repetition NUMERIC\n@ATTRIBUTE split NUMERIC\n", TINY_CV, "no fold attribute"),
+        ("@ATTRIBUTE repetition NUMERIC\n@ATTRIBUTE fold STRING\n", "i1,1,f1\ni2,1,f2\n",
+         "instance 'i1' has fold 'f1', not an integer"),
+        (CV_ATTRIBUTES, "i1,1,1.5\ni2,1,2\n", "instance 'i1' has fold '1.5', not an integer"),
+        (CV_ATTRIBUTES, "i1,1,?\ni2,1,2\n", "instance 'i1' has fold '\\?', not an integer"),
+        (CV_ATTRIBUTES, "x1,1,1\nx2,1,2\n", "names none of the scenario's instances"),
+    ],
+    ids=["duplicate", "no-fold", "string-fold", "fractional-fold", "missing-fold", "unknown-instances"],
+)
+def test_read_scenario_refuses_a_malformed_cv_arff_naming_it(tmp_path, cv_attributes, cv_rows, message):
+    _write_scenario(tmp_path / "tiny", cv_attributes=cv_attributes, cv_rows=cv_rows)
+    with pytest.raises(DatasetError, match=f"cv.arff: {message}.*; give"):
+        read_scenario(tmp_path / "tiny")
+
+
+def test_read_scenario_refuses_an_unknown_measure_listing_the_scenario_measures(tmp_path):
+    _write_scenario(tmp_path / "tiny")
+    with pytest.raises(DatasetError, match="no performance measure 'nosuch'; the scenario has runtime"):
+        read_scenario(tmp_path / "tiny", measure="nosuch")

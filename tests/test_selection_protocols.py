@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from automl_meta.exceptions import UsageError
 from automl_meta.selection import KNNSelector, SingleBest
 from automl_meta.selection.metrics import outcomes, summarize
 from automl_meta.selection.normalize import orient
@@ -118,3 +119,38 @@ def test_runtime_scenario_is_ranked_fastest_first():
     meta_model = report["selectors"]["meta-model"]["mean"]
     assert meta_model["spearman"] > 0.5 and meta_model["remaining_gap"] < 0.5
     assert report["selectors"]["SBS"]["mean"]["remaining_gap"] == pytest.approx(1.0)
+
+
+class AlwaysSteady:
+    """A selector that always picks the learner named 'steady'."""
+
+    def fit(self, meta_X, scores, maximize=True):
+        self.learners_ = list(scores.columns)
+        return self
+
+    def predict(self, meta_X):
+        return pd.DataFrame([[float(name == "steady") for name in self.learners_]] * len(meta_X),
+                            index=meta_X.index, columns=self.learners_)
+
+
+def test_runtime_gap_is_measured_against_the_sbs_with_the_lowest_mean_par10():
+    """'spiky' wins the mean log-scaled score (fastest on 2/3), 'steady' the mean PAR10 (ASlib's SBS)."""
+    n = 24
+    index = [f"inst{i:02d}" for i in range(n)]
+    runtimes = pd.DataFrame({"spiky": [10_000.0 if i % 3 == 0 else 1.0 for i in range(n)], "steady": 10.0, "slow": 20.0},
+                            index=index)
+    meta = pd.DataFrame({"f1": np.arange(n, dtype=float)}, index=index)
+    selectors = {"SBS": SelectorSpec(lambda s: SingleBest(log_scores=True), seeded=False),
+                 "steady": SelectorSpec(lambda s: AlwaysSteady(), seeded=False)}
+    results = evaluate_selectors(meta, runtimes, False, selectors, seeds=[0], n_boot=0, log_scores=True)
+    assert results["steady"].mean["remaining_gap"] == pytest.approx(1.0)  # the gap's denominator is 'steady'
+    assert results["SBS"].mean["remaining_gap"] == pytest.approx(1.0)
+    assert set(results["SBS"].per_dataset["selected"]) == {"steady"}
+
+
+@pytest.mark.parametrize("value", [np.nan, 3.0], ids=["all-missing", "constant"])
+def test_meta_features_without_information_are_named_as_the_problem(value):
+    meta, scores = leaky_meta(n=10)
+    meta.loc[:, :] = value
+    with pytest.raises(UsageError, match=r"meta-features hold no information \(all missing or constant\)"):
+        evaluate_selectors(meta, scores, True, {"sbs": SelectorSpec(lambda s: SingleBest(), seeded=False)}, n_boot=0)

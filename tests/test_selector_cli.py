@@ -161,3 +161,109 @@ def test_selector_train_names_an_unknown_metric_instead_of_skipping_every_task(s
     result = runner.invoke(app, ["selector", "train", "--db", str(small_db), "--out", str(tmp_path / "m"), "--metric", "typo"])
     assert result.exit_code == 2
     assert "unknown metric 'typo'" in result.stderr and "skipped" not in result.stderr
+
+
+def write_runtime_scenario(folder, n: int = 24, scenario_id: str = "SYN", cv_folds: int | None = None):
+    """An ASlib runtime scenario (cutoff 1000 s, PAR10 10,000 s) with two measures, runtime and cputime.
+
+    'spiky' is fastest on 2/3 of the instances and times out on the rest, 'steady' takes 10 s and
+    'slow' 20 s everywhere: 'steady' has the lowest mean PAR10 (ASlib's SBS), while 'spiky' wins the
+    mean log-scaled normalized score and 'steady' the mean linear one.
+    """
+    rng = np.random.default_rng(0)
+    folder.mkdir()
+    (folder / "description.txt").write_text(
+        f"scenario_id: '{scenario_id}'\nperformance_measures: [runtime, cputime]\nmaximize: [false, false]\n"
+        "performance_type: [runtime, runtime]\nalgorithm_cutoff_time: 1000\n"
+        "metainfo_algorithms: {spiky: {}, steady: {}, slow: {}}\n",
+        encoding="utf-8",
+    )
+    features, runs, cv = [], [], []
+    for i in range(n):
+        features.append(f"inst{i:02d},1,{i % 3},{rng.normal():.6f}")
+        spiky = (1000.0, "timeout") if i % 3 == 0 else (1.0, "ok")
+        for name, (seconds, status) in {"spiky": spiky, "steady": (10.0, "ok"), "slow": (20.0, "ok")}.items():
+            runs.append(f"inst{i:02d},1,{name},{seconds},{2 * seconds},{status}")
+        cv.append(f"inst{i:02d},1,{1 + i * cv_folds // n if cv_folds else 1}")  # blocks: each fold mixes the kinds
+    (folder / "feature_values.arff").write_text(
+        "@RELATION f\n@ATTRIBUTE instance_id STRING\n@ATTRIBUTE repetition NUMERIC\n@ATTRIBUTE kind NUMERIC\n"
+        "@ATTRIBUTE noise NUMERIC\n@DATA\n" + "\n".join(features) + "\n", encoding="utf-8")
+    (folder / "algorithm_runs.arff").write_text(
+        "@RELATION r\n@ATTRIBUTE instance_id STRING\n@ATTRIBUTE repetition NUMERIC\n@ATTRIBUTE algorithm STRING\n"
+        "@ATTRIBUTE runtime NUMERIC\n@ATTRIBUTE cputime NUMERIC\n@ATTRIBUTE runstatus {ok, timeout, crash}\n@DATA\n"
+        + "\n".join(runs) + "\n", encoding="utf-8")
+    if cv_folds is not None:
+        (folder / "cv.arff").write_text(
+            "@RELATION cv\n@ATTRIBUTE instance_id STRING\n@ATTRIBUTE repetition NUMERIC\n@ATTRIBUTE fold NUMERIC\n@DATA\n"
+            + "\n".join(cv) + "\n", encoding="utf-8")
+    return folder
+
+
+def evaluate_json(*args):
+    result = runner.invoke(app, ["selector", "evaluate", *args, "--seeds", "1", "--bootstrap", "0", "--json"])
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_selector_evaluate_takes_the_same_sbs_on_a_runtime_scenario_from_aslib_and_from_its_import(tmp_path):
+    from automl_meta.io.aslib import read_scenario
+    from automl_meta.metadb.import_aslib import import_scenario
+
+    folder = write_runtime_scenario(tmp_path / "syn")  # no cv.arff: leave-one-out both ways
+    with MetaDB.open(tmp_path / "m.sqlite", create=True) as db:
+        import_scenario(db, read_scenario(folder))
+    from_aslib = evaluate_json("--aslib", str(folder))
+    from_db = evaluate_json("--db", str(tmp_path / "m.sqlite"), "--task", "aslib:SYN")
+    oracle = np.array([1.0 if i % 3 else 10.0 for i in range(24)])
+    steady_regret = float(np.mean(10.0 - oracle))  # 'steady', the lowest mean PAR10, in every fold
+    for report in (from_aslib, from_db):
+        assert report["selectors"]["SBS"]["mean"]["mean_regret"] == pytest.approx(steady_regret)
+        assert report["selectors"]["SBS"]["mean"]["remaining_gap"] == pytest.approx(1.0)
+    for name in ("SBS", "kNN (auto-sklearn)"):
+        assert from_db["selectors"][name]["per_seed"] == from_aslib["selectors"][name]["per_seed"], name
+
+
+def test_selector_evaluate_reads_the_aslib_measure_given_by_metric(tmp_path):
+    folder = write_runtime_scenario(tmp_path / "syn", cv_folds=3)
+    runtime = evaluate_json("--aslib", str(folder))
+    assert runtime["metric"] == "runtime" and runtime["selectors"]["SBS"]["mean"]["mean_regret"] == pytest.approx(6.0)
+    report = evaluate_json("--aslib", str(folder), "--metric", "cputime")
+    assert report["metric"] == "cputime"
+    assert report["selectors"]["SBS"]["mean"]["mean_regret"] == pytest.approx(2 * 6.0)  # cputime is twice the runtime
+    unknown = runner.invoke(app, ["selector", "evaluate", "--aslib", str(folder), "--metric", "nosuch"])
+    assert unknown.exit_code == 2
+    assert "no performance measure 'nosuch'; the scenario has runtime, cputime" in " ".join(unknown.stderr.split())
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda f: f.joinpath("description.txt").write_text(
+            f.joinpath("description.txt").read_text().replace("[false, false]", "[ture, false]")),
+         "description.txt: maximize 'ture' is neither true nor false"),
+        (lambda f: f.joinpath("cv.arff").write_text(f.joinpath("cv.arff").read_text() + "inst00,1,2\n"),
+         "cv.arff: instance 'inst00' appears more than once in one repetition"),
+        (lambda f: f.joinpath("cv.arff").write_text(f.joinpath("cv.arff").read_text().replace("fold NUMERIC", "fold STRING")
+                                                     .replace(",1\n", ",one\n")),
+         "has fold 'one', not an integer"),
+        (lambda f: f.joinpath("cv.arff").write_text(f.joinpath("cv.arff").read_text().replace(",2\n", ",1\n")
+                                                     .replace(",3\n", ",1\n")),
+         "fewer than 2 folds of cv.arff; give a cv.arff with at least 2 folds"),
+    ],
+    ids=["maximize", "cv-duplicate", "cv-string-fold", "cv-one-fold"],
+)
+def test_selector_evaluate_refuses_a_malformed_scenario_in_one_line(tmp_path, edit, message):
+    folder = write_runtime_scenario(tmp_path / "syn", cv_folds=3)
+    edit(folder)
+    result = runner.invoke(app, ["selector", "evaluate", "--aslib", str(folder), "--json"])
+    assert result.exit_code == 2
+    assert message in " ".join(result.stderr.split()) and "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_selector_evaluate_table_shows_a_scenario_name_with_brackets_verbatim(tmp_path):
+    folder = write_runtime_scenario(tmp_path / "syn", scenario_id="SYN[/b] [red]x", cv_folds=3)
+    result = runner.invoke(app, ["selector", "evaluate", "--aslib", str(folder), "--seeds", "1", "--bootstrap", "0"],
+                           terminal_width=200)
+    assert result.exit_code == 0, result.stderr
+    assert "SYN[/b] [red]x: 3-fold" in result.stdout

@@ -10,10 +10,13 @@ fold of every instance). The format is specified at aslib.net; Bischl et al.,
 the performance matrix as DataFrames indexed by ``instance_id``:
 
 * feature values ``?`` become NaN; repetitions of an instance are averaged;
-* for runtime scenarios, a run whose status is not ``ok`` or whose runtime
-  reaches the cutoff counts as PAR10 (ten times the cutoff), the usual
-  convention of ASlib evaluations; repetitions are then averaged;
-* ``folds`` comes from ``cv.arff``, repetition 1.
+* for runtime scenarios with a cutoff, a run whose status is not ``ok`` or
+  whose runtime reaches the cutoff counts as PAR10 (ten times the cutoff), the
+  usual convention of ASlib evaluations; without a cutoff, and for solution
+  quality, a run whose status is not ``ok`` is missing (NaN = failed);
+  repetitions are then averaged (over the runs that have a value);
+* ``folds`` comes from ``cv.arff``, its lowest repetition (1 in every ASlib
+  scenario).
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ class ASlibScenario:
 
     name: str
     features: pd.DataFrame  # instance_id x feature, float, NaN for '?'
-    performance: pd.DataFrame  # instance_id x algorithm, float (PAR10 applied for runtime)
+    performance: pd.DataFrame  # instance_id x algorithm, float (PAR10 applied for runtime), NaN = failed
     maximize: bool
     performance_measure: str
     performance_type: str  # "runtime" | "solution_quality"
@@ -70,10 +73,13 @@ def _as_cutoff(value) -> float | None:
     return cutoff if np.isfinite(cutoff) and cutoff > 0 else None
 
 
-def _as_bool(value) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "yes", "1")
-    return bool(value)
+def _as_bool(value, path: Path) -> bool:
+    """A ``maximize`` entry: YAML true/false (or the strings "true"/"false"); anything else is refused."""
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    if isinstance(value, bool):
+        return value
+    raise DatasetError(f"{path}: maximize {value!r} is neither true nor false; write maximize: [true] or [false]")
 
 
 def read_description(path: str | Path) -> dict:
@@ -137,11 +143,15 @@ def _read_runs(path: Path, measure: str | None, performance_type: str, cutoff: f
         raise DatasetError(f"{path}: no column for the performance measure {measure!r} (found {', '.join(measures)})")
     values = frame[measure].astype(float)
     status = frame["runstatus"].astype(str) if "runstatus" in frame.columns else pd.Series("ok", index=frame.index)
+    failed = status != "ok"
     if performance_type == "runtime" and cutoff is not None:
-        failed = (status != "ok") | ~(values < cutoff)  # NaN runtime counts as failed
+        failed |= ~(values < cutoff)  # NaN runtime counts as failed
         values = values.where(~failed, PAR_FACTOR * cutoff)
+    else:  # no penalty defined: a crash, timeout or memout is a missing (failed) run
+        values = values.where(~failed)
     frame = frame.assign(_value=values, runstatus=status)
-    performance = frame.pivot_table(index="instance_id", columns="algorithm", values="_value", aggfunc="mean", sort=True)
+    performance = frame.pivot_table(index="instance_id", columns="algorithm", values="_value", aggfunc="mean",
+                                    sort=True, dropna=False)  # keep instances and algorithms whose runs all failed
     first = frame if "repetition" not in frame.columns else frame[frame["repetition"] == frame["repetition"].min()]
     runstatus = first.pivot(index="instance_id", columns="algorithm", values="runstatus").sort_index()
     performance.columns.name = "algorithm"
@@ -154,11 +164,25 @@ def _read_folds(path: Path) -> pd.Series:
         return pd.Series(dtype="int64", name="fold")
     frame = read_arff_frame(path)
     frame["instance_id"] = _instance_ids(frame, path)
-    if "repetition" in frame.columns:
-        frame = frame[frame["repetition"] == 1]
-    folds = frame.set_index("instance_id")["fold"].astype("int64").sort_index()
-    folds.index.name = "instance_id"
-    return folds.rename("fold")
+    if "fold" not in frame.columns:
+        raise DatasetError(f"{path}: no fold attribute; give cv.arff an instance_id, repetition and fold column")
+    if "repetition" in frame.columns and frame["repetition"].notna().any():
+        repetition = frame["repetition"].min()
+        if repetition != 1:
+            logger.warning("%s: no repetition 1; using repetition %g", path, repetition)
+        frame = frame[frame["repetition"] == repetition]
+    duplicated = frame["instance_id"][frame["instance_id"].duplicated()]
+    if len(duplicated):
+        raise DatasetError(f"{path}: instance {duplicated.iloc[0]!r} appears more than once in one repetition; "
+                           "give each instance one fold per repetition")
+    folds = pd.to_numeric(frame["fold"], errors="coerce")
+    bad = frame[~(np.isfinite(folds) & (folds == folds.round()))]
+    if len(bad):
+        instance, value = bad.iloc[0][["instance_id", "fold"]]
+        value = "?" if pd.isna(value) else str(value)
+        raise DatasetError(f"{path}: instance {instance!r} has fold {value!r}, not an integer; give every instance an integer fold")
+    folds = pd.Series(folds.astype("int64").to_numpy(), index=pd.Index(frame["instance_id"], name="instance_id"), name="fold")
+    return folds.sort_index()
 
 
 def read_scenario(path: str | Path, measure: str | None = None) -> ASlibScenario:
@@ -181,12 +205,14 @@ def read_scenario(path: str | Path, measure: str | None = None) -> ASlibScenario
     measures = description.get("performance_measures") or []
     if isinstance(measures, str):
         measures = [measures]
+    if measure is not None and measures and measure not in measures:
+        raise DatasetError(f"{path}: no performance measure {measure!r}; the scenario has {', '.join(map(str, measures))}")
     index = measures.index(measure) if measure in measures else 0
     maximize_list = description.get("maximize") or [False]
     types = description.get("performance_type") or ["runtime"]
     maximize_list = maximize_list if isinstance(maximize_list, list) else [maximize_list]
     types = types if isinstance(types, list) else [types]
-    maximize = _as_bool(maximize_list[min(index, len(maximize_list) - 1)])
+    maximize = _as_bool(maximize_list[min(index, len(maximize_list) - 1)], path / "description.txt")
     performance_type = str(types[min(index, len(types) - 1)]).strip()
     if performance_type not in PERFORMANCE_TYPES:
         raise DatasetError(f"{path}: performance_type {performance_type!r} is not one of {', '.join(PERFORMANCE_TYPES)}")
@@ -208,6 +234,9 @@ def read_scenario(path: str | Path, measure: str | None = None) -> ASlibScenario
     performance = performance[algorithms]
     runstatus = runstatus.reindex(index=performance.index, columns=algorithms)
     folds = _read_folds(path / "cv.arff")
+    if len(folds) and not folds.index.isin(performance.index).any():
+        raise DatasetError(f"{path / 'cv.arff'}: names none of the scenario's instances; give the instance_id values "
+                           "of algorithm_runs.arff")
     return ASlibScenario(
         name=str(description.get("scenario_id") or path.name),
         features=features,

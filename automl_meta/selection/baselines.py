@@ -6,8 +6,10 @@ learners DataFrame (NaN = failed / not evaluated), then ``predict(meta_X)`` ->
 datasets x learners DataFrame, higher = better (only the order matters for a
 baseline). Learners never evaluated in training are left out.
 
-- :class:`SingleBest` (SBS): the learner with the best mean per-dataset normalized score.
-- :class:`RandomSelector`: a uniformly random order.
+- :class:`SingleBest` (SBS): the learner with the best mean per-dataset normalized score;
+  on runtimes (``log_scores=True``) the usual ASlib SBS, the lowest mean PAR10.
+- :class:`RandomSelector`: a uniformly random order per dataset, drawn from the seed and
+  the dataset's name (so it does not depend on the other datasets predicted with it).
 - :class:`KNNSelector`: auto-sklearn's meta-learning warm start: min-max scaled
   meta-features, L1 distance, the ``k`` nearest training datasets, and the
   learners ordered by their mean rank there (rank aggregation).
@@ -18,6 +20,8 @@ baseline). Learners never evaluated in training are left out.
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
@@ -26,7 +30,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from automl_meta.exceptions import UsageError
 from automl_meta.selection.neighbours import MinMaxSpace
-from automl_meta.selection.normalize import normalize_scores
+from automl_meta.selection.normalize import fill_failed, normalize_scores, orient
 
 # Names of the four simple features in our meta-features and in OpenML data qualities (ASlib OPENML-WEKA).
 SIMPLE_FEATURES = {
@@ -70,25 +74,39 @@ class _Selector(BaseEstimator):
 
 
 class SingleBest(_Selector):
-    """Always the same order: mean normalized training score, best first."""
+    """Always the same order: mean normalized training score, best first.
+
+    With ``log_scores=True`` (runtimes in PAR10 form) the order is the mean raw score
+    instead, a failed run counted as its dataset's worst: the SBS is then the usual
+    ASlib one, the algorithm with the lowest mean PAR10 on the training instances.
+    """
 
     def __init__(self, log_scores: bool = False):
         self.log_scores = log_scores
 
     def fit(self, meta_X, scores, maximize: bool = True):
-        self._fit_scores(meta_X, scores, maximize)
-        self.mean_normalized_ = self.normalized_.mean()
-        self.best_ = str(self.mean_normalized_.idxmax())
+        _, scores = self._fit_scores(meta_X, scores, maximize)
+        if self.log_scores:
+            self.mean_score_ = fill_failed(orient(scores, self.maximize_)).mean().set_axis(self.learners_)
+        else:
+            self.mean_score_ = self.normalized_.mean()
+        self.best_ = str(self.mean_score_.idxmax())
         return self
 
     def predict(self, meta_X: pd.DataFrame) -> pd.DataFrame:
-        check_is_fitted(self, "mean_normalized_")
-        values = np.tile(self.mean_normalized_.to_numpy(), (len(meta_X), 1))
+        check_is_fitted(self, "mean_score_")
+        values = np.tile(self.mean_score_.to_numpy(), (len(meta_X), 1))
         return pd.DataFrame(values, index=meta_X.index, columns=self.learners_)
 
 
 class RandomSelector(_Selector):
-    """A uniformly random order for every dataset (seeded by ``random_state``)."""
+    """A uniformly random order for every dataset.
+
+    Each dataset's order comes from its own generator, seeded by ``random_state`` and
+    a stable hash (CRC32) of the dataset's name: independent across datasets, the
+    same for the same seed whichever datasets are predicted with it (under
+    leave-one-out every fold refits a selector with the same seed).
+    """
 
     def __init__(self, random_state=None, log_scores: bool = False):
         self.random_state = random_state
@@ -96,13 +114,15 @@ class RandomSelector(_Selector):
 
     def fit(self, meta_X, scores, maximize: bool = True):
         self._fit_scores(meta_X, scores, maximize)
-        self.rng_ = check_random_state(self.random_state)
+        self.seed_ = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         return self
 
     def predict(self, meta_X: pd.DataFrame) -> pd.DataFrame:
-        check_is_fitted(self, "rng_")
-        values = self.rng_.uniform(size=(len(meta_X), len(self.learners_)))
-        return pd.DataFrame(values, index=meta_X.index, columns=self.learners_)
+        check_is_fitted(self, "seed_")
+        values = [np.random.default_rng([self.seed_, zlib.crc32(str(name).encode("utf-8"))]).random(len(self.learners_))
+                  for name in meta_X.index]
+        return pd.DataFrame(np.reshape(values, (len(meta_X), len(self.learners_))), index=meta_X.index,
+                            columns=self.learners_)
 
 
 class KNNSelector(_Selector):

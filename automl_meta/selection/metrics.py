@@ -8,7 +8,8 @@ counts as the worst run of its dataset.
 
 Definitions (per held-out dataset ``d``; ``sel`` is the learner with the
 highest prediction, ``oracle`` the best true score, ``sbs`` the single best
-solver chosen on the training datasets):
+solver chosen on the training datasets: the best mean normalized score, for a
+runtime the lowest mean PAR10, see :class:`~automl_meta.selection.baselines.SingleBest`):
 
 - ``top1_accuracy``: share of datasets where ``sel`` is a best learner (ties count).
 - ``mean_regret``: mean of ``oracle - score(sel)`` in metric points (seconds for runtimes).

@@ -11,7 +11,9 @@ held-out dataset out of training:
   in public corpora) are dropped for that fold.
 
 The SBS of each fold (the reference of the remaining gap) is chosen on that
-fold's training datasets.
+fold's training datasets, by :class:`~automl_meta.selection.baselines.SingleBest`
+(best mean normalized score; for runtimes the lowest mean PAR10), so the SBS
+baseline's remaining gap is exactly 1.
 """
 
 from __future__ import annotations
@@ -75,6 +77,9 @@ def _duplicates_of(meta_X: pd.DataFrame, train: pd.Index, test: pd.Index) -> pd.
 
 def fold_splits(meta_X: pd.DataFrame, folds: pd.Series, drop_duplicates: bool = True):
     """Yield ``(train_index, test_index)`` per fold, with both guards applied."""
+    if drop_duplicates and len(meta_X) > 1 and (meta_X.nunique(dropna=False) <= 1).all():
+        raise UsageError("the meta-features hold no information (all missing or constant), so every dataset looks "
+                         "the same; give meta-features that vary between datasets")
     for fold in sorted(pd.unique(folds)):
         test = pd.Index(folds.index[folds == fold])
         train = pd.Index(folds.index[folds != fold])
@@ -153,7 +158,8 @@ def evaluate_selectors(
     folds : dataset -> fold id; default leave-one-dataset-out.
     seeds : seeds of the seeded selectors (the protocol itself is deterministic).
     progress : called with 1 as each fold finishes, if given.
-    log_scores : normalize log10 scores when choosing each fold's SBS (runtimes), as the selectors do.
+    log_scores : the scores are runtimes (PAR10): each fold's SBS is the lowest mean PAR10, as
+        the SBS baseline's (the other selectors normalize log10 runtimes).
     n_jobs : processes over the folds (joblib; each selector fits with one thread). The
         numbers do not depend on it.
     """
