@@ -48,8 +48,9 @@ TARGET_NAMES = ("target", "class", "label", "y")
 MIN_ROWS = 10
 MAX_INT_CATEGORIES = 10
 MAX_CLASSES_AUTO = 20
-MAX_ABS_TARGET = 1e150  # a regression target beyond this overflows squared errors (and r2, MSE) in float64
 MAX_ABS_FEATURE = float(np.finfo(np.float32).max)  # scikit-learn's trees cast features to float32
+MAX_ABS_TARGET = MAX_ABS_FEATURE  # LightGBM and HistGradientBoosting cast regression labels to float32
+MIN_ABS_TARGET = float(np.finfo(np.float32).tiny)  # a target all below is lost in float32 labels (far below, squares underflow to 0)
 
 
 def _looks_like_row_number(present: pd.Series, n_rows: int) -> bool:
@@ -404,8 +405,13 @@ def make_dataset(
         largest = float(np.abs(y.to_numpy(dtype=float)).max())
         if largest > MAX_ABS_TARGET:
             raise DatasetError(
-                f"{name}: target {target!r} reaches {largest:.3g}, where squared errors overflow; "
-                "rescale it (divide by a power of ten) or predict its logarithm"
+                f"{name}: target {target!r} reaches {largest:.3g}, beyond {MAX_ABS_TARGET:.3g}, the largest float32 "
+                "(boosting learners read labels as float32); rescale it (divide by a power of ten) or predict its logarithm"
+            )
+        if largest < MIN_ABS_TARGET:
+            raise DatasetError(
+                f"{name}: target {target!r} is at most {largest:.3g} in absolute value, below {MIN_ABS_TARGET:.3g}, the smallest "
+                "normal float32 (boosting learners read labels as float32); rescale it (multiply by a power of ten)"
             )
 
     columns: dict[str, pd.Series] = {}

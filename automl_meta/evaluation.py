@@ -5,7 +5,8 @@ One call of :func:`evaluate` scores a set of candidate learners on one dataset:
 1. optionally cap the rows (``max_rows``: a stratified subsample, recorded);
 2. for classification, drop the classes with fewer rows than folds (they
    cannot appear in every test fold), or, when that would leave one class,
-   use fewer folds; both are recorded in ``EvaluationResult.notes``;
+   use fewer folds; both are recorded in ``EvaluationResult.notes``; for
+   regression, refuse more folds than half the rows (a test fold needs 2 rows);
 3. draw the folds once, with a fixed seed (stratified k-fold for
    classification, shuffled k-fold for regression, ``repeats`` times), and use
    the same folds for every learner;
@@ -34,6 +35,7 @@ from automl_meta.exceptions import DatasetError, UsageError
 from automl_meta.learners import PORTFOLIO_VERSION, LearnerSpec, get_learners
 from automl_meta.learners.cv_runner import FoldContext, run_folds
 from automl_meta.learners.metrics import METRICS, check_metric, default_metric, metrics_for
+from automl_meta.metafeatures.extract import check_seed
 
 __all__ = ["METRICS", "EvaluationResult", "LearnerResult", "default_metric", "evaluate", "make_folds", "subsample"]
 
@@ -338,6 +340,7 @@ def evaluate(
     metric = check_metric(task, metric)
     specs = _resolve_learners(task, learners)
     n_jobs = _check_options(cv, repeats, timeout, n_jobs, max_rows, budget)
+    random_state = check_seed(random_state)
     cv, repeats = int(cv), int(repeats)
     notes: list[str] = []
     data = dataset
@@ -350,6 +353,9 @@ def evaluate(
                          f"(or all it has) for the {cv} folds")
     if task == "classification":
         data, cv = _drop_rare_classes(data, cv, notes)
+    elif cv > data.n_rows // 2:
+        raise UsageError(f"{dataset.name}: {cv} folds of {data.n_rows} rows leave test folds of fewer than 2 rows, where "
+                         f"regression scores (R²) are undefined; give --cv {data.n_rows // 2} or fewer")
     names = metrics_for(task)
     classes = tuple(sorted(pd.unique(data.y))) if task == "classification" else ()
     context = FoldContext(

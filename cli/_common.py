@@ -44,7 +44,10 @@ DayFirstOption = Annotated[
         help="Read text dates whose day and month cannot be told apart (03/04/2021 throughout) day first or month first (default: such a column stays text, with a warning).",
     ),
 ]
-SeedOption = Annotated[int, typer.Option("--random-state", "--seed", help="Seed for every random choice.")]
+SeedOption = Annotated[
+    int,  # the bound is automl_meta.metafeatures.extract.MAX_SEED, not imported: --help stays light
+    typer.Option("--random-state", "--seed", min=0, max=2**32 - 1, help="Seed for every random choice."),
+]
 DataArgument = Annotated[Path, typer.Argument(help="Data file: CSV, TSV (optionally .gz/.bz2/.xz/.zip), parquet or ARFF.")]
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from automl_meta.cli._common import JsonOption, SeedOption, err, fmt, out, print_json, progress_bar
 
@@ -69,9 +70,9 @@ def build(
         print_json({"db": str(db), **summary})
         return
     for failure in summary["failures"]:
-        err.print(f"[yellow]failed:[/] {failure['item']}: {failure['reason']}", soft_wrap=True, markup=True)
+        err.print(f"[yellow]failed:[/] {escape(str(failure['item']))}: {escape(str(failure['reason']))}", soft_wrap=True)
     out.print(
-        f"{db}: {summary['done']} datasets done, {summary['failed']} failed, {summary['remaining']} left; "
+        f"{escape(str(db))}: {summary['done']} datasets done, {summary['failed']} failed, {summary['remaining']} left; "
         f"{summary['evaluations_added']} evaluations added, {summary['already_stored']} already stored "
         f"({summary['seconds']:.0f} s, {summary['executor']})"
     )
@@ -132,12 +133,12 @@ def info(db: DbOption = None, json_output: JsonOption = False) -> None:
         return
     from rich.table import Table
 
-    out.print(f"{summary['path']} (schema {summary['schema_version']}): {summary['n_datasets']} datasets, "
+    out.print(f"{escape(str(summary['path']))} (schema {summary['schema_version']}): {summary['n_datasets']} datasets, "
               f"{summary['n_learners']} learners, {summary['n_evaluations']} evaluations, "
               f"{summary['n_missing_pairs']} pairs missing, {summary['n_failed_datasets']} datasets failed")
     # one column per task, so that the table fits an 80-column terminal
     tasks = summary["tasks"]
-    table = Table("", *tasks)
+    table = Table("", *map(escape, tasks))
     rows = {"datasets": "n_datasets", "learners": "n_learners", "evaluations": "n_evaluations", "ok": "n_ok",
             "failed": "n_failed", "timeout": "n_timeout", "missing": "n_missing", "meta-features": "n_meta_features"}
     for label, key in rows.items():
@@ -146,9 +147,9 @@ def info(db: DbOption = None, json_output: JsonOption = False) -> None:
     out.print(table)
     versions = ", ".join(f"{k} {v}" for k, v in summary["versions"].items() if v)
     if versions:
-        out.print(f"built with {versions}", soft_wrap=True)
+        out.print(f"built with {escape(versions)}", soft_wrap=True)
     if summary["protocol"]:
-        out.print(f"protocol: {summary['protocol']}", soft_wrap=True)
+        out.print(f"protocol: {escape(str(summary['protocol']))}", soft_wrap=True)
 
 
 @group.command("export")
@@ -209,7 +210,7 @@ def export(
     if json_output:
         print_json({"out": str(out_file), "table": table, "rows": len(frame), "columns": len(frame.columns)})
     else:
-        out.print(f"{out_file}: {len(frame)} rows x {len(frame.columns)} columns ({table})")
+        out.print(f"{escape(str(out_file))}: {len(frame)} rows x {len(frame.columns)} columns ({table})")
 
 
 @group.command("manifest")
@@ -238,7 +239,7 @@ def manifest_command(
     if json_output:
         print_json({"out": str(out_file), "n_datasets": document["n_datasets"], "n_evaluations": document["n_evaluations"]})
     else:
-        out.print(f"{out_file}: {document['n_datasets']} datasets, {document['n_evaluations']} evaluations")
+        out.print(f"{escape(str(out_file))}: {document['n_datasets']} datasets, {document['n_evaluations']} evaluations")
 
 
 def register(app: typer.Typer) -> None:

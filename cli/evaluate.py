@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from automl_meta.cli._common import (
     DataArgument,
@@ -17,6 +18,7 @@ from automl_meta.cli._common import (
     err,
     fmt,
     out,
+    positive_finite,
     print_json,
     progress_bar,
     sized_table,
@@ -38,7 +40,10 @@ MetricOption = Annotated[
 ]
 TimeoutOption = Annotated[
     float | None,
-    typer.Option("--timeout", help="Seconds allowed per fit (one fold); a learner over it is killed and recorded as timeout."),
+    typer.Option(
+        "--timeout", callback=positive_finite,
+        help="Seconds allowed per fit (one fold); a learner over it is killed and recorded as timeout.",
+    ),
 ]
 JobsOption = Annotated[int, typer.Option("--jobs", "-j", help="Learners evaluated in parallel (one core each); -1 for all cores.")]
 MaxRowsOption = Annotated[
@@ -91,7 +96,7 @@ def evaluate_command(
 def _render(dataset, result) -> None:
     direction = "higher" if result.greater_is_better else "lower"
     title = (
-        f"{dataset.name}: {result.task}, {result.n_rows} rows x {result.n_features} features, "
+        f"{escape(dataset.name)}: {result.task}, {result.n_rows} rows x {result.n_features} features, "
         f"{result.cv}-fold{f' x {result.repeats}' if result.repeats > 1 else ''} CV, {result.metric} ({direction} is better)"
     )
     rows = []
@@ -105,7 +110,7 @@ def _render(dataset, result) -> None:
         if r.reason:
             out.print(f"* {r.learner} ({r.status}): {r.reason}", soft_wrap=True, markup=False)
     for note in result.notes:
-        out.print(f"[yellow]note:[/] {note}", soft_wrap=True)
+        out.print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
 
 
 def learners_command(
@@ -122,8 +127,6 @@ def learners_command(
     if json_output:
         print_json({"portfolio_version": PORTFOLIO_VERSION, "learners": [s.as_dict() for s in specs]})
         return
-    from rich.markup import escape
-
     rows = []
     for s in specs:
         params = ", ".join(f"{k}={v}" for k, v in s.params.items())

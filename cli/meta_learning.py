@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from automl_meta.cli._common import DayFirstOption, JsonOption, SeedOption, SepOption, TargetOption, err, fmt, out, positive_finite, print_json, progress_bar
 
@@ -228,7 +229,7 @@ def meta_train_command(
         return
     out.print(f"[bold]{algo}[/] on {source}: {result.iterations} meta-iterations in {result.seconds:.1f} s on {dev} (BatchNorm: {splits.bn_mode})")
     out.print(f"validation {metric}: {fmt(final['score'])} +- {fmt(final['ci95'])} over {validation_tasks} tasks")
-    out.print(f"init written to {out_path}" + (f"; learning curve in {plot}" if plot else ""))
+    out.print(escape(f"init written to {out_path}" + (f"; learning curve in {plot}" if plot else "")))
 
 
 def _load_init(path: Path) -> tuple[dict, dict]:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from automl_meta.cli._common import (
     DayFirstOption, JsonOption, SeedOption, SepOption, TargetOption, TaskOption, err, fmt, out, positive_finite, print_json, progress_bar,
@@ -143,7 +144,7 @@ def train(
         print_json(summary)
         return
     out.print(
-        f"wrote [bold]{out_path}[/]: LSTM {hidden_size}x{layers} ({summary['n_parameters']} weights) for {spec['family']}, "
+        f"wrote [bold]{escape(str(out_path))}[/]: LSTM {hidden_size}x{layers} ({summary['n_parameters']} weights) for {spec['family']}, "
         f"{epochs} epochs in {seconds:.1f}s; best validation loss {fmt(summary['best_validation_loss'])}"
     )
 
@@ -219,7 +220,7 @@ def _render(result: dict) -> None:
         f"({fmt(overhead['step_ratio'], 2)}x); full training step {fmt(overhead['train_step_ratio'], 2)}x, {overhead['coordinates']} coordinates"
     )
     if "plot" in result:
-        err.print(f"wrote {result['plot']}")
+        err.print(f"wrote {escape(str(result['plot']))}")
 
 
 group.command("train")(train)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from automl_meta.cli._common import (
     DataArgument,
@@ -167,8 +168,8 @@ def recommend_command(
     _render(rec, selector, top=max(top, evaluate_top), explain=explain, total=total, profile=dataset.profile)
     if saved is not None:
         out.print(
-            f"saved [bold]{saved['learner']}[/] fitted on {rec.n_rows} rows to {saved['path']} "
-            f"(+ {Path(saved['path']).name}.json); use `automl-meta predict {saved['path']} DATA`"
+            f"saved [bold]{saved['learner']}[/] fitted on {rec.n_rows} rows to {escape(saved['path'])} "
+            f"(+ {escape(Path(saved['path']).name)}.json); use `automl-meta predict {escape(saved['path'])} DATA`"
         )
 
 
@@ -191,12 +192,10 @@ def _probe_cell(r, probe: dict) -> str:
 
 def _render(rec, selector, top: int, explain: bool, total: float, profile=None) -> None:
     out.print(
-        f"[bold]{rec.dataset}[/]: {rec.n_rows} rows, {rec.n_features} features, {rec.task} (target {rec.target!r}); "
+        f"[bold]{escape(rec.dataset)}[/]: {rec.n_rows} rows, {rec.n_features} features, {rec.task} (target {escape(repr(rec.target))}); "
         f"meta-features in {rec.metafeature_seconds:.2f} s" + (" (cached)" if rec.metafeatures_cached else "")
     )
     if profile is not None and (profile.dates or profile.id_like or profile.constant or profile.nested):
-        from rich.markup import escape
-
         dates = [f"{d} ({profile.date_formats[d]})" if d in profile.date_formats else d for d in profile.dates]
         said = [f"dates as numeric parts: {', '.join(dates)}"] if dates else []
         said += [f"ignored as ID-like: {', '.join(profile.id_like)}"] if profile.id_like else []
@@ -251,7 +250,7 @@ def _render(rec, selector, top: int, explain: bool, total: float, profile=None) 
     if explain:
         _render_explanations(shown)
     if rec.nearest_datasets:
-        near = ", ".join(f"{d} ({fmt(dist, 3)})" for d, dist in rec.nearest_datasets)
+        near = ", ".join(f"{escape(d)} ({fmt(dist, 3)})" for d, dist in rec.nearest_datasets)
         out.print(f"nearest meta-database datasets: {near}")
     if rec.outside_training:
         from automl_meta.recommend import SIZE_FEATURES
@@ -266,7 +265,7 @@ def _render(rec, selector, top: int, explain: bool, total: float, profile=None) 
         )
     if rec.in_metadb:
         out.print(
-            f"[yellow]these data are {rec.in_metadb!r} in the meta-database:[/] 'measured' is its stored cross-validated "
+            f"[yellow]these data are {escape(repr(rec.in_metadb))} in the meta-database:[/] 'measured' is its stored cross-validated "
             f"{rec.metric}, and the meta-model was trained on it, so its predictions here are no test of it"
         )
     if rec.probe:
@@ -302,7 +301,7 @@ def _render(rec, selector, top: int, explain: bool, total: float, profile=None) 
         note = "; 'on N': dropped by successive halving after N rows" if halved else ""  # as shown above
         out.print(f"{mark}evaluation took {rec.evaluation_seconds:.1f} s{note}")
     out.print(
-        f"[dim]{len(rec.ranking)} candidates ranked by the {selector.source} ({selector.db_path}); "
+        f"[dim]{len(rec.ranking)} candidates ranked by the {selector.source} ({escape(str(selector.db_path))}); "
         f"{total:.2f} s in all[/]"
     )
 
@@ -367,22 +366,20 @@ def predict_command(
             payload["probabilities"] = {c[len("proba_") :]: predictions[c].tolist() for c in proba}
         print_json(payload)
         return
-    out.print(f"{info['learner']} predictions of {info['target']!r}")  # above the table, which may be narrower
-    rows = [[fmt(v) if isinstance(v, float) else str(v) for v in row] for _, row in predictions.head(20).iterrows()]
-    headers = list(predictions.columns)
+    out.print(f"{info['learner']} predictions of {escape(repr(info['target']))}")  # above the table, which may be narrower
+    rows = [[fmt(v) if isinstance(v, float) else escape(str(v)) for v in row] for _, row in predictions.head(20).iterrows()]
+    headers = [escape(str(c)) for c in predictions.columns]
     headers, rows, dropped = fit_columns(headers, rows, optional=headers[:0:-1])  # probabilities, last class first
     out.print(sized_table(None, headers, rows, left=()))
     if dropped:
         out.print(f"[dim]{len(dropped)} probability columns left out to fit the terminal; --out FILE or --json has them[/]")
     if score is not None:
-        out.print(f"{score['metric']} against the {info['target']!r} column: {fmt(score['value'])} ({score['n_rows']} rows)")
-    from rich.markup import escape
-
+        out.print(f"{score['metric']} against the {escape(repr(info['target']))} column: {fmt(score['value'])} ({score['n_rows']} rows)")
     if score is not None and score.get("note"):
         out.print(f"[yellow]note:[/] {escape(score['note'])}", soft_wrap=True)
     for line in describe_unseen(unseen):
         out.print(f"[yellow]note:[/] {escape(line)}", soft_wrap=True)
-    where = f"all {len(predictions)} written to {out_path}" if out_path else f"first {min(20, len(predictions))} of {len(predictions)} shown; --out FILE writes all"
+    where = f"all {len(predictions)} written to {escape(str(out_path))}" if out_path else f"first {min(20, len(predictions))} of {len(predictions)} shown; --out FILE writes all"
     err.print(where)
 
 

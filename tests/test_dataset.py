@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from automl_meta.dataset import infer_task, make_dataset
+from automl_meta.dataset import MAX_ABS_FEATURE, infer_task, make_dataset
 from automl_meta.exceptions import DatasetError, UsageError
 
 from conftest import make_mixed_frame
@@ -56,6 +56,22 @@ def test_a_regression_target_whose_squares_overflow_is_rejected_with_the_fix():
         make_dataset(frame, task="regression")
     frame["target"] /= 1e290  # the same values rescaled are fine
     assert make_dataset(frame, task="regression").y.max() == pytest.approx(2e10)
+
+
+def test_a_regression_target_beyond_float32_is_rejected_as_boosting_reads_labels_as_float32():
+    frame = pd.DataFrame({"a": np.arange(30.0), "target": np.linspace(1, 2, 30) * 1e40})
+    with pytest.raises(DatasetError, match=r"reaches 2e\+40, beyond 3.4e\+38, the largest float32.*rescale it"):
+        make_dataset(frame, task="regression")
+    frame["target"] = np.linspace(-1, 1, 30) * MAX_ABS_FEATURE  # the limit itself is readable, as for features
+    assert make_dataset(frame, task="regression").y.abs().max() == MAX_ABS_FEATURE
+
+
+def test_a_regression_target_below_the_smallest_float32_is_rejected_with_the_fix():
+    frame = pd.DataFrame({"a": np.arange(30.0), "target": np.linspace(-1, 2, 30) * 1e-200})  # r2 was 1 for every learner
+    with pytest.raises(DatasetError, match=r"at most 2e-200 in absolute value, below 1.18e-38.*multiply by a power of ten"):
+        make_dataset(frame, task="regression")
+    frame["target"] *= 1e200  # the same values rescaled are fine
+    assert make_dataset(frame, task="regression").y.max() == pytest.approx(2)
 
 
 def test_features_beyond_float32_are_rejected_naming_the_columns():

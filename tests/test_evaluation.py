@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import math
 import os
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -116,6 +118,12 @@ def test_evaluate_stops_every_learner_when_the_time_budget_runs_out(binary, tmp_
     assert res.result("sleeps").reason.startswith("stopped") and res.result("lda").reason.startswith("not started")
     with pytest.raises(UsageError, match="time budget"):
         evaluate(binary, learners=["dummy"], budget=0)
+
+
+@pytest.mark.parametrize("timeout", [1e10, math.inf])
+def test_a_timeout_beyond_what_the_system_can_wait_means_no_limit(binary, timeout):
+    res = evaluate(binary, learners=["dummy"], cv=3, timeout=timeout)  # was OverflowError from the wait for the workers
+    assert res.result("dummy").status == "ok" and len(res.result("dummy").fold_scores) == 3
 
 
 def test_evaluate_in_process_records_a_raising_learner(binary):
@@ -243,6 +251,12 @@ def test_a_binary_target_with_a_tiny_class_gets_fewer_folds_instead():
     assert len(res.result("dummy").fold_scores) == 3
 
 
+@pytest.mark.parametrize("cv", [76, 150, 500])
+def test_regression_folds_of_fewer_than_two_rows_are_refused_naming_the_limit(regression, cv):
+    with pytest.raises(UsageError, match="give --cv 75 or fewer"):  # 150 rows
+        evaluate(regression, learners=["dummy"], cv=cv)
+
+
 def test_max_rows_takes_a_stratified_subsample_and_records_it():
     frame = make_mixed_frame(400, seed=8)
     frame["target"] = ["a"] * 300 + ["b"] * 90 + ["c"] * 10
@@ -293,8 +307,46 @@ def test_bad_options_are_usage_errors(binary):
         evaluate(binary, learners=["dummy"], max_rows=4)
 
 
+@pytest.mark.parametrize("seed", [-1, 2**32])
+def test_a_seed_outside_numpys_range_is_a_usage_error(binary, seed):
+    with pytest.raises(UsageError, match=f"random_state must be an integer from 0 to 4294967295, got {seed}"):
+        evaluate(binary, learners=["dummy"], random_state=seed)
+
+
 def test_result_as_dict_has_the_documented_keys(binary):
     payload = evaluate(binary, learners=["dummy"], cv=3).as_dict()
     assert {"task", "metric", "n_rows", "n_features", "cv", "results"} <= set(payload)
     assert {"learner", "mean", "std", "fold_scores", "fit_seconds", "status", "reason"} <= set(payload["results"][0])
     assert isinstance(pd.Series(payload["results"][0]["fold_scores"]).sum(), float)
+
+
+def test_an_interrupt_while_the_workers_stop_at_exit_kills_them_without_a_traceback(monkeypatch):
+    from automl_meta.learners import worker_pool
+
+    pool = worker_pool.WorkerPool(2)
+    pool._workers = [worker_pool._Worker(), worker_pool._Worker()]
+
+    def interrupted(self):
+        raise KeyboardInterrupt  # a second Ctrl-C while the first worker stops
+
+    monkeypatch.setattr(worker_pool._Worker, "stop", interrupted)
+    monkeypatch.setattr(worker_pool, "_SHARED", pool)
+    try:
+        worker_pool._close_shared()  # the atexit handler
+    except KeyboardInterrupt:
+        pytest.fail("the interrupt escaped the atexit handler (a traceback at exit)")
+    assert all(w.exitcode is not None for w in pool._workers)
+
+
+def test_a_worker_in_a_job_is_killed_at_once_when_the_pool_stops():
+    from automl_meta.learners import worker_pool
+
+    worker = worker_pool._Worker()
+    child = worker.process  # gets the request, if one is sent, and exits at the end of its pipe
+    worker.process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # in a fit: reads no request
+    worker.job = 0
+    start = time.monotonic()
+    worker.stop()
+    assert time.monotonic() - start < 1.5  # not the 2 s an idle worker is given to exit
+    assert worker.exitcode is not None
+    child.wait(timeout=30)

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -64,6 +70,31 @@ def test_evaluate_metric_of_the_wrong_task_exits_2(csv_file):
     assert "does not apply to classification" in result.stderr
 
 
+def test_evaluate_seed_outside_numpys_range_exits_2(csv_file):
+    result = runner.invoke(app, ["evaluate", str(csv_file), "--learners", "dummy", "--random-state", "4294967296"])
+    assert result.exit_code == 2
+    assert "'--random-state'" in result.stderr and "4294967295" in result.stderr
+
+
+def test_evaluate_regression_with_more_folds_than_rows_exits_2(tmp_path):
+    path = tmp_path / "reg.csv"
+    make_mixed_frame(200, seed=2, task="regression").to_csv(path, index=False)
+    result = runner.invoke(app, ["evaluate", str(path), "--task", "regression", "--learners", "dummy", "--cv", "500", "--json"])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "error: reg: 500 folds of 200 rows leave test folds of fewer than 2 rows, where regression scores (R²) are undefined; give --cv 100 or fewer"
+    ]
+
+
+def test_evaluate_timeout_must_be_finite_and_a_huge_one_runs(csv_file):
+    for value in ("inf", "nan", "0"):
+        result = runner.invoke(app, ["evaluate", str(csv_file), "--learners", "dummy", "--timeout", value])
+        assert result.exit_code == 2 and "'--timeout': must be a positive finite number" in result.stderr
+    result = runner.invoke(app, ["evaluate", str(csv_file), "--learners", "dummy", "--cv", "3", "--timeout", "1e10", "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["results"][0]["status"] == "ok"
+
+
 def test_learners_json_lists_names_tasks_families_and_parameters():
     result = runner.invoke(app, ["learners", "--json"])
     assert result.exit_code == 0, result.stderr
@@ -95,3 +126,35 @@ def test_learners_filtered_by_task():
     names = {s["name"] for s in json.loads(result.stdout)["learners"]}
     assert "ridge" in names and "lda" not in names
     assert runner.invoke(app, ["learners", "--task", "ranking"]).exit_code == 2
+
+
+_INTERRUPTED_EVALUATE = """
+import sys
+sys.path.insert(0, {tests!r})
+import automl_meta.learners as learners
+from test_evaluation import SleepingClassifier, _planted
+sleeper = _planted("sleeps", SleepingClassifier({pid_file!r}))
+learners.get_learners = lambda task, names=None: [learners.LEARNERS["dummy"], sleeper]
+from automl_meta.cli.main import main
+sys.argv = ["automl-meta", "evaluate", {data!r}, "--jobs", "2", "--cv", "2"]
+main()
+"""
+
+
+def test_ctrl_c_during_evaluate_prints_one_line_and_no_worker_tracebacks(csv_file, tmp_path):
+    pid_file = tmp_path / "sleeper.pid"
+    script = _INTERRUPTED_EVALUATE.format(tests=str(Path(__file__).parent), pid_file=str(pid_file), data=str(csv_file))
+    # its own process group, as a shell gives a job: a terminal's Ctrl-C reaches the workers too
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not pid_file.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pid_file.exists(), process.communicate(timeout=60)[1].decode()
+    time.sleep(0.2)  # the pid is written: the worker is in its fit
+    os.killpg(process.pid, signal.SIGINT)
+    stderr = process.communicate(timeout=60)[1].decode()
+    assert process.returncode == 130, stderr
+    assert stderr.splitlines() == ["error: interrupted; what was already written is kept"]
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+    with pytest.raises(ProcessLookupError):  # the parent stopped the worker
+        os.kill(int(pid_file.read_text()), 0)

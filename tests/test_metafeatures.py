@@ -99,6 +99,19 @@ def test_regression_target_gets_target_statistics(mixed_regression):
     assert values["mut_inf.mean"] is not None
 
 
+@pytest.mark.parametrize("scale, shift", [(1e78, 0.0), (1e-6, 1e10)])  # squares overflow; nearly identical values
+def test_target_statistics_of_extreme_targets_warn_nothing_and_are_finite_or_none(mixed_regression, scale, shift):
+    from dataclasses import replace
+
+    from automl_meta.metafeatures.target_stats import simple_features
+
+    extreme = replace(mixed_regression, y=mixed_regression.y * scale + shift)  # past the loader's checks, as a library caller can
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        values = simple_features(extreme)
+    assert all(_is_number_or_none(values[k]) for k in ("target_skew", "target_kurtosis", "target_cv"))
+
+
 def test_key_set_is_the_same_for_every_dataset(mf_classification, mixed_regression):
     other = make_dataset(
         pd.DataFrame({"a": np.arange(60.0) % 7, "b": np.linspace(0, 1, 60), "target": ["u", "v", "w"] * 20}),
@@ -177,9 +190,23 @@ def test_unknown_group_or_summary_is_a_usage_error(mixed_classification):
         extract_metafeatures(mixed_classification, max_rows=3)
 
 
+@pytest.mark.parametrize("seed", [-1, 2**32, 2**64])
+def test_a_seed_outside_numpys_range_is_a_usage_error(mixed_classification, seed):
+    with pytest.raises(UsageError, match=f"random_state must be an integer from 0 to 4294967295, got {seed}"):
+        extract_metafeatures(mixed_classification, random_state=seed)
+
+
 def test_other_summaries_change_the_names(mixed_classification):
     mf = extract_metafeatures(mixed_classification, groups="statistical", summary=("median", "max"), **FAST)
     assert "cor.median" in mf.values and "cor.max" in mf.values and "cor.mean" not in mf.values
+
+
+def test_quantile_summaries_give_the_minimum_quartiles_and_maximum(mixed_classification):
+    summary = ("min", "median", "max", "quantiles", "nanquantiles")
+    values = extract_metafeatures(mixed_classification, groups="statistical", summary=summary, **FAST).values
+    for kind in ("quantiles", "nanquantiles"):  # were all missing: pymfe passes NumPy 2.4 a keyword it refuses
+        assert [values[f"cor.{kind}.{i}"] for i in (0, 2, 4)] == pytest.approx([values["cor.min"], values["cor.median"], values["cor.max"]])
+        assert values[f"cor.{kind}.0"] <= values[f"cor.{kind}.1"] <= values[f"cor.{kind}.2"] <= values[f"cor.{kind}.3"]
 
 
 def test_stratified_sample_keeps_rare_classes_and_proportions():
@@ -272,6 +299,23 @@ def test_fast_pymfe_helpers_match_pymfe_and_are_restored():
             assert MFEInfoTheory.__dict__["_calc_conc"] is not originals[0]
         assert MFEStatistical.__dict__["_calc_can_cors"] is not originals[1]
     assert (MFEInfoTheory.__dict__["_calc_conc"], MFEStatistical.__dict__["_calc_can_cors"]) == originals
+
+
+def test_quantile_summaries_match_pymfes_definition_and_are_restored():
+    from pymfe._summary import SUMMARY_METHODS
+
+    from automl_meta.metafeatures.pymfe_swaps import fast_pymfe, sum_nanquantiles, sum_quantiles
+
+    values = np.random.default_rng(6).normal(size=41)
+    for method in ("linear", "lower", "higher", "nearest", "midpoint"):  # pymfe's numpy_interpolation choices
+        expected = np.percentile(values, [0, 25, 50, 75, 100], method=method)
+        assert sum_quantiles(values, numpy_interpolation=method) == pytest.approx(expected, rel=1e-15)
+        assert sum_nanquantiles(np.append(values, np.nan), numpy_interpolation=method) == pytest.approx(expected, rel=1e-15)
+    assert np.isnan(sum_quantiles(np.array([]))).all() and len(sum_nanquantiles(np.array([]))) == 5  # as pymfe's
+    originals = SUMMARY_METHODS["quantiles"], SUMMARY_METHODS["nanquantiles"]
+    with fast_pymfe():
+        assert (SUMMARY_METHODS["quantiles"], SUMMARY_METHODS["nanquantiles"]) == (sum_quantiles, sum_nanquantiles)
+    assert (SUMMARY_METHODS["quantiles"], SUMMARY_METHODS["nanquantiles"]) == originals
 
 
 @pytest.mark.parametrize(("classes", "attributes"), [(2, 4), (3, 6), (12, 5), (7, 3)])

@@ -100,6 +100,14 @@ def test_unknown_group_exits_2_with_one_line(mixed_csv):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("seed", ["-1", "4294967296"])
+def test_a_seed_outside_numpys_range_exits_2_and_caches_nothing(mixed_csv, tmp_path, seed):
+    result = _invoke(mixed_csv, "--random-state", seed, "--json", "--cache-dir", tmp_path / "cache")
+    assert result.exit_code == 2, result.stdout
+    assert "'--random-state'" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "cache").exists()
+
+
 def test_missing_file_exits_2(tmp_path):
     result = _invoke(tmp_path / "absent.csv")
     assert result.exit_code == 2

@@ -26,6 +26,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -39,12 +40,18 @@ logger = logging.getLogger(__name__)
 MAX_STARTUP_FAILURES = 3
 OUT_OF_BUDGET = "for all learners ran out"  # how the reason of a learner stopped or never started by the budget ends
 BUILD_GRACE_S = 60.0  # extra time, beyond the per-fit limit, to unpickle the data and build a pipeline
+MAX_WAIT_S = 3600.0  # one wait for the workers at most (the system's is bounded): a later deadline, inf too, takes several
 THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1"}
 _LAUNCH = "import sys; from automl_meta.learners.worker_pool import worker_main; worker_main(int(sys.argv[1]), int(sys.argv[2]))"
 
 
 def worker_main(read_fd: int, write_fd: int) -> None:
-    """Loop of a worker process: receive a context or a job, stream the job's events back."""
+    """Loop of a worker process: receive a context or a job, stream the job's events back.
+
+    A terminal's Ctrl-C reaches every process of the group: the worker ignores it,
+    and the parent, which gets it too, stops the workers.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     inbox, outbox = Connection(read_fd, writable=False), Connection(write_fd, readable=False)
     context = None
     while True:
@@ -113,11 +120,13 @@ class _Worker:
         self.outbox.close()
 
     def stop(self) -> None:
-        try:
-            self.outbox.send(("stop",))
-            self.process.wait(timeout=2)
-        except (OSError, ValueError, subprocess.TimeoutExpired):
-            pass  # gone already, or stuck: killed below
+        """Ask the worker to exit, and kill it if it has not within 2 s (at once if it is in a job: it would not read the request)."""
+        if self.job is None:
+            try:
+                self.outbox.send(("stop",))
+                self.process.wait(timeout=2)
+            except (OSError, ValueError, subprocess.TimeoutExpired):
+                pass  # gone already, or stuck: killed below
         self.kill()
 
 
@@ -196,7 +205,7 @@ class WorkerPool:
 
     def _wait(self, timeout: float | None, end: float | None = None):
         deadlines = [w.deadline for w in self._workers if w.deadline is not None] + ([end] if end is not None else [])
-        wait_s = None if not deadlines else max(0.0, min(deadlines) - time.monotonic())
+        wait_s = None if not deadlines else min(MAX_WAIT_S, max(0.0, min(deadlines) - time.monotonic()))
         ready = set(wait([w.conn for w in self._workers], timeout=wait_s))
         for worker in list(self._workers):
             if worker.conn in ready:
@@ -279,8 +288,14 @@ def shared_pool(n_workers: int):
 
 
 def _close_shared() -> None:
-    if _SHARED is not None:
+    """At exit, stop the shared pool's workers; an interrupt meanwhile kills the rest instead of printing a traceback."""
+    if _SHARED is None:
+        return
+    try:
         _SHARED.close()
+    except KeyboardInterrupt:
+        for worker in _SHARED._workers:
+            worker.kill()
 
 
 atexit.register(_close_shared)

@@ -43,6 +43,7 @@ MAX_ROWS = 2000
 MAX_COLS = 64
 MAX_ROWS_COSTLY = 1000
 BINNING_ONLY_FEATURES = ("freq_class", "class_ent")  # None for regression (see module doc)
+MAX_SEED = 2**32 - 1  # the largest seed NumPy's legacy generator (pymfe, scikit-learn) takes
 
 
 @dataclass(frozen=True)
@@ -87,10 +88,17 @@ class MetaFeatures:
         )
 
 
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise UsageError(f"{name} must be an integer >= {minimum}, got {value!r}")
+def _check_int(name: str, value, minimum: int, maximum: int | None = None) -> int:
+    is_int = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    if not is_int or value < minimum or (maximum is not None and value > maximum):
+        bounds = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
+        raise UsageError(f"{name} must be an integer {bounds}, got {value!r}")
     return int(value)
+
+
+def check_seed(random_state: int | None) -> int | None:
+    """``random_state`` as an int from 0 to :data:`MAX_SEED`, or None; a :class:`UsageError` otherwise."""
+    return None if random_state is None else _check_int("random_state", random_state, 0, MAX_SEED)
 
 
 def extract_metafeatures(
@@ -128,8 +136,7 @@ def extract_metafeatures(
     max_rows = _check_int("max_rows", max_rows, 10)
     max_cols = _check_int("max_cols", max_cols, 1)
     max_rows_costly = _check_int("max_rows_costly", max_rows_costly, 10)
-    if random_state is not None:
-        random_state = _check_int("random_state", random_state, 0)
+    random_state = check_seed(random_state)
 
     simple = simple_features(dataset)
     rng = np.random.default_rng(random_state)

@@ -1,4 +1,4 @@
-"""Faster replacements for four slow pymfe helpers, swapped in while we extract.
+"""Faster replacements for four slow pymfe helpers, and two that NumPy 2 broke, swapped in while we extract.
 
 * Info-theory: pymfe calls ``pd.crosstab`` once per column (``class_conc``, the
   joint entropies behind ``mut_inf``) and once per attribute pair
@@ -24,6 +24,10 @@
   extraction on a 5,000 x 500 table (2,000 x 64 sampled).
   :func:`precompute_landmarking_kfolds` fits those seeded trees in threads,
   so the ranks are the same.
+* Summaries: pymfe's ``quantiles`` and ``nanquantiles`` pass ``interpolation=``
+  to ``np.quantile``, a keyword NumPy 2.4 refuses, so every feature summarized
+  by them was missing. :func:`sum_quantiles` and :func:`sum_nanquantiles` pass
+  the same choice as ``method=``.
 
 Each is tested against pymfe's own method in ``tests/test_metafeatures.py``.
 :func:`fast_pymfe` swaps them in while our extraction runs and puts pymfe's
@@ -45,9 +49,11 @@ import numpy as np
 _LOCK = threading.Lock()
 _DEPTH = 0
 _ORIGINALS: dict[tuple[type, str], object] = {}
+_SUMMARY_ORIGINALS: dict[str, object] = {}  # pymfe's summary functions while ours stand in
 MAX_CAN_COR_GAP = 1e-7  # canonical correlations stop this far below 1 (see calc_can_cors)
 LANDMARK_THREADS = min(4, os.cpu_count() or 1)  # threads fitting the landmarking folds' importance trees
 MIN_CELLS_THREADED = 10_000  # below this many sampled values (rows x attributes) they are fitted in turn
+QUARTILES = (0.0, 0.25, 0.5, 0.75, 1.0)  # what pymfe's quantiles summaries give
 
 
 def contingency(vec_x: np.ndarray, vec_y: np.ndarray) -> np.ndarray:
@@ -165,6 +171,16 @@ def precompute_landmarking_kfolds(
     return precomp_vals
 
 
+def sum_quantiles(values, numpy_interpolation: str = "linear") -> np.ndarray:
+    """pymfe's ``quantiles`` summary (``_summary.sum_quantiles``): the minimum, the quartiles and the maximum."""
+    return np.quantile(values, QUARTILES, method=numpy_interpolation) if len(values) else np.full(len(QUARTILES), np.nan)
+
+
+def sum_nanquantiles(values, numpy_interpolation: str = "linear") -> np.ndarray:
+    """pymfe's ``nanquantiles`` summary (``_summary.sum_nanquantiles``): :func:`sum_quantiles`, NaN left out."""
+    return np.nanquantile(values, QUARTILES, method=numpy_interpolation) if len(values) else np.full(len(QUARTILES), np.nan)
+
+
 def _replacements() -> dict:
     """pymfe class -> {method name: our function}."""
     from pymfe.info_theory import MFEInfoTheory
@@ -178,9 +194,16 @@ def _replacements() -> dict:
     }
 
 
+def _summary_replacements() -> tuple[dict, dict]:
+    """pymfe's table of summary functions, and {summary name: our function}."""
+    from pymfe._summary import SUMMARY_METHODS
+
+    return SUMMARY_METHODS, {"quantiles": sum_quantiles, "nanquantiles": sum_nanquantiles}
+
+
 @contextmanager
 def fast_pymfe() -> Iterator[None]:
-    """Use the NumPy helpers inside pymfe's info-theory and statistical groups for the duration of the block."""
+    """Use the NumPy helpers inside pymfe's info-theory, statistical and landmarking groups and summaries for the duration of the block."""
     global _DEPTH
     with _LOCK:
         if _DEPTH == 0:
@@ -189,6 +212,9 @@ def fast_pymfe() -> Iterator[None]:
                     for name, func in functions.items():
                         _ORIGINALS[owner, name] = owner.__dict__[name]
                         setattr(owner, name, classmethod(func))
+            table, summaries = _summary_replacements()
+            _SUMMARY_ORIGINALS.update({name: table[name] for name in summaries if name in table})
+            table.update({name: summaries[name] for name in _SUMMARY_ORIGINALS})
         _DEPTH += 1
     try:
         yield
@@ -199,3 +225,5 @@ def fast_pymfe() -> Iterator[None]:
                 for (owner, name), original in _ORIGINALS.items():
                     setattr(owner, name, original)
                 _ORIGINALS.clear()
+                _summary_replacements()[0].update(_SUMMARY_ORIGINALS)
+                _SUMMARY_ORIGINALS.clear()

@@ -10,6 +10,7 @@ task (class balance for regression, target shape for classification) is None.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -75,14 +76,17 @@ def _target_features(y: pd.Series) -> dict[str, float | None]:
     from scipy import stats
 
     values = y.to_numpy(dtype=float)
-    mean, sd = float(values.mean()), float(values.std(ddof=1))
-    tiny = 1e-12 * max(1.0, float(np.abs(values).max()))
-    return {
-        "target_skew": finite_or_none(stats.skew(values)) if sd > 0 else None,
-        "target_kurtosis": finite_or_none(stats.kurtosis(values)) if sd > 0 else None,
-        "target_cv": sd / abs(mean) if abs(mean) > tiny else None,
-        "target_unique_frac": len(np.unique(values)) / len(values),
-    }
+    # values too large to square, or nearly identical (scipy's "precision loss"), stay quiet: what is not finite is None
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean, sd = float(values.mean()), float(values.std(ddof=1))
+        tiny = 1e-12 * max(1.0, float(np.abs(values).max()))
+        return {
+            "target_skew": finite_or_none(stats.skew(values)) if sd > 0 else None,
+            "target_kurtosis": finite_or_none(stats.kurtosis(values)) if sd > 0 else None,
+            "target_cv": sd / abs(mean) if abs(mean) > tiny else None,
+            "target_unique_frac": len(np.unique(values)) / len(values),
+        }
 
 
 def simple_features(dataset: Dataset) -> dict[str, float | None]:
