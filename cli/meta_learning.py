@@ -337,9 +337,9 @@ def finetune_command(
     import numpy as np
 
     from automl_meta.exceptions import ArtifactError, UsageError
-    from automl_meta.io import load_dataset
-    from automl_meta.learners.preprocessing import tabular_preprocessor
-    from automl_meta.neural.few_shot import check_input_columns, finetune_table
+    from automl_meta.dataset import make_dataset
+    from automl_meta.io.tables import read_table
+    from automl_meta.neural.few_shot import finetune_table, init_inputs
     from automl_meta.neural.initializations import learner_from_init
     from automl_meta.neural.task_sources import check_class_target
 
@@ -348,14 +348,10 @@ def finetune_command(
     state, manifest = _load_init(init)
     if manifest.get("task_source") != "tabular":
         raise ArtifactError(f"{init} was meta-trained on {manifest.get('task_source')}, not on tables; finetune needs a tabular init")
-    dataset = load_dataset(data, target=target, task="classification", sep=sep, day_first=day_first)
+    raw = read_table(data, sep=sep)
+    dataset = make_dataset(raw, target=target, task="classification", name=Path(data).stem, day_first=day_first)
     check_class_target(dataset)
-    check_input_columns(manifest, list(dataset.X.columns))
-    pre = tabular_preprocessor(dataset.categorical_columns, dataset.numeric_columns)
-    X = np.asarray(pre.fit_transform(dataset.X), dtype=np.float32)  # unsupervised: fitted on all feature rows
-    in_features = manifest["architecture"]["in_features"]
-    if X.shape[1] != in_features:
-        raise ArtifactError(f"the preprocessed table has {X.shape[1]} features but the init expects {in_features}; categorical levels differ from the meta-training table")
+    X = init_inputs(dataset, raw, manifest)  # the init's columns and one-hot levels; constant columns taken back
     _, labels = np.unique(dataset.y.to_numpy(), return_inverse=True)
     dev = _device(device)
     learner = learner_from_init(state, manifest, dev)

@@ -275,3 +275,24 @@ def test_meta_train_validate_every_zero_validates_once_at_the_end(tmp_path):
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
     assert [v["iteration"] for v in summary["history"]] == [3] and summary["validation"]["mean"] is not None
+
+
+def test_finetune_encodes_a_new_table_with_the_init_levels_and_keeps_its_constant_columns(tmp_path):
+    rng = np.random.default_rng(3)
+    labels = np.repeat(np.arange(12), 25)
+    frame = pd.DataFrame(rng.normal(size=(len(labels), 3)) + labels[:, None] * 0.3, columns=["f1", "f2", "f3"])
+    frame["color"] = [f"c{(k + r) % 6}" for k, r in zip(labels, rng.integers(0, 2, len(labels)))]  # levels vary with the class
+    frame["site"] = np.where(labels < 6, "north", "south")
+    frame["label"] = [f"k{k}" for k in labels]
+    data, init = tmp_path / "classes.csv", tmp_path / "tab.pt"
+    frame.to_csv(data, index=False)
+    result = runner.invoke(app, ["meta-train", "tabular", "--data", str(data), "--ways", "3", "--shots", "3", "--meta-batch", "2",
+                                 "--iterations", "2", "--validate-every", "0", "--validation-tasks", "2", "--device", "cpu", "--out", str(init)])
+    assert result.exit_code == 0, result.stderr
+    assert load_checkpoint(init, kind="init")[1]["tasks"]["categories"]["color"] == [f"c{i}" for i in range(6)]
+    # three classes: four of the six colours, one site (a constant column, which the reader drops)
+    new_task = tmp_path / "new.csv"
+    frame[frame["label"].isin(["k0", "k1", "k2"])].sample(frac=1, random_state=0).to_csv(new_task, index=False)
+    tuned = runner.invoke(app, ["finetune", str(new_task), "--init", str(init), "--shots", "3", "--steps", "2", "--repeats", "2", "--json"])
+    assert tuned.exit_code == 0, tuned.stderr
+    assert json.loads(tuned.stdout)["classes"] == 3

@@ -9,6 +9,8 @@ learner can locate its categorical inputs (``n_numeric_outputs``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
@@ -27,6 +29,7 @@ def tabular_preprocessor(
     scale: bool = True,
     encode: str = "onehot",
     impute_numeric: bool = True,
+    categories: Mapping[str, Sequence[str]] | None = None,
 ) -> ColumnTransformer:
     """An unfitted transformer from the dataset convention to a dense float matrix.
 
@@ -45,6 +48,11 @@ def tabular_preprocessor(
     impute_numeric : bool
         Replace missing numeric values by the training median. Learners that
         handle NaN themselves (gradient boosting) pass ``False``.
+    categories : mapping of column name to levels, optional
+        One-hot levels fixed in advance (``onehot`` only), e.g. those another
+        table was encoded with (:func:`onehot_levels`): one output column per
+        level whatever the levels of the data fitted on, none grouped as
+        infrequent; other levels encode as all zeros.
 
     Returns
     -------
@@ -65,8 +73,9 @@ def tabular_preprocessor(
     imputer = SimpleImputer(strategy="constant", fill_value=MISSING_CATEGORY, keep_empty_features=True)
     if encode == "onehot":
         encoder = OneHotEncoder(
+            categories="auto" if categories is None else [list(categories[c]) for c in categorical_columns],
             handle_unknown="ignore",
-            max_categories=MAX_ONEHOT_CATEGORIES,
+            max_categories=MAX_ONEHOT_CATEGORIES if categories is None else None,
             sparse_output=False,
             dtype=float,
         )
@@ -79,3 +88,22 @@ def tabular_preprocessor(
         sparse_threshold=0.0,
         verbose_feature_names_out=False,
     )
+
+
+def onehot_levels(preprocessor: ColumnTransformer) -> dict[str, list[str]]:
+    """The levels of each categorical column that a fitted one-hot :func:`tabular_preprocessor` encodes.
+
+    Infrequent levels that share one column are left out, so passing the result
+    as ``categories`` reproduces the output width only when no column had more
+    than :data:`MAX_ONEHOT_CATEGORIES` levels.
+    """
+    pipeline = preprocessor.named_transformers_.get("categorical")
+    columns = next((cols for name, _, cols in preprocessor.transformers_ if name == "categorical"), [])
+    if pipeline is None or not len(columns):
+        return {}
+    encoder = pipeline[-1]
+    infrequent = getattr(encoder, "infrequent_categories_", [None] * len(columns))
+    return {
+        str(column): [str(level) for level in levels if rare is None or level not in set(rare)]
+        for column, levels, rare in zip(columns, encoder.categories_, infrequent)
+    }

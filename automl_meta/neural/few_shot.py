@@ -134,3 +134,48 @@ def check_rebuilt_tasks(manifest: dict, splits) -> None:
             f"the preprocessed data has {width} features but the init expects {expected_width}; "
             "give the same --data as meta-train (its categorical levels set the input width)"
         )
+
+
+def init_inputs(dataset, raw, manifest: dict) -> np.ndarray:
+    """A new table as the input matrix of a tabular init: the init's columns, their kinds and its one-hot levels.
+
+    ``dataset`` is the table read as a classification problem and ``raw`` the
+    frame it was made from. A column the reader dropped because it is constant
+    here (a few classes of a larger table often make some so) is taken back
+    from ``raw``. Categorical columns are one-hot encoded with the levels the
+    init was meta-trained with (a level it never saw encodes as zeros), so the
+    width does not depend on which levels this table holds; numeric columns are
+    imputed and standardized on this table's rows (no labels involved).
+    """
+    import pandas as pd
+
+    from automl_meta.dataset import category_strings
+    from automl_meta.learners.preprocessing import tabular_preprocessor
+
+    tasks = manifest.get("tasks", {})
+    check_input_columns(manifest, manifest.get("input_columns") or [])  # a tabular init at all
+    expected = list(manifest["input_columns"])
+    X = dataset.X.copy()
+    kept = raw[dataset.target].notna().to_numpy()  # the rows that have a label, as the reader kept them
+    for column in expected:
+        if column not in X.columns and column in dataset.profile.constant and kept.sum() == len(X):
+            X[column] = raw.loc[kept, column].to_numpy()
+    # the same columns in any order; a missing or an extra one is refused by name
+    check_input_columns(manifest, expected if set(X.columns) == set(expected) else list(X.columns))
+    categorical = list(tasks.get("categorical_columns", dataset.categorical_columns))
+    numeric = [c for c in expected if c not in set(categorical)]
+    X = X[expected]
+    for column in categorical:
+        X[column] = category_strings(X[column])
+    for column in numeric:
+        X[column] = pd.to_numeric(X[column], errors="coerce")
+    levels = tasks.get("categories")
+    pre = tabular_preprocessor(categorical, numeric, categories=levels if levels is not None and categorical else None)
+    matrix = np.asarray(pre.fit_transform(X), dtype=np.float32)
+    in_features = manifest["architecture"]["in_features"]
+    if matrix.shape[1] != in_features:
+        raise ArtifactError(
+            f"the preprocessed table has {matrix.shape[1]} features but the init expects {in_features}; "
+            + ("categorical levels differ from the meta-training table" if levels is None else "give a table with the init's columns")
+        )
+    return matrix

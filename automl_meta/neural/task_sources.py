@@ -280,6 +280,8 @@ def tabular_tasks(
     fitted on the meta-training rows only. Validation uses the meta-training
     classes when there are too few classes for a separate validation split.
     """
+    from automl_meta.learners.preprocessing import onehot_levels
+
     family = isinstance(datasets, (list, tuple))
     tables = list(datasets) if family else [datasets]
     for d in tables:
@@ -348,6 +350,7 @@ def tabular_tasks(
         "input_columns": columns,
         "categorical_columns": tables[0].categorical_columns,
         "numeric_columns": tables[0].numeric_columns,
+        "categories": onehot_levels(preprocessor),  # finetune encodes a new table with these levels, not its own
         "target": tables[0].target,
         "classes": class_names,
         "family": family,
