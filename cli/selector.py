@@ -210,10 +210,11 @@ def train_command(
     written = []
     for name in tasks:
         try:
-            _, used_metric, maximize, meta_X, scores, _, _ = _load_db(path, name, metric)
+            _, used_metric, maximize, meta_X, scores, _, runtime = _load_db(path, name, metric)
             common = meta_X.index.intersection(scores.dropna(how="all").index)
             start = time.perf_counter()
-            model = MetaModel(random_state=random_state).fit(meta_X.loc[common], scores.loc[common], maximize=maximize)
+            model = MetaModel(random_state=random_state, log_scores=runtime)  # runtimes: log10, as selector evaluate fits it
+            model.fit(meta_X.loc[common], scores.loc[common], maximize=maximize)
         except (MetaDBError, UsageError) as exc:  # no data, or too few datasets, for this task
             if task:  # asked for by name: the error is the answer
                 raise

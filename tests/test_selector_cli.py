@@ -267,3 +267,16 @@ def test_selector_evaluate_table_shows_a_scenario_name_with_brackets_verbatim(tm
                            terminal_width=200)
     assert result.exit_code == 0, result.stderr
     assert "SYN[/b] [red]x: 3-fold" in result.stdout
+
+
+def test_selector_train_normalizes_the_log_runtimes_of_an_imported_runtime_scenario(tmp_path):
+    from automl_meta.io.aslib import read_scenario
+    from automl_meta.metadb.import_aslib import import_scenario
+
+    folder = write_runtime_scenario(tmp_path / "syn")
+    with MetaDB.open(tmp_path / "m.sqlite", create=True) as db:
+        import_scenario(db, read_scenario(folder))
+    result = runner.invoke(app, ["selector", "train", "--db", str(tmp_path / "m.sqlite"), "--out", str(tmp_path / "model"), "--json"])
+    assert result.exit_code == 0, result.stderr
+    manifest = json.loads((tmp_path / "model" / "metamodel_aslib_SYN.json").read_text())
+    assert manifest["normalization"]["log10"] is True  # as `selector evaluate` fits it on the same data

@@ -167,8 +167,8 @@ def load_metamodel(directory: str | Path, prefix: str = "metamodel"):
 
 
 def shipped_prefix(task: str) -> str:
-    """File prefix of the shipped meta-model of ``task`` (``meta_db/metamodel_<task>.json``)."""
-    return f"metamodel_{task}"
+    """File prefix of the shipped meta-model of ``task`` (``meta_db/metamodel_<task>.json``; ``aslib:X`` as ``aslib_X``)."""
+    return "metamodel_" + "".join(c if c.isalnum() or c in "-_." else "_" for c in task)
 
 
 def load_shipped_metamodel(task: str, metric: str | None = None):
