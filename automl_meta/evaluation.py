@@ -35,7 +35,7 @@ from automl_meta.exceptions import DatasetError, UsageError
 from automl_meta.learners import PORTFOLIO_VERSION, LearnerSpec, get_learners
 from automl_meta.learners.cv_runner import FoldContext, run_folds
 from automl_meta.learners.metrics import METRICS, check_metric, default_metric, metrics_for
-from automl_meta.metafeatures.extract import check_seed
+from automl_meta.numbers import check_seed
 
 __all__ = ["METRICS", "EvaluationResult", "LearnerResult", "default_metric", "evaluate", "make_folds", "subsample"]
 

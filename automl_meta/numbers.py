@@ -7,6 +7,22 @@ from pathlib import Path
 from typing import Any
 
 
+MAX_SEED = 2**32 - 1  # the largest seed NumPy's legacy generator (pymfe, scikit-learn) takes
+
+
+def check_seed(random_state: int | None) -> int | None:
+    """``random_state`` as an int from 0 to :data:`MAX_SEED`, or None; a :class:`~automl_meta.exceptions.UsageError` otherwise."""
+    from numbers import Integral
+
+    from automl_meta.exceptions import UsageError
+
+    if random_state is None:
+        return None
+    if isinstance(random_state, bool) or not isinstance(random_state, Integral) or not 0 <= random_state <= MAX_SEED:
+        raise UsageError(f"random_state must be an integer from 0 to {MAX_SEED}, got {random_state!r}")
+    return int(random_state)
+
+
 def finite_or_none(value) -> float | None:
     """``value`` as a float, or None when it is missing, not a number, NaN or infinite."""
     try:

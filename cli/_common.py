@@ -16,7 +16,7 @@ from typing import Annotated, Any, Callable, Iterator
 import typer
 from rich.console import Console
 
-from automl_meta.numbers import jsonable
+from automl_meta.numbers import MAX_SEED, jsonable
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -45,8 +45,8 @@ DayFirstOption = Annotated[
     ),
 ]
 SeedOption = Annotated[
-    int,  # the bound is automl_meta.metafeatures.extract.MAX_SEED, not imported: --help stays light
-    typer.Option("--random-state", "--seed", min=0, max=2**32 - 1, help="Seed for every random choice."),
+    int,
+    typer.Option("--random-state", "--seed", min=0, max=MAX_SEED, help="Seed for every random choice."),
 ]
 DataArgument = Annotated[Path, typer.Argument(help="Data file: CSV, TSV (optionally .gz/.bz2/.xz/.zip), parquet or ARFF.")]
 

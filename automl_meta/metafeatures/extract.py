@@ -35,6 +35,7 @@ from automl_meta.metafeatures.groups import resolve_groups, resolve_summary, spl
 from automl_meta.metafeatures.preprocess import prepare, sample_columns, stratified_rows, target_strata
 from automl_meta.metafeatures.pymfe_run import run_pymfe, template_names
 from automl_meta.metafeatures.target_stats import SIMPLE_FEATURES, simple_features
+from automl_meta.numbers import check_seed
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,6 @@ MAX_ROWS = 2000
 MAX_COLS = 64
 MAX_ROWS_COSTLY = 1000
 BINNING_ONLY_FEATURES = ("freq_class", "class_ent")  # None for regression (see module doc)
-MAX_SEED = 2**32 - 1  # the largest seed NumPy's legacy generator (pymfe, scikit-learn) takes
 
 
 @dataclass(frozen=True)
@@ -88,17 +88,10 @@ class MetaFeatures:
         )
 
 
-def _check_int(name: str, value, minimum: int, maximum: int | None = None) -> int:
-    is_int = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-    if not is_int or value < minimum or (maximum is not None and value > maximum):
-        bounds = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
-        raise UsageError(f"{name} must be an integer {bounds}, got {value!r}")
+def _check_int(name: str, value, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise UsageError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
-
-
-def check_seed(random_state: int | None) -> int | None:
-    """``random_state`` as an int from 0 to :data:`MAX_SEED`, or None; a :class:`UsageError` otherwise."""
-    return None if random_state is None else _check_int("random_state", random_state, 0, MAX_SEED)
 
 
 def extract_metafeatures(
