@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +60,16 @@ def _session_cache(tmp_path_factory):
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Keep every test's meta-feature cache away from the user's cache directory."""
     monkeypatch.setenv("AUTOML_META_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+def interruptible() -> None:
+    """``preexec_fn`` of a child process a test sends Ctrl-C (SIGINT): it must take SIGINT as a terminal's job does.
+
+    A shell starts a background job (a CI runner's, ``cmd &``) with SIGINT
+    ignored, its children inherit that, and Python keeps an ignored SIGINT
+    ignored, so without this such a child would never see the interrupt.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def make_mixed_frame(n: int = 200, seed: int = 0, task: str = "classification") -> pd.DataFrame:

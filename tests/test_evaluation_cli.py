@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from automl_meta.cli.main import app
-from conftest import make_mixed_frame
+from conftest import interruptible, make_mixed_frame
 
 runner = CliRunner()
 
@@ -145,7 +145,8 @@ def test_ctrl_c_during_evaluate_prints_one_line_and_no_worker_tracebacks(csv_fil
     pid_file = tmp_path / "sleeper.pid"
     script = _INTERRUPTED_EVALUATE.format(tests=str(Path(__file__).parent), pid_file=str(pid_file), data=str(csv_file))
     # its own process group, as a shell gives a job: a terminal's Ctrl-C reaches the workers too
-    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+                               preexec_fn=interruptible)
     deadline = time.monotonic() + 120
     while not pid_file.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from automl_meta.cli.main import app
 from automl_meta.io.checkpoint import load_checkpoint
+from conftest import interruptible
 
 runner = CliRunner()
 
@@ -228,7 +229,8 @@ def test_day_first_reaches_meta_train_meta_eval_and_finetune(tmp_path):
 
 def interrupt_after_first_checkpoint(args: list[str], out, wait_s: float = 60.0) -> subprocess.CompletedProcess:
     """Run ``automl-meta ARGS`` in a subprocess, send it Ctrl-C (SIGINT) once ``out`` appears, and return what it did."""
-    proc = subprocess.Popen([sys.executable, "-m", "automl_meta", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "automl_meta", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=interruptible)
     deadline = time.monotonic() + wait_s
     while not out.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)

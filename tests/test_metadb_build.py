@@ -20,7 +20,7 @@ import pytest
 from automl_meta.metadb import MetaDB
 from automl_meta.metadb.from_source import build_metadb
 from automl_meta.metadb.units import BuildOptions
-from conftest import make_mixed_frame
+from conftest import interruptible, make_mixed_frame
 
 LEARNERS = ("dummy", "decision_tree", "knn")
 GROUPS = ("general", "statistical")  # a cheap subset of the meta-feature groups keeps the tests quick
@@ -158,7 +158,8 @@ def test_ctrl_c_on_a_dask_build_prints_one_line_and_no_worker_tracebacks(tmp_pat
                "--dask", "local", "--jobs", "2", *CLI_OPTIONS]
     env = {**os.environ, "AUTOML_META_CACHE_DIR": str(mf_cache)}
     # its own process group, as a shell gives a job: a terminal's Ctrl-C reaches every process of the group
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+                               preexec_fn=interruptible)
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline and process.poll() is None:
         try:
