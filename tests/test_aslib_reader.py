@@ -134,8 +134,9 @@ def test_folds_come_from_the_lowest_repetition_present(tmp_path):
         (CV_ATTRIBUTES, "i1,1,1.5\ni2,1,2\n", "instance 'i1' has fold '1.5', not an integer"),
         (CV_ATTRIBUTES, "i1,1,?\ni2,1,2\n", "instance 'i1' has fold '\\?', not an integer"),
         (CV_ATTRIBUTES, "x1,1,1\nx2,1,2\n", "names none of the scenario's instances"),
+        (CV_ATTRIBUTES, "i1,1,1\n", "gives no fold to 1 of the scenario's instances \\(such as 'i2'\\)"),
     ],
-    ids=["duplicate", "no-fold", "string-fold", "fractional-fold", "missing-fold", "unknown-instances"],
+    ids=["duplicate", "no-fold", "string-fold", "fractional-fold", "missing-fold", "unknown-instances", "some-instances"],
 )
 def test_read_scenario_refuses_a_malformed_cv_arff_naming_it(tmp_path, cv_attributes, cv_rows, message):
     _write_scenario(tmp_path / "tiny", cv_attributes=cv_attributes, cv_rows=cv_rows)

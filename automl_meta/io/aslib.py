@@ -237,6 +237,10 @@ def read_scenario(path: str | Path, measure: str | None = None) -> ASlibScenario
     if len(folds) and not folds.index.isin(performance.index).any():
         raise DatasetError(f"{path / 'cv.arff'}: names none of the scenario's instances; give the instance_id values "
                            "of algorithm_runs.arff")
+    unfolded = performance.index[~performance.index.isin(folds.index)] if len(folds) else performance.index[:0]
+    if len(unfolded):
+        raise DatasetError(f"{path / 'cv.arff'}: gives no fold to {len(unfolded)} of the scenario's instances "
+                           f"(such as {unfolded[0]!r}); give every instance of algorithm_runs.arff a fold")
     return ASlibScenario(
         name=str(description.get("scenario_id") or path.name),
         features=features,
