@@ -337,8 +337,7 @@ def finetune_command(
     import numpy as np
 
     from automl_meta.exceptions import ArtifactError, UsageError
-    from automl_meta.dataset import make_dataset
-    from automl_meta.io.tables import read_table
+    from automl_meta.io.tables import read_dataset
     from automl_meta.neural.few_shot import finetune_table, init_inputs
     from automl_meta.neural.initializations import learner_from_init
     from automl_meta.neural.task_sources import check_class_target
@@ -348,8 +347,7 @@ def finetune_command(
     state, manifest = _load_init(init)
     if manifest.get("task_source") != "tabular":
         raise ArtifactError(f"{init} was meta-trained on {manifest.get('task_source')}, not on tables; finetune needs a tabular init")
-    raw = read_table(data, sep=sep)
-    dataset = make_dataset(raw, target=target, task="classification", name=Path(data).stem, day_first=day_first)
+    raw, dataset = read_dataset(data, target=target, task="classification", sep=sep, day_first=day_first)
     check_class_target(dataset)
     X = init_inputs(dataset, raw, manifest)  # the init's columns and one-hot levels; constant columns taken back
     _, labels = np.unique(dataset.y.to_numpy(), return_inverse=True)

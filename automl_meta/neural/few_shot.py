@@ -153,8 +153,7 @@ def init_inputs(dataset, raw, manifest: dict) -> np.ndarray:
     from automl_meta.learners.preprocessing import tabular_preprocessor
 
     tasks = manifest.get("tasks", {})
-    check_input_columns(manifest, manifest.get("input_columns") or [])  # a tabular init at all
-    expected = list(manifest["input_columns"])
+    expected = list(manifest.get("input_columns") or [])  # none: not a tabular init, refused below
     X = dataset.X.copy()
     kept = raw[dataset.target].notna().to_numpy()  # the rows that have a label, as the reader kept them
     for column in expected:
