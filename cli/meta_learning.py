@@ -232,16 +232,6 @@ def meta_train_command(
     out.print(escape(f"init written to {out_path}" + (f"; learning curve in {plot}" if plot else "")))
 
 
-def _load_init(path: Path) -> tuple[dict, dict]:
-    """``(state_dict, manifest)`` of an init checkpoint, its manifest checked."""
-    from automl_meta.io.checkpoint import load_checkpoint
-    from automl_meta.neural.initializations import check_init_manifest
-
-    state, manifest = load_checkpoint(path, kind="init")
-    check_init_manifest(manifest)
-    return state, manifest
-
-
 def _rebuild_splits(manifest: dict, data: Path | None, target, sep, day_first, dev):
     from automl_meta.exceptions import UsageError
     from automl_meta.neural.few_shot import check_input_columns, check_rebuilt_tasks
@@ -282,15 +272,16 @@ def meta_eval_command(
 ) -> None:
     """Mean test accuracy (or MSE) of an init after adaptation, with a 95% confidence interval."""
     from automl_meta.exceptions import UsageError
+    from automl_meta.io.checkpoint import load_checkpoint
     from automl_meta.neural.few_shot import evaluate_learner
     from automl_meta.neural.initializations import learner_from_init
 
     if tasks < 1 or (steps is not None and steps < 0):
         raise UsageError("--tasks must be >= 1 and --steps >= 0")
-    state, manifest = _load_init(init)
+    state, manifest = load_checkpoint(init, kind="init")
     dev = _device(device)
+    learner = learner_from_init(state, manifest, dev)  # checks the manifest before the splits read it
     splits = _rebuild_splits(manifest, data, target, sep, day_first, dev)
-    learner = learner_from_init(state, manifest, dev)
     with progress_bar("meta-eval", total=None, enabled=not json_):
         result = evaluate_learner(learner, splits.test, tasks=tasks, steps=steps, batch_size=manifest["hyperparameters"].get("meta_batch", 32), seed=seed)
     info = manifest["tasks"]
@@ -337,6 +328,7 @@ def finetune_command(
     import numpy as np
 
     from automl_meta.exceptions import ArtifactError, UsageError
+    from automl_meta.io.checkpoint import load_checkpoint
     from automl_meta.io.tables import read_dataset
     from automl_meta.neural.few_shot import finetune_table, init_inputs
     from automl_meta.neural.initializations import learner_from_init
@@ -344,15 +336,15 @@ def finetune_command(
 
     if shots < 1 or steps < 0 or repeats < 1:
         raise UsageError("--shots and --repeats must be >= 1 and --steps >= 0")
-    state, manifest = _load_init(init)
+    state, manifest = load_checkpoint(init, kind="init")
+    dev = _device(device)
+    learner = learner_from_init(state, manifest, dev)  # checks the manifest
     if manifest.get("task_source") != "tabular":
         raise ArtifactError(f"{init} was meta-trained on {manifest.get('task_source')}, not on tables; finetune needs a tabular init")
     raw, dataset = read_dataset(data, target=target, task="classification", sep=sep, day_first=day_first)
     check_class_target(dataset)
     X = init_inputs(dataset, raw, manifest)  # the init's columns and one-hot levels; constant columns taken back
     _, labels = np.unique(dataset.y.to_numpy(), return_inverse=True)
-    dev = _device(device)
-    learner = learner_from_init(state, manifest, dev)
     baseline = learner_from_init(_fresh_state(manifest, seed), manifest, dev)
     result = finetune_table(learner, baseline, X, labels, manifest["architecture"]["out_features"], shots, steps, repeats, seed)
     if json_:
