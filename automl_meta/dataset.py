@@ -188,10 +188,11 @@ def _is_boolean(col: pd.Series) -> bool:
         return True
     if col.dtype != object:
         return False
-    present = col.dropna()
-    head = present.head(32)
+    head = col.head(128).dropna().head(32)  # a text column is settled by its first values, without a pass over all
+    if len(head) == 0:  # the first 128 missing: the first present ones, wherever they are
+        head = col.dropna().head(32)
     return len(head) > 0 and all(isinstance(v, (bool, np.bool_)) for v in head) and bool(
-        present.map(lambda v: isinstance(v, (bool, np.bool_))).all()
+        col.dropna().map(lambda v: isinstance(v, (bool, np.bool_))).all()
     )
 
 
