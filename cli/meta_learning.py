@@ -329,7 +329,9 @@ def finetune_command(
 
     from automl_meta.exceptions import ArtifactError, UsageError
     from automl_meta.io.checkpoint import load_checkpoint
-    from automl_meta.io.tables import read_dataset
+    from automl_meta.dataset import make_dataset
+    from automl_meta.io.dataset_folder import dataset_name
+    from automl_meta.io.tables import read_table
     from automl_meta.neural.few_shot import finetune_table, init_inputs
     from automl_meta.neural.initializations import learner_from_init
     from automl_meta.neural.task_sources import check_class_target
@@ -341,7 +343,8 @@ def finetune_command(
     learner = learner_from_init(state, manifest, dev)  # checks the manifest
     if manifest.get("task_source") != "tabular":
         raise ArtifactError(f"{init} was meta-trained on {manifest.get('task_source')}, not on tables; finetune needs a tabular init")
-    raw, dataset = read_dataset(data, target=target, task="classification", sep=sep, day_first=day_first)
+    raw = read_table(data, sep=sep)  # kept beside the dataset: init_inputs takes back the columns constant here
+    dataset = make_dataset(raw, target=target, task="classification", name=dataset_name(Path(data)), day_first=day_first)
     check_class_target(dataset)
     X = init_inputs(dataset, raw, manifest)  # the init's columns and one-hot levels; constant columns taken back
     _, labels = np.unique(dataset.y.to_numpy(), return_inverse=True)

@@ -321,22 +321,10 @@ def load_dataset(
     day_first: bool | None = None,
 ) -> Dataset:
     """Read ``path`` and check it as a learning problem (see :func:`make_dataset`, also for ``day_first``)."""
-    return read_dataset(path, target=target, task=task, sep=sep, name=name, day_first=day_first)[1]
-
-
-def read_dataset(
-    path: str | Path,
-    target: str | None = None,
-    task: str = "auto",
-    sep: str | None = None,
-    name: str | None = None,
-    day_first: bool | None = None,
-) -> tuple[pd.DataFrame, Dataset]:
-    """:func:`load_dataset`, and the raw frame it was made from (what the checks dropped is still there)."""
     path = Path(path)
     frame = read_table(path, sep=sep)
     if name is None:
         name = path.name
         for suffix in reversed(path.suffixes):
             name = name[: -len(suffix)] if name.endswith(suffix) else name
-    return frame, make_dataset(frame, target=target, task=task, name=name or path.name, day_first=day_first)
+    return make_dataset(frame, target=target, task=task, name=name or path.name, day_first=day_first)
