@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from automl_meta.cli.main import app
 from automl_meta.meta_db import shipped_path
-from automl_meta.metadb import SCHEMA_VERSION, MetaDB
+from automl_meta.metadb import SCHEMA_VERSION, MetaDB, schema
 
 PATH = shipped_path("metadb.sqlite")
 MANIFEST = shipped_path("MANIFEST.json")
@@ -40,19 +40,21 @@ def test_every_shipped_pair_is_evaluated_or_has_a_reason(info):
         assert db.meta_features().shape[0] == info["n_datasets"]
 
 
-def test_shipped_file_is_small_current_and_readable_without_write_access():
+def test_shipped_file_is_small_of_a_readable_schema_and_readable_without_write_access():
     assert PATH.stat().st_size < 5_000_000
     with sqlite3.connect(f"{PATH.resolve().as_uri()}?mode=ro", uri=True) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert schema.OLDEST_READABLE <= conn.execute("PRAGMA user_version").fetchone()[0] <= SCHEMA_VERSION
+    with MetaDB.open(PATH) as db:  # read as it is, without a migration
+        assert db.info()["n_datasets"] > 100
 
 
 def test_manifest_lists_the_datasets_of_the_shipped_file():
     manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
     with MetaDB.open(PATH) as db:
         names = set(db.datasets(include_failed=True)["name"])
+        assert manifest["schema_version"] == db.info()["schema_version"]
     assert {d["name"] for d in manifest["datasets"]} == names
-    assert manifest["schema_version"] == SCHEMA_VERSION
     assert manifest["versions"]["portfolio"] and manifest["versions"]["extractor"]
     assert manifest["builds"][0]["command"].startswith("automl-meta db build --source dir:")
 

@@ -105,6 +105,79 @@ def test_version_one_file_is_migrated_on_writable_open(tmp_path):
         assert "fold" in db.datasets().columns
 
 
+def _schema_two_file(path) -> None:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.executescript("BEGIN;" + schema.BASE_SCHEMA + "PRAGMA user_version = 1;COMMIT;")
+    for statement in schema.MIGRATIONS[2]:
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 2")
+    conn.close()
+
+
+def test_a_schema_two_file_is_read_as_it_is_and_migrated_by_a_writer(tmp_path):
+    path = tmp_path / "two.sqlite"
+    _schema_two_file(path)
+    with MetaDB.open(path, readonly=False) as db:
+        with db.transaction() as conn:  # a build of that time, without pid and host
+            conn.execute("INSERT INTO builds(source, protocol, versions, started) VALUES ('dir:x', '{}', '{}', 'then')")
+        db.conn.execute("PRAGMA user_version = 2")
+        for column in ("pid", "host"):
+            db.conn.execute(f"ALTER TABLE builds DROP COLUMN {column}")
+        db.conn.execute("ALTER TABLE datasets DROP COLUMN source_hash")
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA journal_mode = DELETE")
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    with MetaDB.open(path) as db:
+        assert db.info()["schema_version"] == 2
+        assert db.info()["builds"][0]["status"] == "running"  # no process recorded: nothing to check it by
+        assert db.datasets().empty
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    with MetaDB.open(path, readonly=False) as db:
+        assert schema.user_version(db.conn) == SCHEMA_VERSION
+        assert schema.has_column(db.conn, "datasets", "source_hash") and schema.has_column(db.conn, "builds", "pid")
+
+
+def test_a_build_whose_process_is_gone_reads_as_interrupted_and_the_next_build_records_it(tmp_path):
+    import subprocess
+    import sys
+
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    path = tmp_path / "m.sqlite"
+    with MetaDB.open(path, create=True) as db:
+        gone = db.start_build("dir:x", {"cv": 3}, {}, 0)
+        alive = db.start_build("dir:x", {"cv": 3}, {}, 0)  # this process: still running
+        with db.transaction() as conn:
+            conn.execute("UPDATE builds SET pid = ? WHERE id = ?", (int(ended.stdout), gone))
+        assert [b["status"] for b in db.info()["builds"]] == ["interrupted", "running"]
+        assert db.conn.execute("SELECT status FROM builds WHERE id = ?", (gone,)).fetchone()[0] == "running"
+        db.finish_build(alive)
+        db.start_build("dir:x", {"cv": 3}, {}, 0)
+        stored = [row[0] for row in db.conn.execute("SELECT status FROM builds ORDER BY id")]
+    assert stored == ["interrupted", "finished", "running"]
+
+
+def _open_new(path, start) -> str:
+    start.wait()
+    try:
+        with MetaDB.open(path, create=True) as db:
+            return str(db.info()["schema_version"])
+    except Exception as exc:  # reported to the test, which names it
+        return f"{type(exc).__name__}: {exc}"
+
+
+def test_two_processes_creating_one_new_database_at_once_both_open_it(tmp_path):
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager, context.Pool(2) as pool:
+        for attempt in range(6):
+            start = manager.Event()
+            path = tmp_path / f"new{attempt}.sqlite"
+            pending = [pool.apply_async(_open_new, (path, start)) for _ in range(2)]
+            start.set()
+            assert [p.get(timeout=120) for p in pending] == [str(SCHEMA_VERSION)] * 2
+
+
 def test_open_missing_file_without_create_names_the_fix(tmp_path):
     with pytest.raises(MetaDBError, match="db build"):
         MetaDB.open(tmp_path / "absent.sqlite")

@@ -3,13 +3,16 @@
 The version lives in SQLite's ``PRAGMA user_version``. A new database gets the
 base schema (version 1) and then every migration in order, so a fresh file and
 a migrated old file end up identical. A file written by a newer automl-meta
-raises :class:`~automl_meta.exceptions.MetaDBVersionError`.
+raises :class:`~automl_meta.exceptions.MetaDBVersionError`. A read-only open
+takes files from :data:`OLDEST_READABLE` on as they are (later migrations only
+add columns that builds use), so an older database stays byte-identical; the
+first build into it migrates it.
 
 Tables
 ------
 meta            key/value settings: the build protocol, the default metric per task
-builds          one row per `db build` run: source, command, seed, versions, times
-datasets        one row per (task, name): source, content hash, shape, licence, status
+builds          one row per `db build` run: source, command, seed, versions, times, its process (pid, host)
+datasets        one row per (task, name): source, content hash, source hash, shape, licence, status
 meta_features   (dataset, name) -> value, with the extractor version
 mf_runs         one row per dataset whose meta-features were computed (or failed, with a reason)
 learners        one row per (task, name): parameters, portfolio version
@@ -22,7 +25,8 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+OLDEST_READABLE = 2
 
 BASE_SCHEMA = """
 CREATE TABLE meta (
@@ -114,6 +118,14 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE datasets ADD COLUMN fold INTEGER",
         "CREATE INDEX IF NOT EXISTS datasets_task ON datasets(task)",
     ),
+    # 3: what a dataset was read from, its file's bytes with the target and task (a resumed folder
+    # build notices a changed file), and the process of a build (`db info` tells a build still
+    # running from one that was killed)
+    3: (
+        "ALTER TABLE datasets ADD COLUMN source_hash TEXT",
+        "ALTER TABLE builds ADD COLUMN pid INTEGER",
+        "ALTER TABLE builds ADD COLUMN host TEXT",
+    ),
 }
 
 
@@ -127,20 +139,49 @@ def is_empty(conn: sqlite3.Connection) -> bool:
     return conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0] == 0
 
 
-def create(conn: sqlite3.Connection) -> None:
-    """Create the schema at version 1, then migrate to :data:`SCHEMA_VERSION`."""
-    conn.executescript("BEGIN;" + BASE_SCHEMA + "PRAGMA user_version = 1;COMMIT;")
+def has_column(conn: sqlite3.Connection, table: str, column: str) -> bool:
+    """Whether ``table`` has ``column`` (a file opened read-only may predate the migration that adds it)."""
+    return any(row[1] == column for row in conn.execute(f"PRAGMA table_info({table})"))  # table: our own names only
+
+
+def create(conn: sqlite3.Connection) -> bool:
+    """Create the schema at version 1, then migrate to :data:`SCHEMA_VERSION`.
+
+    Returns False, having changed nothing, when another process created the schema
+    between the caller's look at the empty file and this call's write lock.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if not is_empty(conn):
+            conn.execute("ROLLBACK")
+            return False
+        for statement in BASE_SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute("PRAGMA user_version = 1")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
     migrate(conn)
+    return True
 
 
 def migrate(conn: sqlite3.Connection) -> list[int]:
-    """Apply the missing migrations, each in its own transaction; returns the versions reached."""
+    """Apply the missing migrations, each in its own transaction; returns the versions reached.
+
+    Each step takes the write lock before it reads the version, so two processes
+    opening one old file at once migrate it once.
+    """
     reached = []
-    for version in range(user_version(conn) + 1, SCHEMA_VERSION + 1):
-        statements = MIGRATIONS[version]
-        conn.execute("BEGIN")
+    while True:
+        conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in statements:
+            version = user_version(conn) + 1
+            if version > SCHEMA_VERSION:
+                conn.execute("ROLLBACK")
+                return reached
+            for statement in MIGRATIONS[version]:
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {int(version)}")
         except BaseException:
@@ -148,4 +189,3 @@ def migrate(conn: sqlite3.Connection) -> list[int]:
             raise
         conn.execute("COMMIT")
         reached.append(version)
-    return reached

@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import os
+import socket
 import sqlite3
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -91,8 +92,9 @@ class MetaDB:
             if self.readonly:
                 raise MetaDBPathError(f"{self.path}: an empty file, not a meta-database; build one with `automl-meta db build`")
             self._write_ahead()
-            schema.create(self.conn)
-            return
+            if schema.create(self.conn):
+                return
+            # another process created the schema meanwhile: go on as with any existing file
         found = schema.user_version(self.conn)
         has_meta = self.conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'evaluations'").fetchone()[0]
         if not has_meta:  # checked before anything is written: another application's file is left as it was
@@ -103,6 +105,8 @@ class MetaDB:
             raise MetaDBVersionError(found, schema.SCHEMA_VERSION)
         if found < schema.SCHEMA_VERSION:
             if self.readonly:
+                if found >= schema.OLDEST_READABLE:
+                    return
                 raise MetaDBVersionError(found, schema.SCHEMA_VERSION)
             logger.info("%s: migrating schema %d -> %d", self.path, found, schema.SCHEMA_VERSION)
             schema.migrate(self.conn)
@@ -211,9 +215,13 @@ class MetaDB:
         with self.transaction() as conn:
             if recorded is None and protocol is not None:
                 conn.execute("INSERT INTO meta(key, value) VALUES ('protocol', ?)", (json.dumps(dict(protocol), sort_keys=True),))
+            for build_id, pid, host in conn.execute("SELECT id, pid, host FROM builds WHERE status = 'running'").fetchall():
+                if _build_status("running", pid, host) != "running":  # its process died without closing it
+                    conn.execute("UPDATE builds SET status = 'interrupted' WHERE id = ?", (build_id,))
             cursor = conn.execute(
-                "INSERT INTO builds(source, command, random_state, protocol, versions, started) VALUES (?, ?, ?, ?, ?, ?)",
-                (source, command, random_state, json.dumps(dict(protocol or {}), sort_keys=True), json.dumps(dict(versions), sort_keys=True), now()),
+                "INSERT INTO builds(source, command, random_state, protocol, versions, started, pid, host) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (source, command, random_state, json.dumps(dict(protocol or {}), sort_keys=True), json.dumps(dict(versions), sort_keys=True), now(),
+                 os.getpid(), socket.gethostname()),
             )
             return int(cursor.lastrowid)
 
@@ -243,8 +251,9 @@ class MetaDB:
                 logger.warning("%s: content changed since it was stored (hash %s -> %s); keeping the stored results", record["name"], old_hash[:12], new_hash[:12])
             if old_status != "ok" and record.get("status", "ok") == "ok":
                 with self.transaction() as conn:
-                    conn.execute("UPDATE datasets SET status = 'ok', reason = NULL, content_hash = ?, n_rows = ?, n_features = ?, n_classes = ? WHERE id = ?",
-                                 (new_hash, record.get("n_rows"), record.get("n_features"), record.get("n_classes"), dataset_id))
+                    conn.execute("UPDATE datasets SET status = 'ok', reason = NULL, content_hash = ?, source_hash = ?, n_rows = ?, n_features = ?,"
+                                 " n_classes = ? WHERE id = ?",
+                                 (new_hash, record.get("source_hash"), record.get("n_rows"), record.get("n_features"), record.get("n_classes"), dataset_id))
             return int(dataset_id)
         with self.transaction() as conn:
             if record.get("status", "ok") == "ok":  # it loads now: an earlier failure of it is history
@@ -255,16 +264,33 @@ class MetaDB:
                     (record["name"], _opt_str(record.get("source_id"))),
                 )
             cursor = conn.execute(
-                "INSERT INTO datasets(name, task, source, source_id, content_hash, n_rows, n_features, n_classes, licence, status, reason, fold, build_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO datasets(name, task, source, source_id, content_hash, source_hash, n_rows, n_features, n_classes, licence, status,"
+                " reason, fold, build_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record["name"], record["task"], record.get("source", ""), _opt_str(record.get("source_id")),
-                    record.get("content_hash"), _opt_int(record.get("n_rows")), _opt_int(record.get("n_features")),
+                    record.get("content_hash"), record.get("source_hash"), _opt_int(record.get("n_rows")), _opt_int(record.get("n_features")),
                     _opt_int(record.get("n_classes")), record.get("licence"), record.get("status", "ok"),
                     record.get("reason"), _opt_int(record.get("fold")), build_id,
                 ),
             )
             return int(cursor.lastrowid)
+
+    def stored_sources(self) -> dict[str, tuple[int, str | None, str | None]]:
+        """name -> (id, content hash, source hash) of every usable dataset (the first stored under a name)."""
+        rows = self.conn.execute("SELECT name, id, content_hash, source_hash FROM datasets WHERE status = 'ok' ORDER BY id DESC").fetchall()
+        return {name: (int(dataset_id), content, source) for name, dataset_id, content, source in rows}
+
+    def set_source_hash(self, dataset_id: int, source_hash: str) -> None:
+        """Record what a stored dataset is read from now (its file was saved again with the same data)."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE datasets SET source_hash = ? WHERE id = ?", (source_hash, dataset_id))
+
+    def forget_dataset(self, dataset_id: int) -> None:
+        """Drop a dataset with its meta-features and evaluations (its data changed), all or none."""
+        with self.transaction() as conn:
+            for table in ("scores", "evaluations", "meta_features", "mf_runs"):
+                conn.execute(f"DELETE FROM {table} WHERE dataset_id = ?", (dataset_id,))  # table: our own names only
+            conn.execute("DELETE FROM datasets WHERE id = ?", (dataset_id,))
 
     def datasets(self, task: str | None = None, include_failed: bool = False) -> pd.DataFrame:
         """One row per dataset: name, source, source_id, content_hash, task, n_rows, n_features, n_classes, licence (+ status, reason, fold)."""
@@ -433,8 +459,16 @@ class MetaDB:
         return frame
 
     def builds(self) -> pd.DataFrame:
-        """One row per build run: id, source, command, random_state, started, finished, status, versions (JSON)."""
-        return self._frame("SELECT id, source, command, random_state, started, finished, status, versions FROM builds ORDER BY id")
+        """One row per build run: id, source, command, random_state, started, finished, status, versions (JSON).
+
+        A build recorded as running whose process (on this machine) is gone reads as
+        ``interrupted``: it was killed before it could close its record.
+        """
+        if not schema.has_column(self.conn, "builds", "pid"):  # a file from before schema 3, opened read-only
+            return self._frame("SELECT id, source, command, random_state, started, finished, status, versions FROM builds ORDER BY id")
+        frame = self._frame("SELECT id, source, command, random_state, started, finished, status, versions, pid, host FROM builds ORDER BY id")
+        frame["status"] = [_build_status(*row) for row in zip(frame["status"], frame["pid"], frame["host"])]
+        return frame.drop(columns=["pid", "host"])
 
     def table(self, name: str) -> pd.DataFrame:
         """A raw table, for export (names from :data:`TABLES` only)."""
@@ -504,6 +538,19 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
         conn.close()
         conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
     return conn
+
+
+def _build_status(status: str, pid, host) -> str:
+    """``running`` only while the build's process lives; a build of another machine cannot be checked."""
+    if status != "running" or pid is None or pd.isna(pid) or host != socket.gethostname():
+        return status
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return "interrupted"
+    except PermissionError:  # alive, under another user
+        pass
+    return status
 
 
 def _task_filter(alias: str, task: str | None, include_failed: bool = False) -> tuple[str, tuple]:
