@@ -41,6 +41,7 @@ def build(
     learners: Annotated[str | None, typer.Option("--learners", help="Comma-separated learner names (default: the whole portfolio of each task).")] = None,
     redo: Annotated[str | None, typer.Option("--redo", help="Comma-separated learners whose evaluations stored under an older definition of the learner are dropped and recomputed.")] = None,
     mf_groups: Annotated[str | None, typer.Option("--mf-groups", help="Comma-separated pymfe groups (default: the extractor's default set).")] = None,
+    replace_changed: Annotated[bool, typer.Option("--replace-changed", help="Files whose data changed since their results were stored: drop those results and recompute them (without it, the build stops and names them).")] = False,
     random_state: SeedOption = 0,
     openml_cache: Annotated[Path | None, typer.Option("--openml-cache", help="openml-python cache folder (default: openml's own).")] = None,
     openml_server: Annotated[str | None, typer.Option("--openml-server", help="OpenML server URL (default: www.openml.org).")] = None,
@@ -59,16 +60,20 @@ def build(
     groups = tuple(g.strip() for g in mf_groups.split(",") if g.strip()) if mf_groups else None
     options = BuildOptions(cv=cv, repeats=repeats, max_rows=max_rows, timeout=timeout, random_state=random_state, learners=names,
                            mf_max_rows=max_rows or 2000, mf_groups=groups,
-                           redo=tuple(n.strip() for n in redo.split(",") if n.strip()) if redo else ())
+                           redo=tuple(n.strip() for n in redo.split(",") if n.strip()) if redo else (), replace_changed=replace_changed)
     config = OpenMLConfig(cache_dir=None if openml_cache is None else str(openml_cache), server=openml_server,
                           n_retries=openml_retries, timeout=openml_timeout)
-    command = _command_line(source, db, jobs, dask, scheduler, cv, repeats, max_rows, timeout, learners, mf_groups, redo, random_state)
+    command = _command_line(source, db, jobs, dask, scheduler, cv, repeats, max_rows, timeout, learners, mf_groups, redo, random_state,
+                            replace_changed)
     with _BuildBar(enabled=not quiet) as bar:
         summary = build_metadb(source, db, options, jobs=jobs, dask=dask, scheduler=scheduler, openml_config=config,
                                command=command, progress=bar.update, on_total=bar.start)
     if json_output:
         print_json({"db": str(db), **summary})
         return
+    if summary.get("replaced"):
+        err.print(f"[yellow]replaced:[/] {escape(', '.join(summary['replaced']))}: their files changed, so their results were recomputed",
+                  soft_wrap=True)
     for failure in summary["failures"]:
         err.print(f"[yellow]failed:[/] {escape(str(failure['item']))}: {escape(str(failure['reason']))}", soft_wrap=True)
     out.print(
@@ -78,7 +83,8 @@ def build(
     )
 
 
-def _command_line(source, db, jobs, dask, scheduler, cv, repeats, max_rows, timeout, learners, mf_groups, redo, random_state) -> str:
+def _command_line(source, db, jobs, dask, scheduler, cv, repeats, max_rows, timeout, learners, mf_groups, redo, random_state,
+                  replace_changed=False) -> str:
     """The build as one reproducible command, recorded in the database."""
     parts = ["automl-meta", "db", "build", "--source", source, "--db", str(db), "--jobs", str(jobs), "--cv", str(cv)]
     if repeats != 1:
@@ -87,6 +93,8 @@ def _command_line(source, db, jobs, dask, scheduler, cv, repeats, max_rows, time
                         ("--learners", learners), ("--mf-groups", mf_groups), ("--redo", redo)):
         if value is not None:
             parts += [flag, str(value)]
+    if replace_changed:
+        parts.append("--replace-changed")
     parts += ["--random-state", str(random_state)]
     return " ".join(shlex.quote(p) for p in parts)
 

@@ -6,6 +6,7 @@ hostile dataset names, and the same build on a Dask LocalCluster.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -17,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from automl_meta.exceptions import UsageError
 from automl_meta.metadb import MetaDB
 from automl_meta.metadb.from_source import build_metadb
 from automl_meta.metadb.units import BuildOptions
@@ -138,13 +140,16 @@ def test_sigkill_mid_build_then_resume_gives_the_rows_of_an_uninterrupted_build(
     assert process.returncode == -signal.SIGKILL, "the build ended before it could be killed mid-way"
     assert 2 <= count < 3 * len(LEARNERS)
     _no_half_rows(db_path)
+    with MetaDB.open(db_path) as db:  # read-only: the record says running, its process is gone
+        assert db.conn.execute("SELECT status FROM builds").fetchall() == [("running",)]
+        assert [b["status"] for b in db.info()["builds"]] == ["interrupted"]
 
     resumed = build_metadb(f"dir:{folder}", db_path, OPTIONS)  # the same build, resumed in this process
     assert resumed["done"] == 3 and 0 < resumed["evaluations_added"] <= 3 * len(LEARNERS) - count
     assert _rows(db_path) == _rows(reference_db)
     with MetaDB.open(db_path) as db:
         statuses = [b["status"] for b in db.info()["builds"]]
-    assert statuses == ["running", "finished"]  # the killed build never got to record its end
+    assert statuses == ["interrupted", "finished"]  # the killed build, recorded as running, has no process left
 
 
 @pytest.mark.slow
@@ -292,3 +297,78 @@ def test_learners_named_for_a_build_over_both_tasks_serve_each_task_they_can(tmp
     assert not (tmp_path / "typo.sqlite").exists()  # refused before the database was created
     none = CliRunner().invoke(app, [*args, str(tmp_path / "none.sqlite"), "--learners", "lda"])
     assert none.exit_code == 2 and "none of the learners named (lda) serves regression" in " ".join(none.stderr.split())
+
+
+def _copy_reference(reference, tmp_path) -> tuple[Path, Path]:
+    import shutil
+
+    folder, reference_db, _ = reference
+    shutil.copytree(folder, tmp_path / "data")
+    shutil.copy(reference_db, tmp_path / "m.sqlite")
+    return tmp_path / "data", tmp_path / "m.sqlite"
+
+
+def test_a_file_changed_since_its_results_were_stored_stops_the_build_until_replace_changed(reference, tmp_path, env):
+    from typer.testing import CliRunner
+
+    from automl_meta.cli.main import app
+
+    folder, db_path = _copy_reference(reference, tmp_path)
+    make_mixed_frame(90, seed=7).to_csv(folder / "alpha.csv", index=False)  # other data under the same name
+    before = _rows(db_path)
+    with MetaDB.open(db_path) as db:
+        builds = len(db.builds())
+    args = ["db", "build", "--source", f"dir:{folder}", "--db", str(db_path), "--quiet", *CLI_OPTIONS]
+    refused = CliRunner().invoke(app, args)
+    assert refused.exit_code == 2, refused.stderr
+    message = " ".join(refused.stderr.split())
+    assert "1 dataset file changed since" in message and "its results: alpha;" in message and "--replace-changed" in message
+    assert _rows(db_path) == before
+    with MetaDB.open(db_path) as db:
+        assert len(db.builds()) == builds  # refused before a build was recorded
+
+    replaced = CliRunner().invoke(app, [*args, "--replace-changed", "--json"])
+    assert replaced.exit_code == 0, replaced.stderr
+    summary = json.loads(replaced.stdout)
+    assert summary["replaced"] == ["alpha"] and summary["evaluations_added"] == len(LEARNERS)
+    with MetaDB.open(db_path) as db:
+        alpha = db.datasets().set_index("name").loc["alpha"]
+        assert alpha["n_rows"] == 90
+        assert db.info()["n_missing_pairs"] == 0 and db.meta_features().shape[0] == 3
+        assert "--replace-changed" in db.builds()["command"].iloc[-1]
+    again = build_metadb(f"dir:{folder}", db_path, OPTIONS)  # the new file is now the stored one
+    assert again["evaluations_added"] == 0 and again["replaced"] == []
+
+
+def test_a_file_saved_again_with_the_same_data_keeps_its_results(reference, tmp_path, env):
+    folder, db_path = _copy_reference(reference, tmp_path)
+    text = (folder / "alpha.csv").read_text()
+    (folder / "alpha.csv").write_bytes(text.replace("\n", "\r\n").encode())  # other bytes, the same table
+    before = _rows(db_path)
+    with MetaDB.open(db_path) as db:
+        old_hash = db.conn.execute("SELECT source_hash FROM datasets WHERE name = 'alpha'").fetchone()[0]
+    again = build_metadb(f"dir:{folder}", db_path, OPTIONS)
+    assert again["evaluations_added"] == 0 and again["replaced"] == []
+    assert _rows(db_path) == before
+    with MetaDB.open(db_path) as db:
+        new_hash = db.conn.execute("SELECT source_hash FROM datasets WHERE name = 'alpha'").fetchone()[0]
+    assert old_hash and new_hash and new_hash != old_hash
+
+
+def test_a_database_from_before_source_hashes_checks_its_files_once_by_their_data(reference, tmp_path, env):
+    folder, db_path = _copy_reference(reference, tmp_path)
+    with MetaDB.open(db_path, readonly=False) as db, db.transaction() as conn:
+        conn.execute("UPDATE datasets SET source_hash = NULL")  # as a database built before they were recorded
+    make_mixed_frame(60, seed=9, task="regression").to_csv(folder / "beta.tsv.gz", sep="\t", index=False)
+    with pytest.raises(UsageError, match="changed since .* its results: beta;"):
+        build_metadb(f"dir:{folder}", db_path, OPTIONS)
+    with MetaDB.open(db_path) as db:  # the unchanged files got their hash; the changed one has none yet
+        hashes = dict(db.conn.execute("SELECT name, source_hash FROM datasets").fetchall())
+    assert hashes["alpha"] and hashes["gamma"] and hashes["beta"] is None
+
+
+def test_a_changed_target_in_the_manifest_is_a_changed_dataset(reference, tmp_path, env):
+    folder, db_path = _copy_reference(reference, tmp_path)
+    (folder / "MANIFEST.csv").write_text("name,task,target\nalpha,classification,color\n")
+    with pytest.raises(UsageError, match="its results: alpha;"):
+        build_metadb(f"dir:{folder}", db_path, OPTIONS)

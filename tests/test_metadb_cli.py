@@ -150,6 +150,8 @@ def test_db_manifest_finalize_ships_a_rollback_journal_file(weka_db, tmp_path):
     assert {"name", "task", "n_rows", "n_features"} <= set(manifest["datasets"][0])
     with sqlite3.connect(copy) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        assert conn.execute("SELECT count(*) FROM builds").fetchone()[0] >= 1
+        assert conn.execute("SELECT count(*) FROM builds WHERE pid IS NOT NULL OR host IS NOT NULL").fetchone()[0] == 0
 
 
 @pytest.mark.parametrize("option, message", [

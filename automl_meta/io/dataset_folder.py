@@ -11,6 +11,7 @@ task inferred).
 from __future__ import annotations
 
 import csv
+import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,18 @@ def dataset_name(path: Path) -> str:
         if lower.endswith(suffix):
             return name[: -len(suffix)]
     return name
+
+
+def source_hash(path: str | Path, target: str | None, task: str) -> str:
+    """A hash of what a dataset is read from: the file's bytes, the target column and the task asked for.
+
+    A resumed build compares it with the stored one, so a file edited (or replaced by
+    another of the same name) since its results were stored is not taken for them.
+    """
+    with open(path, "rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256")
+    digest.update(f"\x1f{target or ''}\x1f{task}".encode())
+    return digest.hexdigest()
 
 
 def read_manifest(folder: Path) -> dict[str, dict]:

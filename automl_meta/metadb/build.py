@@ -43,6 +43,7 @@ class BuildProgress:
     started: float = field(default_factory=time.perf_counter)
     current: str = ""
     failures: list = field(default_factory=list)
+    replaced: list = field(default_factory=list)
 
     @property
     def remaining(self) -> int:
@@ -50,7 +51,7 @@ class BuildProgress:
 
     def as_dict(self) -> dict:
         return {"total": self.total, "done": self.done, "failed": self.failed, "remaining": self.remaining,
-                "evaluations_added": self.evaluations, "already_stored": self.skipped,
+                "evaluations_added": self.evaluations, "already_stored": self.skipped, "replaced": list(self.replaced),
                 "seconds": round(time.perf_counter() - self.started, 2), "failures": list(self.failures)}
 
 
@@ -184,6 +185,8 @@ def run_build(db, refs: Sequence[DatasetRef], options: BuildOptions, executor, s
     """
     state = BuildProgress(total=len(refs))
     notify = progress or (lambda _state: None)
+    refs = stored_openml_names(db.datasets()[["name", "source_id"]].itertuples(index=False), refs)
+    state.replaced = settle_changed_files(db, refs, executor, options.replace_changed)
     build_id = db.start_build(source, options.protocol(), build_versions(options), options.random_state, command)
     status = "interrupted"
     try:
@@ -244,11 +247,55 @@ def stored_openml_names(stored, refs: Sequence[DatasetRef]) -> list[DatasetRef]:
     return settled
 
 
+def settle_changed_files(db, refs: Sequence[DatasetRef], executor, replace: bool) -> list[str]:
+    """The stored datasets whose file changed since their results were stored: refused, or dropped.
+
+    A stored dataset read from a file is checked by its source hash (the file's bytes,
+    target and task). Where that differs, or was never recorded (a database from before
+    it was), the file is loaded again: the same data (a file saved again) keeps its
+    results and the new hash; other data raises
+    :class:`~automl_meta.exceptions.UsageError` before anything is computed, unless
+    ``replace``, which drops their results so that the build recomputes them. Returns
+    the names dropped.
+    """
+    from automl_meta.exceptions import UsageError
+    from automl_meta.io.dataset_folder import source_hash
+
+    stored = db.stored_sources()
+    suspects = {}
+    for ref in refs:
+        if ref.path is None or ref.name not in stored:
+            continue
+        dataset_id, content, known = stored[ref.name]
+        try:
+            now = source_hash(ref.path, ref.target, ref.task)
+        except OSError:  # gone since the folder was listed: loading it again says why
+            now = None
+        if now is None or now != known:
+            suspects[ref.name] = (ref, dataset_id, content)
+    changed = []
+    for name, record in map_surviving_crashes(executor, describe_unit, [(name, (ref,)) for name, (ref, _, _) in suspects.items()]):
+        _, dataset_id, content = suspects[name]
+        if not isinstance(record, WorkerLost) and record["status"] == "ok" and record["content_hash"] == content:
+            db.set_source_hash(dataset_id, record["source_hash"])
+        else:
+            changed.append(name)
+    changed.sort()
+    if changed and not replace:
+        shown = ", ".join(changed[:10]) + (f" and {len(changed) - 10} more" if len(changed) > 10 else "")
+        raise UsageError(f"{len(changed)} dataset file{'s' if len(changed) > 1 else ''} changed since {db.path} stored "
+                         f"{'their' if len(changed) > 1 else 'its'} results: {shown}; rerun with --replace-changed to drop "
+                         "those results and recompute them, or give the changed files new names to keep both")
+    for name in changed:
+        logger.warning("%s: its file changed since its results were stored; recomputing them", name)
+        db.forget_dataset(suspects[name][1])
+    return changed
+
+
 def _describe_all(db, refs, executor, build_id, state, notify) -> dict[int, tuple[DatasetRef, str]]:
     """Store a row for every dataset (loading only those not stored yet); returns id -> (ref, task)."""
     datasets: dict[int, tuple[DatasetRef, str]] = {}
     to_describe = []
-    refs = stored_openml_names(db.datasets()[["name", "source_id"]].itertuples(index=False), refs)
     for ref in refs:
         row = db.conn.execute(
             "SELECT id, task FROM datasets WHERE name = ? AND status = 'ok' ORDER BY id LIMIT 1", (ref.name,)
@@ -271,7 +318,7 @@ def _describe_all(db, refs, executor, build_id, state, notify) -> dict[int, tupl
             state.current = ref.name
             notify(state)
             continue
-        fields = {k: record[k] for k in ("task", "content_hash", "n_rows", "n_features", "n_classes")}
+        fields = {k: record[k] for k in ("task", "content_hash", "source_hash", "n_rows", "n_features", "n_classes")}
         dataset_id = db.add_dataset({**base, **fields, "licence": record.get("licence") or ref.licence}, build_id)
         datasets[dataset_id] = (ref, record["task"])
     return datasets

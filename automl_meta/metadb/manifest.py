@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from automl_meta.metadb import schema
 from automl_meta.metadb.store import MetaDB
 
 
@@ -50,11 +51,15 @@ def finalize_for_shipping(path: str | Path) -> None:
     """Fold the write-ahead log into the file, switch to a rollback journal and vacuum.
 
     A shipped file must be readable where nothing can be written (an installed package):
-    a WAL-mode file needs its ``-shm`` companion, a rollback-journal file does not.
+    a WAL-mode file needs its ``-shm`` companion, a rollback-journal file does not. The
+    process ids and machine names of finished builds are dropped: they say nothing to
+    the file's users, and a machine's name is not the builder's to publish.
     """
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if schema.has_column(conn, "builds", "pid"):
+            conn.execute("UPDATE builds SET pid = NULL, host = NULL WHERE status != 'running'")
         conn.execute("PRAGMA journal_mode = DELETE")
         conn.execute("VACUUM")
     finally:

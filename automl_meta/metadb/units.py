@@ -36,6 +36,7 @@ class BuildOptions:
     mf_max_rows: int = 2000
     mf_groups: tuple[str, ...] | None = None  # None: the extractor's default groups
     redo: tuple[str, ...] = ()  # learners whose stored evaluations are dropped and recomputed (their definition changed)
+    replace_changed: bool = False  # files changed since their results were stored: drop those results and recompute
 
     def protocol(self) -> dict:
         """What makes scores comparable: stored once per database and checked on every rerun."""
@@ -87,10 +88,13 @@ def _reason(exc: BaseException) -> str:
 
 def describe_unit(ref: DatasetRef) -> dict:
     """The dataset row: task, content hash, shape; or ``status: failed`` with the reason."""
+    from automl_meta.io.dataset_folder import source_hash
+
     if ref.error is not None:
         return failed_dataset(ref.name, ref.error)
     try:
         dataset, extra = load_ref(ref)
+        hashed = None if ref.path is None else source_hash(ref.path, ref.target, ref.task)
     except Exception as exc:  # recorded as the dataset's failure reason, and the build goes on
         logger.debug("%s: cannot load (%s)", ref.name, exc)  # the build's summary names every failure
         return failed_dataset(ref.name, _reason(exc))
@@ -100,6 +104,7 @@ def describe_unit(ref: DatasetRef) -> dict:
         "task": dataset.task,
         "target": dataset.target,
         "content_hash": dataset.content_hash(),
+        "source_hash": hashed,
         "n_rows": dataset.n_rows,
         "n_features": dataset.n_features,
         "n_classes": dataset.n_classes if dataset.task == "classification" else None,
