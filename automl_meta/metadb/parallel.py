@@ -183,10 +183,14 @@ def make_executor(jobs: int = 1, dask: str | None = None, scheduler: str | None 
 
 
 def _quiet_loggers(*prefixes: str) -> None:
-    """Only CRITICAL records from these loggers and their children (some set their own level) from now on."""
+    """No records at all from these loggers and their children (some set their own level) from now on.
+
+    Above CRITICAL: a scheduler still running when the client's connection closes logs a
+    CRITICAL "Closed comm ... while trying to write" with its traceback.
+    """
     names = [n for n in logging.root.manager.loggerDict if n.split(".")[0] in prefixes]
     for name in (*prefixes, *names):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 @contextmanager
