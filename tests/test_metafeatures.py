@@ -129,6 +129,16 @@ def test_same_random_state_gives_identical_values(mixed_classification, mf_class
     assert again.values == mf_classification.values
 
 
+def test_the_hubs_of_the_complexity_group_are_the_same_on_every_run():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(300, 5)), columns=[f"c{i}" for i in range(5)])
+    frame["target"] = np.where(frame["c0"] + rng.normal(size=300) > 0, "a", "b")
+    dataset = make_dataset(frame, target="target")
+    runs = [extract_metafeatures(dataset, groups="complexity", random_state=0).values for _ in range(4)]
+    assert runs[0]["hubs.mean"] is not None and 0 < runs[0]["hubs.mean"] < 1
+    assert all(run == runs[0] for run in runs[1:])
+
+
 def test_different_random_state_draws_a_different_sample(mixed_classification, mf_classification):
     other = extract_metafeatures(mixed_classification, random_state=7, **FAST)
     assert other.values != mf_classification.values

@@ -1,7 +1,9 @@
 """Call pymfe safely: no global RNG side effects, no warnings, no crashes.
 
 * ``MFE(random_state=...)`` seeds NumPy's global generator (and ``attr_conc``
-  reseeds it); :func:`preserved_global_rng` restores the caller's state. Since
+  reseeds it); :func:`preserved_global_rng` restores the caller's state. igraph
+  (the ``hubs`` feature) has its own generator, seeded for the call by
+  :func:`seeded_igraph`. Since
   pymfe draws from that shared generator, calls are serialised by a lock: two
   threads extracting at once would otherwise reseed each other (processes, as
   in a process pool or Dask workers with one thread, run in parallel).
@@ -53,6 +55,27 @@ def preserved_global_rng() -> Iterator[None]:
         random.setstate(py_state)
 
 
+@contextmanager
+def seeded_igraph(random_state: int | None) -> Iterator[None]:
+    """Seed igraph's generator for the call, then give igraph back Python's ``random`` (its default).
+
+    The complexity group's ``hubs`` comes from igraph's hub scores, whose ARPACK
+    start vector igraph draws from that generator: unseeded, two runs on the same
+    data differed in the last digits.
+    """
+    try:
+        import igraph
+    except ImportError:  # pymfe's other groups do without it
+        yield
+        return
+    if random_state is not None:
+        igraph.set_random_number_generator(random.Random(random_state))
+    try:
+        yield
+    finally:
+        igraph.set_random_number_generator(random)
+
+
 def _extract(
     data: PreparedData, groups: tuple[str, ...], summary: tuple[str, ...], random_state: int | None, n_folds: int
 ) -> dict:
@@ -95,7 +118,8 @@ def run_pymfe(
     if n_folds is None:
         # StratifiedKFold refuses more folds than the largest class has members
         n_folds = int(min(N_CV_FOLDS, max(2, np.unique(data.y, return_counts=True)[1].max())))
-    with _PYMFE_LOCK, preserved_global_rng(), fast_pymfe(), warnings.catch_warnings(), np.errstate(all="ignore"):
+    with (_PYMFE_LOCK, preserved_global_rng(), seeded_igraph(random_state), fast_pymfe(), warnings.catch_warnings(),
+          np.errstate(all="ignore")):
         warnings.simplefilter("ignore")
         try:
             return _extract(data, groups, summary, random_state, n_folds)
