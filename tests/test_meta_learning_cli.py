@@ -298,3 +298,44 @@ def test_finetune_encodes_a_new_table_with_the_init_levels_and_keeps_its_constan
     tuned = runner.invoke(app, ["finetune", str(new_task), "--init", str(init), "--shots", "3", "--steps", "2", "--repeats", "2", "--json"])
     assert tuned.exit_code == 0, tuned.stderr
     assert json.loads(tuned.stdout)["classes"] == 3
+
+
+def test_finetune_rebuilds_the_infrequent_column_of_a_column_with_more_levels_than_one_hot_keeps(tmp_path):
+    from automl_meta.learners.preprocessing import INFREQUENT_LEVEL, MAX_ONEHOT_CATEGORIES
+
+    rng = np.random.default_rng(5)
+    labels = np.repeat(np.arange(12), 25)
+    frame = pd.DataFrame(rng.normal(size=(len(labels), 2)) + labels[:, None] * 0.3, columns=["f1", "f2"])
+    frame["shop"] = [f"s{v}" for v in rng.zipf(1.3, len(labels)) % 60]  # a long tail of rare levels
+    frame["label"] = [f"k{k}" for k in labels]
+    data, init = tmp_path / "classes.csv", tmp_path / "tab.pt"
+    frame.to_csv(data, index=False)
+    result = runner.invoke(app, ["meta-train", "tabular", "--data", str(data), "--ways", "3", "--shots", "3", "--meta-batch", "2",
+                                 "--iterations", "2", "--validate-every", "0", "--validation-tasks", "2", "--device", "cpu", "--out", str(init)])
+    assert result.exit_code == 0, result.stderr
+    tasks = load_checkpoint(init, kind="init")[1]["tasks"]
+    assert len(tasks["categories"]["shop"]) == MAX_ONEHOT_CATEGORIES and tasks["categories"]["shop"][-1] == INFREQUENT_LEVEL
+    assert tasks["rare_levels"]["shop"] and not set(tasks["rare_levels"]["shop"]) & set(tasks["categories"]["shop"])
+    new_task = tmp_path / "new.csv"
+    frame[frame["label"].isin(["k0", "k1", "k2"])].to_csv(new_task, index=False)
+    tuned = runner.invoke(app, ["finetune", str(new_task), "--init", str(init), "--shots", "3", "--steps", "2", "--repeats", "2", "--json"])
+    assert tuned.exit_code == 0, tuned.stderr
+    assert json.loads(tuned.stdout)["classes"] == 3
+
+
+def test_the_recorded_levels_encode_a_table_as_the_fitted_preprocessor_did():
+    from automl_meta.learners.preprocessing import (
+        INFREQUENT_LEVEL, MISSING_CATEGORY, onehot_levels, rare_levels, share_rare_levels, tabular_preprocessor,
+    )
+
+    rng = np.random.default_rng(0)
+    shop = pd.Series([f"s{v}" for v in rng.zipf(1.3, 400) % 80], dtype=object)
+    shop[7] = np.nan  # missing (NaN, as the reader gives it) is one more level, and a rare one here
+    X = pd.DataFrame({"shop": shop, "x": rng.normal(size=400)})
+    fitted = tabular_preprocessor(["shop"], ["x"]).fit(X)
+    levels, rare = onehot_levels(fitted), rare_levels(fitted)
+    assert levels["shop"][-1] == INFREQUENT_LEVEL and MISSING_CATEGORY in rare["shop"]
+    again = X.copy()
+    again["shop"] = share_rare_levels(again["shop"], rare["shop"])
+    rebuilt = tabular_preprocessor(["shop"], ["x"], categories=levels).fit(again)
+    np.testing.assert_array_equal(rebuilt.transform(again), fitted.transform(X))

@@ -21,6 +21,7 @@ from automl_meta.exceptions import UsageError
 ENCODINGS = ("onehot", "ordinal")
 MISSING_CATEGORY = "__missing__"
 MAX_ONEHOT_CATEGORIES = 32  # per column; rarer levels share one "infrequent" column
+INFREQUENT_LEVEL = "__infrequent__"  # the level :func:`onehot_levels` gives that shared column
 
 
 def tabular_preprocessor(
@@ -93,17 +94,38 @@ def tabular_preprocessor(
 def onehot_levels(preprocessor: ColumnTransformer) -> dict[str, list[str]]:
     """The levels of each categorical column that a fitted one-hot :func:`tabular_preprocessor` encodes.
 
-    Infrequent levels that share one column are left out, so passing the result
-    as ``categories`` reproduces the output width only when no column had more
-    than :data:`MAX_ONEHOT_CATEGORIES` levels.
+    In the order of its output columns. A column with more than
+    :data:`MAX_ONEHOT_CATEGORIES` levels, whose rarer levels share one
+    "infrequent" output column, ends with :data:`INFREQUENT_LEVEL`: passing the
+    result as ``categories``, after :func:`share_rare_levels` has replaced the
+    levels :func:`rare_levels` lists by that sentinel, reproduces the output columns.
     """
+    return {column: [str(level) for level in levels if rare is None or level not in set(rare)] + ([INFREQUENT_LEVEL] if rare is not None else [])
+            for column, levels, rare in _categorical_levels(preprocessor)}
+
+
+def share_rare_levels(column, rare: Sequence[str]):
+    """A categorical column (pandas Series) with the levels ``rare`` replaced by :data:`INFREQUENT_LEVEL`.
+
+    Missing values too, when they were rare (:data:`MISSING_CATEGORY` among ``rare``).
+    """
+    rare = set(rare)
+    shared = column.where(~column.isin(rare), INFREQUENT_LEVEL)
+    return shared.fillna(INFREQUENT_LEVEL) if MISSING_CATEGORY in rare else shared
+
+
+def rare_levels(preprocessor: ColumnTransformer) -> dict[str, list[str]]:
+    """The levels that share the "infrequent" output column, for the columns that have one."""
+    return {column: [str(level) for level in rare] for column, _, rare in _categorical_levels(preprocessor) if rare is not None}
+
+
+def _categorical_levels(preprocessor: ColumnTransformer) -> list[tuple[str, list, list | None]]:
+    """(column, levels, infrequent levels or None) of each one-hot encoded column of a fitted preprocessor."""
     pipeline = preprocessor.named_transformers_.get("categorical")
     columns = next((cols for name, _, cols in preprocessor.transformers_ if name == "categorical"), [])
     if pipeline is None or not len(columns):
-        return {}
+        return []
     encoder = pipeline[-1]
     infrequent = getattr(encoder, "infrequent_categories_", [None] * len(columns))
-    return {
-        str(column): [str(level) for level in levels if rare is None or level not in set(rare)]
-        for column, levels, rare in zip(columns, encoder.categories_, infrequent)
-    }
+    return [(str(column), list(levels), None if rare is None else list(rare))
+            for column, levels, rare in zip(columns, encoder.categories_, infrequent)]

@@ -143,14 +143,15 @@ def init_inputs(dataset, raw, manifest: dict) -> np.ndarray:
     frame it was made from. A column the reader dropped because it is constant
     here (a few classes of a larger table often make some so) is taken back
     from ``raw``. Categorical columns are one-hot encoded with the levels the
-    init was meta-trained with (a level it never saw encodes as zeros), so the
-    width does not depend on which levels this table holds; numeric columns are
+    init was meta-trained with (a level it never saw encodes as zeros; those that
+    shared its "infrequent" column share it again), so the width does not depend
+    on which levels this table holds; numeric columns are
     imputed and standardized on this table's rows (no labels involved).
     """
     import pandas as pd
 
     from automl_meta.dataset import category_strings
-    from automl_meta.learners.preprocessing import tabular_preprocessor
+    from automl_meta.learners.preprocessing import share_rare_levels, tabular_preprocessor
 
     tasks = manifest.get("tasks", {})
     expected = list(manifest.get("input_columns") or [])  # none: not a tabular init, refused below
@@ -164,8 +165,11 @@ def init_inputs(dataset, raw, manifest: dict) -> np.ndarray:
     categorical = list(tasks.get("categorical_columns", dataset.categorical_columns))
     numeric = [c for c in expected if c not in set(categorical)]
     X = X[expected]
+    rare = tasks.get("rare_levels") or {}
     for column in categorical:
         X[column] = category_strings(X[column])
+        if column in rare:  # the levels that shared one "infrequent" column at meta-training share it here
+            X[column] = share_rare_levels(X[column], rare[column])
     for column in numeric:
         X[column] = pd.to_numeric(X[column], errors="coerce")
     levels = tasks.get("categories")

@@ -280,7 +280,7 @@ def tabular_tasks(
     fitted on the meta-training rows only. Validation uses the meta-training
     classes when there are too few classes for a separate validation split.
     """
-    from automl_meta.learners.preprocessing import onehot_levels
+    from automl_meta.learners.preprocessing import onehot_levels, rare_levels
 
     family = isinstance(datasets, (list, tuple))
     tables = list(datasets) if family else [datasets]
@@ -351,6 +351,7 @@ def tabular_tasks(
         "categorical_columns": tables[0].categorical_columns,
         "numeric_columns": tables[0].numeric_columns,
         "categories": onehot_levels(preprocessor),  # finetune encodes a new table with these levels, not its own
+        "rare_levels": rare_levels(preprocessor),  # ... and these as the one "infrequent" level
         "target": tables[0].target,
         "classes": class_names,
         "family": family,
