@@ -158,6 +158,10 @@ def info(db: DbOption = None, json_output: JsonOption = False) -> None:
         out.print(f"built with {escape(versions)}", soft_wrap=True)
     if summary["protocol"]:
         out.print(f"protocol: {escape(str(summary['protocol']))}", soft_wrap=True)
+    last = summary["builds"][-1] if summary["builds"] else None
+    if last is not None and last["status"] != "finished":
+        resume = f"; rerun its command to resume it: {escape(str(last['command']))}" if last["status"] == "interrupted" and last["command"] else ""
+        out.print(f"[yellow]build {last['id']} ({escape(str(last['started']))}) is {last['status']}[/]{resume}", soft_wrap=True)
 
 
 @group.command("export")

@@ -46,6 +46,24 @@ def test_db_info_prints_a_table_that_fits_80_columns(weka_db):
     assert (rows["evaluations"], rows["default metric"]) == ("3150", "predictive_accuracy")
 
 
+def test_db_info_names_a_build_killed_before_it_could_close_and_how_to_resume_it(weka_db, tmp_path):
+    import shutil
+    import sqlite3
+    import subprocess
+    import sys
+
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    copy = tmp_path / "killed.sqlite"
+    shutil.copy(weka_db, copy)
+    with sqlite3.connect(copy) as conn:
+        conn.execute("UPDATE builds SET status = 'running', finished = NULL, pid = ?", (int(ended.stdout),))
+    result = runner.invoke(app, ["db", "info", "--db", str(copy)], terminal_width=200)
+    assert result.exit_code == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    assert "build 1 (" in text and "is interrupted; rerun its command to resume it: automl-meta db build --source aslib:" in text
+    assert "is interrupted" not in runner.invoke(app, ["db", "info", "--db", str(weka_db)]).stdout
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_db_export_writes_wide_scores(weka_db, tmp_path, suffix):
     out = tmp_path / f"scores{suffix}"
