@@ -43,8 +43,19 @@ __all__ = ["FittedLearner", "fit_recommended", "recommend_learners"]
 
 
 def _as_frame(X) -> pd.DataFrame:
-    """``X`` itself when a DataFrame, else a frame of the array or list of rows, its columns named by position."""
-    return X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X))
+    """``X`` itself when a DataFrame, else a frame of the 2-D array, list of rows or of row dicts, or dict of columns."""
+    if isinstance(X, pd.DataFrame):
+        return X
+    try:
+        frame = pd.DataFrame(X)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"X must be a DataFrame, a 2-D array, a list of rows or a dict of columns, not {type(X).__name__} ({exc})") from None
+    return frame
+
+
+def _same_values(column: pd.Series, values: np.ndarray) -> bool:
+    """Whether a column of X holds exactly the target's values (missing where it is missing)."""
+    return bool(pd.Series(column.to_numpy()).equals(pd.Series(values)))
 
 
 def _as_dataset(X, y, target: str | None, task: str, name: str) -> Dataset:
@@ -61,7 +72,10 @@ def _as_dataset(X, y, target: str | None, task: str, name: str) -> Dataset:
     values = y.to_numpy() if isinstance(y, pd.Series) else np.asarray(y).ravel()
     if len(values) != len(frame):
         raise UsageError(f"{name}: X has {len(frame)} rows but y has {len(values)}; give one target value per row")
-    while column in frame.columns:
+    if column in frame.columns and _same_values(frame[column], values):
+        raise UsageError(f"{name}: X holds the target column {column!r} too, so the learners would read the answer; "
+                         f"drop it from X, or pass X with target={column!r} and no y")
+    while column in frame.columns:  # a feature of the same name but other values keeps its name
         column = f"_{column}"
     frame[column] = values
     return make_dataset(frame, target=column, task=task, name=name)

@@ -45,6 +45,8 @@ logger = logging.getLogger(__name__)
 
 TASKS = ("classification", "regression")
 TARGET_NAMES = ("target", "class", "label", "y")
+# text cells that mean "missing", in a file (the reader passes them to pandas) or in a frame given in Python
+NA_VALUES = ["", "NA", "N/A", "n/a", "na", "?", "NaN", "nan", "NULL", "null", "None", "none", "-"]
 MIN_ROWS = 10
 MAX_INT_CATEGORIES = 10
 MAX_CLASSES_AUTO = 20
@@ -218,6 +220,20 @@ def _as_number(col: pd.Series) -> pd.Series | None:
     return pd.Series(np.where(np.isinf(values), np.nan, values), index=col.index, name=col.name)
 
 
+def _markers_as_missing(frame: pd.DataFrame) -> None:
+    """Text cells that are a missing-value marker (:data:`NA_VALUES`: ``?``, ``NA``, ``-``...) become missing, in place.
+
+    The file reader already reads them so; a frame made in Python (``pd.read_csv``
+    keeps ``?``) then gives the same columns: a number column with a few ``?`` stays numeric.
+    """
+    for column in frame.columns:
+        values = frame[column]
+        if (values.dtype == object or isinstance(values.dtype, pd.StringDtype)) and not _holds_nested(values):
+            marked = values.isin(NA_VALUES)
+            if marked.any():
+                frame[column] = values.mask(marked)
+
+
 def _holds_nested(col: pd.Series) -> bool:
     """Whether the first present values of a column are lists, arrays, mappings or sets (parquet list and struct columns)."""
     if col.dtype != object:
@@ -363,7 +379,7 @@ def make_dataset(
         raise DatasetError(f"{name}: no data rows (header only?); give a file with at least {MIN_ROWS} rows")
     if frame.shape[1] < 2:
         raise DatasetError(
-            f"{name}: only one column found; the delimiter may be wrong (pass --sep) "
+            f"{name}: only one column found; the delimiter may be wrong (pass --sep, or sep= to load_dataset) "
             "or the file has no feature columns"
         )
     frame = frame.copy()
@@ -371,10 +387,11 @@ def make_dataset(
     repeated = sorted(set(frame.columns[frame.columns.duplicated()]))
     if repeated:
         raise DatasetError(f"{name}: column names repeat ({', '.join(map(repr, repeated))}, as text); give every column its own name")
+    _markers_as_missing(frame)
     target = default_target(list(frame.columns)) if target is None else str(target)
     if target not in frame.columns:
         shown = ", ".join(list(frame.columns)[:20]) + (", ..." if frame.shape[1] > 20 else "")
-        raise DatasetError(f"{name}: target column {target!r} not found; columns are: {shown} (pass --target)")
+        raise DatasetError(f"{name}: target column {target!r} not found; columns are: {shown} (pass --target, or target= in Python)")
 
     y = frame.pop(target)
     if _holds_nested(y):
@@ -399,7 +416,7 @@ def make_dataset(
     else:
         if numeric_y is None:
             raise DatasetError(
-                f"{name}: target {target!r} is not numeric, so it cannot be a regression target (use --task classification)"
+                f"{name}: target {target!r} is not numeric, so it cannot be a regression target (use --task classification, or task='classification' in Python)"
             )
         if y.nunique() < 2:
             raise DatasetError(f"{name}: target {target!r} is constant; nothing to learn")

@@ -49,6 +49,48 @@ def test_a_y_named_like_a_feature_column_does_not_replace_it(frame):
     assert rec.target == "_label" and rec.n_features == 4
 
 
+def test_X_that_still_holds_the_target_column_given_as_y_is_refused(frame):
+    with pytest.raises(UsageError, match="X holds the target column 'target' too"):
+        recommend_learners(frame, frame["target"])
+
+
+def test_rows_as_dicts_read_like_the_frame(frame, rec):
+    from_records = recommend_learners(frame.to_dict("records"), target="target")
+    assert from_records.n_features == rec.n_features and from_records.metafeatures == rec.metafeatures
+
+
+def test_missing_value_markers_in_a_frame_read_as_in_a_file(frame, tmp_path):
+    from automl_meta.io import load_dataset
+
+    marked = frame.copy()
+    marked["x1"] = marked["x1"].astype(object)
+    marked.loc[::10, "x1"] = "?"
+    marked.loc[1::10, "color"] = "NA"
+    marked.to_csv(tmp_path / "marked.csv", index=False)
+    from_python = make_dataset(pd.read_csv(tmp_path / "marked.csv", keep_default_na=False), target="target")
+    from_file = load_dataset(tmp_path / "marked.csv", target="target")
+    assert from_python.numeric_columns == from_file.numeric_columns and "x1" in from_python.numeric_columns
+    assert from_python.X["x1"].isna().sum() == 24 and from_python.X["color"].isna().sum() == from_file.X["color"].isna().sum()
+    assert from_python.content_hash() == from_file.content_hash()
+
+
+def test_errors_name_the_python_argument_too(frame):
+    with pytest.raises(DatasetError, match=r"target column 'nope' not found.*target= in Python"):
+        recommend_learners(frame, target="nope")
+    with pytest.raises(UsageError, match=r"evaluate_top \(--evaluate-top\) must be 1 or more"):
+        recommend_learners(frame, target="target", evaluate_top=-1)
+
+
+def test_fitting_the_svm_spills_no_library_warning(frame, rec):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = fit_recommended(frame, rec, target="target", learner="svm_rbf")
+    assert model.learner == "svm_rbf"
+    assert not [w for w in caught if issubclass(w.category, (FutureWarning, DeprecationWarning))], [str(w.message) for w in caught]
+
+
 def test_to_frame_is_the_ranking_one_row_per_learner(rec):
     table = rec.to_frame()
     assert list(table.index) == [r.rank for r in rec.ranking]

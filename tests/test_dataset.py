@@ -108,7 +108,7 @@ def test_integer_class_labels_read_as_integers_not_floats():
 
 def test_text_columns_are_numbers_only_when_every_value_parses():
     n = 200
-    late_text = [str((i % 20) * 0.5) for i in range(n - 1)] + ["n/a"]  # numbers until the very last row
+    late_text = [str((i % 20) * 0.5) for i in range(n - 1)] + ["many"]  # numbers until the very last row
     frame = pd.DataFrame({
         "as_text": [str(i * 0.25) for i in range(n)],  # numbers written as text: numeric
         "late_text": late_text,                            # one word at the end: categorical
@@ -117,7 +117,7 @@ def test_text_columns_are_numbers_only_when_every_value_parses():
     })
     data = make_dataset(frame)
     assert data.X["as_text"].dtype == np.float64 and data.X["gaps"].dtype == np.float64
-    assert data.X["late_text"].dtype == object and data.X["late_text"].iloc[-1] == "n/a"
+    assert data.X["late_text"].dtype == object and data.X["late_text"].iloc[-1] == "many"
     assert set(data.y) == {"0", "1"}
     labels = pd.Series(["1"] * (n - 1) + ["one"])  # labels that stop being integers at the end stay text
     assert set(make_dataset(frame.assign(target=labels)).y) == {"1", "one"}

@@ -28,10 +28,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from automl_meta.dataset import Dataset, is_text, make_dataset
+from automl_meta.dataset import NA_VALUES, Dataset, is_text, make_dataset
 from automl_meta.exceptions import DatasetError, UsageError
 
-NA_VALUES = ["", "NA", "N/A", "n/a", "na", "?", "NaN", "nan", "NULL", "null", "None", "none", "-"]
 DELIMITERS = [",", ";", "\t", "|"]
 WHITESPACE = r"\s+"  # pandas' separator for columns apart by runs of spaces or tabs
 _COMPRESSED = {".gz": gzip.decompress, ".bz2": bz2.decompress, ".xz": lzma.decompress}
