@@ -274,9 +274,9 @@ def _resolve_learners(task: str, learners) -> list[LearnerSpec]:
 
 def _check_options(cv, repeats, timeout, n_jobs, max_rows, budget=None) -> int:
     if int(cv) < 2:
-        raise UsageError(f"--cv must be 2 or more, got {cv}")
+        raise UsageError(f"cv (--cv) must be 2 or more, got {cv}")
     if int(repeats) < 1:
-        raise UsageError(f"--repeats must be 1 or more, got {repeats}")
+        raise UsageError(f"repeats (--repeats) must be 1 or more, got {repeats}")
     if timeout is not None and not float(timeout) > 0:
         raise UsageError(f"--timeout must be a positive number of seconds, got {timeout}")
     if budget is not None and not float(budget) > 0:

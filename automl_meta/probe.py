@@ -84,7 +84,7 @@ def probe_scores(
     meta-model's order). ``on_result`` sees every learner's result of every draw.
     """
     if rows < 2 * cv:
-        raise UsageError(f"--probe-rows must be at least {2 * cv} for {cv} folds, got {rows}")
+        raise UsageError(f"probe_rows (--probe-rows) must be at least {2 * cv} for {cv} folds, got {rows}")
     if draws < 1:
         raise UsageError(f"the probe needs at least one draw, got {draws}")
     from automl_meta.evaluation import evaluate

@@ -420,7 +420,7 @@ def evaluate_top(
     after each rung when given.
     """
     if k < 1:
-        raise UsageError(f"--evaluate-top must be 1 or more, got {k}")
+        raise UsageError(f"evaluate_top (--evaluate-top) must be 1 or more, got {k}")
     from automl_meta.evaluation import evaluate
 
     candidates = [r.learner for r in recommendation.top(k)]
@@ -476,7 +476,9 @@ def fit_winner(dataset: Dataset, learner: str, random_state: int = 0):
     if learner not in LEARNERS:
         raise LearnerError(f"unknown learner {learner!r}; the portfolio has {', '.join(sorted(LEARNERS))}")
     pipeline = LEARNERS[learner].build(dataset, random_state)
-    pipeline.fit(dataset.X, dataset.y)
+    with warnings.catch_warnings():  # svm_rbf's SVC(probability=True), deprecated in scikit-learn 1.9, kept until 1.11
+        warnings.filterwarnings("ignore", message="The `probability` parameter was deprecated", category=FutureWarning)
+        pipeline.fit(dataset.X, dataset.y)
     return pipeline
 
 

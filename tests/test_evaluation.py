@@ -299,7 +299,7 @@ def test_parallel_workers_give_the_same_scores_as_a_sequential_run(binary):
 
 
 def test_bad_options_are_usage_errors(binary):
-    with pytest.raises(UsageError, match="--cv must be 2 or more"):
+    with pytest.raises(UsageError, match=r"cv \(--cv\) must be 2 or more"):
         evaluate(binary, learners=["dummy"], cv=1)
     with pytest.raises(UsageError, match="--timeout must be a positive"):
         evaluate(binary, learners=["dummy"], timeout=0)
