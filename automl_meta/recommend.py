@@ -476,8 +476,10 @@ def fit_winner(dataset: Dataset, learner: str, random_state: int = 0):
     if learner not in LEARNERS:
         raise LearnerError(f"unknown learner {learner!r}; the portfolio has {', '.join(sorted(LEARNERS))}")
     pipeline = LEARNERS[learner].build(dataset, random_state)
-    with warnings.catch_warnings():  # svm_rbf's SVC(probability=True), deprecated in scikit-learn 1.9, kept until 1.11
-        warnings.filterwarnings("ignore", message="The `probability` parameter was deprecated", category=FutureWarning)
+    # as in cross-validation: the libraries' remarks (LightGBM on many classes, svm_rbf's SVC(probability=True),
+    # deprecated in scikit-learn 1.9 and kept until 1.11, convergence) are not the user's to read
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         pipeline.fit(dataset.X, dataset.y)
     return pipeline
 

@@ -115,10 +115,14 @@ def recommend_command(
             raise UsageError("--timeout limits the fits of --evaluate-top; add --evaluate-top K")
         if not timeout > 0:
             raise UsageError(f"--timeout must be a positive number of seconds, got {timeout}")
-    if fit is not None:  # a folder, or the data itself, is refused before the work, not after the fit
+    if fit is not None:  # a folder, or an input (through the model or its sidecar), is refused before the work
         from automl_meta.io.atomic import check_output_file
+        from automl_meta.io.fitted_models import sidecar_path
+        from automl_meta.meta_db import shipped_path
 
-        check_output_file(fit, "model.skops", {"the data": data})
+        inputs = {"the data": data, "the meta-database": db if db is not None else shipped_path("metadb.sqlite")}
+        check_output_file(fit, "model.skops", inputs)
+        check_output_file(sidecar_path(fit), "model.skops", inputs)
     with collector_paused():
         from automl_meta.io.rank_file import rank_file
 

@@ -11,6 +11,8 @@ import functools
 import json
 import math
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -598,6 +600,33 @@ def test_fit_refuses_a_folder_or_the_data_file_before_any_work(metadb, churn_csv
         assert result.exit_code == 2, result.output
         assert message in " ".join(result.stderr.split()) and result.stdout == ""  # nothing ranked, nothing fitted
     assert churn_csv.read_bytes() == before
+
+
+def test_fit_refuses_the_meta_database_and_a_sidecar_over_the_data_before_any_work(metadb, churn_csv, tmp_path):
+    import shutil
+
+    db = tmp_path / "my.sqlite"
+    shutil.copy(metadb, db)
+    data = tmp_path / "model.json"  # the sidecar of --fit model would land on it
+    shutil.copy(churn_csv, data)
+    before = (db.read_bytes(), data.read_bytes())
+    for args, message in (((churn_csv, "--db", db, "--fit", db), "is the meta-database; writing there would replace it"),
+                          ((data, "--db", db, "--fit", tmp_path / "model"), "model.json: is the data; writing there would replace it")):
+        result = _invoke("recommend", *args, "--json")
+        assert result.exit_code == 2, result.output
+        assert message in " ".join(result.stderr.split()) and result.stdout == ""
+    assert (db.read_bytes(), data.read_bytes()) == before
+
+
+def test_fit_of_a_many_class_winner_spills_no_library_warning(metadb, tmp_path):
+    rng = np.random.default_rng(4)
+    data = tmp_path / "names.csv"
+    pd.DataFrame({"x": rng.normal(size=30), "z": rng.normal(size=30), "name": [f"n{i}" for i in range(30)]}).to_csv(data, index=False)
+    with warnings.catch_warnings(record=True) as caught:  # in this process a warning is recorded, not printed
+        warnings.simplefilter("always")
+        result = _invoke("recommend", data, "--db", metadb, "--fit", tmp_path / "n.skops", "--json")
+    assert result.exit_code == 0, result.output
+    assert not caught and "Warning" not in result.stderr, [str(w.message) for w in caught]
 
 
 def test_predict_scores_a_target_with_labels_the_model_never_had_with_a_note(metadb, churn_csv, tmp_path):
