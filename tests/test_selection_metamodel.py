@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -235,3 +236,86 @@ def test_flaml_baseline_explains_which_features_it_lacks(meta):
     meta_X, scores = meta
     with pytest.raises(UsageError, match="nr_inst"):
         SimpleFeatureNN().fit(meta_X, scores)
+
+
+def test_integer_column_labels_reach_every_method_as_at_fit(meta):
+    meta_X, scores = meta
+    as_ints = meta_X.set_axis(range(meta_X.shape[1]), axis=1)
+    as_text = meta_X.set_axis([str(c) for c in range(meta_X.shape[1])], axis=1)
+    model = MetaModel(n_estimators=10, random_state=0).fit(as_ints, scores)
+    row_ints, row_text = as_ints.iloc[[10]], as_text.iloc[[10]]
+    pd.testing.assert_frame_equal(model.predict(row_ints), model.predict(row_text))
+    pd.testing.assert_frame_equal(model.rank(row_ints), model.rank(row_text))
+    assert model.nearest(row_ints, k=1) == [("ds010", 0.0)]  # read as all-missing, another dataset came first
+    for ints, text in zip(model.predict_interval(row_ints), model.predict_interval(row_text)):
+        pd.testing.assert_frame_equal(ints, text)
+    assert model.explain(row_ints)["forest"].equals(model.explain(row_text)["forest"])
+    with pytest.raises(UsageError, match="shares no meta-feature.*'0', '1', '2'"):
+        model.predict(meta_X.iloc[:1])  # named columns: none is called as at fit
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"n_estimators": 0}, "n_estimators == 0, must be >= 1"),
+    ({"n_estimators": 2.5}, "n_estimators must be an instance of int"),
+    ({"learning_rate": 0.0}, "learning_rate == 0.0, must be > 0.0"),
+    ({"num_leaves": 1}, "num_leaves == 1, must be >= 2"),
+    ({"subsample": 1.5}, "subsample == 1.5, must be <= 1.0"),
+    ({"colsample_bytree": float("nan")}, "colsample_bytree must be a finite number"),
+    ({"reg_lambda": -1.0}, "reg_lambda == -1.0, must be >= 0.0"),
+    ({"portfolio_size": -1}, "portfolio_size == -1, must be >= 0"),
+    ({"n_neighbors": 0}, "n_neighbors == 0, must be >= 1"),
+    ({"boosting": "dart"}, "unknown boosting 'dart'; use one of gbdt, rf"),
+    ({"dataset_weight": "size"}, "unknown dataset_weight 'size'"),
+    ({"score_floor": "max"}, "unknown score_floor 'max'"),
+    ({"random_state": -1}, "random_state must be an integer in"),
+])
+def test_metamodel_refuses_invalid_hyperparameters_at_fit(meta, params, message):
+    meta_X, scores = meta
+    model = MetaModel(**params)  # scikit-learn style: the constructor only stores
+    with pytest.raises(UsageError, match=message):
+        model.fit(meta_X, scores)
+
+
+def test_no_rows_give_empty_frames_and_one_dataset_methods_ask_for_a_row(meta):
+    meta_X, scores = meta
+    model = MetaModel(n_estimators=5, random_state=0).fit(meta_X, scores)
+    empty = meta_X.iloc[:0]
+    frames = [model.predict(empty), model.rank(empty), model.decision_function(empty), *model.predict_interval(empty)]
+    for frame in frames:
+        assert frame.shape == (0, 3) and list(frame.columns) == model.learners_
+    with pytest.raises(UsageError, match="explain needs one dataset, but meta_x has no rows"):
+        model.explain(empty)
+    with pytest.raises(UsageError, match="nearest needs one dataset, but meta_x has no rows"):
+        model.nearest(empty)
+    with pytest.raises(UsageError, match="meta_X must be a pandas DataFrame"):
+        model.predict_interval(meta_X.to_numpy())
+
+
+def test_a_failed_save_leaves_the_previous_model_loadable(meta, tmp_path):
+    meta_X, scores = meta
+    model = MetaModel(n_estimators=5, random_state=0).fit(meta_X, scores)
+    manifest_path, booster_path = save_metamodel(model, tmp_path, "mm")
+    before = manifest_path.read_bytes(), booster_path.read_bytes()
+    other = MetaModel(n_estimators=7, random_state=1).fit(meta_X, scores)
+    with pytest.raises(UsageError, match="not saved, the manifest cannot be written as JSON"):
+        save_metamodel(other, tmp_path, "mm", extra={"source": object()})
+    assert (manifest_path.read_bytes(), booster_path.read_bytes()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mm.json", "mm.lgb.txt"]  # no temporary file left
+    pd.testing.assert_frame_equal(load_metamodel(tmp_path, "mm").predict(meta_X), model.predict(meta_X))
+
+
+def test_meta_features_near_the_float_limit_save_as_valid_json_without_overflow(meta, tmp_path):
+    meta_X, scores = meta
+    extreme = meta_X.copy()
+    extreme.iloc[0, 2], extreme.iloc[1, 2] = 1e308, -1e308  # their span overflows a float
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's overflow RuntimeWarning would fail the test
+        model = MetaModel(n_estimators=5, random_state=0).fit(extreme, scores)
+        manifest_path, _ = save_metamodel(model, tmp_path, "mm", extra={"gap": float("inf")})
+        loaded = load_metamodel(tmp_path, "mm")
+    manifest = json.loads(manifest_path.read_text(), parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))
+    assert manifest["extra"]["gap"] is None  # a non-finite number is stored as null
+    assert np.isfinite(manifest["space"]["span"]).all() and np.isfinite(manifest["space"]["train"]).all()
+    assert loaded.space_.transform(extreme.iloc[:2])[:, 2].tolist() == [1.0, 0.0]
+    assert loaded.nearest(extreme.iloc[[0]], k=1) == [("ds000", 0.0)]
+    pd.testing.assert_frame_equal(loaded.predict(extreme), model.predict(extreme))

@@ -82,3 +82,13 @@ def test_the_suite_adds_the_forest_only_when_asked():
     assert "multi-output RF" not in default_selectors()
     spec = default_selectors(forest=True)["multi-output RF"]
     assert isinstance(spec.make(0), MultiOutputForest) and spec.seeded
+
+
+def test_no_datasets_get_no_neighbour_weights_and_integer_labels_find_their_neighbours():
+    meta, scores = switching_meta()
+    as_ints = meta.set_axis(range(meta.shape[1]), axis=1)
+    model = MultiOutputForest(n_estimators=20, random_state=0).fit(as_ints.iloc[:30], scores.iloc[:30])
+    empty = model.neighbour_weights(as_ints.iloc[:0])
+    assert empty.shape == (0, 30) and list(empty.columns) == model.training_datasets_
+    weights = model.neighbour_weights(as_ints.iloc[:30])
+    assert (weights.to_numpy().diagonal() == 1.0).all()  # a training dataset is its own only neighbour

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
+from sklearn.exceptions import NotFittedError
 
 from automl_meta.selection.pairwise_forest import PairwiseForest
 from automl_meta.selection.suite import default_selectors, evaluate_suite
@@ -71,3 +73,10 @@ def test_suite_adds_the_pairwise_forests_only_when_asked():
     result = report["selectors"]["pairwise RF (SATzilla)"]
     # held out one at a time, the duels still find each dataset's winner far more often than the SBS
     assert result["mean"]["top1_accuracy"] > report["selectors"]["SBS"]["mean"]["top1_accuracy"] + 0.3
+
+
+def test_predict_before_fit_says_not_fitted_as_every_selector_does():
+    meta, _ = switching_meta()
+    for call in (PairwiseForest().predict, PairwiseForest().predict_proba_duels, PairwiseForest().rank):
+        with pytest.raises(NotFittedError):
+            call(meta.iloc[:1])

@@ -9,6 +9,11 @@ Two files per model, both text:
   the min-max statistics of the meta-features (for ``nearest``), the training scores
   (for ``predict_interval``) and the SHA-256 of the booster file.
 
+Both files are built and serialized in full before either is written, then
+written beside their targets and moved in together, so a save that fails
+leaves the previous pair loadable. JSON has no NaN or infinity: a non-finite
+number is stored as ``null`` (read back as NaN).
+
 LightGBM is imported only when a model is loaded.
 """
 
@@ -16,14 +21,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import platform
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from automl_meta.exceptions import ArtifactError, MetaDBVersionError
-from automl_meta.io.atomic import write_text_atomic
+from automl_meta.exceptions import ArtifactError, MetaDBVersionError, UsageError
+from automl_meta.io.atomic import atomic_path
 
 FORMAT = "automl-meta-metamodel"
 FORMAT_VERSION = 1
@@ -45,23 +51,22 @@ def _versions() -> dict:
             "python": platform.python_version()}
 
 
-def save_metamodel(model, directory: str | Path, prefix: str = "metamodel", extra: dict | None = None) -> tuple[Path, Path]:
-    """Write ``<prefix>.json`` and ``<prefix>.lgb.txt`` in ``directory``; returns both paths.
+def _json_safe(value):
+    """``value`` with every non-finite float as None: JSON has no NaN or infinity, and the manifest must parse."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
 
-    ``extra`` is stored in the manifest as is (e.g. the task, metric and meta-database it came from).
-    """
-    from sklearn.utils.validation import check_is_fitted
 
+def _manifest(model, boosters: list[str], booster_path: Path, text: str, extra: dict | None) -> dict:
+    """Everything but the boosters, as JSON values."""
     from automl_meta.selection.metamodel import TRAINING_VERSION
 
-    check_is_fitted(model, "boosters_")
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    manifest_path, booster_path = _paths(directory, prefix)
-    boosters = {f"model:{k}": b for k, b in model.boosters_.items()}
-    boosters.update({f"range:{k}": b for k, b in model.range_boosters_.items()})
-    text = "".join(f"{MARK}{key}\n{b.model_to_string()}\n" for key, b in boosters.items())
-    manifest = {
+    return _json_safe({
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "training_version": TRAINING_VERSION,
@@ -77,15 +82,41 @@ def save_metamodel(model, directory: str | Path, prefix: str = "metamodel", extr
         "portfolio": model.portfolio_,
         "mean_normalized": model.mean_normalized_.to_dict(),
         "pairwise_constants": model.constants_,
-        "boosters": list(boosters),
+        "boosters": boosters,
         "space": model.space_.to_dict(),
-        "train_scores": np.where(np.isnan(model.train_scores_.to_numpy()), None, model.train_scores_.to_numpy()).tolist(),
+        "train_scores": model.train_scores_.to_numpy().tolist(),
         "booster_file": booster_path.name,
         "booster_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
         "extra": extra or {},
-    }
-    write_text_atomic(booster_path, text)
-    write_text_atomic(manifest_path, json.dumps(manifest, indent=1, sort_keys=True, allow_nan=False))
+    })
+
+
+def _write_pair(booster_path: Path, text: str, manifest_path: Path, manifest_text: str) -> None:
+    """Write both files beside their targets, then move both in: an error while writing leaves the old pair."""
+    with atomic_path(booster_path) as booster_tmp, atomic_path(manifest_path) as manifest_tmp:
+        booster_tmp.write_bytes(text.encode("utf-8"))
+        manifest_tmp.write_bytes(manifest_text.encode("utf-8"))
+
+
+def save_metamodel(model, directory: str | Path, prefix: str = "metamodel", extra: dict | None = None) -> tuple[Path, Path]:
+    """Write ``<prefix>.json`` and ``<prefix>.lgb.txt`` in ``directory``; returns both paths.
+
+    ``extra`` is stored in the manifest as is (e.g. the task, metric and meta-database it came from).
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(model, "boosters_")
+    manifest_path, booster_path = _paths(directory, prefix)
+    boosters = {f"model:{k}": b for k, b in model.boosters_.items()}
+    boosters.update({f"range:{k}": b for k, b in model.range_boosters_.items()})
+    text = "".join(f"{MARK}{key}\n{b.model_to_string()}\n" for key, b in boosters.items())
+    manifest = _manifest(model, list(boosters), booster_path, text, extra)
+    try:
+        manifest_text = json.dumps(manifest, indent=1, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as exc:  # only ``extra`` can hold what JSON cannot store
+        raise UsageError(f"{manifest_path}: not saved, the manifest cannot be written as JSON ({exc}); "
+                         "pass extra with text, numbers, lists and dicts only") from None
+    _write_pair(booster_path, text, manifest_path, manifest_text)
     return manifest_path, booster_path
 
 
@@ -150,7 +181,7 @@ def load_metamodel(directory: str | Path, prefix: str = "metamodel"):
     model.training_datasets_ = list(manifest["training_datasets"])
     model.portfolio_ = list(manifest["portfolio"])
     model.mean_normalized_ = pd.Series(manifest["mean_normalized"], dtype=float).reindex(model.learners_)
-    model.constants_ = {k: float(v) for k, v in manifest["pairwise_constants"].items()}
+    model.constants_ = {k: np.nan if v is None else float(v) for k, v in manifest["pairwise_constants"].items()}
     model.boosters_ = {k.split(":", 1)[1]: b for k, b in boosters.items() if k.startswith("model:")}
     model.range_boosters_ = {k.split(":", 1)[1]: b for k, b in boosters.items() if k.startswith("range:")}
     if set(model.range_boosters_) != {"high", "spread"}:

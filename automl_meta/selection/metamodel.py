@@ -70,12 +70,11 @@ import logging
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from automl_meta.exceptions import UsageError
 from automl_meta.selection import boosters as B
-from automl_meta.selection.baselines import _checked
+from automl_meta.selection.baselines import _checked, check_choice, check_int, check_real, checked_query, seeded_rng
 from automl_meta.selection.contrasts import contrast_names, present_landmarkers, with_contrasts
 from automl_meta.selection.neighbours import MinMaxSpace
 from automl_meta.selection.normalize import dataset_weights, normalize_scores, orient
@@ -194,29 +193,41 @@ class MetaModel(BaseEstimator):
 
     # -- fitting -------------------------------------------------------------------------------------
 
+    def _check_params(self) -> None:
+        """Refuse a hyperparameter LightGBM or the normalization cannot use, before any work (scikit-learn style)."""
+        check_choice("meta-model method", self.method, METHODS)
+        check_choice("boosting", self.boosting, ("gbdt", "rf"))
+        check_choice("dataset_weight", self.dataset_weight, ("none", "range"))
+        check_choice("score_floor", self.score_floor, ("min", "median"))
+        check_int("n_estimators", self.n_estimators, 1)
+        check_int("num_leaves", self.num_leaves, 2)
+        check_int("min_child_samples", self.min_child_samples, 0)
+        check_int("portfolio_size", self.portfolio_size, 0, none_ok=True)
+        check_int("n_neighbors", self.n_neighbors, 1)
+        check_real("learning_rate", self.learning_rate, 0.0, low_open=True)
+        check_real("subsample", self.subsample, 0.0, 1.0, low_open=True)
+        check_real("colsample_bytree", self.colsample_bytree, 0.0, 1.0, low_open=True)
+        check_real("reg_lambda", self.reg_lambda, 0.0)
+
     def fit(self, meta_X: pd.DataFrame, scores: pd.DataFrame, maximize: bool = True) -> "MetaModel":
         """Learn from ``meta_X`` (datasets x meta-features) and ``scores`` (datasets x learners, NaN = no run)."""
-        if self.method not in METHODS:
-            raise UsageError(f"unknown meta-model method {self.method!r}; use one of {', '.join(METHODS)}")
-        if self.boosting not in ("gbdt", "rf") or self.dataset_weight not in ("none", "range"):
-            raise UsageError("boosting must be gbdt or rf, and dataset_weight none or range")
+        self._check_params()
+        rng = seeded_rng(self.random_state)
         meta_X, scores = _checked(meta_X, scores)
         if len(scores) < 2:
             raise UsageError(f"the meta-model needs at least 2 training datasets with scores, got {len(scores)}")
         self.maximize_ = bool(maximize)
         self.learners_ = [str(c) for c in scores.columns]
         self.training_datasets_ = [str(i) for i in scores.index]
-        scores = scores.set_axis(self.learners_, axis=1).set_axis(self.training_datasets_, axis=0)
-        meta_X = meta_X.set_axis(self.training_datasets_, axis=0).set_axis([str(c) for c in meta_X.columns], axis=1)
+        scores = scores.set_axis(self.training_datasets_, axis=0)
+        meta_X = meta_X.set_axis(self.training_datasets_, axis=0)
         self.space_ = MinMaxSpace().fit(meta_X)  # nearest datasets: the meta-features themselves
-        self.feature_names_ = [str(c) for c in meta_X.columns]
+        self.feature_names_ = list(meta_X.columns)
         self.landmarkers_ = present_landmarkers(meta_X.columns) if self.landmark_contrasts else []
-        if self.score_floor not in ("min", "median"):
-            raise UsageError("score_floor must be min or median")
         normalized = normalize_scores(scores, self.maximize_, log=self.log_scores, floor=self.score_floor)
         self.mean_normalized_ = normalized.mean().fillna(0.0)
         self.portfolio_ = self._portfolio(scores)
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = int(rng.randint(np.iinfo(np.int32).max))
         X = self._X(meta_X)
         internal = [f"f{i}" for i in range(X.shape[1])]
         Y = normalized[self.portfolio_]
@@ -260,10 +271,19 @@ class MetaModel(BaseEstimator):
 
     # -- predicting ----------------------------------------------------------------------------------
 
+    def _query(self, meta_X: pd.DataFrame) -> pd.DataFrame:
+        """``meta_X`` checked and read under the fitted names (:func:`.baselines.checked_query`)."""
+        return checked_query(meta_X, self.feature_names_)
+
     def _X(self, meta_X: pd.DataFrame) -> np.ndarray:
-        if not isinstance(meta_X, pd.DataFrame):
-            raise UsageError("meta_X must be a pandas DataFrame with meta-feature columns")
-        return model_matrix(meta_X, self.feature_names_, self.landmarkers_)
+        return model_matrix(self._query(meta_X), self.feature_names_, self.landmarkers_)
+
+    def _one_row(self, meta_x: pd.DataFrame, verb: str) -> pd.DataFrame:
+        """The first dataset of ``meta_x``, for the methods that answer about one dataset."""
+        meta_x = self._query(meta_x)
+        if len(meta_x) == 0:
+            raise UsageError(f"{verb} needs one dataset, but meta_x has no rows; pass a one-row DataFrame")
+        return meta_x.iloc[:1]
 
     @property
     def model_features_(self) -> list[str]:
@@ -339,12 +359,12 @@ class MetaModel(BaseEstimator):
         """``(low, high)``: each learner's lowest and highest real score on the ``n_neighbors``
         training datasets nearest in meta-feature space (a spread, not a calibrated interval)."""
         check_is_fitted(self, "space_")
+        meta_X = self._query(meta_X)
         dist = self.space_.distances(meta_X).to_numpy()
-        k = max(1, min(int(self.n_neighbors), dist.shape[1]))
-        nearest = np.argsort(dist, axis=1, kind="stable")[:, :k]
-        values = self.train_scores_.to_numpy()
-        low = np.vstack([np.nanmin(np.where(np.isnan(values[r]), np.inf, values[r]), axis=0) for r in nearest])
-        high = np.vstack([np.nanmax(np.where(np.isnan(values[r]), -np.inf, values[r]), axis=0) for r in nearest])
+        nearest = np.argsort(dist, axis=1, kind="stable")[:, :max(1, min(int(self.n_neighbors), dist.shape[1]))]
+        values = self.train_scores_.to_numpy()[nearest]  # (datasets, neighbours, learners)
+        low = np.where(np.isnan(values), np.inf, values).min(axis=1)
+        high = np.where(np.isnan(values), -np.inf, values).max(axis=1)
         low = np.where(np.isfinite(low), low, np.nan)
         high = np.where(np.isfinite(high), high, np.nan)
         frame = lambda v: pd.DataFrame(v, index=meta_X.index, columns=self.learners_)  # noqa: E731
@@ -363,7 +383,8 @@ class MetaModel(BaseEstimator):
         portfolio have only a ``bias`` entry.
         """
         check_is_fitted(self, "boosters_")
-        X = self._X(meta_x.iloc[:1])
+        meta_x = self._one_row(meta_x, "explain")
+        X = self._X(meta_x)
         rf = self.boosting == "rf"
         if self.method == "per_learner":
             parts = B.contrib_per_learner(self.boosters_, X, self.portfolio_, rf)
@@ -384,4 +405,4 @@ class MetaModel(BaseEstimator):
     def nearest(self, meta_x: pd.DataFrame, k: int = 3) -> list[tuple[str, float]]:
         """The ``k`` training datasets nearest to ``meta_x`` (min-max scaled meta-features, L1)."""
         check_is_fitted(self, "space_")
-        return self.space_.nearest(meta_x, k=k)
+        return self.space_.nearest(self._one_row(meta_x, "nearest"), k=k)

@@ -33,11 +33,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import RandomForestRegressor
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from automl_meta.exceptions import UsageError
-from automl_meta.selection.baselines import _Selector
+from automl_meta.selection.baselines import (
+    _Selector,
+    check_choice,
+    check_int,
+    check_max_features,
+    check_n_jobs,
+    checked_query,
+    seeded_rng,
+)
 from automl_meta.selection.contrasts import openml_landmarker_gains
 from automl_meta.selection.normalize import fill_failed, normalize_scores, orient
 from automl_meta.selection.pairwise_forest import forest_matrix
@@ -85,18 +91,23 @@ class MultiOutputForest(_Selector):
         return meta_X if gains is None else pd.concat([meta_X, gains], axis=1)
 
     def _X(self, meta_X: pd.DataFrame) -> np.ndarray:
+        meta_X = checked_query(meta_X, self.feature_names_)
         return forest_matrix(self._features(meta_X).reindex(columns=self.feature_names_))
 
     def fit(self, meta_X, scores, maximize: bool = True):
-        if self.aggregate not in AGGREGATES:
-            raise UsageError(f"unknown aggregate {self.aggregate!r}; choose one of {', '.join(AGGREGATES)}")
+        check_choice("aggregate", self.aggregate, AGGREGATES)
+        check_int("n_estimators", self.n_estimators, 1)
+        check_int("min_samples_leaf", self.min_samples_leaf, 1)
+        check_max_features(self.max_features)
+        check_n_jobs(self.n_jobs)
+        rng = seeded_rng(self.random_state)
         meta_X, scores = self._fit_scores(meta_X, scores, maximize)
         features = self._features(meta_X)
         self.feature_names_ = list(features.columns)
         X = forest_matrix(features)
         # the median learner of a dataset maps to 0 and the best to 1; a failed run counts as 0
         normalized = normalize_scores(scores, self.maximize_, log=self.log_scores, floor="median").fillna(0.0)
-        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        seed = int(rng.randint(2**31 - 1))
         self.forest_ = RandomForestRegressor(
             self.n_estimators, max_features=self.max_features, min_samples_leaf=self.min_samples_leaf,
             bootstrap=False, random_state=seed, n_jobs=self.n_jobs,
@@ -113,8 +124,11 @@ class MultiOutputForest(_Selector):
         among that leaf's datasets (the forest's own averaging made explicit).
         """
         check_is_fitted(self, "leaves_")
-        leaves = self.forest_.apply(self._X(meta_X))
-        weights = np.zeros((len(meta_X), len(self.leaves_)))
+        X = self._X(meta_X)
+        weights = np.zeros((len(X), len(self.leaves_)))
+        if len(X) == 0:  # scikit-learn refuses to apply a forest to no rows
+            return pd.DataFrame(weights, index=meta_X.index, columns=self.training_datasets_)
+        leaves = self.forest_.apply(X)
         for tree in range(leaves.shape[1]):
             same = leaves[:, tree, None] == self.leaves_[None, :, tree]
             weights += same / same.sum(axis=1, keepdims=True)  # grown without bootstrap: no leaf is empty
@@ -126,5 +140,6 @@ class MultiOutputForest(_Selector):
         if self.aggregate == "regret":
             predicted = self.neighbour_weights(meta_X).to_numpy() @ self.regret_
         else:
-            predicted = self.forest_.predict(self._X(meta_X)).reshape(len(meta_X), -1)
-        return pd.DataFrame(predicted, index=meta_X.index, columns=self.learners_)
+            X = self._X(meta_X)
+            predicted = self.forest_.predict(X) if len(X) else np.empty((0, len(self.learners_)))
+        return self._frame(predicted, meta_X.index)

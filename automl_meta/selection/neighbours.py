@@ -3,7 +3,10 @@
 Used by the auto-sklearn-style kNN baseline and by ``MetaModel.nearest``.
 Each meta-feature is scaled to [0, 1] with the training minimum and maximum;
 a missing value is replaced by the training median (0.5 for a feature that is
-always missing), so it neither attracts nor repels.
+always missing), so it neither attracts nor repels. Scaling works on halves
+(``x / 2 - low / 2``), so values near the float limit (a meta-feature of
+±1e308) neither overflow nor make a statistic infinite: the statistics are
+saved as JSON with the meta-model.
 """
 
 from __future__ import annotations
@@ -26,18 +29,22 @@ class MinMaxSpace:
         values = meta_X.astype(float).replace([np.inf, -np.inf], np.nan)
         self.columns_ = [str(c) for c in values.columns]
         self.low_ = values.min().fillna(0.0).to_numpy()
-        high = values.max().fillna(1.0).to_numpy()
-        self.span_ = np.where(high > self.low_, high - self.low_, 1.0)
-        median = ((values - self.low_) / self.span_).median()
-        self.fill_ = median.fillna(0.5).to_numpy()
+        half_span = values.max().fillna(1.0).to_numpy() / 2 - self.low_ / 2  # finite even for -1e308 .. 1e308
+        # a span beyond the largest float is capped there (such a feature is then scaled approximately)
+        self.span_ = np.where(half_span > 0, np.minimum(half_span, np.finfo(float).max / 2) * 2, 1.0)
+        self.fill_ = pd.DataFrame(self._scaled(values.to_numpy())).median().fillna(0.5).to_numpy()
         self.index_ = [str(i) for i in values.index]
         self.train_ = self.transform(values)
         return self
 
+    def _scaled(self, values: np.ndarray) -> np.ndarray:
+        """``(values - low_) / span_`` clipped to [0, 1], computed on halves so that nothing overflows."""
+        return np.clip((values / 2 - self.low_ / 2) / (self.span_ / 2), 0.0, 1.0)
+
     def transform(self, meta_X: pd.DataFrame) -> np.ndarray:
         """Scaled values (rows x columns_), clipped to [0, 1], NaN filled with the training median."""
         values = meta_X.reindex(columns=self.columns_).astype(float).replace([np.inf, -np.inf], np.nan).to_numpy()
-        scaled = np.clip((values - self.low_) / self.span_, 0.0, 1.0)
+        scaled = self._scaled(values)
         return np.where(np.isnan(scaled), self.fill_, scaled)
 
     def distances(self, meta_X: pd.DataFrame) -> pd.DataFrame:

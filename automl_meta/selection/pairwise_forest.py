@@ -32,10 +32,16 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.ensemble import RandomForestClassifier
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from automl_meta.selection.baselines import _Selector
+from automl_meta.selection.baselines import (
+    _Selector,
+    check_int,
+    check_max_features,
+    check_n_jobs,
+    checked_query,
+    seeded_rng,
+)
 from automl_meta.selection.contrasts import present_landmarkers
 from automl_meta.selection.metamodel import model_matrix
 from automl_meta.selection.normalize import normalize_scores
@@ -84,17 +90,20 @@ class PairwiseForest(_Selector):
         self.n_jobs = n_jobs
 
     def _X(self, meta_X: pd.DataFrame) -> np.ndarray:
+        meta_X = checked_query(meta_X, self.feature_names_)
         return forest_matrix(model_matrix(meta_X, self.feature_names_, self.landmarkers_))
 
     def fit(self, meta_X, scores, maximize: bool = True):
+        check_int("n_estimators", self.n_estimators, 1)
+        check_max_features(self.max_features)
+        check_n_jobs(self.n_jobs)
+        rng = seeded_rng(self.random_state)
         meta_X, scores = self._fit_scores(meta_X, scores, maximize)
-        self.feature_names_ = [str(c) for c in meta_X.columns]
-        meta_X = meta_X.set_axis(self.feature_names_, axis=1)
+        self.feature_names_ = list(meta_X.columns)
         self.landmarkers_ = present_landmarkers(meta_X.columns) if self.landmark_contrasts else []
         X = self._X(meta_X)
         # the median learner of a dataset maps to 0 and the best to 1; a failed run counts as 0
         normalized = normalize_scores(scores, self.maximize_, log=self.log_scores, floor="median").fillna(0.0).to_numpy()
-        rng = check_random_state(self.random_state)
         pairs = list(itertools.combinations(range(len(self.learners_)), 2))
         seeds = [int(rng.randint(np.iinfo(np.int32).max)) for _ in pairs]  # drawn up front: same forests for any n_jobs
         self.duels_ = {}
@@ -123,17 +132,20 @@ class PairwiseForest(_Selector):
         for pair, model in self.duels_.items():
             if isinstance(model, float):
                 out[pair] = np.full(len(X), model)
+            elif len(X) == 0:  # scikit-learn refuses to predict for no rows
+                out[pair] = np.empty(0)
             else:
                 out[pair] = model.predict_proba(X)[:, list(model.classes_).index(1)]
         return out
 
     def predict(self, meta_X: pd.DataFrame) -> pd.DataFrame:
         """Duels won per learner, plus 1e-3 x the summed win probabilities as the tie-break."""
+        duels = self.predict_proba_duels(meta_X)  # checks the fit and meta_X first
         wins = np.zeros((len(meta_X), len(self.learners_)))
         soft = np.zeros_like(wins)
-        for (j, k), p in self.predict_proba_duels(meta_X).items():
+        for (j, k), p in duels.items():
             wins[:, j] += p > 0.5
             wins[:, k] += p < 0.5
             soft[:, j] += p
             soft[:, k] += 1.0 - p
-        return pd.DataFrame(wins + 1e-3 * soft, index=meta_X.index, columns=self.learners_)
+        return self._frame(wins + 1e-3 * soft, meta_X.index)
