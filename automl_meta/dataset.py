@@ -5,9 +5,11 @@ with a feature frame in a fixed convention that every other module relies on:
 
 * numeric columns are ``float64`` with ``NaN`` for missing values (``inf`` too);
 * categorical columns (strings, booleans, integers with at most
-  ``MAX_INT_CATEGORIES`` distinct values) are ``object`` columns of ``str``
-  (integer values as ``'3'``, see :func:`category_strings`) with ``NaN`` for
-  missing values; class labels follow the same rule;
+  ``MAX_INT_CATEGORIES`` distinct values, and pandas ``category`` columns,
+  such as ARFF nominal attributes and parquet dictionary columns, whatever
+  their labels: ``{1,2,...,26}`` stays 26 categories) are ``object`` columns
+  of ``str`` (integer values as ``'3'``, see :func:`category_strings`) with
+  ``NaN`` for missing values; class labels follow the same rule;
 * date and time columns (datetime columns, as parquet keeps them, or text in
   ISO 8601, e.g. ``2021-03-04`` or ``2021-03-04 17:30:00+01:00``, or in one of
   :data:`DATE_FORMATS` such as ``25/12/2021``, ``25.12.21 17:30``,
@@ -24,7 +26,7 @@ with a feature frame in a fixed convention that every other module relies on:
   since they can be real measurements, but listed and warned about;
 * rows whose target is missing are removed and counted.
 
-Task inference (``task="auto"``): a non-numeric or boolean target is
+Task inference (``task="auto"``): a non-numeric, boolean or ``category`` target is
 classification; a numeric target whose values are all integers, with at most
 ``MAX_CLASSES_AUTO`` distinct values, each seen on average at least twice, is
 classification; anything else is regression.
@@ -203,9 +205,16 @@ def _floats(col: pd.Series) -> np.ndarray:
     return col.to_numpy(dtype="float64", na_value=np.nan)
 
 
+def _is_declared_categorical(col: pd.Series) -> bool:
+    """A pandas ``category`` column: declared so by its source (an ARFF nominal attribute, a parquet dictionary
+    column, a frame's ``astype("category")``), so it stays categorical even when its labels are numbers."""
+    return isinstance(col.dtype, pd.CategoricalDtype)
+
+
 def _as_number(col: pd.Series) -> pd.Series | None:
-    """The column as float64 if every present value is numeric (True/False is not), else None; infinities become NaN."""
-    if _is_boolean(col):
+    """The column as float64 if every present value is numeric (True/False and ``category`` columns are not), else None;
+    infinities become NaN."""
+    if _is_boolean(col) or _is_declared_categorical(col):
         return None
     if pd.api.types.is_numeric_dtype(col):
         values = _floats(col)
@@ -228,7 +237,8 @@ def _markers_as_missing(frame: pd.DataFrame) -> None:
     """
     for column in frame.columns:
         values = frame[column]
-        if (values.dtype == object or isinstance(values.dtype, pd.StringDtype)) and not _holds_nested(values):
+        textual = values.dtype == object or isinstance(values.dtype, (pd.StringDtype, pd.CategoricalDtype))
+        if textual and not _holds_nested(values):
             marked = values.isin(NA_VALUES)
             if marked.any():
                 frame[column] = values.mask(marked)
@@ -290,8 +300,11 @@ def fitting_date_formats(col: pd.Series) -> list[str]:
 
 
 def _dates_in_fitting_formats(col: pd.Series) -> dict[str, pd.Series]:
-    """:func:`fitting_date_formats` -> the column's present values parsed in that format (kept: parsing is the cost)."""
-    if not is_text(col):
+    """:func:`fitting_date_formats` -> the column's present values parsed in that format (kept: parsing is the cost).
+
+    A ``category`` column is never dates: its source declared it categorical.
+    """
+    if not is_text(col) or _is_declared_categorical(col):
         return {}
     head = col.head(128).dropna().head(32).astype(str)  # cheap tests on a few values first
     if head.empty:
@@ -390,7 +403,7 @@ def make_dataset(
     _markers_as_missing(frame)
     target = default_target(list(frame.columns)) if target is None else str(target)
     if target not in frame.columns:
-        shown = ", ".join(list(frame.columns)[:20]) + (", ..." if frame.shape[1] > 20 else "")
+        shown = ", ".join(map(repr, list(frame.columns)[:20])) + (", ..." if frame.shape[1] > 20 else "")  # repr: 'class ' shows its space
         raise DatasetError(f"{name}: target column {target!r} not found; columns are: {shown} (pass --target, or target= in Python)")
 
     y = frame.pop(target)
@@ -415,8 +428,9 @@ def make_dataset(
             raise DatasetError(f"{name}: target {target!r} has one class ({y.iloc[0]!r}); a classifier needs two or more")
     else:
         if numeric_y is None:
+            kind = "a category column" if _is_declared_categorical(y) else "not numeric"
             raise DatasetError(
-                f"{name}: target {target!r} is not numeric, so it cannot be a regression target (use --task classification, or task='classification' in Python)"
+                f"{name}: target {target!r} is {kind}, so it cannot be a regression target (use --task classification, or task='classification' in Python)"
             )
         if y.nunique() < 2:
             raise DatasetError(f"{name}: target {target!r} is constant; nothing to learn")

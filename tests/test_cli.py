@@ -138,4 +138,4 @@ def test_missing_file_and_absent_target_exit_2(tmp_path):
     path = tmp_path / "d.csv"
     path.write_text("a,b,label\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(30)))
     result = runner.invoke(app, ["metafeatures", str(path), "--target", "nope"])
-    assert result.exit_code == 2 and "columns are: a, b, label" in _one_error_line(result)
+    assert result.exit_code == 2 and "columns are: 'a', 'b', 'label'" in _one_error_line(result)

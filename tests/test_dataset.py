@@ -287,3 +287,26 @@ def test_repeated_column_names_are_refused_by_name(columns):
     frame = pd.DataFrame(np.arange(60).reshape(20, 3) % 4, columns=columns)
     with pytest.raises(DatasetError, match="column names repeat \\('0'|column names repeat \\('a'"):
         make_dataset(frame, target="target")
+
+
+def test_an_absent_target_lists_the_column_names_quoted_so_spaces_show():
+    frame = pd.DataFrame({"class ": ["a", "b"] * 10, "x1": np.arange(20.0)})
+    with pytest.raises(DatasetError, match=r"'class' not found; columns are: 'class ', 'x1'"):
+        make_dataset(frame, target="class")
+
+
+def test_category_columns_stay_categorical_whatever_their_labels():
+    # an ARFF nominal attribute {1,...,26} or astype("category"): declared categories, never numbers
+    n = 104
+    frame = pd.DataFrame({
+        "x": np.arange(n) * 0.5,
+        "code": pd.Categorical([str(i % 12 + 1) for i in range(n)]),  # 12 numeric levels: numeric if undeclared
+        "level": pd.Series([i % 15 for i in range(n)], dtype="category"),
+        "class": pd.Categorical([str(i % 26 + 1) for i in range(n)], categories=[str(k) for k in range(1, 27)]),
+    })
+    data = make_dataset(frame)
+    assert data.task == "classification" and data.n_classes == 26 and data.y.iloc[0] == "1"
+    assert data.profile.categorical == ("code", "level") and data.profile.numeric == ("x",)
+    assert data.X["level"].iloc[14] == "14"
+    with pytest.raises(DatasetError, match="is a category column, so it cannot be a regression target"):
+        make_dataset(frame, task="regression")

@@ -247,7 +247,7 @@ def test_missing_file_is_named(tmp_path):
 
 def test_absent_target_lists_the_columns(tmp_path):
     path = write(tmp_path, "d.csv", CSV)
-    with pytest.raises(DatasetError, match=r"'nope' not found; columns are: a, b, label"):
+    with pytest.raises(DatasetError, match=r"'nope' not found; columns are: 'a', 'b', 'label'"):
         load_dataset(path, target="nope")
 
 

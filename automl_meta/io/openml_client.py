@@ -140,10 +140,7 @@ def load_openml_dataset(dataset_id: int, target: str | None = None, task: str = 
     target = target.split(",")[0]
     X, y, _, _ = _call(f"data of dataset {dataset_id}", ds.get_data, target=target)
     frame = X.copy()
-    frame[target] = y
-    for column in frame.columns:
-        if isinstance(frame[column].dtype, pd.CategoricalDtype):
-            frame[column] = frame[column].astype(object)
+    frame[target] = y  # nominal attributes arrive as pandas categories, which stay categorical ({1,...,26} too)
     dataset = make_dataset(frame, target=target, task=task, name=ds.name)
     meta = {"dataset_id": int(dataset_id), "name": ds.name, "licence": getattr(ds, "licence", None), "version": getattr(ds, "version", None)}
     return dataset, meta

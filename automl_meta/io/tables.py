@@ -2,13 +2,18 @@
 
 Text tables are decoded once (UTF-8 with or without BOM, Latin-1 as fallback),
 their delimiter is sniffed among comma, semicolon, tab and pipe (the extension
-breaks ties; with none of them, runs of spaces part the columns), and the
-first row is a header unless it reads as data (see :func:`_has_header`).
+breaks ties; with none of them, runs of spaces part the columns, as they do
+when every line has runs of spaces and one TAB, UCI's auto-mpg layout), and the
+first row is a header unless it reads as data (see :func:`_has_header`); a
+header names every column (surrounding spaces dropped), save an empty last
+field that every line ends with (a trailing delimiter).
 ``NA``, ``?``, ``NaN``, empty fields and ``inf`` all become missing.
 In a table not delimited by commas, numbers may have a decimal comma
-(``3,14``, as spreadsheets write them in many locales): when the first lines
-hold such numbers and none with a decimal point, the comma is read as the
-decimal mark. A column of numbers with thousands separators
+(``3,14``, as spreadsheets write them in many locales): when the first 50 lines
+hold no number with a decimal point, the comma is read as the decimal mark,
+in a column whose decimal commas come later too (see :func:`_late_decimal_commas`).
+A zip archive is read as the one file it holds (a CSV, parquet or ARFF file,
+by that file's suffix). A column of numbers with thousands separators
 (``"1,234,567.5"``, or ``1.234,5`` where the comma is the decimal mark) is
 read as numbers when every value is grouped correctly and the grouping is
 unambiguous (see :func:`_ungroup`).
@@ -23,6 +28,7 @@ import io
 import itertools
 import lzma
 import re
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -51,7 +57,8 @@ def is_table_file(path: Path) -> bool:
     return path.is_file() and kind in TABLE_SUFFIXES
 
 
-def _raw_bytes(path: Path, compression: str | None) -> bytes:
+def _raw_bytes(path: Path, compression: str | None) -> tuple[bytes, str | None]:
+    """The file's bytes, decompressed, and for a zip archive the name of the one file it holds (else None)."""
     data = path.read_bytes()
     try:
         if compression == ".zip":
@@ -59,12 +66,21 @@ def _raw_bytes(path: Path, compression: str | None) -> bytes:
                 names = [n for n in zf.namelist() if not n.endswith("/")]
                 if len(names) != 1:
                     raise DatasetError(f"{path.name}: a zip archive must hold exactly one file, found {len(names)}")
-                return zf.read(names[0])
+                return zf.read(names[0]), names[0]
         if compression:
-            return _COMPRESSED[compression](data)
+            return _COMPRESSED[compression](data), None
     except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile, ValueError) as exc:
         raise DatasetError(f"{path.name}: cannot decompress ({exc}); is the file complete?") from None
-    return data
+    return data, None
+
+
+def _member_kind(member: str | None, kind: str) -> str:
+    """The kind of table a zip archive holds: its file's own suffix when it names one (``data.zip`` holding
+    ``data.arff`` is ARFF, not CSV), else the archive's (``d.csv.zip``)."""
+    if member is None:
+        return kind
+    own, _ = _strip_compression(Path(member))
+    return own if own in (*TABLE_SUFFIXES, *SPREADSHEET_SUFFIXES) else kind
 
 
 def _decode(data: bytes, name: str) -> str:
@@ -82,7 +98,8 @@ def _decode(data: bytes, name: str) -> str:
 
 
 def _sniff_delimiter(text: str, kind: str) -> str:
-    sample = "\n".join(text[:65536].splitlines()[:50])
+    lines = text[:65536].splitlines()[:50]
+    sample = "\n".join(lines)
     preferred = "\t" if kind in (".tsv", ".tab") else ","
     try:
         found = csv.Sniffer().sniff(sample, delimiters="".join(DELIMITERS)).delimiter
@@ -92,17 +109,58 @@ def _sniff_delimiter(text: str, kind: str) -> str:
         counts = {d: sample.count(d) for d in DELIMITERS}
         found = max(DELIMITERS, key=lambda d: (counts[d], d == preferred))
         if counts[found] == 0:  # none of them: columns apart by spaces (UCI .data files, R's write.table), else one column
-            found = WHITESPACE if any(len(line.split()) > 1 for line in sample.splitlines()) else preferred
+            found = WHITESPACE if _spaces_part_the_columns(lines) else preferred
+    if found == "\t" and _spaces_then_one_tab(lines):
+        found = WHITESPACE
     return found
 
 
-_EXCEL_SEP_LINE = re.compile(r"sep=(\S)[ \t]*\r?\n")
+def _spaces_part_the_columns(lines: list[str]) -> bool:
+    """Whether a table with none of :data:`DELIMITERS` has columns apart by spaces: its first line has two or more fields.
+
+    A first line of one field is a one-column table, whose values may hold
+    spaces (``city`` above ``New York``): read apart, its rows would have
+    more fields than its header.
+    """
+    first = next((line for line in lines if line.strip()), "")
+    return len(first.split()) > 1
+
+
+_RUN_OF_SPACES = re.compile(r"\S {2,}\S")
+
+
+def _spaces_then_one_tab(lines: list[str]) -> bool:
+    """UCI's auto-mpg layout: every line has values apart by runs of spaces, then one TAB before a (quoted) name.
+
+    The sniffer sees the TAB as the delimiter and reads one column of numbers
+    apart by spaces; runs of spaces in every line say the spaces part the
+    columns too, as ``--sep whitespace`` reads them.
+    """
+
+    def spaces_then_a_tab(line: str) -> bool:
+        before, tab, after = line.partition("\t")
+        return bool(tab) and "\t" not in after and _RUN_OF_SPACES.search(before) is not None
+
+    present = [line for line in lines if line.strip()]
+    return bool(present) and all(spaces_then_a_tab(line) for line in present)
+
+
+_EXCEL_SEP_LINE = re.compile(r"sep=(\S)[ \t]*(?:\r\n|\r|\n)")
 
 
 def _first_rows(text: str, sep: str, n: int = 50) -> list[list[str]]:
-    """The fields of the first ``n`` rows, for sniffing: csv's reading, or runs of whitespace for :data:`WHITESPACE`."""
-    sample = io.StringIO(text[:65536])
-    rows = (line.split() for line in sample) if sep == WHITESPACE else csv.reader(sample, delimiter=sep)
+    """The fields of the first ``n`` rows, for sniffing: csv's reading, apart by runs of whitespace for :data:`WHITESPACE`.
+
+    Lines may end in LF, CRLF or CR alone (classic Mac OS), as pandas reads
+    them: hence ``newline=""``, which csv asks for. Quoted fields hold
+    spaces in a whitespace-delimited table too (``"ford torino"``).
+    """
+    sample = io.StringIO(text[:65536], newline="")
+    if sep == WHITESPACE:
+        lines = (line.strip().replace("\t", " ") for line in sample)
+        rows = csv.reader(lines, delimiter=" ", skipinitialspace=True)
+    else:
+        rows = csv.reader(sample, delimiter=sep)
     return list(itertools.islice(rows, n))
 
 
@@ -199,27 +257,88 @@ def _read_text_table(text: str, kind: str, sep: str | None, name: str) -> pd.Dat
     if hint:  # Excel's "sep=;" first line names the delimiter
         sep, text = sep or hint.group(1), text[hint.end():]
     sep = sep or _sniff_delimiter(text, kind)
-    rows = _first_rows(text, sep)  # read once for both sniffs
+    try:
+        rows = _first_rows(text, sep)  # read once for both sniffs
+    except csv.Error as exc:
+        raise DatasetError(f"{name}: cannot split the first lines into fields with delimiter {sep!r} ({exc}); try --sep") from None
     decimal, thousands = _sniff_numbers(rows, sep)
     header = 0 if _has_header(rows, decimal, thousands) else None
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            sep=sep,
-            decimal=decimal,
-            header=header,
-            na_values=NA_VALUES,
-            keep_default_na=False,
-            skipinitialspace=True,
-            quotechar='"',
-            low_memory=False,
-        )
-    except (pd.errors.ParserError, ValueError) as exc:
-        message = str(exc).splitlines()[0]
-        raise DatasetError(f"{name}: cannot parse as a table with delimiter {sep!r} ({message}); try --sep") from None
+    frame = _parse(text, sep, decimal, header, name, rows)
     if header is None:
         frame.columns = [f"col_{i}" for i in range(frame.shape[1])]
-    return _ungroup(frame, decimal, sep)
+    else:  # "class | x1" names 'class', not 'class ': the default target and --target find it
+        frame.columns = [c.strip() if isinstance(c, str) else c for c in frame.columns]
+    frame = _ungroup(frame, decimal, sep)
+    if sep != "," and (decimal, thousands) == (".", None) and not any(_DECIMAL_POINT.match(f) for row in rows for f in row):
+        frame = _late_decimal_commas(frame)
+    return frame
+
+
+def _parse(text: str, sep: str, decimal: str, header: int | None, name: str, rows: list[list[str]]) -> pd.DataFrame:
+    """pandas' reading of the table, which never takes the first fields of a row as an index.
+
+    Given rows with more fields than the header, pandas would make the
+    first of them an index and shift every column (``index_col=None``), or
+    drop the last ones with a warning (``index_col=False``); both lose a
+    column unseen, so either is an error here. One empty field more, at the
+    end of every line (a trailing delimiter), is read as pandas reads it
+    with ``index_col=False``: dropped.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.ParserWarning)
+        try:
+            frame = pd.read_csv(
+                io.StringIO(text),
+                sep=sep,
+                decimal=decimal,
+                header=header,
+                index_col=False,
+                na_values=NA_VALUES,
+                keep_default_na=False,
+                skipinitialspace=True,
+                quotechar='"',
+                low_memory=False,
+            )
+        except (pd.errors.ParserError, ValueError) as exc:
+            message = str(exc).splitlines()[0]
+            raise DatasetError(f"{name}: cannot parse as a table with delimiter {sep!r} ({message}); try --sep") from None
+    for warning in caught:
+        if issubclass(warning.category, pd.errors.ParserWarning) and "Length of header" in str(warning.message):
+            widest = max((len(row) for row in rows[1:]), default=0)
+            fields = f"{widest} fields" if widest > frame.shape[1] else "more fields"
+            raise DatasetError(
+                f"{name}: the header names {frame.shape[1]} columns but data rows hold {fields}; "
+                "name every column in the header (or pass the right --sep)"
+            )
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return frame
+
+
+_LATE_DECIMAL_COMMA = re.compile(r"\s*[-+]?(?:\d+|\d*,\d+)(?:[eE][-+]?\d+)?\s*")
+
+
+def _late_decimal_commas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns of integers and decimal-comma numbers (``183,5``) as numbers, where the first lines showed no decimal mark.
+
+    When the first 50 lines hold no number with a decimal point, the comma
+    is the decimal mark, as README says, though the first decimal comma may
+    come later than those lines (a price column of whole numbers, then
+    ``183,5``). Only a column whose every present value is an integer or has
+    one decimal comma is converted: grouped thousands (``1,234,567``), which
+    :func:`_ungroup` reads, never reach here as text, and ``1,234`` reads
+    1.234, as it does within the first lines (see :func:`_sniff_numbers`).
+    """
+    for column in frame.columns:
+        values = frame[column]
+        if not is_text(values):
+            continue
+        present = values.dropna().astype(str)
+        if present.empty or not present.head(32).str.fullmatch(_LATE_DECIMAL_COMMA).all():  # cheap: text columns stop here
+            continue
+        if not present.str.contains(",", regex=False).any() or not present.str.fullmatch(_LATE_DECIMAL_COMMA).all():
+            continue
+        frame[column] = pd.to_numeric(present.str.replace(",", ".", regex=False)).reindex(values.index)
+    return frame
 
 
 def _ungroup(frame: pd.DataFrame, decimal: str, sep: str) -> pd.DataFrame:
@@ -270,7 +389,11 @@ def _read_arff(text: str, name: str) -> pd.DataFrame:
     except Exception as exc:  # liac-arff raises many private error types
         raise DatasetError(f"{name}: not a valid ARFF file ({exc})") from None
     columns = [attr[0] for attr in decoded["attributes"]]
-    return pd.DataFrame(decoded["data"], columns=columns)
+    frame = pd.DataFrame(decoded["data"], columns=columns)
+    for column, kind in decoded["attributes"]:
+        if isinstance(kind, list):  # nominal, {1,2,...,26} too: categories, never numbers (see make_dataset)
+            frame[column] = pd.Categorical(frame[column], categories=list(dict.fromkeys(kind)))
+    return frame
 
 
 SEP_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "space": " ", "whitespace": WHITESPACE}
@@ -298,17 +421,27 @@ def read_table(path: str | Path, sep: str | None = None) -> pd.DataFrame:
     if path.stat().st_size == 0:
         raise DatasetError(f"{name}: the file is empty")
     kind, compression = _strip_compression(path)
+    if kind in (".parquet", ".pq") and compression is None:
+        return _read_parquet(path, name)
+    data, member = _raw_bytes(path, compression)
+    kind = _member_kind(member, kind)
+    if member is not None:
+        name = f"{name}:{member}"
     if kind in SPREADSHEET_SUFFIXES:
         raise DatasetError(f"{name}: spreadsheet workbooks are not read; save the sheet as CSV (or parquet) and pass that")
     if kind in (".parquet", ".pq"):
-        try:
-            return pd.read_parquet(path)
-        except Exception as exc:  # pyarrow raises its own hierarchy
-            raise DatasetError(f"{name}: cannot read as parquet ({exc})") from None
-    text = _decode(_raw_bytes(path, compression), name)
+        return _read_parquet(io.BytesIO(data), name)
+    text = _decode(data, name)
     if kind == ".arff":
         return _read_arff(text, name)
     return _read_text_table(text, kind, sep, name)
+
+
+def _read_parquet(source, name: str) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(source)
+    except Exception as exc:  # pyarrow raises its own hierarchy
+        raise DatasetError(f"{name}: cannot read as parquet ({exc})") from None
 
 
 def load_dataset(
