@@ -233,7 +233,7 @@ def _render(rec, selector, top: int, explain: bool, total: float, profile=None) 
         if rec.probe:
             cells += [_probe_cell(r, rec.probe), fmt(r.probe_fit_seconds, 2) if r.probe_fit_seconds is not None else "-"]
         if ranged:
-            cells.append(f"{fmt(r.lower, 3)}-{fmt(r.upper, 3)}" if r.lower is not None else "-")
+            cells.append(f"{fmt(r.lower, 3)} to {fmt(r.upper, 3)}" if r.lower is not None else "-")
         if rec.in_metadb:
             cells.append(fmt(r.measured_score) if r.measured_score is not None else "failed")
         if evaluated:  # on fewer rows: successive halving dropped the learner early

@@ -194,11 +194,16 @@ def train_command(
     import time
 
     from automl_meta.exceptions import MetaDBContentError, MetaDBError, UsageError
-    from automl_meta.io.metadb_resolve import resolve_db_path
+    from automl_meta.io.metadb_resolve import check_ranking_datasets, resolve_db_path
     from automl_meta.io.metamodel_files import save_metamodel, shipped_prefix
     from automl_meta.metadb import MetaDB
     from automl_meta.selection import MetaModel
 
+    if out_dir.exists() and not out_dir.is_dir():  # before the training, not after it
+        raise UsageError(f"--out {out_dir}: is a file; give a folder for metamodel_<task>.json and metamodel_<task>.lgb.txt")
+    blocking = next((p for p in out_dir.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise UsageError(f"--out {out_dir}: {blocking} is a file, not a folder; give a path in a folder")
     path = resolve_db_path(db)
     with MetaDB.open(path) as store:
         tasks = [task] if task else sorted(store.datasets()["task"].dropna().unique().tolist())
@@ -207,11 +212,12 @@ def train_command(
     if not tasks:
         raise MetaDBContentError(f"{path}: holds no datasets; build it first with `automl-meta db build`")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    written = []
+    written, skipped = [], []
     for name in tasks:
         try:
             _, used_metric, maximize, meta_X, scores, _, runtime = _load_db(path, name, metric)
             common = meta_X.index.intersection(scores.dropna(how="all").index)
+            check_ranking_datasets(path, name, len(common))  # as `recommend` asks of the database
             start = time.perf_counter()
             model = MetaModel(random_state=random_state, log_scores=runtime)  # runtimes: log10, as selector evaluate fits it
             model.fit(meta_X.loc[common], scores.loc[common], maximize=maximize)
@@ -219,6 +225,7 @@ def train_command(
             if task:  # asked for by name: the error is the answer
                 raise
             err.print(f"[yellow]skipped {escape(name)}:[/] {escape(str(exc))}")
+            skipped.append(str(exc))
             continue
         seconds = time.perf_counter() - start
         extra = {"task": name, "metric": used_metric, "maximize": maximize, "n_datasets": len(common),
@@ -227,7 +234,7 @@ def train_command(
         written.append({**extra, "n_learners": len(model.learners_), "fit_seconds": seconds,
                         "files": [str(manifest), str(boosters)]})
     if not written:
-        raise MetaDBContentError(f"{path}: no task has meta-features and scores to train on; finish `automl-meta db build` first")
+        raise MetaDBContentError(f"no task of {path} can be trained: {'; '.join(skipped)}")
     if json:
         print_json({"db": str(path), "models": written})
         return

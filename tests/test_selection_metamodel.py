@@ -319,3 +319,16 @@ def test_meta_features_near_the_float_limit_save_as_valid_json_without_overflow(
     assert loaded.space_.transform(extreme.iloc[:2])[:, 2].tolist() == [1.0, 0.0]
     assert loaded.nearest(extreme.iloc[[0]], k=1) == [("ds000", 0.0)]
     pd.testing.assert_frame_equal(loaded.predict(extreme), model.predict(extreme))
+
+
+def test_learners_the_boosters_cannot_tell_apart_rank_in_the_sbs_order():
+    rng = np.random.default_rng(0)
+    names = [f"d{i}" for i in range(4)]
+    meta_X = pd.DataFrame({"nr_inst": rng.uniform(100, 1000, 4), "nr_attr": rng.uniform(2, 20, 4)}, index=names)
+    best = rng.uniform(0.7, 0.9, 4)  # ridge best, knn a little below, dummy far below: on every dataset
+    scores = pd.DataFrame({"dummy": best - 0.8, "knn": best - 0.05, "ridge": best}, index=names)
+    model = MetaModel(n_estimators=5, random_state=0).fit(meta_X, scores)
+    query = meta_X.iloc[:2] * 1.1
+    assert model.rank(query).iloc[0].to_dict() == {"ridge": 1, "knn": 2, "dummy": 3}
+    utility = model.decision_function(query).iloc[0]
+    assert utility["knn"] > utility["dummy"] and utility["knn"] - utility["dummy"] < 1e-11

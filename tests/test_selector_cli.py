@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -139,9 +140,29 @@ def test_selector_train_skips_a_task_with_too_few_datasets_unless_asked_for_it(s
     result = runner.invoke(app, ["selector", "train", "--db", str(small_db), "--out", str(out_dir), "--json"])
     assert result.exit_code == 0, result.stderr
     assert [m["task"] for m in json.loads(result.stdout)["models"]] == ["classification"]
-    assert "skipped regression: the meta-model needs at least 2 training datasets" in " ".join(result.stderr.split())
+    assert "skipped regression: the meta-database" in " ".join(result.stderr.split())
+    assert "has only 1 regression dataset(s) with meta-features and scores; at least 3 are needed" in " ".join(result.stderr.split())
     named = runner.invoke(app, ["selector", "train", "--db", str(small_db), "--out", str(out_dir), "--task", "regression"])
-    assert named.exit_code == 2 and "needs at least 2 training datasets" in named.stderr
+    assert named.exit_code == 2 and "at least 3 are needed to learn a ranking" in " ".join(named.stderr.split())
+
+
+def test_selector_train_asks_for_as_many_datasets_as_recommend_and_says_so(tmp_path):
+    db = build_small_db(tmp_path / "two.sqlite", n=2)
+    trained = runner.invoke(app, ["selector", "train", "--db", str(db), "--out", str(tmp_path / "m")])
+    assert trained.exit_code == 2
+    assert "has only 2 classification dataset(s) with meta-features and scores; at least 3 are needed" in " ".join(trained.stderr.split())
+    data = tmp_path / "d.csv"
+    pd.DataFrame({"x": range(40), "z": [i % 7 for i in range(40)], "target": ["a", "b"] * 20}).to_csv(data, index=False)
+    recommended = runner.invoke(app, ["recommend", str(data), "--db", str(db)])
+    assert recommended.exit_code == 2 and "at least 3 are needed" in " ".join(recommended.stderr.split())
+
+
+def test_selector_train_refuses_an_out_that_is_a_file_before_training(small_db, tmp_path):
+    taken = tmp_path / "afile"
+    taken.write_text("keep")
+    result = runner.invoke(app, ["selector", "train", "--db", str(small_db), "--out", str(taken)])
+    assert result.exit_code == 2 and "is a file; give a folder" in " ".join(result.stderr.split())
+    assert taken.read_text() == "keep"
 
 
 @pytest.mark.shared

@@ -84,6 +84,17 @@ def _matches(shipped: tuple, db_path: Path) -> bool:
     return hashlib.sha256(db_path.read_bytes()).hexdigest() == recorded
 
 
+def check_ranking_datasets(path, task: str, n: int) -> None:
+    """Refuse to learn a ranking of ``task`` from fewer than ``MIN_RANKING_DATASETS`` datasets with scores."""
+    from automl_meta.selection.metamodel import MIN_RANKING_DATASETS
+
+    if n < MIN_RANKING_DATASETS:
+        raise MetaDBContentError(
+            f"the meta-database {path} has only {n} {task} dataset(s) with meta-features and scores; "
+            f"at least {MIN_RANKING_DATASETS} are needed to learn a ranking (add datasets with `automl-meta db build`)"
+        )
+
+
 def model_cache_dir() -> Path:
     """``$AUTOML_META_CACHE_DIR/metamodels``, else the user cache directory's ``automl-meta/metamodels``."""
     env = os.environ.get(CACHE_ENV)
@@ -211,10 +222,7 @@ def load_selector(
             f"the meta-database {path} has no {task} datasets with {metric} scores; "
             f"build one that covers {task} (`automl-meta db build`) or pass another --db"
         )
-    if len(common) < 3:
-        raise MetaDBContentError(
-            f"the meta-database {path} has only {len(common)} {task} dataset(s); at least 3 are needed to learn a ranking"
-        )
+    check_ranking_datasets(path, task, len(common))
     key = _cache_key(path, task, metric, random_state) if cache and not exclude else None
     model, cached = _train(meta_X.loc[common], scores, maximize, random_state, key)
     logger.info("%s the meta-model of %d %s datasets x %d learners from %s",

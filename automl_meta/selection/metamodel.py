@@ -82,6 +82,9 @@ from automl_meta.selection.normalize import dataset_weights, normalize_scores, o
 logger = logging.getLogger(__name__)
 
 METHODS = ("per_learner", "single", "ranker", "pairwise")
+# what `recommend` and `selector train` ask of a meta-database: a ranking learned from two datasets
+# copies one of them (the meta-model itself fits on 2, as a leave-one-out fold of 3 needs)
+MIN_RANKING_DATASETS = 3
 # Bump when fit learns something else from the same data; cached meta-models of another version are retrained.
 # 2: the score range maps utilities from the median learner's score (was the worst's); constant targets fit.
 # 3: the range's floor is the predicted best score minus a predicted spread (was a separately predicted floor,
@@ -104,6 +107,28 @@ def model_matrix(meta_X: pd.DataFrame, feature_names: list[str], landmarkers: li
     """What a fitted selector reads: ``feature_names`` of ``meta_X``, then the contrasts of ``landmarkers``."""
     frame = with_contrasts(meta_X.reindex(columns=feature_names), landmarkers)
     return feature_matrix(frame, [*feature_names, *contrast_names(landmarkers)])
+
+
+def break_ties(utility: pd.DataFrame, preference: pd.Series) -> pd.DataFrame:
+    """Exactly equal utilities in a row put in the order of ``preference`` (higher first).
+
+    On a small database the boosters often cannot tell learners apart (every one
+    below the median on each training dataset predicts exactly 0), and the
+    column order, where the dummy baseline comes first, decided. The tied
+    values move down, by less than 1e-12 and less than half the smallest gap
+    between distinct values of the row, so no other learner is passed, a
+    utility of 0 stays at most 0 (:meth:`MetaModel.upper_bounded`) and
+    :meth:`MetaModel.explain` still sums to the utility.
+    """
+    values = utility.to_numpy(dtype=float).copy()
+    order = preference.reindex(utility.columns).fillna(-np.inf).rank(method="first").to_numpy()  # 1 = least preferred
+    for row in values:
+        distinct, where, counts = np.unique(row, return_inverse=True, return_counts=True)
+        tied = counts[where] > 1
+        if tied.any():
+            gap = np.diff(distinct).min() if len(distinct) > 1 else 1.0
+            row[tied] -= min(1e-12, gap / 2) / (len(row) + 1) * (len(row) + 1 - order[tied])  # down: 0 stays "at most"
+    return pd.DataFrame(values, index=utility.index, columns=utility.columns)
 
 
 class MetaModel(BaseEstimator):
@@ -311,7 +336,15 @@ class MetaModel(BaseEstimator):
             floor = out.min(axis=1) - 1.0
             for a in rest:
                 out[a] = floor - (1.0 - self.mean_normalized_[a])
-        return out[self.learners_]
+        return break_ties(out[self.learners_], self._tie_preference())
+
+    def _tie_preference(self) -> pd.Series:
+        """The SBS order, which equal utilities fall back on: each learner's mean min-max normalized training
+        score (with the median floor every learner below the median scores 0 and would tie again)."""
+        if not hasattr(self, "tie_preference_"):
+            normalized = normalize_scores(self.train_scores_, self.maximize_, log=self.log_scores, floor="min")
+            self.tie_preference_ = normalized.mean().reindex(self.learners_)
+        return self.tie_preference_
 
     def predict(self, meta_X: pd.DataFrame) -> pd.DataFrame:
         """Predicted score per learner, in the metric's units (datasets x learners).
