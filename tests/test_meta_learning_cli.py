@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -279,6 +280,16 @@ def test_meta_train_validate_every_zero_validates_once_at_the_end(tmp_path):
     assert [v["iteration"] for v in summary["history"]] == [3] and summary["validation"]["mean"] is not None
 
 
+def _tiny_tabular_init(frame: pd.DataFrame, folder) -> Path:
+    """A 3-way tabular init meta-trained for 2 iterations on ``frame`` (its ``label`` column), saved in ``folder``."""
+    data, init = folder / "classes.csv", folder / "tab.pt"
+    frame.to_csv(data, index=False)
+    result = runner.invoke(app, ["meta-train", "tabular", "--data", str(data), "--ways", "3", "--shots", "3", "--meta-batch", "2",
+                                 "--iterations", "2", "--validate-every", "0", "--validation-tasks", "2", "--device", "cpu", "--out", str(init)])
+    assert result.exit_code == 0, result.stderr
+    return init
+
+
 def test_finetune_encodes_a_new_table_with_the_init_levels_and_keeps_its_constant_columns(tmp_path):
     rng = np.random.default_rng(3)
     labels = np.repeat(np.arange(12), 25)
@@ -286,11 +297,7 @@ def test_finetune_encodes_a_new_table_with_the_init_levels_and_keeps_its_constan
     frame["color"] = [f"c{(k + r) % 6}" for k, r in zip(labels, rng.integers(0, 2, len(labels)))]  # levels vary with the class
     frame["site"] = np.where(labels < 6, "north", "south")
     frame["label"] = [f"k{k}" for k in labels]
-    data, init = tmp_path / "classes.csv", tmp_path / "tab.pt"
-    frame.to_csv(data, index=False)
-    result = runner.invoke(app, ["meta-train", "tabular", "--data", str(data), "--ways", "3", "--shots", "3", "--meta-batch", "2",
-                                 "--iterations", "2", "--validate-every", "0", "--validation-tasks", "2", "--device", "cpu", "--out", str(init)])
-    assert result.exit_code == 0, result.stderr
+    init = _tiny_tabular_init(frame, tmp_path)
     assert load_checkpoint(init, kind="init")[1]["tasks"]["categories"]["color"] == [f"c{i}" for i in range(6)]
     # three classes: four of the six colours, one site (a constant column, which the reader drops)
     new_task = tmp_path / "new.csv"
@@ -308,11 +315,7 @@ def test_finetune_rebuilds_the_infrequent_column_of_a_column_with_more_levels_th
     frame = pd.DataFrame(rng.normal(size=(len(labels), 2)) + labels[:, None] * 0.3, columns=["f1", "f2"])
     frame["shop"] = [f"s{v}" for v in rng.zipf(1.3, len(labels)) % 60]  # a long tail of rare levels
     frame["label"] = [f"k{k}" for k in labels]
-    data, init = tmp_path / "classes.csv", tmp_path / "tab.pt"
-    frame.to_csv(data, index=False)
-    result = runner.invoke(app, ["meta-train", "tabular", "--data", str(data), "--ways", "3", "--shots", "3", "--meta-batch", "2",
-                                 "--iterations", "2", "--validate-every", "0", "--validation-tasks", "2", "--device", "cpu", "--out", str(init)])
-    assert result.exit_code == 0, result.stderr
+    init = _tiny_tabular_init(frame, tmp_path)
     tasks = load_checkpoint(init, kind="init")[1]["tasks"]
     assert len(tasks["categories"]["shop"]) == MAX_ONEHOT_CATEGORIES and tasks["categories"]["shop"][-1] == INFREQUENT_LEVEL
     assert tasks["rare_levels"]["shop"] and not set(tasks["rare_levels"]["shop"]) & set(tasks["categories"]["shop"])
