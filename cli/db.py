@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import shlex
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Iterator
 
 import typer
 from rich.markup import escape
@@ -39,7 +41,7 @@ def build(
     max_rows: Annotated[int | None, typer.Option("--max-rows", min=10, help="Row cap per dataset for evaluation and meta-features (stratified sample).")] = 2000,
     timeout: Annotated[float | None, typer.Option("--timeout", min=0.1, help="Seconds allowed per fit; slower learners are recorded as timeout.")] = None,
     learners: Annotated[str | None, typer.Option("--learners", help="Comma-separated learner names (default: the whole portfolio of each task).")] = None,
-    redo: Annotated[str | None, typer.Option("--redo", help="Comma-separated learners whose evaluations stored under an older definition of the learner are dropped and recomputed.")] = None,
+    redo: Annotated[str | None, typer.Option("--redo", help="Comma-separated learners whose evaluations on this build's datasets, stored under an older definition of the learner, are recomputed (each replaced as its new result is stored; other sources' stay, and are named).")] = None,
     mf_groups: Annotated[str | None, typer.Option("--mf-groups", help="Comma-separated pymfe groups (default: the extractor's default set).")] = None,
     replace_changed: Annotated[bool, typer.Option("--replace-changed", help="Files whose data changed since their results were stored: drop those results and recompute them (without it, the build stops and names them).")] = False,
     random_state: SeedOption = 0,
@@ -64,8 +66,8 @@ def build(
     config = OpenMLConfig(cache_dir=None if openml_cache is None else str(openml_cache), server=openml_server,
                           n_retries=openml_retries, timeout=openml_timeout)
     command = _command_line(source, db, jobs, dask, scheduler, cv, repeats, max_rows, timeout, learners, mf_groups, redo, random_state,
-                            replace_changed)
-    with _BuildBar(enabled=not quiet) as bar:
+                            replace_changed, openml=config)
+    with _BuildBar(enabled=not quiet) as bar, _build_warnings():
         summary = build_metadb(source, db, options, jobs=jobs, dask=dask, scheduler=scheduler, openml_config=config,
                                command=command, progress=bar.update, on_total=bar.start)
     if json_output:
@@ -84,8 +86,15 @@ def build(
 
 
 def _command_line(source, db, jobs, dask, scheduler, cv, repeats, max_rows, timeout, learners, mf_groups, redo, random_state,
-                  replace_changed=False) -> str:
-    """The build as one reproducible command, recorded in the database."""
+                  replace_changed=False, openml=None) -> str:
+    """The build as one reproducible command, recorded in the database (`db info` offers it to resume a killed build).
+
+    Every option that changes what the build reads or computes is written out; for an
+    OpenML source that includes where and how it reaches OpenML (``openml``, the
+    :class:`~automl_meta.io.openml_client.OpenMLConfig`): another server or cache is
+    other data, and the tries and timeout decide what is delivered. ``--quiet`` and
+    ``--json`` only change what is shown, so they are left out.
+    """
     parts = ["automl-meta", "db", "build", "--source", source, "--db", str(db), "--jobs", str(jobs), "--cv", str(cv)]
     if repeats != 1:
         parts += ["--repeats", str(repeats)]
@@ -96,7 +105,38 @@ def _command_line(source, db, jobs, dask, scheduler, cv, repeats, max_rows, time
     if replace_changed:
         parts.append("--replace-changed")
     parts += ["--random-state", str(random_state)]
+    if openml is not None and source.startswith("openml"):
+        for flag, value in (("--openml-server", openml.server), ("--openml-cache", openml.cache_dir),
+                            ("--openml-retries", openml.n_retries), ("--openml-timeout", openml.timeout)):
+            if value is not None:
+                parts += [flag, str(value)]
     return " ".join(shlex.quote(p) for p in parts)
+
+
+class _WarningLines(logging.Handler):
+    """automl-meta's warnings as one yellow line each on stderr, as the build's other messages are shown."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        err.print(f"[yellow]warning:[/] {escape(' '.join(record.getMessage().split()))}", soft_wrap=True)
+
+
+@contextmanager
+def _build_warnings() -> Iterator[None]:
+    """Route the library's warnings through :class:`_WarningLines` while a build runs.
+
+    openml-python or another library may have configured the root logger, which would
+    print them as raw ``WARNING:automl_meta...`` lines; they stop at this handler instead.
+    """
+    logger = logging.getLogger("automl_meta")
+    handler = _WarningLines(logging.WARNING)
+    propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
 
 
 class _BuildBar:
@@ -131,7 +171,7 @@ class _BuildBar:
 
 @group.command("info")
 def info(db: DbOption = None, json_output: JsonOption = False) -> None:
-    """What the meta-database holds: datasets, learners, evaluations per task, versions."""
+    """What the meta-database holds: datasets, learners, evaluations per task, the versions that produced its data."""
     from automl_meta.metadb import MetaDB
 
     with MetaDB.open(_db_path(db)) as store:
@@ -156,6 +196,9 @@ def info(db: DbOption = None, json_output: JsonOption = False) -> None:
     versions = ", ".join(f"{k} {v}" for k, v in summary["versions"].items() if v)
     if versions:
         out.print(f"built with {escape(versions)}", soft_wrap=True)
+    mixed = "; ".join(f"{k} {', '.join(map(str, v))}" for k, v in summary.get("mixed_versions", {}).items())
+    if mixed:
+        out.print(f"stored data come from several versions: {escape(mixed)}", soft_wrap=True)
     if summary["protocol"]:
         out.print(f"protocol: {escape(str(summary['protocol']))}", soft_wrap=True)
     last = summary["builds"][-1] if summary["builds"] else None

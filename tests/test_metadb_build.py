@@ -218,19 +218,34 @@ def test_unreadable_file_is_recorded_with_its_reason_and_the_build_goes_on(tmp_p
         assert list(db.datasets()["name"]) == ["good"]
 
 
+def _age_learner(db_path: Path, learner: str, version: str = "old") -> None:
+    """Make ``learner``'s stored scores those of an older definition, as a database from before evaluations carried their version.
+
+    Such a database records the version only on the learner's row; each evaluation now
+    records its own (protocol ``learner_version``), which an old file's evaluations lack.
+    """
+    with MetaDB.open(db_path, readonly=False) as db, db.transaction() as conn:
+        conn.execute("UPDATE learners SET portfolio_version = ? WHERE name = ?", (version, learner))
+        for dataset_id, learner_id, protocol in conn.execute(
+                "SELECT e.dataset_id, e.learner_id, e.protocol FROM evaluations e JOIN learners l ON l.id = e.learner_id WHERE l.name = ?",
+                (learner,)).fetchall():
+            legacy = {k: v for k, v in json.loads(protocol).items() if k != "learner_version"}
+            conn.execute("UPDATE evaluations SET protocol = ? WHERE dataset_id = ? AND learner_id = ?",
+                         (json.dumps(legacy, sort_keys=True), dataset_id, learner_id))
+
+
 def test_redo_recomputes_a_learner_stored_under_an_older_portfolio_version_once(reference, tmp_path, env, caplog):
     import shutil
 
     folder, reference_db, _ = reference
     db_path = tmp_path / "m.sqlite"
     shutil.copy(reference_db, db_path)
-    with MetaDB.open(db_path, readonly=False) as db:
-        with db.transaction() as conn:
-            conn.execute("UPDATE learners SET portfolio_version = 'old' WHERE name = 'knn'")
+    _age_learner(db_path, "knn")
     with caplog.at_level("WARNING", logger="automl_meta"):
         assert build_metadb(f"dir:{folder}", db_path, OPTIONS)["evaluations_added"] == 0
     stale = [r.getMessage() for r in caplog.records if "older definition" in r.getMessage()]
-    assert stale and all("of knn come" in m and m.endswith("--redo knn to recompute them") for m in stale)  # the others are current
+    assert stale and all("of knn on" in m and m.endswith("--redo knn to recompute them") for m in stale)  # the others are current
+    assert any("knn on alpha, gamma come" in m for m in stale)
     options = BuildOptions(**{**OPTIONS.__dict__, "redo": ("knn",)})
     first = build_metadb(f"dir:{folder}", db_path, options)
     assert first["evaluations_added"] == 3  # knn on each of the three datasets
@@ -372,3 +387,102 @@ def test_a_changed_target_in_the_manifest_is_a_changed_dataset(reference, tmp_pa
     (folder / "MANIFEST.csv").write_text("name,task,target\nalpha,classification,color\n")
     with pytest.raises(UsageError, match="its results: alpha;"):
         build_metadb(f"dir:{folder}", db_path, OPTIONS)
+
+
+def _drop_evaluations(db_path: Path, name: str) -> None:
+    """Forget the evaluations of dataset ``name``, as a build killed before it ran them."""
+    with MetaDB.open(db_path, readonly=False) as db, db.transaction() as conn:
+        for table in ("scores", "evaluations"):
+            conn.execute(f"DELETE FROM {table} WHERE dataset_id = (SELECT id FROM datasets WHERE name = ?)", (name,))
+
+
+def test_a_file_deleted_during_a_build_counts_as_failed_and_stores_no_learner_failure(reference, tmp_path, env):
+    folder, db_path = _copy_reference(reference, tmp_path)
+    _drop_evaluations(db_path, "alpha")
+    saved = (folder / "alpha.csv").read_bytes()
+
+    def delete_alpha(_state):  # first called once the units are planned, before any runs
+        (folder / "alpha.csv").unlink(missing_ok=True)
+
+    summary = build_metadb(f"dir:{folder}", db_path, OPTIONS, progress=delete_alpha)
+    assert (summary["done"], summary["failed"], summary["evaluations_added"]) == (2, 1, 0)
+    assert summary["failures"][0]["item"] == "alpha"
+    assert "alpha.csv" in summary["failures"][0]["reason"] and summary["failures"][0]["reason"].endswith("a rerun retries it")
+    with MetaDB.open(db_path) as db:
+        assert "alpha" not in set(db.evaluations()["dataset"])  # no learner "failed" for want of its data
+    (folder / "alpha.csv").write_bytes(saved)
+    again = build_metadb(f"dir:{folder}", db_path, OPTIONS)
+    assert (again["done"], again["failed"], again["evaluations_added"]) == (3, 0, len(LEARNERS))
+    assert _rows(db_path) == _rows(reference[1])
+
+
+def test_a_file_gone_since_the_folder_was_listed_keeps_its_results_and_counts_as_failed(reference, tmp_path, env):
+    folder, db_path = _copy_reference(reference, tmp_path)
+    before = _rows(db_path)
+
+    def delete_gamma(_total):  # called once the folder is listed, before the database is looked at
+        (folder / "gamma.parquet").unlink()
+
+    options = BuildOptions(**{**OPTIONS.__dict__, "replace_changed": True})  # a file gone is no changed file: nothing to drop
+    summary = build_metadb(f"dir:{folder}", db_path, options, on_total=delete_gamma)
+    assert (summary["done"], summary["failed"], summary["replaced"]) == (2, 1, [])
+    assert "gamma.parquet" in summary["failures"][0]["reason"] and "its stored results are kept" in summary["failures"][0]["reason"]
+    assert _rows(db_path) == before
+
+
+def test_redo_from_one_source_keeps_the_other_sources_scores_stale_and_says_how_to_recompute_them(reference, tmp_path, env, caplog):
+    folder, db_path = _copy_reference(reference, tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    make_mixed_frame(60, seed=4).to_csv(other / "delta.csv", index=False)
+    command = f"automl-meta db build --source dir:{other} --db {db_path}"
+    build_metadb(f"dir:{other}", db_path, OPTIONS, command=command)
+    _age_learner(db_path, "knn")
+    knn_on_delta = "SELECT s.metric, s.mean, e.protocol FROM scores s JOIN evaluations e USING (dataset_id, learner_id)" \
+                   " JOIN datasets d ON d.id = s.dataset_id JOIN learners l ON l.id = s.learner_id WHERE d.name = 'delta' AND l.name = 'knn'"
+    with MetaDB.open(db_path) as db:
+        before = sorted(db.conn.execute(knn_on_delta).fetchall())
+    redo = BuildOptions(**{**OPTIONS.__dict__, "redo": ("knn",)})
+    with caplog.at_level("WARNING", logger="automl_meta"):
+        summary = build_metadb(f"dir:{folder}", db_path, redo)
+    assert summary["evaluations_added"] == 3  # knn on this source's three datasets only
+    with MetaDB.open(db_path) as db:
+        after = sorted(db.conn.execute(knn_on_delta).fetchall())
+        assert len(after) == 4 and [row[:2] for row in after] == [row[:2] for row in before]  # kept, every metric
+        knn = db.conn.execute("SELECT id FROM learners WHERE name = 'knn' AND task = 'classification'").fetchone()[0]
+        versions = db.evaluation_versions(knn)
+    assert sorted(versions.values()) == ["1", "1", "old"]  # delta's stays from the older definition, not made current
+    stale = [r.getMessage() for r in caplog.records if "older definition" in r.getMessage()]
+    assert len(stale) == 1 and "knn on delta (source dir:" in stale[0] and stale[0].endswith(f"{command} --redo knn")
+
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="automl_meta"):
+        assert build_metadb(f"dir:{folder}", db_path, redo)["evaluations_added"] == 0  # done once: A's are current now
+        assert build_metadb(f"dir:{other}", db_path, redo)["evaluations_added"] == 1  # the command the warning gave
+        assert build_metadb(f"dir:{folder}", db_path, OPTIONS)["evaluations_added"] == 0
+    assert [r.getMessage() for r in caplog.records if "older definition" in r.getMessage()][:1] == stale  # warned until recomputed
+    assert sum("older definition" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_a_refused_build_creates_no_database_and_leaves_an_existing_one_byte_identical(tmp_path, env):
+    from typer.testing import CliRunner
+
+    from automl_meta.cli.main import app
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    make_mixed_frame(60, seed=1).to_csv(folder / "labels.csv", index=False)  # classification only
+    db_path = tmp_path / "m.sqlite"
+    args = ["db", "build", "--source", f"dir:{folder}", "--db", str(db_path), "--max-rows", "80", "--mf-groups", ",".join(GROUPS), "--quiet"]
+    refused = CliRunner().invoke(app, [*args, "--cv", "2", "--learners", "ridge"])
+    assert refused.exit_code == 2 and "none of the learners named (ridge) serves classification" in " ".join(refused.stderr.split())
+    assert not db_path.exists()
+    built = CliRunner().invoke(app, [*args, "--cv", "3", "--learners", "dummy"])  # not taken for another protocol: nothing was built
+    assert built.exit_code == 0, built.stderr
+    before = db_path.read_bytes()
+    for extra, message in ((["--cv", "3", "--learners", "ridge"], "none of the learners named (ridge) serves classification"),
+                           (["--cv", "3", "--learners", "dummy,ridge", "--redo", "ridge"], "--redo ridge: it serves none of this build's tasks"),
+                           (["--cv", "2", "--learners", "dummy"], "was built with protocol")):
+        result = CliRunner().invoke(app, [*args, *extra])
+        assert result.exit_code == 2 and message in " ".join(result.stderr.split()), (extra, result.output)
+        assert db_path.read_bytes() == before, extra

@@ -177,7 +177,8 @@ def test_db_manifest_finalize_ships_a_rollback_journal_file(weka_db, tmp_path):
     (["--mf-groups", ","], "no meta-feature group given"),
     (["--learners", ","], "--learners names no learner"),
     (["--redo", "nope"], "unknown learner 'nope'"),
-], ids=["unknown-group", "no-group", "no-learner", "unknown-redo"])
+    (["--redo", "knn"], "--redo knn: not among --learners (dummy), so this build would not recompute it"),
+], ids=["unknown-group", "no-group", "no-learner", "unknown-redo", "redo-left-out"])
 def test_db_build_refuses_unknown_names_before_creating_the_database(tmp_path, option, message):
     data = tmp_path / "data"
     data.mkdir()

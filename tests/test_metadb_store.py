@@ -69,6 +69,30 @@ def test_info_counts_evaluations_and_missing_pairs(tmp_path):
     assert info["schema_version"] == SCHEMA_VERSION
 
 
+def test_versions_are_those_of_the_builds_whose_data_are_stored(tmp_path):
+    from automl_meta.metadb.manifest import manifest
+
+    tabular = {"automl-meta": "0.1", "scikit-learn": "1.4", "extractor": "e1", "portfolio": "p1"}
+    with MetaDB.open(tmp_path / "m.sqlite", create=True) as db:
+        _fill(db, ["a"])  # a first build, with versions of its own
+        first = db.start_build("dir:x", {"cv": 3}, tabular)
+        b = db.add_dataset({"name": "b", "task": "classification", "source": "dir:x"}, first)
+        imported = db.start_build("aslib:S", None, {"automl-meta": "0.1", "scikit-learn": "1.4"})  # records no extractor nor portfolio
+        db.add_dataset({"name": "s", "task": "aslib:S", "source": "aslib:S"}, imported)
+        db.start_build("dir:x", {"cv": 3}, {**tabular, "automl-meta": "0.2"})  # a no-op resume: it stored nothing
+        versions = db.info()["versions"]
+        assert versions == {"automl_meta": "0", **tabular} and db.info()["mixed_versions"] == {}
+        builds = manifest(db)["builds"]
+        assert [b["versions"].get("automl-meta") for b in builds] == [None, "0.1", "0.1", "0.2"]
+        assert builds[0]["versions"] == {"automl_meta": "0"}
+        later = db.start_build("dir:x", {"cv": 3}, {**tabular, "scikit-learn": "1.5"})
+        rf = db.add_learner("random_forest", "classification", {}, "p1")
+        db.add_evaluation(b, rf, "failed", reason="boom", build_id=later)
+        info = db.info()
+        assert info["versions"]["scikit-learn"] == "1.5" and info["mixed_versions"] == {"scikit-learn": ["1.4", "1.5"]}
+        assert manifest(db)["mixed_versions"] == info["mixed_versions"]
+
+
 def test_reading_never_changes_the_file(tmp_path):
     path = tmp_path / "m.sqlite"
     with MetaDB.open(path, create=True) as db:

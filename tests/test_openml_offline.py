@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -16,16 +18,20 @@ from automl_meta.metadb.from_source import build_metadb
 from automl_meta.metadb.units import BuildOptions
 
 
+def _copy_cache(cache: Path, copy: Path) -> None:
+    """A writable copy of the shared cache (filling in what is missing where ``copy`` exists)."""
+    shutil.copytree(cache, copy, dirs_exist_ok=True)
+    for path in [copy, *copy.rglob("*")]:  # shared/ is read-only; openml-python writes next to its files
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
 @pytest.fixture
 def openml_config(shared_dir, tmp_path) -> OpenMLConfig:
     cache = shared_dir / "openml_cache"
     if not cache.is_dir():
         pytest.skip("needs ../shared/openml_cache")
-    copy = tmp_path / "openml_cache"
-    shutil.copytree(cache, copy)
-    for path in [copy, *copy.rglob("*")]:  # shared/ is read-only; openml-python writes next to its files
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    return OpenMLConfig(cache_dir=str(copy), server=TEST_SERVER, n_retries=1, timeout=5.0)
+    _copy_cache(cache, tmp_path / "openml_cache")
+    return OpenMLConfig(cache_dir=str(tmp_path / "openml_cache"), server=TEST_SERVER, n_retries=1, timeout=5.0)
 
 
 def test_openml_runs_import_reads_a_cached_run_with_fold_scores(openml_config, tmp_path):
@@ -91,6 +97,47 @@ def test_a_dataset_that_loads_on_a_rerun_leaves_no_failed_row(openml_config, tmp
     with MetaDB.open(db_path) as db:
         stored = db.datasets(include_failed=True)
         assert list(zip(stored["name"], stored["status"])) == [("anneal", "ok")]
+
+
+@pytest.mark.parametrize("hidden", ["data", "dataset"])  # the data file: a unit cannot load it; all of it: the task cannot be resolved
+def test_a_dataset_out_of_reach_in_a_later_build_is_a_failed_dataset_not_a_learner_failure(openml_config, shared_dir, tmp_path, hidden):
+    from automl_meta.metadb.units import load_ref
+
+    options = dict(cv=2, max_rows=200, mf_max_rows=200, mf_groups=("general",))
+    db_path = tmp_path / "m.sqlite"
+    assert build_metadb("openml:tasks=1882", db_path, BuildOptions(learners=("dummy",), **options), openml_config=openml_config)["done"] == 1
+    folder = next(p for p in Path(openml_config.cache_dir).rglob("datasets/2") if p.is_dir())
+    if hidden == "data":
+        for path in folder.glob("dataset.*"):
+            path.unlink()
+    else:
+        shutil.rmtree(folder)
+    load_ref.cache_clear()  # a later build is another process: nothing loaded yet
+    more = BuildOptions(learners=("dummy", "lda"), **options)
+    later = build_metadb("openml:tasks=1882", db_path, more, openml_config=openml_config)
+    assert (later["done"], later["failed"], later["evaluations_added"]) == (0, 1, 0)
+    assert later["failures"][0]["item"] == "anneal" and "cannot get" in later["failures"][0]["reason"]
+    with MetaDB.open(db_path) as db:
+        assert list(db.evaluations()["learner"].unique()) == ["dummy"]  # no lda "failure" for want of the data
+    _copy_cache(shared_dir / "openml_cache", Path(openml_config.cache_dir))  # reachable again (openml-python removed what failed)
+    again = build_metadb("openml:tasks=1882", db_path, more, openml_config=openml_config)
+    assert (again["done"], again["failed"], again["evaluations_added"]) == (1, 0, 1)
+
+
+def test_db_build_records_the_openml_options_and_prints_no_raw_log_line(openml_config, tmp_path):
+    db_path = tmp_path / "m.sqlite"
+    openml = ["--openml-cache", openml_config.cache_dir, "--openml-server", openml_config.server, "--openml-retries", "1", "--openml-timeout", "5"]
+    command = [sys.executable, "-m", "automl_meta", "db", "build", "--source", "openml:datasets=99", "--db", str(db_path),
+               "--learners", "dummy", "--cv", "2", "-q", *openml]  # dataset 99 is not cached: OpenML out of reach
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "WARNING" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "dataset 99" in line]
+    assert len(lines) == 1 and lines[0].startswith("failed: openml_data_99:"), result.stderr  # the summary's line only
+    with MetaDB.open(db_path) as db:
+        recorded = db.builds()["command"].iloc[-1]
+    for flag, value in zip(openml[::2], [*openml[1:-1:2], "5.0"]):
+        assert f"{flag} {value}" in recorded, recorded
 
 
 def _silent_server():

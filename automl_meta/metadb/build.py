@@ -3,15 +3,21 @@
 A build is a list of :class:`~automl_meta.metadb.units.DatasetRef`. The
 coordinator (the only process that writes SQLite)
 
-1. describes each dataset not yet stored (task, content hash, shape) and stores its row;
-2. registers the portfolio of each task (learners, metrics and their directions);
+1. finds, reading only, what the build will do (:func:`prepare_build`): loads each
+   dataset not yet stored to learn its task, checks stored files, and refuses a
+   build that cannot serve (another protocol, learners that serve none of a task)
+   before the database is created or changed;
+2. stores the new datasets' rows and registers the portfolio of each task
+   (learners, metrics and their directions);
 3. sends out one unit per missing piece, meta-features or one (dataset, learner)
    evaluation, to the executor, and commits each result in its own transaction as
    it comes back.
 
-What is stored is never recomputed, so rerunning the same build resumes it, and a
-finished build rerun is a no-op. A process killed at any moment loses at most the
-units in flight.
+What is stored is never recomputed (``--redo`` aside), so rerunning the same build
+resumes it, and a finished build rerun is a no-op. A process killed at any moment
+loses at most the units in flight. A dataset that cannot be loaded in a run is no
+learner's result: nothing is stored for it, it counts as failed, and a rerun
+retries it.
 """
 
 from __future__ import annotations
@@ -23,13 +29,15 @@ from dataclasses import dataclass, field, replace
 from importlib import metadata
 from typing import Callable, Sequence
 
-from automl_meta.exceptions import LearnerError
+from automl_meta.metadb.changed_files import check_files, settle_changed_files
 from automl_meta.metadb.parallel import WorkerLost, map_surviving_crashes
+from automl_meta.metadb.task_learners import TaskLearner, check_learner_names, portfolio, register_task
 from automl_meta.metadb.units import (
-    METAFEATURES, BuildOptions, DatasetRef, describe_unit, failed_dataset, lost_unit_record, run_unit,
+    METAFEATURES, UNAVAILABLE, BuildOptions, DatasetRef, describe_unit, failed_dataset, lost_unit_record, run_unit,
 )
 
 logger = logging.getLogger(__name__)
+
 
 @dataclass
 class BuildProgress:
@@ -66,38 +74,12 @@ def library_versions() -> dict:
     return versions
 
 
-def portfolio(task: str, names: Sequence[str] | None = None) -> list:
-    """The learner specs of ``task``: all of them, or those of ``names`` that serve it.
-
-    A build over both tasks names the learners of each (``dummy,lda,ridge``:
-    ``lda`` for classification, ``ridge`` for regression). A name that no
-    learner has, or names none of which serves ``task``, raise
-    :class:`~automl_meta.exceptions.LearnerError` listing the valid names.
-    """
-    from automl_meta.learners import LEARNERS, get_learners
-
-    if not names:
-        return list(get_learners(task))
-    check_learner_names(names)
-    serving = [n for n in names if LEARNERS[n].supports(task)]
-    if not serving:
-        valid = ", ".join(spec.name for spec in get_learners(task))
-        raise LearnerError(f"none of the learners named ({', '.join(names)}) serves {task}, the task of some of this build's datasets; "
-                           f"add some of: {valid}")
-    return list(get_learners(task, serving))
-
-
-def check_learner_names(names: Sequence[str] | None) -> None:
-    """Refuse, before any work, learner names that no learner of either task has."""
-    from automl_meta.learners import LEARNERS
-
-    unknown = [n for n in names or () if n not in LEARNERS]
-    if unknown:
-        raise LearnerError(f"unknown learner {', '.join(map(repr, unknown))}; valid names: {', '.join(LEARNERS)}")
-
-
 def check_build_options(options: BuildOptions) -> None:
-    """Refuse, before the database is created, learner and meta-feature group names that do not exist."""
+    """Refuse, before the database is created, names that do not exist and a --redo that --learners leaves out.
+
+    A ``--redo`` learner missing from ``--learners`` would get no unit, so the build
+    would end as if it had recomputed it.
+    """
     from automl_meta.exceptions import UsageError
     from automl_meta.metafeatures.groups import resolve_groups
 
@@ -106,60 +88,14 @@ def check_build_options(options: BuildOptions) -> None:
                          "or leave it out for the whole portfolio")
     check_learner_names(options.learners)
     check_learner_names(options.redo)
+    left_out = [name for name in options.redo if options.learners is not None and name not in options.learners]
+    if left_out:
+        one = len(left_out) == 1
+        raise UsageError(f"--redo {', '.join(left_out)}: not among --learners ({', '.join(options.learners)}), so this build "
+                         f"would not recompute {'it' if one else 'them'}; add {'it' if one else 'them'} to --learners "
+                         f"or drop {'it' if one else 'them'} from --redo")
     if options.mf_groups is not None:
         resolve_groups(options.mf_groups)
-
-
-def metric_directions(task: str) -> dict[str, bool]:
-    """metric name -> maximize, for every metric the protocol reports on ``task``."""
-    from automl_meta.learners.metrics import METRICS
-
-    return {name: bool(spec.greater_is_better) for name, spec in METRICS.items() if spec.task == task}
-
-
-def default_metric(task: str) -> str:
-    """The metric the protocol ranks learners by on ``task`` (balanced_accuracy, r2)."""
-    from automl_meta.learners.metrics import default_metric as protocol_default
-
-    return protocol_default(task)
-
-
-def _register_task(db, task: str, options: BuildOptions) -> dict[str, int]:
-    for metric, maximize in metric_directions(task).items():
-        db.register_metric(metric, maximize)
-    db.set_default_metric(task, default_metric(task))
-    specs = portfolio(task, options.learners)
-    stored = dict(db.conn.execute("SELECT name, portfolio_version FROM learners WHERE task = ?", (task,)).fetchall())
-    for spec in specs:  # idempotent: once redone, a learner carries its current version and is left alone
-        if spec.name in options.redo and _stale(stored.get(spec.name), spec.version):
-            dropped = db.forget_learner(spec.name, task, _params(spec), spec.version)
-            logger.info("%s (%s): dropped %d stored evaluations to recompute them", spec.name, task, dropped)
-    stored = dict(db.conn.execute("SELECT name, portfolio_version FROM learners WHERE task = ?", (task,)).fetchall())
-    stale = [spec.name for spec in specs if _stale(stored.get(spec.name), spec.version)]
-    if stale:
-        logger.warning("%s: the stored scores of %s come from an older definition of %s; "
-                       "rerun with --redo %s to recompute them", task, ", ".join(stale),
-                       "that learner" if len(stale) == 1 else "those learners", ",".join(stale))
-    return {spec.name: db.add_learner(spec.name, task, _params(spec), spec.version) for spec in specs}
-
-
-def _stale(stored: str | None, version: str) -> bool:
-    """Whether scores stored under portfolio version ``stored`` predate a learner's definition ``version``.
-
-    A database built at a later portfolio version than the learner's last change is current
-    for it ("2" for a learner unchanged since "1"); a version that is not a number must match.
-    """
-    if stored is None:
-        return False
-    try:
-        return int(stored) < int(version)
-    except ValueError:
-        return stored != version
-
-
-def _params(spec) -> dict:
-    params = getattr(spec, "params", None)
-    return dict(params) if isinstance(params, dict) else {}
 
 
 def build_versions(options: BuildOptions) -> dict:
@@ -169,48 +105,122 @@ def build_versions(options: BuildOptions) -> dict:
     return {**library_versions(), "extractor": EXTRACTOR_VERSION, "portfolio": PORTFOLIO_VERSION}
 
 
-def run_build(db, refs: Sequence[DatasetRef], options: BuildOptions, executor, source: str,
+@dataclass
+class BuildPlan:
+    """A build as found before anything is written: everything it can be refused on is checked by then.
+
+    refs : the datasets, under the names the database knows them by.
+    stored : name -> (dataset id, task) of this build's datasets already stored and readable now.
+    described : name -> :func:`~automl_meta.metadb.units.describe_unit` record (ok or failed) of the datasets to store.
+    unavailable : name -> why a stored dataset cannot be read in this run (its results are kept).
+    same_data : dataset id -> source hash of stored files saved again with the same data.
+    changed : name -> (dataset id, describe record) of stored files whose data changed.
+    """
+
+    refs: list
+    stored: dict = field(default_factory=dict)
+    described: dict = field(default_factory=dict)
+    unavailable: dict = field(default_factory=dict)
+    same_data: dict = field(default_factory=dict)
+    changed: dict = field(default_factory=dict)
+
+    def tasks(self, replace_changed: bool) -> list[str]:
+        """The tasks of the datasets this build will compute on."""
+        tasks = {task for name, (_, task) in self.stored.items() if name not in self.changed}
+        records = [*self.described.values(), *(record for _, record in self.changed.values() if replace_changed)]
+        return sorted(tasks | {record["task"] for record in records if record["status"] == "ok"})
+
+
+def prepare_build(db, refs: Sequence[DatasetRef], options: BuildOptions, executor) -> BuildPlan:
+    """What a build over ``refs`` will do, found without writing anything; refuses a build that cannot serve.
+
+    ``db`` is the database as it is, opened read-only, or None when there is none yet.
+    The datasets not stored yet are loaded here to learn their task, so that learners
+    serving none of a task's datasets (``--learners ridge`` on classification data), a
+    ``--redo`` learner serving none of the build's tasks, or another protocol stop the
+    build before the database is created or changed.
+    """
+    plan = BuildPlan(refs=list(refs))
+    if db is not None:
+        db.check_protocol(options.protocol())
+        plan.refs = stored_openml_names(db.datasets()[["name", "source_id"]].itertuples(index=False), plan.refs)
+        usable = db.usable_datasets()
+        plan.stored = {ref.name: usable[ref.name] for ref in plan.refs if ref.name in usable}
+        plan.same_data, plan.changed, plan.unavailable = check_files(db, plan.refs, executor)
+    for ref in plan.refs:  # stored, but OpenML cannot resolve it now: its results stay, nothing is computed
+        if ref.name in plan.stored and ref.error is not None:
+            plan.unavailable.setdefault(ref.name, ref.error)
+    for name in plan.unavailable:
+        del plan.stored[name]
+    plan.described = _describe_new([ref for ref in plan.refs if ref.name not in plan.stored and ref.name not in plan.unavailable], executor)
+    check_learners(plan, options)
+    return plan
+
+
+def check_learners(plan: BuildPlan, options: BuildOptions) -> None:
+    """Refuse, before any write, a learner list that serves none of some task's learners, or an idle --redo learner."""
+    from automl_meta.exceptions import UsageError
+    from automl_meta.learners import LEARNERS
+
+    tasks = plan.tasks(options.replace_changed)
+    for task in tasks:
+        portfolio(task, options.learners)  # raises LearnerError naming the learners that would serve it
+    idle = [name for name in options.redo if tasks and not any(LEARNERS[name].supports(task) for task in tasks)]
+    if idle:
+        raise UsageError(f"--redo {', '.join(idle)}: {'it serves' if len(idle) == 1 else 'they serve'} none of this build's tasks "
+                         f"({', '.join(tasks)}), so nothing would be recomputed; drop {'it' if len(idle) == 1 else 'them'} from --redo")
+
+
+def run_build(db, plan: BuildPlan, options: BuildOptions, executor, source: str,
               command: str | None = None, progress: Callable[[BuildProgress], None] | None = None) -> dict:
-    """Build (or resume) the meta-database ``db`` from ``refs``; returns a summary dict.
+    """Build (or resume) the meta-database ``db`` as ``plan`` found it; returns a summary dict.
 
     Parameters
     ----------
     db : a writable :class:`~automl_meta.metadb.MetaDB`.
-    refs : the datasets.
+    plan : from :func:`prepare_build` on the same database.
     options : the protocol and limits (see :class:`~automl_meta.metadb.units.BuildOptions`).
     executor : from :func:`automl_meta.metadb.parallel.make_executor`.
     source : the ``--source`` text, recorded with the build.
     command : the command line, recorded with the build.
     progress : called with a :class:`BuildProgress` after each dataset-level change.
+
+    A dataset that cannot be loaded in this run (stored earlier, or loaded by its
+    description but not by a unit) counts as failed with its reason, and nothing is
+    stored for it: that is no result of a learner, and a rerun tries again.
     """
-    state = BuildProgress(total=len(refs))
+    state = BuildProgress(total=len(plan.refs))
     notify = progress or (lambda _state: None)
-    refs = stored_openml_names(db.datasets()[["name", "source_id"]].itertuples(index=False), refs)
-    state.replaced = settle_changed_files(db, refs, executor, options.replace_changed)
+    state.replaced = settle_changed_files(db, plan, options.replace_changed)
     build_id = db.start_build(source, options.protocol(), build_versions(options), options.random_state, command)
     status = "interrupted"
     try:
-        datasets = _describe_all(db, refs, executor, build_id, state, notify)
-        learner_ids = _task_learners(db, datasets, options)
-        units, pending = _plan_units(db, datasets, learner_ids, options, state, notify)
+        datasets = _store_datasets(db, plan, build_id, state, notify)
+        learners = _task_learners(db, datasets, options)
+        units, pending = _plan_units(db, datasets, learners, options, state, notify)
         protocol = {**options.protocol(), "timeout": options.timeout}
+        unloaded: dict[int, str] = {}
         for (dataset_id, what), result in map_surviving_crashes(executor, run_unit, units):
             ref, task = datasets[dataset_id]
             if isinstance(result, WorkerLost):
                 result = lost_unit_record(what, result.reason)
-            if what == METAFEATURES:
+            if result["status"] == UNAVAILABLE:
+                unloaded.setdefault(dataset_id, result["reason"])
+            elif what == METAFEATURES:
                 db.add_meta_features(dataset_id, result["values"], result["extractor_version"], seconds=result["seconds"],
                                      n_rows_used=result["n_rows_used"], groups=result["groups"],
                                      status=result["status"], reason=result["reason"])
             else:
-                db.add_evaluation(dataset_id, learner_ids[task][what], result["status"], result["scores"],
+                learner = learners[task][what]
+                db.add_evaluation(dataset_id, learner.learner_id, result["status"], result["scores"],
                                   reason=result["reason"], fit_seconds=result["fit_seconds"],
-                                  predict_seconds=result["predict_seconds"], protocol=protocol, build_id=build_id)
+                                  predict_seconds=result["predict_seconds"],
+                                  protocol={**protocol, "learner_version": learner.version}, build_id=build_id)
                 state.evaluations += 1
             pending[dataset_id] -= 1
             state.current = ref.name
             if pending[dataset_id] == 0:
-                state.done += 1
+                _finish_dataset(state, ref.name, unloaded.get(dataset_id))
             notify(state)
         status = "finished"
     finally:
@@ -218,6 +228,15 @@ def run_build(db, refs: Sequence[DatasetRef], options: BuildOptions, executor, s
     summary = state.as_dict()
     summary["build_id"] = build_id
     return summary
+
+
+def _finish_dataset(state: BuildProgress, name: str, unloaded: str | None) -> None:
+    """Count a dataset whose units all came back: done, or failed when its data could not be loaded."""
+    if unloaded is None:
+        state.done += 1
+        return
+    state.failed += 1
+    state.failures.append({"item": name, "reason": f"{unloaded}; nothing was stored for it in this run, and a rerun retries it"})
 
 
 OPENML_SOURCE_IDS = ("task/", "data/")
@@ -247,76 +266,31 @@ def stored_openml_names(stored, refs: Sequence[DatasetRef]) -> list[DatasetRef]:
     return settled
 
 
-def settle_changed_files(db, refs: Sequence[DatasetRef], executor, replace: bool) -> list[str]:
-    """The stored datasets whose file changed since their results were stored: refused, or dropped.
-
-    A stored dataset read from a file is checked by its source hash (the file's bytes,
-    target and task). Where that differs, or was never recorded (a database from before
-    it was), the file is loaded again: the same data (a file saved again) keeps its
-    results and the new hash; other data raises
-    :class:`~automl_meta.exceptions.UsageError` before anything is computed, unless
-    ``replace``, which drops their results so that the build recomputes them. Returns
-    the names dropped.
-    """
-    from automl_meta.exceptions import UsageError
-    from automl_meta.io.dataset_folder import source_hash
-
-    stored = db.stored_sources()
-    suspects = {}
-    for ref in refs:
-        if ref.path is None or ref.name not in stored:
-            continue
-        dataset_id, content, known = stored[ref.name]
-        try:
-            now = source_hash(ref.path, ref.target, ref.task)
-        except OSError:  # gone since the folder was listed: loading it again says why
-            now = None
-        if now is None or now != known:
-            suspects[ref.name] = (ref, dataset_id, content)
-    changed = []
-    for name, record in map_surviving_crashes(executor, describe_unit, [(name, (ref,)) for name, (ref, _, _) in suspects.items()]):
-        _, dataset_id, content = suspects[name]
-        if not isinstance(record, WorkerLost) and record["status"] == "ok" and record["content_hash"] == content:
-            db.set_source_hash(dataset_id, record["source_hash"])
-        else:
-            changed.append(name)
-    changed.sort()
-    if changed and not replace:
-        shown = ", ".join(changed[:10]) + (f" and {len(changed) - 10} more" if len(changed) > 10 else "")
-        raise UsageError(f"{len(changed)} dataset file{'s' if len(changed) > 1 else ''} changed since {db.path} stored "
-                         f"{'their' if len(changed) > 1 else 'its'} results: {shown}; rerun with --replace-changed to drop "
-                         "those results and recompute them, or give the changed files new names to keep both")
-    for name in changed:
-        logger.warning("%s: its file changed since its results were stored; recomputing them", name)
-        db.forget_dataset(suspects[name][1])
-    return changed
+def _describe_new(refs: Sequence[DatasetRef], executor) -> dict[str, dict]:
+    """name -> describe record (ok or failed) of datasets not stored yet; loads them, writes nothing."""
+    described = {}
+    for name, record in map_surviving_crashes(executor, describe_unit, [(ref.name, (ref,)) for ref in refs]):
+        described[name] = failed_dataset(name, f"loading it: {record.reason}") if isinstance(record, WorkerLost) else record
+    return described
 
 
-def _describe_all(db, refs, executor, build_id, state, notify) -> dict[int, tuple[DatasetRef, str]]:
-    """Store a row for every dataset (loading only those not stored yet); returns id -> (ref, task)."""
+def _store_datasets(db, plan: BuildPlan, build_id, state, notify) -> dict[int, tuple[DatasetRef, str]]:
+    """Store a row for every new dataset (failed ones with their reason); returns id -> (ref, task) of those to compute on."""
     datasets: dict[int, tuple[DatasetRef, str]] = {}
-    to_describe = []
-    for ref in refs:
-        row = db.conn.execute(
-            "SELECT id, task FROM datasets WHERE name = ? AND status = 'ok' ORDER BY id LIMIT 1", (ref.name,)
-        ).fetchone()
-        if row is not None:
-            datasets[int(row[0])] = (ref, row[1])
-        else:
-            to_describe.append((ref.name, (ref,)))
-    by_name = {ref.name: ref for ref in refs}
-    for name, record in map_surviving_crashes(executor, describe_unit, to_describe):
-        if isinstance(record, WorkerLost):
-            record = failed_dataset(name, f"loading it: {record.reason}")
-        ref = by_name[name]
+    for ref in plan.refs:
+        if ref.name in plan.stored:
+            dataset_id, task = plan.stored[ref.name]
+            datasets[dataset_id] = (ref, task)
+            continue
+        if ref.name in plan.unavailable:
+            _fail(state, ref.name, f"{plan.unavailable[ref.name]}; its stored results are kept, and a rerun retries it", notify)
+            continue
+        record = plan.described[ref.name]
         base = {"name": ref.name, "source": ref.source, "source_id": ref.source_id, "licence": ref.licence}
         if record["status"] != "ok":
             task = ref.task if ref.task != "auto" else "unknown"
             db.add_dataset({**base, "task": task, "status": "failed", "reason": record["reason"]}, build_id)
-            state.failures.append({"item": ref.name, "reason": record["reason"]})
-            state.failed += 1
-            state.current = ref.name
-            notify(state)
+            _fail(state, ref.name, record["reason"], notify)
             continue
         fields = {k: record[k] for k in ("task", "content_hash", "source_hash", "n_rows", "n_features", "n_classes")}
         dataset_id = db.add_dataset({**base, **fields, "licence": record.get("licence") or ref.licence}, build_id)
@@ -324,9 +298,18 @@ def _describe_all(db, refs, executor, build_id, state, notify) -> dict[int, tupl
     return datasets
 
 
-def _task_learners(db, datasets, options) -> dict[str, dict[str, int]]:
-    tasks = sorted({task for _, task in datasets.values()})
-    return {task: _register_task(db, task, options) for task in tasks}
+def _fail(state: BuildProgress, name: str, reason: str, notify) -> None:
+    state.failures.append({"item": name, "reason": reason})
+    state.failed += 1
+    state.current = name
+    notify(state)
+
+
+def _task_learners(db, datasets, options) -> dict[str, dict[str, TaskLearner]]:
+    by_task: dict[str, list[int]] = {}
+    for dataset_id, (_, task) in datasets.items():
+        by_task.setdefault(task, []).append(dataset_id)
+    return {task: register_task(db, task, options, ids) for task, ids in sorted(by_task.items())}
 
 
 def _plan_units(db, datasets, learners, options, state, notify):
@@ -337,8 +320,8 @@ def _plan_units(db, datasets, learners, options, state, notify):
         todo = []
         if not db.has_meta_features(dataset_id):
             todo.append(((dataset_id, METAFEATURES), (METAFEATURES, ref, options)))
-        for name, learner_id in learners[task].items():
-            if (dataset_id, learner_id) in done:
+        for name, learner in learners[task].items():
+            if (dataset_id, learner.learner_id) in done and dataset_id not in learner.redo:
                 state.skipped += 1
             else:
                 todo.append(((dataset_id, name), (name, ref, options)))

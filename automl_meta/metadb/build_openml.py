@@ -70,7 +70,7 @@ def _safe_name(did: int, fallback: str) -> str:
     try:
         return str(dataset_description(did)["name"])
     except AutomlMetaError as exc:
-        logger.warning("%s", exc)
+        logger.debug("%s", exc)  # loading it fails too, and the build's summary names that failure
         return fallback
 
 

@@ -8,11 +8,12 @@ and :mod:`~automl_meta.metadb.import_aslib`).
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
-from automl_meta.exceptions import UsageError
-from automl_meta.metadb.build import BuildProgress, check_build_options, library_versions, run_build
+from automl_meta.exceptions import MetaDBVersionError, UsageError
+from automl_meta.metadb.build import BuildProgress, check_build_options, library_versions, prepare_build, run_build
 from automl_meta.metadb.parallel import make_executor
 from automl_meta.metadb.store import MetaDB
 from automl_meta.metadb.units import BuildOptions
@@ -60,12 +61,33 @@ def build_metadb(source: str, db_path: str | Path, options: BuildOptions, jobs: 
     if on_total is not None:
         on_total(len(refs))
     try:
+        with _as_it_is(db_path) as stored:  # a refused build leaves an existing file as it was, and creates none
+            plan = prepare_build(stored, refs, options, executor)
         with MetaDB.open(db_path, create=True) as db:
-            summary = run_build(db, refs, options, executor, source, command=command, progress=progress)
+            summary = run_build(db, plan, options, executor, source, command=command, progress=progress)
     finally:
         executor.close()
     summary["executor"] = executor.name
     return summary
+
+
+@contextmanager
+def _as_it_is(db_path) -> Iterator[MetaDB | None]:
+    """The database at ``db_path`` opened read-only for planning a build, or None where there is none yet.
+
+    An empty file is none yet (a build fills it). A file of a schema too old to read as
+    it is is opened for writing, which migrates it, as the build would anyway.
+    """
+    path = Path(db_path)
+    if not path.exists() or (path.is_file() and path.stat().st_size == 0):
+        yield None
+        return
+    try:
+        db = MetaDB.open(path)
+    except MetaDBVersionError:
+        db = MetaDB.open(path, readonly=False)  # newer than this version: raises again
+    with db:
+        yield db
 
 
 def _import_aslib(folder: Path, db_path, command, progress, on_total) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -20,18 +21,29 @@ def _int(value) -> int | None:
     return None if _plain(value) is None else int(value)
 
 
+def _build(row: dict) -> dict:
+    """One build of the manifest, its versions as an object."""
+    versions = _plain(row.get("versions"))
+    return {**{k: _plain(v) for k, v in row.items() if k != "versions"}, "versions": json.loads(versions) if versions else {}}
+
+
 def manifest(db: MetaDB) -> dict:
-    """What a shipped meta-database holds and how it was made: versions, build commands, datasets."""
+    """What a shipped meta-database holds and how it was made: versions, build commands, datasets.
+
+    ``versions`` are those that produced the stored data (:meth:`MetaDB.data_versions`, with
+    ``mixed_versions`` where its builds disagree); each build lists its own ``versions``.
+    """
     info = db.info()
     datasets = db.datasets(include_failed=True)
-    builds = db.builds().drop(columns=["versions"])
+    builds = db.builds()
     return {
         "format": "automl-meta-metadb-manifest/1",
         "file": db.path.name,
         "schema_version": info["schema_version"],
         "versions": info["versions"],
+        "mixed_versions": info["mixed_versions"],
         "protocol": info["protocol"],
-        "builds": [{k: _plain(v) for k, v in row.items()} for row in builds.to_dict("records")],
+        "builds": [_build(row) for row in builds.to_dict("records")],
         "tasks": info["tasks"],
         "n_datasets": info["n_datasets"],
         "n_learners": info["n_learners"],

@@ -206,12 +206,8 @@ class MetaDB:
         A database holds one evaluation protocol (``protocol``: CV folds, row cap, seed...), so a
         compute build with a different one is refused. Imports (ASlib, OpenML runs) pass ``None``.
         """
+        self.check_protocol(protocol)
         recorded = self.get_meta("protocol")
-        if protocol is not None and recorded is not None and recorded != dict(protocol):
-            raise UsageError(
-                f"{self.path} was built with protocol {recorded}, not {dict(protocol)}; "
-                "rerun with the same options or give a new --db"
-            )
         with self.transaction() as conn:
             if recorded is None and protocol is not None:
                 conn.execute("INSERT INTO meta(key, value) VALUES ('protocol', ?)", (json.dumps(dict(protocol), sort_keys=True),))
@@ -224,6 +220,15 @@ class MetaDB:
                  os.getpid(), socket.gethostname()),
             )
             return int(cursor.lastrowid)
+
+    def check_protocol(self, protocol: Mapping | None) -> None:
+        """Refuse a compute build whose protocol differs from the one the database holds (reads only)."""
+        recorded = self.get_meta("protocol")
+        if protocol is not None and recorded is not None and recorded != dict(protocol):
+            raise UsageError(
+                f"{self.path} was built with protocol {recorded}, not {dict(protocol)}; "
+                "rerun with the same options or give a new --db"
+            )
 
     def finish_build(self, build_id: int, status: str = "finished") -> None:
         with self.transaction() as conn:
@@ -277,8 +282,14 @@ class MetaDB:
 
     def stored_sources(self) -> dict[str, tuple[int, str | None, str | None]]:
         """name -> (id, content hash, source hash) of every usable dataset (the first stored under a name)."""
-        rows = self.conn.execute("SELECT name, id, content_hash, source_hash FROM datasets WHERE status = 'ok' ORDER BY id DESC").fetchall()
-        return {name: (int(dataset_id), content, source) for name, dataset_id, content, source in rows}
+        source = "source_hash" if schema.has_column(self.conn, "datasets", "source_hash") else "NULL"  # read-only, before schema 3
+        rows = self.conn.execute(f"SELECT name, id, content_hash, {source} FROM datasets WHERE status = 'ok' ORDER BY id DESC").fetchall()
+        return {name: (int(dataset_id), content, hashed) for name, dataset_id, content, hashed in rows}
+
+    def usable_datasets(self) -> dict[str, tuple[int, str]]:
+        """name -> (id, task) of every usable dataset (the first stored under a name)."""
+        rows = self.conn.execute("SELECT name, id, task FROM datasets WHERE status = 'ok' ORDER BY id DESC").fetchall()
+        return {name: (int(dataset_id), task) for name, dataset_id, task in rows}
 
     def set_source_hash(self, dataset_id: int, source_hash: str) -> None:
         """Record what a stored dataset is read from now (its file was saved again with the same data)."""
@@ -350,23 +361,52 @@ class MetaDB:
             )
             return int(cursor.lastrowid)
 
-    def forget_learner(self, name: str, task: str, params: Mapping | None, portfolio_version: str) -> int:
-        """Drop every evaluation of a learner (its definition changed) and record its new definition.
+    def evaluation_versions(self, learner_id: int) -> dict[int, str]:
+        """dataset id -> the learner version each stored evaluation of ``learner_id`` was computed with.
 
-        Returns how many evaluations were dropped; a rerun of the build recomputes them.
+        A build records the version in the evaluation's protocol (``learner_version``);
+        an evaluation stored before it did reads the version of the learner's row.
         """
-        row = self.conn.execute("SELECT id FROM learners WHERE task = ? AND name = ?", (task, name)).fetchone()
-        if row is None:
-            return 0
+        rows = self.conn.execute("SELECT e.dataset_id, e.protocol, l.portfolio_version FROM evaluations e"
+                                 " JOIN learners l ON l.id = e.learner_id WHERE e.learner_id = ?", (learner_id,)).fetchall()
+        return {int(dataset_id): str(_protocol(text).get("learner_version", row_version)) for dataset_id, text, row_version in rows}
+
+    def evaluation_origins(self, learner_id: int, dataset_ids) -> dict[int, tuple[str, str, str | None]]:
+        """dataset id -> (dataset name, its source, the command of the build that stored the evaluation) for ``learner_id``.
+
+        The command is that of the build which computed the evaluation, else of the one
+        which stored the dataset, else None (a build run from Python records none).
+        """
+        wanted = {int(i) for i in dataset_ids}
+        rows = self.conn.execute(
+            "SELECT e.dataset_id, d.name, d.source, COALESCE(b.command, o.command) FROM evaluations e JOIN datasets d ON d.id = e.dataset_id"
+            " LEFT JOIN builds b ON b.id = e.build_id LEFT JOIN builds o ON o.id = d.build_id WHERE e.learner_id = ?", (learner_id,)).fetchall()
+        return {int(i): (name, source, command) for i, name, source, command in rows if int(i) in wanted}
+
+    def set_learner_definition(self, learner_id: int, params: Mapping | None, portfolio_version: str) -> None:
+        """Record a learner's new definition, all or none, without changing what its stored evaluations were computed with.
+
+        Evaluations that carry no version of their own (stored before builds recorded it)
+        get the row's old one first: the row then names the definition builds use now, and
+        each evaluation the one that computed it, so those not recomputed stay stale.
+        """
+        row = self.conn.execute("SELECT portfolio_version FROM learners WHERE id = ?", (learner_id,)).fetchone()
+        if row is None or row[0] == str(portfolio_version):
+            return
         with self.transaction() as conn:
-            conn.execute("DELETE FROM scores WHERE learner_id = ?", (row[0],))
-            dropped = conn.execute("DELETE FROM evaluations WHERE learner_id = ?", (row[0],)).rowcount
+            for dataset_id, text in conn.execute("SELECT dataset_id, protocol FROM evaluations WHERE learner_id = ?", (learner_id,)).fetchall():
+                protocol = _protocol(text)
+                if "learner_version" not in protocol:
+                    conn.execute("UPDATE evaluations SET protocol = ? WHERE dataset_id = ? AND learner_id = ?",
+                                 (json.dumps({**protocol, "learner_version": row[0]}, sort_keys=True), dataset_id, learner_id))
             conn.execute("UPDATE learners SET params = ?, portfolio_version = ? WHERE id = ?",
-                         (json.dumps(dict(params or {}), sort_keys=True, default=str), str(portfolio_version), row[0]))
-        return int(dropped)
+                         (json.dumps(dict(params or {}), sort_keys=True, default=str), str(portfolio_version), learner_id))
 
     def learners(self, task: str | None = None) -> pd.DataFrame:
-        """One row per (task, learner): name, task, params (JSON text), portfolio_version (the version of its definition)."""
+        """One row per (task, learner): name, task, params (JSON text), portfolio_version (the definition builds use now).
+
+        Each evaluation records the version it was computed with (:meth:`evaluation_versions`).
+        """
         where = "WHERE task = ?" if task else ""
         return self._frame(f"SELECT name, task, params, portfolio_version FROM learners {where} ORDER BY task, name", (task,) if task else ())
 
@@ -470,6 +510,33 @@ class MetaDB:
         frame["status"] = [_build_status(*row) for row in zip(frame["status"], frame["pid"], frame["host"])]
         return frame.drop(columns=["pid", "host"])
 
+    def data_versions(self, builds: pd.DataFrame | None = None) -> tuple[dict, dict]:
+        """The versions that produced the stored data: (per key, the latest value; keys with several values).
+
+        Only builds whose rows are still stored count (a dataset row or an evaluation
+        records its build; a recomputed evaluation records the build that recomputed it):
+        a resume that added nothing made none of the data, and an import that recorded no
+        extractor or portfolio version leaves those of the builds that did. Per key, the
+        value of the latest such build that recorded one wins; where those builds recorded
+        different values, the second dict gives them all, oldest first. A database with no
+        stored rows reports its last build's versions.
+        """
+        builds = self.builds() if builds is None else builds
+        storing = {int(b) for (b,) in self.conn.execute(
+            "SELECT build_id FROM datasets WHERE build_id IS NOT NULL UNION SELECT build_id FROM evaluations WHERE build_id IS NOT NULL")}
+        recorded = [json.loads(v) if isinstance(v, str) else {} for v in builds["versions"]] if len(builds) else []
+        chosen = [v for build_id, v in zip(builds["id"] if len(builds) else [], recorded) if int(build_id) in storing]
+        if not chosen:
+            return (recorded[-1] if recorded else {}), {}
+        versions, seen = {}, {}
+        for entry in chosen:  # oldest first: a later value replaces an earlier one
+            for key, value in entry.items():
+                if value is not None or key not in versions:
+                    versions[key] = value
+                if value is not None and value not in seen.setdefault(key, []):
+                    seen[key].append(value)
+        return versions, {key: values for key, values in seen.items() if len(values) > 1}
+
     def table(self, name: str) -> pd.DataFrame:
         """A raw table, for export (names from :data:`TABLES` only)."""
         if name not in TABLES:
@@ -489,7 +556,10 @@ class MetaDB:
         )
 
     def info(self) -> dict:
-        """Counts per task, the versions and protocol the database was built with, and what is missing."""
+        """Counts per task, the versions and protocol the database was built with, and what is missing.
+
+        ``versions`` and ``mixed_versions`` are those of :meth:`data_versions`.
+        """
         one = lambda sql, params=(): self.conn.execute(sql, params).fetchone()[0]  # noqa: E731
         tasks = {}
         for (task,) in self.conn.execute("SELECT DISTINCT task FROM datasets WHERE status = 'ok' ORDER BY task"):
@@ -508,7 +578,7 @@ class MetaDB:
                 "default_metric": self.get_meta("default_metric", {}).get(task),
             }
         builds = self.builds()
-        last = builds.iloc[-1] if len(builds) else None
+        versions, mixed = self.data_versions(builds)
         return {
             "path": str(self.path),
             "schema_version": schema.user_version(self.conn),
@@ -520,7 +590,8 @@ class MetaDB:
             "tasks": tasks,
             "metrics": self.metrics(),
             "protocol": self.get_meta("protocol"),
-            "versions": json.loads(last["versions"]) if last is not None else {},
+            "versions": versions,
+            "mixed_versions": mixed,
             "builds": [
                 {k: (None if pd.isna(v) else v) for k, v in row.items() if k != "versions"}
                 for row in builds.to_dict("records")
@@ -580,6 +651,15 @@ def _opt_int(value) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def _protocol(text) -> dict:
+    """An evaluation's protocol column as a dict ({} when absent or not an object)."""
+    try:
+        value = json.loads(text) if isinstance(text, str) else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _opt_str(value) -> str | None:

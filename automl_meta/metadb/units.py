@@ -5,7 +5,11 @@ A unit gets a :class:`DatasetRef` (where the data is, not the data), loads the
 dataset itself (cached per worker process, so the units of one dataset that land
 on the same worker load it once), and returns plain picklable dicts. A unit never
 raises for a problem with the data or a learner: it returns ``status`` and
-``reason``, which the coordinator records.
+``reason``, which the coordinator records. A meta-feature or learner unit that
+cannot load its dataset (an OpenML dataset not cached and the server out of
+reach, a file gone since the dataset was stored) returns ``status``
+:data:`UNAVAILABLE`: that says nothing of the learner, so the coordinator stores
+nothing for it, and a rerun tries again.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from automl_meta.exceptions import AutomlMetaError
 logger = logging.getLogger(__name__)
 
 METAFEATURES = "__metafeatures__"
+UNAVAILABLE = "unavailable"  # a unit's status when its dataset could not be loaded: no result to store
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,16 @@ class DatasetRef:
     openml_config: object | None = field(default=None, compare=True)
     licence: str | None = None
     error: str | None = None  # why the reference could not even be resolved (e.g. OpenML unreachable)
+
+
+def _unit_data(ref: DatasetRef):
+    """(dataset, None) for a meta-feature or learner unit, or (None, :func:`unavailable_record`) when it cannot be loaded."""
+    if ref.error is not None:  # the reference itself could not be resolved (OpenML out of reach)
+        return None, unavailable_record(ref.error)
+    try:
+        return load_ref(ref)[0], None
+    except Exception as exc:  # not a result of the unit: the coordinator stores nothing, and a rerun retries it
+        return None, unavailable_record(_reason(exc))
 
 
 @lru_cache(maxsize=2)
@@ -118,8 +133,10 @@ def metafeature_unit(ref: DatasetRef, options: BuildOptions) -> dict:
     from automl_meta.metafeatures import EXTRACTOR_VERSION
 
     start = time.perf_counter()
+    dataset, unavailable = _unit_data(ref)
+    if unavailable is not None:
+        return unavailable
     try:
-        dataset, _ = load_ref(ref)
         mf = cached_metafeatures(dataset, groups=options.mf_groups, random_state=options.random_state, max_rows=options.mf_max_rows)
     except Exception as exc:  # recorded in mf_runs with its reason
         logger.warning("%s: meta-features failed (%s)", ref.name, exc)
@@ -156,8 +173,10 @@ def learner_unit(ref: DatasetRef, learner: str, options: BuildOptions) -> dict:
     """Cross-validate one learner on the dataset with the build's protocol."""
     from automl_meta.evaluation import evaluate
 
+    dataset, unavailable = _unit_data(ref)
+    if unavailable is not None:
+        return unavailable
     try:
-        dataset, _ = load_ref(ref)
         found = []
         evaluate(dataset, learners=[learner], cv=options.cv, repeats=options.repeats, timeout=options.timeout, n_jobs=1,
                  random_state=options.random_state, max_rows=options.max_rows, on_result=found.append)
@@ -174,6 +193,11 @@ def learner_unit(ref: DatasetRef, learner: str, options: BuildOptions) -> dict:
 def failed_dataset(name: str, reason: str) -> dict:
     """The dataset row of a dataset that cannot be used (``describe_unit``'s failure record)."""
     return {"name": name, "status": "failed", "reason": reason}
+
+
+def unavailable_record(reason: str) -> dict:
+    """What a meta-feature or learner unit returns when its dataset cannot be loaded (nothing to store)."""
+    return {"status": UNAVAILABLE, "reason": reason}
 
 
 def _failed_metafeatures(reason: str, seconds: float | None = None) -> dict:

@@ -1,0 +1,80 @@
+"""Stored datasets whose file changed since their results were stored: found while reading only, then refused or dropped."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Sequence
+
+from automl_meta.metadb.parallel import WorkerLost, map_surviving_crashes
+from automl_meta.metadb.task_learners import shown_names
+from automl_meta.metadb.units import DatasetRef, describe_unit, failed_dataset
+
+if TYPE_CHECKING:
+    from automl_meta.metadb.build import BuildPlan
+
+logger = logging.getLogger(__name__)
+
+
+def check_files(db, refs: Sequence[DatasetRef], executor) -> tuple[dict, dict, dict]:
+    """Which stored datasets' files changed since their results were stored; reads only.
+
+    A stored dataset read from a file is checked by its source hash (the file's bytes,
+    target and task). Where that differs, or was never recorded (a database from before
+    it was), the file is loaded again: the same data (a file saved again) keeps its
+    results. A file that cannot be read now (deleted or moved since the folder was
+    listed) has nothing to compare: its results are kept and this run leaves it out.
+    Returns (dataset id -> new source hash of same-data files, name -> (dataset id,
+    describe record) of changed files, name -> why a file cannot be read).
+    """
+    from automl_meta.io.dataset_folder import source_hash
+
+    stored = db.stored_sources()
+    suspects, unreadable = {}, {}
+    for ref in refs:
+        if ref.path is None or ref.name not in stored:
+            continue
+        dataset_id, content, known = stored[ref.name]
+        try:
+            now = source_hash(ref.path, ref.target, ref.task)
+        except OSError as exc:
+            unreadable[ref.name] = f"cannot read {ref.path} ({exc.strerror or exc})"
+            continue
+        if now != known:
+            suspects[ref.name] = (ref, dataset_id, content)
+    same, changed = {}, {}
+    for name, record in map_surviving_crashes(executor, describe_unit, [(name, (ref,)) for name, (ref, _, _) in suspects.items()]):
+        _, dataset_id, content = suspects[name]
+        if isinstance(record, WorkerLost):
+            record = failed_dataset(name, f"loading it: {record.reason}")
+        if record["status"] == "ok" and record["content_hash"] == content:
+            same[dataset_id] = record["source_hash"]
+        else:
+            changed[name] = (dataset_id, record)
+    return same, changed, unreadable
+
+
+def settle_changed_files(db, plan: BuildPlan, replace: bool) -> list[str]:
+    """Record the checks of :func:`check_files`; refuse changed files, or drop their results when ``replace``.
+
+    Files saved again with the same data get their new hash (even when the build is then
+    refused, so they are not loaded again next time). Other data raises
+    :class:`~automl_meta.exceptions.UsageError` before anything is computed, unless
+    ``replace``, which drops their results so that the build recomputes them. Returns
+    the names dropped.
+    """
+    from automl_meta.exceptions import UsageError
+
+    for dataset_id, hashed in plan.same_data.items():
+        db.set_source_hash(dataset_id, hashed)
+    changed = sorted(plan.changed)
+    if changed and not replace:
+        raise UsageError(f"{len(changed)} dataset file{'s' if len(changed) > 1 else ''} changed since {db.path} stored "
+                         f"{'their' if len(changed) > 1 else 'its'} results: {shown_names(changed)}; rerun with --replace-changed to drop "
+                         "those results and recompute them, or give the changed files new names to keep both")
+    for name in changed:
+        logger.warning("%s: its file changed since its results were stored; recomputing them", name)
+        dataset_id, record = plan.changed[name]
+        db.forget_dataset(dataset_id)
+        plan.stored.pop(name, None)
+        plan.described[name] = record
+    return changed
