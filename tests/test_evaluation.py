@@ -350,3 +350,27 @@ def test_a_worker_in_a_job_is_killed_at_once_when_the_pool_stops():
     assert time.monotonic() - start < 1.5  # not the 2 s an idle worker is given to exit
     assert worker.exitcode is not None
     child.wait(timeout=30)
+
+
+def test_r2_on_a_fold_whose_target_is_constant_is_undefined_not_perfect():
+    rng = np.random.default_rng(1)
+    x = np.sort(rng.normal(size=40))
+    y = np.where(x > 0.9, 5 * x + rng.normal(0, 1, 40), 0.0)  # a zero-inflated target: some test folds hold zeros only
+    dataset = make_dataset(pd.DataFrame({"x": x, "z": rng.normal(size=40), "y": y}), target="y")
+    res = evaluate(dataset, learners=["dummy", "decision_tree"], cv=5)
+    for result in (res.result("dummy"), res.result("decision_tree")):
+        folds = np.asarray(result.scores["r2"], dtype=float)
+        assert np.isnan(folds).sum() >= 1 and 1.0 not in folds
+        assert "r2 undefined on" in result.reason and "one target value only" in result.reason
+        assert result.mean == pytest.approx(np.nanmean(folds))
+
+
+def test_elastic_net_scores_do_not_depend_on_the_target_units():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 3))
+    y = X[:, 0] + rng.normal(0, 0.3, 100)
+    means = []
+    for scale in (1, 1000, 100000):
+        frame = pd.DataFrame(X, columns=list("abc")).assign(y=y * scale)
+        means.append(evaluate(make_dataset(frame, target="y"), learners=["elastic_net"], cv=3).result("elastic_net").mean)
+    assert means[0] > 0.9 and max(means) - min(means) < 1e-6

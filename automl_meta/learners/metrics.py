@@ -82,6 +82,9 @@ def _log_loss(y, pred, proba, classes):
 def _r2(y, pred, proba, classes):
     from sklearn.metrics import r2_score
 
+    y = np.asarray(y, dtype=float)
+    if len(y) and np.ptp(y) == 0:  # scikit-learn reports 1.0 (perfect) or 0.0 there, which a mean would take in
+        raise ValueError("the fold's test rows hold one target value only; R2 is undefined")
     return r2_score(y, pred)
 
 

@@ -31,9 +31,11 @@ def ridge(dataset, random_state, alphas=(0.001, 0.01, 0.1, 1.0, 10.0, 100.0, 100
 
 
 def elastic_net(dataset, random_state, l1_ratio=0.5, alphas=30, cv=3, **params):
+    """ElasticNetCV on a standardized target: on a raw target in large units (prices: x1000) its coordinate
+    descent stopped after two passes, and its R2 fell to the dummy's while ridge's did not move."""
     from sklearn.linear_model import ElasticNetCV
 
-    return ElasticNetCV(l1_ratio=l1_ratio, alphas=alphas, cv=cv, random_state=random_state, n_jobs=1, **params)
+    return _standardized_target(ElasticNetCV(l1_ratio=l1_ratio, alphas=alphas, cv=cv, random_state=random_state, n_jobs=1, **params))
 
 
 def huber(dataset, random_state, **params):
