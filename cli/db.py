@@ -41,7 +41,7 @@ def build(
     max_rows: Annotated[int | None, typer.Option("--max-rows", min=10, help="Row cap per dataset for evaluation and meta-features (stratified sample).")] = 2000,
     timeout: Annotated[float | None, typer.Option("--timeout", min=0.1, help="Seconds allowed per fit; slower learners are recorded as timeout.")] = None,
     learners: Annotated[str | None, typer.Option("--learners", help="Comma-separated learner names (default: the whole portfolio of each task).")] = None,
-    redo: Annotated[str | None, typer.Option("--redo", help="Comma-separated learners whose evaluations on this build's datasets, stored under an older definition of the learner, are recomputed (each replaced as its new result is stored; other sources' stay, and are named).")] = None,
+    redo: Annotated[str | None, typer.Option("--redo", help="Comma-separated learners whose evaluations on this build's datasets, stored under an older definition of the learner, are recomputed (each replaced as its new result is stored; other sources' stay, and are named); 'metafeatures' re-extracts those stored by another extractor version.")] = None,
     mf_groups: Annotated[str | None, typer.Option("--mf-groups", help="Comma-separated pymfe groups (default: the extractor's default set).")] = None,
     replace_changed: Annotated[bool, typer.Option("--replace-changed", help="Files whose data changed since their results were stored: drop those results and recompute them (without it, the build stops and names them).")] = False,
     random_state: SeedOption = 0,

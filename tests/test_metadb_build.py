@@ -486,3 +486,23 @@ def test_a_refused_build_creates_no_database_and_leaves_an_existing_one_byte_ide
         result = CliRunner().invoke(app, [*args, *extra])
         assert result.exit_code == 2 and message in " ".join(result.stderr.split()), (extra, result.output)
         assert db_path.read_bytes() == before, extra
+
+
+def test_redo_metafeatures_re_extracts_those_of_another_extractor_version_and_a_plain_rerun_names_them(reference, tmp_path, env, caplog):
+    from automl_meta.metafeatures import EXTRACTOR_VERSION
+
+    folder, db_path = _copy_reference(reference, tmp_path)
+    with MetaDB.open(db_path, readonly=False) as db, db.transaction() as conn:
+        conn.execute("UPDATE mf_runs SET extractor_version = 'old' WHERE dataset_id = (SELECT id FROM datasets WHERE name = 'beta')")
+        conn.execute("UPDATE meta_features SET value = -1 WHERE dataset_id = (SELECT id FROM datasets WHERE name = 'beta')")
+    before = _rows(db_path)
+    with caplog.at_level("WARNING", logger="automl_meta"):
+        assert build_metadb(f"dir:{folder}", db_path, OPTIONS)["evaluations_added"] == 0
+    assert "the meta-features of beta come from extractor version old" in caplog.text and "--redo metafeatures" in caplog.text
+    assert _rows(db_path) == before
+    options = BuildOptions(**{**OPTIONS.__dict__, "redo": ("metafeatures",)})
+    assert build_metadb(f"dir:{folder}", db_path, options)["evaluations_added"] == 0
+    after = _rows(db_path)
+    assert after == _rows(reference[1])  # beta's values extracted again, as the reference build stored them
+    with MetaDB.open(db_path) as db:
+        assert set(db.metafeature_versions().values()) == {EXTRACTOR_VERSION}

@@ -31,9 +31,9 @@ from typing import Callable, Sequence
 
 from automl_meta.metadb.changed_files import check_files, settle_changed_files
 from automl_meta.metadb.parallel import WorkerLost, map_surviving_crashes
-from automl_meta.metadb.task_learners import TaskLearner, check_learner_names, portfolio, register_task
+from automl_meta.metadb.task_learners import TaskLearner, check_learner_names, portfolio, register_task, shown_names
 from automl_meta.metadb.units import (
-    METAFEATURES, UNAVAILABLE, BuildOptions, DatasetRef, describe_unit, failed_dataset, lost_unit_record, run_unit,
+    METAFEATURES, REDO_METAFEATURES, UNAVAILABLE, BuildOptions, DatasetRef, describe_unit, failed_dataset, lost_unit_record, run_unit,
 )
 
 logger = logging.getLogger(__name__)
@@ -87,8 +87,9 @@ def check_build_options(options: BuildOptions) -> None:
         raise UsageError("--learners names no learner; give comma-separated names (`automl-meta learners` lists them) "
                          "or leave it out for the whole portfolio")
     check_learner_names(options.learners)
-    check_learner_names(options.redo)
-    left_out = [name for name in options.redo if options.learners is not None and name not in options.learners]
+    redo = [name for name in options.redo if name != REDO_METAFEATURES]
+    check_learner_names(redo)
+    left_out = [name for name in redo if options.learners is not None and name not in options.learners]
     if left_out:
         one = len(left_out) == 1
         raise UsageError(f"--redo {', '.join(left_out)}: not among --learners ({', '.join(options.learners)}), so this build "
@@ -165,7 +166,8 @@ def check_learners(plan: BuildPlan, options: BuildOptions) -> None:
     tasks = plan.tasks(options.replace_changed)
     for task in tasks:
         portfolio(task, options.learners)  # raises LearnerError naming the learners that would serve it
-    idle = [name for name in options.redo if tasks and not any(LEARNERS[name].supports(task) for task in tasks)]
+    redo = [name for name in options.redo if name != REDO_METAFEATURES]
+    idle = [name for name in redo if tasks and not any(LEARNERS[name].supports(task) for task in tasks)]
     if idle:
         raise UsageError(f"--redo {', '.join(idle)}: {'it serves' if len(idle) == 1 else 'they serve'} none of this build's tasks "
                          f"({', '.join(tasks)}), so nothing would be recomputed; drop {'it' if len(idle) == 1 else 'them'} from --redo")
@@ -312,13 +314,30 @@ def _task_learners(db, datasets, options) -> dict[str, dict[str, TaskLearner]]:
     return {task: register_task(db, task, options, ids) for task, ids in sorted(by_task.items())}
 
 
+def _metafeatures_to_extract(db, datasets, options) -> set[int]:
+    """The datasets whose meta-features this build extracts: those without any, and with ``--redo metafeatures``
+    those stored by another extractor version; the others' older versions are named in a warning."""
+    from automl_meta.metafeatures import EXTRACTOR_VERSION
+
+    stored = db.metafeature_versions()
+    older = {d for d in datasets if d in stored and stored[d] != EXTRACTOR_VERSION}
+    redo = REDO_METAFEATURES in options.redo
+    if older and not redo:
+        names = sorted(datasets[d][0].name for d in older)
+        versions = ", ".join(sorted({stored[d] for d in older}))
+        logger.warning("the meta-features of %s come from extractor version %s, not %s; rerun with --redo %s to recompute them",
+                       shown_names(names), versions, EXTRACTOR_VERSION, REDO_METAFEATURES)
+    return {d for d in datasets if d not in stored} | (older if redo else set())
+
+
 def _plan_units(db, datasets, learners, options, state, notify):
     """The units still to run, in dataset order; and how many each dataset waits for."""
     done = db.evaluated_pairs()
+    extract = _metafeatures_to_extract(db, datasets, options)
     units, pending = [], {}
     for dataset_id, (ref, task) in sorted(datasets.items(), key=lambda item: item[1][0].name):
         todo = []
-        if not db.has_meta_features(dataset_id):
+        if dataset_id in extract:
             todo.append(((dataset_id, METAFEATURES), (METAFEATURES, ref, options)))
         for name, learner in learners[task].items():
             if (dataset_id, learner.learner_id) in done and dataset_id not in learner.redo:

@@ -317,6 +317,10 @@ class MetaDB:
 
     # -- meta-features -------------------------------------------------------------------------------
 
+    def metafeature_versions(self) -> dict[int, str]:
+        """dataset id -> the extractor version of its stored meta-features (a failed extraction included)."""
+        return {int(d): str(v) for d, v in self.conn.execute("SELECT dataset_id, extractor_version FROM mf_runs")}
+
     def has_meta_features(self, dataset_id: int) -> bool:
         return self.conn.execute("SELECT 1 FROM mf_runs WHERE dataset_id = ?", (dataset_id,)).fetchone() is not None
 

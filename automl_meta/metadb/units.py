@@ -25,6 +25,7 @@ from automl_meta.exceptions import AutomlMetaError
 logger = logging.getLogger(__name__)
 
 METAFEATURES = "__metafeatures__"
+REDO_METAFEATURES = "metafeatures"  # --redo metafeatures: re-extract those stored by another extractor version
 UNAVAILABLE = "unavailable"  # a unit's status when its dataset could not be loaded: no result to store
 
 
@@ -40,7 +41,7 @@ class BuildOptions:
     learners: tuple[str, ...] | None = None
     mf_max_rows: int = 2000
     mf_groups: tuple[str, ...] | None = None  # None: the extractor's default groups
-    redo: tuple[str, ...] = ()  # learners whose stored evaluations are dropped and recomputed (their definition changed)
+    redo: tuple[str, ...] = ()  # learners whose stale evaluations are recomputed, and/or "metafeatures" (see REDO_METAFEATURES)
     replace_changed: bool = False  # files changed since their results were stored: drop those results and recompute
 
     def protocol(self) -> dict:
