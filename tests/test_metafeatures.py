@@ -260,6 +260,49 @@ def test_regression_strata_are_quantile_bins(mixed_regression):
     assert len(counts) == 5 and counts.min() >= 0.8 * counts.max()
 
 
+def _zero_inflated(share_zero: float, n: int = 500, seed: int = 0):
+    """An insurance-claims-like target: 0 for ``share_zero`` of the rows, else a lognormal amount that ``a`` predicts."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(rng.normal(size=(n, 3)), columns=["a", "b", "c"])
+    zero = np.argsort(frame["a"].to_numpy() + rng.normal(scale=0.5, size=n))[: round(share_zero * n)]
+    frame["target"] = np.round(np.exp(1 + frame["b"] + rng.normal(scale=0.5, size=n)), 2)
+    frame.loc[zero, "target"] = 0.0
+    return make_dataset(frame, target="target", task="regression")
+
+
+def _strata_before_v5(y: np.ndarray) -> np.ndarray:
+    """The binning of extractor versions up to 4, which put a point mass at the minimum with the values above it."""
+    edges = np.unique(np.quantile(y, np.linspace(0, 1, 6)[1:-1]))
+    return np.searchsorted(edges, y, side="right").astype(np.int64)
+
+
+@pytest.mark.parametrize("share_zero", [0.82, 0.3])
+def test_zero_inflated_target_has_its_zeros_alone_in_a_stratum(share_zero):
+    dataset = _zero_inflated(share_zero)
+    y = dataset.y.to_numpy(dtype=float)
+    strata = target_strata(dataset)
+    assert len(np.unique(strata)) >= 2
+    assert set(strata[y == 0]) == {0} and not (strata[y > 0] == 0).any()
+    # the rows above the minimum keep the bins they had
+    assert np.array_equal(strata[y > 0], _strata_before_v5(y)[y > 0])
+
+
+def test_zero_inflated_target_gives_supervised_features_of_more_than_one_class():
+    mf = extract_metafeatures(_zero_inflated(0.82), groups="model-based,landmarking", **FAST)
+    # one stratum gave one leaf and a perfect nearest neighbour
+    assert mf.values["leaves"] > 1 and mf.values["one_nn.mean"] < 1
+
+
+def test_targets_without_a_point_mass_at_the_minimum_keep_their_strata(mixed_regression):
+    rng = np.random.default_rng(0)
+    continuous = mixed_regression.y.to_numpy(dtype=float)
+    capped = np.minimum(rng.normal(size=400), 0.5)  # a point mass at the maximum
+    levels = rng.integers(0, 10, size=400).astype(float)  # ties everywhere, a tenth of the rows at the minimum
+    for y in (continuous, capped, levels):
+        dataset = make_dataset(pd.DataFrame({"x": np.arange(len(y)) % 7, "target": y}), target="target", task="regression")
+        assert np.array_equal(target_strata(dataset), _strata_before_v5(y))
+
+
 def test_cache_hit_returns_same_values_and_is_marked_cached(tmp_path, mixed_classification):
     first = cached_metafeatures(mixed_classification, cache_dir=tmp_path, **FAST)
     second = cached_metafeatures(mixed_classification, cache_dir=tmp_path, **FAST)
@@ -398,3 +441,32 @@ def test_concurrent_threads_get_the_same_values_as_sequential_calls():
     with ThreadPoolExecutor(max_workers=2) as pool:
         got = list(pool.map(lambda s: extract_metafeatures(dataset, groups="info-theory", random_state=s).values, (0, 1)))
     assert got == expected
+
+
+def test_relative_group_gives_pymfes_relative_landmarking():
+    from pymfe.mfe import MFE
+
+    from automl_meta.metafeatures.preprocess import PreparedData
+    from automl_meta.metafeatures.pymfe_run import run_pymfe
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    y = np.where(X[:, 0] + rng.normal(size=120) > 0, "a", "b")
+    ours = run_pymfe(PreparedData(X=X, y=y, cat_cols=(), columns=("a", "b", "c")), ("relative",), ("mean", "sd"), 0)
+    mfe = MFE(groups=["relative"], summary=["mean", "sd"], random_state=0, suppress_warnings=True)
+    names, values = mfe.fit(X, y, suppress_warnings=True).extract(suppress_warnings=True)
+    assert ours == dict(zip(names, values))  # pymfe called directly: the landmarking features' ranks
+    assert len(ours) == 14 and all(name.endswith(".relative") for name in ours)
+
+
+def test_relative_features_rank_the_landmarking_features_they_join(mixed_classification):
+    from scipy.stats import rankdata
+
+    values = extract_metafeatures(mixed_classification, groups="landmarking,relative", **FAST).values
+    relative = sorted(n for n in values if n.endswith(".mean.relative"))
+    assert len(relative) == 7  # were absent: relative gave landmarking's names again
+    landmarking = [values[n.removesuffix(".relative")] for n in relative]
+    assert [values[n] for n in relative] == list(rankdata(landmarking))
+    alone = extract_metafeatures(mixed_classification, groups="relative", **FAST).values
+    assert {n: v for n, v in alone.items() if n.endswith(".relative")} == {n: v for n, v in values.items() if n.endswith(".relative")}
+    assert not any(n.startswith("one_nn") and not n.endswith(".relative") for n in alone)

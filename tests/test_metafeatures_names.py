@@ -37,3 +37,10 @@ def test_names_of_some_of_the_default_groups_come_from_the_table_as_a_reference_
         pytest.skip(f"the table is for pymfe {PYMFE_VERSION}; {pymfe.__version__} is installed (the table is unused)")
     assert (groups, DEFAULT_SUMMARY) not in KNOWN_TEMPLATES
     assert template_names(groups, DEFAULT_SUMMARY) == reference_names(groups, DEFAULT_SUMMARY)
+
+
+def test_relative_group_names_are_the_landmarking_names_with_relative():
+    landmarking = template_names(("landmarking",), DEFAULT_SUMMARY)
+    assert template_names(("relative",), DEFAULT_SUMMARY) == tuple(f"{n}.relative" for n in landmarking)
+    every = template_names(resolve_groups("all"), DEFAULT_SUMMARY)
+    assert set(landmarking) <= set(every) and {f"{n}.relative" for n in landmarking} <= set(every)

@@ -14,6 +14,9 @@ How a :class:`MetaFeatures` vector is made (deterministic for an integer
    of classes). We give it the target's quantile bin (5 bins) as the class, so
    supervised features (landmarking, model-based, info-theory's ``mut_inf``,
    ...) describe how well the features predict the target's rough level.
+   A point mass at the target's minimum (the zeros of a zero-inflated amount)
+   is a bin of its own, else it would share the lowest bin with the values
+   above it, and be the only bin when it holds 80% of the rows or more.
    Features that would only describe the binning itself (``freq_class``,
    ``class_ent``) are None for regression; ``nr_class`` is 0.
 4. The names are fixed for a (groups, summary) pair: always the simple
@@ -39,7 +42,10 @@ from automl_meta.numbers import check_seed
 
 logger = logging.getLogger(__name__)
 
-EXTRACTOR_VERSION = "4"  # 4: fewer rows per class past 200 classes, no pairwise complexity past 30; 3: closed-form can_cor
+# 5: a point mass at a regression target's minimum is a stratum of its own (zero-inflated targets were one
+#    class), the relative group gives pymfe's *.relative ranks (it gave landmarking's values);
+# 4: fewer rows per class past 200 classes, no pairwise complexity past 30; 3: closed-form can_cor
+EXTRACTOR_VERSION = "5"
 MAX_ROWS = 2000
 MAX_COLS = 64
 MAX_ROWS_COSTLY = 1000

@@ -20,7 +20,8 @@ parts grow with rows and columns. Here we, deterministically for a given
    named in ``cat_cols`` as categorical for info-theory and dummy-encodes them
    for statistical features, one column per level, so levels are capped;
 5. give the target as class labels; a regression target as its quantile-bin
-   index (pymfe has no regression mode; see ``extract.py``).
+   index (pymfe has no regression mode; see ``extract.py``), a point mass at
+   the target's minimum (zero-inflated amounts) being a bin of its own.
 """
 
 from __future__ import annotations
@@ -51,12 +52,29 @@ class PreparedData:
 
 
 def target_strata(dataset: Dataset, n_bins: int = REGRESSION_BINS) -> np.ndarray:
-    """Stratum label of each row: the class, or the target's quantile bin (0..n_bins-1)."""
+    """Stratum label of each row: the class, or the target's quantile bin (see :func:`_quantile_bins`)."""
     if dataset.task == "classification":
         return dataset.y.astype(str).to_numpy()
-    y = dataset.y.to_numpy(dtype=float)
+    return _quantile_bins(dataset.y.to_numpy(dtype=float), n_bins)
+
+
+def _quantile_bins(y: np.ndarray, n_bins: int = REGRESSION_BINS) -> np.ndarray:
+    """Index (0..n_bins-1) of each value's bin between the inner quantiles of ``y``; ties share a bin.
+
+    A bin is ``[edge, next edge)``, so the values equal to the lowest edge go
+    with those above it. When that edge is the minimum (a point mass holding
+    about 1/n_bins of the rows or more, as the zeros of a zero-inflated amount) the
+    point mass would share its bin with the values above and, when every
+    inner quantile is the minimum, every row would be in one bin: supervised
+    meta-features would then describe a single class (82% zeros gave one leaf
+    and one_nn 1.0). The point mass gets bin 0, which is otherwise empty then;
+    any other target gets the bins it always had.
+    """
     edges = np.unique(np.quantile(y, np.linspace(0, 1, n_bins + 1)[1:-1]))
-    return np.searchsorted(edges, y, side="right").astype(np.int64)
+    bins = np.searchsorted(edges, y, side="right").astype(np.int64)
+    if edges[0] == y.min():
+        bins[y == edges[0]] -= 1
+    return bins
 
 
 def stratified_rows(strata: np.ndarray, max_rows: int, rng: np.random.Generator) -> np.ndarray:

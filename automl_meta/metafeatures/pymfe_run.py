@@ -8,6 +8,8 @@
   threads extracting at once would otherwise reseed each other (processes, as
   in a process pool or Dask workers with one thread, run in parallel).
 * pymfe reports a feature it cannot compute as NaN; we turn it into None.
+* pymfe skips its ``relative`` group when given ``features=`` (as we give it,
+  to leave features out); :func:`_relative_landmarking` runs that step.
 * pymfe's info-theory helpers run on NumPy instead of ``pd.crosstab``, and its
   canonical correlations in closed form instead of scikit-learn's iterative CCA
   (:mod:`~automl_meta.metafeatures.pymfe_swaps`): the same values, far faster.
@@ -99,7 +101,32 @@ def _extract(
     mfe.fit(data.X, data.y, cat_cols=list(data.cat_cols), suppress_warnings=True)
     args = {name: kw for name, kw in FEATURE_ARGS.items() if name in features}
     names, values = mfe.extract(suppress_warnings=True, **args)
+    if "relative" in groups and "relative" not in mfe.groups:
+        names, values = _relative_landmarking(mfe, names, values)
     return {str(n): finite_or_none(v) for n, v in zip(names, values)}
+
+
+def _relative_landmarking(mfe, names, values) -> tuple[list, list]:
+    """``names`` and ``values`` after pymfe's relative post-processing, which ``mfe.extract`` skipped.
+
+    Given ``features=``, pymfe keeps only the groups that own one of them, and
+    ``relative`` owns none (it ranks the landmarking features per summary after
+    extraction), so ``MFE.extract`` never ran it: ``--groups relative`` gave
+    landmarking's names and values. We run the step ``MFE.extract`` runs, with
+    the groups pymfe keeps without ``features=``: ``*.relative`` replace the
+    landmarking features when landmarking was only added as relative's
+    prerequisite, else join them.
+    """
+    from pymfe import _internal
+
+    names, values = list(names), list(values)
+    _internal.post_processing(
+        results=(names, values, [0.0] * len(names)),
+        groups=tuple(mfe.groups) + ("relative",),
+        suppress_warnings=True,
+        inserted_group_dep=mfe.inserted_group_dep,
+    )
+    return names, values
 
 
 def run_pymfe(
