@@ -65,7 +65,7 @@ def test_info_counts_evaluations_and_missing_pairs(tmp_path):
     assert info["n_datasets"] == 2 and info["n_learners"] == 3 and info["n_evaluations"] == 4
     task = info["tasks"]["classification"]
     assert (task["n_ok"], task["n_failed"], task["n_missing"]) == (2, 2, 2)
-    assert info["versions"] == {"automl_meta": "0"}
+    assert info["versions"] == {"automl_meta": "0", "extractor": "e1"}  # the build's, and the meta-feature runs' extractor
     assert info["schema_version"] == SCHEMA_VERSION
 
 
@@ -91,6 +91,11 @@ def test_versions_are_those_of_the_builds_whose_data_are_stored(tmp_path):
         info = db.info()
         assert info["versions"]["scikit-learn"] == "1.5" and info["mixed_versions"] == {"scikit-learn": ["1.4", "1.5"]}
         assert manifest(db)["mixed_versions"] == info["mixed_versions"]
+        db.start_build("dir:x", {"cv": 3}, {**tabular, "portfolio": "p2"})  # a learner redefined: the others stay current
+        db.add_meta_features(b, {"nr_inst": 3.0}, "e2")  # the runs, not the builds, say which extractor made them
+        info = db.info()
+        assert info["versions"]["extractor"] == "e2" and info["mixed_versions"]["extractor"] == ["e1", "e2"]
+        assert "portfolio" not in info["mixed_versions"]
 
 
 def test_reading_never_changes_the_file(tmp_path):

@@ -523,7 +523,9 @@ class MetaDB:
         extractor or portfolio version leaves those of the builds that did. Per key, the
         value of the latest such build that recorded one wins; where those builds recorded
         different values, the second dict gives them all, oldest first. A database with no
-        stored rows reports its last build's versions.
+        stored rows reports its last build's versions. The extractor is read from the
+        meta-feature runs themselves, and the portfolio is never "mixed": each learner's
+        scores carry the version of its definition, and ``db build`` names stale ones.
         """
         builds = self.builds() if builds is None else builds
         storing = {int(b) for (b,) in self.conn.execute(
@@ -539,6 +541,12 @@ class MetaDB:
                     versions[key] = value
                 if value is not None and value not in seen.setdefault(key, []):
                     seen[key].append(value)
+        # the rows themselves say it better for these two: each meta-feature run records its extractor, and each
+        # learner's scores its own definition (learners unchanged since an older portfolio are current)
+        extractors = [v for (v,) in self.conn.execute("SELECT DISTINCT extractor_version FROM mf_runs ORDER BY 1")]
+        if extractors:
+            versions["extractor"], seen["extractor"] = extractors[-1], extractors
+        seen.pop("portfolio", None)
         return versions, {key: values for key, values in seen.items() if len(values) > 1}
 
     def table(self, name: str) -> pd.DataFrame:
