@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import threading
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
@@ -63,7 +64,10 @@ class JoblibExecutor:
                 yield from Parallel(return_as="generator_unordered", pre_dispatch="2*n_jobs")(tasks)
         else:
             env = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
-            with parallel_config(backend="loky", n_jobs=self.n_jobs, inner_max_num_threads=1), _environ(env):
+            with parallel_config(backend="loky", n_jobs=self.n_jobs, inner_max_num_threads=1), _environ(env), warnings.catch_warnings():
+                # loky restarts a worker that memory grew in ("A worker stopped while some jobs were given to the
+                # executor"): its own housekeeping, which the build's output has no use for
+                warnings.filterwarnings("ignore", message="A worker stopped while some jobs", category=UserWarning)
                 yield from Parallel(return_as="generator_unordered", pre_dispatch="2*n_jobs", batch_size=1)(tasks)
 
     def close(self) -> None:
