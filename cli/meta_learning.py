@@ -27,6 +27,30 @@ DataOption = Annotated[
 DeviceOption = Annotated[str, typer.Option("--device", help="auto (cuda when available), cpu or cuda.")]
 
 
+def import_torch() -> None:
+    """Import numpy and torch with Ctrl-C held back until both are loaded (about a second), then let it through.
+
+    torch's C extension imports numpy and, when that import fails, clears the
+    error and goes on: a Ctrl-C landing there was swallowed, or numpy was left
+    half-loaded and the next ``import numpy`` failed with "cannot load module
+    more than once per process". Blocked, the SIGINT waits and is raised as
+    KeyboardInterrupt right after the import, inside the command, where the
+    CLI's boundary reports it (exit 130). Call it first in a neural command.
+    """
+    import signal
+    import sys
+    import threading
+
+    hold = "torch" not in sys.modules and threading.current_thread() is threading.main_thread() and hasattr(signal, "pthread_sigmask")
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if hold else None
+    try:
+        import numpy  # noqa: F401
+        import torch  # noqa: F401
+    finally:
+        if previous is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def _device(name: str):
     import torch
 
@@ -45,13 +69,37 @@ def _device(name: str):
     return torch.device(name)
 
 
+def _table_files(folder: Path) -> list[Path]:
+    """The data files of a task-family folder, in name order (one task per file)."""
+    from automl_meta.io.tables import is_table_file
+
+    return sorted(p for p in folder.iterdir() if is_table_file(p))
+
+
+def _input_files(source: str, data: Path | None) -> dict:
+    """Every file the command reads, by what it is: ``--out`` and ``--plot`` must be none of them.
+
+    A checkpoint written into the ``--data`` folder under an input's name would
+    replace that table or Omniglot array (a read-only file too: it is renamed over).
+    """
+    if source == "omniglot":
+        from automl_meta.io.omniglot import FILES, omniglot_folder
+
+        folder = omniglot_folder(data)
+        return {f"the Omniglot file {name}": folder / name for name in FILES}
+    if source != "tabular" or data is None:
+        return {}
+    if data.is_dir():
+        return {f"a file of the --data folder ({f.name})": f for f in _table_files(data)}
+    return {"the --data file": data}
+
+
 def _load_tables(path: Path, target, sep, day_first):
     from automl_meta.exceptions import DatasetError
     from automl_meta.io import load_dataset
-    from automl_meta.io.tables import is_table_file
 
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if is_table_file(p))
+        files = _table_files(path)
         if len(files) < 2:
             raise DatasetError(f"{path}: a task family needs at least 2 data files, found {len(files)}")
         return [load_dataset(f, target=target, task="classification", sep=sep, day_first=day_first) for f in files]
@@ -137,9 +185,10 @@ def meta_train_command(
     json_: JsonOption = False,
 ) -> None:
     """Meta-learn an initialization (MAML, first-order MAML or Reptile) and save it as a checkpoint (at each validation too)."""
+    import_torch()  # first: a Ctrl-C during the import is held until it is done
     from automl_meta.exceptions import UsageError
     from automl_meta.io.checkpoint import check_output_path, save_checkpoint
-    from automl_meta.neural.initializations import init_manifest, learner_options, new_backbone
+    from automl_meta.neural.initializations import init_manifest, learner_options, new_backbone, non_finite_tensors
     from automl_meta.neural.meta_learners import make_meta_learner
     from automl_meta.neural.meta_training import MetaTrainConfig, MetaTrainResult, meta_train
     from automl_meta.neural.task_sources import make_task_source
@@ -160,9 +209,10 @@ def meta_train_command(
         raise UsageError("--inner-batch and --fresh-inner-adam are Reptile's; MAML adapts on the whole support set with SGD")
     if train_queries is not None and source != "omniglot":
         raise UsageError("--train-queries works with the omniglot task source")
-    out_path = check_output_path(out_path, "init.pt", {"the --data file": data})
+    inputs = {"the --data file": data, **_input_files(source, data)}
+    out_path = check_output_path(out_path, "init.pt", inputs)
     if plot is not None:
-        plot = check_output_path(plot, "curve.png", {"the --data file": data, "the --out checkpoint": out_path}, suffix=".png")
+        plot = check_output_path(plot, "curve.png", {**inputs, "the --out checkpoint": out_path}, suffix=".png")
     dev = _device(device)
     queries = DEFAULT_QUERIES[source] if queries is None else queries
     if inner_lr is None:  # Reptile's inner Adam takes the Reptile paper's 1e-3
@@ -192,9 +242,15 @@ def meta_train_command(
     config = MetaTrainConfig(iterations, meta_batch, meta_lr, outer_step, validate_every, validation_tasks, seed, time_limit, cosine=cosine)
     metric = "accuracy" if splits.loss == "cross_entropy" else "mse"
 
+    saved = {"iteration": None}  # the last iteration written (None: nothing yet)
+
     def save(result: MetaTrainResult) -> None:
+        state = learner.state_dict()
+        if non_finite_tensors(state):  # diverged: keep what an earlier validation wrote rather than NaN weights
+            return
         manifest = init_manifest(algorithm=algo, source=source, splits=splits, hyperparameters=hyper, seed=seed, result=result)
-        save_checkpoint(out_path, learner.state_dict(), manifest)
+        save_checkpoint(out_path, state, manifest)
+        saved["iteration"] = result.iterations
 
     with progress_bar(f"meta-train {source} {algo}", total=iterations) as advance:
 
@@ -208,28 +264,57 @@ def meta_train_command(
 
         result = meta_train(learner, splits, config, callback)
     save(result)
+    diverged = saved["iteration"] != result.iterations
+    if diverged:
+        _report_diverged_weights(learner.state_dict(), out_path, saved["iteration"], result.iterations)
     if plot is not None:
         _plot(plot, result.history, result.validation, metric)
-    final = result.validation[-1] if result.validation else {"score": None, "ci95": None}
+    final = result.validation[-1] if result.validation else {"score": None, "ci95": None, "diverged": 0}
     summary = {
         "out": str(out_path),
+        "diverged": diverged,  # the weights became non-finite; out holds those of saved_iteration
+        "saved_iteration": saved["iteration"],
         "source": source,
         "algorithm": algo,
         "device": str(dev),
         "iterations": result.iterations,
         "seconds": round(result.seconds, 2),
         "metric": metric,
-        "validation": {"mean": final["score"], "ci95": final["ci95"], "tasks": validation_tasks},
+        "validation": {"mean": final["score"], "ci95": final["ci95"], "tasks": validation_tasks, "diverged": final.get("diverged", 0)},
         "bn_mode": splits.bn_mode,
         "history": result.validation,
         "plot": str(plot) if plot else None,
     }
+    if final.get("diverged"):
+        _warn_diverged_tasks(final["diverged"], validation_tasks, "validation tasks")
     if json_:
         print_json(summary)
         return
     out.print(f"[bold]{algo}[/] on {source}: {result.iterations} meta-iterations in {result.seconds:.1f} s on {dev} (BatchNorm: {splits.bn_mode})")
     out.print(f"validation {metric}: {fmt(final['score'])} +- {fmt(final['ci95'])} over {validation_tasks} tasks")
-    out.print(escape(f"init written to {out_path}" + (f"; learning curve in {plot}" if plot else "")))
+    out.print(escape(f"init written to {out_path}" + (f" (iteration {saved['iteration']})" if diverged else "") + (f"; learning curve in {plot}" if plot else "")))
+
+
+def _report_diverged_weights(state: dict, out_path: Path, saved_iteration: int | None, iterations: int) -> None:
+    """Say that meta-training diverged: warn that ``out_path`` keeps an earlier init, or fail when nothing was written."""
+    from automl_meta.exceptions import AutomlMetaError
+    from automl_meta.neural.initializations import non_finite_tensors
+
+    names = non_finite_tensors(state)
+    what = f"meta-training diverged: after {iterations} iterations the weights are not finite ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})"
+    advice = "lower --inner-lr or --meta-lr (--outer-step for reptile)"
+    if saved_iteration is None:
+        raise AutomlMetaError(f"{what}; nothing was written to {out_path}; {advice}")
+    err.print(escape(f"warning: {what}; {out_path} keeps the init validated at iteration {saved_iteration}; {advice}"), style="yellow", soft_wrap=True)
+
+
+def _warn_diverged_tasks(diverged: int, tasks: int, what: str, advice: str = "lower --inner-lr or the number of inner steps") -> None:
+    """One yellow line: ``diverged`` of ``tasks`` adaptations (``what``: "validation tasks") gave a non-finite loss, so no mean."""
+    err.print(
+        escape(f"warning: {diverged} of {tasks} {what} diverged (non-finite loss after adaptation), so no mean is reported; {advice}"),
+        style="yellow",
+        soft_wrap=True,
+    )
 
 
 def _rebuild_splits(manifest: dict, data: Path | None, target, sep, day_first, dev):
@@ -271,6 +356,7 @@ def meta_eval_command(
     json_: JsonOption = False,
 ) -> None:
     """Mean test accuracy (or MSE) of an init after adaptation, with a 95% confidence interval."""
+    import_torch()  # first: a Ctrl-C during the import is held until it is done
     from automl_meta.exceptions import UsageError
     from automl_meta.io.checkpoint import load_checkpoint
     from automl_meta.neural.few_shot import evaluate_learner
@@ -300,15 +386,15 @@ def meta_eval_command(
     }
     if json_:
         print_json(payload)
-        return
-    what = "MSE" if result["metric"] == "mse" else "accuracy"
-    out.print(
-        f"{manifest['algorithm']} init on {manifest['task_source']} ({info['ways']}-way {info['shots']}-shot, {result['steps']} steps, "
-        f"BatchNorm {manifest['bn_mode']}): {what} {fmt(result['mean'])} +- {fmt(result['ci95'])} (95% CI, {tasks} tasks)"
-    )
-    if result["diverged"]:
+    else:
+        what = "MSE" if result["metric"] == "mse" else "accuracy"
+        out.print(
+            f"{manifest['algorithm']} init on {manifest['task_source']} ({info['ways']}-way {info['shots']}-shot, {result['steps']} steps, "
+            f"BatchNorm {manifest['bn_mode']}): {what} {fmt(result['mean'])} +- {fmt(result['ci95'])} (95% CI, {tasks} tasks)"
+        )
+    if result["diverged"]:  # on stderr with --json too: the null mean alone does not say why
         err.print(f"[yellow]{result['diverged']} of {tasks} tasks diverged (non-finite loss) after {result['steps']} inner "
-                  "steps: the inner step sizes are too large for that many steps; try fewer --steps[/]")
+                  "steps: the inner step sizes are too large for that many steps; try fewer --steps[/]", soft_wrap=True)
 
 
 def finetune_command(
@@ -325,6 +411,7 @@ def finetune_command(
     json_: JsonOption = False,
 ) -> None:
     """Adapt a learned tabular init to a new table from a few rows per class; report held-out accuracy."""
+    import_torch()  # first: a Ctrl-C during the import is held until it is done
     import numpy as np
 
     from automl_meta.exceptions import ArtifactError, UsageError
@@ -352,11 +439,14 @@ def finetune_command(
     result = finetune_table(learner, baseline, X, labels, manifest["architecture"]["out_features"], shots, steps, repeats, seed)
     if json_:
         print_json(result)
-        return
-    out.print(
-        f"held-out accuracy after {steps} steps on {shots} rows per class: {fmt(result['mean'])} +- {fmt(result['ci95'])} "
-        f"(random init: {fmt(result['random_init_mean'])} +- {fmt(result['random_init_ci95'])}; {repeats} support draws)"
-    )
+    else:
+        out.print(
+            f"held-out accuracy after {steps} steps on {shots} rows per class: {fmt(result['mean'])} +- {fmt(result['ci95'])} "
+            f"(random init: {fmt(result['random_init_mean'])} +- {fmt(result['random_init_ci95'])}; {repeats} support draws)"
+        )
+    for key, what in (("diverged", "support draws from the init"), ("random_init_diverged", "support draws from a random init")):
+        if result[key]:
+            _warn_diverged_tasks(result[key], repeats, what, "the init's inner step size is too large for that many --steps; try fewer")
 
 
 def _fresh_state(manifest: dict, seed: int) -> dict:

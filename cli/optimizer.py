@@ -12,6 +12,7 @@ from rich.markup import escape
 from automl_meta.cli._common import (
     DayFirstOption, JsonOption, SeedOption, SepOption, TargetOption, TaskOption, err, fmt, out, positive_finite, print_json, progress_bar,
 )
+from automl_meta.cli.meta_learning import import_torch
 
 group = typer.Typer(
     help="Meta-train and benchmark a coordinatewise LSTM optimizer (Andrychowicz et al. 2016).",
@@ -81,6 +82,7 @@ def train(
     json: JsonOption = False,
 ) -> None:
     """Meta-train the LSTM optimizer by truncated BPTT and write a checkpoint (at each validation too)."""
+    import_torch()  # first: a Ctrl-C during the import is held until it is done
     import torch
 
     from automl_meta.io.checkpoint import check_output_path, save_checkpoint
@@ -165,6 +167,7 @@ def benchmark(
     json: JsonOption = False,
 ) -> None:
     """Compare the learned optimizer with SGD, NAG, RMSprop and Adam (each lr tuned on training tasks) on held-out tasks."""
+    import_torch()  # first: a Ctrl-C during the import is held until it is done
     from automl_meta.exceptions import UsageError
     from automl_meta.io.checkpoint import check_output_path, load_checkpoint
     from automl_meta.neural.learned_optimizer import CHECKPOINT_KIND
@@ -173,7 +176,8 @@ def benchmark(
     from automl_meta.neural.optimizer_benchmark import n_benchmark_stages
 
     if plot is not None:
-        plot = check_output_path(plot, "curves.png", {"the checkpoint": checkpoint}, suffix=".png")
+        data = _optimizee_parts(optimizee)[1] if optimizee is not None else None
+        plot = check_output_path(plot, "curves.png", {"the checkpoint": checkpoint, "the --optimizee data file": data}, suffix=".png")
     state_dict, manifest = load_checkpoint(checkpoint, kind=CHECKPOINT_KIND)
     net = net_from_checkpoint(state_dict, manifest)
     trained = manifest.get("optimizee", {})

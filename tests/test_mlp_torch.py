@@ -113,6 +113,29 @@ def test_mlp_torch_init_reinitializes_the_head_when_the_class_count_differs(tmp_
     assert not torch.allclose(loaded["4.weight"], torch.full((2, 16), 0.05))
 
 
+@pytest.mark.parametrize("n_classes", [3, 2], ids=["same-classes", "other-classes"])
+def test_mlp_torch_init_adopts_the_init_hidden_sizes_and_loads_every_tensor_but_a_resized_head(tmp_path, n_classes):
+    # meta-train tabular builds 40-40, the portfolio 64-64: only the output bias used to load
+    state = _init_checkpoint(tmp_path / "init.pt", hidden=(40, 40), out_features=3)
+    X, y = _frame(n_classes=n_classes)
+    model = MLPTorchClassifier(init=str(tmp_path / "init.pt"), optimizer="sgd", learning_rate=0.0, max_epochs=2, random_state=0).fit(X, y)
+    loaded = model.module_.state_dict()
+    assert [layer.out_features for layer in model.module_ if isinstance(layer, torch.nn.Linear)] == [40, 40, n_classes]
+    resized = {"4.weight", "4.bias"} if n_classes != 3 else set()
+    for key, value in state.items():
+        if key not in resized:
+            torch.testing.assert_close(loaded[key], value)
+    assert all(loaded[key].shape[0] == n_classes for key in resized)
+
+
+def test_mlp_torch_init_refuses_other_explicit_hidden_sizes(tmp_path):
+    _init_checkpoint(tmp_path / "init.pt", hidden=(40, 40))
+    X, y = _frame()
+    with pytest.raises(ArtifactError, match=r"meta-trained with hidden=\(40, 40\), not \(64, 64\); leave hidden unset"):
+        MLPTorchClassifier(hidden=(64, 64), init=str(tmp_path / "init.pt")).fit(X, y)
+    assert MLPTorchClassifier(max_epochs=1).fit(X, y).module_[0].out_features == 64  # no init: 64-64 as before
+
+
 def test_mlp_torch_init_refuses_data_with_other_inputs(tmp_path):
     _init_checkpoint(tmp_path / "init.pt")
     X, y = _frame(columns=("a", "b", "c", "d", "e"))

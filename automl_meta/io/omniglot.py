@@ -8,6 +8,7 @@ The folder comes from the caller (a CLI option) or the environment variable
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -31,19 +32,35 @@ def omniglot_folder(path: str | Path | None = None) -> Path:
     return folder
 
 
+NEEDED = f"the Omniglot folder needs {FILES[0]} and {FILES[1]}, npz archives with 'images' and 'char_id' arrays"
+
+
+def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """``(images, char_id)`` of one npz file, refused with what the folder needs when it is not one.
+
+    An npz is a zip archive; anything else (a text file, a lone .npy) made
+    ``np.load`` talk about pickles or return a bare array, which says nothing
+    about what is wrong with the file.
+    """
+    if not zipfile.is_zipfile(path):
+        raise DatasetError(f"{path}: not an npz archive; {NEEDED}")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            missing = [key for key in ("images", "char_id") if key not in z.files]
+            if missing:
+                raise DatasetError(f"{path}: the archive has no {' or '.join(map(repr, missing))} array; {NEEDED}")
+            images, ids = np.asarray(z["images"], dtype=np.uint8), np.asarray(z["char_id"], dtype=np.int64)
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise DatasetError(f"{path}: not a readable Omniglot array file ({exc}); {NEEDED}") from None
+    if images.ndim != 4 or images.shape[1:] != (20, 28, 28) or ids.shape != images.shape[:1]:
+        raise DatasetError(f"{path}: expected images of shape (n, 20, 28, 28) and n char_id values, found {images.shape} and {ids.shape}")
+    return images, ids
+
+
 def load_omniglot(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(images, char_id)``: uint8 ``(1623, 20, 28, 28)`` with 255 = background, and int ids."""
     folder = omniglot_folder(path)
-    images, ids = [], []
-    for name in FILES:
-        try:
-            with np.load(folder / name, allow_pickle=False) as z:
-                images.append(np.asarray(z["images"], dtype=np.uint8))
-                ids.append(np.asarray(z["char_id"], dtype=np.int64))
-        except (OSError, ValueError, KeyError) as exc:
-            raise DatasetError(f"{folder / name}: not a readable Omniglot array file ({exc})") from None
+    images, ids = zip(*(_read_npz(folder / name) for name in FILES))
     images_all, ids_all = np.concatenate(images), np.concatenate(ids)
-    if images_all.ndim != 4 or images_all.shape[1:] != (20, 28, 28):
-        raise DatasetError(f"{folder}: expected images of shape (n, 20, 28, 28), found {images_all.shape}")
     order = np.argsort(ids_all, kind="stable")
     return images_all[order], ids_all[order]

@@ -11,9 +11,12 @@ Two hooks connect them to the neural module:
 * ``init=PATH``: start from a learned initialization (a checkpoint of kind
   ``"init"`` whose manifest has ``architecture`` from
   :func:`~automl_meta.neural.models.mlp_architecture` and ``input_columns``).
-  Every tensor whose name and shape match is loaded; the head keeps its fresh
-  initialization when the number of outputs differs; inputs that do not match
-  raise :class:`~automl_meta.exceptions.ArtifactError`.
+  The network takes the init's hidden sizes and activation (``hidden=None``,
+  the default; ``meta-train tabular`` builds 40-40, not the portfolio's
+  64-64), so every hidden tensor is loaded; the head keeps its fresh
+  initialization when the number of outputs differs. Inputs, or a ``hidden``
+  or ``activation`` given explicitly, that do not match raise
+  :class:`~automl_meta.exceptions.ArtifactError`.
 * ``optimizer="learned:PATH"``: train with
   :class:`automl_meta.neural.learned_optimizer.LearnedOptimizer` instead of Adam
   or SGD (imported only when asked for).
@@ -43,6 +46,8 @@ from automl_meta.neural.models import ACTIVATIONS, mlp
 logger = logging.getLogger(__name__)
 
 OPTIMIZERS = ("adam", "sgd", "learned:PATH")
+DEFAULT_HIDDEN = (64, 64)  # without an init (one sets its own)
+DEFAULT_ACTIVATION = "relu"
 MIN_ROWS_FOR_VALIDATION = 20  # below this, early stopping watches the training loss
 PREDICT_CHUNK = 8192
 TOLERANCE = 1e-4  # a validation loss must drop by this much to count as an improvement
@@ -62,8 +67,8 @@ class _MLPTorchBase(BaseEstimator):
 
     def __init__(
         self,
-        hidden=(64, 64),
-        activation="relu",
+        hidden=None,
+        activation=None,
         learning_rate=1e-3,
         weight_decay=0.0,
         batch_size=64,
@@ -95,7 +100,7 @@ class _MLPTorchBase(BaseEstimator):
 
     # -- training -------------------------------------------------------------------
     def _check_params(self) -> None:
-        if self.activation not in ACTIVATIONS:
+        if self.activation is not None and self.activation not in ACTIVATIONS:
             raise UsageError(f"unknown activation {self.activation!r}: use one of {', '.join(sorted(ACTIVATIONS))}")
         if not (self.optimizer in ("adam", "sgd") or str(self.optimizer).startswith("learned:")):
             raise UsageError(f"unknown optimizer {self.optimizer!r}: use adam, sgd or learned:PATH")
@@ -133,10 +138,12 @@ class _MLPTorchBase(BaseEstimator):
         self._check_params()
         rng = check_random_state(self.random_state)
         generator = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
-        module = mlp(X.shape[1], tuple(int(h) for h in self.hidden), n_outputs, self.activation)
+        state, manifest = self._read_init(X.shape[1]) if self.init is not None else (None, None)
+        hidden, activation = self._network_shape(manifest)
+        module = mlp(X.shape[1], hidden, n_outputs, activation)
         _reset_parameters(module, generator)
-        if self.init is not None:
-            self._load_init(module, X.shape[1], n_outputs)
+        if state is not None:
+            self._load_init(module, state, n_outputs)
         train_idx, val_idx = self._validation_split(y_codes, rng)
         X_t = torch.tensor(np.asarray(X, dtype=np.float32))
         X_train, y_train = X_t[train_idx], y_encoded[train_idx]
@@ -185,8 +192,34 @@ class _MLPTorchBase(BaseEstimator):
         self.early_stopping_on_ = "validation" if len(val_idx) else "training"
         return self
 
-    def _load_init(self, module: nn.Module, n_features: int, n_outputs: int) -> None:
-        """Copy every tensor of the ``init`` checkpoint whose name and shape match ``module``."""
+    def _network_shape(self, manifest: dict | None) -> tuple[tuple[int, ...], str]:
+        """``(hidden, activation)``: as given, else the init's, else 64-64 ReLU.
+
+        An init's tensors load only into a network of its own hidden sizes, so
+        those are adopted; one given explicitly that differs is refused rather
+        than leaving all but the output bias freshly initialized.
+        """
+        arch = (manifest or {}).get("architecture") or {}
+        recorded_hidden = None if arch.get("hidden") is None else tuple(int(h) for h in arch["hidden"])
+        given_hidden = None if self.hidden is None else tuple(int(h) for h in self.hidden)
+        options = {
+            "hidden": (given_hidden, recorded_hidden, DEFAULT_HIDDEN),
+            "activation": (self.activation, arch.get("activation"), DEFAULT_ACTIVATION),
+        }
+        chosen = {}
+        for name, (given, recorded, default) in options.items():
+            if given is not None and recorded is not None and given != recorded:
+                raise ArtifactError(
+                    f"{self.init}: the initialization was meta-trained with {name}={recorded!r}, not {given!r}; "
+                    f"leave {name} unset (the init's is used) or give {name}={recorded!r}"
+                )
+            chosen[name] = next(value for value in (given, recorded, default) if value is not None)
+        if chosen["activation"] not in ACTIVATIONS:
+            raise ArtifactError(f"{self.init}: the initialization's activation {chosen['activation']!r} is not one of {', '.join(sorted(ACTIVATIONS))}")
+        return chosen["hidden"], chosen["activation"]
+
+    def _read_init(self, n_features: int) -> tuple[dict, dict]:
+        """The ``init`` checkpoint's ``(state_dict, manifest)``, refused unless it is an MLP for these inputs."""
         from automl_meta.io.checkpoint import load_checkpoint
 
         state, manifest = load_checkpoint(self.init, kind="init")
@@ -208,24 +241,27 @@ class _MLPTorchBase(BaseEstimator):
                 f"{self.init}: the initialization's input columns differ from the data's "
                 f"(expected but absent: {missing or 'none'}; present but unexpected: {extra or 'none'}; or another order)"
             )
+        return state, manifest
+
+    def _load_init(self, module: nn.Module, state: dict, n_outputs: int) -> None:
+        """Copy the init's tensors into ``module``; only the head may differ (another number of classes)."""
         own = module.state_dict()
-        loaded, skipped = [], []
+        head = [key for key in own if key.startswith(f"{len(module) - 1}.")]
+        skipped = []
         for key, value in state.items():
             if key not in own:
                 continue  # not a weight of the network: Meta-SGD rates (inner_lr.*), Reptile's Adam moments (adam.*)
             if tuple(own[key].shape) == tuple(value.shape):
                 own[key] = value.to(own[key].dtype)
-                loaded.append(key)
             else:
                 skipped.append(key)
-        if not loaded:
-            raise ArtifactError(
-                f"{self.init}: no tensor matches the network (hidden={tuple(self.hidden)}); "
-                f"the initialization was trained for {arch or 'an unknown architecture'}"
-            )
+        wrong = sorted([key for key in own if key not in state] + [key for key in skipped if key not in head])
+        if wrong:
+            raise ArtifactError(f"{self.init}: the initialization does not fit the network (tensors {wrong} are missing or of another shape)")
         module.load_state_dict(own)
         if skipped:
-            logger.info("init %s: kept a fresh initialization for %s (shape differs: %d outputs here)", self.init, skipped, n_outputs)
+            outputs = int(state[skipped[0]].shape[0])
+            logger.info("init %s: the output layer keeps a fresh initialization (the init has %d outputs, this task %d)", self.init, outputs, n_outputs)
 
     # -- prediction -----------------------------------------------------------------
     def _forward(self, X) -> np.ndarray:
@@ -246,9 +282,10 @@ class MLPTorchClassifier(ClassifierMixin, _MLPTorchBase):
 
     Parameters
     ----------
-    hidden : tuple of int, default (64, 64)
-        Widths of the hidden layers.
-    activation : {"relu", "tanh", "sigmoid", "gelu"}, default "relu"
+    hidden : tuple of int, optional
+        Widths of the hidden layers; default the ``init``'s, else (64, 64).
+    activation : {"relu", "tanh", "sigmoid", "gelu"}, optional
+        Default the ``init``'s, else "relu".
     learning_rate : float, default 1e-3
         Step size of Adam or SGD (unused by a learned optimizer).
     weight_decay : float, default 0.0

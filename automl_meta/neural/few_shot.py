@@ -12,7 +12,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from automl_meta.exceptions import ArtifactError, UsageError
+from automl_meta.exceptions import ArtifactError, DatasetError, UsageError
 
 
 def mean_ci95(scores) -> tuple[float, float]:
@@ -58,6 +58,19 @@ def _support_split(labels: np.ndarray, shots: int, rng: np.random.Generator) -> 
     return support, held_out
 
 
+def _held_out_accuracy(task, x_support, x_held_out, y_held_out) -> float:
+    """Accuracy of an adapted task learner, NaN when its loss is not finite.
+
+    Diverged weights give NaN logits, whose argmax still picks a class: the
+    accuracy would read as chance instead of as the failure it is.
+    """
+    with torch.no_grad():
+        logits = task(x_held_out, support=x_support)
+        if not torch.isfinite(torch.nn.functional.cross_entropy(logits, y_held_out)):
+            return float("nan")
+        return float((logits.argmax(-1) == y_held_out).float().mean())
+
+
 def finetune_table(
     learner, baseline, X: np.ndarray, labels: np.ndarray, ways: int, shots: int, steps: int, repeats: int = 10, seed: int = 0
 ) -> dict:
@@ -66,7 +79,8 @@ def finetune_table(
     ``X`` is the preprocessed float matrix and ``labels`` integer classes
     ``0..n-1`` with ``n <= ways`` (the head's width); ``baseline`` is the same
     meta-learner type on a freshly initialized network. Each repeat draws a new
-    support set.
+    support set. ``diverged`` (``random_init_diverged``) counts the repeats whose
+    adapted loss was not finite; the mean is then NaN, as in :func:`evaluate_learner`.
     """
     n_classes = int(labels.max()) + 1
     if n_classes > ways:
@@ -85,17 +99,17 @@ def finetune_table(
             task = model.clone()
             task.inner = replace(task.inner, steps=steps)
             task.adapt(x[support], y[support])
-            with torch.no_grad():
-                pred = task(x[held_out], support=x[support]).argmax(-1)
-            found[name].append(float((pred == y[held_out]).float().mean()))
+            found[name].append(_held_out_accuracy(task, x[support], x[held_out], y[held_out]))
     init_mean, init_ci = mean_ci95(found["init"])
     rand_mean, rand_ci = mean_ci95(found["random"])
     return {
         "metric": "accuracy",
         "mean": init_mean,
         "ci95": init_ci,
+        "diverged": int(np.isnan(found["init"]).sum()),
         "random_init_mean": rand_mean,
         "random_init_ci95": rand_ci,
+        "random_init_diverged": int(np.isnan(found["random"]).sum()),
         "repeats": repeats,
         "shots": shots,
         "steps": steps,
@@ -118,8 +132,12 @@ def check_input_columns(manifest: dict, columns: list) -> None:
 def check_rebuilt_tasks(manifest: dict, splits) -> None:
     """Raise :class:`ArtifactError` unless ``splits``, rebuilt from the user's data, are those the init was meta-trained on.
 
-    The rebuilt test classes (tabular) must be those the manifest records, and the
-    data must give the init's input width (categorical levels set it).
+    The rebuilt test classes (tabular) must be those the manifest records, and so
+    must the held-out tables (names and contents) or rows: class names alone
+    ('0', '1', '2') match any table of the same schema, whose test score would
+    then say nothing about the init. The data must also give the init's input
+    width (categorical levels set it). Inits written before the held-out data
+    was recorded are checked on classes and width only.
     """
     expected = manifest.get("tasks", {}).get("classes", {}).get("test")
     found = splits.info.get("classes", {}).get("test")
@@ -128,11 +146,52 @@ def check_rebuilt_tasks(manifest: dict, splits) -> None:
             f"the data's held-out test classes {found} are not those the init was meta-trained with {expected}; "
             "give the same --data (and --target) as meta-train"
         )
+    _check_held_out(manifest.get("tasks", {}).get("held_out"), splits.info.get("held_out"))
     width, expected_width = splits.architecture.get("in_features"), manifest["architecture"].get("in_features")
     if width != expected_width:
         raise ArtifactError(
             f"the preprocessed data has {width} features but the init expects {expected_width}; "
             "give the same --data as meta-train (its categorical levels set the input width)"
+        )
+
+
+def _check_held_out(expected: dict | None, found: dict | None) -> None:
+    """Raise :class:`ArtifactError` unless the rebuilt held-out tables or rows are those recorded at meta-training."""
+    if expected is None or found is None or expected == found:
+        return
+    if "tables" in expected and "tables" in found:
+        names = [t["name"] for t in expected["tables"]]
+        found_names = [t["name"] for t in found["tables"]]
+        what = (f"the held-out tables {found_names} are not those the init was meta-trained with {names}" if names != found_names
+                else f"the held-out tables {names} have other contents than at meta-training")
+    else:
+        what = "the held-out test rows differ from those the init was meta-trained with"
+    raise ArtifactError(f"{what}; give the same --data (and --target) as meta-train")
+
+
+def _non_numeric(values) -> list:
+    """The distinct values of ``values`` that are present but are not numbers (missing ones are not counted)."""
+    import pandas as pd
+
+    numbers = pd.to_numeric(values, errors="coerce")
+    return list(pd.unique(values[values.notna() & numbers.isna()]))
+
+
+def check_numeric_columns(X, numeric: list) -> None:
+    """Raise :class:`DatasetError` naming the init's numeric columns that hold text in ``X``.
+
+    Coercing them would turn every such value into a missing value, which the
+    preprocessor then imputes: a column of 'low'/'high' would become a column
+    of zeros and the accuracy a guess, with nothing said.
+    """
+    bad = {c: _non_numeric(X[c]) for c in numeric}
+    bad = {c: values for c, values in bad.items() if values}
+    if bad:
+        several = len(bad) > 1
+        shown = "; ".join((f"{c!r}: " if several else "") + ", ".join(repr(str(v)) for v in values[:3]) for c, values in bad.items())
+        raise DatasetError(
+            f"the init's numeric column{'s' if several else ''} {', '.join(map(repr, bad))} hold{'' if several else 's'} "
+            f"text in this table ({shown}); give numbers there (missing values are fine)"
         )
 
 
@@ -146,7 +205,8 @@ def init_inputs(dataset, raw, manifest: dict) -> np.ndarray:
     init was meta-trained with (a level it never saw encodes as zeros; those that
     shared its "infrequent" column share it again), so the width does not depend
     on which levels this table holds; numeric columns are
-    imputed and standardized on this table's rows (no labels involved).
+    imputed and standardized on this table's rows (no labels involved), and
+    text in one of them is refused (:func:`check_numeric_columns`).
     """
     import pandas as pd
 
@@ -170,6 +230,7 @@ def init_inputs(dataset, raw, manifest: dict) -> np.ndarray:
         X[column] = category_strings(X[column])
         if column in rare:  # the levels that shared one "infrequent" column at meta-training share it here
             X[column] = share_rare_levels(X[column], rare[column])
+    check_numeric_columns(X, numeric)
     for column in numeric:
         X[column] = pd.to_numeric(X[column], errors="coerce")
     levels = tasks.get("categories")

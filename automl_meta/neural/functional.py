@@ -276,15 +276,17 @@ def reptile_targets(net: Functional, inner: InnerLoop, params: Params, batch, st
 
 
 def evaluate_tasks(net: Functional, inner: InnerLoop, params: Params, batch, lr=None, state: dict | None = None) -> torch.Tensor:
-    """The query score of every task of a batch after adaptation (no meta-gradient).
+    """The query score of every task of a batch after adaptation (no meta-gradient); NaN where it diverged.
 
     ``state``: an inner-Adam state every task's adaptation starts from (Reptile's
-    carried moments); it is read, not updated.
+    carried moments); it is read, not updated. A task whose query loss is not
+    finite scores NaN: its accuracy would otherwise read as chance (argmax of
+    NaN logits picks some class), hiding that the adaptation diverged.
     """
     detached = {k: v.detach() for k, v in params.items()}
     lrs = None if lr is None else {k: v.detach() for k, v in lr.items()}
     with torch.no_grad():  # torch.func.grad still differentiates inside
-        _, scores = batched_query_loss(
+        losses, scores = batched_query_loss(
             net, replace(inner, first_order=True), detached, inner.lr if lrs is None else lrs, batch, state
         )
-    return scores
+    return torch.where(torch.isfinite(losses), scores, torch.full_like(scores, float("nan")))

@@ -46,6 +46,11 @@ def learner_options(hyperparameters: dict, loss: str, bn_mode: str, algorithm: s
     return options
 
 
+def non_finite_tensors(state_dict: dict) -> list[str]:
+    """The names of the tensors of ``state_dict`` holding a NaN or an infinity (a diverged meta-training)."""
+    return [k for k, v in state_dict.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+
+
 def init_manifest(*, algorithm, source, splits, hyperparameters: dict, seed: int, result=None) -> dict:
     """The JSON manifest of a learned initialization (``kind="init"``)."""
     manifest = {

@@ -82,7 +82,8 @@ def meta_train(
     ``callback`` receives a dict after each training iteration
     (``{"event": "iteration", "iteration": i}``), at each log point (adds
     ``loss`` and ``score``) and after each validation (``event="validation"``,
-    ``score``, ``ci95``).
+    ``score``, ``ci95``, ``diverged``: tasks whose adapted loss was not finite,
+    which make the score NaN).
     """
     device = next(iter(learner.params.values())).device
     generator = torch.Generator(device=device).manual_seed(config.seed)
@@ -94,7 +95,8 @@ def meta_train(
 
     def validate(iteration: int) -> None:
         summary = evaluate_learner(learner, splits.validation, config.validation_tasks, batch_size=config.meta_batch, seed=config.seed + 1)
-        record = {"iteration": iteration, "score": summary["mean"], "ci95": summary["ci95"], "seconds": time.perf_counter() - start}
+        record = {"iteration": iteration, "score": summary["mean"], "ci95": summary["ci95"], "diverged": summary["diverged"],
+                  "seconds": time.perf_counter() - start}
         result.validation.append(record)
         logger.info("validation at %d: %s %.4f +- %.4f", iteration, summary["metric"], summary["mean"], summary["ci95"])
         callback({"event": "validation", **record})

@@ -19,6 +19,7 @@ there). Labels of an N-way episode are ``0..N-1`` in a random class order.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 from dataclasses import dataclass, field
@@ -263,6 +264,34 @@ def check_class_target(dataset) -> None:
         )
 
 
+def check_family_schema(tables: list) -> None:
+    """Raise :class:`DatasetError` unless every table has the first one's columns, each of the same kind.
+
+    One preprocessor encodes the whole family: a column that is text in one
+    file and numbers in another cannot be both one-hot encoded and scaled.
+    """
+    first = tables[0]
+    columns, text = list(first.X.columns), set(first.categorical_columns)
+    for d in tables[1:]:
+        if list(d.X.columns) != columns:
+            raise DatasetError(f"{d.name}: its columns differ from {first.name}'s; a task family must share one schema")
+        differ = [c for c in columns if (c in text) != (c in set(d.categorical_columns))]
+        if differ:
+            here, there = ("text", "numeric") if differ[0] in d.categorical_columns else ("numeric", "text")
+            raise DatasetError(
+                f"{d.name}: column {differ[0]!r} is {here} here but {there} in {first.name}; a task family must share one schema "
+                "(give that column numbers in every file, or text in every file)"
+            )
+
+
+def _rows_digest(X: pd.DataFrame, y: np.ndarray) -> str:
+    """A SHA-256 of some rows' features and labels (what identifies a single table's held-out rows)."""
+    digest = hashlib.sha256()
+    digest.update(pd.util.hash_pandas_object(X, index=False).to_numpy().tobytes())
+    digest.update(pd.util.hash_pandas_object(pd.Series(y, dtype=str), index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
 def tabular_tasks(
     datasets,
     ways: int = 5,
@@ -289,9 +318,7 @@ def tabular_tasks(
             raise DatasetError(f"{d.name}: tabular episodes need a classification target, found {d.task}")
         check_class_target(d)
     columns = list(tables[0].X.columns)
-    for d in tables[1:]:
-        if list(d.X.columns) != columns:
-            raise DatasetError(f"{d.name}: its columns differ from {tables[0].name}'s; a task family must share one schema")
+    check_family_schema(tables)
     rng = np.random.default_rng(split_seed)
     min_rows = shots + queries
     if family:
@@ -300,6 +327,7 @@ def tabular_tasks(
         ids = {"test": order[:n_test], "validation": order[n_test : n_test + n_val], "train": order[n_test + n_val :]}
         fit_rows = [tables[i] for i in ids["train"]]
         parts = {split: [(tables[i].X, tables[i].y.to_numpy()) for i in idx] for split, idx in ids.items()}
+        held_out = {"tables": [{"name": tables[i].name, "sha256": tables[i].content_hash()} for i in ids["test"]]}
     else:
         d = tables[0]
         y = d.y.to_numpy()
@@ -318,6 +346,8 @@ def tabular_tasks(
         chosen = {"test": order[:n_test], "validation": order[n_test : n_test + n_val], "train": order[n_test + n_val :]}
         parts = {split: [(d.X[np.isin(y, cl)], y[np.isin(y, cl)])] for split, cl in chosen.items() if len(cl)}
         fit_rows = None
+        test_X, test_y = parts["test"][0]
+        held_out = {"rows": len(test_y), "sha256": _rows_digest(test_X, test_y)}
     preprocessor = _preprocessor(tables[0])
     fit_frame = pd.concat([X for X, _ in parts["train"]]) if fit_rows is None else pd.concat([t.X for t in fit_rows])
     preprocessor.fit(fit_frame)
@@ -355,6 +385,7 @@ def tabular_tasks(
         "target": tables[0].target,
         "classes": class_names,
         "family": family,
+        "held_out": held_out,  # meta-eval checks that it rebuilds these test tables or rows, not just their class names
         "split_seed": split_seed,
     }
     architecture = mlp_architecture(in_features, hidden, ways, "relu")
