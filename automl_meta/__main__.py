@@ -1,3 +1,3 @@
-from automl_meta.cli.main import main
+from automl_meta.cli import main
 
 main()

@@ -139,3 +139,21 @@ def test_missing_file_and_absent_target_exit_2(tmp_path):
     path.write_text("a,b,label\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(30)))
     result = runner.invoke(app, ["metafeatures", str(path), "--target", "nope"])
     assert result.exit_code == 2 and "columns are: 'a', 'b', 'label'" in _one_error_line(result)
+
+
+def test_ctrl_c_while_the_cli_itself_imports_is_one_line_and_exit_130():
+    import subprocess
+    import sys
+
+    code = (
+        "import builtins, automl_meta.cli as cli\n"
+        "real = builtins.__import__\n"
+        "def interrupted(name, *args, **kwargs):\n"
+        "    if name == 'typer':\n"
+        "        raise KeyboardInterrupt\n"
+        "    return real(name, *args, **kwargs)\n"
+        "builtins.__import__ = interrupted\n"
+        "cli.main()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 130 and result.stderr == "error: interrupted\n", result.stderr
