@@ -310,7 +310,7 @@ def _torch_as_arrays(pipeline):
             step = copy.copy(step)
             del step.module_
             state = {k: v.detach().cpu().numpy().copy() for k, v in module.state_dict().items()}
-            setattr(step, TORCH_ARRAYS, {"activation": str(step.activation), "state_dict": state})
+            setattr(step, TORCH_ARRAYS, {"activation": str(step.activation_), "state_dict": state})  # as built, not None
         changed.append((name, step))
     out = copy.copy(pipeline)
     out.steps = changed

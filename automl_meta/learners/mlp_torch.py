@@ -140,6 +140,7 @@ class _MLPTorchBase(BaseEstimator):
         generator = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
         state, manifest = self._read_init(X.shape[1]) if self.init is not None else (None, None)
         hidden, activation = self._network_shape(manifest)
+        self.hidden_, self.activation_ = hidden, activation  # what was built: hidden/activation may be None (the init's)
         module = mlp(X.shape[1], hidden, n_outputs, activation)
         _reset_parameters(module, generator)
         if state is not None:
@@ -308,6 +309,8 @@ class MLPTorchClassifier(ClassifierMixin, _MLPTorchBase):
     classes_ : ndarray
     module_ : torch.nn.Sequential
         The network at its best epoch.
+    hidden_, activation_ : tuple of int, str
+        The hidden sizes and activation it was built with (given, else the init's, else 64-64 ReLU).
     n_iter_ : int
         Epochs run.
     best_epoch_ : int
