@@ -470,3 +470,21 @@ def test_relative_features_rank_the_landmarking_features_they_join(mixed_classif
     alone = extract_metafeatures(mixed_classification, groups="relative", **FAST).values
     assert {n: v for n, v in alone.items() if n.endswith(".relative")} == {n: v for n, v in values.items() if n.endswith(".relative")}
     assert not any(n.startswith("one_nn") and not n.endswith(".relative") for n in alone)
+
+
+def test_the_default_groups_do_not_import_matplotlib_through_igraph():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np, pandas as pd\n"
+        "from automl_meta.dataset import make_dataset\n"
+        "from automl_meta.metafeatures import extract_metafeatures\n"
+        "rng = np.random.default_rng(0)\n"
+        "frame = pd.DataFrame(rng.normal(size=(120, 4)), columns=list('abcd'))\n"
+        "frame['target'] = np.where(frame['a'] > 0, 'x', 'y')\n"
+        "extract_metafeatures(make_dataset(frame, target='target'), random_state=0)\n"
+        "print('matplotlib' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    assert result.stdout.split() == ["False"]  # 0.3 s and 30 MB of every recommend

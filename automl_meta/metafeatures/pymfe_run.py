@@ -58,20 +58,23 @@ def preserved_global_rng() -> Iterator[None]:
 
 
 @contextmanager
-def seeded_igraph(random_state: int | None) -> Iterator[None]:
+def seeded_igraph(random_state: int | None, groups: tuple[str, ...]) -> Iterator[None]:
     """Seed igraph's generator for the call, then give igraph back Python's ``random`` (its default).
 
     The complexity group's ``hubs`` comes from igraph's hub scores, whose ARPACK
     start vector igraph draws from that generator: unseeded, two runs on the same
-    data differed in the last digits.
+    data differed in the last digits. Only for that group: importing igraph
+    brings matplotlib with it (0.3 s and 30 MB a ``recommend``).
     """
+    if random_state is None or "complexity" not in groups:
+        yield
+        return
     try:
         import igraph
     except ImportError:  # pymfe's other groups do without it
         yield
         return
-    if random_state is not None:
-        igraph.set_random_number_generator(random.Random(random_state))
+    igraph.set_random_number_generator(random.Random(random_state))
     try:
         yield
     finally:
@@ -145,7 +148,7 @@ def run_pymfe(
     if n_folds is None:
         # StratifiedKFold refuses more folds than the largest class has members
         n_folds = int(min(N_CV_FOLDS, max(2, np.unique(data.y, return_counts=True)[1].max())))
-    with (_PYMFE_LOCK, preserved_global_rng(), seeded_igraph(random_state), fast_pymfe(), warnings.catch_warnings(),
+    with (_PYMFE_LOCK, preserved_global_rng(), seeded_igraph(random_state, groups), fast_pymfe(), warnings.catch_warnings(),
           np.errstate(all="ignore")):
         warnings.simplefilter("ignore")
         try:
