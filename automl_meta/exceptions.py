@@ -53,15 +53,18 @@ class MetaDBContentError(MetaDBError):
 
 
 class MetaDBVersionError(MetaDBError):
-    """A meta-database or artifact was written by an incompatible schema version."""
+    """A meta-database or artifact was written by an incompatible schema version (bad input: exit code 2)."""
 
-    def __init__(self, found, expected, what="meta-database schema"):
+    exit_code = 2
+
+    def __init__(self, found, expected, what="meta-database schema", fix=None):
         self.found = found
         self.expected = expected
-        super().__init__(
-            f"{what} version {found!r} is not supported (expected {expected!r}); "
-            "rebuild it with `automl-meta db build` or upgrade automl-meta"
-        )
+        if fix is None:
+            newer = isinstance(found, int) and isinstance(expected, int) and found > expected
+            fix = ("upgrade automl-meta, which wrote it" if newer
+                   else "rebuild it with `automl-meta db build`, or upgrade automl-meta")
+        super().__init__(f"{what} version {found!r} is not supported (expected {expected!r}); {fix}")
 
 
 class OpenMLAccessError(AutomlMetaError):

@@ -174,6 +174,8 @@ def info(db: DbOption = None, json_output: JsonOption = False) -> None:
     """What the meta-database holds: datasets, learners, evaluations per task, the versions that produced its data."""
     from automl_meta.metadb import MetaDB
 
+    from automl_meta.metadb.task_learners import with_db_path
+
     with MetaDB.open(_db_path(db)) as store:
         summary = store.info()
     if json_output:
@@ -203,7 +205,8 @@ def info(db: DbOption = None, json_output: JsonOption = False) -> None:
         out.print(f"protocol: {escape(str(summary['protocol']))}", soft_wrap=True)
     last = summary["builds"][-1] if summary["builds"] else None
     if last is not None and last["status"] != "finished":
-        resume = f"; rerun its command to resume it: {escape(str(last['command']))}" if last["status"] == "interrupted" and last["command"] else ""
+        command = with_db_path(str(last["command"]), summary["path"]) if last["command"] else None
+        resume = f"; rerun its command to resume it: {escape(command)}" if last["status"] == "interrupted" and command else ""
         out.print(f"[yellow]build {last['id']} ({escape(str(last['started']))}) is {last['status']}[/]{resume}", soft_wrap=True)
 
 

@@ -375,11 +375,17 @@ def test_a_database_from_before_source_hashes_checks_its_files_once_by_their_dat
     with MetaDB.open(db_path, readonly=False) as db, db.transaction() as conn:
         conn.execute("UPDATE datasets SET source_hash = NULL")  # as a database built before they were recorded
     make_mixed_frame(60, seed=9, task="regression").to_csv(folder / "beta.tsv.gz", sep="\t", index=False)
+    with MetaDB.open(db_path, readonly=False):  # fold the write-ahead log in: the file alone holds everything
+        pass
+    before = db_path.read_bytes()
     with pytest.raises(UsageError, match="changed since .* its results: beta;"):
         build_metadb(f"dir:{folder}", db_path, OPTIONS)
-    with MetaDB.open(db_path) as db:  # the unchanged files got their hash; the changed one has none yet
+    assert db_path.read_bytes() == before  # refused before anything was written
+    replaced = build_metadb(f"dir:{folder}", db_path, BuildOptions(**{**OPTIONS.__dict__, "replace_changed": True}))
+    assert replaced["replaced"] == ["beta"]
+    with MetaDB.open(db_path) as db:  # the unchanged files got their hash by their data, the replaced one its new one
         hashes = dict(db.conn.execute("SELECT name, source_hash FROM datasets").fetchall())
-    assert hashes["alpha"] and hashes["gamma"] and hashes["beta"] is None
+    assert hashes["alpha"] and hashes["gamma"] and hashes["beta"]
 
 
 def test_a_changed_target_in_the_manifest_is_a_changed_dataset(reference, tmp_path, env):
@@ -407,7 +413,7 @@ def test_a_file_deleted_during_a_build_counts_as_failed_and_stores_no_learner_fa
     summary = build_metadb(f"dir:{folder}", db_path, OPTIONS, progress=delete_alpha)
     assert (summary["done"], summary["failed"], summary["evaluations_added"]) == (2, 1, 0)
     assert summary["failures"][0]["item"] == "alpha"
-    assert "alpha.csv" in summary["failures"][0]["reason"] and summary["failures"][0]["reason"].endswith("a rerun retries it")
+    assert "alpha.csv" in summary["failures"][0]["reason"] and summary["failures"][0]["reason"].endswith("a rerun computes them")
     with MetaDB.open(db_path) as db:
         assert "alpha" not in set(db.evaluations()["dataset"])  # no learner "failed" for want of its data
     (folder / "alpha.csv").write_bytes(saved)
@@ -506,3 +512,22 @@ def test_redo_metafeatures_re_extracts_those_of_another_extractor_version_and_a_
     assert after == _rows(reference[1])  # beta's values extracted again, as the reference build stored them
     with MetaDB.open(db_path) as db:
         assert set(db.metafeature_versions().values()) == {EXTRACTOR_VERSION}
+
+
+def test_a_build_that_planned_before_another_stored_its_name_from_other_data_stops_instead_of_mixing(tmp_path, env):
+    from automl_meta.metadb.build import prepare_build, run_build
+    from automl_meta.metadb.parallel import SerialExecutor
+    from automl_meta.metadb.build_dir import dir_refs
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder, seed in ((first, 1), (second, 2)):
+        folder.mkdir()
+        make_mixed_frame(60 + 20 * seed, seed=seed).to_csv(folder / "shared.csv", index=False)
+    db_path = tmp_path / "m.sqlite"
+    executor = SerialExecutor()
+    plan = prepare_build(None, dir_refs(first), OPTIONS, executor)  # planned on a database with no such row yet
+    build_metadb(f"dir:{second}", db_path, OPTIONS)  # meanwhile another build stores 'shared' from other data
+    before = _rows(db_path)
+    with MetaDB.open(db_path, create=True) as db, pytest.raises(UsageError, match="another build stored a dataset of that name"):
+        run_build(db, plan, OPTIONS, executor, f"dir:{first}")
+    assert _rows(db_path) == before  # the other build's rows, untouched

@@ -260,3 +260,17 @@ def test_db_export_refuses_a_folder_the_database_itself_or_an_unknown_task(weka_
     assert copy.read_bytes() == weka_db.read_bytes()
     result = runner.invoke(app, ["db", "manifest", "--db", str(weka_db), "--out", str(folder)])
     assert result.exit_code == 2 and "is a folder" in result.stderr
+
+
+def test_a_schema_one_file_is_refused_with_exit_2_and_how_to_migrate_it(tmp_path):
+    import sqlite3
+
+    from automl_meta.metadb import schema
+
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.executescript("BEGIN;" + schema.BASE_SCHEMA + "PRAGMA user_version = 1;COMMIT;")
+    conn.close()
+    result = runner.invoke(app, ["db", "info", "--db", str(path)])
+    assert result.exit_code == 2
+    assert "version 1 is not supported" in result.stderr and "a build into it migrates it" in " ".join(result.stderr.split())

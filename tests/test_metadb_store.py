@@ -23,7 +23,7 @@ def _fill(db: MetaDB, names) -> None:
     lr = db.add_learner("logistic", "classification", {}, "p1")
     for i, name in enumerate(names):
         d = db.add_dataset({"name": name, "task": "classification", "source": "dir:x", "n_rows": 10 + i, "n_features": 2, "n_classes": 2}, build)
-        db.add_meta_features(d, {"nr_inst": 10.0 + i, "weird": None}, "e1")
+        db.add_meta_features(d, {"nr_inst": 10.0 + i, "weird": None}, "1")
         db.add_evaluation(d, rf, "ok", {"balanced_accuracy": {"mean": 0.5 + i / 100, "std": 0.1, "folds": [0.4, 0.6]}}, fit_seconds=0.5, build_id=build)
         db.add_evaluation(d, lr, "failed", reason="boom", build_id=build)
 
@@ -65,14 +65,14 @@ def test_info_counts_evaluations_and_missing_pairs(tmp_path):
     assert info["n_datasets"] == 2 and info["n_learners"] == 3 and info["n_evaluations"] == 4
     task = info["tasks"]["classification"]
     assert (task["n_ok"], task["n_failed"], task["n_missing"]) == (2, 2, 2)
-    assert info["versions"] == {"automl_meta": "0", "extractor": "e1"}  # the build's, and the meta-feature runs' extractor
+    assert info["versions"] == {"automl_meta": "0", "extractor": "1"}  # the build's, and the meta-feature runs' extractor
     assert info["schema_version"] == SCHEMA_VERSION
 
 
 def test_versions_are_those_of_the_builds_whose_data_are_stored(tmp_path):
     from automl_meta.metadb.manifest import manifest
 
-    tabular = {"automl-meta": "0.1", "scikit-learn": "1.4", "extractor": "e1", "portfolio": "p1"}
+    tabular = {"automl-meta": "0.1", "scikit-learn": "1.4", "extractor": "1", "portfolio": "p1"}
     with MetaDB.open(tmp_path / "m.sqlite", create=True) as db:
         _fill(db, ["a"])  # a first build, with versions of its own
         first = db.start_build("dir:x", {"cv": 3}, tabular)
@@ -92,9 +92,15 @@ def test_versions_are_those_of_the_builds_whose_data_are_stored(tmp_path):
         assert info["versions"]["scikit-learn"] == "1.5" and info["mixed_versions"] == {"scikit-learn": ["1.4", "1.5"]}
         assert manifest(db)["mixed_versions"] == info["mixed_versions"]
         db.start_build("dir:x", {"cv": 3}, {**tabular, "portfolio": "p2"})  # a learner redefined: the others stay current
-        db.add_meta_features(b, {"nr_inst": 3.0}, "e2")  # the runs, not the builds, say which extractor made them
+        db.add_meta_features(b, {"nr_inst": 3.0}, "2")  # the runs, not the builds, say which extractor made them
         info = db.info()
-        assert info["versions"]["extractor"] == "e2" and info["mixed_versions"]["extractor"] == ["e1", "e2"]
+        assert info["versions"]["extractor"] == "2" and info["mixed_versions"]["extractor"] == ["1", "2"]
+        s = db.conn.execute("SELECT id FROM datasets WHERE name = 's'").fetchone()[0]
+        db.add_meta_features(s, {"feature": 1.0}, "aslib:S")  # an import names its source, not an extractor version
+        db.add_meta_features(b, {"nr_inst": 3.0}, "10")  # versions compare as numbers: 10 after 2
+        info = db.info()
+        assert info["versions"]["extractor"] == "10" and info["mixed_versions"]["extractor"] == ["1", "10"]
+        assert [b["random_state"] for b in info["builds"]][:3] == [0, None, None]  # 0 stays an int beside a NULL
         assert "portfolio" not in info["mixed_versions"]
 
 
@@ -189,6 +195,7 @@ def _open_new(path, start) -> str:
     start.wait()
     try:
         with MetaDB.open(path, create=True) as db:
+            db.start_build("dir:x", {"cv": 3}, {})  # the first to record the protocol wins; the other finds it equal
             return str(db.info()["schema_version"])
     except Exception as exc:  # reported to the test, which names it
         return f"{type(exc).__name__}: {exc}"

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from importlib import metadata
 from typing import Callable, Sequence
 
-from automl_meta.metadb.changed_files import check_files, settle_changed_files
+from automl_meta.metadb.changed_files import check_files, refuse_changed_files, settle_changed_files
 from automl_meta.metadb.parallel import WorkerLost, map_surviving_crashes
 from automl_meta.metadb.task_learners import TaskLearner, check_learner_names, portfolio, register_task, shown_names
 from automl_meta.metadb.units import (
@@ -154,6 +154,8 @@ def prepare_build(db, refs: Sequence[DatasetRef], options: BuildOptions, executo
     for name in plan.unavailable:
         del plan.stored[name]
     plan.described = _describe_new([ref for ref in plan.refs if ref.name not in plan.stored and ref.name not in plan.unavailable], executor)
+    if db is not None:
+        refuse_changed_files(db, plan, options.replace_changed)
     check_learners(plan, options)
     return plan
 
@@ -193,7 +195,7 @@ def run_build(db, plan: BuildPlan, options: BuildOptions, executor, source: str,
     """
     state = BuildProgress(total=len(plan.refs))
     notify = progress or (lambda _state: None)
-    state.replaced = settle_changed_files(db, plan, options.replace_changed)
+    state.replaced = settle_changed_files(db, plan)
     build_id = db.start_build(source, options.protocol(), build_versions(options), options.random_state, command)
     status = "interrupted"
     try:
@@ -238,7 +240,7 @@ def _finish_dataset(state: BuildProgress, name: str, unloaded: str | None) -> No
         state.done += 1
         return
     state.failed += 1
-    state.failures.append({"item": name, "reason": f"{unloaded}; nothing was stored for it in this run, and a rerun retries it"})
+    state.failures.append({"item": name, "reason": f"{unloaded}; no meta-features or scores were stored for it in this run, and a rerun computes them"})
 
 
 OPENML_SOURCE_IDS = ("task/", "data/")
@@ -296,8 +298,24 @@ def _store_datasets(db, plan: BuildPlan, build_id, state, notify) -> dict[int, t
             continue
         fields = {k: record[k] for k in ("task", "content_hash", "source_hash", "n_rows", "n_features", "n_classes")}
         dataset_id = db.add_dataset({**base, **fields, "licence": record.get("licence") or ref.licence}, build_id)
+        _same_data_as_stored(db, dataset_id, ref.name, record["content_hash"])
         datasets[dataset_id] = (ref, record["task"])
     return datasets
+
+
+def _same_data_as_stored(db, dataset_id: int, name: str, content_hash: str) -> None:
+    """Refuse a dataset that another build, running at the same time, stored under this name from other data.
+
+    Planned with no row of that name, both builds would compute and store their
+    results under one row, each replacing the other's: scores of one file beside
+    the meta-features of another.
+    """
+    from automl_meta.exceptions import UsageError
+
+    (stored,) = db.conn.execute("SELECT content_hash FROM datasets WHERE id = ?", (dataset_id,)).fetchone()
+    if stored and content_hash and stored != content_hash:
+        raise UsageError(f"{name}: another build stored a dataset of that name from other data while this one was starting; "
+                         f"rerun this build once that one is done (it then names the changed file), or rename the file")
 
 
 def _fail(state: BuildProgress, name: str, reason: str, notify) -> None:

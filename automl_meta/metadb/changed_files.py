@@ -53,24 +53,31 @@ def check_files(db, refs: Sequence[DatasetRef], executor) -> tuple[dict, dict, d
     return same, changed, unreadable
 
 
-def settle_changed_files(db, plan: BuildPlan, replace: bool) -> list[str]:
-    """Record the checks of :func:`check_files`; refuse changed files, or drop their results when ``replace``.
+def refuse_changed_files(db, plan: BuildPlan, replace: bool) -> None:
+    """Raise :class:`~automl_meta.exceptions.UsageError`, before anything is written, when stored files changed.
 
-    Files saved again with the same data get their new hash (even when the build is then
-    refused, so they are not loaded again next time). Other data raises
-    :class:`~automl_meta.exceptions.UsageError` before anything is computed, unless
-    ``replace``, which drops their results so that the build recomputes them. Returns
-    the names dropped.
+    Unless ``replace``: then :func:`settle_changed_files` drops their results so that
+    the build recomputes them.
     """
     from automl_meta.exceptions import UsageError
 
-    for dataset_id, hashed in plan.same_data.items():
-        db.set_source_hash(dataset_id, hashed)
     changed = sorted(plan.changed)
     if changed and not replace:
         raise UsageError(f"{len(changed)} dataset file{'s' if len(changed) > 1 else ''} changed since {db.path} stored "
                          f"{'their' if len(changed) > 1 else 'its'} results: {shown_names(changed)}; rerun with --replace-changed to drop "
                          "those results and recompute them, or give the changed files new names to keep both")
+
+
+def settle_changed_files(db, plan: BuildPlan) -> list[str]:
+    """Record the checks of :func:`check_files` in a build that goes ahead; returns the names whose results it drops.
+
+    Files saved again with the same data get their new hash (they are not loaded again
+    next time); the results of changed ones (``--replace-changed``, :func:`refuse_changed_files`
+    let the build through) are dropped so that the build recomputes them.
+    """
+    for dataset_id, hashed in plan.same_data.items():
+        db.set_source_hash(dataset_id, hashed)
+    changed = sorted(plan.changed)
     for name in changed:
         logger.warning("%s: its file changed since its results were stored; recomputing them", name)
         dataset_id, record = plan.changed[name]

@@ -15,6 +15,7 @@ import math
 import os
 import socket
 import sqlite3
+import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -107,12 +108,25 @@ class MetaDB:
             if self.readonly:
                 if found >= schema.OLDEST_READABLE:
                     return
-                raise MetaDBVersionError(found, schema.SCHEMA_VERSION)
+                raise MetaDBVersionError(found, schema.SCHEMA_VERSION, fix=(
+                    f"a build into it migrates it: rerun the command that made it (`automl-meta db build ... --db {self.path}`)"))
             logger.info("%s: migrating schema %d -> %d", self.path, found, schema.SCHEMA_VERSION)
             schema.migrate(self.conn)
 
     def _write_ahead(self) -> None:
-        self.conn.execute("PRAGMA journal_mode = WAL")
+        """Switch to write-ahead logging; retried while another process holds the file.
+
+        SQLite's busy timeout does not cover this switch, so two builds opening one
+        new file at once had one fail with "database is locked".
+        """
+        for wait in (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 0.0):
+            try:
+                self.conn.execute("PRAGMA journal_mode = WAL")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or not wait:
+                    raise
+                time.sleep(wait)
         self.conn.execute("PRAGMA synchronous = NORMAL")
 
     def close(self) -> None:
@@ -206,11 +220,10 @@ class MetaDB:
         A database holds one evaluation protocol (``protocol``: CV folds, row cap, seed...), so a
         compute build with a different one is refused. Imports (ASlib, OpenML runs) pass ``None``.
         """
-        self.check_protocol(protocol)
-        recorded = self.get_meta("protocol")
-        with self.transaction() as conn:
-            if recorded is None and protocol is not None:
-                conn.execute("INSERT INTO meta(key, value) VALUES ('protocol', ?)", (json.dumps(dict(protocol), sort_keys=True),))
+        with self.transaction() as conn:  # checked under the write lock: another build may record its protocol first
+            self.check_protocol(protocol)
+            if protocol is not None:
+                conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('protocol', ?)", (json.dumps(dict(protocol), sort_keys=True),))
             for build_id, pid, host in conn.execute("SELECT id, pid, host FROM builds WHERE status = 'running'").fetchall():
                 if _build_status("running", pid, host) != "running":  # its process died without closing it
                     conn.execute("UPDATE builds SET status = 'interrupted' WHERE id = ?", (build_id,))
@@ -509,10 +522,14 @@ class MetaDB:
         ``interrupted``: it was killed before it could close its record.
         """
         if not schema.has_column(self.conn, "builds", "pid"):  # a file from before schema 3, opened read-only
-            return self._frame("SELECT id, source, command, random_state, started, finished, status, versions FROM builds ORDER BY id")
-        frame = self._frame("SELECT id, source, command, random_state, started, finished, status, versions, pid, host FROM builds ORDER BY id")
-        frame["status"] = [_build_status(*row) for row in zip(frame["status"], frame["pid"], frame["host"])]
-        return frame.drop(columns=["pid", "host"])
+            frame = self._frame("SELECT id, source, command, random_state, started, finished, status, versions FROM builds ORDER BY id")
+        else:
+            frame = self._frame("SELECT id, source, command, random_state, started, finished, status, versions, pid, host FROM builds ORDER BY id")
+            frame["status"] = [_build_status(*row) for row in zip(frame["status"], frame["pid"], frame["host"])]
+            frame = frame.drop(columns=["pid", "host"])
+        frame["random_state"] = pd.Series([None if pd.isna(v) else int(v) for v in frame["random_state"]], index=frame.index,
+                                          dtype=object)  # an int, or None (imports): pandas made 0 a float beside a NULL
+        return frame
 
     def data_versions(self, builds: pd.DataFrame | None = None) -> tuple[dict, dict]:
         """The versions that produced the stored data: (per key, the latest value; keys with several values).
@@ -543,7 +560,8 @@ class MetaDB:
                     seen[key].append(value)
         # the rows themselves say it better for these two: each meta-feature run records its extractor, and each
         # learner's scores its own definition (learners unchanged since an older portfolio are current)
-        extractors = [v for (v,) in self.conn.execute("SELECT DISTINCT extractor_version FROM mf_runs ORDER BY 1")]
+        # our extractor's versions are numbers; an import records where its features came from (aslib:X), not a version
+        extractors = sorted((v for (v,) in self.conn.execute("SELECT DISTINCT extractor_version FROM mf_runs") if str(v).isdigit()), key=int)
         if extractors:
             versions["extractor"], seen["extractor"] = extractors[-1], extractors
         seen.pop("portfolio", None)

@@ -126,11 +126,21 @@ def shown_names(names: Sequence[str], shown: int = 10) -> str:
 
 
 def _redo_command(db, source: str, command: str | None, learner: str) -> str:
-    """The recorded command of the build that stored those scores, with ``--redo learner`` (the last --redo counts)."""
+    """The recorded command of the build that stored those scores, on the database at hand, with ``--redo learner``."""
     import shlex
 
-    base = command or f"automl-meta db build --source {shlex.quote(source)} --db {shlex.quote(str(db.path))}"
+    base = with_db_path(command, db.path) if command else f"automl-meta db build --source {shlex.quote(source)} --db {shlex.quote(str(db.path))}"
     return f"{base} --redo {shlex.quote(learner)}"
+
+
+def with_db_path(command: str, path) -> str:
+    """A recorded ``db build`` command naming ``path`` as its ``--db``: the file may have moved since it ran."""
+    import shlex
+
+    parts = shlex.split(command)
+    if "--db" in parts[:-1]:
+        parts[parts.index("--db") + 1] = str(path)
+    return " ".join(shlex.quote(part) for part in parts)
 
 
 def _stale(stored: str | None, version: str) -> bool:
