@@ -146,8 +146,8 @@ def prepare_build(db, refs: Sequence[DatasetRef], options: BuildOptions, executo
         db.check_protocol(options.protocol())
         plan.refs = stored_openml_names(db.datasets()[["name", "source_id"]].itertuples(index=False), plan.refs)
         usable = db.usable_datasets()
-        plan.stored = {ref.name: usable[ref.name] for ref in plan.refs if ref.name in usable}
-        plan.same_data, plan.changed, plan.unavailable = check_files(db, plan.refs, executor)
+        plan.stored = {ref.name: (usable[ref.name].id, usable[ref.name].task) for ref in plan.refs if ref.name in usable}
+        plan.same_data, plan.changed, plan.unavailable = check_files(usable, plan.refs, executor)
     for ref in plan.refs:  # stored, but OpenML cannot resolve it now: its results stay, nothing is computed
         if ref.name in plan.stored and ref.error is not None:
             plan.unavailable.setdefault(ref.name, ref.error)

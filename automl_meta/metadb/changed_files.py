@@ -15,8 +15,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def check_files(db, refs: Sequence[DatasetRef], executor) -> tuple[dict, dict, dict]:
+def check_files(stored: dict, refs: Sequence[DatasetRef], executor) -> tuple[dict, dict, dict]:
     """Which stored datasets' files changed since their results were stored; reads only.
+
+    ``stored`` is :meth:`~automl_meta.metadb.store.MetaDB.usable_datasets`, read once by the plan.
 
     A stored dataset read from a file is checked by its source hash (the file's bytes,
     target and task). Where that differs, or was never recorded (a database from before
@@ -28,12 +30,11 @@ def check_files(db, refs: Sequence[DatasetRef], executor) -> tuple[dict, dict, d
     """
     from automl_meta.io.dataset_folder import source_hash
 
-    stored = db.stored_sources()
     suspects, unreadable = {}, {}
     for ref in refs:
         if ref.path is None or ref.name not in stored:
             continue
-        dataset_id, content, known = stored[ref.name]
+        dataset_id, content, known = stored[ref.name].id, stored[ref.name].content_hash, stored[ref.name].source_hash
         try:
             now = source_hash(ref.path, ref.target, ref.task)
         except OSError as exc:

@@ -19,7 +19,7 @@ import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Iterator, Mapping, NamedTuple
 
 import pandas as pd
 
@@ -36,6 +36,15 @@ DATASET_COLUMNS = ["name", "source", "source_id", "content_hash", "task", "n_row
 def now() -> str:
     """UTC timestamp in ISO 8601, as stored in ``builds``."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class StoredDataset(NamedTuple):
+    """A usable dataset row, as a build plans with it: what it is read from and what it held."""
+
+    id: int
+    task: str
+    content_hash: str | None
+    source_hash: str | None
 
 
 class MetaDB:
@@ -293,16 +302,11 @@ class MetaDB:
             )
             return int(cursor.lastrowid)
 
-    def stored_sources(self) -> dict[str, tuple[int, str | None, str | None]]:
-        """name -> (id, content hash, source hash) of every usable dataset (the first stored under a name)."""
+    def usable_datasets(self) -> dict[str, StoredDataset]:
+        """name -> :class:`StoredDataset` of every usable dataset (the first stored under a name)."""
         source = "source_hash" if schema.has_column(self.conn, "datasets", "source_hash") else "NULL"  # read-only, before schema 3
-        rows = self.conn.execute(f"SELECT name, id, content_hash, {source} FROM datasets WHERE status = 'ok' ORDER BY id DESC").fetchall()
-        return {name: (int(dataset_id), content, hashed) for name, dataset_id, content, hashed in rows}
-
-    def usable_datasets(self) -> dict[str, tuple[int, str]]:
-        """name -> (id, task) of every usable dataset (the first stored under a name)."""
-        rows = self.conn.execute("SELECT name, id, task FROM datasets WHERE status = 'ok' ORDER BY id DESC").fetchall()
-        return {name: (int(dataset_id), task) for name, dataset_id, task in rows}
+        rows = self.conn.execute(f"SELECT name, id, task, content_hash, {source} FROM datasets WHERE status = 'ok' ORDER BY id DESC").fetchall()
+        return {name: StoredDataset(int(dataset_id), task, content, hashed) for name, dataset_id, task, content, hashed in rows}
 
     def set_source_hash(self, dataset_id: int, source_hash: str) -> None:
         """Record what a stored dataset is read from now (its file was saved again with the same data)."""
