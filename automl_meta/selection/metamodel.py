@@ -340,11 +340,10 @@ class MetaModel(BaseEstimator):
 
     def _tie_preference(self) -> pd.Series:
         """The SBS order, which equal utilities fall back on: each learner's mean min-max normalized training
-        score (with the median floor every learner below the median scores 0 and would tie again)."""
-        if not hasattr(self, "tie_preference_"):
-            normalized = normalize_scores(self.train_scores_, self.maximize_, log=self.log_scores, floor="min")
-            self.tie_preference_ = normalized.mean().reindex(self.learners_)
-        return self.tie_preference_
+        score (with the median floor every learner below the median scores 0 and would tie again). Derived
+        from ``train_scores_`` at each call (datasets x learners: a millisecond), so a loaded model needs nothing more."""
+        normalized = normalize_scores(self.train_scores_, self.maximize_, log=self.log_scores, floor="min")
+        return normalized.mean().reindex(self.learners_)
 
     def predict(self, meta_X: pd.DataFrame) -> pd.DataFrame:
         """Predicted score per learner, in the metric's units (datasets x learners).
