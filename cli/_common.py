@@ -7,6 +7,7 @@ must not pay for torch, lightgbm, pymfe or openml.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import sys
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from typing import Annotated, Any, Callable, Iterator
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from automl_meta.numbers import MAX_SEED, jsonable
 
@@ -82,6 +84,33 @@ def collector_paused() -> Iterator[None]:
         gc.freeze()
         if enabled:
             gc.enable()
+
+
+class _WarningLines(logging.Handler):
+    """automl-meta's warnings as one yellow line each on stderr, as the commands' other messages are shown."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        err.print(f"[yellow]warning:[/] {escape(' '.join(record.getMessage().split()))}", soft_wrap=True)
+
+
+@contextmanager
+def warning_lines() -> Iterator[None]:
+    """Route the library's warnings through :class:`_WarningLines` while a command runs.
+
+    Without it they would go to Python's last-resort handler as bare text, or, once
+    openml-python or another library has configured the root logger, as raw
+    ``WARNING:automl_meta...`` lines; they stop at this handler instead.
+    """
+    logger = logging.getLogger("automl_meta")
+    handler = _WarningLines(logging.WARNING)
+    propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
 
 
 @contextmanager

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 import shlex
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Iterator
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -67,7 +65,7 @@ def build(
                           n_retries=openml_retries, timeout=openml_timeout)
     command = _command_line(source, db, jobs, dask, scheduler, cv, repeats, max_rows, timeout, learners, mf_groups, redo, random_state,
                             replace_changed, openml=config)
-    with _BuildBar(enabled=not quiet) as bar, _build_warnings():
+    with _BuildBar(enabled=not quiet) as bar:
         summary = build_metadb(source, db, options, jobs=jobs, dask=dask, scheduler=scheduler, openml_config=config,
                                command=command, progress=bar.update, on_total=bar.start)
     if json_output:
@@ -111,32 +109,6 @@ def _command_line(source, db, jobs, dask, scheduler, cv, repeats, max_rows, time
             if value is not None:
                 parts += [flag, str(value)]
     return " ".join(shlex.quote(p) for p in parts)
-
-
-class _WarningLines(logging.Handler):
-    """automl-meta's warnings as one yellow line each on stderr, as the build's other messages are shown."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        err.print(f"[yellow]warning:[/] {escape(' '.join(record.getMessage().split()))}", soft_wrap=True)
-
-
-@contextmanager
-def _build_warnings() -> Iterator[None]:
-    """Route the library's warnings through :class:`_WarningLines` while a build runs.
-
-    openml-python or another library may have configured the root logger, which would
-    print them as raw ``WARNING:automl_meta...`` lines; they stop at this handler instead.
-    """
-    logger = logging.getLogger("automl_meta")
-    handler = _WarningLines(logging.WARNING)
-    propagate = logger.propagate
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = propagate
 
 
 class _BuildBar:

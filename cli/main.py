@@ -17,7 +17,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from automl_meta.cli import db, evaluate, meta_learning, metafeatures, optimizer, recommend, selector
-from automl_meta.cli._common import err
+from automl_meta.cli._common import err, warning_lines
 from automl_meta.exceptions import AutomlMetaError
 
 _PASS_THROUGH = (typer.Exit, typer.Abort)
@@ -66,7 +66,8 @@ class _ErrorBoundary(TyperGroup):
     def invoke(self, ctx: typer.Context):
         debug = bool(ctx.params.get("debug")) or os.environ.get("AUTOML_META_DEBUG") == "1"
         try:
-            return super().invoke(ctx)
+            with warning_lines():
+                return super().invoke(ctx)
         except _PASS_THROUGH:
             raise
         except AutomlMetaError as exc:

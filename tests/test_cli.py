@@ -157,3 +157,20 @@ def test_ctrl_c_while_the_cli_itself_imports_is_one_line_and_exit_130():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 130 and result.stderr == "error: interrupted\n", result.stderr
+
+
+def test_library_warnings_are_one_warning_line_in_every_command_even_with_a_configured_root_logger(tmp_path):
+    rows = "\n".join(f"{i},{(i * 7) % 11 / 3:.3f},{'ab'[i % 2]}" for i in range(200))
+    (tmp_path / "rownum.csv").write_text("n,x,target\n" + rows + "\n")
+    code = (
+        "import logging, sys\n"
+        "logging.basicConfig()\n"  # as openml-python or a user's script may have done
+        "from automl_meta.cli.main import main\n"
+        "sys.argv = ['automl-meta', 'metafeatures', 'rownum.csv', '--json']\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert lines == [line for line in lines if line.startswith("warning: ")] and len(lines) == 1, done.stderr
+    assert "'n' holds distinct consecutive integers" in lines[0]

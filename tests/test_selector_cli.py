@@ -91,7 +91,7 @@ def test_selector_evaluate_prints_a_table(small_db):
     assert "meta-model" in result.stdout and "SBS" in result.stdout
 
 
-def test_selector_evaluate_table_fits_80_columns_and_names_what_could_not_run(tmp_path, caplog):
+def test_selector_evaluate_table_fits_80_columns_and_names_what_could_not_run(tmp_path):
     db = build_small_db(tmp_path / "meta.sqlite", simple=False)  # the FLAML-style baseline needs pct_numeric
     result = runner.invoke(app, ["selector", "evaluate", "--db", str(db), "--seeds", "2", "--bootstrap", "50"],
                            terminal_width=80)
@@ -101,7 +101,7 @@ def test_selector_evaluate_table_fits_80_columns_and_names_what_could_not_run(tm
     assert any(line.startswith("kNN (auto-sklearn)") and "[" in line for line in lines)  # the interval cell is whole
     flaml = next(line for line in lines if line.startswith("1-NN simple (FLAML)"))
     assert flaml.split()[-1] == "n/a"
-    assert "selector 1-NN simple (FLAML) skipped: the FLAML-style baseline needs" in caplog.text
+    assert "warning: selector 1-NN simple (FLAML) skipped: the FLAML-style baseline needs" in result.stderr
 
 
 def test_selector_evaluate_rejects_db_and_aslib_together(small_db, tmp_path):
