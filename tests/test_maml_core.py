@@ -356,3 +356,30 @@ def test_reptile_state_dict_keeps_the_carried_moments():
     assert ignored.load_state_dict(state).state_dict().keys() == reptile.params.keys()
     with pytest.raises(KeyError, match="adam"):
         MAML(_tiny_mlp(0), loss="mse").load_state_dict(state)
+
+
+def test_training_history_has_no_score_where_the_loss_is_not_finite():
+    """NaN weights give NaN logits, read as class 0: chance accuracy, which must not be logged as a score."""
+    import numpy as np
+    import pandas as pd
+
+    from automl_meta.dataset import make_dataset
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat([f"c{i}" for i in range(12)], 20)
+    frame = pd.DataFrame(rng.normal(size=(len(labels), 3)) + np.repeat(rng.normal(size=(12, 3)) * 3, 20, axis=0), columns=list("abc"))
+    frame["label"] = labels
+    splits = make_task_source("tabular", make_dataset(frame, target="label", task="classification"), ways=3, shots=2, queries=4)
+    learner = MAML(new_backbone(splits.architecture, 0), inner_lr=0.1)
+
+    def poison(event):
+        if event["event"] == "iteration" and event["iteration"] == 2:
+            with torch.no_grad():
+                for p in learner.params.values():
+                    p.fill_(float("nan"))
+
+    config = MetaTrainConfig(iterations=4, meta_batch=2, validate_every=0, validation_tasks=0, log_every=1)
+    history = meta_train(learner, splits, config, poison).history
+    assert [h["iteration"] for h in history] == [1, 2, 3, 4]
+    assert all(h["loss"] is not None and 0 <= h["score"] <= 1 for h in history[:2])
+    assert all(h["loss"] is None and h["score"] is None for h in history[2:])

@@ -104,7 +104,9 @@ def meta_train(
     def flush(iteration: int) -> None:
         if not pending:
             return
-        stats = torch.stack([torch.stack([p["loss"].float(), p["score"].float()]) for p in pending]).mean(0).tolist()
+        # A score beside a loss that is not finite is an artifact (NaN logits read as class 0, chance accuracy): NaN too.
+        stats = torch.stack([torch.stack([p["loss"].float(), torch.where(p["loss"].isfinite(), p["score"].float(), torch.nan)])
+                             for p in pending]).mean(0).tolist()
         record = {"iteration": iteration, "loss": finite_or_none(stats[0]), "score": finite_or_none(stats[1]), "seconds": time.perf_counter() - start}
         result.history.append(record)
         pending.clear()
