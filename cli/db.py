@@ -178,8 +178,19 @@ def info(db: DbOption = None, json_output: JsonOption = False) -> None:
     last = summary["builds"][-1] if summary["builds"] else None
     if last is not None and last["status"] != "finished":
         command = with_db_path(str(last["command"]), summary["path"]) if last["command"] else None
-        resume = f"; rerun its command to resume it: {escape(command)}" if last["status"] == "interrupted" and command else ""
+        resume = f"; rerun its command to resume it: {escape(command)}{_relative_source_note(command)}" \
+            if last["status"] == "interrupted" and command else ""
         out.print(f"[yellow]build {last['id']} ({escape(str(last['started']))}) is {last['status']}[/]{resume}", soft_wrap=True)
+
+
+def _relative_source_note(command: str) -> str:
+    """A warning where the command's data folder is relative and not here: it only resumes from where the build ran."""
+    parts = shlex.split(command)
+    source = parts[parts.index("--source") + 1] if "--source" in parts[:-1] else ""
+    kind, _, folder = source.partition(":")
+    if kind in ("dir", "aslib") and folder and not Path(folder).is_absolute() and not Path(folder).exists():
+        return f" (from the folder that build ran in: {folder} is relative to it and is not found from here)"
+    return ""
 
 
 @group.command("export")

@@ -62,6 +62,15 @@ def test_db_info_names_a_build_killed_before_it_could_close_and_how_to_resume_it
     text = " ".join(result.stdout.split())
     assert "build 1 (" in text and "is interrupted; rerun its command to resume it: automl-meta db build --source aslib:" in text
     assert "is interrupted" not in runner.invoke(app, ["db", "info", "--db", str(weka_db)]).stdout
+    assert "relative" not in text  # its source folder is absolute
+
+    with sqlite3.connect(copy) as conn:  # as if built with `--source aslib:scenarios/weka` from another folder
+        command = conn.execute("SELECT command FROM builds").fetchone()[0]
+        source = command.split("--source ")[1].split()[0]
+        conn.execute("UPDATE builds SET command = ?", (command.replace(source, "aslib:scenarios/weka"),))
+    text = " ".join(runner.invoke(app, ["db", "info", "--db", str(copy)], terminal_width=200).stdout.split())
+    assert "--source aslib:scenarios/weka" in text
+    assert "(from the folder that build ran in: scenarios/weka is relative to it and is not found from here)" in text
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
