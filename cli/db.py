@@ -76,9 +76,11 @@ def build(
                   soft_wrap=True)
     for failure in summary["failures"]:
         err.print(f"[yellow]failed:[/] {escape(str(failure['item']))}: {escape(str(failure['reason']))}", soft_wrap=True)
+    n_extracted = summary.get("metafeatures_extracted", 0)
+    extracted = f", meta-features of {n_extracted} extracted" if n_extracted or "metafeatures" in options.redo else ""
     out.print(
         f"{escape(str(db))}: {summary['done']} datasets done, {summary['failed']} failed, {summary['remaining']} left; "
-        f"{summary['evaluations_added']} evaluations added, {summary['already_stored']} already stored "
+        f"{summary['evaluations_added']} evaluations added, {summary['already_stored']} already stored{extracted} "
         f"({summary['seconds']:.0f} s, {summary['executor']})"
     )
 

@@ -503,15 +503,39 @@ def test_redo_metafeatures_re_extracts_those_of_another_extractor_version_and_a_
         conn.execute("UPDATE meta_features SET value = -1 WHERE dataset_id = (SELECT id FROM datasets WHERE name = 'beta')")
     before = _rows(db_path)
     with caplog.at_level("WARNING", logger="automl_meta"):
-        assert build_metadb(f"dir:{folder}", db_path, OPTIONS)["evaluations_added"] == 0
+        summary = build_metadb(f"dir:{folder}", db_path, OPTIONS)
+    assert (summary["evaluations_added"], summary["metafeatures_extracted"]) == (0, 0)
     assert "the meta-features of beta come from extractor version old" in caplog.text and "--redo metafeatures" in caplog.text
     assert _rows(db_path) == before
     options = BuildOptions(**{**OPTIONS.__dict__, "redo": ("metafeatures",)})
-    assert build_metadb(f"dir:{folder}", db_path, options)["evaluations_added"] == 0
+    summary = build_metadb(f"dir:{folder}", db_path, options)
+    assert (summary["evaluations_added"], summary["metafeatures_extracted"]) == (0, 1)
     after = _rows(db_path)
     assert after == _rows(reference[1])  # beta's values extracted again, as the reference build stored them
     with MetaDB.open(db_path) as db:
         assert set(db.metafeature_versions().values()) == {EXTRACTOR_VERSION}
+
+
+def test_redo_metafeatures_from_one_source_names_the_older_ones_of_another_and_how_to_re_extract_them(reference, tmp_path, env, caplog):
+    folder, db_path = _copy_reference(reference, tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    make_mixed_frame(60, seed=4).to_csv(other / "delta.csv", index=False)
+    command = f"automl-meta db build --source dir:{other} --db {db_path}"
+    build_metadb(f"dir:{other}", db_path, OPTIONS, command=command)
+    with MetaDB.open(db_path, readonly=False) as db, db.transaction() as conn:
+        conn.execute("UPDATE mf_runs SET extractor_version = 'old' WHERE dataset_id IN (SELECT id FROM datasets WHERE name IN ('beta', 'delta'))")
+    options = BuildOptions(**{**OPTIONS.__dict__, "redo": ("metafeatures",)})
+    with caplog.at_level("WARNING", logger="automl_meta"):
+        assert build_metadb(f"dir:{folder}", db_path, options)["metafeatures_extracted"] == 1  # beta, of this source
+    elsewhere = [r.getMessage() for r in caplog.records if "(source dir:" in r.getMessage()]
+    assert len(elsewhere) == 1 and elsewhere[0].startswith(f"the meta-features of delta (source dir:{other})")
+    assert elsewhere[0].endswith(f"{command} --redo metafeatures")
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="automl_meta"):
+        assert build_metadb(f"dir:{other}", db_path, options)["metafeatures_extracted"] == 1  # the command the warning gave
+        assert build_metadb(f"dir:{folder}", db_path, options)["metafeatures_extracted"] == 0
+    assert "(source dir:" not in caplog.text
 
 
 def test_a_build_that_planned_before_another_stored_its_name_from_other_data_stops_instead_of_mixing(tmp_path, env):

@@ -123,6 +123,7 @@ def test_db_build_names_a_failed_dataset_once(tmp_path, caplog):
                                      "--learners", "dummy", "--cv", "2", "--quiet"])
     assert result.exit_code == 0, result.stderr
     assert "1 datasets done, 1 failed" in " ".join(result.stdout.split())
+    assert "already stored, meta-features of 1 extracted (" in " ".join(result.stdout.split())
     failures = [line for line in result.stderr.splitlines() if "bad" in line]
     assert len(failures) == 1 and "only 1 row with a target" in failures[0]
     assert "bad" not in caplog.text  # the summary line is the only report, not a log line besides it

@@ -31,7 +31,7 @@ from typing import Callable, Sequence
 
 from automl_meta.metadb.changed_files import check_files, refuse_changed_files, settle_changed_files
 from automl_meta.metadb.parallel import WorkerLost, map_surviving_crashes
-from automl_meta.metadb.task_learners import TaskLearner, check_learner_names, portfolio, register_task, shown_names
+from automl_meta.metadb.task_learners import TaskLearner, check_learner_names, portfolio, redo_command, register_task, shown_names
 from automl_meta.metadb.units import (
     METAFEATURES, REDO_METAFEATURES, UNAVAILABLE, BuildOptions, DatasetRef, describe_unit, failed_dataset, lost_unit_record, run_unit,
 )
@@ -47,6 +47,7 @@ class BuildProgress:
     done: int = 0
     failed: int = 0
     evaluations: int = 0
+    metafeatures: int = 0
     skipped: int = 0
     started: float = field(default_factory=time.perf_counter)
     current: str = ""
@@ -59,7 +60,7 @@ class BuildProgress:
 
     def as_dict(self) -> dict:
         return {"total": self.total, "done": self.done, "failed": self.failed, "remaining": self.remaining,
-                "evaluations_added": self.evaluations, "already_stored": self.skipped, "replaced": list(self.replaced),
+                "evaluations_added": self.evaluations, "metafeatures_extracted": self.metafeatures, "already_stored": self.skipped, "replaced": list(self.replaced),
                 "seconds": round(time.perf_counter() - self.started, 2), "failures": list(self.failures)}
 
 
@@ -214,6 +215,7 @@ def run_build(db, plan: BuildPlan, options: BuildOptions, executor, source: str,
                 db.add_meta_features(dataset_id, result["values"], result["extractor_version"], seconds=result["seconds"],
                                      n_rows_used=result["n_rows_used"], groups=result["groups"],
                                      status=result["status"], reason=result["reason"])
+                state.metafeatures += 1
             else:
                 learner = learners[task][what]
                 db.add_evaluation(dataset_id, learner.learner_id, result["status"], result["scores"],
@@ -345,7 +347,20 @@ def _metafeatures_to_extract(db, datasets, options) -> set[int]:
         versions = ", ".join(sorted({stored[d] for d in older}))
         logger.warning("the meta-features of %s come from extractor version %s, not %s; rerun with --redo %s to recompute them",
                        shown_names(names), versions, EXTRACTOR_VERSION, REDO_METAFEATURES)
+    _warn_older_elsewhere(db, {d for d, v in stored.items() if d not in datasets and v != EXTRACTOR_VERSION}, EXTRACTOR_VERSION)
     return {d for d in datasets if d not in stored} | (older if redo else set())
+
+
+def _warn_older_elsewhere(db, older: set, version: str) -> None:
+    """Name, per source, the datasets outside this build whose meta-features are older: this build leaves them."""
+    sources: dict[str, tuple[list, str | None]] = {}
+    for name, source, command in sorted(db.dataset_origins(older).values()):
+        names, known = sources.setdefault(source, ([], None))
+        sources[source] = ([*names, name], known or command)
+    for source, (names, command) in sorted(sources.items()):
+        logger.warning("the meta-features of %s (source %s) come from another extractor version than %s, and this build "
+                       "does not re-extract them; to do so run: %s",
+                       shown_names(names), source, version, redo_command(db, source, command, REDO_METAFEATURES))
 
 
 def _plan_units(db, datasets, learners, options, state, notify):

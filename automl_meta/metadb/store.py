@@ -392,6 +392,12 @@ class MetaDB:
                                  " JOIN learners l ON l.id = e.learner_id WHERE e.learner_id = ?", (learner_id,)).fetchall()
         return {int(dataset_id): str(_protocol(text).get("learner_version", row_version)) for dataset_id, text, row_version in rows}
 
+    def dataset_origins(self, dataset_ids) -> dict[int, tuple[str, str, str | None]]:
+        """dataset id -> (dataset name, its source, the command of the build that stored it, or None)."""
+        wanted = {int(i) for i in dataset_ids}
+        rows = self.conn.execute("SELECT d.id, d.name, d.source, b.command FROM datasets d LEFT JOIN builds b ON b.id = d.build_id").fetchall()
+        return {int(i): (name, source, command) for i, name, source, command in rows if int(i) in wanted}
+
     def evaluation_origins(self, learner_id: int, dataset_ids) -> dict[int, tuple[str, str, str | None]]:
         """dataset id -> (dataset name, its source, the command of the build that stored the evaluation) for ``learner_id``.
 

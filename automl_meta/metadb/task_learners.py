@@ -117,7 +117,7 @@ def _warn_stale(db, task: str, learner: str, learner_id: int, stale: set, own: s
     for source, (names, command) in sorted(elsewhere.items()):
         logger.warning("%s: the stored scores of %s on %s (source %s) come from an older definition of that learner, "
                        "and this build does not recompute them; to recompute them run: %s",
-                       task, learner, shown_names(sorted(names)), source, _redo_command(db, source, command, learner))
+                       task, learner, shown_names(sorted(names)), source, redo_command(db, source, command, learner))
 
 
 def shown_names(names: Sequence[str], shown: int = 10) -> str:
@@ -125,8 +125,9 @@ def shown_names(names: Sequence[str], shown: int = 10) -> str:
     return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
-def _redo_command(db, source: str, command: str | None, learner: str) -> str:
-    """The recorded command of the build that stored those scores, on the database at hand, with ``--redo learner``."""
+def redo_command(db, source: str, command: str | None, learner: str) -> str:
+    """The recorded command of the build that stored those results, on the database at hand, with ``--redo learner``
+    (a learner's name, or ``metafeatures``)."""
     import shlex
 
     base = with_db_path(command, db.path) if command else f"automl-meta db build --source {shlex.quote(source)} --db {shlex.quote(str(db.path))}"
