@@ -494,6 +494,33 @@ def test_a_refused_build_creates_no_database_and_leaves_an_existing_one_byte_ide
         assert db_path.read_bytes() == before, extra
 
 
+def test_a_refused_build_leaves_a_schema_one_file_unmigrated_and_a_build_that_goes_ahead_migrates_it(tmp_path, env):
+    import sqlite3
+
+    from typer.testing import CliRunner
+
+    from automl_meta.cli.main import app
+    from automl_meta.metadb import schema
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    make_mixed_frame(60, seed=1).to_csv(folder / "labels.csv", index=False)
+    db_path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    conn.executescript("BEGIN;" + schema.BASE_SCHEMA + "PRAGMA user_version = 1;COMMIT;")
+    conn.close()
+    before = db_path.read_bytes()
+    args = ["db", "build", "--source", f"dir:{folder}", "--db", str(db_path), "--max-rows", "80", "--mf-groups", ",".join(GROUPS),
+            "--cv", "2", "--quiet"]
+    refused = CliRunner().invoke(app, [*args, "--learners", "ridge"])
+    assert refused.exit_code == 2 and "none of the learners named (ridge) serves classification" in " ".join(refused.stderr.split())
+    assert db_path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["data", "old.sqlite"]
+    built = CliRunner().invoke(app, [*args, "--learners", "dummy"])
+    assert built.exit_code == 0, built.stderr
+    with MetaDB.open(db_path) as db:
+        assert schema.user_version(db.conn) == schema.SCHEMA_VERSION and len(db.datasets()) == 1
+
+
 def test_redo_metafeatures_re_extracts_those_of_another_extractor_version_and_a_plain_rerun_names_them(reference, tmp_path, env, caplog):
     from automl_meta.metafeatures import EXTRACTOR_VERSION
 

@@ -8,6 +8,8 @@ and :mod:`~automl_meta.metadb.import_aslib`).
 from __future__ import annotations
 
 import logging
+import sqlite3
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
@@ -15,6 +17,7 @@ from typing import Callable, Iterator
 from automl_meta.exceptions import MetaDBVersionError, UsageError
 from automl_meta.metadb.build import BuildProgress, check_build_options, library_versions, prepare_build, run_build
 from automl_meta.metadb.parallel import make_executor
+from automl_meta.metadb.schema import SCHEMA_VERSION
 from automl_meta.metadb.store import MetaDB
 from automl_meta.metadb.units import BuildOptions
 
@@ -76,7 +79,8 @@ def _as_it_is(db_path) -> Iterator[MetaDB | None]:
     """The database at ``db_path`` opened read-only for planning a build, or None where there is none yet.
 
     An empty file is none yet (a build fills it). A file of a schema too old to read as
-    it is is opened for writing, which migrates it, as the build would anyway.
+    it is gets planned on a migrated copy: the file itself is migrated only by a build
+    that goes ahead.
     """
     path = Path(db_path)
     if not path.exists() or (path.is_file() and path.stat().st_size == 0):
@@ -84,8 +88,19 @@ def _as_it_is(db_path) -> Iterator[MetaDB | None]:
         return
     try:
         db = MetaDB.open(path)
-    except MetaDBVersionError:
-        db = MetaDB.open(path, readonly=False)  # newer than this version: raises again
+    except MetaDBVersionError as exc:
+        if not isinstance(exc.found, int) or exc.found > SCHEMA_VERSION:
+            raise
+        with tempfile.TemporaryDirectory(prefix="automl-meta-plan-") as folder:
+            copy = Path(folder) / path.name
+            with sqlite3.connect(path) as source, sqlite3.connect(copy) as target:
+                source.backup(target)
+            source.close()
+            target.close()
+            with MetaDB.open(copy, readonly=False) as migrated:
+                migrated.path = path  # what the plan's messages name
+                yield migrated
+        return
     with db:
         yield db
 
