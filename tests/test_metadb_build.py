@@ -422,6 +422,26 @@ def test_a_file_deleted_during_a_build_counts_as_failed_and_stores_no_learner_fa
     assert _rows(db_path) == _rows(reference[1])
 
 
+def test_a_new_file_deleted_during_its_first_build_is_stored_as_failed_and_its_rerun_makes_it_usable(reference, tmp_path, env):
+    folder, _ = _copy_reference(reference, tmp_path)
+    db_path = tmp_path / "new.sqlite"
+    saved = (folder / "alpha.csv").read_bytes()
+
+    def delete_alpha(_state):  # first called once the units are planned, before any runs
+        (folder / "alpha.csv").unlink(missing_ok=True)
+
+    summary = build_metadb(f"dir:{folder}", db_path, OPTIONS, progress=delete_alpha)
+    assert (summary["done"], summary["failed"]) == (2, 1)
+    with MetaDB.open(db_path) as db:
+        assert "alpha" not in db.usable_datasets() and db.info()["n_failed_datasets"] == 1
+        failed = db.datasets(include_failed=True).set_index("name").loc["alpha"]
+        assert failed["status"] == "failed" and "alpha.csv" in failed["reason"]
+    (folder / "alpha.csv").write_bytes(saved)
+    again = build_metadb(f"dir:{folder}", db_path, OPTIONS)
+    assert (again["done"], again["failed"], again["evaluations_added"]) == (3, 0, len(LEARNERS))
+    assert _rows(db_path) == _rows(reference[1])
+
+
 def test_a_file_gone_since_the_folder_was_listed_keeps_its_results_and_counts_as_failed(reference, tmp_path, env):
     folder, db_path = _copy_reference(reference, tmp_path)
     before = _rows(db_path)

@@ -226,6 +226,8 @@ def run_build(db, plan: BuildPlan, options: BuildOptions, executor, source: str,
             pending[dataset_id] -= 1
             state.current = ref.name
             if pending[dataset_id] == 0:
+                if dataset_id in unloaded:  # nothing stored at all: not a usable dataset with every result missing
+                    db.fail_if_empty(dataset_id, unloaded[dataset_id])
                 _finish_dataset(state, ref.name, unloaded.get(dataset_id))
             notify(state)
         status = "finished"
