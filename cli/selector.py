@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from automl_meta.cli._common import JsonOption, err, fmt, out, print_json, progress_bar, sized_table
+from automl_meta.cli._common import JsonOption, err, fit_columns, fmt, out, print_json, progress_bar, sized_table
 
 group = typer.Typer(
     help="Evaluate the meta-model against baselines on held-out datasets, and train the shipped meta-model.",
@@ -45,6 +45,15 @@ ForestOption = Annotated[bool, typer.Option(
     "seconds; it picks the learner with the least regret on the datasets sharing the new one's leaves): the best "
     "selector here on OPENML-WEKA-2017, a little worse than the meta-model on the shipped database."
 )]
+ProbeOption = Annotated[Path | None, typer.Option(
+    "--probe",
+    help="Folder the meta-database was built from (db build --source dir:FOLDER): probe every dataset as "
+    "`recommend --probe` does, and evaluate the probe alone and the meta-model blended with it. Slow the "
+    "first time (about 10-30 s per dataset); probes are cached, so a rerun or a resumed one is quick."
+)]
+ProbeSeedOption = Annotated[int, typer.Option("--probe-seed", min=0, help="Seed of the probes' subsamples and folds.")]
+ProbeWeightOption = Annotated[float | None, typer.Option(
+    "--probe-weight", min=0.0, max=1.0, help="Weight of the probe's ranks in the blend (default: the one `recommend --probe` uses).")]
 JobsOption = Annotated[int, typer.Option(
     "--jobs", "-j", min=1, help="Worker processes over the folds (the numbers do not depend on it)."
 )]
@@ -98,6 +107,9 @@ def evaluate_command(
     bootstrap: BootOption = 1000,
     forest: ForestOption = False,
     pairwise_rf: PairwiseOption = False,
+    probe: ProbeOption = None,
+    probe_seed: ProbeSeedOption = 0,
+    probe_weight: ProbeWeightOption = None,
     jobs: JobsOption = 1,
     json: JsonOption = False,
 ) -> None:
@@ -107,6 +119,8 @@ def evaluate_command(
 
     if db is not None and aslib is not None:
         raise UsageError("give either --db or --aslib, not both")
+    if probe is not None and aslib is not None:
+        raise UsageError("--probe reads the datasets of a meta-database from their files; an ASlib scenario has none: drop --probe")
     if aslib is not None:
         from automl_meta.io.aslib import read_scenario
 
@@ -127,18 +141,38 @@ def evaluate_command(
         if folds.nunique() < 2:
             fix = "raise --max-datasets" if max_datasets is not None else "give a cv.arff with at least 2 folds"
             raise UsageError(f"the chosen datasets fall in fewer than 2 folds of cv.arff; {fix}")
+    probed = None
+    if probe is not None:
+        if probe_weight is None:
+            from automl_meta.selection.probe import PROBE_WEIGHT as probe_weight
+        meta_X, probed = _with_probes(path, task, meta_X, list(scores.columns), probe, probe_seed, jobs, quiet=json)
     n_units = len(keep) if folds is None else int(folds.nunique())
     with progress_bar("selector evaluation", n_units, enabled=not json) as advance:
         report = evaluate_suite(meta_X, scores, maximize, folds=folds, seeds=range(seeds), log_scores=log_scores,
                                 n_boot=bootstrap, progress=advance, n_jobs=jobs,
-                                selectors=default_selectors(log_scores, pairwise_forest=pairwise_rf, forest=forest))
+                                selectors=default_selectors(log_scores, pairwise_forest=pairwise_rf, forest=forest,
+                                                            probe_weight=None if probe is None else probe_weight))
     report = {**source, **report}
+    if probed is not None:
+        report["probe"] = {**probed, "weight": probe_weight}
     if aslib is None:
         report["fold_peeking_selector"] = _noise_floor(evaluations, metric, maximize, scores)
     if json:
         print_json(report)
         return
     _render(report)
+
+
+def _with_probes(path: Path, task: str, meta_X, learners: list[str], folder: Path, seed: int, jobs: int, quiet: bool):
+    """``meta_X`` with the ``probe:<learner>`` columns of every dataset's probe (cached), and the probe's summary."""
+    from automl_meta.io.probe_runs import ProbeSettings, probe_table
+    from automl_meta.metadb import MetaDB
+
+    with MetaDB.open(path) as store:
+        datasets = store.datasets(task).set_index("name").loc[meta_X.index].reset_index()
+    with progress_bar("probing datasets", len(datasets), enabled=not quiet) as advance:
+        table, summary = probe_table(datasets, folder, learners, ProbeSettings(seed=seed), n_jobs=jobs, progress=advance)
+    return meta_X.join(table), summary
 
 
 def _noise_floor(evaluations, metric: str, maximize: bool, scores) -> dict | None:
@@ -167,10 +201,19 @@ def _render(report: dict) -> None:
             cells.append(fmt(mean, 3) + ("" if not (std and math.isfinite(std)) else f"\n±{std:.3f}"))
         ci = res["interval95"].get("remaining_gap")
         rows.append([name, *cells, f"[{ci[0]:.2f},{ci[1]:.2f}]" if ci else "-"])
-    table = sized_table(title, ["selector", *(label for _, label in _COLUMNS), "gap left\n95% CI"], rows,
-                        left=("selector",))
-    out.print(table)
+    headers = ["selector", *(label for _, label in _COLUMNS), "gap left\n95% CI"]
+    # gap closed is 1 - gap left: the first to go on a narrow terminal, then NDCG@3
+    headers, rows, dropped = fit_columns(headers, rows, optional=("gap\nclosed", "NDCG\n@3", "regret"))
+    out.print(sized_table(title, headers, rows, left=("selector",)))
+    if dropped:
+        names = " and ".join(f"'{name.replace(chr(10), ' ')}'" for name in dropped)
+        out.print(f"[dim]{names} left out to fit the terminal; --json has every column[/]")
     err.print("gap left = (oracle - selected) / (oracle - SBS), summed over held-out datasets: 0 = oracle, 1 = SBS.")
+    probe = report.get("probe")
+    if probe:
+        err.print(escape(
+            f"probe ({probe['rows']} rows x {probe['cv']} folds x {probe['draws']} draws, seed {probe['seed']}; blend weight "
+            f"{probe['weight']:g}): {probe['probed']} datasets probed now, {probe['cached']} from {probe['file']}"), soft_wrap=True)
     floor = report.get("fold_peeking_selector")
     if floor:
         err.print(

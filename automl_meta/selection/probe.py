@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
 from automl_meta.exceptions import UsageError
@@ -116,3 +117,24 @@ class ProbeBlend(_Selector):
         # higher = better: the decision_function (the meta-model's predict is in metric units)
         utility = self.model_.decision_function(meta_X.drop(columns=probe_columns(meta_X.columns)))[self.learners_]
         return blend_ranks(utility, _probe_table(meta_X, self.learners_), self.maximize_, self.weight)
+
+
+class MetaFeaturesOnly(BaseEstimator):
+    """``selector`` fitted and queried without the probe columns: a baseline beside the probe sees only meta-features."""
+
+    def __init__(self, selector):
+        self.selector = selector
+
+    def fit(self, meta_X: pd.DataFrame, scores: pd.DataFrame, maximize: bool = True):
+        self.selector_ = clone(self.selector).fit(meta_X.drop(columns=probe_columns(meta_X.columns)), scores, maximize=maximize)
+        return self
+
+    def decision_function(self, meta_X: pd.DataFrame) -> pd.DataFrame:
+        """The selector's utilities (its ``decision_function`` where it has one, else its ``predict``)."""
+        check_is_fitted(self, "selector_")
+        inner = getattr(self.selector_, "decision_function", None) or self.selector_.predict
+        return inner(meta_X.drop(columns=probe_columns(meta_X.columns)))
+
+    def predict(self, meta_X: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self, "selector_")
+        return self.selector_.predict(meta_X.drop(columns=probe_columns(meta_X.columns)))

@@ -16,12 +16,19 @@ from automl_meta.selection.metamodel import MetaModel
 from automl_meta.selection.multi_forest import MultiOutputForest
 from automl_meta.selection.normalize import fill_failed, orient
 from automl_meta.selection.pairwise_forest import PairwiseForest
+from automl_meta.selection.probe import MetaFeaturesOnly, ProbeBest, ProbeBlend, probe_columns
 from automl_meta.selection.protocols import SelectorSpec, evaluate_selectors
 
 
 def default_selectors(log_scores: bool = False, metamodel_params: dict | None = None,
-                      pairwise_forest: bool = False, forest: bool = False) -> dict[str, SelectorSpec]:
-    """Name -> spec of the meta-model and the four baselines (plus the multi-output or slow pairwise forests if asked)."""
+                      pairwise_forest: bool = False, forest: bool = False, probe_weight: float | None = None) -> dict[str, SelectorSpec]:
+    """Name -> spec of the meta-model and the four baselines (plus the multi-output or slow pairwise forests if asked).
+
+    With ``probe_weight`` (``meta_X`` then holds ``probe:<learner>`` columns, see
+    :mod:`automl_meta.selection.probe`) two more: the probe's order alone, and the
+    meta-model blended with it at that weight, as ``recommend --probe`` ranks; the
+    others are fitted and queried without the probe columns.
+    """
     params = dict(metamodel_params or {})
     specs = {
         "meta-model": SelectorSpec(lambda seed: MetaModel(log_scores=log_scores, random_state=seed, **params)),
@@ -34,6 +41,11 @@ def default_selectors(log_scores: bool = False, metamodel_params: dict | None = 
         specs["multi-output RF"] = SelectorSpec(lambda seed: MultiOutputForest(random_state=seed, log_scores=log_scores))
     if pairwise_forest:
         specs["pairwise RF (SATzilla)"] = SelectorSpec(lambda seed: PairwiseForest(random_state=seed, log_scores=log_scores))
+    if probe_weight is not None:
+        specs = {name: SelectorSpec(lambda seed, make=spec.make: MetaFeaturesOnly(make(seed)), seeded=spec.seeded)
+                 for name, spec in specs.items()}
+        specs["probe"] = SelectorSpec(lambda seed: ProbeBest(), seeded=False)
+        specs["meta-model + probe"] = SelectorSpec(lambda seed: ProbeBlend(weight=probe_weight, random_state=seed))
     return specs
 
 
@@ -61,7 +73,7 @@ def evaluate_suite(
         "protocol": "leave-one-dataset-out" if folds is None else f"{folds.reindex(common).nunique()}-fold (given folds)",
         "n_datasets": int(len(common)),
         "n_learners": int(scores.loc[common].dropna(axis=1, how="all").shape[1]),
-        "n_meta_features": int(meta_X.shape[1]),
+        "n_meta_features": int(meta_X.shape[1] - len(probe_columns(meta_X.columns))),
         "maximize": bool(maximize),
         "seeds": [int(s) for s in seeds],
         "oracle_mean_score": float(sign * np.nanmean(truth.max(axis=1))),

@@ -1,0 +1,130 @@
+"""Probes of a meta-database's datasets, read again from their files and kept in a resumable cache.
+
+``automl-meta selector evaluate --probe FOLDER`` scores ``recommend --probe``
+under leave-one-dataset-out: each dataset of a database built from a folder
+(``db build --source dir:FOLDER``) is read again from ``FOLDER``, checked
+against the content hash the build stored, and probed as ``recommend --probe``
+probes a new dataset (:func:`automl_meta.probe.probe_scores`, the same rows,
+folds, draws, per-fit limit and budget). Each probe is appended to a JSON-lines
+file as it finishes, so an interrupted run resumes where it stopped; the file
+is named by the probe's settings, and a dataset's entry is keyed by its
+content hash, so changed data or settings are probed again.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from automl_meta.exceptions import UsageError
+from automl_meta.selection.probe import PROBE_BUDGET, PROBE_CV, PROBE_DRAWS, PROBE_PREFIX, PROBE_ROWS, PROBE_TIMEOUT
+
+
+@dataclass(frozen=True)
+class ProbeSettings:
+    """How each dataset is probed: those of ``recommend --probe`` unless changed."""
+
+    rows: int = PROBE_ROWS
+    cv: int = PROBE_CV
+    draws: int = PROBE_DRAWS
+    seed: int = 0
+    timeout: float = PROBE_TIMEOUT
+    budget: float = PROBE_BUDGET
+
+    def file_name(self) -> str:
+        return (f"probes_rows{self.rows}_cv{self.cv}_draws{self.draws}_seed{self.seed}"
+                f"_timeout{self.timeout:g}_budget{self.budget:g}.jsonl")
+
+
+def probe_cache_dir() -> Path:
+    """Where probe files are kept: a ``probes`` folder in the meta-feature cache folder."""
+    from automl_meta.io.mf_cache import default_cache_dir
+
+    return default_cache_dir() / "probes"
+
+
+def dataset_files(datasets: pd.DataFrame, folder: Path) -> dict[str, Path]:
+    """Dataset name -> its file in ``folder``, for the datasets of a folder build; refuses the others by name."""
+    if not Path(folder).is_dir():
+        raise UsageError(f"--probe {folder}: no such folder; give the folder the meta-database was built from (its dir: source)")
+    not_files = datasets[~datasets["source"].astype(str).str.startswith("dir:")]
+    if len(not_files):
+        raise UsageError(f"--probe reads each dataset from its file, but {len(not_files)} datasets come from "
+                         f"{', '.join(sorted(set(not_files['source'].astype(str))))}; probe a database built with --source dir:FOLDER")
+    files = {row.name: Path(folder) / str(row.source_id) for row in datasets.itertuples()}
+    missing = sorted(name for name, path in files.items() if not path.is_file())
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise UsageError(f"--probe {folder}: {len(missing)} of the {len(files)} datasets have no file there ({shown}); "
+                         "give the folder the meta-database was built from (its dir: source)")
+    return files
+
+
+def _cached(path: Path) -> dict[str, dict]:
+    """Content hash -> the last probe record stored for it (a line cut short by a kill is skipped)."""
+    records: dict[str, dict] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+                records[record["content_hash"]] = record
+            except (json.JSONDecodeError, KeyError, TypeError):
+                continue
+    return records
+
+
+def probe_table(
+    datasets: pd.DataFrame,
+    folder: Path,
+    learners: list[str],
+    settings: ProbeSettings = ProbeSettings(),
+    cache_dir: Path | None = None,
+    n_jobs: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[pd.DataFrame, dict]:
+    """The probe scores of ``datasets`` (rows of ``MetaDB.datasets``: name, task, source, source_id, content_hash).
+
+    Returns a datasets x ``probe:<learner>`` table of raw metric values (NaN where a
+    learner failed, was too slow or was not probed) and a summary: datasets probed
+    now, taken from the cache, the file, and the probes' seconds. ``progress(1)``
+    is called after each dataset.
+    """
+    from automl_meta.io.tables import load_dataset
+    from automl_meta.probe import probe_scores
+
+    files = dataset_files(datasets, folder)
+    path = (cache_dir or probe_cache_dir()) / settings.file_name()
+    cached = _cached(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table_rows, probed, seconds = {}, 0, []
+    with path.open("a") as sink:
+        for row in datasets.itertuples():
+            record = cached.get(str(row.content_hash))
+            if record is None or not set(learners) <= set(record["scores"]):
+                start = time.perf_counter()
+                data = load_dataset(files[row.name], task=row.task, name=row.name)
+                if data.content_hash() != row.content_hash:
+                    raise UsageError(f"{files[row.name]}: its data are not those the meta-database stored for {row.name} "
+                                     "(the file changed since the build); rebuild the database from this folder, or give the folder it was built from")
+                probe = probe_scores(data, learners, rows=settings.rows, cv=settings.cv, timeout=settings.timeout, n_jobs=n_jobs,
+                                     random_state=settings.seed, budget=settings.budget, draws=settings.draws)
+                record = {"dataset": row.name, "content_hash": row.content_hash, "task": row.task, "rows": probe.rows,
+                          "seconds": time.perf_counter() - start,
+                          "scores": {name: (None if math.isnan(value) else value) for name, value in probe.scores.items()}}
+                sink.write(json.dumps(record) + "\n")
+                sink.flush()
+                probed += 1
+            seconds.append(float(record["seconds"]))
+            table_rows[row.name] = {PROBE_PREFIX + name: record["scores"].get(name) for name in learners}
+            if progress is not None:
+                progress(1)
+    table = pd.DataFrame.from_dict(table_rows, orient="index", columns=[PROBE_PREFIX + name for name in learners]).astype(float)
+    summary = {**asdict(settings), "folder": str(folder), "file": str(path), "probed": probed, "cached": len(table_rows) - probed,
+               "median_seconds": float(pd.Series(seconds).median()) if seconds else None}
+    return table, summary

@@ -1,0 +1,97 @@
+"""`selector evaluate --probe FOLDER`: every dataset of a folder build probed as `recommend --probe` probes, cached."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_classification
+from typer.testing import CliRunner
+
+from automl_meta.cli.main import app
+from conftest import make_mixed_frame
+
+runner = CliRunner()
+LEARNERS = ("dummy", "logistic_regression", "decision_tree", "gaussian_nb")
+BASELINES = ("meta-model", "SBS", "kNN (auto-sklearn)", "1-NN simple (FLAML)", "random")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Six small classification files and the meta-database `db build` made of them: (folder, db)."""
+    root = tmp_path_factory.mktemp("probe")
+    data = root / "data"
+    data.mkdir()
+    for i in range(3):
+        make_mixed_frame(120 + 40 * i, seed=i).to_csv(data / f"mixed_{i}.csv", index=False)
+        X, y = make_classification(150, n_features=4 + 2 * i, n_informative=2 + i, flip_y=0.05 * i, random_state=i)
+        frame = pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])])
+        frame["target"] = np.where(y == 1, "a", "b")
+        frame.to_csv(data / f"synth_{i}.csv", index=False)
+    db = root / "meta.sqlite"
+    result = runner.invoke(app, ["db", "build", "--source", f"dir:{data}", "--db", str(db), "--cv", "3", "--max-rows", "200",
+                                 "--learners", ",".join(LEARNERS), "--quiet"])
+    assert result.exit_code == 0, result.output
+    return data, db
+
+
+def _evaluate(db, *extra):
+    result = runner.invoke(app, ["selector", "evaluate", "--db", str(db), "--seeds", "1", "--bootstrap", "0", "--json", *map(str, extra)])
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_probe_adds_the_probe_and_the_blend_leaves_the_baselines_as_they_were_and_is_cached(built):
+    data, db = built
+    plain = _evaluate(db)
+    probed = _evaluate(db, "--probe", data)
+    assert set(probed["selectors"]) == {*BASELINES, "probe", "meta-model + probe"}
+    for name in BASELINES:  # fitted without the probe columns: the same numbers
+        assert probed["selectors"][name]["mean"] == plain["selectors"][name]["mean"], name
+    assert probed["n_meta_features"] == plain["n_meta_features"]
+    info = probed["probe"]
+    assert (info["probed"], info["cached"], info["weight"]) == (6, 0, 0.85)
+    records = [json.loads(line) for line in open(info["file"])]
+    assert sorted(r["dataset"] for r in records) == sorted(f"{k}_{i}" for k in ("mixed", "synth") for i in range(3))
+    assert all(set(r["scores"]) == set(LEARNERS) for r in records)
+
+    again = _evaluate(db, "--probe", data, "--probe-weight", "0.5")
+    assert (again["probe"]["probed"], again["probe"]["cached"], again["probe"]["weight"]) == (0, 6, 0.5)
+    assert again["selectors"]["probe"]["mean"] == probed["selectors"]["probe"]["mean"]
+
+
+def test_each_row_of_the_probe_table_is_that_datasets_own_probe(built, tmp_path):
+    from automl_meta.io.probe_runs import ProbeSettings, probe_table
+    from automl_meta.io.tables import load_dataset
+    from automl_meta.metadb import MetaDB
+    from automl_meta.probe import probe_scores
+
+    data, db = built
+    with MetaDB.open(db) as store:
+        datasets = store.datasets("classification")
+    settings = ProbeSettings(rows=100, draws=1, seed=3)
+    table, summary = probe_table(datasets, data, list(LEARNERS), settings, cache_dir=tmp_path)
+    assert list(table.index) == list(datasets["name"]) and summary["probed"] == len(datasets)
+    for name in ("mixed_2", "synth_0"):
+        direct = probe_scores(load_dataset(data / f"{name}.csv", task="classification", name=name), list(LEARNERS),
+                              rows=100, draws=1, random_state=3, n_jobs=1)
+        assert table.loc[name].to_numpy() == pytest.approx(direct.scores.to_numpy(), nan_ok=True), name
+
+
+def test_probe_refuses_a_folder_without_the_files_a_changed_file_and_an_aslib_scenario(built, tmp_path):
+    import shutil
+
+    data, db = built
+    missing = runner.invoke(app, ["selector", "evaluate", "--db", str(db), "--probe", str(tmp_path)])
+    assert missing.exit_code == 2
+    assert "6 of the 6 datasets have no file there" in " ".join(missing.stderr.split())
+    copy = tmp_path / "data"
+    shutil.copytree(data, copy)
+    make_mixed_frame(130, seed=9).to_csv(copy / "mixed_1.csv", index=False)
+    changed = runner.invoke(app, ["selector", "evaluate", "--db", str(db), "--probe", str(copy)])
+    assert changed.exit_code == 2
+    assert "mixed_1.csv: its data are not those the meta-database stored for mixed_1" in " ".join(changed.stderr.split())
+    both = runner.invoke(app, ["selector", "evaluate", "--aslib", str(tmp_path), "--probe", str(data)])
+    assert both.exit_code == 2 and "drop --probe" in both.stderr
