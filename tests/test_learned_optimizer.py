@@ -164,6 +164,14 @@ def test_meta_training_hands_the_best_weights_so_far_to_on_validation():
             assert learned_trajectory(net, val_tasks, 10)[-1].mean().item() == pytest.approx(min(scores), rel=1e-5)
 
 
+def test_last_step_weighting_over_several_chunks_trains_on_the_final_chunk_only():
+    net, before = _net(0), _net(0)
+    history = meta_train(net, QUADRATIC, epochs=2, steps=6, unroll_steps=2, tasks_per_epoch=4, weighting="last", validate_every=0,
+                         seed=1)
+    assert all(record["meta_loss"] is not None and math.isfinite(record["meta_loss"]) for record in history)
+    assert any(not torch.equal(a, b) for a, b in zip(net.state_dict().values(), before.state_dict().values()))
+
+
 def test_meta_training_rejects_unknown_weighting():
     with pytest.raises(UsageError, match="weighting"):
         meta_train(_net(), QUADRATIC, epochs=1, steps=2, unroll_steps=1, tasks_per_epoch=1, weighting="exponential")

@@ -188,11 +188,12 @@ def meta_train(
                 skipped += 1
                 logger.warning("epoch %d: non-finite meta-loss at step %d; trajectory abandoned", epoch, start)
                 break
-            meta_opt.zero_grad()
-            meta_loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), clip_norm)
-            meta_opt.step()
-            chunk_losses.append(meta_loss.item() / max(sum(weights), 1e-12))
+            if any(weights):  # a chunk whose steps all weigh 0 ("last" before the final chunk) only carries the trajectory on
+                meta_opt.zero_grad()
+                meta_loss.backward()
+                torch.nn.utils.clip_grad_norm_(net.parameters(), clip_norm)
+                meta_opt.step()
+                chunk_losses.append(meta_loss.item() / sum(weights))
             params = {k: v.detach() for k, v in params.items()}
             state = (state[0].detach(), state[1].detach())
         mean_loss = sum(chunk_losses) / len(chunk_losses) if chunk_losses else None
