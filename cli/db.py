@@ -216,6 +216,10 @@ def export(
         raise UsageError(f"{out_file.name}: give an output file ending in .csv or .parquet")
     if table not in EXPORT_TABLES:
         raise UsageError(f"unknown table {table!r}; choose one of {', '.join(EXPORT_TABLES)}")
+    if metric is not None and table != "scores":
+        raise UsageError(f"--metric chooses the scores of --table scores; drop it for --table {table}")
+    if task is not None and table in ("builds", "metrics"):
+        raise UsageError(f"--table {table} is not kept per task; drop --task")
     check_output_file(out_file, f"{table}{suffix}", {"the meta-database": _db_path(db)})
     with MetaDB.open(_db_path(db)) as store:
         tasks = list(store.info()["tasks"])
@@ -230,18 +234,13 @@ def export(
         elif table == "meta-features":
             frame = store.meta_features(task).reset_index()
         elif table == "scores":
-            if metric is None:
-                tasks = [task] if task else tasks
-                if not tasks:
-                    raise UsageError("the database holds no scores yet; finish `automl-meta db build` first")
-                if len(tasks) != 1:
-                    raise UsageError(f"the database has several tasks ({', '.join(tasks)}); give --task or --metric")
-                metric = store.default_metric(tasks[0])
-            frame = store.scores(metric, task).reset_index()
+            frame = _scores(store, tasks, task, metric)
         elif table == "fit-seconds":
             frame = store.fit_seconds(task).reset_index()
         elif table == "learners":
             frame = store.learners(task)
+        elif table == "mf_runs":
+            frame = store.metafeature_runs(task)
         else:
             frame = store.table(table)
     frame.columns = [str(c) for c in frame.columns]
@@ -254,6 +253,29 @@ def export(
         print_json({"out": str(out_file), "table": table, "rows": len(frame), "columns": len(frame.columns)})
     else:
         out.print(f"{escape(str(out_file))}: {len(frame)} rows x {len(frame.columns)} columns ({table})")
+
+
+def _scores(store, tasks: list[str], task: str | None, metric: str | None):
+    """The wide score table of ``metric`` for ``task``, or for every task that records ``metric``; refuses a task without it."""
+    import pandas as pd
+
+    from automl_meta.exceptions import UsageError
+
+    if metric is None:
+        tasks = [task] if task else tasks
+        if not tasks:
+            raise UsageError("the database holds no scores yet; finish `automl-meta db build` first")
+        if len(tasks) != 1:
+            raise UsageError(f"the database has several tasks ({', '.join(tasks)}); give --task or --metric")
+        return store.scores(store.default_metric(tasks[0]), tasks[0]).reset_index()
+    store.maximize(metric)  # an unknown metric: one line naming the known ones
+    recorded = store.recorded_metrics()
+    having = [t for t in ([task] if task else tasks) if metric in recorded.get(t, [])]
+    if not having:
+        where = f"{task} records" if task else "no task records"
+        known = "; ".join(f"{t}: {', '.join(m)}" for t, m in recorded.items()) or "none yet"
+        raise UsageError(f"{where} no {metric} scores; give a metric a task records ({known})")
+    return pd.concat([store.scores(metric, t) for t in having]).reset_index()
 
 
 @group.command("manifest")

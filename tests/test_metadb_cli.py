@@ -284,3 +284,54 @@ def test_a_schema_one_file_is_refused_with_exit_2_and_how_to_migrate_it(tmp_path
     result = runner.invoke(app, ["db", "info", "--db", str(path)])
     assert result.exit_code == 2
     assert "version 1 is not supported" in result.stderr and "a build into it migrates it" in " ".join(result.stderr.split())
+
+
+@pytest.fixture(scope="module")
+def two_task_db(tmp_path_factory) -> Path:
+    """Two classification files and one regression file, built with dummy, knn and ridge."""
+    import numpy as np
+
+    root = tmp_path_factory.mktemp("two-task")
+    data = root / "d"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    for name, regression in (("c0", False), ("c1", False), ("r0", True)):
+        X = rng.normal(size=(120, 3))
+        frame = pd.DataFrame(X, columns=list("abc"))
+        frame["target"] = X[:, 0] * 2 + rng.normal(size=120) if regression else (X[:, 0] > 0).astype(int)
+        frame.to_csv(data / f"{name}.csv", index=False)
+    path = root / "m.sqlite"
+    result = runner.invoke(app, ["db", "build", "--source", f"dir:{data}", "--db", str(path), "--cv", "2", "--learners", "dummy,knn,ridge",
+                                 "--mf-groups", "general", "--quiet"])
+    assert result.exit_code == 0, result.stderr
+    return path
+
+
+def test_db_export_scores_of_a_metric_are_those_of_the_tasks_that_record_it(two_task_db, tmp_path):
+    out = tmp_path / "r2.csv"
+    result = runner.invoke(app, ["db", "export", "--db", str(two_task_db), "--table", "scores", "--metric", "r2", "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    frame = pd.read_csv(out)
+    assert list(frame["dataset"]) == ["r0"] and list(frame.columns) == ["dataset", "dummy", "knn", "ridge"]
+    assert frame[["dummy", "knn", "ridge"]].notna().all(axis=None)
+    refused = runner.invoke(app, ["db", "export", "--db", str(two_task_db), "--table", "scores", "--task", "classification",
+                                  "--metric", "rmse", "--out", str(tmp_path / "x.csv")])
+    assert refused.exit_code == 2 and not (tmp_path / "x.csv").exists()
+    assert "classification records no rmse scores" in refused.stderr and "regression: mae, r2, rmse" in " ".join(refused.stderr.split())
+
+
+def test_db_export_mf_runs_names_each_dataset_and_keeps_to_the_task(two_task_db, tmp_path):
+    out = tmp_path / "runs.csv"
+    result = runner.invoke(app, ["db", "export", "--db", str(two_task_db), "--table", "mf_runs", "--task", "regression", "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    frame = pd.read_csv(out)
+    assert list(frame["dataset"]) == ["r0"] and list(frame["task"]) == ["regression"] and list(frame["status"]) == ["ok"]
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--table", "evaluations", "--metric", "r2"], "--metric chooses the scores of --table scores; drop it for --table evaluations"),
+    (["--table", "builds", "--task", "regression"], "--table builds is not kept per task; drop --task"),
+])
+def test_db_export_refuses_options_that_do_not_apply_to_the_table(two_task_db, tmp_path, extra, message):
+    result = runner.invoke(app, ["db", "export", "--db", str(two_task_db), "--out", str(tmp_path / "x.csv"), *extra])
+    assert result.exit_code == 2 and message in result.stderr and not (tmp_path / "x.csv").exists()

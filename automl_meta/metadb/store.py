@@ -588,6 +588,21 @@ class MetaDB:
         seen.pop("portfolio", None)
         return versions, {key: values for key, values in seen.items() if len(values) > 1}
 
+    def recorded_metrics(self) -> dict[str, list[str]]:
+        """task -> the metrics its stored scores are in."""
+        recorded: dict[str, list[str]] = {}
+        for task, metric in self.conn.execute(
+                "SELECT DISTINCT d.task, s.metric FROM scores s JOIN datasets d ON d.id = s.dataset_id ORDER BY d.task, s.metric"):
+            recorded.setdefault(task, []).append(metric)
+        return recorded
+
+    def metafeature_runs(self, task: str | None = None) -> pd.DataFrame:
+        """One row per meta-feature extraction: the dataset's name and task, the extractor version, status, reason, seconds..."""
+        where, params = _task_filter("d", task, include_failed=True)
+        return self._frame(
+            "SELECT d.name AS dataset, d.task, r.extractor_version, r.status, r.reason, r.seconds, r.n_rows_used, r.groups"
+            f" FROM mf_runs r JOIN datasets d ON d.id = r.dataset_id {where} ORDER BY d.task, d.name", params)
+
     def table(self, name: str) -> pd.DataFrame:
         """A raw table, for export (names from :data:`TABLES` only)."""
         if name not in TABLES:
