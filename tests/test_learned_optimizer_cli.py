@@ -115,6 +115,13 @@ def test_optimizer_benchmark_rejects_a_non_checkpoint(tmp_path):
     assert "checkpoint" in result.stderr
 
 
+def test_a_folder_given_as_a_checkpoint_is_named_a_folder(tmp_path):
+    for command in (["optimizer", "benchmark"], ["meta-eval"]):
+        result = runner.invoke(app, [*command, str(tmp_path)])
+        assert result.exit_code == 2, command
+        assert "a folder, not a checkpoint; give the .pt file" in " ".join(result.stderr.split()), command
+
+
 def test_optimizer_train_on_tabular_data_file(tmp_path):
     from automl_meta.io import load_dataset
 

@@ -40,6 +40,8 @@ def save_checkpoint(path: str | Path, state_dict: dict, manifest: dict) -> Path:
 def load_checkpoint(path: str | Path, kind: str | None = None) -> tuple[dict, dict]:
     """Return ``(state_dict, manifest)``; ``kind`` checks ``manifest["kind"]``."""
     path = Path(path)
+    if path.is_dir():
+        raise ArtifactError(f"{path}: a folder, not a checkpoint; give the .pt file that meta-train or optimizer train wrote")
     if not path.is_file():
         raise ArtifactError(f"{path}: no such checkpoint file")
     try:
