@@ -159,7 +159,7 @@ def recommend_command(
         payload["meta_model"] = selector.source
         payload["columns"] = dataset.profile.as_dict()  # dates, ignored columns: what the table view says above it
         if hasattr(selector.model, "predict_interval"):
-            k = getattr(selector.model, "n_neighbors", "k")
+            k = getattr(selector.model, "interval_neighbors_", "k")
             payload["interval_meaning"] = (
                 f"lowest and highest real {rec.metric} of the learner on the {k} meta-database datasets "
                 "nearest in meta-feature space (a spread, not a calibrated interval)"
@@ -215,7 +215,7 @@ def _render(rec, selector, top: int, explain: bool, total: float, profile=None) 
         headers += ["probe", fit_header]
     ranged = any(r.lower is not None for r in shown)
     if ranged:
-        k = getattr(selector.model, "n_neighbors", None)
+        k = getattr(selector.model, "interval_neighbors_", None)
         range_header = f"range on\n{k} nearest" if k else "interval"
         headers.append(range_header)
     if rec.in_metadb:

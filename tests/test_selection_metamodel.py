@@ -92,6 +92,17 @@ def test_predict_is_in_metric_units_and_orders_like_the_ranking(meta):
     assert (low.to_numpy() <= high.to_numpy()).all()
 
 
+def test_the_interval_spans_every_training_dataset_when_there_are_fewer_than_n_neighbors(meta):
+    meta_X, scores = meta
+    few = MetaModel(random_state=0, n_neighbors=5).fit(meta_X.iloc[:3], scores.iloc[:3])
+    assert few.interval_neighbors_ == 3
+    low, high = few.predict_interval(meta_X.iloc[[10]])
+    known = scores.iloc[:3][few.learners_]
+    assert low.iloc[0].to_dict() == pytest.approx(known.min().to_dict())
+    assert high.iloc[0].to_dict() == pytest.approx(known.max().to_dict())
+    assert MetaModel(random_state=0, n_neighbors=5).fit(meta_X, scores).interval_neighbors_ == 5
+
+
 def test_predicted_scores_match_held_out_real_scores_above_the_median():
     """One catastrophic learner must not drag the others' predicted scores down (the score range starts at the median)."""
     rng = np.random.default_rng(3)

@@ -387,13 +387,19 @@ class MetaModel(BaseEstimator):
         """
         return utility.le(0.0) & (self.method == "per_learner" and self.score_floor == "median")
 
+    @property
+    def interval_neighbors_(self) -> int:
+        """How many training datasets :meth:`predict_interval` spans: ``n_neighbors``, or all of them if fewer."""
+        check_is_fitted(self, "space_")
+        return max(1, min(int(self.n_neighbors), len(self.train_scores_)))
+
     def predict_interval(self, meta_X: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """``(low, high)``: each learner's lowest and highest real score on the ``n_neighbors``
         training datasets nearest in meta-feature space (a spread, not a calibrated interval)."""
         check_is_fitted(self, "space_")
         meta_X = self._query(meta_X)
         dist = self.space_.distances(meta_X).to_numpy()
-        nearest = np.argsort(dist, axis=1, kind="stable")[:, :max(1, min(int(self.n_neighbors), dist.shape[1]))]
+        nearest = np.argsort(dist, axis=1, kind="stable")[:, :self.interval_neighbors_]
         values = self.train_scores_.to_numpy()[nearest]  # (datasets, neighbours, learners)
         low = np.where(np.isnan(values), np.inf, values).min(axis=1)
         high = np.where(np.isnan(values), -np.inf, values).max(axis=1)
