@@ -31,6 +31,7 @@ from automl_meta.recommend import (
     Recommendation,
     checked_features,
     fit_winner,
+    original_labels,
     predict_frame,
     recommend,
     target_score,
@@ -200,8 +201,9 @@ class FittedLearner:
 
     @property
     def classes_(self) -> np.ndarray | None:
-        """The class labels (as strings, the order of ``predict_proba``'s columns); None for a regressor."""
-        return np.asarray(self.pipeline.classes_) if self.info.get("task") == "classification" else None
+        """The class labels as the training table wrote them (ints, bools, text), in the order of
+        ``predict_proba``'s columns; None for a regressor."""
+        return original_labels(self.info, self.pipeline.classes_) if self.info.get("task") == "classification" else None
 
     def predict_table(self, frame) -> pd.DataFrame:
         """``prediction`` per row of a raw table, and ``proba_<class>`` for a classifier.
@@ -215,7 +217,7 @@ class FittedLearner:
 
     def predict(self, frame) -> np.ndarray:
         """One prediction per row of a raw table (``frame`` and its columns as in :meth:`predict_table`)."""
-        return self.pipeline.predict(checked_features(_as_frame(frame), self.info))
+        return original_labels(self.info, self.pipeline.predict(checked_features(_as_frame(frame), self.info)))
 
     def predict_proba(self, frame) -> np.ndarray:
         """Class probabilities per row, columns in :attr:`classes_` order (classifiers only)."""

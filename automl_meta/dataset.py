@@ -107,6 +107,9 @@ class Dataset:
     target: str
     name: str = "dataset"
     profile: ColumnProfile = field(default_factory=ColumnProfile)
+    # class label (text, as in y) -> the value the table held: an int, float or bool where the target
+    # was numbers or True/False, else the text itself; empty for regression (see :func:`label_values`)
+    label_values: dict = field(default_factory=dict)
 
     @property
     def n_rows(self) -> int:
@@ -373,6 +376,22 @@ def category_strings(col: pd.Series) -> pd.Series:
     return out.where(present, np.nan)
 
 
+def label_values(original: pd.Series, labels: pd.Series, numeric: bool) -> dict:
+    """Each class label of ``labels`` (:func:`category_strings` of ``original``) -> the value the table held for it.
+
+    True/False targets give bools, number targets ints (integral values) or floats, and
+    text targets the label itself, so predictions can be given back as the table wrote them.
+    """
+    pairs = pd.DataFrame({"label": labels.to_numpy(), "raw": original.to_numpy()}).dropna().drop_duplicates("label")
+    if _is_boolean(original):
+        return {label: bool(raw) for label, raw in zip(pairs["label"], pairs["raw"])}
+    if numeric:
+        as_float = pairs["raw"].astype(float)
+        integral = all(float(v).is_integer() for v in as_float)  # as category_strings decides: '2.0' beside '1.5'
+        return {label: int(v) if integral else float(v) for label, v in zip(pairs["label"], as_float)}
+    return {label: label for label in pairs["label"]}
+
+
 def make_dataset(
     frame: pd.DataFrame, target: str | None = None, task: str = "auto", name: str = "dataset",
     day_first: bool | None = None,
@@ -422,8 +441,10 @@ def make_dataset(
         raise DatasetError(f"{name}: only {rows} with a target; at least {MIN_ROWS} are needed")
 
     task = infer_task(y) if task == "auto" else task
+    values: dict = {}
     if task == "classification":
-        y = category_strings(y)
+        original, y = y, category_strings(y)
+        values = label_values(original, y, numeric=numeric_y is not None)
         if y.nunique() < 2:
             raise DatasetError(f"{name}: target {target!r} has one class ({y.iloc[0]!r}); a classifier needs two or more")
     else:
@@ -542,4 +563,4 @@ def make_dataset(
             "drop it from the file if it only numbers the rows",
             name, ", ".join(repr(c) for c in row_numbers), "holds" if len(row_numbers) == 1 else "hold",
         )
-    return Dataset(X=X, y=y, task=task, target=target, name=name, profile=profile)
+    return Dataset(X=X, y=y, task=task, target=target, name=name, profile=profile, label_values=values)

@@ -514,9 +514,26 @@ def describe_unseen(unseen: dict[str, dict]) -> list[str]:
     ]
 
 
+def original_labels(info: dict, labels) -> np.ndarray:
+    """Class labels (text, as the pipeline predicts them) as the table wrote them: ints, floats, bools or text.
+
+    The sidecar's ``class_values`` say which; without them (a model saved before they
+    were recorded, or a regressor) ``labels`` come back as they are.
+    """
+    values = info.get("class_values")
+    if info.get("task") != "classification" or not values or all(isinstance(v, str) for v in values):
+        return np.asarray(labels)
+    mapping = dict(zip(info["classes"], values))
+    return np.asarray([mapping.get(label, label) for label in labels])
+
+
 def predict_conformed(pipeline, info: dict, X: pd.DataFrame) -> pd.DataFrame:
-    """:func:`predict_frame` on features already conformed (:func:`~automl_meta.io.fitted_models.conform_features`)."""
-    result = pd.DataFrame({"prediction": pipeline.predict(X)})
+    """:func:`predict_frame` on features already conformed (:func:`~automl_meta.io.fitted_models.conform_features`).
+
+    Class predictions are given as the training table wrote its labels (:func:`original_labels`);
+    the probability columns are named ``proba_<label>`` with the label as text.
+    """
+    result = pd.DataFrame({"prediction": original_labels(info, pipeline.predict(X))})
     if info.get("task") == "classification" and hasattr(pipeline, "predict_proba"):
         proba = pipeline.predict_proba(X)
         for j, label in enumerate(pipeline.classes_):
@@ -539,6 +556,7 @@ def target_score(info: dict, frame: pd.DataFrame, predictions: pd.DataFrame) -> 
     proba, classes, note = None, (), None
     if info["task"] == "classification":
         y = category_strings(y)[keep].to_numpy()
+        pred = category_strings(pd.Series(pred, dtype=object)).to_numpy()  # the labels as text again, as y
         classes = tuple(info.get("classes") or ())
         columns = [f"proba_{c}" for c in classes]
         if classes and all(c in predictions.columns for c in columns):
@@ -548,7 +566,13 @@ def target_score(info: dict, frame: pd.DataFrame, predictions: pd.DataFrame) -> 
             shown = ", ".join(map(repr, unknown[:5])) + (", ..." if len(unknown) > 5 else "")
             note = f"the target column holds labels the model never had ({shown}): it cannot predict them, so those rows count as errors"
     else:
-        y = pd.to_numeric(y, errors="coerce").to_numpy(dtype=float)[keep]
+        present = y[keep]
+        numbers = pd.to_numeric(present, errors="coerce")
+        text = present[numbers.isna()]
+        if len(text):
+            shown = ", ".join(map(repr, text.astype(str).unique()[:5])) + (", ..." if text.nunique() > 5 else "")
+            note = f"{len(text)} target value(s) are not numbers ({shown}): those rows are left out of the score"
+        y = numbers.to_numpy(dtype=float)
         finite = np.isfinite(y)
         y, pred = y[finite], pred[finite]
     try:
@@ -572,6 +596,7 @@ def winner_info(dataset: Dataset, recommendation: Recommendation, chosen: Ranked
         "target": dataset.target,
         "columns": describe_columns(dataset.X),
         "classes": classes,
+        "class_values": [dataset.label_values.get(c, c) for c in classes] if classes else None,
         "ignored_columns": list(dataset.profile.id_like) + list(dataset.profile.constant) + list(dataset.profile.nested),
         "date_columns": list(dataset.profile.dates),
         "date_formats": dict(dataset.profile.date_formats),

@@ -119,6 +119,25 @@ def test_fit_recommended_predicts_raw_rows_and_saves_for_the_cli(frame, rec, tmp
     pd.testing.assert_frame_equal(again, predictions)
 
 
+@pytest.mark.parametrize("labels", [np.array([7, 3, -2]), np.array([True, False, True]), np.array([1.5, 2.0, 2.5])])
+def test_predictions_and_classes_are_the_labels_as_the_table_held_them(labels, tmp_path):
+    from sklearn.metrics import balanced_accuracy_score
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(150, 2))
+    y = labels[np.digitize(X[:, 0] + X[:, 1], [-0.5, 0.5]) % len(labels)]
+    frame = pd.DataFrame(X, columns=["a", "b"]).assign(y=y)
+    model = fit_recommended(frame, recommend_learners(frame, target="y", task="classification"), target="y", learner="decision_tree")
+    predicted = model.predict(frame)
+    assert predicted.dtype == y.dtype and set(model.classes_) == set(y.tolist())
+    assert (predicted == y).mean() > 0.9  # comparable with the table's own labels
+    assert model.score(frame) == pytest.approx(balanced_accuracy_score(y.astype(str), predicted.astype(str)))  # the same labels
+    loaded = load_fitted_model(model.save(tmp_path / "m.skops"))
+    table = predict_frame(loaded.pipeline, loaded.info, frame)
+    assert table["prediction"].tolist() == predicted.tolist()
+    assert [c for c in table.columns if c.startswith("proba_")] == [f"proba_{c}" for c in loaded.info["classes"]]
+
+
 def test_fit_recommended_defaults_to_the_top_ranked_learner(frame, rec):
     model = fit_recommended(frame, rec, target="target")
     assert model.learner == rec.ranking[0].learner

@@ -211,8 +211,9 @@ def _predict(*args):
         (lambda info: info.pop("columns"), "the sidecar lacks columns"),
         (lambda info: info["columns"].pop(), "lists the columns x1, x2, color, but the model was fitted on x1, x2, color, flag"),
         (lambda info: info.update(task="clustering"), "task 'clustering', neither classification nor regression"),
+        (lambda info: info.update(class_values=["yes"]), "holds 'class_values' that do not pair with its 'classes'"),
     ],
-    ids=["column-without-kind", "no-columns", "fewer-columns", "unknown-task"],
+    ids=["column-without-kind", "no-columns", "fewer-columns", "unknown-task", "class-values-unpaired"],
 )
 def test_a_sidecar_edited_out_of_shape_is_refused_on_load(saved_model, edit, message):
     path, data = saved_model
@@ -280,3 +281,16 @@ def test_predict_out_never_replaces_the_model_its_sidecar_or_the_data(saved_mode
     result = _predict(path, data, "--out", tmp_path / "predictions.csv")
     assert result.exit_code == 0, result.output
     assert len(pd.read_csv(tmp_path / "predictions.csv")) == 10
+
+
+def test_a_regression_target_value_that_is_no_number_is_left_out_of_the_score_with_a_note():
+    from automl_meta.recommend import target_score
+
+    info = {"task": "regression", "target": "y", "metric": "r2"}
+    frame = pd.DataFrame({"y": pd.Series([1.0, 2.0, "abc", 4.0, 5.0], dtype=object)})
+    predictions = pd.DataFrame({"prediction": [1.1, 1.9, 3.0, 4.2, 4.8]})
+    score = target_score(info, frame, predictions)
+    assert score["n_rows"] == 4 and score["note"] == "1 target value(s) are not numbers ('abc'): those rows are left out of the score"
+    from sklearn.metrics import r2_score
+
+    assert score["value"] == pytest.approx(r2_score([1, 2, 4, 5], [1.1, 1.9, 4.2, 4.8]))

@@ -531,6 +531,23 @@ def test_predict_scores_the_target_column_when_present(metadb, churn_csv, tmp_pa
     assert math.isclose(doc["score"]["value"], balanced_accuracy_score(truth, doc["predictions"]))
 
 
+def test_predict_gives_integer_class_labels_back_as_integers(metadb, tmp_path):
+    frame = make_mixed_frame(160, seed=12)
+    frame["target"] = frame["target"].map({"yes": 7, "no": -2})
+    data = tmp_path / "codes.csv"
+    frame.to_csv(data, index=False)
+    model_path = tmp_path / "codes.skops"
+    assert _invoke("recommend", data, "--db", metadb, "--fit", model_path).exit_code == 0
+    result = _invoke("predict", model_path, data, "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert set(doc["predictions"]) <= {7, -2} and all(isinstance(p, int) for p in doc["predictions"])
+    assert set(doc["probabilities"]) == {"-2", "7"} and doc["score"]["n_rows"] == 160
+    table = _invoke("predict", model_path, data)
+    first = next(line for line in table.stdout.splitlines() if line.strip().startswith(("7", "-2")))
+    assert first.split()[0] in ("7", "-2")  # not 7.0000
+
+
 def test_shipped_meta_model_is_used_when_it_matches_the_shipped_db(metadb, tmp_path, monkeypatch, caplog):
     """The shipped-artifact path, with the package folder redirected to a copy built here."""
     import shutil

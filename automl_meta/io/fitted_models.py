@@ -11,8 +11,10 @@ Format (``automl-meta-fitted-model/1``)
 ``MODEL.json`` (the sidecar)
     ``format``, ``learner``, ``task``, ``target``, ``columns`` (name and kind,
     ``numeric`` or ``categorical``, in training order; a categorical column
-    also its ``categories``, optional), ``classes``
-    (classification), ``date_columns`` and ``date_formats`` (how each text date
+    also its ``categories``, optional), ``classes`` and ``class_values``
+    (classification: the labels as text, as the pipeline predicts them, and
+    each as the training table held it, an int, float, bool or text, which
+    predictions are given back as), ``date_columns`` and ``date_formats`` (how each text date
     column was written), ``metric`` and the scores known when the model was
     chosen, ``n_rows``, ``dataset`` (name and content hash), ``random_state``,
     ``versions`` of the libraries that fitted it, and ``sha256`` of ``MODEL``.
@@ -223,9 +225,11 @@ def sidecar_problem(info: dict) -> str | None:
             return f"gives column {column['name']!r} the kind {column.get('kind')!r}, not {' or '.join(COLUMN_KINDS)}"
         if not isinstance(column.get("categories", []), list):
             return f"gives column {column['name']!r} 'categories' that are not a list"
-    for key, kind in (("date_columns", list), ("date_formats", dict), ("classes", (list, type(None)))):
+    for key, kind in (("date_columns", list), ("date_formats", dict), ("classes", (list, type(None))), ("class_values", (list, type(None)))):
         if key in info and not isinstance(info[key], kind):
             return f"holds {key!r} of the wrong type ({type(info[key]).__name__})"
+    if info.get("class_values") is not None and len(info["class_values"]) != len(info.get("classes") or ()):
+        return "holds 'class_values' that do not pair with its 'classes'"
     return None
 
 
