@@ -118,6 +118,7 @@ class Recommendation:
     metafeatures_cached: bool = False  # read from the meta-feature cache, not extracted
     ranking_seconds: float = 0.0
     evaluation_seconds: float | None = None
+    evaluation_notes: tuple[str, ...] = ()  # what the evaluation of the top learners changed (rare classes dropped, fewer folds)
     score_scale: str = "metric"
     n_rows: int = 0
     n_features: int = 0
@@ -184,6 +185,7 @@ class Recommendation:
             "metafeatures_cached": self.metafeatures_cached,
             "ranking_seconds": self.ranking_seconds,
             "evaluation_seconds": self.evaluation_seconds,
+            "evaluation_notes": list(self.evaluation_notes),
             "probe": self.probe,
         }
 
@@ -426,6 +428,7 @@ def evaluate_top(
     candidates = [r.learner for r in recommendation.top(k)]
     schedule = halving_schedule(dataset.n_rows, len(candidates), eta, min_rows) if halving else [dataset.n_rows]
     results: dict[str, tuple] = {}
+    notes: tuple[str, ...] = ()
     start = time.perf_counter()
     for step, rows in enumerate(schedule):
         logger.info("evaluating %s on %d rows", ", ".join(candidates), rows)
@@ -441,7 +444,8 @@ def evaluate_top(
         )
         for res in outcome.results:
             seconds = getattr(res, "fit_seconds", None)
-            results[res.learner] = (res.mean, res.std, res.status, rows, seconds)
+            results[res.learner] = (res.mean, res.std, res.status, outcome.n_rows, seconds)  # the rows really cross-validated
+        notes = outcome.notes  # the last rung's: classes too rare for the folds, fewer folds
         if progress is not None:
             progress(1, f"evaluated {len(candidates)} on {rows} rows")
         if step == len(schedule) - 1:
@@ -466,7 +470,8 @@ def evaluate_top(
                 real_seconds=finite_or_none(seconds),
             )
         ranking.append(r)
-    return replace(recommendation, ranking=tuple(ranking), evaluation_seconds=time.perf_counter() - start)
+    return replace(recommendation, ranking=tuple(ranking), evaluation_seconds=time.perf_counter() - start,
+                   evaluation_notes=tuple(n for n in notes if not n.startswith("subsampled")))
 
 
 def fit_winner(dataset: Dataset, learner: str, random_state: int = 0):

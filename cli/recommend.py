@@ -226,6 +226,7 @@ def _render(rec, selector, top: int, explain: bool, total: float, profile=None) 
     best = rec.best_evaluated()
     winner = best.learner if best is not None else None
     rows, halved = [], False
+    widest = max((r.real_rows or 0 for r in rec.evaluated), default=0)  # the last rung's rows
     for r in shown:
         predicted = ("≤ " if r.predicted_at_most else "") + fmt(r.predicted_score)
         rank = f"{r.rank} ({r.model_rank})" if rec.probe else str(r.rank)
@@ -237,7 +238,7 @@ def _render(rec, selector, top: int, explain: bool, total: float, profile=None) 
         if rec.in_metadb:
             cells.append(fmt(r.measured_score) if r.measured_score is not None else "failed")
         if evaluated:  # on fewer rows: successive halving dropped the learner early
-            fewer = f" on {r.real_rows:,}" if r.real_rows is not None and r.real_rows < rec.n_rows else ""
+            fewer = f" on {r.real_rows:,}" if r.real_rows is not None and r.real_rows < widest else ""
             halved = halved or bool(fewer)
             if r.real_status is None:
                 cells.append("")
@@ -304,6 +305,8 @@ def _render(rec, selector, top: int, explain: bool, total: float, profile=None) 
         mark = "* best real score; " if winner else "no evaluated learner succeeded; "
         note = "; 'on N': dropped by successive halving after N rows" if halved else ""  # as shown above
         out.print(f"{mark}evaluation took {rec.evaluation_seconds:.1f} s{note}")
+        for line in rec.evaluation_notes:
+            out.print(f"[yellow]note:[/] {escape(line)}", soft_wrap=True)
     out.print(
         f"[dim]{len(rec.ranking)} candidates ranked by the {selector.source} ({escape(str(selector.db_path))}); "
         f"{total:.2f} s in all[/]"

@@ -531,6 +531,22 @@ def test_predict_scores_the_target_column_when_present(metadb, churn_csv, tmp_pa
     assert math.isclose(doc["score"]["value"], balanced_accuracy_score(truth, doc["predictions"]))
 
 
+def test_evaluate_top_says_it_dropped_a_class_too_rare_for_the_folds_and_counts_the_rows_it_used(metadb, tmp_path):
+    frame = make_mixed_frame(160, seed=13)
+    frame.loc[[0, 1, 2], "target"] = "rare"
+    data = tmp_path / "rare.csv"
+    frame.to_csv(data, index=False)
+    result = _invoke("recommend", data, "--db", metadb, "--evaluate-top", 2, "--no-halving", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    evaluated = [r for r in doc["recommendations"] if r.get("real_status") is not None]
+    assert len(evaluated) == 2 and all(r["real_rows"] == 157 for r in evaluated)
+    assert doc["evaluation_notes"] == ["dropped 3 rows of classes with fewer rows than the 5 folds: 'rare' (3)"]
+    table = _invoke("recommend", data, "--db", metadb, "--evaluate-top", 2, "--no-halving")
+    text = " ".join(table.stdout.split())
+    assert "note: dropped 3 rows of classes with fewer rows than the 5 folds" in text and " on 157" not in text
+
+
 def test_predict_gives_integer_class_labels_back_as_integers(metadb, tmp_path):
     frame = make_mixed_frame(160, seed=12)
     frame["target"] = frame["target"].map({"yes": 7, "no": -2})
