@@ -110,6 +110,15 @@ def test_a_first_row_that_reads_as_data_is_data_and_names_make_a_header(tmp_path
     assert read_table(write(tmp_path, "text.csv", text)).columns.tolist() == ["color", "size"]
 
 
+def test_the_column_positions_pandas_writes_as_a_header_are_a_header(tmp_path):
+    rng = np.random.default_rng(0)
+    pd.DataFrame(rng.normal(size=(30, 4)).round(3)).to_csv(tmp_path / "arr.csv", index=False)  # header 0,1,2,3
+    frame = read_table(tmp_path / "arr.csv")
+    assert frame.shape == (30, 4) and frame.columns.tolist() == ["0", "1", "2", "3"]
+    two = "0,1\n" + "".join(f"{i % 3},{i % 2}\n" for i in range(20))  # two columns: 0,1 may well be data
+    assert read_table(write(tmp_path, "two.csv", two)).shape == (21, 2)
+
+
 def test_headerless_numeric_file_gets_column_names(tmp_path):
     data = load_dataset(write(tmp_path, "h.csv", "".join(f"{i},{i * 2.5},{i % 2}\n" for i in range(20))))
     assert data.target == "col_2"

@@ -182,7 +182,9 @@ def _has_header(rows: list[list[str]], decimal: str = ".", thousands: str | None
     value) in every column whose other values are numbers and, in every other
     column, a value that recurs below it. A name makes a header: ``age`` above
     numbers, ``country`` above countries that never repeat it (even beside
-    columns named ``1990`` and ``1991``).
+    columns named ``1990`` and ``1991``). A first row of the column positions
+    ``0,1,2,...`` (three or more), what ``DataFrame(array).to_csv()`` writes,
+    is a header too.
     """
     first = rows[0] if rows else []
     if not first:
@@ -194,6 +196,8 @@ def _has_header(rows: list[list[str]], decimal: str = ".", thousands: str | None
     def missing(field: str) -> bool:
         return field.strip() == "" or field.strip() in NA_VALUES
 
+    if len(first) >= 3 and [f.strip() for f in first] == [str(j) for j in range(len(first))]:
+        return True  # 0,1,2,...: the column positions pandas and NumPy write as a header, not a data row
     if all(number(f) for f in first if f.strip() != ""):
         return False
     rest = [row for row in rows[1:] if len(row) == len(first)]
