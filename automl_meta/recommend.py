@@ -150,8 +150,12 @@ class Recommendation:
             return self.ranking[0]
         best = self.best_evaluated()
         if best is None:
+            names = ", ".join(r.learner for r in self.evaluated)
+            if all(r.real_status == "timeout" for r in self.evaluated):
+                raise AutomlMetaError(f"{self.dataset}: every evaluated learner ran out of time ({names}); "
+                                      "give them a larger --timeout (timeout= in Python), or drop it")
             raise AutomlMetaError(
-                f"{self.dataset}: every evaluated learner failed ({', '.join(r.learner for r in self.evaluated)}); "
+                f"{self.dataset}: every evaluated learner failed ({names}); "
                 "see the log (--debug) or try --evaluate-top with a larger K"
             )
         return best

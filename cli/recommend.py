@@ -79,9 +79,9 @@ ProbeBudgetOption = Annotated[
     float | None,
     typer.Option("--probe-budget", min=1, help="Seconds for the whole probe (default 30; implies --probe): learners not probed by then keep the meta-model's order."),
 ]
-CvOption = Annotated[int, typer.Option("--cv", min=2, help="Folds for --evaluate-top.")]
+CvOption = Annotated[int | None, typer.Option("--cv", min=2, help="Folds for --evaluate-top (default 5).")]
 HalvingOption = Annotated[
-    bool, typer.Option("--halving/--no-halving", help="Successive halving over rows for --evaluate-top.")
+    bool | None, typer.Option("--halving/--no-halving", help="Successive halving over rows for --evaluate-top (default: on).")
 ]
 
 
@@ -100,21 +100,25 @@ def recommend_command(
     probe_draws: ProbeDrawsOption = None,
     evaluate_top: EvaluateTopOption = 0,
     timeout: EvaluateTimeoutOption = None,
-    cv: CvOption = 5,
-    halving: HalvingOption = True,
+    cv: CvOption = None,
+    halving: HalvingOption = None,
     fit: FitOption = None,
     random_state: SeedOption = 0,
     json: JsonOption = False,
 ) -> None:
     """Rank the candidate learners for DATA from its meta-features, before running any of them."""
     start = time.perf_counter()
-    if timeout is not None:  # checked before the work starts
+    given = [flag for flag, value in (("--timeout", timeout), ("--cv", cv), ("--halving/--no-halving", halving)) if value is not None]
+    if given and not evaluate_top:  # checked before the work starts
         from automl_meta.exceptions import UsageError
 
-        if not evaluate_top:
-            raise UsageError("--timeout limits the fits of --evaluate-top; add --evaluate-top K")
-        if not timeout > 0:
-            raise UsageError(f"--timeout must be a positive number of seconds, got {timeout}")
+        raise UsageError(f"{' and '.join(given)} set{'s' if len(given) == 1 else ''} how --evaluate-top runs; add --evaluate-top K")
+    if timeout is not None and not timeout > 0:
+        from automl_meta.exceptions import UsageError
+
+        raise UsageError(f"--timeout must be a positive number of seconds, got {timeout}")
+    cv = 5 if cv is None else cv
+    halving = True if halving is None else halving
     if fit is not None:  # a folder, or an input (through the model or its sidecar), is refused before the work
         from automl_meta.io.atomic import check_output_file
         from automl_meta.io.fitted_models import sidecar_path

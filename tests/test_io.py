@@ -119,6 +119,12 @@ def test_the_column_positions_pandas_writes_as_a_header_are_a_header(tmp_path):
     assert read_table(write(tmp_path, "two.csv", two)).shape == (21, 2)
 
 
+def test_a_header_that_repeats_a_name_is_refused_naming_it(tmp_path):
+    text = "a,b,a,y\n" + "".join(f"{i},{i % 3},{i % 5},{i % 2}\n" for i in range(20))
+    with pytest.raises(DatasetError, match=r"dup.csv: column names repeat in the header \('a'\); give every column its own name"):
+        read_table(write(tmp_path, "dup.csv", text))
+
+
 def test_headerless_numeric_file_gets_column_names(tmp_path):
     data = load_dataset(write(tmp_path, "h.csv", "".join(f"{i},{i * 2.5},{i % 2}\n" for i in range(20))))
     assert data.target == "col_2"

@@ -227,7 +227,10 @@ def test_evaluate_top_reports_real_scores_and_fits_the_best(metadb, churn_csv, t
 
 def test_timeout_without_evaluate_top_or_not_positive_is_refused_before_any_work(metadb, churn_csv):
     alone = _invoke("recommend", churn_csv, "--db", metadb, "--timeout", 5)
-    assert alone.exit_code == 2 and "--timeout limits the fits of --evaluate-top" in alone.stderr
+    assert alone.exit_code == 2 and "--timeout sets how --evaluate-top runs; add --evaluate-top K" in alone.stderr
+    for extra in (["--cv", 3], ["--no-halving"], ["--cv", 3, "--halving"]):
+        ignored = _invoke("recommend", churn_csv, "--db", metadb, *extra)
+        assert ignored.exit_code == 2 and "how --evaluate-top runs; add --evaluate-top K" in ignored.stderr, extra
     zero = _invoke("recommend", churn_csv, "--db", metadb, "--evaluate-top", 1, "--timeout", 0)
     assert zero.exit_code == 2 and "--timeout must be a positive number" in zero.stderr and zero.stdout == ""
 
@@ -529,6 +532,12 @@ def test_predict_scores_the_target_column_when_present(metadb, churn_csv, tmp_pa
     truth = make_mixed_frame(80, seed=7)["target"]
     assert doc["score"]["metric"] == "balanced_accuracy" and doc["score"]["n_rows"] == 80
     assert math.isclose(doc["score"]["value"], balanced_accuracy_score(truth, doc["predictions"]))
+
+
+def test_every_evaluated_learner_out_of_time_is_named_as_such_with_fit(metadb, churn_csv, tmp_path):
+    result = _invoke("recommend", churn_csv, "--db", metadb, "--evaluate-top", 2, "--timeout", 0.001, "--fit", tmp_path / "m.skops")
+    assert result.exit_code == 1 and not (tmp_path / "m.skops").exists()
+    assert "every evaluated learner ran out of time" in result.stderr and "larger --timeout" in " ".join(result.stderr.split())
 
 
 def test_evaluate_top_says_it_dropped_a_class_too_rare_for_the_folds_and_counts_the_rows_it_used(metadb, tmp_path):

@@ -267,6 +267,11 @@ def _read_text_table(text: str, kind: str, sep: str | None, name: str) -> pd.Dat
         raise DatasetError(f"{name}: cannot split the first lines into fields with delimiter {sep!r} ({exc}); try --sep") from None
     decimal, thousands = _sniff_numbers(rows, sep)
     header = 0 if _has_header(rows, decimal, thousands) else None
+    if header == 0:  # pandas would rename a repeated name (a, a.1): a column the file does not have
+        names = [f.strip() for f in rows[0] if f.strip()]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise DatasetError(f"{name}: column names repeat in the header ({', '.join(map(repr, repeated))}); give every column its own name")
     frame = _parse(text, sep, decimal, header, name, rows)
     if header is None:
         frame.columns = [f"col_{i}" for i in range(frame.shape[1])]
