@@ -391,7 +391,7 @@ class MetaModel(BaseEstimator):
     def interval_neighbors_(self) -> int:
         """How many training datasets :meth:`predict_interval` spans: ``n_neighbors``, or all of them if fewer."""
         check_is_fitted(self, "space_")
-        return max(1, min(int(self.n_neighbors), len(self.train_scores_)))
+        return max(1, min(int(self.n_neighbors), len(self.space_.index_)))
 
     def predict_interval(self, meta_X: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """``(low, high)``: each learner's lowest and highest real score on the ``n_neighbors``
