@@ -51,7 +51,7 @@ ProbeOption = Annotated[Path | None, typer.Option(
     "`recommend --probe` does, and evaluate the probe alone and the meta-model blended with it. Slow the "
     "first time (about 10-30 s per dataset); probes are cached, so a rerun or a resumed one is quick."
 )]
-ProbeSeedOption = Annotated[int, typer.Option("--probe-seed", min=0, help="Seed of the probes' subsamples and folds.")]
+ProbeSeedOption = Annotated[int | None, typer.Option("--probe-seed", min=0, help="Seed of the probes' subsamples and folds (default 0).")]
 ProbeWeightOption = Annotated[float | None, typer.Option(
     "--probe-weight", min=0.0, max=1.0, help="Weight of the probe's ranks in the blend (default: the one `recommend --probe` uses).")]
 JobsOption = Annotated[int, typer.Option(
@@ -108,7 +108,7 @@ def evaluate_command(
     forest: ForestOption = False,
     pairwise_rf: PairwiseOption = False,
     probe: ProbeOption = None,
-    probe_seed: ProbeSeedOption = 0,
+    probe_seed: ProbeSeedOption = None,
     probe_weight: ProbeWeightOption = None,
     jobs: JobsOption = 1,
     json: JsonOption = False,
@@ -121,6 +121,9 @@ def evaluate_command(
         raise UsageError("give either --db or --aslib, not both")
     if probe is not None and aslib is not None:
         raise UsageError("--probe reads the datasets of a meta-database from their files; an ASlib scenario has none: drop --probe")
+    given = [flag for flag, value in (("--probe-seed", probe_seed), ("--probe-weight", probe_weight)) if value is not None]
+    if given and probe is None:
+        raise UsageError(f"{' and '.join(given)} set{'s' if len(given) == 1 else ''} how --probe runs; add --probe FOLDER")
     if aslib is not None:
         from automl_meta.io.aslib import read_scenario
 
@@ -143,9 +146,10 @@ def evaluate_command(
             raise UsageError(f"the chosen datasets fall in fewer than 2 folds of cv.arff; {fix}")
     probed = None
     if probe is not None:
-        if probe_weight is None:
-            from automl_meta.selection.probe import PROBE_WEIGHT as probe_weight
-        meta_X, probed = _with_probes(path, task, meta_X, list(scores.columns), probe, probe_seed, jobs, quiet=json)
+        from automl_meta.selection.probe import PROBE_WEIGHT
+
+        probe_weight = PROBE_WEIGHT if probe_weight is None else probe_weight
+        meta_X, probed = _with_probes(path, task, meta_X, list(scores.columns), probe, probe_seed or 0, jobs, quiet=json)
     n_units = len(keep) if folds is None else int(folds.nunique())
     with progress_bar("selector evaluation", n_units, enabled=not json) as advance:
         report = evaluate_suite(meta_X, scores, maximize, folds=folds, seeds=range(seeds), log_scores=log_scores,

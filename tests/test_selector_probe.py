@@ -95,3 +95,5 @@ def test_probe_refuses_a_folder_without_the_files_a_changed_file_and_an_aslib_sc
     assert "mixed_1.csv: its data are not those the meta-database stored for mixed_1" in " ".join(changed.stderr.split())
     both = runner.invoke(app, ["selector", "evaluate", "--aslib", str(tmp_path), "--probe", str(data)])
     assert both.exit_code == 2 and "drop --probe" in both.stderr
+    alone = runner.invoke(app, ["selector", "evaluate", "--db", str(db), "--probe-weight", "0.5"])
+    assert alone.exit_code == 2 and "--probe-weight sets how --probe runs; add --probe FOLDER" in alone.stderr
