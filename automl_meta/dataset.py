@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -368,6 +369,9 @@ def category_strings(col: pd.Series) -> pd.Series:
     out = col.astype(object).copy()
     if not _is_boolean(col) and _head_is_numeric(col):
         as_num = pd.to_numeric(col[present], errors="coerce")
+        if pd.api.types.is_integer_dtype(as_num.dtype):  # exactly: through float64, integers past 2**53 would merge
+            out[present] = [str(v) for v in as_num.tolist()]
+            return out.where(present, np.nan)
         values = as_num.to_numpy(dtype=float)
         if as_num.notna().all() and np.all(np.isfinite(values)) and np.all(values == np.round(values)):
             out[present] = [str(int(v)) for v in values]
@@ -376,20 +380,23 @@ def category_strings(col: pd.Series) -> pd.Series:
     return out.where(present, np.nan)
 
 
-def label_values(original: pd.Series, labels: pd.Series, numeric: bool) -> dict:
+def label_values(original: pd.Series, labels: pd.Series) -> dict:
     """Each class label of ``labels`` (:func:`category_strings` of ``original``) -> the value the table held for it.
 
-    True/False targets give bools, number targets ints (integral values) or floats, and
-    text targets the label itself, so predictions can be given back as the table wrote them.
+    True/False give bools; numbers give ints (when every one is integral: 7.0 beside 3.0,
+    as a column of integers with a gap reads) or floats; anything else, digits written as
+    text included, gives the text as written (without surrounding spaces). So predictions
+    can be given back as the table held its labels.
     """
     pairs = pd.DataFrame({"label": labels.to_numpy(), "raw": original.to_numpy()}).dropna().drop_duplicates("label")
     if _is_boolean(original):
         return {label: bool(raw) for label, raw in zip(pairs["label"], pairs["raw"])}
-    if numeric:
-        as_float = pairs["raw"].astype(float)
-        integral = all(float(v).is_integer() for v in as_float)  # as category_strings decides: '2.0' beside '1.5'
-        return {label: int(v) if integral else float(v) for label, v in zip(pairs["label"], as_float)}
-    return {label: label for label in pairs["label"]}
+    raws = list(pairs["raw"])
+    if raws and all(isinstance(v, numbers.Number) and not isinstance(v, (bool, np.bool_)) for v in raws):
+        if all(isinstance(v, numbers.Integral) or float(v).is_integer() for v in raws):  # as category_strings decides
+            return {label: int(v) for label, v in zip(pairs["label"], raws)}
+        return {label: float(v) for label, v in zip(pairs["label"], raws)}
+    return {label: str(v).strip() for label, v in zip(pairs["label"], raws)}
 
 
 def make_dataset(
@@ -429,6 +436,7 @@ def make_dataset(
     if _holds_nested(y):
         raise DatasetError(f"{name}: target {target!r} holds lists or other nested values; give a column of labels or numbers")
     numeric_y = _as_number(y)
+    raw_y = y  # class labels come from these, not from the float64 copy (integers past 2**53 would merge)
     if numeric_y is not None:
         y = numeric_y
     if y.isna().all():
@@ -436,6 +444,7 @@ def make_dataset(
     keep = y.notna().to_numpy()
     rows_without_target = int((~keep).sum())
     frame, y = frame.loc[keep].reset_index(drop=True), y.loc[keep].reset_index(drop=True)
+    raw_y = raw_y.loc[keep].reset_index(drop=True)
     if len(frame) < MIN_ROWS:
         rows = f"{len(frame)} row" + ("" if len(frame) == 1 else "s")
         raise DatasetError(f"{name}: only {rows} with a target; at least {MIN_ROWS} are needed")
@@ -443,8 +452,8 @@ def make_dataset(
     task = infer_task(y) if task == "auto" else task
     values: dict = {}
     if task == "classification":
-        original, y = y, category_strings(y)
-        values = label_values(original, y, numeric=numeric_y is not None)
+        y = category_strings(raw_y)
+        values = label_values(raw_y, y)
         if y.nunique() < 2:
             raise DatasetError(f"{name}: target {target!r} has one class ({y.iloc[0]!r}); a classifier needs two or more")
     else:

@@ -378,8 +378,11 @@ def predict_command(
         print_json(payload)
         return
     out.print(f"{info['learner']} predictions of {escape(repr(info['target']))}")  # above the table, which may be narrower
-    # itertuples keeps each column's type (iterrows would show integer labels as 3.0000 beside the probabilities)
-    rows = [[fmt(v) if isinstance(v, float) else escape(str(v)) for v in row] for row in predictions.head(20).itertuples(index=False)]
+    # itertuples keeps each column's type (iterrows would show integer labels as 3.0000 beside the probabilities);
+    # a class label is shown as written (0.12345 and 0.12349 are two classes), a number rounded
+    label = info["task"] == "classification"
+    rows = [[fmt(v) if isinstance(v, float) and not (label and j == 0) else escape(str(v)) for j, v in enumerate(row)]
+            for row in predictions.head(20).itertuples(index=False)]
     headers = [escape(str(c)) for c in predictions.columns]
     headers, rows, dropped = fit_columns(headers, rows, optional=headers[:0:-1])  # probabilities, last class first
     out.print(sized_table(None, headers, rows, left=()))

@@ -119,7 +119,8 @@ def test_fit_recommended_predicts_raw_rows_and_saves_for_the_cli(frame, rec, tmp
     pd.testing.assert_frame_equal(again, predictions)
 
 
-@pytest.mark.parametrize("labels", [np.array([7, 3, -2]), np.array([True, False, True]), np.array([1.5, 2.0, 2.5])])
+@pytest.mark.parametrize("labels", [np.array([7, 3, -2]), np.array([True, False, True]), np.array([1.5, 2.0, 2.5]),
+                                    np.array(["1", "2", "3"], dtype=object)])
 def test_predictions_and_classes_are_the_labels_as_the_table_held_them(labels, tmp_path):
     from sklearn.metrics import balanced_accuracy_score
 

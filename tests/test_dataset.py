@@ -310,3 +310,20 @@ def test_category_columns_stay_categorical_whatever_their_labels():
     assert data.X["level"].iloc[14] == "14"
     with pytest.raises(DatasetError, match="is a category column, so it cannot be a regression target"):
         make_dataset(frame, task="regression")
+
+
+@pytest.mark.parametrize(("labels", "values"), [
+    (np.array([9007199254740993, 9007199254740992, 5]), {"9007199254740993": 9007199254740993, "9007199254740992": 9007199254740992, "5": 5}),
+    (pd.Series(["1", "2", "1"]), {"1": "1", "2": "2"}),  # digits held as text stay text
+    (pd.Categorical([7, -2, 7]), {"7": 7, "-2": -2}),
+    (np.array([7.0, 3.0, -2.0]), {"7": 7, "3": 3, "-2": -2}),  # integers with a gap read as floats
+    (np.array([1.5, 2.0, 2.5]), {"1.5": 1.5, "2.0": 2.0, "2.5": 2.5}),
+    (np.array([True, False, True]), {"True": True, "False": False}),
+])
+def test_class_labels_are_text_and_remember_the_value_the_table_held(labels, values):
+    frame = pd.DataFrame({"x": np.arange(30.0) % 7, "target": np.resize(np.asarray(labels, dtype=object), 30)})
+    if isinstance(labels, pd.Categorical):
+        frame["target"] = pd.Categorical(np.resize(np.asarray(labels), 30))
+    data = make_dataset(frame, task="classification")
+    assert data.label_values == values and data.y.nunique() == len(values)
+    assert sorted(data.y.unique()) == sorted(values)

@@ -573,6 +573,18 @@ def test_predict_gives_integer_class_labels_back_as_integers(metadb, tmp_path):
     assert first.split()[0] in ("7", "-2")  # not 7.0000
 
 
+def test_predict_shows_float_class_labels_as_written(metadb, tmp_path):
+    frame = make_mixed_frame(160, seed=14)
+    frame["target"] = frame["target"].map({"yes": 0.12345, "no": 0.12349})
+    data = tmp_path / "close.csv"
+    frame.to_csv(data, index=False)
+    model_path = tmp_path / "close.skops"
+    assert _invoke("recommend", data, "--db", metadb, "--task", "classification", "--fit", model_path).exit_code == 0
+    table = _invoke("predict", model_path, data)
+    shown = {line.split()[0] for line in table.stdout.splitlines() if line.strip().startswith("0.1")}
+    assert shown and shown <= {"0.12345", "0.12349"}, table.stdout
+
+
 def test_shipped_meta_model_is_used_when_it_matches_the_shipped_db(metadb, tmp_path, monkeypatch, caplog):
     """The shipped-artifact path, with the package folder redirected to a copy built here."""
     import shutil
