@@ -256,9 +256,7 @@ def export(
 
 
 def _scores(store, tasks: list[str], task: str | None, metric: str | None):
-    """The wide score table of ``metric`` for ``task``, or for every task that records ``metric``; refuses a task without it."""
-    import pandas as pd
-
+    """The wide score table of ``metric`` for ``task``, or for the one task that records ``metric``; refuses a task without it."""
     from automl_meta.exceptions import UsageError
 
     if metric is None:
@@ -275,7 +273,9 @@ def _scores(store, tasks: list[str], task: str | None, metric: str | None):
         where = f"{task} records" if task else "no task records"
         known = "; ".join(f"{t}: {', '.join(m)}" for t, m in recorded.items()) or "none yet"
         raise UsageError(f"{where} no {metric} scores; give a metric a task records ({known})")
-    return pd.concat([store.scores(metric, t) for t in having]).reset_index()
+    if len(having) > 1:  # one wide table per task: dataset names and learners are those of a task
+        raise UsageError(f"several tasks record {metric} scores ({', '.join(having)}); give --task")
+    return store.scores(metric, having[0]).reset_index()
 
 
 @group.command("manifest")

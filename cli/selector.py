@@ -117,6 +117,7 @@ def evaluate_command(
     from automl_meta.exceptions import UsageError
     from automl_meta.selection.suite import default_selectors, evaluate_suite
 
+    asked_metric = metric  # the probe measures the task's default metric unless one was asked for
     if db is not None and aslib is not None:
         raise UsageError("give either --db or --aslib, not both")
     if probe is not None and aslib is not None:
@@ -149,7 +150,7 @@ def evaluate_command(
         from automl_meta.selection.probe import PROBE_WEIGHT
 
         probe_weight = PROBE_WEIGHT if probe_weight is None else probe_weight
-        meta_X, probed = _with_probes(path, task, meta_X, list(scores.columns), probe, probe_seed or 0, jobs, quiet=json)
+        meta_X, probed = _with_probes(path, task, asked_metric, meta_X, list(scores.columns), probe, probe_seed or 0, jobs, quiet=json)
     n_units = len(keep) if folds is None else int(folds.nunique())
     with progress_bar("selector evaluation", n_units, enabled=not json) as advance:
         report = evaluate_suite(meta_X, scores, maximize, folds=folds, seeds=range(seeds), log_scores=log_scores,
@@ -167,15 +168,16 @@ def evaluate_command(
     _render(report)
 
 
-def _with_probes(path: Path, task: str, meta_X, learners: list[str], folder: Path, seed: int, jobs: int, quiet: bool):
-    """``meta_X`` with the ``probe:<learner>`` columns of every dataset's probe (cached), and the probe's summary."""
+def _with_probes(path: Path, task: str, metric: str | None, meta_X, learners: list[str], folder: Path, seed: int, jobs: int, quiet: bool):
+    """``meta_X`` with the ``probe:<learner>`` columns of every dataset's probe in ``metric`` (None: the task's default;
+    cached), and the probe's summary."""
     from automl_meta.io.probe_runs import ProbeSettings, probe_table
     from automl_meta.metadb import MetaDB
 
     with MetaDB.open(path) as store:
         datasets = store.datasets(task).set_index("name").loc[meta_X.index].reset_index()
     with progress_bar("probing datasets", len(datasets), enabled=not quiet) as advance:
-        table, summary = probe_table(datasets, folder, learners, ProbeSettings(seed=seed), n_jobs=jobs, progress=advance)
+        table, summary = probe_table(datasets, folder, learners, ProbeSettings(metric=metric, seed=seed), n_jobs=jobs, progress=advance)
     return meta_X.join(table), summary
 
 

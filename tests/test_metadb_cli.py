@@ -335,3 +335,19 @@ def test_db_export_mf_runs_names_each_dataset_and_keeps_to_the_task(two_task_db,
 def test_db_export_refuses_options_that_do_not_apply_to_the_table(two_task_db, tmp_path, extra, message):
     result = runner.invoke(app, ["db", "export", "--db", str(two_task_db), "--out", str(tmp_path / "x.csv"), *extra])
     assert result.exit_code == 2 and message in result.stderr and not (tmp_path / "x.csv").exists()
+
+
+def test_db_export_scores_of_a_metric_several_tasks_record_asks_for_the_task(shared_dir, tmp_path):
+    scenarios = [shared_dir / "aslib" / name for name in ("SAT11-HAND", "CSP-2010")]
+    if not all(s.is_dir() for s in scenarios):
+        pytest.skip("needs ../shared/aslib/SAT11-HAND and CSP-2010")
+    path = tmp_path / "two.sqlite"
+    for scenario in scenarios:
+        assert runner.invoke(app, ["db", "build", "--source", f"aslib:{scenario}", "--db", str(path), "--quiet"]).exit_code == 0
+    args = ["db", "export", "--db", str(path), "--table", "scores", "--metric", "runtime"]
+    refused = runner.invoke(app, [*args, "--out", str(tmp_path / "all.csv")])
+    assert refused.exit_code == 2 and not (tmp_path / "all.csv").exists()
+    assert "several tasks record runtime scores (aslib:CSP-2010, aslib:SAT11-HAND); give --task" in " ".join(refused.stderr.split())
+    one = runner.invoke(app, [*args, "--task", "aslib:CSP-2010", "--out", str(tmp_path / "csp.csv")])
+    assert one.exit_code == 0, one.stderr
+    assert len(pd.read_csv(tmp_path / "csp.csv")) == 2024

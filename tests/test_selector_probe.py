@@ -52,10 +52,13 @@ def test_probe_adds_the_probe_and_the_blend_leaves_the_baselines_as_they_were_an
         assert probed["selectors"][name]["mean"] == plain["selectors"][name]["mean"], name
     assert probed["n_meta_features"] == plain["n_meta_features"]
     info = probed["probe"]
-    assert (info["probed"], info["cached"], info["weight"]) == (6, 0, 0.85)
+    assert (info["probed"], info["cached"], info["weight"], info["metric"]) == (6, 0, 0.85, None)
     records = [json.loads(line) for line in open(info["file"])]
     assert sorted(r["dataset"] for r in records) == sorted(f"{k}_{i}" for k in ("mixed", "synth") for i in range(3))
     assert all(set(r["scores"]) == set(LEARNERS) for r in records)
+
+    lower = _evaluate(db, "--probe", data, "--metric", "log_loss", "--max-datasets", "3")  # the probe measures the metric asked for
+    assert lower["probe"]["metric"] == "log_loss" and "log-loss" in lower["probe"]["file"] and lower["probe"]["probed"] == 3
 
     again = _evaluate(db, "--probe", data, "--probe-weight", "0.5")
     assert (again["probe"]["probed"], again["probe"]["cached"], again["probe"]["weight"]) == (0, 6, 0.5)
@@ -71,19 +74,42 @@ def test_each_row_of_the_probe_table_is_that_datasets_own_probe(built, tmp_path)
     data, db = built
     with MetaDB.open(db) as store:
         datasets = store.datasets("classification")
-    settings = ProbeSettings(rows=100, draws=1, seed=3)
+    settings = ProbeSettings(metric="log_loss", rows=100, draws=1, seed=3)
     table, summary = probe_table(datasets, data, list(LEARNERS), settings, cache_dir=tmp_path)
     assert list(table.index) == list(datasets["name"]) and summary["probed"] == len(datasets)
+    assert "log-loss" in summary["file"]
     for name in ("mixed_2", "synth_0"):
         direct = probe_scores(load_dataset(data / f"{name}.csv", task="classification", name=name), list(LEARNERS),
-                              rows=100, draws=1, random_state=3, n_jobs=1)
+                              rows=100, draws=1, random_state=3, n_jobs=1, metric="log_loss")
         assert table.loc[name].to_numpy() == pytest.approx(direct.scores.to_numpy(), nan_ok=True), name
+
+
+def test_the_probe_cache_keeps_every_learner_probed_and_probes_only_those_missing(built, tmp_path):
+    from automl_meta.io.probe_runs import ProbeSettings, probe_table
+    from automl_meta.metadb import MetaDB
+
+    data, db = built
+    with MetaDB.open(db) as store:
+        datasets = store.datasets("classification").head(2)
+    settings = ProbeSettings(rows=100, draws=1)
+    first, summary = probe_table(datasets, data, ["dummy", "decision_tree"], settings, cache_dir=tmp_path)
+    assert summary["probed"] == 2
+    other, summary = probe_table(datasets, data, ["decision_tree", "gaussian_nb"], settings, cache_dir=tmp_path)
+    assert summary["probed"] == 2  # gaussian_nb only
+    records = [json.loads(line) for line in open(summary["file"])]
+    assert [sorted(r["scores"]) for r in records[2:]] == [["gaussian_nb"], ["gaussian_nb"]]
+    assert other["probe:decision_tree"].tolist() == first["probe:decision_tree"].tolist()
+    again, summary = probe_table(datasets, data, ["dummy", "decision_tree", "gaussian_nb"], settings, cache_dir=tmp_path)
+    assert (summary["probed"], summary["cached"]) == (0, 2)
+    assert again["probe:gaussian_nb"].tolist() == other["probe:gaussian_nb"].tolist()
 
 
 def test_probe_refuses_a_folder_without_the_files_a_changed_file_and_an_aslib_scenario(built, tmp_path):
     import shutil
 
     data, db = built
+    a_file = runner.invoke(app, ["selector", "evaluate", "--db", str(db), "--probe", str(data / "mixed_0.csv")])
+    assert a_file.exit_code == 2 and "a file, not a folder" in a_file.stderr
     missing = runner.invoke(app, ["selector", "evaluate", "--db", str(db), "--probe", str(tmp_path)])
     assert missing.exit_code == 2
     assert "6 of the 6 datasets have no file there" in " ".join(missing.stderr.split())

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from automl_meta.selection.probe import PROBE_BUDGET, PROBE_CV, PROBE_DRAWS, PRO
 class ProbeSettings:
     """How each dataset is probed: those of ``recommend --probe`` unless changed."""
 
+    metric: str | None = None  # None: the task's default (balanced_accuracy, r2)
     rows: int = PROBE_ROWS
     cv: int = PROBE_CV
     draws: int = PROBE_DRAWS
@@ -38,7 +40,8 @@ class ProbeSettings:
     budget: float = PROBE_BUDGET
 
     def file_name(self) -> str:
-        return (f"probes_rows{self.rows}_cv{self.cv}_draws{self.draws}_seed{self.seed}"
+        metric = "" if self.metric is None else f"{re.sub(r'[^A-Za-z0-9]+', '-', self.metric)}_"
+        return (f"probes_{metric}rows{self.rows}_cv{self.cv}_draws{self.draws}_seed{self.seed}"
                 f"_timeout{self.timeout:g}_budget{self.budget:g}.jsonl")
 
 
@@ -52,7 +55,8 @@ def probe_cache_dir() -> Path:
 def dataset_files(datasets: pd.DataFrame, folder: Path) -> dict[str, Path]:
     """Dataset name -> its file in ``folder``, for the datasets of a folder build; refuses the others by name."""
     if not Path(folder).is_dir():
-        raise UsageError(f"--probe {folder}: no such folder; give the folder the meta-database was built from (its dir: source)")
+        what = "a file, not a folder" if Path(folder).exists() else "no such folder"
+        raise UsageError(f"--probe {folder}: {what}; give the folder the meta-database was built from (its dir: source)")
     not_files = datasets[~datasets["source"].astype(str).str.startswith("dir:")]
     if len(not_files):
         raise UsageError(f"--probe reads each dataset from its file, but {len(not_files)} datasets come from "
@@ -67,14 +71,21 @@ def dataset_files(datasets: pd.DataFrame, folder: Path) -> dict[str, Path]:
 
 
 def _cached(path: Path) -> dict[str, dict]:
-    """Content hash -> the last probe record stored for it (a line cut short by a kill is skipped)."""
+    """Content hash -> every learner's probe score stored for it, later lines first, and the seconds they took.
+
+    Databases with other learners probe the same data for other learners; each line
+    holds those probed then, so a dataset's lines together hold all of them. A line
+    cut short by a kill is skipped.
+    """
     records: dict[str, dict] = {}
     if path.exists():
         for line in path.read_text().splitlines():
             try:
                 record = json.loads(line)
-                records[record["content_hash"]] = record
-            except (json.JSONDecodeError, KeyError, TypeError):
+                known = records.setdefault(record["content_hash"], {"scores": {}, "seconds": 0.0})
+                known["scores"].update(record["scores"])
+                known["seconds"] += float(record["seconds"])
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
                 continue
     return records
 
@@ -105,23 +116,26 @@ def probe_table(
     table_rows, probed, seconds = {}, 0, []
     with path.open("a") as sink:
         for row in datasets.itertuples():
-            record = cached.get(str(row.content_hash))
-            if record is None or not set(learners) <= set(record["scores"]):
+            known = cached.setdefault(str(row.content_hash), {"scores": {}, "seconds": 0.0})
+            missing = [name for name in learners if name not in known["scores"]]
+            if missing:  # only the learners no earlier probe of these data ran
                 start = time.perf_counter()
                 data = load_dataset(files[row.name], task=row.task, name=row.name)
                 if data.content_hash() != row.content_hash:
                     raise UsageError(f"{files[row.name]}: its data are not those the meta-database stored for {row.name} "
                                      "(the file changed since the build); rebuild the database from this folder, or give the folder it was built from")
-                probe = probe_scores(data, learners, rows=settings.rows, cv=settings.cv, timeout=settings.timeout, n_jobs=n_jobs,
-                                     random_state=settings.seed, budget=settings.budget, draws=settings.draws)
+                probe = probe_scores(data, missing, rows=settings.rows, cv=settings.cv, metric=settings.metric, timeout=settings.timeout,
+                                     n_jobs=n_jobs, random_state=settings.seed, budget=settings.budget, draws=settings.draws)
                 record = {"dataset": row.name, "content_hash": row.content_hash, "task": row.task, "rows": probe.rows,
                           "seconds": time.perf_counter() - start,
                           "scores": {name: (None if math.isnan(value) else value) for name, value in probe.scores.items()}}
                 sink.write(json.dumps(record) + "\n")
                 sink.flush()
+                known["scores"].update(record["scores"])
+                known["seconds"] += record["seconds"]
                 probed += 1
-            seconds.append(float(record["seconds"]))
-            table_rows[row.name] = {PROBE_PREFIX + name: record["scores"].get(name) for name in learners}
+            seconds.append(known["seconds"])
+            table_rows[row.name] = {PROBE_PREFIX + name: known["scores"][name] for name in learners}
             if progress is not None:
                 progress(1)
     table = pd.DataFrame.from_dict(table_rows, orient="index", columns=[PROBE_PREFIX + name for name in learners]).astype(float)
