@@ -318,7 +318,7 @@ def _warn_diverged_tasks(diverged: int, tasks: int, what: str, advice: str = "lo
 
 
 def _rebuild_splits(manifest: dict, data: Path | None, target, sep, day_first, dev):
-    from automl_meta.exceptions import UsageError
+    from automl_meta.exceptions import DatasetError, UsageError
     from automl_meta.neural.few_shot import check_input_columns, check_rebuilt_tasks
     from automl_meta.neural.task_sources import make_task_source
 
@@ -329,16 +329,23 @@ def _rebuild_splits(manifest: dict, data: Path | None, target, sep, day_first, d
     task_data = _task_data(source, data, target, sep, day_first)
     if source == "tabular":
         check_input_columns(manifest, list((task_data[0] if isinstance(task_data, list) else task_data).X.columns))
-    splits = make_task_source(
-        source,
-        task_data,
-        ways=tasks["ways"],
-        shots=tasks["shots"],
-        queries=tasks["queries"],
-        device=dev,
-        bn_mode=manifest["bn_mode"],
-        split_seed=tasks.get("split_seed", 0),
-    )
+    try:
+        splits = make_task_source(
+            source,
+            task_data,
+            ways=tasks["ways"],
+            shots=tasks["shots"],
+            queries=tasks["queries"],
+            device=dev,
+            bn_mode=manifest["bn_mode"],
+            split_seed=tasks.get("split_seed", 0),
+        )
+    except DatasetError:  # its advice (fewer shots...) is meta-train's: here the episodes are the init's
+        if source != "tabular":
+            raise
+        raise UsageError(f"the init's {tasks['ways']}-way {tasks['shots']}-shot episodes ({tasks['queries']} queries: "
+                         f"{tasks['shots'] + tasks['queries']} rows a class) cannot be drawn from {data}; "
+                         "give the --data it was meta-trained on") from None
     check_rebuilt_tasks(manifest, splits)
     return splits
 

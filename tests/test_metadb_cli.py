@@ -165,6 +165,15 @@ def test_dataset_folder_names_strip_table_and_compression_suffixes(tmp_path):
     assert [(e.name, e.task) for e in entries] == [("a", "auto"), ("b", "regression")]
 
 
+def test_a_manifest_row_may_name_the_file_and_a_row_that_matches_none_is_named(tmp_path, caplog):
+    (tmp_path / "MANIFEST.csv").write_text("name,task,target\nt2.csv,classification,lbl\nt9,regression,\n")
+    (tmp_path / "t2.csv").write_text("a,lbl,z\n1,p,0.5\n")
+    with caplog.at_level("WARNING", logger="automl_meta"):
+        entries = list_dataset_folder(tmp_path)
+    assert [(e.name, e.task, e.target) for e in entries] == [("t2", "classification", "lbl")]
+    assert "the manifest lists 1 name(s) that match no file of the folder (t9)" in caplog.text
+
+
 def test_db_manifest_finalize_ships_a_rollback_journal_file(weka_db, tmp_path):
     import shutil
     import sqlite3

@@ -209,6 +209,19 @@ def test_meta_eval_refuses_a_table_whose_held_out_rows_changed(tmp_path):
     assert "held-out test rows differ" in result.stderr and "give the same --data" in result.stderr
 
 
+def test_meta_eval_on_a_table_too_small_for_the_inits_episodes_asks_for_the_meta_train_data(tmp_path):
+    data = tmp_path / "classes.csv"
+    _frame().to_csv(data, index=False)
+    init = _meta_train(["tabular", "--data", str(data), *EPISODES], tmp_path / "tab.pt")
+    small = tmp_path / "small.csv"
+    _frame(n_classes=12, rows=3, seed=5).to_csv(small, index=False)  # 3 rows a class: an episode takes 2 + 2
+    result = runner.invoke(app, ["meta-eval", str(init), "--data", str(small), "--tasks", "2", "--device", "cpu"])
+    assert result.exit_code == 2, result.stderr
+    text = " ".join(result.stderr.split())
+    assert f"the init's 3-way 2-shot episodes (2 queries: 4 rows a class) cannot be drawn from {small}" in text
+    assert "give the --data it was meta-trained on" in text and "--shots" not in text
+
+
 def test_meta_eval_still_reads_an_init_written_before_the_held_out_data_was_recorded(tmp_path):
     data = tmp_path / "classes.csv"
     _frame().to_csv(data, index=False)

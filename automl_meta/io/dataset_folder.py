@@ -3,9 +3,10 @@
 Every CSV/TSV (optionally compressed), parquet and ARFF file in the folder is a
 dataset, named after its file without the table and compression suffixes. A
 ``MANIFEST.csv`` (PMLB style: ``name,task,...``, optionally ``target``) gives the
-task (and target) of the datasets it lists; datasets it does not list use the
-usual rules (target column ``target``/``class``/``label``/``y`` or the last one;
-task inferred).
+task (and target) of the datasets it lists, each named by its dataset name or
+its file name (``t2`` or ``t2.csv``); datasets it does not list use the usual
+rules (target column ``target``/``class``/``label``/``y`` or the last one; task
+inferred), and names it lists that match no file are named in a warning.
 """
 
 from __future__ import annotations
@@ -89,15 +90,22 @@ def list_dataset_folder(folder: str | Path) -> list[FolderEntry]:
     if not folder.is_dir():
         raise DatasetError(f"{folder}: not a folder; give dir:PATH with a folder of CSV/TSV/parquet/ARFF files")
     manifest = read_manifest(folder)
-    entries = []
+    entries, matched = [], set()
     for path in sorted(folder.iterdir()):
         if path.name in MANIFEST_NAMES or path.name.startswith(".") or not is_table_file(path):
             continue
         name = dataset_name(path)
-        info = manifest.get(name, {})
+        key = name if name in manifest else path.name  # a row may name the file (t2.csv) or the dataset (t2)
+        info = manifest.get(key, {})
+        matched.add(key)
         entries.append(FolderEntry(name=name, path=path, task=info.get("task", "auto"), target=info.get("target")))
     if not entries:
         raise DatasetError(f"{folder}: no CSV, TSV, parquet or ARFF files in this folder")
+    stray = sorted(set(manifest) - matched)
+    if stray:
+        shown = ", ".join(stray[:5]) + (f" and {len(stray) - 5} more" if len(stray) > 5 else "")
+        logger.warning("%s: the manifest lists %d name(s) that match no file of the folder (%s); their rows are not used",
+                       folder, len(stray), shown)
     unlisted = [e.name for e in entries if manifest and e.name not in manifest]
     if unlisted:
         logger.info("%s: %d datasets are not in the manifest; their task is inferred", folder, len(unlisted))
