@@ -173,6 +173,7 @@ def make_executor(jobs: int = 1, dask: str | None = None, scheduler: str | None 
             client = Client(scheduler, timeout="20s")
         except OSError as exc:
             raise UsageError(f"cannot reach the Dask scheduler at {scheduler} ({exc}); is `dask scheduler` running?") from None
+        _quiet_loggers("distributed", level=logging.WARNING)  # the client's INFO lines (a comm closed by Ctrl-C) are not news
         return JoblibExecutor(client=client)
     import dask
 
@@ -183,18 +184,22 @@ def make_executor(jobs: int = 1, dask: str | None = None, scheduler: str | None 
     with _sigint_ignored():
         cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
                                silence_logs=logging.CRITICAL, env={"OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"})
-    return JoblibExecutor(client=Client(cluster), cluster=cluster)
+    client = Client(cluster)
+    # the client's INFO lines are not news: Ctrl-C closes its comm from under the send loop, which logged
+    # "Batched Comm Closed" with a traceback before the executor's close could quiet it
+    _quiet_loggers("distributed", level=logging.WARNING)
+    return JoblibExecutor(client=client, cluster=cluster)
 
 
-def _quiet_loggers(*prefixes: str) -> None:
-    """No records at all from these loggers and their children (some set their own level) from now on.
+def _quiet_loggers(*prefixes: str, level: int = logging.CRITICAL + 1) -> None:
+    """No records below ``level`` from these loggers and their children (some set their own level) from now on.
 
-    Above CRITICAL: a scheduler still running when the client's connection closes logs a
-    CRITICAL "Closed comm ... while trying to write" with its traceback.
+    By default none at all, above CRITICAL: a scheduler still running when the client's
+    connection closes logs a CRITICAL "Closed comm ... while trying to write" with its traceback.
     """
     names = [n for n in logging.root.manager.loggerDict if n.split(".")[0] in prefixes]
     for name in (*prefixes, *names):
-        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+        logging.getLogger(name).setLevel(level)
 
 
 @contextmanager
