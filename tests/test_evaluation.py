@@ -220,6 +220,24 @@ def test_multiclass_roc_auc_is_one_vs_rest_macro():
     assert res.result("lda").scores["roc_auc"][0] == pytest.approx(expected)
 
 
+def test_multiclass_roc_auc_of_a_forest_with_tied_probabilities_is_scikit_learns_exactly():
+    """A forest's rows sum to 1 or 1 - 1e-16; dividing them by their sum untied equal probabilities."""
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(200, 5))
+    frame = pd.DataFrame(X, columns=list("abcde"))
+    frame["cls"] = np.array(["p", "q", "r", "s"])[np.digitize(X[:, 0] + 0.3 * rng.normal(size=200), [-1, 0, 1.2])]
+    dataset = make_dataset(frame, target="cls")
+    res = evaluate(dataset, learners=["random_forest"], cv=5)
+    from sklearn.metrics import roc_auc_score
+
+    expected = []
+    for train, test in make_folds(dataset, cv=5, random_state=0):
+        model = LEARNERS["random_forest"].build(dataset, 0).fit(dataset.X.iloc[train], dataset.y.iloc[train])
+        proba = model.predict_proba(dataset.X.iloc[test])
+        expected.append(roc_auc_score(dataset.y.iloc[test], proba, multi_class="ovr", average="macro"))
+    assert res.result("random_forest").scores["roc_auc"] == pytest.approx(expected, rel=0, abs=1e-12)
+
+
 def test_metric_of_the_other_task_is_refused(binary):
     with pytest.raises(UsageError, match="metric 'rmse' does not apply to classification"):
         evaluate(binary, learners=["dummy"], metric="rmse")
