@@ -177,8 +177,18 @@ def subsample(dataset, max_rows: int, random_state=0, min_per_class: int = 5):
 
 
 def _drop_rare_classes(dataset, cv: int, notes: list[str]):
-    """Remove classes with fewer rows than folds, or lower ``cv`` when that would leave one class."""
+    """Remove classes with fewer rows than folds, or lower ``cv`` when that would leave one class.
+
+    Classes of a single row, which no split can hold out and train on, go first; then the
+    rule above applies to the rest (3, 1 and 20 rows with 5 folds: the 1 goes, then 3 folds).
+    """
     counts = dataset.y.value_counts()
+    single = counts[counts < 2]
+    if not single.empty and len(counts) - len(single) >= 2:
+        shown = ", ".join(repr(c) for c in single.index)
+        notes.append(f"dropped {len(single)} rows of classes with a single row: {shown}")
+        dataset = _take(dataset, np.flatnonzero(~dataset.y.isin(single.index).to_numpy()))
+        counts = dataset.y.value_counts()
     rare = counts[counts < cv]
     if rare.empty:
         return dataset, cv
@@ -189,7 +199,8 @@ def _drop_rare_classes(dataset, cv: int, notes: list[str]):
         return _take(dataset, np.flatnonzero(keep)), cv
     smallest = int(counts.min())
     if smallest < 2:
-        raise DatasetError(f"{dataset.name}: a class has a single row; cross-validation needs at least 2 rows per class")
+        raise DatasetError(f"{dataset.name}: class {counts.idxmin()!r} has a single row and only one other class has more; "
+                           "cross-validation needs two classes of at least 2 rows: add rows of another class")
     notes.append(f"cv reduced from {cv} to {smallest} folds: class {counts.idxmin()!r} has only {smallest} rows")
     return dataset, smallest
 

@@ -18,7 +18,7 @@ from sklearn.pipeline import make_pipeline
 
 from automl_meta.dataset import make_dataset
 from automl_meta.evaluation import METRICS, default_metric, evaluate, make_folds
-from automl_meta.exceptions import LearnerError, UsageError
+from automl_meta.exceptions import DatasetError, LearnerError, UsageError
 from automl_meta.learners import LEARNERS, LearnerSpec
 from automl_meta.learners.preprocessing import tabular_preprocessor
 from conftest import make_mixed_frame
@@ -258,6 +258,17 @@ def test_classes_with_fewer_rows_than_folds_are_dropped_with_a_note():
     assert res.cv == 5 and res.n_rows == 117 and res.n_rows_original == 120
     assert any("'rare' (3)" in note for note in res.notes)
     assert res.result("lda").status == "ok"
+
+
+def test_a_single_row_class_is_dropped_first_then_the_rest_gets_fewer_folds():
+    frame = make_mixed_frame(24, seed=8)
+    frame["target"] = ["x"] * 20 + ["y"] * 3 + ["z"]
+    res = evaluate(make_dataset(frame, target="target"), learners=["dummy"], cv=5)
+    assert (res.cv, res.n_rows) == (3, 23)
+    assert res.notes[-2:] == ("dropped 1 rows of classes with a single row: 'z'", "cv reduced from 5 to 3 folds: class 'y' has only 3 rows")
+    frame["target"] = ["x"] * 23 + ["z"]
+    with pytest.raises(DatasetError, match="class 'z' has a single row and only one other class has more"):
+        evaluate(make_dataset(frame, target="target"), learners=["dummy"], cv=5)
 
 
 def test_a_binary_target_with_a_tiny_class_gets_fewer_folds_instead():
