@@ -131,6 +131,17 @@ def progress_bar(description: str, total: int | None, enabled: bool = True) -> I
         yield advance
 
 
+def profile_line(profile) -> str | None:
+    """One dim line on what reading the table changed (dates, columns left out, rows without a target), or None."""
+    dates = [f"{d} ({profile.date_formats[d]})" if d in profile.date_formats else d for d in profile.dates]
+    said = [f"dates as numeric parts: {', '.join(dates)}"] if dates else []
+    said += [f"ignored as ID-like: {', '.join(profile.id_like)}"] if profile.id_like else []
+    said += [f"ignored as constant: {', '.join(profile.constant)}"] if profile.constant else []
+    said += [f"ignored as nested (lists, mappings): {', '.join(profile.nested)}"] if profile.nested else []
+    said += [f"{profile.rows_without_target} rows without a target dropped"] if profile.rows_without_target else []
+    return f"[dim]{escape('; '.join(said))} (automl-meta metafeatures shows the rest)[/]" if said else None
+
+
 def fmt(value: Any, digits: int = 4) -> str:
     """A number for a table cell (blank for missing)."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):

@@ -20,6 +20,7 @@ from automl_meta.cli._common import (
     out,
     positive_finite,
     print_json,
+    profile_line,
     progress_bar,
     sized_table,
 )
@@ -88,15 +89,18 @@ def evaluate_command(
             on_result=lambda r: advance(1, description=f"{r.learner}: {r.status}"),
         )
     if json_output:
-        print_json({"dataset": dataset.name, **result.as_dict()})
+        print_json({"dataset": dataset.name, "target": dataset.target, **result.as_dict(), "columns": dataset.profile.as_dict()})
         return
     _render(dataset, result)
 
 
 def _render(dataset, result) -> None:
     direction = "higher" if result.greater_is_better else "lower"
+    line = profile_line(dataset.profile)
+    if line:
+        out.print(line)
     title = (
-        f"{escape(dataset.name)}: {result.task}, {result.n_rows} rows x {result.n_features} features, "
+        f"{escape(dataset.name)}: {result.task} (target {escape(repr(dataset.target))}), {result.n_rows} rows x {result.n_features} features, "
         f"{result.cv}-fold{f' x {result.repeats}' if result.repeats > 1 else ''} CV, {result.metric} ({direction} is better)"
     )
     rows = []

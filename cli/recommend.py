@@ -23,6 +23,7 @@ from automl_meta.cli._common import (
     fmt,
     out,
     print_json,
+    profile_line,
     progress_bar,
     sized_table,
 )
@@ -203,13 +204,9 @@ def _render(rec, selector, top: int, explain: bool, total: float, profile=None) 
         f"[bold]{escape(rec.dataset)}[/]: {rec.n_rows} rows, {rec.n_features} features, {rec.task} (target {escape(repr(rec.target))}); "
         f"meta-features in {rec.metafeature_seconds:.2f} s" + (" (cached)" if rec.metafeatures_cached else "")
     )
-    if profile is not None and (profile.dates or profile.id_like or profile.constant or profile.nested):
-        dates = [f"{d} ({profile.date_formats[d]})" if d in profile.date_formats else d for d in profile.dates]
-        said = [f"dates as numeric parts: {', '.join(dates)}"] if dates else []
-        said += [f"ignored as ID-like: {', '.join(profile.id_like)}"] if profile.id_like else []
-        said += [f"ignored as constant: {', '.join(profile.constant)}"] if profile.constant else []
-        said += [f"ignored as nested (lists, mappings): {', '.join(profile.nested)}"] if profile.nested else []
-        out.print(f"[dim]{escape('; '.join(said))} (automl-meta metafeatures shows the rest)[/]")
+    line = profile_line(profile) if profile is not None else None
+    if line:
+        out.print(line)
     scale = "" if rec.score_scale == "metric" else f" ({rec.score_scale})"
     shown = rec.top(top)
     headers = ["rank", "learner", "predicted"]

@@ -51,6 +51,20 @@ def test_evaluate_prints_a_ranked_table(csv_file):
     assert "lda" in lines[0] and "dummy" in lines[1]
 
 
+def test_evaluate_names_its_target_and_what_reading_left_out(tmp_path):
+    frame = make_mixed_frame(60, seed=2).assign(const=1.0)
+    frame.loc[:4, "target"] = None
+    data = tmp_path / "quiet.csv"
+    frame.to_csv(data, index=False)
+    table = runner.invoke(app, ["evaluate", str(data), "--learners", "dummy"], terminal_width=200)
+    assert table.exit_code == 0, table.stderr
+    text = " ".join(table.stdout.split())
+    assert "ignored as constant: const; 5 rows without a target dropped" in text and "(target 'target')" in text
+    payload = json.loads(runner.invoke(app, ["evaluate", str(data), "--learners", "dummy", "--json"]).stdout)
+    assert payload["target"] == "target" and payload["n_rows"] == 55
+    assert payload["columns"]["constant"] == ["const"] and payload["columns"]["rows_without_target"] == 5
+
+
 def test_evaluate_max_rows_is_recorded(csv_file):
     result = runner.invoke(app, ["evaluate", str(csv_file), "--learners", "dummy", "--cv", "3", "--max-rows", "60", "--json"])
     assert result.exit_code == 0, result.stderr
