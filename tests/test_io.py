@@ -119,10 +119,12 @@ def test_the_column_positions_pandas_writes_as_a_header_are_a_header(tmp_path):
     assert read_table(write(tmp_path, "two.csv", two)).shape == (21, 2)
 
 
-def test_a_header_that_repeats_a_name_is_refused_naming_it(tmp_path):
-    text = "a,b,a,y\n" + "".join(f"{i},{i % 3},{i % 5},{i % 2}\n" for i in range(20))
-    with pytest.raises(DatasetError, match=r"dup.csv: column names repeat in the header \('a'\); give every column its own name"):
-        read_table(write(tmp_path, "dup.csv", text))
+def test_a_header_that_repeats_a_name_is_read_with_a_warning_naming_it(tmp_path, caplog):
+    text = "a,b,a,y\n" + "".join(f"{i},{i % 3},{i % 5},{i % 2}\n" for i in range(20))  # as PMLB's schizo repeats 'target'
+    with caplog.at_level("WARNING", logger="automl_meta"):
+        frame = read_table(write(tmp_path, "dup.csv", text))
+    assert frame.columns.tolist() == ["a", "b", "a.1", "y"] and frame["a.1"].tolist()[:3] == [0, 1, 2]
+    assert "dup.csv: column names repeat in the header ('a'); the later ones are read as 'a.1'" in caplog.text
 
 
 def test_headerless_numeric_file_gets_column_names(tmp_path):

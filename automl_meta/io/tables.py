@@ -26,6 +26,7 @@ import csv
 import gzip
 import io
 import itertools
+import logging
 import lzma
 import re
 import warnings
@@ -36,6 +37,8 @@ import pandas as pd
 
 from automl_meta.dataset import NA_VALUES, Dataset, is_text, make_dataset
 from automl_meta.exceptions import DatasetError, UsageError
+
+logger = logging.getLogger(__name__)
 
 DELIMITERS = [",", ";", "\t", "|"]
 WHITESPACE = r"\s+"  # pandas' separator for columns apart by runs of spaces or tabs
@@ -267,11 +270,12 @@ def _read_text_table(text: str, kind: str, sep: str | None, name: str) -> pd.Dat
         raise DatasetError(f"{name}: cannot split the first lines into fields with delimiter {sep!r} ({exc}); try --sep") from None
     decimal, thousands = _sniff_numbers(rows, sep)
     header = 0 if _has_header(rows, decimal, thousands) else None
-    if header == 0:  # pandas would rename a repeated name (a, a.1): a column the file does not have
+    if header == 0:  # pandas renames a repeated name (a, a.1): say so, since the file has no column a.1
         names = [f.strip() for f in rows[0] if f.strip()]
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
-            raise DatasetError(f"{name}: column names repeat in the header ({', '.join(map(repr, repeated))}); give every column its own name")
+            logger.warning("%s: column names repeat in the header (%s); the later ones are read as %s",
+                           name, ", ".join(map(repr, repeated)), ", ".join(repr(f"{n}.1") for n in repeated))
     frame = _parse(text, sep, decimal, header, name, rows)
     if header is None:
         frame.columns = [f"col_{i}" for i in range(frame.shape[1])]
