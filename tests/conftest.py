@@ -93,3 +93,34 @@ def make_mixed_frame(n: int = 200, seed: int = 0, task: str = "classification") 
 @pytest.fixture
 def mixed_frame() -> pd.DataFrame:
     return make_mixed_frame()
+
+
+SIX_TABLE_LEARNERS = ("dummy", "logistic_regression", "decision_tree", "gaussian_nb")
+
+
+def synthetic_classes(i: int) -> pd.DataFrame:
+    """Two classes 'a' and 'b' from scikit-learn's make_classification, harder as ``i`` grows."""
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(150, n_features=4 + 2 * i, n_informative=2 + i, flip_y=0.05 * i, random_state=i)
+    frame = pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])])
+    frame["target"] = np.where(y == 1, "a", "b")
+    return frame
+
+
+def build_six_table_db(root: Path) -> tuple[Path, Path]:
+    """Six small classification files (mixed_0-2, synth_0-2) and the meta-database `db build` makes of them: (folder, db)."""
+    from typer.testing import CliRunner
+
+    from automl_meta.cli.main import app
+
+    data = root / "data"
+    data.mkdir()
+    for i in range(3):
+        make_mixed_frame(120 + 40 * i, seed=i).to_csv(data / f"mixed_{i}.csv", index=False)
+        synthetic_classes(i).to_csv(data / f"synth_{i}.csv", index=False)
+    db = root / "meta.sqlite"
+    result = CliRunner().invoke(app, ["db", "build", "--source", f"dir:{data}", "--db", str(db), "--cv", "3", "--max-rows", "200",
+                                      "--learners", ",".join(SIX_TABLE_LEARNERS), "--quiet"])
+    assert result.exit_code == 0, result.output
+    return data, db

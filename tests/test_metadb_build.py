@@ -456,13 +456,19 @@ def test_a_file_gone_since_the_folder_was_listed_keeps_its_results_and_counts_as
     assert _rows(db_path) == before
 
 
-def test_redo_from_one_source_keeps_the_other_sources_scores_stale_and_says_how_to_recompute_them(reference, tmp_path, env, caplog):
-    folder, db_path = _copy_reference(reference, tmp_path)
+def _second_source(tmp_path, db_path) -> tuple[Path, str]:
+    """A second folder, holding 'delta', built into ``db_path`` with its command recorded: (folder, command)."""
     other = tmp_path / "other"
     other.mkdir()
     make_mixed_frame(60, seed=4).to_csv(other / "delta.csv", index=False)
     command = f"automl-meta db build --source dir:{other} --db {db_path}"
     build_metadb(f"dir:{other}", db_path, OPTIONS, command=command)
+    return other, command
+
+
+def test_redo_from_one_source_keeps_the_other_sources_scores_stale_and_says_how_to_recompute_them(reference, tmp_path, env, caplog):
+    folder, db_path = _copy_reference(reference, tmp_path)
+    other, command = _second_source(tmp_path, db_path)
     _age_learner(db_path, "knn")
     knn_on_delta = "SELECT s.metric, s.mean, e.protocol FROM scores s JOIN evaluations e USING (dataset_id, learner_id)" \
                    " JOIN datasets d ON d.id = s.dataset_id JOIN learners l ON l.id = s.learner_id WHERE d.name = 'delta' AND l.name = 'knn'"
@@ -565,11 +571,7 @@ def test_redo_metafeatures_re_extracts_those_of_another_extractor_version_and_a_
 
 def test_redo_metafeatures_from_one_source_names_the_older_ones_of_another_and_how_to_re_extract_them(reference, tmp_path, env, caplog):
     folder, db_path = _copy_reference(reference, tmp_path)
-    other = tmp_path / "other"
-    other.mkdir()
-    make_mixed_frame(60, seed=4).to_csv(other / "delta.csv", index=False)
-    command = f"automl-meta db build --source dir:{other} --db {db_path}"
-    build_metadb(f"dir:{other}", db_path, OPTIONS, command=command)
+    other, command = _second_source(tmp_path, db_path)
     with MetaDB.open(db_path, readonly=False) as db, db.transaction() as conn:
         conn.execute("UPDATE mf_runs SET extractor_version = 'old' WHERE dataset_id IN (SELECT id FROM datasets WHERE name IN ('beta', 'delta'))")
     options = BuildOptions(**{**OPTIONS.__dict__, "redo": ("metafeatures",)})

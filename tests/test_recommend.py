@@ -16,7 +16,6 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.datasets import make_classification
 from typer.testing import CliRunner
 
 from automl_meta.cli.main import app
@@ -28,36 +27,16 @@ from automl_meta.io.metadb_resolve import load_selector
 from automl_meta.metafeatures import extract_metafeatures
 from automl_meta.recommend import evaluate_top, fit_winner, halving_schedule, recommend
 from automl_meta.selection import MetaModel
-from conftest import make_mixed_frame
+from conftest import SIX_TABLE_LEARNERS, build_six_table_db, make_mixed_frame, synthetic_classes
 
 runner = CliRunner()
-LEARNERS = ("dummy", "logistic_regression", "decision_tree", "gaussian_nb")
-
-
-def _synthetic(i: int) -> pd.DataFrame:
-    X, y = make_classification(150, n_features=4 + 2 * i, n_informative=2 + i, flip_y=0.05 * i, random_state=i)
-    frame = pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])])
-    frame["target"] = np.where(y == 1, "a", "b")
-    return frame
+LEARNERS = SIX_TABLE_LEARNERS
 
 
 @pytest.fixture(scope="module")
 def metadb(tmp_path_factory):
     """A six-dataset classification meta-database built by `db build`."""
-    folder = tmp_path_factory.mktemp("metadb")
-    data = folder / "data"
-    data.mkdir()
-    for i in range(3):
-        make_mixed_frame(120 + 40 * i, seed=i).to_csv(data / f"mixed_{i}.csv", index=False)
-        _synthetic(i).to_csv(data / f"synth_{i}.csv", index=False)
-    db = folder / "meta.sqlite"
-    result = runner.invoke(
-        app,
-        ["db", "build", "--source", f"dir:{data}", "--db", str(db), "--cv", "3", "--max-rows", "200",
-         "--learners", ",".join(LEARNERS), "--quiet"],
-    )
-    assert result.exit_code == 0, result.output
-    return db
+    return build_six_table_db(tmp_path_factory.mktemp("metadb"))[1]
 
 
 @pytest.fixture
@@ -397,7 +376,7 @@ def test_recommend_extracts_the_meta_feature_groups_the_database_was_built_with(
     data = tmp_path / "data"
     data.mkdir()
     for i in range(3):
-        _synthetic(i).to_csv(data / f"synth_{i}.csv", index=False)
+        synthetic_classes(i).to_csv(data / f"synth_{i}.csv", index=False)
     db = tmp_path / "narrow.sqlite"
     built = _invoke("db", "build", "--source", f"dir:{data}", "--db", db, "--cv", "2", "--max-rows", "100",
                     "--learners", "dummy,gaussian_nb", "--mf-groups", "general,statistical", "--quiet")

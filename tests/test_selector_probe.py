@@ -4,37 +4,21 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
-import pandas as pd
 import pytest
-from sklearn.datasets import make_classification
 from typer.testing import CliRunner
 
 from automl_meta.cli.main import app
-from conftest import make_mixed_frame
+from conftest import SIX_TABLE_LEARNERS as LEARNERS
+from conftest import build_six_table_db, make_mixed_frame
 
 runner = CliRunner()
-LEARNERS = ("dummy", "logistic_regression", "decision_tree", "gaussian_nb")
 BASELINES = ("meta-model", "SBS", "kNN (auto-sklearn)", "1-NN simple (FLAML)", "random")
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """Six small classification files and the meta-database `db build` made of them: (folder, db)."""
-    root = tmp_path_factory.mktemp("probe")
-    data = root / "data"
-    data.mkdir()
-    for i in range(3):
-        make_mixed_frame(120 + 40 * i, seed=i).to_csv(data / f"mixed_{i}.csv", index=False)
-        X, y = make_classification(150, n_features=4 + 2 * i, n_informative=2 + i, flip_y=0.05 * i, random_state=i)
-        frame = pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])])
-        frame["target"] = np.where(y == 1, "a", "b")
-        frame.to_csv(data / f"synth_{i}.csv", index=False)
-    db = root / "meta.sqlite"
-    result = runner.invoke(app, ["db", "build", "--source", f"dir:{data}", "--db", str(db), "--cv", "3", "--max-rows", "200",
-                                 "--learners", ",".join(LEARNERS), "--quiet"])
-    assert result.exit_code == 0, result.output
-    return data, db
+    return build_six_table_db(tmp_path_factory.mktemp("probe"))
 
 
 def _evaluate(db, *extra):
