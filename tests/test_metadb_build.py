@@ -402,6 +402,14 @@ def _drop_evaluations(db_path: Path, name: str) -> None:
             conn.execute(f"DELETE FROM {table} WHERE dataset_id = (SELECT id FROM datasets WHERE name = ?)", (name,))
 
 
+def _restore_and_rerun(path: Path, saved: bytes, db_path: Path, reference) -> None:
+    """Put the deleted file back and rerun: the missing results are computed, as the reference build has them."""
+    path.write_bytes(saved)
+    again = build_metadb(f"dir:{path.parent}", db_path, OPTIONS)
+    assert (again["done"], again["failed"], again["evaluations_added"]) == (3, 0, len(LEARNERS))
+    assert _rows(db_path) == _rows(reference[1])
+
+
 def test_a_file_deleted_during_a_build_counts_as_failed_and_stores_no_learner_failure(reference, tmp_path, env):
     folder, db_path = _copy_reference(reference, tmp_path)
     _drop_evaluations(db_path, "alpha")
@@ -416,10 +424,7 @@ def test_a_file_deleted_during_a_build_counts_as_failed_and_stores_no_learner_fa
     assert "alpha.csv" in summary["failures"][0]["reason"] and summary["failures"][0]["reason"].endswith("a rerun computes them")
     with MetaDB.open(db_path) as db:
         assert "alpha" not in set(db.evaluations()["dataset"])  # no learner "failed" for want of its data
-    (folder / "alpha.csv").write_bytes(saved)
-    again = build_metadb(f"dir:{folder}", db_path, OPTIONS)
-    assert (again["done"], again["failed"], again["evaluations_added"]) == (3, 0, len(LEARNERS))
-    assert _rows(db_path) == _rows(reference[1])
+    _restore_and_rerun(folder / "alpha.csv", saved, db_path, reference)
 
 
 def test_a_new_file_deleted_during_its_first_build_is_stored_as_failed_and_its_rerun_makes_it_usable(reference, tmp_path, env):
@@ -436,10 +441,7 @@ def test_a_new_file_deleted_during_its_first_build_is_stored_as_failed_and_its_r
         assert "alpha" not in db.usable_datasets() and db.info()["n_failed_datasets"] == 1
         failed = db.datasets(include_failed=True).set_index("name").loc["alpha"]
         assert failed["status"] == "failed" and "alpha.csv" in failed["reason"]
-    (folder / "alpha.csv").write_bytes(saved)
-    again = build_metadb(f"dir:{folder}", db_path, OPTIONS)
-    assert (again["done"], again["failed"], again["evaluations_added"]) == (3, 0, len(LEARNERS))
-    assert _rows(db_path) == _rows(reference[1])
+    _restore_and_rerun(folder / "alpha.csv", saved, db_path, reference)
 
 
 def test_a_file_gone_since_the_folder_was_listed_keeps_its_results_and_counts_as_failed(reference, tmp_path, env):
