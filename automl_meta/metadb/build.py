@@ -31,7 +31,15 @@ from typing import Callable, Sequence
 
 from automl_meta.metadb.changed_files import check_files, refuse_changed_files, settle_changed_files
 from automl_meta.metadb.parallel import WorkerLost, map_surviving_crashes
-from automl_meta.metadb.task_learners import TaskLearner, check_learner_names, portfolio, redo_command, register_task, shown_names
+from automl_meta.metadb.task_learners import (
+    TaskLearner,
+    by_source,
+    check_learner_names,
+    portfolio,
+    redo_command,
+    register_task,
+    shown_names,
+)
 from automl_meta.metadb.units import (
     METAFEATURES, REDO_METAFEATURES, UNAVAILABLE, BuildOptions, DatasetRef, describe_unit, failed_dataset, lost_unit_record, run_unit,
 )
@@ -355,11 +363,7 @@ def _metafeatures_to_extract(db, datasets, options) -> set[int]:
 
 def _warn_older_elsewhere(db, older: set, version: str) -> None:
     """Name, per source, the datasets outside this build whose meta-features are older: this build leaves them."""
-    sources: dict[str, tuple[list, str | None]] = {}
-    for name, source, command in sorted(db.dataset_origins(older).values()):
-        names, known = sources.setdefault(source, ([], None))
-        sources[source] = ([*names, name], known or command)
-    for source, (names, command) in sorted(sources.items()):
+    for source, (names, command) in by_source(sorted(db.dataset_origins(older).values())).items():
         logger.warning("the meta-features of %s (source %s) come from another extractor version than %s, and this build "
                        "does not re-extract them; to do so run: %s",
                        shown_names(names), source, version, redo_command(db, source, command, REDO_METAFEATURES))

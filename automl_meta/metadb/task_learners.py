@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from automl_meta.exceptions import LearnerError
 from automl_meta.metadb.units import BuildOptions
@@ -109,15 +109,19 @@ def _warn_stale(db, task: str, learner: str, learner_id: int, stale: set, own: s
     if here:
         logger.warning("%s: the stored scores of %s on %s come from an older definition of that learner; "
                        "rerun with --redo %s to recompute them", task, learner, shown_names(here), learner)
-    elsewhere: dict[str, tuple[list, str | None]] = {}
-    for dataset_id in sorted(stale - own):
-        name, source, command = origins[dataset_id]
-        names, known = elsewhere.setdefault(source, ([], None))
-        elsewhere[source] = ([*names, name], known or command)
-    for source, (names, command) in sorted(elsewhere.items()):
+    for source, (names, command) in by_source(origins[d] for d in sorted(stale - own)).items():
         logger.warning("%s: the stored scores of %s on %s (source %s) come from an older definition of that learner, "
                        "and this build does not recompute them; to recompute them run: %s",
                        task, learner, shown_names(sorted(names)), source, redo_command(db, source, command, learner))
+
+
+def by_source(origins: Iterable[tuple[str, str, str | None]]) -> dict[str, tuple[list[str], str | None]]:
+    """(dataset name, source, build command) rows grouped by source: source -> (its names, the first command known), sorted."""
+    grouped: dict[str, tuple[list[str], str | None]] = {}
+    for name, source, command in origins:
+        names, known = grouped.setdefault(source, ([], None))
+        grouped[source] = ([*names, name], known or command)
+    return dict(sorted(grouped.items()))
 
 
 def shown_names(names: Sequence[str], shown: int = 10) -> str:
