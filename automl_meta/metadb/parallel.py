@@ -72,6 +72,7 @@ class JoblibExecutor:
 
     def close(self) -> None:
         if self.client is not None:
+            _DASK_LOG_GATE.threshold = logging.CRITICAL + 1
             _quiet_loggers("distributed", "tornado", "asyncio")  # a close mid-way (Ctrl-C) logs what it cut off: not news
             self.client.close()
         if self.cluster is not None:
@@ -173,7 +174,7 @@ def make_executor(jobs: int = 1, dask: str | None = None, scheduler: str | None 
             client = Client(scheduler, timeout="20s")
         except OSError as exc:
             raise UsageError(f"cannot reach the Dask scheduler at {scheduler} ({exc}); is `dask scheduler` running?") from None
-        _quiet_loggers("distributed", level=logging.WARNING)  # the client's INFO lines (a comm closed by Ctrl-C) are not news
+        _gate_dask_logs()
         return JoblibExecutor(client=client)
     import dask
 
@@ -185,10 +186,38 @@ def make_executor(jobs: int = 1, dask: str | None = None, scheduler: str | None 
         cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
                                silence_logs=logging.CRITICAL, env={"OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"})
     client = Client(cluster)
-    # the client's INFO lines are not news: Ctrl-C closes its comm from under the send loop, which logged
-    # "Batched Comm Closed" with a traceback before the executor's close could quiet it
-    _quiet_loggers("distributed", level=logging.WARNING)
+    _gate_dask_logs()
     return JoblibExecutor(client=client, cluster=cluster)
+
+
+class _LogGate(logging.Filter):
+    """Drops records below ``threshold``; put on Dask's own stream handlers.
+
+    A filter, not a level: distributed sets and restores its handlers' levels itself
+    (a LocalCluster's ``silence_logs`` is undone when it closes), and under load a
+    Ctrl-C's "Batched Comm Closed" INFO record, with its traceback, got through a
+    logger level set for it.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.threshold = logging.WARNING
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= self.threshold
+
+
+_DASK_LOG_GATE = _LogGate()
+
+
+def _gate_dask_logs() -> None:
+    """Let only warnings and errors through Dask's stream handlers in this process (none once an executor closes)."""
+    _DASK_LOG_GATE.threshold = logging.WARNING
+    _quiet_loggers("distributed", level=logging.WARNING)
+    for name in [n for n in logging.root.manager.loggerDict if n.split(".")[0] in ("distributed", "tornado", "asyncio")]:
+        for handler in getattr(logging.getLogger(name), "handlers", ()):
+            if _DASK_LOG_GATE not in handler.filters:
+                handler.addFilter(_DASK_LOG_GATE)
 
 
 def _quiet_loggers(*prefixes: str, level: int = logging.CRITICAL + 1) -> None:
