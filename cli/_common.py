@@ -131,6 +131,19 @@ def progress_bar(description: str, total: int | None, enabled: bool = True) -> I
         yield advance
 
 
+def refuse_without(main: str, given: bool, add: str, options: dict[str, Any]) -> None:
+    """Refuse, by name, the ``options`` that only shape how ``main`` runs when ``main`` is not ``given``.
+
+    ``options``: flag -> value, None where the user left it out; ``add`` is what to add
+    (``--evaluate-top K``). Ignored silently, they would let a user think they took effect.
+    """
+    named = [flag for flag, value in options.items() if value is not None]
+    if named and not given:
+        from automl_meta.exceptions import UsageError
+
+        raise UsageError(f"{' and '.join(named)} set{'s' if len(named) == 1 else ''} how {main} runs; add {add}")
+
+
 def profile_line(profile) -> str | None:
     """One dim line on what reading the table changed (dates, columns left out, rows without a target), or None."""
     dates = [f"{d} ({profile.date_formats[d]})" if d in profile.date_formats else d for d in profile.dates]

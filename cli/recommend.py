@@ -25,6 +25,7 @@ from automl_meta.cli._common import (
     print_json,
     profile_line,
     progress_bar,
+    refuse_without,
     sized_table,
 )
 
@@ -109,11 +110,8 @@ def recommend_command(
 ) -> None:
     """Rank the candidate learners for DATA from its meta-features, before running any of them."""
     start = time.perf_counter()
-    given = [flag for flag, value in (("--timeout", timeout), ("--cv", cv), ("--halving/--no-halving", halving)) if value is not None]
-    if given and not evaluate_top:  # checked before the work starts
-        from automl_meta.exceptions import UsageError
-
-        raise UsageError(f"{' and '.join(given)} set{'s' if len(given) == 1 else ''} how --evaluate-top runs; add --evaluate-top K")
+    refuse_without("--evaluate-top", bool(evaluate_top), "--evaluate-top K",  # checked before the work starts
+                   {"--timeout": timeout, "--cv": cv, "--halving/--no-halving": halving})
     if timeout is not None and not timeout > 0:
         from automl_meta.exceptions import UsageError
 

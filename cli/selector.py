@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from automl_meta.cli._common import JsonOption, err, fit_columns, fmt, out, print_json, progress_bar, sized_table
+from automl_meta.cli._common import JsonOption, err, fit_columns, fmt, out, print_json, progress_bar, refuse_without, sized_table
 
 group = typer.Typer(
     help="Evaluate the meta-model against baselines on held-out datasets, and train the shipped meta-model.",
@@ -122,9 +122,7 @@ def evaluate_command(
         raise UsageError("give either --db or --aslib, not both")
     if probe is not None and aslib is not None:
         raise UsageError("--probe reads the datasets of a meta-database from their files; an ASlib scenario has none: drop --probe")
-    given = [flag for flag, value in (("--probe-seed", probe_seed), ("--probe-weight", probe_weight)) if value is not None]
-    if given and probe is None:
-        raise UsageError(f"{' and '.join(given)} set{'s' if len(given) == 1 else ''} how --probe runs; add --probe FOLDER")
+    refuse_without("--probe", probe is not None, "--probe FOLDER", {"--probe-seed": probe_seed, "--probe-weight": probe_weight})
     if aslib is not None:
         from automl_meta.io.aslib import read_scenario
 
