@@ -308,16 +308,15 @@ class MetaDB:
         rows = self.conn.execute(f"SELECT name, id, task, content_hash, {source} FROM datasets WHERE status = 'ok' ORDER BY id DESC").fetchall()
         return {name: StoredDataset(int(dataset_id), task, content, hashed) for name, dataset_id, task, content, hashed in rows}
 
-    def fail_if_empty(self, dataset_id: int, reason: str) -> bool:
+    def fail_if_empty(self, dataset_id: int, reason: str) -> None:
         """Mark a dataset failed, with ``reason``, if nothing is stored for it (its data went away before any result).
 
         A later build that loads it makes it usable again (:meth:`add_dataset`).
         """
         with self.transaction() as conn:
-            cursor = conn.execute(
+            conn.execute(
                 "UPDATE datasets SET status = 'failed', reason = ? WHERE id = ? AND id NOT IN (SELECT dataset_id FROM mf_runs)"
                 " AND id NOT IN (SELECT dataset_id FROM evaluations)", (reason, dataset_id))
-            return cursor.rowcount > 0
 
     def set_source_hash(self, dataset_id: int, source_hash: str) -> None:
         """Record what a stored dataset is read from now (its file was saved again with the same data)."""
