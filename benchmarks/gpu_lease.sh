@@ -2,7 +2,8 @@
 # GPU figures of the neural module in one call of under 10 minutes on one H100/H200.
 #
 #   AUTOML_META_OMNIGLOT=DIR LOG_DIR=DIR benchmarks/gpu_lease.sh [LANE ...]
-#   THROUGHPUT=0 benchmarks/gpu_lease.sh maml-20w1s:420 reptile-5w1s:300   # the second lease
+#   THROUGHPUT=0 benchmarks/gpu_lease.sh maml-20w1s-q15:420 reptile-5w1s:300   # the second lease
+#   THROUGHPUT=0 TOTAL=575 benchmarks/gpu_lease.sh maml-20w1s   # 20-way alone, what the third lease ran through omniglot.py --deadline
 #   SMOKE=1 AUTOML_META_OMNIGLOT=../shared/omniglot benchmarks/gpu_lease.sh   # CPU check of the plumbing (eager), ~1 min
 #
 # 1. Alone on the GPU (unless THROUGHPUT=0): meta-iterations per second of
@@ -11,7 +12,7 @@
 # 2. Then the lanes side by side on the same GPU (so each runs slower than it
 #    would alone, and its it/s says so). A lane is CONFIG[:SECONDS] (without
 #    SECONDS, the configuration's own budget), or several joined by commas to
-#    run one after another (benchmarks/omniglot.py configurations). Default, the first lease's plan: maml-20w1s:330,
+#    run one after another (benchmarks/omniglot.py configurations). Default, the first lease's plan: maml-20w1s-q15:330,
 #    maml-5w1s:150,maml-5w5s:110 and reptile-5w1s:170. Each run is compiled
 #    with CUDA graphs (falling back by itself), trained for its budget and
 #    tested on 600 tasks; every lane shortens its training so that its test
@@ -30,7 +31,7 @@ mkdir -p "$LOG_DIR"
 COMPILE=(--compile "${COMPILE_MODE:-reduce-overhead}")
 [ "${COMPILE_MODE:-}" = "0" ] && COMPILE=()
 LANES=("$@")
-[ ${#LANES[@]} -eq 0 ] && LANES=(maml-20w1s:330 maml-5w1s:150,maml-5w5s:110 reptile-5w1s:170)
+[ ${#LANES[@]} -eq 0 ] && LANES=(maml-20w1s-q15:330 maml-5w1s:150,maml-5w5s:110 reptile-5w1s:170)
 if [ "${SMOKE:-0}" = "1" ]; then
   DEV=(--device cpu) ; SMALL=(--tasks 8 --meta-batch 2) ; SECONDS_SIDE=2 COMPILE=() ; SMOKE_SECONDS=5
   export OMP_NUM_THREADS=1
