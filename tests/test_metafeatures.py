@@ -371,6 +371,52 @@ def test_quantile_summaries_match_pymfes_definition_and_are_restored():
     assert (SUMMARY_METHODS["quantiles"], SUMMARY_METHODS["nanquantiles"]) == originals
 
 
+def _box_sd_ratio(groups: list[np.ndarray]) -> float:
+    """SD ratio from its textbook definition (Michie et al. 1994): exp(M / (p * sum(n_i - 1))), M = (1 - c) * sum (n_i - 1) log(|S| / |S_i|)."""
+    p, k = groups[0].shape[1], len(groups)
+    dofs = [len(g) - 1 for g in groups]
+    covs = [np.atleast_2d(np.cov(g, rowvar=False)) for g in groups]
+    pooled = sum(d * c for d, c in zip(dofs, covs)) / sum(dofs)
+    c = (2 * p * p + 3 * p - 1) / (6 * (p + 1) * (k - 1)) * (sum(1 / d for d in dofs) - 1 / sum(dofs))
+    m = (1 - c) * sum(d * np.log(np.linalg.det(pooled) / np.linalg.det(s)) for d, s in zip(dofs, covs))
+    return float(np.exp(m / (p * sum(dofs))))
+
+
+@pytest.mark.parametrize("attributes", [1, 3, 6, 7])
+def test_sd_ratio_is_box_m_of_each_class_with_its_own_size_whatever_the_names(attributes):
+    from automl_meta.metafeatures.pymfe_swaps import ft_sd_ratio
+
+    rng = np.random.default_rng(attributes)
+    sizes, scales = (30, 55, 90), (1.0, 2.0, 0.5)
+    groups = [rng.normal(scale=s, size=(n, attributes)) @ rng.normal(size=(attributes, attributes)) for n, s in zip(sizes, scales)]
+    N = np.vstack(groups)
+    y = np.repeat(np.array(["a", "b", "c"]), sizes)
+    expected = _box_sd_ratio(groups)
+    assert np.isfinite(expected) and expected > 1  # unequal covariances
+    assert ft_sd_ratio(None, N, y) == pytest.approx(expected, rel=1e-10)
+    renamed = np.array(["c", "a", "b"])[np.searchsorted(["a", "b", "c"], y)]  # the same classes under other names
+    assert ft_sd_ratio(None, N, renamed) == pytest.approx(expected, rel=1e-10)
+    assert np.isnan(ft_sd_ratio(None, N[:, [0] * (attributes + 1)], y))  # a repeated column: singular covariances, undefined
+
+
+def test_sd_ratio_equals_pymfes_where_its_flip_does_no_harm_and_is_swapped_in():
+    from pymfe.statistical import MFEStatistical
+
+    from automl_meta.metafeatures.pymfe_swaps import fast_pymfe, ft_sd_ratio
+
+    rng = np.random.default_rng(11)
+    y = np.repeat([0, 1], 60)  # equal class sizes and 4 attributes: pymfe's reordering changes nothing
+    N = rng.normal(size=(120, 4)) * np.where(y[:, None] == 1, 2.0, 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = MFEStatistical.ft_sd_ratio(N, y)
+    assert ft_sd_ratio(None, N, y) == pytest.approx(expected, rel=1e-10)
+    original = MFEStatistical.__dict__["ft_sd_ratio"]
+    with fast_pymfe():
+        assert MFEStatistical.ft_sd_ratio(N[:, :3], y) == pytest.approx(ft_sd_ratio(None, N[:, :3], y), rel=1e-12)
+    assert MFEStatistical.__dict__["ft_sd_ratio"] is original
+
+
 @pytest.mark.parametrize(("classes", "attributes"), [(2, 4), (3, 6), (12, 5), (7, 3)])
 def test_closed_form_canonical_correlations_match_pymfes_iterative_ones(classes, attributes):
     from pymfe.statistical import MFEStatistical

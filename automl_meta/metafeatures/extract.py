@@ -42,10 +42,11 @@ from automl_meta.numbers import check_seed
 
 logger = logging.getLogger(__name__)
 
+# 6: sd_ratio without pymfe 0.4.4's flip of the class covariances (it was wrong or missing);
 # 5: a point mass at a regression target's minimum is a stratum of its own (zero-inflated targets were one
 #    class), the relative group gives pymfe's *.relative ranks (it gave landmarking's values);
 # 4: fewer rows per class past 200 classes, no pairwise complexity past 30; 3: closed-form can_cor
-EXTRACTOR_VERSION = "5"
+EXTRACTOR_VERSION = "6"
 MAX_ROWS = 2000
 MAX_COLS = 64
 MAX_ROWS_COSTLY = 1000

@@ -1,4 +1,4 @@
-"""Faster replacements for four slow pymfe helpers, and two that NumPy 2 broke, swapped in while we extract.
+"""Faster replacements for four slow pymfe helpers, two that NumPy 2 broke and one that is wrong, swapped in while we extract.
 
 * Info-theory: pymfe calls ``pd.crosstab`` once per column (``class_conc``, the
   joint entropies behind ``mut_inf``) and once per attribute pair
@@ -24,6 +24,10 @@
   extraction on a 5,000 x 500 table (2,000 x 64 sampled).
   :func:`precompute_landmarking_kfolds` fits those seeded trees in threads,
   so the ranks are the same.
+* Statistical: ``sd_ratio`` (Box's M) paired the class covariance matrices
+  with the wrong class sizes and negated their determinants for 2 or 3 mod 4
+  attributes, so it was wrong or missing: :func:`ft_sd_ratio` is the formula
+  without that flip.
 * Summaries: pymfe's ``quantiles`` and ``nanquantiles`` pass ``interpolation=``
   to ``np.quantile``, a keyword NumPy 2.4 refuses, so every feature summarized
   by them was missing. :func:`sum_quantiles` and :func:`sum_nanquantiles` pass
@@ -124,6 +128,42 @@ def calc_can_cors(cls, N: np.ndarray, y: np.ndarray, max_iter: int = 500) -> np.
     return can_cors
 
 
+def ft_sd_ratio(cls, N: np.ndarray, y: np.ndarray, ddof: int = 1, classes=None, class_freqs=None) -> float:
+    """pymfe's SD ratio (``MFEStatistical.ft_sd_ratio``, from Box's M test), each class's covariance beside its own size.
+
+    pymfe 0.4.4 flips its stack of class covariance matrices along the first
+    two axes before use. That pairs each matrix with another class's size, so
+    the value changes when two class names are swapped, and it reverses the
+    rows of every matrix, which negates the determinant when the attributes
+    number 2 or 3 mod 4, so the value came back missing there (71 of the 79
+    PMLB classification tables). Here the formula is pymfe's, term for term,
+    without the flip, and log-determinants come from ``slogdet`` (no overflow
+    on hundreds of attributes). A class covariance or the pooled one that is
+    not positive definite (a class with no more rows than attributes, an
+    attribute constant within a class) leaves the statistic undefined: NaN, as
+    pymfe gives for an infinite M.
+    """
+    N = np.asarray(N, dtype=float)
+    y = np.asarray(y).ravel()
+    if classes is None or class_freqs is None:
+        classes, class_freqs = np.unique(y, return_counts=True)
+    n_rows, n_cols = N.shape
+    n_classes = len(classes)
+    weights = np.asarray(class_freqs, dtype=float) - 1.0
+    if n_classes < 2 or n_cols == 0 or (weights <= 0).any():
+        return float("nan")
+    covariances = np.array([np.atleast_2d(np.cov(N[y == c], rowvar=False, ddof=ddof)) for c in classes])
+    pooled = np.tensordot(weights, covariances, axes=1) / (n_rows - n_classes)
+    gamma = 1.0 - ((2.0 * n_cols**2 + 3.0 * n_cols - 1.0) / (6.0 * (n_cols + 1.0) * (n_classes - 1.0))) * (
+        np.sum(1.0 / weights) - 1.0 / (n_rows - n_classes))
+    pooled_sign, pooled_logdet = np.linalg.slogdet(pooled)
+    signs, logdets = np.linalg.slogdet(covariances)
+    if pooled_sign <= 0 or (signs <= 0).any() or not np.isfinite(logdets).all():
+        return float("nan")
+    m_factor = gamma * ((n_rows - n_classes) * pooled_logdet - weights @ logdets)
+    return float(np.exp(m_factor / (n_cols * (n_rows - n_classes))))
+
+
 def landmark_threads() -> int:
     """:data:`LANDMARK_THREADS`, or fewer where ``OMP_NUM_THREADS`` caps the process (parallel database builds set 1)."""
     try:
@@ -189,7 +229,7 @@ def _replacements() -> dict:
 
     return {
         MFEInfoTheory: {"_calc_conc": calc_conc, "_calc_joint_ent": calc_joint_ent},
-        MFEStatistical: {"_calc_can_cors": calc_can_cors},
+        MFEStatistical: {"_calc_can_cors": calc_can_cors, "ft_sd_ratio": ft_sd_ratio},
         MFELandmarking: {"precompute_landmarking_kfolds": precompute_landmarking_kfolds},
     }
 
