@@ -358,16 +358,26 @@ def date_parts(name: str, values: pd.Series, varying_only: bool = True) -> dict[
     return {k: v for k, v in out.items() if not varying_only or v.nunique(dropna=True) > 1}
 
 
+ZERO_LED_INTEGER = r"\s*[-+]?0\d+\s*"  # 007, 02139: a code written with a leading zero, not the number 7
+
+
+def _zero_led_text(col: pd.Series) -> bool:
+    """A text column holding some integer written with a leading zero (``007``): codes, kept as written."""
+    return not pd.api.types.is_numeric_dtype(col.dtype) and bool(col.dropna().astype(str).str.fullmatch(ZERO_LED_INTEGER).any())
+
+
 def category_strings(col: pd.Series) -> pd.Series:
     """Values as category labels: integer-valued numbers as '3' (not '3.0'), anything else ``str`` without surrounding spaces.
 
     The one conversion for categorical features and class labels, at training and at
     prediction time alike (a saved model's classes must match a new table's labels).
-    Padded exports write ``"yes "`` beside ``"yes"``: one label, not two.
+    Padded exports write ``"yes "`` beside ``"yes"``: one label, not two. Text
+    digits with a leading zero somewhere in the column (``007`` beside ``7``)
+    stay as written: ``007`` and ``7`` are two labels.
     """
     present = col.notna()
     out = col.astype(object).copy()
-    if not _is_boolean(col) and _head_is_numeric(col):
+    if not _is_boolean(col) and _head_is_numeric(col) and not _zero_led_text(col):
         as_num = pd.to_numeric(col[present], errors="coerce")
         if pd.api.types.is_integer_dtype(as_num.dtype):  # exactly: through float64, integers past 2**53 would merge
             out[present] = [str(v) for v in as_num.tolist()]

@@ -315,6 +315,7 @@ def test_category_columns_stay_categorical_whatever_their_labels():
 @pytest.mark.parametrize(("labels", "values"), [
     (np.array([9007199254740993, 9007199254740992, 5]), {"9007199254740993": 9007199254740993, "9007199254740992": 9007199254740992, "5": 5}),
     (pd.Series(["1", "2", "1"]), {"1": "1", "2": "2"}),  # digits held as text stay text
+    (pd.Series(["007", "7", "010"]), {"007": "007", "7": "7", "010": "010"}),  # a leading zero: codes, as written
     (pd.Categorical([7, -2, 7]), {"7": 7, "-2": -2}),
     (np.array([7.0, 3.0, -2.0]), {"7": 7, "3": 3, "-2": -2}),  # integers with a gap read as floats
     (np.array([1.5, 2.0, 2.5]), {"1.5": 1.5, "2.0": 2.0, "2.5": 2.5}),

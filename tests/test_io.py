@@ -127,6 +127,15 @@ def test_a_header_that_repeats_a_name_is_read_with_a_warning_naming_it(tmp_path,
     assert "dup.csv: column names repeat in the header ('a'); the later ones are read as 'a.1'" in caplog.text
 
 
+def test_integers_written_with_leading_zeros_are_read_as_written(tmp_path):
+    rows = "".join(f"{i * 0.5},{['02139', '10001', '94105'][i % 3]},{i % 11},{['007', '010', '7'][i % 3]}\n" for i in range(30))
+    frame = read_table(write(tmp_path, "codes.csv", "x,zip,n,code\n" + rows))
+    assert frame["zip"].tolist()[:3] == ["02139", "10001", "94105"] and frame["code"].tolist()[:3] == ["007", "010", "7"]
+    assert pd.api.types.is_float_dtype(frame["x"]) and pd.api.types.is_integer_dtype(frame["n"])  # 0 and 10 are numbers
+    data = load_dataset(tmp_path / "codes.csv", target="code")
+    assert data.label_values == {"007": "007", "010": "010", "7": "7"}  # 007 and 7: two classes
+
+
 def test_headerless_numeric_file_gets_column_names(tmp_path):
     data = load_dataset(write(tmp_path, "h.csv", "".join(f"{i},{i * 2.5},{i % 2}\n" for i in range(20))))
     assert data.target == "col_2"

@@ -552,6 +552,20 @@ def test_predict_gives_integer_class_labels_back_as_integers(metadb, tmp_path):
     assert first.split()[0] in ("7", "-2")  # not 7.0000
 
 
+def test_predict_gives_class_codes_with_leading_zeros_back_as_written(metadb, tmp_path):
+    frame = make_mixed_frame(160, seed=13)
+    frame["target"] = np.where(frame["target"] == "yes", "007", np.where(frame["x1"] > 0, "7", "010"))
+    data = tmp_path / "zeros.csv"
+    frame.to_csv(data, index=False)
+    model_path = tmp_path / "zeros.skops"
+    assert _invoke("recommend", data, "--db", metadb, "--fit", model_path).exit_code == 0
+    result = _invoke("predict", model_path, data, "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert set(doc["probabilities"]) == {"007", "7", "010"}  # 007 and 7 stay two classes
+    assert set(doc["predictions"]) <= {"007", "7", "010"} and doc["score"]["value"] > 0.5
+
+
 def test_predict_shows_float_class_labels_as_written(metadb, tmp_path):
     frame = make_mixed_frame(160, seed=14)
     frame["target"] = frame["target"].map({"yes": 0.12345, "no": 0.12349})

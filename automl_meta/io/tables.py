@@ -35,7 +35,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from automl_meta.dataset import NA_VALUES, Dataset, is_text, make_dataset
+from automl_meta.dataset import NA_VALUES, ZERO_LED_INTEGER, Dataset, is_text, make_dataset
 from automl_meta.exceptions import DatasetError, UsageError
 
 logger = logging.getLogger(__name__)
@@ -277,6 +277,7 @@ def _read_text_table(text: str, kind: str, sep: str | None, name: str) -> pd.Dat
             logger.warning("%s: column names repeat in the header (%s); the later ones are read as %s",
                            name, ", ".join(map(repr, repeated)), ", ".join(repr(f"{n}.1") for n in repeated))
     frame = _parse(text, sep, decimal, header, name, rows)
+    frame = _codes_with_leading_zeros(frame, text, sep, header)
     if header is None:
         frame.columns = [f"col_{i}" for i in range(frame.shape[1])]
     else:  # "class | x1" names 'class', not 'class ': the default target and --target find it
@@ -324,6 +325,35 @@ def _parse(text: str, sep: str, decimal: str, header: int | None, name: str, row
                 "name every column in the header (or pass the right --sep)"
             )
         warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return frame
+
+
+_MAYBE_LEADING_ZERO = re.compile(r"(?<![\d.])0\d")  # a zero then a digit, not inside a number
+_INTEGER = re.compile(r"\s*[-+]?\d+\s*")
+_ZERO_LED_INTEGER = re.compile(ZERO_LED_INTEGER)
+
+
+def _codes_with_leading_zeros(frame: pd.DataFrame, text: str, sep: str, header: int | None) -> pd.DataFrame:
+    """Columns of integers written with a leading zero somewhere (``007``, ``02139``) as text: codes, not quantities.
+
+    pandas reads ``007`` as 7, so class codes came back from ``predict`` as
+    ``7``, and ``7`` and ``007`` became one class. A numeric column stays
+    text, exactly as written, when every present value is an integer and at
+    least one has a leading zero; ``0``, ``10`` and ``0.5`` are numbers as
+    before. The numeric columns' fields are read a second time only when the
+    text holds a zero followed by a digit outside a number (dates and times
+    do too; they cost the second reading, nothing else).
+    """
+    numeric = [i for i, dtype in enumerate(frame.dtypes)
+               if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)]
+    if not numeric or not _MAYBE_LEADING_ZERO.search(text):
+        return frame
+    raw = pd.read_csv(io.StringIO(text), sep=sep, header=header, index_col=False, usecols=numeric, dtype=str,
+                      na_values=NA_VALUES, keep_default_na=False, skipinitialspace=True, quotechar='"', low_memory=False)
+    for position, values in zip(numeric, (raw.iloc[:, k] for k in range(raw.shape[1]))):
+        present = values.dropna()
+        if present.str.fullmatch(_ZERO_LED_INTEGER).any() and present.str.fullmatch(_INTEGER).all():
+            frame.isetitem(position, values.str.strip())
     return frame
 
 
