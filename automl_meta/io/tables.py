@@ -328,7 +328,7 @@ def _parse(text: str, sep: str, decimal: str, header: int | None, name: str, row
     return frame
 
 
-_MAYBE_LEADING_ZERO = re.compile(r"(?<![\d.])0\d")  # a zero then a digit, not inside a number
+_MAYBE_LEADING_ZERO = re.compile(r"(?<![\w.+-])0\d")  # a zero then a digit, not inside a number, word or exponent (1e-05)
 _INTEGER = re.compile(r"\s*[-+]?\d+\s*")
 _ZERO_LED_INTEGER = re.compile(ZERO_LED_INTEGER)
 
@@ -341,8 +341,9 @@ def _codes_with_leading_zeros(frame: pd.DataFrame, text: str, sep: str, header: 
     text, exactly as written, when every present value is an integer and at
     least one has a leading zero; ``0``, ``10`` and ``0.5`` are numbers as
     before. The numeric columns' fields are read a second time only when the
-    text holds a zero followed by a digit outside a number (dates and times
-    do too; they cost the second reading, nothing else).
+    text holds a zero followed by a digit that starts a field (times such as
+    10:05 do too; they cost the second reading, nothing else). A column whose
+    only zero-led values are signed (``-007``) is not looked for.
     """
     numeric = [i for i, dtype in enumerate(frame.dtypes)
                if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)]
