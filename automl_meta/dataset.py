@@ -37,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import numbers
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -233,11 +234,12 @@ def _as_number(col: pd.Series) -> pd.Series | None:
     return pd.Series(np.where(np.isinf(values), np.nan, values), index=col.index, name=col.name)
 
 
-def _markers_as_missing(frame: pd.DataFrame) -> None:
+def markers_as_missing(frame: pd.DataFrame) -> None:
     """Text cells that are a missing-value marker (:data:`NA_VALUES`: ``?``, ``NA``, ``-``...) become missing, in place.
 
     The file reader already reads them so; a frame made in Python (``pd.read_csv``
     keeps ``?``) then gives the same columns: a number column with a few ``?`` stays numeric.
+    Prediction applies it to new tables too, so an empty cell is missing there as it was at fitting.
     """
     for column in frame.columns:
         values = frame[column]
@@ -390,6 +392,65 @@ def category_strings(col: pd.Series) -> pd.Series:
     return out.where(present, np.nan)
 
 
+_INTEGER_TEXT = re.compile(r"[-+]?\d+")
+
+
+def _spellings(value) -> list[str]:
+    """The labels :func:`category_strings` may have made of ``value``, depending on the column it stood in."""
+    if isinstance(value, (bool, np.bool_)):
+        return [str(bool(value)), str(bool(value)).upper(), str(bool(value)).lower()]
+    text = str(value).strip()
+    out = [text]
+    if text.lower() in ("true", "false"):  # TRUE beside 'maybe' stayed text; alone, pandas reads a bool
+        out.append(text.capitalize())
+    if isinstance(value, numbers.Number) or _INTEGER_TEXT.fullmatch(text):
+        try:
+            number = int(text) if isinstance(value, str) else value  # exact for integers past 2**53
+            as_float = float(number)
+        except (TypeError, ValueError, OverflowError):
+            return out
+        if isinstance(number, numbers.Integral) or (np.isfinite(as_float) and as_float.is_integer()):
+            out += [str(int(number)), f"{as_float!r}"]
+        else:
+            out.append(repr(as_float))
+    else:
+        try:
+            as_float = float(text)
+        except ValueError:
+            return out
+        if np.isfinite(as_float):
+            out += [str(int(as_float)), repr(as_float)] if as_float.is_integer() else [repr(as_float)]
+    return out
+
+
+def known_category_strings(col: pd.Series, known) -> pd.Series:
+    """``col`` as category labels (:func:`category_strings`), each value spelled as ``known`` spells it where it can be.
+
+    :func:`category_strings` spells a value by the whole column it stands in:
+    3 is ``'3'`` among whole numbers but ``'3.0'`` beside 2.5; ``TRUE`` beside
+    ``maybe`` stays ``'TRUE'``, and alone pandas reads a bool, ``'True'``;
+    ``05`` is ``'5'`` where a file's column read as numbers and ``'05'``
+    beside ``007``. A new table at prediction time must give a value the
+    label the model learned, whatever its neighbours: each value that is not
+    among ``known`` (a fitted model's categories or classes) takes the first
+    of its other spellings that is. Values that match none stay as they are
+    (really new).
+    """
+    strings = category_strings(col)
+    known = set(known or ())
+    unmatched = strings.notna() & ~strings.isin(known)
+    if not known or not unmatched.any():
+        return strings
+    mapping = {}
+    for value in col[unmatched].drop_duplicates().tolist():
+        found = next((s for s in _spellings(value) if s in known), None)
+        if found is not None:
+            mapping[value] = found
+    if mapping:
+        strings[unmatched] = [mapping.get(v, s) for v, s in zip(col[unmatched].tolist(), strings[unmatched].tolist())]
+    return strings
+
+
 def label_values(original: pd.Series, labels: pd.Series) -> dict:
     """Each class label of ``labels`` (:func:`category_strings` of ``original``) -> the value the table held for it.
 
@@ -436,7 +497,7 @@ def make_dataset(
     repeated = sorted(set(frame.columns[frame.columns.duplicated()]))
     if repeated:
         raise DatasetError(f"{name}: column names repeat ({', '.join(map(repr, repeated))}, as text); give every column its own name")
-    _markers_as_missing(frame)
+    markers_as_missing(frame)
     target = default_target(list(frame.columns)) if target is None else str(target)
     if target not in frame.columns:
         shown = ", ".join(map(repr, list(frame.columns)[:20])) + (", ..." if frame.shape[1] > 20 else "")  # repr: 'class ' shows its space

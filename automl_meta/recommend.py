@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from automl_meta.dataset import Dataset, category_strings
+from automl_meta.dataset import Dataset, known_category_strings, markers_as_missing
 from automl_meta.exceptions import AutomlMetaError, LearnerError, MetaDBContentError, UsageError
 from automl_meta.numbers import finite_or_none
 
@@ -557,16 +557,19 @@ def target_score(info: dict, frame: pd.DataFrame, predictions: pd.DataFrame) -> 
     target, metric = info.get("target"), info.get("metric")
     if target not in frame.columns or metric not in METRICS:
         return None
-    y = frame[target].reset_index(drop=True)
+    target_only = frame[[target]].reset_index(drop=True)
+    markers_as_missing(target_only)  # as make_dataset reads them: rows without a target are left out
+    y = target_only[target]
     keep = y.notna().to_numpy()
     if not keep.any():
         return None
     pred = predictions["prediction"].to_numpy()[keep]
     proba, classes, note = None, (), None
     if info["task"] == "classification":
-        y = category_strings(y)[keep].to_numpy()
-        pred = category_strings(pd.Series(pred, dtype=object)).to_numpy()  # the labels as text again, as y
         classes = tuple(info.get("classes") or ())
+        # each label as the model spells its classes, whatever the other labels of the column (see known_category_strings)
+        y = known_category_strings(y, classes)[keep].to_numpy()
+        pred = known_category_strings(pd.Series(pred, dtype=object), classes).to_numpy()
         columns = [f"proba_{c}" for c in classes]
         if classes and all(c in predictions.columns for c in columns):
             proba = predictions.loc[keep, columns].to_numpy()

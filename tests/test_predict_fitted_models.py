@@ -173,6 +173,43 @@ def test_the_fitted_date_format_reads_new_dates_whose_day_and_month_are_ambiguou
         conform_features(pd.DataFrame({"when": ["03/04/2022", "2022-04-03"], "x": [1.0, 2.0]}), info)
 
 
+@pytest.mark.parametrize(("train", "new", "expected"), [
+    (["01", "02", "03", "04", "05"] * 8, ["05", "01", "03"], ["5", "1", "3"]),  # read as numbers when fitted, as text beside 007
+    ([1, 2, 3, 4] * 10, [3.0, 2.5, 1.0], ["3", "2.5", "1"]),  # 2.5 beside them once made 3 '3.0'
+    (["TRUE", "FALSE", "maybe"] * 10, [True, False, True], ["TRUE", "FALSE", "TRUE"]),  # alone, pandas reads bools
+])
+def test_a_new_tables_categories_are_the_fitted_ones_whatever_their_neighbours(train, new, expected):
+    dataset = make_dataset(pd.DataFrame({"code": train, "x": np.arange(len(train)) % 7 * 0.5, "y": np.arange(len(train)) % 2}),
+                           target="y", task="classification")
+    info = {"columns": describe_columns(dataset.X)}
+    assert info["columns"][0]["kind"] == "categorical"
+    X = conform_features(pd.DataFrame({"code": pd.Series(new, dtype=object), "x": 1.0}), info)
+    assert X["code"].tolist() == expected
+
+
+def test_an_empty_cell_is_missing_at_prediction_as_at_fitting():
+    big = [str(10**19 + i) for i in range(30)]  # past int64: pandas reads the column as text, an empty cell as ''
+    frame = pd.DataFrame({"big": big[:3] + [""] + big[4:], "x": np.arange(30.0), "y": np.arange(30) % 2})
+    dataset = make_dataset(frame, target="y", task="classification")
+    X = conform_features(frame.drop(columns="y"), {"columns": describe_columns(dataset.X)})
+    assert np.isnan(X.loc[3, "big"]) and X["big"].notna().sum() == 29
+
+
+@pytest.mark.parametrize(("classes", "labels", "predicted", "expected", "rows"), [
+    (["1", "2", "3"], [1.0, 2.0, 3.0, 1.5], [1, 2, 3, 1], 0.75, 4),  # a 1.5 in the column once made every 1 '1.0'
+    (["0.5", "1.0", "2.0"], [1.0, 2.0, 2.0, 1.0], [1.0, 2.0, 2.0, 0.5], 0.75, 4),  # whole numbers only: once '1', '2'
+    (["FALSE", "TRUE", "maybe"], [True, False, True, True], ["TRUE", "FALSE", "TRUE", "maybe"], 5 / 6, 4),
+    (["a", "b"], ["a", "", "b", "b"], ["a", "b", "b", "a"], 0.75, 3),  # an empty target cell: no target, not a label
+])
+def test_predicts_score_reads_each_label_as_the_model_spells_its_classes(classes, labels, predicted, expected, rows):
+    from automl_meta.recommend import target_score
+
+    info = {"task": "classification", "target": "y", "metric": "balanced_accuracy", "classes": classes}
+    frame = pd.DataFrame({"y": pd.Series(labels, dtype=object)})
+    score = target_score(info, frame, pd.DataFrame({"prediction": pd.Series(predicted, dtype=object)}))
+    assert score["value"] == pytest.approx(expected) and score["n_rows"] == rows  # balanced accuracy, worked by hand
+
+
 def test_integer_labelled_model_scores_its_own_table(tmp_path):
     from automl_meta.recommend import predict_frame, target_score
 

@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl_meta.dataset import ISO_DATES, MAX_ABS_FEATURE, as_dates, category_strings, date_parts
+from automl_meta.dataset import ISO_DATES, MAX_ABS_FEATURE, as_dates, date_parts, known_category_strings, markers_as_missing
 from automl_meta.exceptions import ArtifactError, DatasetError
 from automl_meta.io.atomic import check_output_file, write_bytes_atomic
 from automl_meta.numbers import jsonable
@@ -363,6 +363,7 @@ def conform_features(frame: pd.DataFrame, info: dict, name: str = "data") -> pd.
         raise DatasetError(f"{name}: no data rows (header only?); give at least one row to predict")
     frame = frame.copy()
     frame.columns = [str(c) for c in frame.columns]
+    markers_as_missing(frame)  # an empty cell or '?' is missing, as it was when the model was fitted
     spec = info["columns"]
     formats = info.get("date_formats", {})  # older sidecars: ISO 8601 text or datetime columns
     for date in info.get("date_columns", []):  # replaced by their numeric parts when the model was fitted
@@ -413,5 +414,5 @@ def conform_features(frame: pd.DataFrame, info: dict, name: str = "data") -> pd.
                 )
             columns[column["name"]] = values
         else:
-            columns[column["name"]] = category_strings(raw)
+            columns[column["name"]] = known_category_strings(raw, column.get("categories"))
     return pd.DataFrame(columns, index=frame.index).reset_index(drop=True)
