@@ -81,6 +81,19 @@ def test_learners_without_evaluations_are_never_recommended(meta):
     assert model.rank(meta_X.iloc[:3]).columns.tolist() == model.learners_
 
 
+def test_a_learner_that_failed_on_the_datasets_like_the_new_one_is_not_ranked_first():
+    rng = np.random.default_rng(2)
+    n = 40
+    meta_X = pd.DataFrame({"size": np.linspace(-1, 1, n), "noise": rng.normal(size=n)}, index=[f"d{i}" for i in range(n)])
+    small = meta_X["size"] < 0
+    scores = pd.DataFrame({"fragile": np.where(small, np.nan, 0.95),  # fails on every small dataset, best on the others
+                           "sturdy": 0.85 + rng.normal(scale=0.005, size=n), "weak": 0.6}, index=meta_X.index)
+    model = MetaModel(random_state=0).fit(meta_X, scores)
+    ranks = model.rank(meta_X)
+    assert (ranks.loc[small, "sturdy"] == 1).all() and (ranks.loc[small, "fragile"] > 1).all()
+    assert (ranks.loc[~small, "fragile"] == 1).mean() > 0.8
+
+
 def test_predict_is_in_metric_units_and_orders_like_the_ranking(meta):
     meta_X, scores = meta
     model = MetaModel(random_state=0).fit(meta_X, scores)

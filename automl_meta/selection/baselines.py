@@ -208,6 +208,12 @@ class _Selector(BaseEstimator):
         self.normalized_.columns = self.learners_
         return meta_X, scores
 
+    def _mean_normalized(self) -> pd.Series:
+        """Each learner's mean normalized training score, a failed or missing run counted as its dataset's worst (0),
+        as the evaluation counts it (:mod:`automl_meta.selection.metrics`): a learner that failed on half the
+        datasets does not rank by the other half alone."""
+        return self.normalized_.fillna(0.0).mean()
+
     def _frame(self, values, index) -> pd.DataFrame:
         """A datasets x learners result; zero datasets give an empty frame with the learner columns."""
         return pd.DataFrame(np.reshape(values, (len(index), len(self.learners_))), index=index, columns=self.learners_)
@@ -218,7 +224,7 @@ class _Selector(BaseEstimator):
 
 
 class SingleBest(_Selector):
-    """Always the same order: mean normalized training score, best first.
+    """Always the same order: mean normalized training score, best first (a failed or missing run scores 0, its dataset's worst).
 
     With ``log_scores=True`` (runtimes in PAR10 form) the order is the mean raw score
     instead, a failed run counted as its dataset's worst: the SBS is then the usual
@@ -233,7 +239,7 @@ class SingleBest(_Selector):
         if self.log_scores:
             self.mean_score_ = fill_failed(orient(scores, self.maximize_)).mean().set_axis(self.learners_)
         else:
-            self.mean_score_ = self.normalized_.mean()
+            self.mean_score_ = self._mean_normalized()
         self.best_ = str(self.mean_score_.idxmax())
         return self
 
@@ -289,7 +295,7 @@ class KNNSelector(_Selector):
         meta_X = checked_query(meta_X, self.space_.columns_)
         dist = self.space_.distances(meta_X).to_numpy()
         nearest = np.argsort(dist, axis=1, kind="stable")[:, :min(self.k, dist.shape[1])]
-        tie_break = 1e-6 * self.normalized_.mean().to_numpy()
+        tie_break = 1e-6 * self._mean_normalized().to_numpy()
         values = -self.ranks_.to_numpy()[nearest].mean(axis=1) + tie_break  # (datasets, k, learners) -> mean over k
         return self._frame(values, meta_X.index)
 
@@ -342,5 +348,5 @@ class SimpleFeatureNN(_Selector):
         dist = np.sqrt(((query[:, None, :] - self.train_[None, :, :]) ** 2).sum(axis=2))
         nearest = np.argmin(dist, axis=1)
         normalized = self.normalized_.fillna(-1.0).to_numpy()
-        tie_break = 1e-6 * self.normalized_.mean().to_numpy()
+        tie_break = 1e-6 * self._mean_normalized().to_numpy()
         return self._frame(normalized[nearest] + tie_break, meta_X.index)

@@ -2,7 +2,8 @@
 
 Formulations tried (all LightGBM; see :mod:`automl_meta.selection.boosters`):
 
-- ``per_learner``: one regressor per learner of its per-dataset min-max normalized score;
+- ``per_learner``: one regressor per learner of its per-dataset min-max normalized score
+  (a failed or missing run scores 0, its dataset's worst, as the evaluation counts it);
 - ``single``: one regressor on (meta-features, learner id) rows;
 - ``ranker``: LGBMRanker-style LambdaRank, one query per dataset;
 - ``pairwise``: regret-weighted pairwise classifiers (SATzilla 2011 style), summed log-odds.
@@ -249,8 +250,10 @@ class MetaModel(BaseEstimator):
         self.space_ = MinMaxSpace().fit(meta_X)  # nearest datasets: the meta-features themselves
         self.feature_names_ = list(meta_X.columns)
         self.landmarkers_ = present_landmarkers(meta_X.columns) if self.landmark_contrasts else []
-        normalized = normalize_scores(scores, self.maximize_, log=self.log_scores, floor=self.score_floor)
-        self.mean_normalized_ = normalized.mean().fillna(0.0)
+        # a failed or missing run is its dataset's worst (0), as the evaluation counts it: dropped, a learner that
+        # failed on every dataset like the new one was learned from the others alone, and could rank first
+        normalized = normalize_scores(scores, self.maximize_, log=self.log_scores, floor=self.score_floor).fillna(0.0)
+        self.mean_normalized_ = normalized.mean()
         self.portfolio_ = self._portfolio(scores)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         X = self._X(meta_X)
@@ -343,7 +346,7 @@ class MetaModel(BaseEstimator):
         score (with the median floor every learner below the median scores 0 and would tie again). Derived
         from ``train_scores_`` at each call (datasets x learners: a millisecond), so a loaded model needs nothing more."""
         normalized = normalize_scores(self.train_scores_, self.maximize_, log=self.log_scores, floor="min")
-        return normalized.mean().reindex(self.learners_)
+        return normalized.fillna(0.0).mean().reindex(self.learners_)
 
     def predict(self, meta_X: pd.DataFrame) -> pd.DataFrame:
         """Predicted score per learner, in the metric's units (datasets x learners).
