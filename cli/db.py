@@ -70,6 +70,7 @@ def build(
                                command=command, progress=bar.update, on_total=bar.start)
     if json_output:
         print_json({"db": str(db), **summary})
+        _refuse_if_nothing_usable(summary, source)
         return
     if summary.get("replaced"):
         err.print(f"[yellow]replaced:[/] {escape(', '.join(summary['replaced']))}: their files changed, so their results were recomputed",
@@ -83,6 +84,16 @@ def build(
         f"{summary['evaluations_added']} evaluations added, {summary['already_stored']} already stored{extracted} "
         f"({summary['seconds']:.0f} s, {summary['executor']})"
     )
+    _refuse_if_nothing_usable(summary, source)
+
+
+def _refuse_if_nothing_usable(summary: dict, source: str) -> None:
+    """A build whose every dataset failed made nothing a selector can learn from: exit 2, so a script notices."""
+    if summary["failed"] and not summary["done"] and not summary["remaining"]:
+        from automl_meta.exceptions import DatasetError
+
+        raise DatasetError(f"no dataset of {source} could be used: all {summary['failed']} failed (reasons above); "
+                           "fix the files or the manifest, then run the same command again")
 
 
 def _command_line(source, db, jobs, dask, scheduler, cv, repeats, max_rows, timeout, learners, mf_groups, redo, random_state,

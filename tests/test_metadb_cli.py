@@ -174,6 +174,33 @@ def test_a_manifest_row_may_name_the_file_and_a_row_that_matches_none_is_named(t
     assert "the manifest lists 1 name(s) that match no file of the folder (t9)" in caplog.text
 
 
+@pytest.mark.parametrize(("rows", "message"), [
+    ("m1,classification,lab\nm1,regression,score\n", "lines 2 and 3 both describe 'm1'; give each file one line"),
+    ("m1,classification,lab\nm1.csv,regression,score\n", "the manifest describes m1.csv twice, as 'm1' and as 'm1.csv'; keep one line"),
+])
+def test_a_manifest_describing_a_file_twice_is_refused_not_read_as_its_last_line(tmp_path, rows, message):
+    (tmp_path / "MANIFEST.csv").write_text("name,task,target\n" + rows)
+    (tmp_path / "m1.csv").write_text("lab,a,score\n" + "".join(f"{i % 2},{i},{i * 0.5}\n" for i in range(30)))
+    db = tmp_path / "x.sqlite"
+    result = runner.invoke(app, ["db", "build", "--source", f"dir:{tmp_path}", "--db", str(db), "--learners", "dummy", "--quiet"])
+    assert result.exit_code == 2 and message in result.stderr and not db.exists()
+
+
+def test_a_build_whose_every_dataset_failed_exits_2_and_names_the_fix_a_folder_takes(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "broken.csv").write_text('a,b,target\n1,2,"x\n3\n')
+    (data / "notarget.csv").write_text("a,b\n" + "".join(f"{i},{i % 3}\n" for i in range(30)))
+    (data / "MANIFEST.csv").write_text("name,task,target\nnotarget,classification,label\n")
+    db = tmp_path / "z.sqlite"
+    result = runner.invoke(app, ["db", "build", "--source", f"dir:{data}", "--db", str(db), "--learners", "dummy", "--json"])
+    assert result.exit_code == 2 and json.loads(result.stdout)["failed"] == 2
+    assert "no dataset of dir:" in result.stderr and "all 2 failed" in result.stderr
+    reasons = " ".join(f["reason"] for f in json.loads(result.stdout)["failures"])
+    assert "--sep" not in reasons and "--target" not in reasons
+    assert "save it with one of , ; TAB | between fields" in reasons and "name the target in the folder's MANIFEST.csv" in reasons
+
+
 def test_db_manifest_finalize_ships_a_rollback_journal_file(weka_db, tmp_path):
     import shutil
     import sqlite3

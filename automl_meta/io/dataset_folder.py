@@ -63,6 +63,21 @@ def source_hash(path: str | Path, target: str | None, task: str) -> str:
     return digest.hexdigest()
 
 
+# what the reader's messages tell a command-line user to pass, and what a folder build takes instead
+_FOLDER_HINTS = {
+    "; try --sep": "; save it with one of , ; TAB | between fields",
+    "(pass --sep, or sep= to load_dataset)": "(save it with one of , ; TAB | between fields)",
+    "(pass --target, or target= in Python)": "(name the target in the folder's MANIFEST.csv: name,task,target)",
+}
+
+
+def folder_message(message: str) -> str:
+    """A reading error of a folder's file, its fix said as a folder build takes it (the manifest, the file), not as options."""
+    for option, fix in _FOLDER_HINTS.items():
+        message = message.replace(option, fix)
+    return message
+
+
 def read_manifest(folder: Path) -> dict[str, dict]:
     """name -> {"task", "target"} from the folder's manifest (empty without one)."""
     for candidate in MANIFEST_NAMES:
@@ -75,12 +90,16 @@ def read_manifest(folder: Path) -> dict[str, dict]:
         rows = list(csv.DictReader(handle))
     if rows and "name" not in rows[0]:
         raise DatasetError(f"{path}: a manifest needs a 'name' column (found {', '.join(rows[0])})")
-    entries = {}
-    for row in rows:
+    entries, lines = {}, {}
+    for line, row in enumerate(rows, start=2):  # line 1 is the header
         task = (row.get("task") or "auto").strip().lower()
         if task not in (*TASKS, "auto"):
             raise DatasetError(f"{path}: task {task!r} of {row['name']!r} is not classification, regression or auto")
+        if row["name"] in entries:  # the later row would silently replace the earlier one
+            raise DatasetError(f"{path}: lines {lines[row['name']]} and {line} both describe {row['name']!r}; give each file one "
+                               "line (a copy of the file under another name can serve another task or target)")
         entries[row["name"]] = {"task": task, "target": (row.get("target") or "").strip() or None}
+        lines[row["name"]] = line
     return entries
 
 
@@ -95,6 +114,8 @@ def list_dataset_folder(folder: str | Path) -> list[FolderEntry]:
         if path.name in MANIFEST_NAMES or path.name.startswith(".") or not is_table_file(path):
             continue
         name = dataset_name(path)
+        if name != path.name and name in manifest and path.name in manifest:
+            raise DatasetError(f"{folder}: the manifest describes {path.name} twice, as {name!r} and as {path.name!r}; keep one line")
         key = name if name in manifest else path.name  # a row may name the file (t2.csv) or the dataset (t2)
         info = manifest.get(key, {})
         matched.add(key)

@@ -92,9 +92,14 @@ def load_ref(ref: DatasetRef):
             configure(ref.openml_config)
         dataset, meta = load_openml_dataset(ref.openml_dataset_id, target=ref.target, task=ref.task)
         return dataset, {"licence": meta.get("licence")}
+    from automl_meta.exceptions import DatasetError
     from automl_meta.io import load_dataset
+    from automl_meta.io.dataset_folder import folder_message
 
-    return load_dataset(ref.path, target=ref.target, task=ref.task), {}
+    try:
+        return load_dataset(ref.path, target=ref.target, task=ref.task), {}
+    except DatasetError as exc:  # db build has no --sep or --target: the fix is in the file or the manifest
+        raise DatasetError(folder_message(str(exc))) from None
 
 
 def _reason(exc: BaseException) -> str:
