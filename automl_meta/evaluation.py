@@ -199,8 +199,11 @@ def _drop_rare_classes(dataset, cv: int, notes: list[str]):
         return _take(dataset, np.flatnonzero(keep)), cv
     smallest = int(counts.min())
     if smallest < 2:
-        raise DatasetError(f"{dataset.name}: class {counts.idxmin()!r} has a single row and only one other class has more; "
-                           "cross-validation needs two classes of at least 2 rows: add rows of another class")
+        larger = int((counts >= 2).sum())
+        what = ("every class has a single row" if larger == 0 else
+                f"class {counts.idxmin()!r} has a single row and only one other class has more")
+        raise DatasetError(f"{dataset.name}: {what}; cross-validation needs two classes of at least 2 rows: "
+                           "add rows of another class")
     notes.append(f"cv reduced from {cv} to {smallest} folds: class {counts.idxmin()!r} has only {smallest} rows")
     return dataset, smallest
 

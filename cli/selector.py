@@ -24,7 +24,9 @@ AslibOption = Annotated[
     Path | None,
     typer.Option("--aslib", help="ASlib scenario folder: evaluate on it with its cv.arff folds instead of a meta-database."),
 ]
-SelTaskOption = Annotated[str, typer.Option("--task", help="classification or regression (meta-database only).")]
+SelTaskOption = Annotated[str | None, typer.Option(
+    "--task", help="classification (default), regression, or the task of an imported ASlib scenario, aslib:NAME "
+    "(`db info` lists a database's tasks; meta-database only).")]
 MetricOption = Annotated[str | None, typer.Option(
     "--metric", help="Score to select by (default: the database's default for the task, or the scenario's first performance measure)."
 )]
@@ -100,7 +102,7 @@ def _subset(index, n: int | None, seed: int = 0):
 def evaluate_command(
     db: DbOption = None,
     aslib: AslibOption = None,
-    task: SelTaskOption = "classification",
+    task: SelTaskOption = None,
     metric: MetricOption = None,
     seeds: SeedsOption = 5,
     max_datasets: MaxDatasetsOption = None,
@@ -123,6 +125,9 @@ def evaluate_command(
     if probe is not None and aslib is not None:
         raise UsageError("--probe reads the datasets of a meta-database from their files; an ASlib scenario has none: drop --probe")
     refuse_without("--probe", probe is not None, "--probe FOLDER", {"--probe-seed": probe_seed, "--probe-weight": probe_weight})
+    if aslib is not None and task is not None:
+        raise UsageError("--task picks a task of a meta-database (--db); an ASlib scenario has one of its own: drop --task")
+    task = task or "classification"
     if aslib is not None:
         from automl_meta.io.aslib import read_scenario
 
@@ -231,7 +236,7 @@ def _render(report: dict) -> None:
 def train_command(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for metamodel_<task>.json and metamodel_<task>.lgb.txt.")],
     db: DbOption = None,
-    task: Annotated[str | None, typer.Option("--task", help="classification or regression (default: every task in the database).")] = None,
+    task: Annotated[str | None, typer.Option("--task", help="classification, regression or an imported scenario's aslib:NAME (default: every task in the database).")] = None,
     metric: MetricOption = None,
     random_state: Annotated[int, typer.Option("--random-state", "--seed", help="Seed of the meta-model.")] = 0,
     json: JsonOption = False,

@@ -269,6 +269,9 @@ def test_a_single_row_class_is_dropped_first_then_the_rest_gets_fewer_folds():
     frame["target"] = ["x"] * 23 + ["z"]
     with pytest.raises(DatasetError, match="class 'z' has a single row and only one other class has more"):
         evaluate(make_dataset(frame, target="target"), learners=["dummy"], cv=5)
+    frame["target"] = [f"c{i}" for i in range(24)]
+    with pytest.raises(DatasetError, match="every class has a single row; cross-validation needs two classes of at least 2 rows"):
+        evaluate(make_dataset(frame, target="target", task="classification"), learners=["dummy"], cv=5)
 
 
 def test_a_binary_target_with_a_tiny_class_gets_fewer_folds_instead():

@@ -154,3 +154,12 @@ def test_meta_features_without_information_are_named_as_the_problem(value):
     meta.loc[:, :] = value
     with pytest.raises(UsageError, match=r"meta-features hold no information \(all missing or constant\)"):
         evaluate_selectors(meta, scores, True, {"sbs": SelectorSpec(lambda s: SingleBest(), seeded=False)}, n_boot=0)
+
+
+def test_too_few_training_datasets_names_the_held_out_one_and_its_copies():
+    from automl_meta.selection.protocols import fold_splits, leave_one_out_folds
+
+    meta_X = pd.DataFrame({"f": [1.0, 2.0, 1.0], "g": [0.5, 0.7, 0.5]}, index=["lin0", "lin1", "lin0copy"])
+    with pytest.raises(UsageError, match=r"holding out lin0 leaves fewer than 2 training datasets once its copies "
+                                         r"\(lin0copy: the same meta-features\) are left out too; give more datasets"):
+        list(fold_splits(meta_X, leave_one_out_folds(meta_X.index)))

@@ -244,6 +244,20 @@ def test_selector_evaluate_takes_the_same_sbs_on_a_runtime_scenario_from_aslib_a
         assert from_db["selectors"][name]["per_seed"] == from_aslib["selectors"][name]["per_seed"], name
 
 
+def test_an_imported_scenarios_task_is_named_when_the_default_task_is_absent_and_task_is_refused_with_aslib(tmp_path):
+    from automl_meta.io.aslib import read_scenario
+    from automl_meta.metadb.import_aslib import import_scenario
+
+    folder = write_runtime_scenario(tmp_path / "syn")
+    with MetaDB.open(tmp_path / "m.sqlite", create=True) as db:
+        import_scenario(db, read_scenario(folder))
+    result = runner.invoke(app, ["selector", "evaluate", "--db", str(tmp_path / "m.sqlite"), "--seeds", "1"])
+    assert result.exit_code != 0 and "no task 'classification' in this database (its tasks: aslib:SYN); name one with --task" in (
+        " ".join(result.stderr.split()))
+    result = runner.invoke(app, ["selector", "evaluate", "--aslib", str(folder), "--task", "regression"])
+    assert result.exit_code == 2 and "an ASlib scenario has one of its own: drop --task" in result.stderr
+
+
 def test_selector_evaluate_reads_the_aslib_measure_given_by_metric(tmp_path):
     folder = write_runtime_scenario(tmp_path / "syn", cv_folds=3)
     runtime = evaluate_json("--aslib", str(folder))

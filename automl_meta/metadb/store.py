@@ -206,7 +206,7 @@ class MetaDB:
         defaults = self.get_meta("default_metric", {})
         if task not in defaults:
             known = ", ".join(sorted(defaults)) or "none"
-            raise MetaDBContentError(f"{self.path}: no default metric for task {task!r} (tasks: {known})")
+            raise MetaDBContentError(f"{self.path}: no task {task!r} in this database (its tasks: {known}); name one with --task")
         return defaults[task]
 
     def maximize(self, metric: str) -> bool:

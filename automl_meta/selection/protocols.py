@@ -80,16 +80,21 @@ def fold_splits(meta_X: pd.DataFrame, folds: pd.Series, drop_duplicates: bool = 
     if drop_duplicates and len(meta_X) > 1 and (meta_X.nunique(dropna=False) <= 1).all():
         raise UsageError("the meta-features hold no information (all missing or constant), so every dataset looks "
                          "the same; give meta-features that vary between datasets")
+    one_each = folds.nunique() == len(folds)  # leave-one-dataset-out: a fold is a dataset
     for fold in sorted(pd.unique(folds)):
         test = pd.Index(folds.index[folds == fold])
         train = pd.Index(folds.index[folds != fold])
+        dupes = pd.Index([])
         if drop_duplicates:
             dupes = _duplicates_of(meta_X, train, test)
             if len(dupes):
                 logger.info("fold %s: dropping %d training duplicates of held-out datasets: %s", fold, len(dupes), list(dupes)[:5])
                 train = train.difference(dupes)
         if len(train) < 2:
-            raise UsageError(f"fold {fold}: fewer than 2 training datasets; use fewer folds or more datasets")
+            held = f"holding out {test[0]}" if one_each else f"fold {fold}"
+            copies = (f" once its copies ({', '.join(map(str, dupes[:3]))}: the same meta-features) are left out too" if len(dupes) else "")
+            fix = "give more datasets" if one_each else "use fewer folds or more datasets"
+            raise UsageError(f"{held} leaves fewer than 2 training datasets{copies}; {fix}")
         if len(train.intersection(test)):
             raise ProtocolLeakError(f"fold {fold}: held-out datasets in the training data: {list(train.intersection(test))[:3]}")
         yield train, test
