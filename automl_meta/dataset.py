@@ -360,7 +360,7 @@ def date_parts(name: str, values: pd.Series, varying_only: bool = True) -> dict[
     return {k: v for k, v in out.items() if not varying_only or v.nunique(dropna=True) > 1}
 
 
-ZERO_LED_INTEGER = r"\s*[-+]?0\d+\s*"  # 007, 02139: a code written with a leading zero, not the number 7
+ZERO_LED_INTEGER = r"\s*0\d+\s*"  # 007, 02139: a code written with a leading zero, not the number 7 (a signed -007 is -7)
 
 
 def _zero_led_text(col: pd.Series) -> bool:

@@ -342,8 +342,8 @@ def _codes_with_leading_zeros(frame: pd.DataFrame, text: str, sep: str, header: 
     least one has a leading zero; ``0``, ``10`` and ``0.5`` are numbers as
     before. The numeric columns' fields are read a second time only when the
     text holds a zero followed by a digit that starts a field (times such as
-    10:05 do too; they cost the second reading, nothing else). A column whose
-    only zero-led values are signed (``-007``) is not looked for.
+    10:05 do too; they cost the second reading, nothing else). A signed
+    ``-007`` is the number -7.
     """
     numeric = [i for i, dtype in enumerate(frame.dtypes)
                if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)]
