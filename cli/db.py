@@ -88,12 +88,15 @@ def build(
 
 
 def _refuse_if_nothing_usable(summary: dict, source: str) -> None:
-    """A build whose every dataset failed made nothing a selector can learn from: exit 2, so a script notices."""
+    """A build whose every dataset failed made nothing a selector can learn from: a non-zero exit, so a script notices
+    (2 when every dataset was unusable data, 1 when something else failed, OpenML out of reach for instance)."""
     if summary["failed"] and not summary["done"] and not summary["remaining"]:
-        from automl_meta.exceptions import DatasetError
+        from automl_meta.exceptions import AutomlMetaError, DatasetError
 
-        raise DatasetError(f"no dataset of {source} could be used: all {summary['failed']} failed (reasons above); "
-                           "fix the files or the manifest, then run the same command again")
+        data_only = all(str(f["reason"]).startswith("DatasetError") for f in summary["failures"])
+        raise (DatasetError if data_only else AutomlMetaError)(
+            f"no dataset of {source} could be used: all {summary['failed']} failed (reasons above); "
+            "fix what they name, then run the same command again")
 
 
 def _command_line(source, db, jobs, dask, scheduler, cv, repeats, max_rows, timeout, learners, mf_groups, redo, random_state,
