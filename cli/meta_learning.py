@@ -205,8 +205,10 @@ def meta_train_command(
         raise UsageError("--meta-sgd works with maml/fomaml on sinusoid or omniglot (tabular inits must keep the plain MLP keys)")
     if min(ways, shots, inner_steps, meta_batch, iterations) < 1 or any(v is not None and v < 1 for v in (queries, inner_batch, train_queries)):
         raise UsageError("--ways, --shots, --queries, --train-queries, --inner-steps, --inner-batch, --meta-batch and --iterations must be >= 1")
-    if (inner_batch is not None or fresh_inner_adam) and algo != "reptile":
-        raise UsageError("--inner-batch and --fresh-inner-adam are Reptile's; MAML adapts on the whole support set with SGD")
+    if (inner_batch is not None or fresh_inner_adam or inner_optimizer != "sgd") and algo != "reptile":
+        raise UsageError("--inner-optimizer, --inner-batch and --fresh-inner-adam are Reptile's; MAML adapts on the whole support set with SGD")
+    if source != "sinusoid" and ways < 2:
+        raise UsageError(f"--ways {ways}: an episode needs at least 2 classes (a 1-way episode cannot be wrong, so it scores 1.0 and teaches nothing)")
     if train_queries is not None and source != "omniglot":
         raise UsageError("--train-queries works with the omniglot task source")
     inputs = {"the --data file": data, **_input_files(source, data)}
@@ -317,6 +319,18 @@ def _warn_diverged_tasks(diverged: int, tasks: int, what: str, advice: str = "lo
     )
 
 
+def _in_init_order(manifest: dict, task_data):
+    """The table(s) with the init's columns in the init's order, when they hold the same ones (finetune takes any order too)."""
+    from dataclasses import replace
+
+    expected = list(manifest.get("input_columns") or [])
+
+    def ordered(dataset):
+        return replace(dataset, X=dataset.X[expected]) if expected and set(dataset.X.columns) == set(expected) else dataset
+
+    return [ordered(d) for d in task_data] if isinstance(task_data, list) else ordered(task_data)
+
+
 def _rebuild_splits(manifest: dict, data: Path | None, target, sep, day_first, dev):
     from automl_meta.exceptions import DatasetError, UsageError
     from automl_meta.neural.few_shot import check_input_columns, check_rebuilt_tasks
@@ -328,6 +342,7 @@ def _rebuild_splits(manifest: dict, data: Path | None, target, sep, day_first, d
         raise UsageError("this init was meta-trained on a table; give the same --data FILE or FOLDER to rebuild its held-out test tasks")
     task_data = _task_data(source, data, target, sep, day_first)
     if source == "tabular":
+        task_data = _in_init_order(manifest, task_data)
         check_input_columns(manifest, list((task_data[0] if isinstance(task_data, list) else task_data).X.columns))
     try:
         splits = make_task_source(

@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from automl_meta.cli._common import (
     DayFirstOption, JsonOption, SeedOption, SepOption, TargetOption, TaskOption, err, fmt, out, positive_finite, print_json, progress_bar,
+    refuse_without,
 )
 from automl_meta.cli.meta_learning import import_torch
 
@@ -42,6 +43,8 @@ def _optimizee(value: str, target, task, sep, day_first, trained: dict | None = 
     from automl_meta.neural.optimizees import optimizee_spec
 
     family, data = _optimizee_parts(value)
+    refuse_without("a tabular optimizee", family == "tabular", "--optimizee tabular:DATA",
+                   {"--target": target, "--task": None if task == "auto" else task, "--sep": sep, "--day-first": day_first})
     dataset = None
     if family == "tabular":
         from automl_meta.io import load_dataset

@@ -156,6 +156,7 @@ def _rewrite(src, dst, manifest=None, state=None, drop=None, raw_manifest=None):
         ("no-task-source", "valid task_source"),
         ("zero-shots", "shots and queries >= 1"),
         ("wrong-shapes", "0.weight has shape (40, 3)"),
+        ("nan-weights", "the checkpoint's '0.weight' holds values that are not finite (NaN or inf); the file is damaged"),
     ],
 )
 def test_meta_eval_names_what_is_wrong_with_a_malformed_checkpoint(tmp_path, sinusoid_init, case, message):
@@ -173,6 +174,8 @@ def test_meta_eval_names_what_is_wrong_with_a_malformed_checkpoint(tmp_path, sin
         _rewrite(sinusoid_init, bad, manifest={k: v for k, v in manifest.items() if k != "task_source"})
     elif case == "zero-shots":
         _rewrite(sinusoid_init, bad, manifest={**manifest, "tasks": {**manifest["tasks"], "shots": 0}})
+    elif case == "nan-weights":
+        _rewrite(sinusoid_init, bad, state={**state, "0.weight": torch.full_like(state["0.weight"], float("nan"))})
     else:
         _rewrite(sinusoid_init, bad, state={**state, "0.weight": torch.zeros(40, 3)})
     result = runner.invoke(app, ["meta-eval", str(bad), "--tasks", "2", "--device", "cpu"])
@@ -200,3 +203,56 @@ def test_meta_eval_refuses_a_table_without_the_recorded_test_classes(tmp_path, t
     assert "held-out test classes" in result.stderr and result.stdout == ""
     same = runner.invoke(app, ["meta-eval", str(init), "--data", str(data), "--tasks", "2", "--device", "cpu", "--json"])
     assert same.exit_code == 0, same.stderr
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["tabular", "--ways", "1"], "--ways 1: an episode needs at least 2 classes"),  # a 1-way episode scores 1.0
+    (["sinusoid", "--algo", "maml", "--inner-optimizer", "adam"], "--inner-optimizer, --inner-batch and --fresh-inner-adam are Reptile's"),
+])
+def test_meta_train_refuses_settings_it_would_run_without_meaning(tmp_path, args, message):
+    data = _table(tmp_path / "classes.csv")
+    extra = ["--data", str(data)] if args[0] == "tabular" else []
+    result = runner.invoke(app, ["meta-train", *args, *extra, *TINY, "--out", str(tmp_path / "x.pt")])
+    assert result.exit_code == 2 and message in result.stderr and not (tmp_path / "x.pt").exists()
+
+
+def test_meta_eval_takes_the_inits_columns_in_another_order(tmp_path, tabular_init):
+    init, data = tabular_init
+    shuffled = tmp_path / "shuffled.csv"
+    frame = pd.read_csv(data)
+    frame[list(reversed(frame.columns))].to_csv(shuffled, index=False)
+    runs = [runner.invoke(app, ["meta-eval", str(init), "--data", str(path), "--tasks", "4", "--device", "cpu", "--json"])
+            for path in (data, shuffled)]
+    assert [r.exit_code for r in runs] == [0, 0], runs[1].stderr
+    assert json.loads(runs[0].stdout)["mean"] == json.loads(runs[1].stdout)["mean"]
+
+
+def test_a_family_file_whose_column_reading_left_out_is_named_with_the_reason(tmp_path):
+    family = tmp_path / "fam"
+    family.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(4):
+        y = rng.integers(0, 3, 40)
+        frame = pd.DataFrame(rng.normal(size=(40, 3)) + y[:, None], columns=["p", "q", "r"])
+        frame["kind"] = "u" if i == 3 else rng.choice(["u", "v"], 40)
+        frame.assign(label=[f"k{v}" for v in y]).to_csv(family / f"t{i}.csv", index=False)
+    result = runner.invoke(app, ["meta-train", "tabular", "--data", str(family), "--ways", "3", "--shots", "2", "--queries", "2",
+                                 *TINY, "--out", str(tmp_path / "fam.pt")])
+    assert result.exit_code == 2
+    assert "t3: column 'kind' is constant in t3, so reading left it out" in " ".join(result.stderr.split())
+
+
+def test_optimizer_refuses_table_options_without_a_tabular_optimizee(tmp_path):
+    result = runner.invoke(app, ["optimizer", "train", "--task", "regression", "--target", "y", "--epochs", "1", "--steps", "4",
+                                 "--unroll", "2", "--out", str(tmp_path / "q.pt")])
+    assert result.exit_code == 2 and "--target and --task set how a tabular optimizee runs; add --optimizee tabular:DATA" in result.stderr
+
+
+def test_finetune_names_an_init_column_read_as_id_like_text(tmp_path, tabular_init):
+    init, data = tabular_init
+    frame = pd.read_csv(data)
+    frame = frame[frame["label"].isin(["k0", "k1", "k2"])].copy()
+    frame["f1"] = [f"t{i}" for i in range(len(frame))]  # every value distinct text: read as an ID column and left out
+    frame.to_csv(tmp_path / "ids.csv", index=False)
+    result = runner.invoke(app, ["finetune", str(tmp_path / "ids.csv"), "--init", str(init), "--shots", "2"])
+    assert result.exit_code == 2 and "the init's numeric column 'f1' holds text in this table ('t0', 't1', 't2')" in result.stderr

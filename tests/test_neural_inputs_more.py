@@ -64,6 +64,14 @@ def _with_nan_weights(init, dst):
     return dst
 
 
+def _with_inner_lr(init, dst, lr):
+    """A copy of ``init`` whose recorded inner step size is ``lr``: finite weights whose adaptation can diverge."""
+    state, manifest = load_checkpoint(init)
+    manifest["hyperparameters"]["inner_lr"] = lr
+    torch.save({"format": FORMAT, "manifest": json.dumps(manifest), "state_dict": state}, dst)
+    return dst
+
+
 # -- 1. --out must not be a file the command reads ------------------------------------------
 
 def test_meta_train_refuses_an_out_that_is_a_table_of_the_data_folder(tmp_path):
@@ -124,7 +132,11 @@ def test_meta_eval_and_finetune_report_a_diverged_tabular_init(tmp_path):
     data = tmp_path / "classes.csv"
     _frame().to_csv(data, index=False)
     init = _meta_train(["tabular", "--data", str(data), *EPISODES], tmp_path / "tab.pt")
-    nan = _with_nan_weights(init, tmp_path / "nan.pt")
+    for command in (["meta-eval", str(_with_nan_weights(init, tmp_path / "damaged.pt")), "--data", str(data)],
+                    ["finetune", str(data), "--init", str(tmp_path / "damaged.pt")]):
+        refused = runner.invoke(app, command)  # NaN weights: a damaged file (training never writes them), refused at load
+        assert refused.exit_code == 2 and "holds values that are not finite (NaN or inf); the file is damaged" in refused.stderr
+    nan = _with_inner_lr(init, tmp_path / "nan.pt", 1e30)  # finite weights, an inner step that blows them up
     evaluated = runner.invoke(app, ["meta-eval", str(nan), "--data", str(data), "--tasks", "4", "--device", "cpu", "--json"])
     assert evaluated.exit_code == 0, evaluated.stderr
     payload = json.loads(evaluated.stdout)
@@ -136,7 +148,7 @@ def test_meta_eval_and_finetune_report_a_diverged_tabular_init(tmp_path):
     assert tuned.exit_code == 0, tuned.stderr
     result = json.loads(tuned.stdout)
     assert result["diverged"] == 3 and result["mean"] is None
-    assert result["random_init_diverged"] == 0 and result["random_init_mean"] is not None
+    assert result["random_init_diverged"] == 3  # the same step size blows up the random start too
     assert "3 of 3 support draws from the init diverged" in tuned.stderr
 
 

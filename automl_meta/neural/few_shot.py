@@ -126,6 +126,8 @@ def check_input_columns(manifest: dict, columns: list) -> None:
     if list(columns) != list(expected):
         missing = sorted(set(expected) - set(columns))
         extra = sorted(set(columns) - set(expected))
+        if not missing and not extra:
+            raise ArtifactError("the data holds the init's columns in another order; give them in the order the init was meta-trained on")
         raise ArtifactError(f"the data's columns differ from the init's (missing {missing}, extra {extra}); give a table with the same schema")
 
 
@@ -200,8 +202,8 @@ def init_inputs(dataset, raw, manifest: dict) -> np.ndarray:
 
     ``dataset`` is the table read as a classification problem and ``raw`` the
     frame it was made from. A column the reader dropped because it is constant
-    here (a few classes of a larger table often make some so) is taken back
-    from ``raw``. Categorical columns are one-hot encoded with the levels the
+    here (a few classes of a larger table often make some so) or ID-like is
+    taken back from ``raw`` (text there is then named as such, below). Categorical columns are one-hot encoded with the levels the
     init was meta-trained with (a level it never saw encodes as zeros; those that
     shared its "infrequent" column share it again), so the width does not depend
     on which levels this table holds; numeric columns are
@@ -217,8 +219,9 @@ def init_inputs(dataset, raw, manifest: dict) -> np.ndarray:
     expected = list(manifest.get("input_columns") or [])  # none: not a tabular init, refused below
     X = dataset.X.copy()
     kept = raw[dataset.target].notna().to_numpy()  # the rows that have a label, as the reader kept them
+    dropped = set(dataset.profile.constant) | set(dataset.profile.id_like)  # left out by the reader, still in the file
     for column in expected:
-        if column not in X.columns and column in dataset.profile.constant and kept.sum() == len(X):
+        if column not in X.columns and column in dropped and kept.sum() == len(X):
             X[column] = raw.loc[kept, column].to_numpy()
     # the same columns in any order; a missing or an extra one is refused by name
     check_input_columns(manifest, expected if set(X.columns) == set(expected) else list(X.columns))

@@ -71,6 +71,11 @@ def _outer_optimizer(learner, config: MetaTrainConfig):
     return optimizer, config.meta_lr, lambda f: 1.0
 
 
+def _finite(learner) -> bool:
+    """Whether every meta-parameter is finite (one device synchronization)."""
+    return bool(torch.stack([torch.isfinite(p).all() for p in learner.meta_parameters()]).all())
+
+
 def meta_train(
     learner,
     splits: TaskSplits,
@@ -127,6 +132,9 @@ def meta_train(
         callback({"event": "iteration", "iteration": iteration})
         if iteration % config.log_every == 0:
             flush(iteration)
+            if not _finite(learner):  # every later step would stay NaN: stop here, not at the end of the budget
+                logger.info("the meta-parameters are not finite after %d iterations; stopping", iteration)
+                break
         if config.validation_tasks and config.validate_every and iteration % config.validate_every == 0:
             validate(iteration)
         if config.time_limit is not None and time.perf_counter() - start > config.time_limit:

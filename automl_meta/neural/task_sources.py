@@ -264,6 +264,26 @@ def check_class_target(dataset) -> None:
         )
 
 
+def _schema_difference(d, first) -> str:
+    """How ``d``'s feature columns differ from ``first``'s, naming a column that reading left out and why."""
+    def why(table, column):
+        profile = table.profile
+        reasons = {"constant": profile.constant, "ID-like": profile.id_like, "nested": profile.nested}
+        return next((f"{column!r} is {reason} in {table.name}, so reading left it out" for reason, found in reasons.items()
+                     if column in found), None)
+
+    for table, other in ((d, first), (first, d)):
+        for column in [c for c in other.X.columns if c not in set(table.X.columns)]:
+            reason = why(table, column)
+            if reason:
+                return f"column {reason} (give it varied values there, or drop it from every file)"
+    missing = [c for c in first.X.columns if c not in set(d.X.columns)]
+    extra = [c for c in d.X.columns if c not in set(first.X.columns)]
+    if not missing and not extra:
+        return f"it holds {first.name}'s columns in another order"
+    return f"its columns differ from {first.name}'s (missing {missing}, extra {extra})"
+
+
 def check_family_schema(tables: list) -> None:
     """Raise :class:`DatasetError` unless every table has the first one's columns, each of the same kind.
 
@@ -274,7 +294,7 @@ def check_family_schema(tables: list) -> None:
     columns, text = list(first.X.columns), set(first.categorical_columns)
     for d in tables[1:]:
         if list(d.X.columns) != columns:
-            raise DatasetError(f"{d.name}: its columns differ from {first.name}'s; a task family must share one schema")
+            raise DatasetError(f"{d.name}: {_schema_difference(d, first)}; a task family must share one schema")
         differ = [c for c in columns if (c in text) != (c in set(d.categorical_columns))]
         if differ:
             here, there = ("text", "numeric") if differ[0] in d.categorical_columns else ("numeric", "text")
