@@ -136,6 +136,30 @@ def test_mlp_torch_init_refuses_other_explicit_hidden_sizes(tmp_path):
     assert MLPTorchClassifier(max_epochs=1).fit(X, y).module_[0].out_features == 64  # no init: 64-64 as before
 
 
+def test_the_portfolio_candidate_takes_an_init_meta_trained_on_a_table_with_a_categorical_column(tmp_path):
+    from typer.testing import CliRunner
+
+    from automl_meta.cli.main import app
+    from automl_meta.dataset import make_dataset
+    from automl_meta.learners.portfolio import LEARNERS
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(12), 12)
+    frame = pd.DataFrame(rng.normal(size=(len(y), 3)) + y[:, None] * 0.3, columns=list("abc"))
+    frame["colour"] = rng.choice(["red", "green", "blue"], len(y))  # one-hot: colour_blue, ... after preprocessing
+    frame["label"] = [f"c{v}" for v in y]
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    init = tmp_path / "init.pt"
+    trained = CliRunner().invoke(app, ["meta-train", "tabular", "--data", str(tmp_path / "t.csv"), "--ways", "3", "--shots", "2",
+                                       "--queries", "2", "--iterations", "2", "--meta-batch", "2", "--validation-tasks", "2",
+                                       "--device", "cpu", "--out", str(init)])
+    assert trained.exit_code == 0, trained.stderr
+    dataset = make_dataset(frame, target="label", task="classification")
+    pipeline = LEARNERS["mlp_torch"].build(dataset, 0).set_params(model__init=str(init), model__max_epochs=1)
+    pipeline.fit(dataset.X, dataset.y)  # the candidate as the portfolio builds it, only init= added
+    assert pipeline[-1].hidden_ == (40, 40)  # the init's sizes, its tensors loaded
+
+
 def test_mlp_torch_init_refuses_data_with_other_inputs(tmp_path):
     _init_checkpoint(tmp_path / "init.pt")
     X, y = _frame(columns=("a", "b", "c", "d", "e"))

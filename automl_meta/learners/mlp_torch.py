@@ -227,7 +227,8 @@ class _MLPTorchBase(BaseEstimator):
         arch = manifest.get("architecture") or {}
         if arch.get("kind", "mlp") != "mlp":
             raise ArtifactError(f"{self.init}: holds a {arch.get('kind')!r} network, but mlp_torch needs an 'mlp' initialization")
-        columns = manifest.get("input_columns")
+        # the preprocessed names the init saw (one-hot levels: colour_red...); older inits record the table's columns only
+        columns = (manifest.get("tasks") or {}).get("encoded_columns") or manifest.get("input_columns")
         expected = arch.get("in_features", len(columns) if columns is not None else None)
         if expected is not None and int(expected) != n_features:
             raise ArtifactError(

@@ -31,7 +31,8 @@ NEURAL = Preprocessing(scale=True, encode="onehot", pandas_output=True)
 _FOREST = {"n_estimators": 100, "min_samples_leaf": 1}
 _LIGHTGBM = {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 10, "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8}
 _LIGHTGBM_SHALLOW = {"n_estimators": 150, "learning_rate": 0.1, "num_leaves": 7, "min_child_samples": 5, "reg_lambda": 1.0}
-_MLP = {"hidden": (64, 64), "learning_rate": 1e-3, "batch_size": 64, "max_epochs": 100, "patience": 10, "validation_fraction": 0.1}
+# no hidden: 64-64 (mlp_torch's default), or a learned init's own sizes when init=PATH is set on the candidate
+_MLP = {"learning_rate": 1e-3, "batch_size": 64, "max_epochs": 100, "patience": 10, "validation_fraction": 0.1}
 
 SPECS = (
     learner("dummy", "baseline", "Predicts the class prior or the mean target; the floor every learner must beat.",

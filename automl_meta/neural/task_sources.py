@@ -398,6 +398,7 @@ def tabular_tasks(
         "shots": shots,
         "queries": queries,
         "input_columns": columns,
+        "encoded_columns": [str(c) for c in preprocessor.get_feature_names_out()],  # what mlp_torch's preprocessing names them
         "categorical_columns": tables[0].categorical_columns,
         "numeric_columns": tables[0].numeric_columns,
         "categories": onehot_levels(preprocessor),  # finetune encodes a new table with these levels, not its own
