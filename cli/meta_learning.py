@@ -390,8 +390,9 @@ def meta_eval_command(
     dev = _device(device)
     learner = learner_from_init(state, manifest, dev)  # checks the manifest before the splits read it
     splits = _rebuild_splits(manifest, data, target, sep, day_first, dev)
-    with progress_bar("meta-eval", total=None, enabled=not json_):
-        result = evaluate_learner(learner, splits.test, tasks=tasks, steps=steps, batch_size=manifest["hyperparameters"].get("meta_batch", 32), seed=seed)
+    with progress_bar("meta-eval tasks", total=tasks, enabled=not json_) as advance:
+        result = evaluate_learner(learner, splits.test, tasks=tasks, steps=steps, batch_size=manifest["hyperparameters"].get("meta_batch", 32),
+                                  seed=seed, progress=advance)
     info = manifest["tasks"]
     payload = {
         "metric": result["metric"],
@@ -458,7 +459,9 @@ def finetune_command(
     X = init_inputs(dataset, raw, manifest)  # the init's columns and one-hot levels; constant columns taken back
     _, labels = np.unique(dataset.y.to_numpy(), return_inverse=True)
     baseline = learner_from_init(_fresh_state(manifest, seed), manifest, dev)
-    result = finetune_table(learner, baseline, X, labels, manifest["architecture"]["out_features"], shots, steps, repeats, seed)
+    with progress_bar("finetune support draws", total=repeats, enabled=not json_) as advance:
+        result = finetune_table(learner, baseline, X, labels, manifest["architecture"]["out_features"], shots, steps, repeats, seed,
+                                progress=advance)
     if json_:
         print_json(result)
     else:

@@ -23,7 +23,8 @@ def mean_ci95(scores) -> tuple[float, float]:
     return float(values.mean()), float(1.96 * values.std(ddof=1) / math.sqrt(len(values)))
 
 
-def evaluate_learner(learner, sampler, tasks: int = 600, steps: int | None = None, batch_size: int = 32, seed: int = 0) -> dict:
+def evaluate_learner(learner, sampler, tasks: int = 600, steps: int | None = None, batch_size: int = 32, seed: int = 0,
+                     progress=None) -> dict:
     """Adapt ``learner``'s initialization on ``tasks`` episodes of ``sampler``; score the query sets.
 
     Returns ``{"metric", "mean", "ci95", "tasks", "steps", "diverged", "scores"}``; the
@@ -39,6 +40,8 @@ def evaluate_learner(learner, sampler, tasks: int = 600, steps: int | None = Non
         n = min(batch_size, remaining)
         scores.append(learner.evaluate(sampler.sample(n, generator), steps=steps).float().cpu())
         remaining -= n
+        if progress is not None:
+            progress(n)  # tasks done
     values = torch.cat(scores).numpy() if scores else np.zeros(0)
     mean, ci95 = mean_ci95(values)
     metric = "accuracy" if learner.net.loss == "cross_entropy" else "mse"
@@ -72,7 +75,8 @@ def _held_out_accuracy(task, x_support, x_held_out, y_held_out) -> float:
 
 
 def finetune_table(
-    learner, baseline, X: np.ndarray, labels: np.ndarray, ways: int, shots: int, steps: int, repeats: int = 10, seed: int = 0
+    learner, baseline, X: np.ndarray, labels: np.ndarray, ways: int, shots: int, steps: int, repeats: int = 10, seed: int = 0,
+    progress=None,
 ) -> dict:
     """Adapt on ``shots`` rows per class and score the other rows, from the learned and a random init.
 
@@ -81,6 +85,7 @@ def finetune_table(
     meta-learner type on a freshly initialized network. Each repeat draws a new
     support set. ``diverged`` (``random_init_diverged``) counts the repeats whose
     adapted loss was not finite; the mean is then NaN, as in :func:`evaluate_learner`.
+    ``progress`` (optional) is called once per repeat done.
     """
     n_classes = int(labels.max()) + 1
     if n_classes > ways:
@@ -100,6 +105,8 @@ def finetune_table(
             task.inner = replace(task.inner, steps=steps)
             task.adapt(x[support], y[support])
             found[name].append(_held_out_accuracy(task, x[support], x[held_out], y[held_out]))
+        if progress is not None:
+            progress()
     init_mean, init_ci = mean_ci95(found["init"])
     rand_mean, rand_ci = mean_ci95(found["random"])
     return {
