@@ -535,16 +535,20 @@ def test_evaluate_top_says_it_dropped_a_class_too_rare_for_the_folds_and_counts_
     assert "note: dropped 3 rows of classes with fewer rows than the 5 folds" in text and " on 157" not in text
 
 
+def _fit_then_predict(metadb, folder, frame, name, *recommend_options):
+    """``recommend --fit`` on ``frame`` written as ``name``.csv, then ``predict --json`` on the same file: (doc, model, data)."""
+    data, model_path = folder / f"{name}.csv", folder / f"{name}.skops"
+    frame.to_csv(data, index=False)
+    assert _invoke("recommend", data, "--db", metadb, *recommend_options, "--fit", model_path).exit_code == 0
+    result = _invoke("predict", model_path, data, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout), model_path, data
+
+
 def test_predict_gives_integer_class_labels_back_as_integers(metadb, tmp_path):
     frame = make_mixed_frame(160, seed=12)
     frame["target"] = frame["target"].map({"yes": 7, "no": -2})
-    data = tmp_path / "codes.csv"
-    frame.to_csv(data, index=False)
-    model_path = tmp_path / "codes.skops"
-    assert _invoke("recommend", data, "--db", metadb, "--fit", model_path).exit_code == 0
-    result = _invoke("predict", model_path, data, "--json")
-    assert result.exit_code == 0, result.output
-    doc = json.loads(result.stdout)
+    doc, model_path, data = _fit_then_predict(metadb, tmp_path, frame, "codes")
     assert set(doc["predictions"]) <= {7, -2} and all(isinstance(p, int) for p in doc["predictions"])
     assert set(doc["probabilities"]) == {"-2", "7"} and doc["score"]["n_rows"] == 160
     table = _invoke("predict", model_path, data)
@@ -555,13 +559,7 @@ def test_predict_gives_integer_class_labels_back_as_integers(metadb, tmp_path):
 def test_predict_gives_class_codes_with_leading_zeros_back_as_written(metadb, tmp_path):
     frame = make_mixed_frame(160, seed=13)
     frame["target"] = np.where(frame["target"] == "yes", "007", np.where(frame["x1"] > 0, "7", "010"))
-    data = tmp_path / "zeros.csv"
-    frame.to_csv(data, index=False)
-    model_path = tmp_path / "zeros.skops"
-    assert _invoke("recommend", data, "--db", metadb, "--fit", model_path).exit_code == 0
-    result = _invoke("predict", model_path, data, "--json")
-    assert result.exit_code == 0, result.output
-    doc = json.loads(result.stdout)
+    doc, _, _ = _fit_then_predict(metadb, tmp_path, frame, "zeros")
     assert set(doc["probabilities"]) == {"007", "7", "010"}  # 007 and 7 stay two classes
     assert set(doc["predictions"]) <= {"007", "7", "010"} and doc["score"]["value"] > 0.5
 
