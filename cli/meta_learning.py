@@ -319,6 +319,11 @@ def _warn_diverged_tasks(diverged: int, tasks: int, what: str, advice: str = "lo
     )
 
 
+def _episodes(source: str, info: dict) -> str:
+    """How an init's episodes read in a summary: N-way K-shot, or K-shot regression (sinusoid has no classes)."""
+    return f"{info['shots']}-shot regression" if source == "sinusoid" else f"{info['ways']}-way {info['shots']}-shot"
+
+
 def _in_init_order(manifest: dict, task_data):
     """The table(s) with the init's columns in the init's order, when they hold the same ones (finetune takes any order too)."""
     from dataclasses import replace
@@ -412,7 +417,7 @@ def meta_eval_command(
     else:
         what = "MSE" if result["metric"] == "mse" else "accuracy"
         out.print(
-            f"{manifest['algorithm']} init on {manifest['task_source']} ({info['ways']}-way {info['shots']}-shot, {result['steps']} steps, "
+            f"{manifest['algorithm']} init on {manifest['task_source']} ({_episodes(manifest['task_source'], info)}, {result['steps']} steps, "
             f"BatchNorm {manifest['bn_mode']}): {what} {fmt(result['mean'])} +- {fmt(result['ci95'])} (95% CI, {tasks} tasks)"
         )
     if result["diverged"]:  # on stderr with --json too: the null mean alone does not say why
@@ -442,7 +447,7 @@ def finetune_command(
     from automl_meta.dataset import make_dataset
     from automl_meta.io.dataset_folder import dataset_name
     from automl_meta.io.tables import read_table
-    from automl_meta.neural.few_shot import finetune_table, init_inputs
+    from automl_meta.neural.few_shot import check_support, finetune_table, init_inputs
     from automl_meta.neural.initializations import learner_from_init
     from automl_meta.neural.task_sources import check_class_target
 
@@ -459,6 +464,7 @@ def finetune_command(
     X = init_inputs(dataset, raw, manifest)  # the init's columns and one-hot levels; constant columns taken back
     _, labels = np.unique(dataset.y.to_numpy(), return_inverse=True)
     baseline = learner_from_init(_fresh_state(manifest, seed), manifest, dev)
+    check_support(labels, manifest["architecture"]["out_features"], shots)  # before the bar: a refused table shows none
     with progress_bar("finetune support draws", total=repeats, enabled=not json_) as advance:
         result = finetune_table(learner, baseline, X, labels, manifest["architecture"]["out_features"], shots, steps, repeats, seed,
                                 progress=advance)

@@ -256,3 +256,12 @@ def test_finetune_names_an_init_column_read_as_id_like_text(tmp_path, tabular_in
     frame.to_csv(tmp_path / "ids.csv", index=False)
     result = runner.invoke(app, ["finetune", str(tmp_path / "ids.csv"), "--init", str(init), "--shots", "2"])
     assert result.exit_code == 2 and "the init's numeric column 'f1' holds text in this table ('t0', 't1', 't2')" in result.stderr
+
+
+def test_a_sinusoid_init_is_summarized_as_k_shot_regression_and_a_refused_finetune_draws_no_bar(tmp_path, sinusoid_init, tabular_init):
+    result = runner.invoke(app, ["meta-eval", str(sinusoid_init), "--tasks", "2", "--device", "cpu"])
+    assert result.exit_code == 0 and "-shot regression" in result.stdout and "-way" not in result.stdout
+    init, data = tabular_init  # 12 classes against a 3-way head: refused before any support draw
+    refused = runner.invoke(app, ["finetune", str(data), "--init", str(init), "--shots", "2"])
+    assert refused.exit_code == 2 and "classes but the initialization was meta-trained for 3-way tasks" in refused.stderr
+    assert "support draws" not in refused.stderr

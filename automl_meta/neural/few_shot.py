@@ -74,6 +74,16 @@ def _held_out_accuracy(task, x_support, x_held_out, y_held_out) -> float:
         return float((logits.argmax(-1) == y_held_out).float().mean())
 
 
+def check_support(labels: np.ndarray, ways: int, shots: int) -> None:
+    """Raise :class:`UsageError` unless ``labels`` (classes ``0..n-1``) fit a ``ways``-way head and leave rows out after ``shots``."""
+    n_classes = int(labels.max()) + 1
+    if n_classes > ways:
+        raise UsageError(f"the data has {n_classes} classes but the initialization was meta-trained for {ways}-way tasks")
+    counts = np.bincount(labels)
+    if counts.min() <= shots:
+        raise UsageError(f"a class has only {counts.min()} rows; --shots {shots} leaves nothing held out")
+
+
 def finetune_table(
     learner, baseline, X: np.ndarray, labels: np.ndarray, ways: int, shots: int, steps: int, repeats: int = 10, seed: int = 0,
     progress=None,
@@ -87,12 +97,8 @@ def finetune_table(
     adapted loss was not finite; the mean is then NaN, as in :func:`evaluate_learner`.
     ``progress`` (optional) is called once per repeat done.
     """
+    check_support(labels, ways, shots)
     n_classes = int(labels.max()) + 1
-    if n_classes > ways:
-        raise UsageError(f"the data has {n_classes} classes but the initialization was meta-trained for {ways}-way tasks")
-    counts = np.bincount(labels)
-    if counts.min() <= shots:
-        raise UsageError(f"a class has only {counts.min()} rows; --shots {shots} leaves nothing held out")
     rng = np.random.default_rng(seed)
     device = next(iter(learner.params.values())).device
     x = torch.as_tensor(X, dtype=torch.float32, device=device)
