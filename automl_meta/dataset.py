@@ -392,7 +392,7 @@ def category_strings(col: pd.Series) -> pd.Series:
     return out.where(present, np.nan)
 
 
-_INTEGER_TEXT = re.compile(r"[-+]?\d+")
+INTEGER_TEXT = r"\s*[-+]?\d+\s*"  # an integer as text, exactly (int() of it loses nothing past 2**53)
 
 
 def _spellings(value) -> list[str]:
@@ -403,24 +403,14 @@ def _spellings(value) -> list[str]:
     out = [text]
     if text.lower() in ("true", "false"):  # TRUE beside 'maybe' stayed text; alone, pandas reads a bool
         out.append(text.capitalize())
-    if isinstance(value, numbers.Number) or _INTEGER_TEXT.fullmatch(text):
-        try:
-            number = int(text) if isinstance(value, str) else value  # exact for integers past 2**53
-            as_float = float(number)
-        except (TypeError, ValueError, OverflowError):
-            return out
-        if isinstance(number, numbers.Integral) or (np.isfinite(as_float) and as_float.is_integer()):
-            out += [str(int(number)), f"{as_float!r}"]
-        else:
-            out.append(repr(as_float))
-    else:
-        try:
-            as_float = float(text)
-        except ValueError:
-            return out
-        if np.isfinite(as_float):
-            out += [str(int(as_float)), repr(as_float)] if as_float.is_integer() else [repr(as_float)]
-    return out
+    try:
+        number = value if isinstance(value, numbers.Number) else int(text) if re.fullmatch(INTEGER_TEXT, text) else float(text)
+        as_float = float(number)
+    except (TypeError, ValueError, OverflowError):
+        return out
+    if isinstance(number, numbers.Integral) or (np.isfinite(as_float) and as_float.is_integer()):
+        return out + [str(int(number)), repr(as_float)]  # 3 among whole numbers, 3.0 beside 2.5
+    return out + [repr(as_float)]
 
 
 def known_category_strings(col: pd.Series, known) -> pd.Series:

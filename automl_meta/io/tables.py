@@ -35,7 +35,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from automl_meta.dataset import NA_VALUES, ZERO_LED_INTEGER, Dataset, is_text, make_dataset
+from automl_meta.dataset import INTEGER_TEXT, NA_VALUES, ZERO_LED_INTEGER, Dataset, is_text, make_dataset
 from automl_meta.exceptions import DatasetError, UsageError
 
 logger = logging.getLogger(__name__)
@@ -329,7 +329,7 @@ def _parse(text: str, sep: str, decimal: str, header: int | None, name: str, row
 
 
 _MAYBE_LEADING_ZERO = re.compile(r"(?<![\w.+-])0\d")  # a zero then a digit, not inside a number, word or exponent (1e-05)
-_INTEGER = re.compile(r"\s*[-+]?\d+\s*")
+_INTEGER = re.compile(INTEGER_TEXT)
 _ZERO_LED_INTEGER = re.compile(ZERO_LED_INTEGER)
 
 
