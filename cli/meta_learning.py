@@ -324,21 +324,9 @@ def _episodes(source: str, info: dict) -> str:
     return f"{info['shots']}-shot regression" if source == "sinusoid" else f"{info['ways']}-way {info['shots']}-shot"
 
 
-def _in_init_order(manifest: dict, task_data):
-    """The table(s) with the init's columns in the init's order, when they hold the same ones (finetune takes any order too)."""
-    from dataclasses import replace
-
-    expected = list(manifest.get("input_columns") or [])
-
-    def ordered(dataset):
-        return replace(dataset, X=dataset.X[expected]) if expected and set(dataset.X.columns) == set(expected) else dataset
-
-    return [ordered(d) for d in task_data] if isinstance(task_data, list) else ordered(task_data)
-
-
 def _rebuild_splits(manifest: dict, data: Path | None, target, sep, day_first, dev):
     from automl_meta.exceptions import DatasetError, UsageError
-    from automl_meta.neural.few_shot import check_input_columns, check_rebuilt_tasks
+    from automl_meta.neural.few_shot import check_input_columns, check_rebuilt_tasks, in_init_order
     from automl_meta.neural.task_sources import make_task_source
 
     source = manifest["task_source"]
@@ -347,7 +335,7 @@ def _rebuild_splits(manifest: dict, data: Path | None, target, sep, day_first, d
         raise UsageError("this init was meta-trained on a table; give the same --data FILE or FOLDER to rebuild its held-out test tasks")
     task_data = _task_data(source, data, target, sep, day_first)
     if source == "tabular":
-        task_data = _in_init_order(manifest, task_data)
+        task_data = in_init_order(manifest, task_data)
         check_input_columns(manifest, list((task_data[0] if isinstance(task_data, list) else task_data).X.columns))
     try:
         splits = make_task_source(

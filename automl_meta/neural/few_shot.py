@@ -144,6 +144,22 @@ def check_input_columns(manifest: dict, columns: list) -> None:
         raise ArtifactError(f"the data's columns differ from the init's (missing {missing}, extra {extra}); give a table with the same schema")
 
 
+def in_init_order(manifest: dict, task_data):
+    """The table (or tables) with the init's columns in the init's order, when they hold the same ones.
+
+    ``meta-eval`` rebuilds the init's episodes from them, and the held-out rows' digest
+    reads the columns in order; :func:`init_inputs` (``finetune``) takes any order too.
+    """
+    from dataclasses import replace
+
+    expected = list(manifest.get("input_columns") or [])
+
+    def ordered(dataset):
+        return replace(dataset, X=dataset.X[expected]) if expected and set(dataset.X.columns) == set(expected) else dataset
+
+    return [ordered(d) for d in task_data] if isinstance(task_data, list) else ordered(task_data)
+
+
 def check_rebuilt_tasks(manifest: dict, splits) -> None:
     """Raise :class:`ArtifactError` unless ``splits``, rebuilt from the user's data, are those the init was meta-trained on.
 
