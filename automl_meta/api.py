@@ -248,6 +248,7 @@ def fit_recommended(
     task: str | None = None,
     random_state: int = 0,
     name: str = "data",
+    timeout: float | None = None,
 ) -> FittedLearner:
     """Fit the recommended learner's whole pipeline (preprocessing included) on every row.
 
@@ -256,7 +257,9 @@ def fit_recommended(
     which must be among the recommendation's candidates. ``X``, ``y`` and
     ``target`` as in :func:`recommend_learners`, except that without ``y`` and
     ``target`` the target is the recommendation's, a column ``X`` must hold;
-    ``task`` defaults to the recommendation's.
+    ``task`` defaults to the recommendation's. ``timeout`` (seconds) runs the fit in
+    a worker process on one thread, as cross-validation does, and stops it past
+    the limit with an :class:`~automl_meta.exceptions.AutomlMetaError`.
     """
     if y is None and target is None and not isinstance(X, Dataset):
         if recommendation.target not in _as_frame(X).columns.map(str):
@@ -275,5 +278,5 @@ def fit_recommended(
         if chosen is None:
             names = ", ".join(r.learner for r in recommendation.ranking)
             raise UsageError(f"learner {learner!r} is not among the recommendation's candidates: {names}")
-    pipeline = fit_winner(dataset, chosen.learner, random_state=random_state)
+    pipeline = fit_winner(dataset, chosen.learner, random_state=random_state, timeout=timeout)
     return FittedLearner(pipeline, winner_info(dataset, recommendation, chosen, random_state))

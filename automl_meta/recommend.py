@@ -478,12 +478,28 @@ def evaluate_top(
                    evaluation_notes=tuple(n for n in notes if not n.startswith("subsampled")))
 
 
-def fit_winner(dataset: Dataset, learner: str, random_state: int = 0):
-    """Fit ``learner``'s full pipeline (preprocessing and estimator) on every row of ``dataset``."""
+def fit_winner(dataset: Dataset, learner: str, random_state: int = 0, timeout: float | None = None):
+    """Fit ``learner``'s full pipeline (preprocessing and estimator) on every row of ``dataset``.
+
+    With ``timeout`` (seconds), the fit runs in a worker process on one thread, as a
+    cross-validation fit does, and is stopped past the limit (an :class:`AutomlMetaError`, exit 1).
+    """
     from automl_meta.learners import LEARNERS
 
     if learner not in LEARNERS:
         raise LearnerError(f"unknown learner {learner!r}; the portfolio has {', '.join(sorted(LEARNERS))}")
+    if timeout is not None:
+        if not float(timeout) > 0:
+            raise UsageError(f"--fit-timeout (timeout= in Python) must be a positive number of seconds, got {timeout}")
+        from automl_meta.learners.worker_pool import CallTimeout, call_in_worker
+
+        try:
+            return call_in_worker(fit_winner, (dataset, learner, random_state), float(timeout))
+        except CallTimeout:
+            raise AutomlMetaError(
+                f"fitting {learner} on all {dataset.n_rows:,} rows did not finish within {float(timeout):g} s, and was stopped; "
+                "give it a larger --fit-timeout (timeout= in Python)"
+            ) from None
     pipeline = LEARNERS[learner].build(dataset, random_state)
     # as in cross-validation: the libraries' remarks (LightGBM on many classes, svm_rbf's SVC(probability=True),
     # deprecated in scikit-learn 1.9 and kept until 1.11, convergence) are not the user's to read

@@ -62,6 +62,14 @@ FitOption = Annotated[
         "save it here (skops file + PATH.json sidecar) for `automl-meta predict`.",
     ),
 ]
+FitTimeoutOption = Annotated[
+    float | None,
+    typer.Option(
+        "--fit-timeout",
+        help="With --fit: seconds allowed for the fit on all rows; it runs in a worker process on one thread, "
+        "as a cross-validation fit does, and past the limit it is stopped and nothing is saved.",
+    ),
+]
 ProbeOption = Annotated[
     bool,
     typer.Option(
@@ -105,6 +113,7 @@ def recommend_command(
     cv: CvOption = None,
     halving: HalvingOption = None,
     fit: FitOption = None,
+    fit_timeout: FitTimeoutOption = None,
     random_state: SeedOption = 0,
     json: JsonOption = False,
 ) -> None:
@@ -112,10 +121,12 @@ def recommend_command(
     start = time.perf_counter()
     refuse_without("--evaluate-top", bool(evaluate_top), "--evaluate-top K",  # checked before the work starts
                    {"--timeout": timeout, "--cv": cv, "--halving/--no-halving": halving})
-    if timeout is not None and not timeout > 0:
-        from automl_meta.exceptions import UsageError
+    refuse_without("--fit", fit is not None, "--fit MODEL", {"--fit-timeout": fit_timeout})
+    for flag, seconds in (("--timeout", timeout), ("--fit-timeout", fit_timeout)):
+        if seconds is not None and not seconds > 0:
+            from automl_meta.exceptions import UsageError
 
-        raise UsageError(f"--timeout must be a positive number of seconds, got {timeout}")
+            raise UsageError(f"{flag} must be a positive number of seconds, got {seconds}")
     cv = 5 if cv is None else cv
     halving = True if halving is None else halving
     if fit is not None:  # a folder, or an input (through the model or its sidecar), is refused before the work
@@ -154,7 +165,9 @@ def recommend_command(
             )
     saved = None
     if fit is not None:
-        saved = _fit_and_save(dataset, rec, fit, random_state)
+        with progress_bar(f"fitting {rec.winner().learner} on all {rec.n_rows:,} rows", total=1, enabled=not json) as advance:
+            saved = _fit_and_save(dataset, rec, fit, random_state, fit_timeout)
+            advance(1)
     total = time.perf_counter() - start
     if json:
         payload = rec.as_dict(top=max(top, evaluate_top))
@@ -180,10 +193,10 @@ def recommend_command(
         )
 
 
-def _fit_and_save(dataset, rec, path: Path, random_state: int) -> dict:
+def _fit_and_save(dataset, rec, path: Path, random_state: int, timeout: float | None) -> dict:
     from automl_meta.api import fit_recommended
 
-    fitted = fit_recommended(dataset, rec, random_state=random_state)
+    fitted = fit_recommended(dataset, rec, random_state=random_state, timeout=timeout)
     fitted.save(path)
     return {"path": str(path), "learner": fitted.learner, "chosen_by": fitted.info["chosen_by"]}
 

@@ -120,6 +120,25 @@ def test_evaluate_stops_every_learner_when_the_time_budget_runs_out(binary, tmp_
         evaluate(binary, learners=["dummy"], budget=0)
 
 
+def _fit_sleeper(pid_file: str):
+    return SleepingClassifier(pid_file).fit(None, None)
+
+
+def test_a_call_in_a_worker_is_killed_past_its_limit_and_its_result_or_error_comes_back(tmp_path):
+    from automl_meta.learners.worker_pool import CallTimeout, call_in_worker
+
+    pid_file = tmp_path / "sleeper.pid"
+    start = time.monotonic()
+    with pytest.raises(CallTimeout, match="within 2 s"):
+        call_in_worker(_fit_sleeper, (str(pid_file),), 2.0)
+    assert time.monotonic() - start < 60  # not the sleeper's 120 s
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)
+    assert call_in_worker(math.hypot, (3.0, 4.0), math.inf) == 5.0  # no limit: no OverflowError from the wait
+    with pytest.raises(ValueError, match="math domain error"):
+        call_in_worker(math.sqrt, (-1.0,), 30.0)
+
+
 @pytest.mark.parametrize("timeout", [1e10, math.inf])
 def test_a_timeout_beyond_what_the_system_can_wait_means_no_limit(binary, timeout):
     res = evaluate(binary, learners=["dummy"], cv=3, timeout=timeout)  # was OverflowError from the wait for the workers

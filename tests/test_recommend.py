@@ -519,6 +519,27 @@ def test_every_evaluated_learner_out_of_time_is_named_as_such_with_fit(metadb, c
     assert "every evaluated learner ran out of time" in result.stderr and "larger --timeout" in " ".join(result.stderr.split())
 
 
+def test_fit_timeout_stops_the_final_fit_and_saves_nothing_or_saves_the_same_model(metadb, churn_csv, tmp_path):
+    stopped = tmp_path / "stopped.skops"
+    result = _invoke("recommend", churn_csv, "--db", metadb, "--fit", stopped, "--fit-timeout", 0.001)
+    assert result.exit_code == 1 and not stopped.exists() and not stopped.with_name("stopped.skops.json").exists()
+    message = " ".join(result.stderr.split())
+    assert "did not finish within 0.001 s" in message and "larger --fit-timeout" in message and "Traceback" not in message
+
+    in_worker, in_process = tmp_path / "worker.skops", tmp_path / "process.skops"
+    assert _invoke("recommend", churn_csv, "--db", metadb, "--fit", in_worker, "--fit-timeout", 120).exit_code == 0
+    assert _invoke("recommend", churn_csv, "--db", metadb, "--fit", in_process).exit_code == 0
+    new = tmp_path / "new.csv"
+    make_mixed_frame(40, seed=5).drop(columns="target").to_csv(new, index=False)
+    worker_doc, process_doc = (json.loads(_invoke("predict", m, new, "--json").stdout) for m in (in_worker, in_process))
+    assert worker_doc["learner"] == process_doc["learner"]
+    assert worker_doc["predictions"] == process_doc["predictions"]
+    assert worker_doc["probabilities"] == process_doc["probabilities"]
+
+    refused = _invoke("recommend", churn_csv, "--db", metadb, "--fit-timeout", 5)
+    assert refused.exit_code == 2 and "add --fit MODEL" in refused.stderr
+
+
 def test_evaluate_top_says_it_dropped_a_class_too_rare_for_the_folds_and_counts_the_rows_it_used(metadb, tmp_path):
     frame = make_mixed_frame(160, seed=13)
     frame.loc[[0, 1, 2], "target"] = "rare"

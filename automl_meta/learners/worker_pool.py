@@ -68,6 +68,9 @@ def worker_main(read_fd: int, write_fd: int) -> None:
         if message[0] == "context":
             context = message[1]
             continue
+        if message[0] == "call":
+            _send_call_result(outbox, message[1], message[2])
+            continue
         _, index, spec = message
         from automl_meta.learners.cv_runner import run_folds
 
@@ -76,6 +79,20 @@ def worker_main(read_fd: int, write_fd: int) -> None:
                 outbox.send((index, event))
         except (BrokenPipeError, OSError):
             return  # the parent is gone
+
+
+def _send_call_result(outbox: Connection, func, args: tuple) -> None:
+    """Run ``func(*args)`` and send back ``("result", value)``, ``("raised", exception)`` or ``("failed", text)``."""
+    try:
+        reply = ("result", func(*args))
+    except Exception as exc:
+        reply = ("raised", exc)
+    try:
+        outbox.send(reply)
+    except (BrokenPipeError, OSError):
+        return  # the parent is gone
+    except Exception as exc:  # the value or the exception does not pickle
+        outbox.send(("failed", f"{type(exc).__name__}: {exc}"[:300]))
 
 
 class _Worker:
@@ -254,6 +271,42 @@ class WorkerPool:
         self._discard(worker)
         if index is not None:
             yield index, outcomes, "failed", f"the worker process died (exit code {code}); out of memory or a crash in native code"
+
+
+class CallTimeout(Exception):
+    """:func:`call_in_worker`'s call ran past its limit; its worker was killed."""
+
+
+def call_in_worker(func, args: tuple, timeout: float):
+    """``func(*args)`` in a fresh worker process (one thread, as a cross-validation fit), killed past ``timeout`` s.
+
+    The clock starts when the call is sent, once the interpreter is up; it covers
+    sending ``args``, the call and sending the result back. Returns the result,
+    re-raises the call's exception, raises :class:`CallTimeout` past the limit and
+    ``RuntimeError`` if the worker dies. ``func`` must be importable by reference.
+    """
+    worker = _Worker()
+    try:
+        if not worker.conn.poll(MAX_WAIT_S) or worker.conn.recv()[0] != "ready":
+            raise RuntimeError("the worker process did not start")
+        worker.outbox.send(("call", func, args))
+        worker.job = -1  # busy: stop() kills it at once
+        end = time.monotonic() + timeout
+        while not worker.conn.poll(min(MAX_WAIT_S, max(0.0, end - time.monotonic()))):
+            if time.monotonic() >= end:
+                raise CallTimeout(f"not finished within {timeout:g} s")
+        kind, value = worker.conn.recv()
+        worker.job = None
+    except (EOFError, OSError):
+        worker.kill()
+        raise RuntimeError(f"the worker process died (exit code {worker.exitcode}); out of memory or a crash in native code") from None
+    finally:
+        worker.stop()
+    if kind == "raised":
+        raise value
+    if kind == "failed":
+        raise RuntimeError(f"cannot send the result back from the worker process: {value}")
+    return value
 
 
 _SHARED: WorkerPool | None = None
