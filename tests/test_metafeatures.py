@@ -139,6 +139,18 @@ def test_the_hubs_of_the_complexity_group_are_the_same_on_every_run():
     assert all(run == runs[0] for run in runs[1:])
 
 
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_the_same_table_in_another_row_and_column_order_gets_the_same_values(task):
+    frame = make_mixed_frame(400, seed=4, task=task)  # more rows than the sample: the sample, not only the folds, must agree
+    frame = frame.sort_values("x1", kind="stable").reset_index(drop=True)  # a file sorted by one column
+    shuffled = frame.sample(frac=1.0, random_state=5)[list(frame.columns[::-1])]
+    options = dict(groups="default", max_rows=200, max_rows_costly=100)
+    first = extract_metafeatures(make_dataset(frame, target="target", task=task), **options).values
+    second = extract_metafeatures(make_dataset(shuffled, target="target", task=task), **options).values
+    assert first["one_nn.mean"] is not None and first["best_node.mean"] is not None
+    assert second == first
+
+
 def test_different_random_state_draws_a_different_sample(mixed_classification, mf_classification):
     other = extract_metafeatures(mixed_classification, random_state=7, **FAST)
     assert other.values != mf_classification.values

@@ -6,7 +6,10 @@ How a :class:`MetaFeatures` vector is made (deterministic for an integer
 1. :func:`~automl_meta.metafeatures.target_stats.simple_features` on the full
    data: counts, missingness, class balance or target shape. They replace
    pymfe's ``general`` counts, so ``nr_inst`` etc. describe the whole dataset.
-2. A stratified sample of at most ``max_rows`` rows and ``max_cols`` encoded columns,
+2. The rows sorted by a hash of their values and the columns by name
+   (:func:`~automl_meta.metafeatures.preprocess.in_canonical_order`), so that
+   the same table in another row or column order gets the same values.
+   A stratified sample of at most ``max_rows`` rows and ``max_cols`` encoded columns,
    imputed and encoded (:mod:`~automl_meta.metafeatures.preprocess`), goes to
    pymfe for the cheap groups; the O(n^2) groups (clustering, complexity,
    concept) get a further stratified sample of at most ``max_rows_costly`` rows.
@@ -35,18 +38,20 @@ import numpy as np
 from automl_meta.dataset import Dataset
 from automl_meta.exceptions import UsageError
 from automl_meta.metafeatures.groups import resolve_groups, resolve_summary, split_groups
-from automl_meta.metafeatures.preprocess import prepare, sample_columns, stratified_rows, target_strata
+from automl_meta.metafeatures.preprocess import in_canonical_order, prepare, sample_columns, stratified_rows, target_strata
 from automl_meta.metafeatures.pymfe_run import run_pymfe, template_names
 from automl_meta.metafeatures.target_stats import SIMPLE_FEATURES, simple_features
 from automl_meta.numbers import check_seed
 
 logger = logging.getLogger(__name__)
 
+# 7: rows sorted by a hash of their values and columns by name first, so that the samples and pymfe's
+#    landmarking folds no longer follow the file's order (a shuffled copy of a table got other landmarkers);
 # 6: sd_ratio without pymfe 0.4.4's flip of the class covariances (it was wrong or missing);
 # 5: a point mass at a regression target's minimum is a stratum of its own (zero-inflated targets were one
 #    class), the relative group gives pymfe's *.relative ranks (it gave landmarking's values);
 # 4: fewer rows per class past 200 classes, no pairwise complexity past 30; 3: closed-form can_cor
-EXTRACTOR_VERSION = "6"
+EXTRACTOR_VERSION = "7"
 MAX_ROWS = 2000
 MAX_COLS = 64
 MAX_ROWS_COSTLY = 1000
@@ -138,6 +143,7 @@ def extract_metafeatures(
     max_rows_costly = _check_int("max_rows_costly", max_rows_costly, 10)
     random_state = check_seed(random_state)
 
+    dataset = in_canonical_order(dataset)  # before the target's moments too: their sums follow the row order
     simple = simple_features(dataset)
     rng = np.random.default_rng(random_state)
     strata = target_strata(dataset)

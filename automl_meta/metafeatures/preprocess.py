@@ -2,7 +2,8 @@
 
 pymfe raises on NaN and on DataFrames with string columns, and its costly
 parts grow with rows and columns. Here we, deterministically for a given
-``numpy.random.Generator``:
+``numpy.random.Generator``, and whatever the order of the table's rows and
+columns (:func:`in_canonical_order` sorts them first):
 
 1. subsample rows, stratified: by class for classification, by target
    quantile bin for regression; every class keeps at least
@@ -26,7 +27,7 @@ parts grow with rows and columns. Here we, deterministically for a given
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,25 @@ class PreparedData:
     y: np.ndarray
     cat_cols: tuple[int, ...]
     columns: tuple[str, ...]
+
+
+def in_canonical_order(dataset: Dataset) -> Dataset:
+    """``dataset`` with its rows sorted by a hash of their values (target included) and its columns by name.
+
+    The samples, pymfe's landmarking folds (contiguous blocks of the rows it is
+    given) and ties between columns then depend on what the table holds, not on
+    how its rows or columns happen to be ordered: a file sorted by one column or
+    by class, or the same table shuffled, gets the same meta-features. Rows that
+    hash alike are equal, so their order among themselves changes nothing.
+    """
+    columns = sorted(dataset.X.columns, key=str)
+    keys = pd.util.hash_pandas_object(pd.concat([dataset.X[columns], dataset.y], axis=1), index=False).to_numpy()
+    order = np.argsort(keys, kind="stable")
+    return replace(
+        dataset,
+        X=dataset.X[columns].iloc[order].reset_index(drop=True),
+        y=dataset.y.iloc[order].reset_index(drop=True),
+    )
 
 
 def target_strata(dataset: Dataset, n_bins: int = REGRESSION_BINS) -> np.ndarray:
