@@ -46,6 +46,15 @@ def test_mlp_torch_same_random_state_gives_identical_predictions_without_global_
     assert not np.allclose(first, other)
 
 
+@pytest.mark.parametrize("estimator", [MLPTorchClassifier, MLPTorchRegressor])
+def test_mlp_torch_leaves_torchs_global_generator_where_it_was(estimator):
+    X, y = _blobs()
+    torch.manual_seed(5)
+    expected = torch.random.get_rng_state()
+    estimator(random_state=0, max_epochs=2).fit(X, y if estimator is MLPTorchClassifier else X[:, 0])
+    assert torch.equal(torch.random.get_rng_state(), expected)
+
+
 def test_mlp_torch_early_stopping_ends_before_max_epochs_and_keeps_best_epoch():
     X, y = make_regression(200, 5, noise=30.0, random_state=1)
     model = MLPTorchRegressor(max_epochs=400, patience=5, learning_rate=1e-2, random_state=0).fit(X, y)
