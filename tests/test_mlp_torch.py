@@ -55,6 +55,19 @@ def test_mlp_torch_leaves_torchs_global_generator_where_it_was(estimator):
     assert torch.equal(torch.random.get_rng_state(), expected)
 
 
+def test_building_a_network_to_load_weights_into_leaves_torchs_global_generator_where_it_was():
+    from automl_meta.neural.conv4 import build_backbone, conv4_architecture
+    from automl_meta.neural.initializations import new_backbone
+
+    torch.manual_seed(5)
+    expected = torch.random.get_rng_state()
+    build_backbone(mlp_architecture(4, (8,), 2))
+    build_backbone(conv4_architecture(3, filters=4, image_size=28))
+    assert torch.equal(torch.random.get_rng_state(), expected)
+    first, second = (new_backbone(mlp_architecture(4, (8,), 2), seed=3) for _ in range(2))  # seeded inits stay seeded
+    assert all(torch.equal(a, b) for a, b in zip(first.state_dict().values(), second.state_dict().values()))
+
+
 def test_mlp_torch_early_stopping_ends_before_max_epochs_and_keeps_best_epoch():
     X, y = make_regression(200, 5, noise=30.0, random_state=1)
     model = MLPTorchRegressor(max_epochs=400, patience=5, learning_rate=1e-2, random_state=0).fit(X, y)

@@ -141,8 +141,7 @@ class _MLPTorchBase(BaseEstimator):
         state, manifest = self._read_init(X.shape[1]) if self.init is not None else (None, None)
         hidden, activation = self._network_shape(manifest)
         self.hidden_, self.activation_ = hidden, activation  # what was built: hidden/activation may be None (the init's)
-        with torch.random.fork_rng(devices=[]):  # nn.Linear draws a first initialization from torch's global generator
-            module = mlp(X.shape[1], hidden, n_outputs, activation)
+        module = mlp(X.shape[1], hidden, n_outputs, activation)
         _reset_parameters(module, generator)
         if state is not None:
             self._load_init(module, state, n_outputs)

@@ -74,7 +74,8 @@ def build_backbone(architecture: dict) -> nn.Module:
     if kind == "mlp":
         return mlp(**args)
     if kind == "conv4":
-        return Conv4(**args)
+        with torch.random.fork_rng(devices=[]):  # its layers initialize from torch's global generator: leave it where it was
+            return Conv4(**args)
     raise ValueError(f"unknown architecture kind {kind!r}; expected 'mlp' or 'conv4'")
 
 

@@ -7,21 +7,28 @@ sizes match: the ``state_dict`` keys are the same by construction.
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "gelu": nn.GELU}
 
 
 def mlp(in_features: int, hidden: tuple[int, ...] | list[int], out_features: int, activation: str = "relu") -> nn.Sequential:
-    """A plain fully connected network: Linear -> activation, repeated, then a Linear head."""
+    """A plain fully connected network: Linear -> activation, repeated, then a Linear head.
+
+    ``nn.Linear`` initializes its weights from torch's global generator; that
+    generator is left where it was (the draws are those it would have given,
+    so a caller that seeds it around this call still gets a seeded network).
+    """
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; choose from {sorted(ACTIVATIONS)}")
     layers: list[nn.Module] = []
     width = in_features
-    for size in hidden:
-        layers += [nn.Linear(width, size), ACTIVATIONS[activation]()]
-        width = size
-    layers.append(nn.Linear(width, out_features))
+    with torch.random.fork_rng(devices=[]):
+        for size in hidden:
+            layers += [nn.Linear(width, size), ACTIVATIONS[activation]()]
+            width = size
+        layers.append(nn.Linear(width, out_features))
     return nn.Sequential(*layers)
 
 
