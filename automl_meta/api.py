@@ -208,22 +208,39 @@ class FittedLearner:
     def predict_table(self, frame) -> pd.DataFrame:
         """``prediction`` per row of a raw table, and ``proba_<class>`` for a classifier.
 
-        ``frame`` is a DataFrame, or an array or list of rows whose columns are
-        matched by position, as when fitting. The feature columns are checked and
-        converted as when the model was fitted; extra columns, the target among
-        them, are ignored.
+        ``frame`` is a DataFrame, whose columns are matched by name, or an array
+        or list of rows holding the model's feature columns in the order it
+        read them (``info["columns"]``). The feature columns are checked and
+        converted as when the model was fitted; a DataFrame's extra columns, the
+        target among them, are ignored. The table has ``frame``'s index, so it
+        joins back onto it.
         """
-        return predict_frame(self.pipeline, self.info, _as_frame(frame))
+        frame = self._as_features(frame)
+        return predict_frame(self.pipeline, self.info, frame).set_axis(frame.index)
 
     def predict(self, frame) -> np.ndarray:
         """One prediction per row of a raw table (``frame`` and its columns as in :meth:`predict_table`)."""
-        return original_labels(self.info, self.pipeline.predict(checked_features(_as_frame(frame), self.info)))
+        return original_labels(self.info, self.pipeline.predict(checked_features(self._as_features(frame), self.info)))
 
     def predict_proba(self, frame) -> np.ndarray:
         """Class probabilities per row, columns in :attr:`classes_` order (classifiers only)."""
         if self.classes_ is None:
             raise UsageError(f"{self.learner} is a regressor: it has no class probabilities")
-        return self.pipeline.predict_proba(checked_features(_as_frame(frame), self.info))
+        return self.pipeline.predict_proba(checked_features(self._as_features(frame), self.info))
+
+    def _as_features(self, X) -> pd.DataFrame:
+        """A DataFrame (or rows as dicts, columns as a dict) as it is; an array or list of rows named by position."""
+        if isinstance(X, (pd.DataFrame, dict)) or (isinstance(X, (list, tuple)) and X and isinstance(X[0], dict)):
+            return _as_frame(X)
+        frame = _as_frame(X)
+        names = [c["name"] for c in self.info["columns"]]
+        if frame.shape[1] != len(names):
+            shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+            raise UsageError(
+                f"X has {frame.shape[1]} columns, and the model reads {len(names)} ({shown}): give an array of those "
+                "columns in that order, or a DataFrame with those names"
+            )
+        return frame.set_axis(names, axis=1)
 
     def score(self, frame) -> float | None:
         """The recommendation's metric on ``frame``'s target column (rows with a target); None without one."""

@@ -195,6 +195,24 @@ def test_a_model_fitted_on_an_array_predicts_arrays_and_lists():
     assert len(model.predict_table(X)) == 120
 
 
+def test_predict_table_keeps_the_frames_index_so_it_joins_back(frame, rec):
+    model = fit_recommended(frame, rec, target="target", learner="logistic_regression")
+    some = frame.drop(columns="target").iloc[[7, 2, 5]].set_axis(["r7", "r2", "r5"])
+    table = model.predict_table(some)
+    assert list(table.index) == ["r7", "r2", "r5"]
+    joined = some.join(table)
+    np.testing.assert_array_equal(joined["proba_yes"].to_numpy(), model.predict_proba(some)[:, 1])
+
+
+def test_a_model_fitted_on_a_frame_takes_an_array_of_its_columns_by_position(frame, rec):
+    model = fit_recommended(frame, rec, target="target", learner="logistic_regression")
+    features = frame.drop(columns="target")[[c["name"] for c in model.info["columns"]]]
+    assert np.array_equal(model.predict(features.to_numpy()), model.predict(features))
+    np.testing.assert_array_equal(model.predict_proba(features.to_numpy(dtype=object).tolist()), model.predict_proba(features))
+    with pytest.raises(UsageError, match=r"X has 2 columns, and the model reads 4 \(x1, x2, color, flag\)"):
+        model.predict(features.to_numpy()[:, :2])
+
+
 def test_predicting_no_rows_raises_a_dataset_error(frame, rec):
     model = fit_recommended(frame, rec, target="target", learner="logistic_regression")
     with pytest.raises(DatasetError, match="data: no data rows"):
