@@ -211,7 +211,7 @@ def _relative_source_note(command: str) -> str:
 
 @group.command("export")
 def export(
-    out_file: Annotated[Path, typer.Option("--out", "-o", help="Output file: .csv or .parquet.")],
+    out_file: Annotated[Path, typer.Option("--out", "-o", help="Output file: .csv, .tsv (either may end in .gz, .bz2, .xz or .zip) or .parquet.")],
     db: DbOption = None,
     table: Annotated[str, typer.Option("--table", help=f"What to export: {', '.join(EXPORT_TABLES)}.")] = "evaluations",
     metric: Annotated[str | None, typer.Option("--metric", help="Metric for --table scores (default: the task's default metric).")] = None,
@@ -222,12 +222,11 @@ def export(
     import json
 
     from automl_meta.exceptions import UsageError
-    from automl_meta.io.atomic import atomic_path, check_output_file
+    from automl_meta.io.atomic import check_output_file
+    from automl_meta.io.table_output import output_format, write_table
     from automl_meta.metadb import MetaDB
 
-    suffix = out_file.suffix.lower()
-    if suffix not in (".csv", ".parquet"):
-        raise UsageError(f"{out_file.name}: give an output file ending in .csv or .parquet")
+    suffix, _ = output_format(out_file)
     if table not in EXPORT_TABLES:
         raise UsageError(f"unknown table {table!r}; choose one of {', '.join(EXPORT_TABLES)}")
     if metric is not None and table != "scores":
@@ -258,11 +257,7 @@ def export(
         else:
             frame = store.table(table)
     frame.columns = [str(c) for c in frame.columns]
-    with atomic_path(out_file) as tmp:  # an existing file is replaced only by a complete one
-        if suffix == ".csv":
-            frame.to_csv(tmp, index=False)
-        else:
-            frame.to_parquet(tmp, index=False)
+    write_table(frame, out_file)
     if json_output:
         print_json({"out": str(out_file), "table": table, "rows": len(frame), "columns": len(frame.columns)})
     else:

@@ -345,19 +345,22 @@ def predict_command(
     data: DataArgument,
     sep: SepOption = None,
     out_path: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write every prediction to this CSV file.")
+        Path | None,
+        typer.Option("--out", "-o", help="Write every prediction to this file: .csv, .tsv (either may end in .gz, .bz2, .xz or .zip) or .parquet."),
     ] = None,
     json: JsonOption = False,
 ) -> None:
     """Predict DATA with a saved winner; columns are checked against the model's sidecar."""
-    from automl_meta.io.atomic import atomic_path, check_output_file
+    from automl_meta.io.atomic import check_output_file
     from automl_meta.io.fitted_models import conform_features, load_fitted_model, sidecar_path, unseen_categories
+    from automl_meta.io.table_output import output_format, write_table
     from automl_meta.io.tables import read_table
     from automl_meta.recommend import describe_unseen, predict_conformed, target_score
 
     if out_path is not None:  # before any work, and never over an input
         inputs = {"the model": model, "the model's sidecar": sidecar_path(model), "the data": data}
         check_output_file(out_path, "predictions.csv", inputs)
+        output_format(out_path)
     fitted = load_fitted_model(model)
     frame = read_table(data, sep=sep)
     X = conform_features(frame, fitted.info, name=Path(data).name)
@@ -365,8 +368,7 @@ def predict_command(
     predictions = predict_conformed(fitted.pipeline, fitted.info, X)
     score = target_score(fitted.info, frame, predictions)
     if out_path is not None:
-        with atomic_path(out_path) as tmp:  # an existing file is replaced only by a complete one
-            predictions.to_csv(tmp, index=False)
+        write_table(predictions, out_path)
     info = fitted.info
     if json:
         payload = {

@@ -73,12 +73,12 @@ def test_db_info_names_a_build_killed_before_it_could_close_and_how_to_resume_it
     assert "(from the folder that build ran in: scenarios/weka is relative to it and is not found from here)" in text
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".tsv", ".csv.gz", ".tsv.zip"])
 def test_db_export_writes_wide_scores(weka_db, tmp_path, suffix):
     out = tmp_path / f"scores{suffix}"
     result = runner.invoke(app, ["db", "export", "--db", str(weka_db), "--out", str(out), "--table", "scores"])
     assert result.exit_code == 0, result.stderr
-    frame = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
+    frame = pd.read_parquet(out) if suffix == ".parquet" else pd.read_csv(out, sep="\t" if ".tsv" in suffix else ",")
     assert frame.shape == (105, 31) and "2369_weka.RandomForest" in frame.columns
 
 
@@ -92,9 +92,11 @@ def test_db_export_evaluations_is_long_with_json_fold_scores(weka_db, tmp_path):
 
 
 def test_db_export_rejects_other_file_types(weka_db, tmp_path):
-    result = runner.invoke(app, ["db", "export", "--db", str(weka_db), "--out", str(tmp_path / "x.xlsx")])
-    assert result.exit_code == 2
-    assert ".csv or .parquet" in result.stderr
+    for name in ("x.xlsx", "x", "x.parquet.gz"):
+        result = runner.invoke(app, ["db", "export", "--db", str(weka_db), "--out", str(tmp_path / name)])
+        assert result.exit_code == 2
+        assert f"{name}: give an output file ending in .csv, .tsv or .parquet" in result.stderr
+    assert not list(tmp_path.iterdir())
 
 
 def test_db_build_rejects_an_unknown_source(tmp_path):

@@ -320,6 +320,25 @@ def test_predict_out_never_replaces_the_model_its_sidecar_or_the_data(saved_mode
     assert len(pd.read_csv(tmp_path / "predictions.csv")) == 10
 
 
+@pytest.mark.parametrize("name", ["p.parquet", "p.tsv", "p.csv.gz", "p.tsv.xz"])
+def test_predict_out_writes_the_format_the_name_asks_for(saved_model, tmp_path, name):
+    path, data = saved_model
+    for out in (tmp_path / "reference.csv", tmp_path / name):
+        result = _predict(path, data, "--out", out)
+        assert result.exit_code == 0, result.output
+    written = pd.read_parquet(out) if name.endswith(".parquet") else pd.read_csv(out, sep="\t" if ".tsv" in name else ",")
+    pd.testing.assert_frame_equal(written, pd.read_csv(tmp_path / "reference.csv"))
+
+
+def test_predict_out_refuses_a_format_it_cannot_write_before_any_work(saved_model, tmp_path):
+    path, data = saved_model
+    for name in ("p.xlsx", "p", "p.parquet.gz"):
+        result = _predict(path, data, "--out", tmp_path / name)
+        assert result.exit_code == 2
+        assert f"{name}: give an output file ending in .csv, .tsv or .parquet" in result.stderr
+        assert not (tmp_path / name).exists()
+
+
 def test_a_regression_target_value_that_is_no_number_is_left_out_of_the_score_with_a_note():
     from automl_meta.recommend import target_score
 
