@@ -413,6 +413,14 @@ def _spellings(value) -> list[str]:
     return out + [repr(as_float)]
 
 
+def _whole_number(value) -> bool:
+    """A number (not a bool) with no fractional part, small enough to be written exactly as an integer."""
+    if not isinstance(value, numbers.Number) or isinstance(value, (bool, np.bool_)):
+        return False
+    as_float = float(value)
+    return bool(np.isfinite(as_float) and as_float.is_integer() and abs(as_float) < 2**53)
+
+
 def known_category_strings(col: pd.Series, known) -> pd.Series:
     """``col`` as category labels (:func:`category_strings`), each value spelled as ``known`` spells it where it can be.
 
@@ -423,8 +431,9 @@ def known_category_strings(col: pd.Series, known) -> pd.Series:
     beside ``007``. A new table at prediction time must give a value the
     label the model learned, whatever its neighbours: each value that is not
     among ``known`` (a fitted model's categories or classes) takes the first
-    of its other spellings that is. Values that match none stay as they are
-    (really new).
+    of its other spellings that is. A value that matches none is really new:
+    a whole number is spelled on its own (``'6'``, not ``'6.0'`` because a
+    2.5 stands beside it), so that a note naming it shows what the file says.
     """
     strings = category_strings(col)
     known = set(known or ())
@@ -433,9 +442,12 @@ def known_category_strings(col: pd.Series, known) -> pd.Series:
         return strings
     mapping = {}
     for value in col[unmatched].drop_duplicates().tolist():
-        found = next((s for s in _spellings(value) if s in known), None)
+        spellings = _spellings(value)
+        found = next((s for s in spellings if s in known), None)
         if found is not None:
             mapping[value] = found
+        elif _whole_number(value):
+            mapping[value] = str(int(value))
     if mapping:
         strings[unmatched] = [mapping.get(v, s) for v, s in zip(col[unmatched].tolist(), strings[unmatched].tolist())]
     return strings

@@ -25,6 +25,7 @@ from automl_meta.io.fitted_models import (
     save_fitted_model,
     sidecar_path,
 )
+from automl_meta.io.tables import read_table
 from automl_meta.learners.preprocessing import tabular_preprocessor
 from conftest import make_mixed_frame
 
@@ -160,6 +161,22 @@ def test_categories_the_model_never_saw_are_counted_and_logged(tmp_path, caplog)
     older = {**loaded.info, "columns": [{k: v for k, v in c.items() if k != "categories"} for c in loaded.info["columns"]]}
     assert unseen_categories(X, older) == {}  # a sidecar without the lists is not checked
     assert unseen_categories(conform_features(frame, loaded.info), loaded.info) == {}
+
+
+def test_a_new_whole_number_category_is_named_as_the_file_writes_it_beside_a_fraction(tmp_path):
+    from automl_meta.io.fitted_models import unseen_categories
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"grade": rng.integers(1, 6, 120).astype(object), "x": rng.normal(size=120), "target": ["a", "b"] * 60})
+    frame["grade"] = frame["grade"].map(lambda g: f"g{g}" if g == 5 else g)  # text beside the numbers: a categorical column
+    dataset = make_dataset(frame, target="target")
+    path = save_fitted_model(tmp_path / "model.skops", _fitted(dataset, LogisticRegression(max_iter=200)), _info(dataset))
+    loaded = load_fitted_model(path)
+    new = tmp_path / "new.csv"
+    new.write_text("grade,x\n6,0.1\n2.5,0.2\n3,0.3\n1e30,0.4\n")  # pandas reads 6.0 and 3.0 beside the 2.5
+    X = conform_features(read_table(new), loaded.info)
+    assert X["grade"].tolist()[2] == "3"  # known: matched whatever its neighbours
+    assert unseen_categories(X, loaded.info)["grade"]["values"] == ["1e+30", "2.5", "6"]
 
 
 def test_the_fitted_date_format_reads_new_dates_whose_day_and_month_are_ambiguous():
