@@ -254,6 +254,30 @@ def test_redo_recomputes_a_learner_stored_under_an_older_portfolio_version_once(
     assert _rows(db_path) == _rows(reference_db)
 
 
+def test_a_change_in_how_a_task_is_scored_makes_that_tasks_scores_stale_and_only_those(reference, tmp_path, env, caplog):
+    import shutil
+
+    from automl_meta.learners import LEARNERS as SPECS
+    from automl_meta.learners.portfolio import TASK_SCORING_VERSION, learner_version
+
+    folder, reference_db, _ = reference
+    db_path = tmp_path / "m.sqlite"
+    shutil.copy(reference_db, db_path)
+    before = str(int(TASK_SCORING_VERSION["classification"]) - 1)
+    _age_learner(db_path, "knn", before)  # as stored before the last scoring change: both tasks' rows
+    assert learner_version(SPECS["knn"], "classification") == TASK_SCORING_VERSION["classification"]
+    with caplog.at_level("WARNING", logger="automl_meta"):
+        assert build_metadb(f"dir:{folder}", db_path, OPTIONS)["evaluations_added"] == 0
+    stale = [r.getMessage() for r in caplog.records if "older definition" in r.getMessage()]
+    assert stale and all(m.startswith("classification: the stored scores of knn on alpha, gamma") for m in stale)
+    redone = build_metadb(f"dir:{folder}", db_path, BuildOptions(**{**OPTIONS.__dict__, "redo": ("knn",)}))
+    assert redone["evaluations_added"] == 2  # the two classification datasets; beta's regression scores stay
+    assert _rows(db_path)["scores"] == _rows(reference_db)["scores"]
+    with MetaDB.open(db_path) as db:
+        versions = dict(db.conn.execute("SELECT task, portfolio_version FROM learners WHERE name = 'knn'").fetchall())
+    assert versions == {"classification": TASK_SCORING_VERSION["classification"], "regression": before}
+
+
 def test_a_database_built_at_a_later_portfolio_version_is_current_for_learners_unchanged_since(reference, tmp_path, env, caplog):
     import shutil
 
@@ -469,6 +493,9 @@ def _second_source(tmp_path, db_path) -> tuple[Path, str]:
 
 
 def test_redo_from_one_source_keeps_the_other_sources_scores_stale_and_says_how_to_recompute_them(reference, tmp_path, env, caplog):
+    from automl_meta.learners import LEARNERS as SPECS
+    from automl_meta.learners.portfolio import learner_version
+
     folder, db_path = _copy_reference(reference, tmp_path)
     other, command = _second_source(tmp_path, db_path)
     _age_learner(db_path, "knn")
@@ -485,7 +512,8 @@ def test_redo_from_one_source_keeps_the_other_sources_scores_stale_and_says_how_
         assert len(after) == 4 and [row[:2] for row in after] == [row[:2] for row in before]  # kept, every metric
         knn = db.conn.execute("SELECT id FROM learners WHERE name = 'knn' AND task = 'classification'").fetchone()[0]
         versions = db.evaluation_versions(knn)
-    assert sorted(versions.values()) == ["1", "1", "old"]  # delta's stays from the older definition, not made current
+    current = learner_version(SPECS["knn"], "classification")
+    assert sorted(versions.values()) == [current, current, "old"]  # delta's stays from the older definition, not made current
     stale = [r.getMessage() for r in caplog.records if "older definition" in r.getMessage()]
     assert len(stale) == 1 and "knn on delta (source dir:" in stale[0] and stale[0].endswith(f"{command} --redo knn")
 

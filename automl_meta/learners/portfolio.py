@@ -12,7 +12,10 @@ two cores in about an hour; ``benchmarks/evaluate_cost.py`` measures it.
 Bump :data:`PORTFOLIO_VERSION` whenever a name, a parameter or a preprocessing
 choice changes, and give the changed learner ``version=`` the new number:
 meta-databases record each learner's version, scores from another version of
-that learner are not comparable, and the others stay valid.
+that learner are not comparable, and the others stay valid. A change to how a
+task's folds are scored (metrics, class probabilities) goes in
+:data:`TASK_SCORING_VERSION` instead: it makes every learner's scores of that
+task stale (:func:`learner_version`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,12 @@ from automl_meta.learners import classification as C
 from automl_meta.learners import regression as R
 from automl_meta.learners.registry import Preprocessing, learner, make_registry
 
-PORTFOLIO_VERSION = "3"  # 3: elastic_net regression on a standardized target; 2: QDA with Ledoit-Wolf shrinkage (was reg_param=0.1)
+PORTFOLIO_VERSION = "4"  # 4: see TASK_SCORING_VERSION; 3: elastic_net regression on a standardized target; 2: QDA with Ledoit-Wolf shrinkage (was reg_param=0.1)
+# The portfolio version in which the scoring of a task's cross-validation last changed: every learner's
+# scores of that task stored under an older version are stale, whatever the learner's own version.
+# 4: classification: class probabilities are rescaled only in rows that do not sum to 1; dividing every row
+#    by its sum untied saturated probabilities, which moved multiclass roc_auc (gaussian_nb by up to 0.012)
+TASK_SCORING_VERSION = {"classification": "4"}
 
 SCALED = Preprocessing(scale=True, encode="onehot")
 TREES = Preprocessing(scale=False, encode="ordinal")
@@ -75,3 +83,9 @@ SPECS = (
 )
 
 LEARNERS = make_registry(SPECS)
+
+
+def learner_version(spec, task: str) -> str:
+    """The version of ``spec``'s scores on ``task``: its definition's, or the task's last scoring change if later."""
+    scoring = TASK_SCORING_VERSION.get(task)
+    return spec.version if scoring is None or int(spec.version) >= int(scoring) else scoring

@@ -85,18 +85,21 @@ def register_task(db, task: str, options: BuildOptions, dataset_ids) -> dict[str
     db.set_default_metric(task, default_metric(task))
     own = set(dataset_ids)
     learners, left = {}, {}
+    from automl_meta.learners.portfolio import learner_version
+
     for spec in portfolio(task, options.learners):
-        learner_id = db.add_learner(spec.name, task, _params(spec), spec.version)
+        version = learner_version(spec, task)
+        learner_id = db.add_learner(spec.name, task, _params(spec), version)
         (registered,) = db.conn.execute("SELECT portfolio_version FROM learners WHERE id = ?", (learner_id,)).fetchone()
-        if spec.name in options.redo and _stale(registered, spec.version):  # the row names the definition builds use from now on
-            db.set_learner_definition(learner_id, _params(spec), spec.version)
-        stale = {d for d, version in db.evaluation_versions(learner_id).items() if _stale(version, spec.version)}
+        if spec.name in options.redo and _stale(registered, version):  # the row names the definition builds use from now on
+            db.set_learner_definition(learner_id, _params(spec), version)
+        stale = {d for d, stored in db.evaluation_versions(learner_id).items() if _stale(stored, version)}
         redo = frozenset(stale & own) if spec.name in options.redo else frozenset()
         if redo:
             logger.info("%s (%s): recomputing %d evaluations stored under an older definition", spec.name, task, len(redo))
         if stale - redo:
             left[spec.name] = (learner_id, stale - redo)
-        learners[spec.name] = TaskLearner(learner_id, spec.version, redo)
+        learners[spec.name] = TaskLearner(learner_id, version, redo)
     for name, (learner_id, stale) in left.items():
         _warn_stale(db, task, name, learner_id, stale, own)
     return learners
