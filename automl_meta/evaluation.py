@@ -33,7 +33,7 @@ import pandas as pd
 
 from automl_meta.exceptions import DatasetError, UsageError
 from automl_meta.learners import PORTFOLIO_VERSION, LearnerSpec, get_learners
-from automl_meta.learners.cv_runner import FoldContext, run_folds
+from automl_meta.learners.cv_runner import FoldContext, interrupts_counted, run_folds
 from automl_meta.learners.metrics import METRICS, check_metric, default_metric, metrics_for
 from automl_meta.numbers import check_seed
 
@@ -408,11 +408,14 @@ def _run(specs, context: FoldContext, timeout, n_jobs: int, budget=None):
     if timeout is None and budget is None and n_jobs == 1:
         for index, spec in enumerate(specs):
             outcomes, status, reason = [], "ok", ""
-            for event in run_folds(spec, context):
-                if event[0] == "fold":
-                    outcomes.append(event[2])
-                elif event[0] == "failed":
-                    status, reason = "failed", event[1]
+            with interrupts_counted() as interrupts:
+                for event in run_folds(spec, context):
+                    if event[0] == "fold":
+                        outcomes.append(event[2])
+                    elif event[0] == "failed":
+                        status, reason = "failed", event[1]
+            if interrupts[0]:  # a Ctrl-C that a fit turned into its own error: stop, record nothing
+                raise KeyboardInterrupt
             yield index, outcomes, status, reason
         return
     from automl_meta.learners.worker_pool import shared_pool

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -46,6 +47,18 @@ class SleepingClassifier(ClassifierMixin, BaseEstimator):
             fh.write(str(os.getpid()))
         for _ in range(12000):
             time.sleep(0.01)
+        return self
+
+
+class InterruptSwallowingClassifier(ClassifierMixin, BaseEstimator):
+    """Gets a Ctrl-C during its fit and turns it into another error, as compiled code can."""
+
+    def fit(self, X, y):
+        try:
+            signal.raise_signal(signal.SIGINT)
+            time.sleep(1)  # the handler runs before this returns
+        except KeyboardInterrupt:
+            raise ValueError("'T{=d:sum_gradients:d}' is not a valid PEP 3118 buffer format string") from None
         return self
 
 
@@ -143,6 +156,14 @@ def test_a_call_in_a_worker_is_killed_past_its_limit_and_its_result_or_error_com
 def test_a_timeout_beyond_what_the_system_can_wait_means_no_limit(binary, timeout):
     res = evaluate(binary, learners=["dummy"], cv=3, timeout=timeout)  # was OverflowError from the wait for the workers
     assert res.result("dummy").status == "ok" and len(res.result("dummy").fold_scores) == 3
+
+
+def test_a_ctrl_c_that_a_fit_turns_into_another_error_stops_the_run_instead_of_failing_the_learner(binary):
+    handler = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        evaluate(binary, learners=["dummy", _planted("swallows", InterruptSwallowingClassifier())], cv=3)
+    assert signal.getsignal(signal.SIGINT) is handler
+    assert evaluate(binary, learners=[_planted("raises", RaisingClassifier())], cv=3).result("raises").status == "failed"
 
 
 def test_evaluate_in_process_records_a_raising_learner(binary):

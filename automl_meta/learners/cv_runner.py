@@ -13,9 +13,13 @@ caller can watch each fit's clock:
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,6 +49,36 @@ class FoldOutcome:
     fit_seconds: float
     predict_seconds: float
     errors: dict = field(default_factory=dict)
+
+
+@contextmanager
+def interrupts_counted() -> Iterator[list[int]]:
+    """Count the Ctrl-C's that reach this process in the block; each still goes to the handler in place.
+
+    Compiled code can turn the KeyboardInterrupt it is handed into another
+    exception (scikit-learn's HistGradientBoosting raised a ValueError about a
+    buffer format), which :func:`run_folds` would record as the learner's
+    failure; a count that moved tells the caller the run was interrupted.
+    Signal handlers can only be set from the main thread: elsewhere nothing is counted.
+    """
+    count = [0]
+    if threading.current_thread() is not threading.main_thread():
+        yield count
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def counting(signum, frame):
+        count[0] += 1
+        if callable(previous):
+            previous(signum, frame)
+        elif previous != signal.SIG_IGN:
+            signal.default_int_handler(signum, frame)
+
+    signal.signal(signal.SIGINT, counting)
+    try:
+        yield count
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def one_line(exc: BaseException) -> str:
