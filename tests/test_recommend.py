@@ -498,6 +498,31 @@ def test_meta_model_trained_on_the_fly_is_cached_and_reused(metadb):
     assert "cached" not in load_selector("classification", db=metadb, exclude=["mixed_0"]).source
 
 
+def test_an_edited_database_that_kept_its_size_and_time_is_not_answered_from_the_cache(metadb, tmp_path):
+    import os
+    import shutil
+    import sqlite3
+
+    copy = tmp_path / "copy.sqlite"
+    shutil.copy(metadb, copy)
+    conn = sqlite3.connect(copy)
+    conn.execute("PRAGMA journal_mode = DELETE")  # a rollback journal, as a shipped file has: no -wal file beside it
+    conn.close()
+    load_selector("classification", db=copy)
+    assert "cached" in load_selector("classification", db=copy).source
+    stamp = copy.stat()
+    with sqlite3.connect(copy) as conn:
+        conn.execute("UPDATE scores SET mean = 1.0 WHERE learner_id = (SELECT id FROM learners WHERE name = 'dummy')")
+    conn.close()
+    os.utime(copy, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))  # as cp -p or a restored backup leaves it
+    assert copy.stat().st_size == stamp.st_size and not copy.with_name("copy.sqlite-wal").exists()
+    edited = load_selector("classification", db=copy)
+    assert "cached" not in edited.source
+    dataset = make_dataset(make_mixed_frame(160, seed=11), target="target")
+    row = pd.DataFrame([extract_metafeatures(dataset, **edited.mf_options).values], dtype=float)
+    assert edited.model.predict_interval(row)[1]["dummy"].iloc[0] == 1.0  # learned from the edited scores
+
+
 def test_predict_scores_the_target_column_when_present(metadb, churn_csv, tmp_path):
     from sklearn.metrics import balanced_accuracy_score
 

@@ -105,19 +105,26 @@ def model_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("automl-meta", appauthor=False)) / "metamodels"
 
 
-def _cache_key(path: Path, task: str, metric: str, random_state: int) -> str:
-    """Changes whenever the database file (or its write-ahead log), the options, automl-meta or the training change."""
+def _cache_key(meta_X, scores, maximize: bool, task: str, metric: str, random_state: int) -> str:
+    """Changes whenever what the meta-model learns from (meta-features, scores), the options, automl-meta or the training change.
+
+    Keyed on the training data themselves, not on the database file's size and
+    time stamp: an edited database that kept both (whole pages, a restored
+    time) would otherwise be answered with the model of its former content.
+    """
+    import pandas as pd
+
     from automl_meta import __version__
     from automl_meta.selection import MetaModel
     from automl_meta.selection.metamodel import TRAINING_VERSION
 
-    stamps = []
-    for file in (path, path.with_name(path.name + "-wal")):
-        if file.exists():
-            stat = file.stat()
-            stamps.append([str(file.resolve()), stat.st_size, stat.st_mtime_ns])
+    data = hashlib.sha256()
+    for frame in (meta_X, scores):
+        data.update(json.dumps([list(map(str, frame.index)), list(map(str, frame.columns))]).encode())
+        data.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     payload = {
-        "db": stamps,
+        "data": data.hexdigest(),
+        "maximize": bool(maximize),
         "task": task,
         "metric": metric,
         "random_state": random_state,
@@ -223,8 +230,9 @@ def load_selector(
             f"build one that covers {task} (`automl-meta db build`) or pass another --db"
         )
     check_ranking_datasets(path, task, len(common))
-    key = _cache_key(path, task, metric, random_state) if cache and not exclude else None
-    model, cached = _train(meta_X.loc[common], scores, maximize, random_state, key)
+    meta_X = meta_X.loc[common]
+    key = _cache_key(meta_X, scores, maximize, task, metric, random_state) if cache and not exclude else None
+    model, cached = _train(meta_X, scores, maximize, random_state, key)
     logger.info("%s the meta-model of %d %s datasets x %d learners from %s",
                 "loaded (cache)" if cached else "trained", len(common), task, scores.shape[1], path)
     return Selector(
