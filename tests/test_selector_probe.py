@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -86,6 +87,32 @@ def test_the_probe_cache_keeps_every_learner_probed_and_probes_only_those_missin
     again, summary = probe_table(datasets, data, ["dummy", "decision_tree", "gaussian_nb"], settings, cache_dir=tmp_path)
     assert (summary["probed"], summary["cached"]) == (0, 2)
     assert again["probe:gaussian_nb"].tolist() == other["probe:gaussian_nb"].tolist()
+
+
+def test_a_line_cut_short_by_a_kill_costs_only_its_own_probe_and_an_unwritable_cache_only_a_warning(built, tmp_path, caplog):
+    from automl_meta.io.probe_runs import ProbeSettings, probe_table
+    from automl_meta.metadb import MetaDB
+
+    data, db = built
+    with MetaDB.open(db) as store:
+        datasets = store.datasets("classification").head(3)
+    settings = ProbeSettings(rows=100, draws=1)
+    full, summary = probe_table(datasets, data, ["dummy"], settings, cache_dir=tmp_path)
+    path = Path(summary["file"])
+    lines = path.read_text().splitlines()
+    path.write_text(lines[0] + "\n" + lines[1][:40])  # the second record torn, as a kill mid-write leaves it
+    _, summary = probe_table(datasets, data, ["dummy"], settings, cache_dir=tmp_path)
+    assert (summary["probed"], summary["cached"]) == (2, 1)  # the torn one and the third
+    again, summary = probe_table(datasets, data, ["dummy"], settings, cache_dir=tmp_path)
+    assert (summary["probed"], summary["cached"]) == (0, 3)  # the rerun's records were kept: none joined the torn line
+    assert again.equals(full)
+
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the cache folder should be")
+    with caplog.at_level("WARNING", logger="automl_meta"):
+        table, summary = probe_table(datasets, data, ["dummy"], settings, cache_dir=blocked)
+    assert table.equals(full) and summary["probed"] == 3
+    assert sum("cannot write the probe cache" in r.getMessage() for r in caplog.records) == 1
 
 
 def test_probe_refuses_a_folder_without_the_files_a_changed_file_and_an_aslib_scenario(built, tmp_path):

@@ -14,6 +14,7 @@ content hash, so changed data or settings are probed again.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 import time
@@ -25,6 +26,8 @@ import pandas as pd
 
 from automl_meta.exceptions import UsageError
 from automl_meta.selection.probe import PROBE_BUDGET, PROBE_CV, PROBE_DRAWS, PROBE_PREFIX, PROBE_ROWS, PROBE_TIMEOUT
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -78,8 +81,13 @@ def _cached(path: Path) -> dict[str, dict]:
     cut short by a kill is skipped.
     """
     records: dict[str, dict] = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
+    try:
+        text = path.read_text() if path.exists() else ""
+    except (OSError, UnicodeDecodeError) as exc:
+        logger.warning("cannot read the probe cache %s (%s); probing without it", path, exc)
+        return records
+    if text:
+        for line in text.splitlines():
             try:
                 record = json.loads(line)
                 known = records.setdefault(record["content_hash"], {"scores": {}, "seconds": 0.0})
@@ -88,6 +96,27 @@ def _cached(path: Path) -> dict[str, dict]:
             except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
                 continue
     return records
+
+
+def _open_sink(path: Path):
+    """``path`` opened to append records on a line of their own, or None (with a warning) where it cannot be written.
+
+    A line cut short by a kill has no newline: the next record would join it and be skipped with it.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torn = False
+        if path.exists() and path.stat().st_size > 0:
+            with path.open("rb") as handle:
+                handle.seek(-1, 2)
+                torn = handle.read(1) != b"\n"
+        sink = path.open("a")
+        if torn:
+            sink.write("\n")
+        return sink
+    except OSError as exc:
+        logger.warning("cannot write the probe cache %s (%s); continuing without it", path, exc)
+        return None
 
 
 def probe_table(
@@ -112,9 +141,9 @@ def probe_table(
     files = dataset_files(datasets, folder)
     path = (cache_dir or probe_cache_dir()) / settings.file_name()
     cached = _cached(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     table_rows, probed, seconds = {}, 0, []
-    with path.open("a") as sink:
+    sink = _open_sink(path)
+    try:
         for row in datasets.itertuples():
             known = cached.setdefault(str(row.content_hash), {"scores": {}, "seconds": 0.0})
             missing = [name for name in learners if name not in known["scores"]]
@@ -129,8 +158,14 @@ def probe_table(
                 record = {"dataset": row.name, "content_hash": row.content_hash, "task": row.task, "rows": probe.rows,
                           "seconds": time.perf_counter() - start,
                           "scores": {name: (None if math.isnan(value) else value) for name, value in probe.scores.items()}}
-                sink.write(json.dumps(record) + "\n")
-                sink.flush()
+                if sink is not None:
+                    try:
+                        sink.write(json.dumps(record) + "\n")
+                        sink.flush()
+                    except OSError as exc:
+                        logger.warning("cannot write the probe cache %s (%s); continuing without it", path, exc)
+                        sink.close()
+                        sink = None
                 known["scores"].update(record["scores"])
                 known["seconds"] += record["seconds"]
                 probed += 1
@@ -138,6 +173,9 @@ def probe_table(
             table_rows[row.name] = {PROBE_PREFIX + name: known["scores"][name] for name in learners}
             if progress is not None:
                 progress(1)
+    finally:
+        if sink is not None:
+            sink.close()
     table = pd.DataFrame.from_dict(table_rows, orient="index", columns=[PROBE_PREFIX + name for name in learners]).astype(float)
     summary = {**asdict(settings), "folder": str(folder), "file": str(path), "probed": probed, "cached": len(table_rows) - probed,
                "median_seconds": float(pd.Series(seconds).median()) if seconds else None}
