@@ -10,7 +10,9 @@ from __future__ import annotations
 import functools
 import json
 import math
-
+import os
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -496,6 +498,22 @@ def test_meta_model_trained_on_the_fly_is_cached_and_reused(metadb):
     row = pd.DataFrame([mf.values], dtype=float)
     pd.testing.assert_frame_equal(first.model.predict(row), second.model.predict(row))
     assert "cached" not in load_selector("classification", db=metadb, exclude=["mixed_0"]).source
+
+
+def test_an_unreadable_meta_feature_cache_entry_is_named_once_and_recomputed(metadb, churn_csv, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("AUTOML_META_CACHE_DIR", str(cache))
+    first = _invoke("recommend", churn_csv, "--db", metadb, "--json")
+    assert first.exit_code == 0, first.output
+    (entry,) = cache.glob("*.json")
+    entry.write_text("")
+    # a process of its own: its background child (which extracts while the data are read) writes to the same stderr
+    result = subprocess.run([sys.executable, "-m", "automl_meta", "recommend", str(churn_csv), "--db", str(metadb), "--json"],
+                            capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("ignoring unreadable meta-feature cache entry") == 1  # not again in the background child
+    assert json.loads(result.stdout)["recommendations"] == json.loads(first.stdout)["recommendations"]
+    assert json.loads(entry.read_text())  # written again
 
 
 def test_an_edited_database_that_kept_its_size_and_time_is_not_answered_from_the_cache(metadb, tmp_path):

@@ -72,6 +72,11 @@ def _read(path: Path):
         return None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         logger.warning("ignoring unreadable meta-feature cache entry %s (%s); recomputing", path.name, exc)
+        if path.is_file():  # the recomputed values replace it anyway; removed, a second lookup (recommend's child) is a plain miss
+            try:
+                path.unlink()
+            except OSError:
+                pass
         return None
 
 
