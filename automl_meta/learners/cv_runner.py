@@ -59,19 +59,20 @@ def interrupts_counted() -> Iterator[list[int]]:
     exception (scikit-learn's HistGradientBoosting raised a ValueError about a
     buffer format), which :func:`run_folds` would record as the learner's
     failure; a count that moved tells the caller the run was interrupted.
-    Signal handlers can only be set from the main thread: elsewhere nothing is counted.
+    Signal handlers can only be set from the main thread, and one not set from
+    Python cannot be put back: there, and where Ctrl-C is ignored, nothing is counted.
     """
     count = [0]
-    if threading.current_thread() is not threading.main_thread():
+    previous = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
+    if previous is None or previous == signal.SIG_IGN:
         yield count
         return
-    previous = signal.getsignal(signal.SIGINT)
 
     def counting(signum, frame):
         count[0] += 1
         if callable(previous):
             previous(signum, frame)
-        elif previous != signal.SIG_IGN:
+        else:
             signal.default_int_handler(signum, frame)
 
     signal.signal(signal.SIGINT, counting)
