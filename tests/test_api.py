@@ -213,6 +213,15 @@ def test_a_model_fitted_on_a_frame_takes_an_array_of_its_columns_by_position(fra
         model.predict(features.to_numpy()[:, :2])
 
 
+@pytest.mark.parametrize("learner", ["mlp_torch", "lightgbm"])
+def test_a_fit_with_a_time_limit_runs_in_a_worker_and_gives_the_same_model(frame, rec, learner):
+    here = fit_recommended(frame, rec, target="target", learner=learner)
+    there = fit_recommended(frame, rec, target="target", learner=learner, timeout=300)  # torch's tensors too come back
+    features = frame.drop(columns="target")
+    # one thread there, as many as torch takes here: equal up to the order of float sums
+    np.testing.assert_allclose(there.predict_proba(features), here.predict_proba(features), rtol=1e-5, atol=1e-6)
+
+
 def test_predicting_no_rows_raises_a_dataset_error(frame, rec):
     model = fit_recommended(frame, rec, target="target", learner="logistic_regression")
     with pytest.raises(DatasetError, match="data: no data rows"):

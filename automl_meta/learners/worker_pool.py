@@ -26,6 +26,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -69,7 +70,7 @@ def worker_main(read_fd: int, write_fd: int) -> None:
             context = message[1]
             continue
         if message[0] == "call":
-            _send_call_result(outbox, message[1], message[2])
+            _send_call_result(outbox, *pickle.loads(message[1]))
             continue
         _, index, spec = message
         from automl_meta.learners.cv_runner import run_folds
@@ -82,17 +83,24 @@ def worker_main(read_fd: int, write_fd: int) -> None:
 
 
 def _send_call_result(outbox: Connection, func, args: tuple) -> None:
-    """Run ``func(*args)`` and send back ``("result", value)``, ``("raised", exception)`` or ``("failed", text)``."""
+    """Run ``func(*args)`` and send back, pickled, ``("result", value)``, ``("raised", exception)`` or ``("failed", text)``.
+
+    Plain :mod:`pickle` bytes, not ``Connection.send``: torch registers reducers with
+    multiprocessing's pickler that hand tensors over through shared memory, which a
+    process not started by multiprocessing cannot authenticate (an mlp_torch fit).
+    """
     try:
         reply = ("result", func(*args))
     except Exception as exc:
         reply = ("raised", exc)
     try:
-        outbox.send(reply)
+        payload = pickle.dumps(reply)
+    except Exception as exc:  # the value or the exception does not pickle
+        payload = pickle.dumps(("failed", f"{type(exc).__name__}: {exc}"[:300]))
+    try:
+        outbox.send_bytes(payload)
     except (BrokenPipeError, OSError):
         return  # the parent is gone
-    except Exception as exc:  # the value or the exception does not pickle
-        outbox.send(("failed", f"{type(exc).__name__}: {exc}"[:300]))
 
 
 class _Worker:
@@ -289,13 +297,13 @@ def call_in_worker(func, args: tuple, timeout: float):
     try:
         if not worker.conn.poll(MAX_WAIT_S) or worker.conn.recv()[0] != "ready":
             raise RuntimeError("the worker process did not start")
-        worker.outbox.send(("call", func, args))
+        worker.outbox.send(("call", pickle.dumps((func, args))))
         worker.job = -1  # busy: stop() kills it at once
         end = time.monotonic() + timeout
         while not worker.conn.poll(min(MAX_WAIT_S, max(0.0, end - time.monotonic()))):
             if time.monotonic() >= end:
                 raise CallTimeout(f"not finished within {timeout:g} s")
-        kind, value = worker.conn.recv()
+        kind, value = pickle.loads(worker.conn.recv_bytes())
         worker.job = None
     except (EOFError, OSError):
         worker.kill()
