@@ -232,8 +232,13 @@ class FittedLearner:
         """A DataFrame (or rows as dicts, columns as a dict) as it is; an array or list of rows named by position."""
         if isinstance(X, (pd.DataFrame, dict)) or (isinstance(X, (list, tuple)) and X and isinstance(X[0], dict)):
             return _as_frame(X)
-        frame = _as_frame(X)
         names = [c["name"] for c in self.info["columns"]]
+        if isinstance(X, (list, tuple)):
+            widths = sorted({len(row) if isinstance(row, (list, tuple, np.ndarray)) else 1 for row in X})
+            if len(widths) > 1:  # pandas would pad the short rows with missing values
+                raise UsageError(f"the rows of X have {' or '.join(map(str, widths))} values; each needs the model's "
+                                 f"{len(names)} ({', '.join(names[:8])}{', ...' if len(names) > 8 else ''}), in that order")
+        frame = _as_frame(X)
         if frame.shape[1] != len(names):
             shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
             raise UsageError(

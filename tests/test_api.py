@@ -211,6 +211,9 @@ def test_a_model_fitted_on_a_frame_takes_an_array_of_its_columns_by_position(fra
     np.testing.assert_array_equal(model.predict_proba(features.to_numpy(dtype=object).tolist()), model.predict_proba(features))
     with pytest.raises(UsageError, match=r"X has 2 columns, and the model reads 4 \(x1, x2, color, flag\)"):
         model.predict(features.to_numpy()[:, :2])
+    rows = features.head(2).to_numpy(dtype=object).tolist()
+    with pytest.raises(UsageError, match=r"the rows of X have 1 or 4 values; each needs the model's 4 \(x1, x2, color, flag\)"):
+        model.predict_table([rows[0], rows[1][:1]])
 
 
 @pytest.mark.parametrize("learner", ["mlp_torch", "lightgbm"])

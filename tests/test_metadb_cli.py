@@ -96,6 +96,8 @@ def test_db_export_rejects_other_file_types(weka_db, tmp_path):
         result = runner.invoke(app, ["db", "export", "--db", str(weka_db), "--out", str(tmp_path / name)])
         assert result.exit_code == 2
         assert f"{name}: give an output file ending in .csv, .tsv or .parquet" in result.stderr
+    result = runner.invoke(app, ["db", "export", "--db", str(weka_db), "--out", str(tmp_path / ".csv")])
+    assert result.exit_code == 2 and ".csv: give the file a name before its extension, e.g. results.csv" in result.stderr
     assert not list(tmp_path.iterdir())
 
 

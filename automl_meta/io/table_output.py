@@ -19,6 +19,9 @@ def output_format(path: str | Path) -> tuple[str, str | None]:
     Anything else is refused (:class:`UsageError`) before any work: pandas would
     write comma-separated text under a ``.parquet`` or ``.xlsx`` name.
     """
+    name = Path(path).name
+    if name.startswith("."):  # '.csv' is a hidden file's name, with no extension
+        raise UsageError(f"{name}: give the file a name before its extension, e.g. results{name}")
     suffixes = [s.lower() for s in Path(path).suffixes]
     compression = COMPRESSIONS.get(suffixes[-1]) if suffixes else None
     base = (suffixes[-2] if len(suffixes) >= 2 else "") if compression else (suffixes[-1] if suffixes else "")
