@@ -209,8 +209,9 @@ class FittedLearner:
         """``prediction`` per row of a raw table, and ``proba_<class>`` for a classifier.
 
         ``frame`` is a DataFrame, whose columns are matched by name, or an array
-        or list of rows holding the model's feature columns in the order it
-        read them (``info["columns"]``). The feature columns are checked and
+        or list of rows holding the table's columns the model reads, in order (a
+        date as its one column; for a model fitted on an array, the positions it
+        was fitted on). The feature columns are checked and
         converted as when the model was fitted; a DataFrame's extra columns, the
         target among them, are ignored. The table has ``frame``'s index, so it
         joins back onto it.
@@ -228,17 +229,33 @@ class FittedLearner:
             raise UsageError(f"{self.learner} is a regressor: it has no class probabilities")
         return self.pipeline.predict_proba(checked_features(self._as_features(frame), self.info))
 
+    def _input_columns(self) -> list[str]:
+        """The table's columns the model reads, in order: its feature columns with each date's parts as the one date column."""
+        dates = self.info.get("date_columns") or []
+        names: list[str] = []
+        for column in self.info["columns"]:
+            name = next((d for d in dates if column["name"].startswith(f"{d}.")), column["name"])
+            if name not in names:
+                names.append(name)
+        return names
+
     def _as_features(self, X) -> pd.DataFrame:
-        """A DataFrame (or rows as dicts, columns as a dict) as it is; an array or list of rows named by position."""
+        """A DataFrame (or rows as dicts, columns as a dict) as it is; an array or list of rows named by position.
+
+        A model fitted on an array has positional names ("0", "1", ...): a new array keeps
+        them, columns the reader left out (ID-like, constant) included, as when fitting.
+        """
         if isinstance(X, (pd.DataFrame, dict)) or (isinstance(X, (list, tuple)) and X and isinstance(X[0], dict)):
             return _as_frame(X)
-        names = [c["name"] for c in self.info["columns"]]
+        names = self._input_columns()
         if isinstance(X, (list, tuple)):
             widths = sorted({len(row) if isinstance(row, (list, tuple, np.ndarray)) else 1 for row in X})
             if len(widths) > 1:  # pandas would pad the short rows with missing values
                 raise UsageError(f"the rows of X have {' or '.join(map(str, widths))} values; each needs the model's "
                                  f"{len(names)} ({', '.join(names[:8])}{', ...' if len(names) > 8 else ''}), in that order")
         frame = _as_frame(X)
+        if all(name.isdigit() for name in names):
+            return frame.rename(columns=str)
         if frame.shape[1] != len(names):
             shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
             raise UsageError(

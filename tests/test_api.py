@@ -225,6 +225,22 @@ def test_a_fit_with_a_time_limit_runs_in_a_worker_and_gives_the_same_model(frame
     np.testing.assert_allclose(there.predict_proba(features), here.predict_proba(features), rtol=1e-5, atol=1e-6)
 
 
+def test_an_array_is_read_as_the_tables_columns_a_date_and_a_column_left_out_included():
+    rng = np.random.default_rng(2)
+    dated = pd.DataFrame({"when": pd.date_range("2021-01-01", periods=150, freq="D").strftime("%Y-%m-%d"),
+                          "x": rng.normal(size=150)})
+    y = np.where(dated["x"] > 0, "a", "b")
+    model = fit_recommended(dated, recommend_learners(dated, y), y, learner="logistic_regression")
+    assert len(model.info["columns"]) > 2  # the date's parts
+    assert np.array_equal(model.predict(dated.to_numpy()), model.predict(dated))
+
+    X = np.column_stack([np.full(150, 5.0), rng.normal(size=(150, 2))])  # column 0 is constant: left out
+    y = np.where(X[:, 1] > 0, "a", "b")
+    model = fit_recommended(X, recommend_learners(X, y), y, learner="logistic_regression")
+    assert [c["name"] for c in model.info["columns"]] == ["1", "2"]
+    assert np.array_equal(model.predict(X), model.predict(pd.DataFrame(X[:, 1:], columns=["1", "2"])))
+
+
 def test_predicting_no_rows_raises_a_dataset_error(frame, rec):
     model = fit_recommended(frame, rec, target="target", learner="logistic_regression")
     with pytest.raises(DatasetError, match="data: no data rows"):
