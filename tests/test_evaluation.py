@@ -159,11 +159,18 @@ def test_a_timeout_beyond_what_the_system_can_wait_means_no_limit(binary, timeou
 
 
 def test_a_ctrl_c_that_a_fit_turns_into_another_error_stops_the_run_instead_of_failing_the_learner(binary):
-    handler = signal.getsignal(signal.SIGINT)
-    with pytest.raises(KeyboardInterrupt):
-        evaluate(binary, learners=["dummy", _planted("swallows", InterruptSwallowingClassifier())], cv=3)
-    assert signal.getsignal(signal.SIGINT) is handler
-    assert evaluate(binary, learners=[_planted("raises", RaisingClassifier())], cv=3).result("raises").status == "failed"
+    # Python's own handler, as in a terminal: a background job (nohup, &) starts with Ctrl-C ignored
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            evaluate(binary, learners=["dummy", _planted("swallows", InterruptSwallowingClassifier())], cv=3)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        assert evaluate(binary, learners=[_planted("raises", RaisingClassifier())], cv=3).result("raises").status == "failed"
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # ignored, it stays ignored: the learner's own error is its failure
+        result = evaluate(binary, learners=[_planted("swallows", InterruptSwallowingClassifier())], cv=3).result("swallows")
+        assert result.status == "failed" and signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_evaluate_in_process_records_a_raising_learner(binary):
