@@ -112,6 +112,46 @@ def test_runtime_scenario_without_cutoff_counts_non_ok_runs_as_missing(tmp_path,
     assert sc.performance.loc["i2", "a1"] == 12.0  # ok, and no cutoff to reach
 
 
+@pytest.mark.parametrize("field", ["maximize", "performance_type"])
+def test_a_description_without_the_direction_or_the_kind_of_measure_is_refused(tmp_path, field):
+    _write_scenario(tmp_path / "tiny")
+    path = tmp_path / "tiny" / "description.txt"
+    lines = path.read_text().splitlines()
+    at = lines.index(f"{field}:")
+    path.write_text("\n".join(lines[:at] + lines[at + 2:]) + "\n")  # the key and its one list item
+    with pytest.raises(DatasetError, match=rf"description.txt: no {field}; ASlib requires it"):
+        read_scenario(tmp_path / "tiny")
+
+
+def test_a_runtime_scenario_without_a_cutoff_says_its_failed_runs_get_no_par10(tmp_path, caplog):
+    _write_scenario(tmp_path / "tiny", cutoff="'?'")
+    with caplog.at_level("WARNING", logger="automl_meta"):
+        read_scenario(tmp_path / "tiny")
+    assert "a runtime scenario without an algorithm_cutoff_time" in caplog.text
+
+
+def test_runs_given_twice_are_refused_and_a_run_not_given_is_named_and_counts_as_failed(tmp_path, caplog):
+    _write_scenario(tmp_path / "twice")
+    runs = tmp_path / "twice" / "algorithm_runs.arff"
+    runs.write_text(runs.read_text() + "i2,1,a2,3.0,ok\n")
+    with pytest.raises(DatasetError, match=r"instance 'i2' has more than one run of 'a2' in repetition 1 \(2 such rows\)"):
+        read_scenario(tmp_path / "twice")
+    _write_scenario(tmp_path / "absent")
+    runs = tmp_path / "absent" / "algorithm_runs.arff"
+    runs.write_text(runs.read_text().replace("i2,1,a2,1.0,ok\n", ""))
+    with caplog.at_level("WARNING", logger="automl_meta"):
+        sc = read_scenario(tmp_path / "absent")
+    assert "1 instance-algorithm pairs have no run, such as a2 on 'i2'; each counts as failed" in caplog.text
+    assert math.isnan(sc.performance.loc["i2", "a2"]) and sc.runstatus.loc["i2", "a2"] == "missing"
+
+
+def test_an_arff_file_that_starts_with_a_byte_order_mark_is_read(tmp_path):
+    _write_scenario(tmp_path / "tiny")
+    cv = tmp_path / "tiny" / "cv.arff"
+    cv.write_text(cv.read_text(encoding="utf-8"), encoding="utf-8-sig")
+    assert read_scenario(tmp_path / "tiny").folds.to_dict() == {"i1": 1, "i2": 2}
+
+
 def test_solution_quality_scenario_counts_non_ok_runs_as_missing(tmp_path):
     _write_scenario(tmp_path / "tiny", performance_type="solution_quality", maximize="true")
     sc = read_scenario(tmp_path / "tiny")

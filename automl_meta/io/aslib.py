@@ -58,6 +58,9 @@ class ASlibScenario:
         return len(self.performance)
 
 
+MISSING_RUN = "missing"  # the runstatus of an instance-algorithm pair algorithm_runs.arff has no row for
+
+
 def _first(value, default=None):
     """ASlib stores per-measure settings as one-element lists; unwrap them."""
     if isinstance(value, (list, tuple)):
@@ -102,7 +105,7 @@ def read_arff_frame(path: str | Path) -> pd.DataFrame:
 
     path = Path(path)
     try:
-        with path.open(encoding="utf-8") as handle:
+        with path.open(encoding="utf-8-sig") as handle:  # a byte-order mark is not the ARFF's first line
             decoded = arff.load(handle)
     except Exception as exc:  # liac-arff raises many private error types
         raise DatasetError(f"{path}: not a valid ARFF file ({exc})") from None
@@ -150,10 +153,24 @@ def _read_runs(path: Path, measure: str | None, performance_type: str, cutoff: f
     else:  # no penalty defined: a crash, timeout or memout is a missing (failed) run
         values = values.where(~failed)
     frame = frame.assign(_value=values, runstatus=status)
+    keys = [c for c in ("instance_id", "algorithm", "repetition") if c in frame.columns]
+    twice = frame[frame.duplicated(keys, keep=False)]
+    if len(twice):
+        first = twice.iloc[0]
+        repetition = first.get("repetition", 1)
+        raise DatasetError(f"{path}: instance {first['instance_id']!r} has more than one run of {first['algorithm']!r} "
+                           f"in repetition {float(repetition):g} ({len(twice)} such rows); number the runs in the "
+                           "repetition column or drop the copies")
     performance = frame.pivot_table(index="instance_id", columns="algorithm", values="_value", aggfunc="mean",
                                     sort=True, dropna=False)  # keep instances and algorithms whose runs all failed
     first = frame if "repetition" not in frame.columns else frame[frame["repetition"] == frame["repetition"].min()]
     runstatus = first.pivot(index="instance_id", columns="algorithm", values="runstatus").sort_index()
+    absent = runstatus.isna().to_numpy()
+    if absent.any():  # ASlib lists every run; such a pair is evaluated as its instance's worst, like a failed run
+        i, j = np.argwhere(absent)[0]
+        logger.warning("%s: %d instance-algorithm pairs have no run, such as %s on %r; each counts as failed",
+                       path, int(absent.sum()), runstatus.columns[j], runstatus.index[i])
+        runstatus = runstatus.where(~absent, MISSING_RUN)
     performance.columns.name = "algorithm"
     return measure, performance.astype(float), runstatus
 
@@ -208,8 +225,12 @@ def read_scenario(path: str | Path, measure: str | None = None) -> ASlibScenario
     if measure is not None and measures and measure not in measures:
         raise DatasetError(f"{path}: no performance measure {measure!r}; the scenario has {', '.join(map(str, measures))}")
     index = measures.index(measure) if measure in measures else 0
-    maximize_list = description.get("maximize") or [False]
-    types = description.get("performance_type") or ["runtime"]
+    absent = [field for field in ("maximize", "performance_type") if description.get(field) in (None, [], "")]
+    if absent:  # a default would judge every selector the wrong way round, or as runtimes
+        raise DatasetError(f"{path / 'description.txt'}: no {' and no '.join(absent)}; ASlib requires "
+                           f"{'them' if len(absent) > 1 else 'it'} (e.g. maximize: [false], performance_type: [runtime])")
+    maximize_list = description["maximize"]
+    types = description["performance_type"]
     maximize_list = maximize_list if isinstance(maximize_list, list) else [maximize_list]
     types = types if isinstance(types, list) else [types]
     maximize = _as_bool(maximize_list[min(index, len(maximize_list) - 1)], path / "description.txt")
@@ -217,6 +238,10 @@ def read_scenario(path: str | Path, measure: str | None = None) -> ASlibScenario
     if performance_type not in PERFORMANCE_TYPES:
         raise DatasetError(f"{path}: performance_type {performance_type!r} is not one of {', '.join(PERFORMANCE_TYPES)}")
     cutoff = _as_cutoff(description.get("algorithm_cutoff_time"))
+    if performance_type == "runtime" and cutoff is None:  # without it there is no PAR10 for the runs that failed
+        logger.warning("%s: a runtime scenario without an algorithm_cutoff_time (ASlib requires one): runs that did not "
+                       "finish count as failed, with no PAR%d score, and instances where every run failed drop out",
+                       path / "description.txt", PAR_FACTOR)
     wanted = measure or (str(measures[index]) if measures else None)
 
     measure_name, performance, runstatus = _read_runs(path / "algorithm_runs.arff", wanted, performance_type, cutoff)

@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from automl_meta.io.aslib import PAR_FACTOR, ASlibScenario
+from automl_meta.io.aslib import MISSING_RUN, PAR_FACTOR, ASlibScenario
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,10 @@ def import_scenario(db, scenario: ASlibScenario, build_id: int | None = None,
             status = _STATUS.get(run, "failed")
             if status == "ok" and penalised:
                 status = "timeout"  # ran to the cutoff
-            reason = None if status == "ok" else f"ASlib runstatus {run}; scored PAR{PAR_FACTOR}" if penalised else f"ASlib runstatus {run}"
+            if run == MISSING_RUN:
+                reason = "no run in algorithm_runs.arff"
+            else:
+                reason = None if status == "ok" else f"ASlib runstatus {run}; scored PAR{PAR_FACTOR}" if penalised else f"ASlib runstatus {run}"
             scores = {} if np.isnan(value) else {measure: {"mean": float(value), "std": None, "folds": []}}
             batch.append({"dataset_id": dataset_id, "learner_id": learner_id, "status": status, "scores": scores,
                           "reason": reason, "protocol": protocol, "build_id": build_id})
