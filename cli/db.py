@@ -34,9 +34,9 @@ def build(
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes (with --dask local: Dask workers).")] = 1,
     dask: Annotated[str | None, typer.Option("--dask", help="'local': run the work on a Dask LocalCluster.")] = None,
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="Address of a running Dask scheduler, e.g. tcp://HOST:8786.")] = None,
-    cv: Annotated[int, typer.Option("--cv", min=2, help="Cross-validation folds.")] = 5,
-    repeats: Annotated[int, typer.Option("--repeats", min=1, help="Repeat the k-fold split with fresh shuffles (less noise in every score; costs REPEATS times as much).")] = 1,
-    max_rows: Annotated[int | None, typer.Option("--max-rows", min=10, help="Row cap per dataset for evaluation and meta-features (stratified sample).")] = 2000,
+    cv: Annotated[int | None, typer.Option("--cv", min=2, help="Cross-validation folds (default 5).")] = None,
+    repeats: Annotated[int | None, typer.Option("--repeats", min=1, help="Repeat the k-fold split with fresh shuffles (less noise in every score; costs REPEATS times as much; default 1).")] = None,
+    max_rows: Annotated[int | None, typer.Option("--max-rows", min=10, help="Row cap per dataset for evaluation and meta-features (stratified sample; default 2000).")] = None,
     timeout: Annotated[float | None, typer.Option("--timeout", min=0.1, help="Seconds allowed per fit; slower learners are recorded as timeout.")] = None,
     learners: Annotated[str | None, typer.Option("--learners", help="Comma-separated learner names (default: the whole portfolio of each task).")] = None,
     redo: Annotated[str | None, typer.Option("--redo", help="Comma-separated learners whose evaluations on this build's datasets, stored under an older definition of the learner, are recomputed (each replaced as its new result is stored; other sources' stay, and are named); 'metafeatures' re-extracts those stored by another extractor version.")] = None,
@@ -55,7 +55,16 @@ def build(
     from automl_meta.metadb.from_source import build_metadb, source_kind
     from automl_meta.metadb.units import BuildOptions
 
-    source_kind(source)
+    kind = source_kind(source)
+    computing = {"--cv": cv, "--repeats": repeats, "--max-rows": max_rows, "--timeout": timeout, "--learners": learners,
+                 "--redo": redo, "--mf-groups": mf_groups, "--replace-changed": replace_changed or None}
+    given = [flag for flag, value in computing.items() if value is not None]
+    if kind in ("aslib", "openml-runs") and given:  # their runs and features are imported as they are, nothing is computed
+        from automl_meta.exceptions import UsageError
+
+        raise UsageError(f"{', '.join(given)} {'sets' if len(given) == 1 else 'set'} how learners are evaluated, and an "
+                         f"{kind}: source imports its runs as they are; drop {'it' if len(given) == 1 else 'them'}")
+    cv, repeats, max_rows = (5 if cv is None else cv), (1 if repeats is None else repeats), (2000 if max_rows is None else max_rows)
     names = tuple(n.strip() for n in learners.split(",") if n.strip()) if learners else None
     groups = tuple(g.strip() for g in mf_groups.split(",") if g.strip()) if mf_groups else None
     options = BuildOptions(cv=cv, repeats=repeats, max_rows=max_rows, timeout=timeout, random_state=random_state, learners=names,

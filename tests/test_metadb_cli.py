@@ -101,6 +101,14 @@ def test_db_export_rejects_other_file_types(weka_db, tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize("source", ["aslib:scenario", "openml-runs:runs=1"])
+def test_db_build_refuses_options_of_evaluation_for_a_source_whose_runs_it_imports(tmp_path, source):
+    result = runner.invoke(app, ["db", "build", "--source", source, "--db", str(tmp_path / "m.sqlite"),
+                                 "--learners", "no_such_learner", "--cv", "3"])
+    assert result.exit_code == 2 and not (tmp_path / "m.sqlite").exists()
+    assert f"--cv, --learners set how learners are evaluated, and an {source.split(':')[0]}: source imports its runs" in result.stderr
+
+
 def test_db_build_rejects_an_unknown_source(tmp_path):
     result = runner.invoke(app, ["db", "build", "--source", "ftp:somewhere", "--db", str(tmp_path / "m.sqlite")])
     assert result.exit_code == 2
