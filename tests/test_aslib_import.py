@@ -71,3 +71,34 @@ def test_aslib_import_stores_no_score_for_a_crashed_solution_quality_run(tmp_pat
         assert np.isnan(scores.loc["i1", "a2"])  # the crashed run's 0.95 is not a score
         assert scores.loc["i2", "a2"] == 0.9 and scores.loc["i1", "a1"] == 0.8
         assert db.info()["tasks"]["aslib:Q"]["n_failed"] == 1
+
+
+def test_a_scenario_changed_since_its_import_is_refused_before_anything_is_written(tmp_path):
+    from automl_meta.exceptions import UsageError
+    from automl_meta.metadb.from_source import build_metadb
+    from automl_meta.metadb.units import BuildOptions
+
+    folder = tmp_path / "Q"
+    folder.mkdir()
+    (folder / "description.txt").write_text(
+        "scenario_id: Q\nperformance_measures: [runtime]\nmaximize: [false]\nperformance_type: [runtime]\n"
+        "algorithm_cutoff_time: 100\n", encoding="utf-8")
+    (folder / "feature_values.arff").write_text(
+        "@RELATION f\n@ATTRIBUTE instance_id STRING\n@ATTRIBUTE f1 NUMERIC\n@DATA\ni1,1.0\ni2,2.0\n", encoding="utf-8")
+    runs = folder / "algorithm_runs.arff"
+    runs.write_text(
+        "@RELATION r\n@ATTRIBUTE instance_id STRING\n@ATTRIBUTE repetition NUMERIC\n@ATTRIBUTE algorithm STRING\n"
+        "@ATTRIBUTE runtime NUMERIC\n@ATTRIBUTE runstatus {ok, timeout}\n@DATA\n"
+        "i1,1,a1,8.0,ok\ni1,1,a2,9.0,ok\ni2,1,a1,7.0,ok\ni2,1,a2,3.0,ok\n", encoding="utf-8")
+    db = tmp_path / "m.sqlite"
+    build_metadb(f"aslib:{folder}", db, BuildOptions())
+    assert build_metadb(f"aslib:{folder}", db, BuildOptions())["evaluations_added"] == 0  # unchanged: resumed as before
+    before = db.read_bytes()
+    runs.write_text(runs.read_text().replace("i2,1,a2,3.0,ok", "i2,1,a2,100.0,timeout"))
+    with pytest.raises(UsageError, match=r"has changed since \(1 stored runs differ, such as a2 on 'i2' \(3 stored, 1000 now\)\)"):
+        build_metadb(f"aslib:{folder}", db, BuildOptions())
+    description = folder / "description.txt"
+    description.write_text(description.read_text().replace("algorithm_cutoff_time: 100", "algorithm_cutoff_time: 50"))
+    with pytest.raises(UsageError, match=r"\(cutoff 100.0 -> 50.0\)"):
+        build_metadb(f"aslib:{folder}", db, BuildOptions())
+    assert db.read_bytes() == before

@@ -107,7 +107,7 @@ def _as_it_is(db_path) -> Iterator[MetaDB | None]:
 
 def _import_aslib(folder: Path, db_path, command, progress, on_total) -> dict:
     from automl_meta.io.aslib import read_scenario
-    from automl_meta.metadb.import_aslib import import_scenario
+    from automl_meta.metadb.import_aslib import changes_since_import, import_scenario
 
     scenario = read_scenario(folder)
     state = BuildProgress(total=scenario.n_instances)
@@ -119,6 +119,11 @@ def _import_aslib(folder: Path, db_path, command, progress, on_total) -> dict:
         if progress is not None:
             progress(state)
 
+    with _as_it_is(db_path) as stored:  # refused before anything is written
+        changes = [] if stored is None else changes_since_import(stored, scenario)
+    if changes:
+        raise UsageError(f"{db_path}: holds scenario {scenario.name} as it was when imported, and it has changed since "
+                         f"({'; '.join(changes)}); import it into a new database, or delete this one and import it again")
     with MetaDB.open(db_path, create=True) as db:
         build_id = db.start_build(f"aslib:{scenario.name}", None, library_versions(), None, command)
         status = "interrupted"

@@ -27,6 +27,40 @@ def aslib_task(scenario: ASlibScenario) -> str:
     return f"aslib:{scenario.name}"
 
 
+def _settings(scenario: ASlibScenario) -> dict:
+    """What the database keeps of how the scenario's runs are scored (its ``meta`` entry)."""
+    return {
+        "performance_measure": scenario.performance_measure,
+        "maximize": scenario.maximize,
+        "performance_type": scenario.performance_type,
+        "cutoff": scenario.cutoff,
+        "par_factor": PAR_FACTOR if scenario.performance_type == "runtime" and scenario.cutoff else None,
+    }
+
+
+def changes_since_import(db, scenario: ASlibScenario) -> list[str]:
+    """How ``scenario`` differs from what ``db`` already holds of it: settings, then runs (empty when it does not).
+
+    A build resumes by skipping what is stored, so a scenario edited since its import
+    (a run now timed out, another cutoff) would otherwise keep its old scores silently.
+    """
+    stored = db.get_meta(f"aslib:{scenario.name}")
+    if stored is None:
+        return []
+    now = _settings(scenario)
+    changes = [f"{key} {stored.get(key)!r} -> {value!r}" for key, value in now.items() if stored.get(key) != value]
+    if changes:
+        return changes
+    held = db.scores(scenario.performance_measure, aslib_task(scenario))
+    ours = scenario.performance.reindex(index=held.index, columns=held.columns)
+    differ = ~(np.isclose(held.to_numpy(dtype=float), ours.to_numpy(dtype=float), rtol=1e-12, atol=0.0, equal_nan=True))
+    if differ.any():
+        i, j = np.argwhere(differ)[0]
+        changes.append(f"{int(differ.sum())} stored runs differ, such as {held.columns[j]} on {held.index[i]!r} "
+                       f"({held.iat[i, j]:g} stored, {ours.iat[i, j]:g} now)")
+    return changes
+
+
 def import_scenario(db, scenario: ASlibScenario, build_id: int | None = None,
                     on_instance: Callable[[str, bool], None] | None = None) -> dict:
     """Store ``scenario`` in ``db`` (a writable :class:`~automl_meta.metadb.MetaDB`); idempotent.
@@ -39,15 +73,7 @@ def import_scenario(db, scenario: ASlibScenario, build_id: int | None = None,
     measure = scenario.performance_measure
     db.register_metric(measure, scenario.maximize)
     db.set_default_metric(task, measure)
-    db.set_meta(source, {
-        "performance_measure": measure,
-        "maximize": scenario.maximize,
-        "performance_type": scenario.performance_type,
-        "cutoff": scenario.cutoff,
-        "par_factor": PAR_FACTOR if scenario.performance_type == "runtime" and scenario.cutoff else None,
-        "n_instances": scenario.n_instances,
-        "n_algorithms": len(scenario.algorithms),
-    })
+    db.set_meta(source, {**_settings(scenario), "n_instances": scenario.n_instances, "n_algorithms": len(scenario.algorithms)})
     metainfo = scenario.description.get("metainfo_algorithms") or {}
     learner_ids = {
         name: db.add_learner(name, task, metainfo.get(name) or {}, portfolio_version=source)
