@@ -109,6 +109,14 @@ def test_db_build_refuses_options_of_evaluation_for_a_source_whose_runs_it_impor
     assert f"--cv, --learners set how learners are evaluated, and an {source.split(':')[0]}: source imports its runs" in result.stderr
 
 
+def test_db_build_refuses_an_openml_cache_that_is_a_file_before_any_work(tmp_path):
+    a_file = tmp_path / "notadir"
+    a_file.write_text("")
+    result = runner.invoke(app, ["db", "build", "--source", "openml-runs:runs=1", "--db", str(tmp_path / "g.sqlite"),
+                                 "--openml-cache", str(a_file)])
+    assert result.exit_code == 2 and "notadir: a file, not a folder" in result.stderr and not (tmp_path / "g.sqlite").exists()
+
+
 def test_db_build_rejects_an_unknown_source(tmp_path):
     result = runner.invoke(app, ["db", "build", "--source", "ftp:somewhere", "--db", str(tmp_path / "m.sqlite")])
     assert result.exit_code == 2
