@@ -58,6 +58,17 @@ def test_openml_runs_task_stores_qualities_and_reports_unreachable_evaluations(o
         assert qualities.shape == (1, 106) and qualities.loc["anneal", "NumberOfClasses"] == 6
 
 
+def test_two_openml_datasets_of_one_name_are_two_rows_each_with_its_own_qualities(openml_config, tmp_path):
+    db_path = tmp_path / "m.sqlite"
+    build_metadb("openml-runs:tasks=1,1882", db_path, BuildOptions(), openml_config=openml_config)  # datasets 1 and 2: 'anneal'
+    build_metadb("openml-runs:tasks=1882,1", db_path, BuildOptions(), openml_config=openml_config)  # each found again by its id
+    with MetaDB.open(db_path) as db:
+        datasets = db.datasets().set_index("name")
+        assert sorted(datasets.index) == ["anneal", "anneal_data_2"]
+        qualities = db.meta_features()
+    assert qualities.loc["anneal"].notna().sum() == 107 and qualities.loc["anneal_data_2"].notna().sum() == 106
+
+
 def test_unreachable_task_is_recorded_and_the_build_goes_on(openml_config, tmp_path):
     options = BuildOptions(cv=2, max_rows=200, learners=("dummy",), mf_max_rows=200, mf_groups=("general",))
     summary = build_metadb("openml:tasks=3,1882", tmp_path / "m.sqlite", options, openml_config=openml_config)

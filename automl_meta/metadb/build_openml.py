@@ -133,18 +133,42 @@ def import_runs(db, source: OpenMLSource, config: OpenMLConfig, source_text: str
 
 
 def _dataset_row(db, did: int, task: str, source_text: str, source_id: str, build_id, summary) -> int:
+    """The row of OpenML dataset ``did`` for ``task``, added (with its qualities) the first time.
+
+    Rows are found by the OpenML dataset id (kept in the database's ``meta``), not by
+    name: OpenML datasets share names (test-server datasets 1 and 2 are both 'anneal'),
+    and one found by name would take the other's runs. The second of a name is stored as
+    ``<name>_data_<did>``, as ``openml:`` names it. A row stored before ids were kept is
+    found by its name, as then.
+    """
+    by_id = f"openml-runs:{task}:dataset:{did}"
+    known = db.get_meta(by_id)
+    if known is not None and db.dataset_id(known, task) is not None:
+        return db.dataset_id(known, task)
     try:
         described = dataset_description(did)
     except AutomlMetaError as exc:
         summary["failures"].append({"item": f"dataset {did}", "reason": str(exc)})
         described = {"name": f"openml_data_{did}"}
-    existing = db.dataset_id(described["name"], task)
+    name = described["name"]
+    existing = db.dataset_id(name, task)
     if existing is not None:
-        return existing
+        holder = db.get_meta(f"openml-runs:{task}:name:{name}")
+        if holder is None or holder == did:  # this dataset's own row (or one stored before ids were kept)
+            db.set_meta(by_id, name)
+            db.set_meta(f"openml-runs:{task}:name:{name}", did)
+            return existing
+        name = f"{name}_data_{did}"  # another OpenML dataset of the same name holds it
+        existing = db.dataset_id(name, task)
+        if existing is not None:
+            db.set_meta(by_id, name)
+            return existing
     summary["datasets"] += 1
-    dataset_id = db.add_dataset({"name": described["name"], "task": task, "source": source_text, "source_id": source_id,
+    dataset_id = db.add_dataset({"name": name, "task": task, "source": source_text, "source_id": source_id,
                                  "n_rows": described.get("n_rows"), "n_features": described.get("n_features"),
                                  "n_classes": described.get("n_classes"), "licence": described.get("licence")}, build_id)
+    db.set_meta(by_id, name)
+    db.set_meta(f"openml-runs:{task}:name:{name}", did)
     if not db.has_meta_features(dataset_id):
         try:
             qualities = dataset_qualities(did)
