@@ -52,19 +52,23 @@ def test_aslib_reimport_adds_nothing(aslib_dir, tmp_path):
         assert db.info()["n_evaluations"] == 105 * 30
 
 
-def test_aslib_import_stores_no_score_for_a_crashed_solution_quality_run(tmp_path):
-    folder = tmp_path / "quality"
+def _two_by_two(folder, measure: str, settings: str, statuses: str, runs: str):
+    """A scenario 'Q' of instances i1, i2 and algorithms a1, a2: description settings, runstatus values and run rows."""
     folder.mkdir()
-    (folder / "description.txt").write_text(
-        "scenario_id: Q\nperformance_measures: [accuracy]\nmaximize: [true]\nperformance_type: [solution_quality]\n"
-        "algorithm_cutoff_time: '?'\n", encoding="utf-8")
+    (folder / "description.txt").write_text(f"scenario_id: Q\nperformance_measures: [{measure}]\n{settings}", encoding="utf-8")
     (folder / "feature_values.arff").write_text(
         "@RELATION f\n@ATTRIBUTE instance_id STRING\n@ATTRIBUTE repetition NUMERIC\n@ATTRIBUTE f1 NUMERIC\n@DATA\n"
         "i1,1,1.0\ni2,1,2.0\n", encoding="utf-8")
     (folder / "algorithm_runs.arff").write_text(
         "@RELATION r\n@ATTRIBUTE instance_id STRING\n@ATTRIBUTE repetition NUMERIC\n@ATTRIBUTE algorithm STRING\n"
-        "@ATTRIBUTE accuracy NUMERIC\n@ATTRIBUTE runstatus {ok, crash}\n@DATA\n"
-        "i1,1,a1,0.8,ok\ni1,1,a2,0.95,crash\ni2,1,a1,0.7,ok\ni2,1,a2,0.9,ok\n", encoding="utf-8")
+        f"@ATTRIBUTE {measure} NUMERIC\n@ATTRIBUTE runstatus {{{statuses}}}\n@DATA\n{runs}", encoding="utf-8")
+    return folder
+
+
+def test_aslib_import_stores_no_score_for_a_crashed_solution_quality_run(tmp_path):
+    folder = _two_by_two(tmp_path / "quality", "accuracy",
+                         "maximize: [true]\nperformance_type: [solution_quality]\nalgorithm_cutoff_time: '?'\n", "ok, crash",
+                         "i1,1,a1,0.8,ok\ni1,1,a2,0.95,crash\ni2,1,a1,0.7,ok\ni2,1,a2,0.9,ok\n")
     with MetaDB.open(tmp_path / "m.sqlite", create=True) as db:
         import_scenario(db, read_scenario(folder))
         scores = db.scores("accuracy", task="aslib:Q")
@@ -78,18 +82,9 @@ def test_a_scenario_changed_since_its_import_is_refused_before_anything_is_writt
     from automl_meta.metadb.from_source import build_metadb
     from automl_meta.metadb.units import BuildOptions
 
-    folder = tmp_path / "Q"
-    folder.mkdir()
-    (folder / "description.txt").write_text(
-        "scenario_id: Q\nperformance_measures: [runtime]\nmaximize: [false]\nperformance_type: [runtime]\n"
-        "algorithm_cutoff_time: 100\n", encoding="utf-8")
-    (folder / "feature_values.arff").write_text(
-        "@RELATION f\n@ATTRIBUTE instance_id STRING\n@ATTRIBUTE f1 NUMERIC\n@DATA\ni1,1.0\ni2,2.0\n", encoding="utf-8")
+    folder = _two_by_two(tmp_path / "Q", "runtime", "maximize: [false]\nperformance_type: [runtime]\nalgorithm_cutoff_time: 100\n",
+                         "ok, timeout", "i1,1,a1,8.0,ok\ni1,1,a2,9.0,ok\ni2,1,a1,7.0,ok\ni2,1,a2,3.0,ok\n")
     runs = folder / "algorithm_runs.arff"
-    runs.write_text(
-        "@RELATION r\n@ATTRIBUTE instance_id STRING\n@ATTRIBUTE repetition NUMERIC\n@ATTRIBUTE algorithm STRING\n"
-        "@ATTRIBUTE runtime NUMERIC\n@ATTRIBUTE runstatus {ok, timeout}\n@DATA\n"
-        "i1,1,a1,8.0,ok\ni1,1,a2,9.0,ok\ni2,1,a1,7.0,ok\ni2,1,a2,3.0,ok\n", encoding="utf-8")
     db = tmp_path / "m.sqlite"
     build_metadb(f"aslib:{folder}", db, BuildOptions())
     assert build_metadb(f"aslib:{folder}", db, BuildOptions())["evaluations_added"] == 0  # unchanged: resumed as before
