@@ -65,8 +65,6 @@ def build(
         raise UsageError(f"{', '.join(given)} {'sets' if len(given) == 1 else 'set'} how learners are evaluated, and an "
                          f"{kind}: source imports its runs as they are; drop {'it' if len(given) == 1 else 'them'}")
     cv, repeats, max_rows = (5 if cv is None else cv), (1 if repeats is None else repeats), (2000 if max_rows is None else max_rows)
-    if openml_cache is not None and kind.startswith("openml"):
-        _check_openml_cache(openml_cache)
     names = tuple(n.strip() for n in learners.split(",") if n.strip()) if learners else None
     groups = tuple(g.strip() for g in mf_groups.split(",") if g.strip()) if mf_groups else None
     options = BuildOptions(cv=cv, repeats=repeats, max_rows=max_rows, timeout=timeout, random_state=random_state, learners=names,
@@ -96,19 +94,6 @@ def build(
         f"({summary['seconds']:.0f} s, {summary['executor']})"
     )
     _refuse_if_nothing_usable(summary, source)
-
-
-def _check_openml_cache(folder: Path) -> None:
-    """Refuse, before any work, an --openml-cache openml-python could not use: a file, or a folder it cannot write to."""
-    import os
-
-    from automl_meta.exceptions import UsageError
-
-    if folder.exists() and not folder.is_dir():
-        raise UsageError(f"--openml-cache {folder}: a file, not a folder; give openml-python's cache folder")
-    if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
-        raise UsageError(f"--openml-cache {folder}: openml-python writes into its cache, and this folder is not writable; "
-                         "copy it to a writable place and give that")
 
 
 def _refuse_if_nothing_usable(summary: dict, source: str) -> None:

@@ -12,13 +12,14 @@ of the process keeps plain ``requests``). Every call goes through
 from __future__ import annotations
 
 import logging
+import os
 import types
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from automl_meta.exceptions import DatasetError, OpenMLAccessError
+from automl_meta.exceptions import DatasetError, OpenMLAccessError, UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,18 @@ def _requests_with_timeout(timeout: float):
     module = RequestsWithTimeout("requests")
     module.Session = TimeoutSession
     return module
+
+
+def check_cache_dir(config: OpenMLConfig) -> None:
+    """Refuse, before any work, a cache openml-python could not use: a file, or a folder it cannot write to."""
+    if config.cache_dir is None:
+        return
+    folder = Path(config.cache_dir).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"--openml-cache {folder}: a file, not a folder; give openml-python's cache folder")
+    if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"--openml-cache {folder}: openml-python writes into its cache, and this folder is not writable; "
+                         "copy it to a writable place and give that")
 
 
 def configure(config: OpenMLConfig) -> None:

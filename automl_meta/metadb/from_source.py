@@ -46,6 +46,10 @@ def build_metadb(source: str, db_path: str | Path, options: BuildOptions, jobs: 
     """
     kind = source_kind(source)
     rest = source.partition(":")[2]
+    if kind.startswith("openml") and openml_config is not None:
+        from automl_meta.io.openml_client import check_cache_dir
+
+        check_cache_dir(openml_config)  # before the database is created
     if kind == "aslib":
         return _import_aslib(Path(rest), db_path, command, progress, on_total)
     if kind == "openml-runs":
