@@ -490,10 +490,7 @@ def make_dataset(
     if frame.shape[1] == 0 or len(frame) == 0:
         raise DatasetError(f"{name}: no data rows (header only?); give a file with at least {MIN_ROWS} rows")
     if frame.shape[1] < 2:
-        raise DatasetError(
-            f"{name}: only one column found; the delimiter may be wrong (pass --sep, or sep= to load_dataset) "
-            "or the file has no feature columns"
-        )
+        raise DatasetError(f"{name}: only one column found; the delimiter may be wrong, or the file has no feature columns", fix="sep")
     frame = frame.copy()
     frame.columns = [str(c) for c in frame.columns]
     repeated = sorted(set(frame.columns[frame.columns.duplicated()]))
@@ -503,7 +500,7 @@ def make_dataset(
     target = default_target(list(frame.columns)) if target is None else str(target)
     if target not in frame.columns:
         shown = ", ".join(map(repr, list(frame.columns)[:20])) + (", ..." if frame.shape[1] > 20 else "")  # repr: 'class ' shows its space
-        raise DatasetError(f"{name}: target column {target!r} not found; columns are: {shown} (pass --target, or target= in Python)")
+        raise DatasetError(f"{name}: target column {target!r} not found; columns are: {shown}", fix="target")
 
     y = frame.pop(target)
     if _holds_nested(y):

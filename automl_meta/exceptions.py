@@ -20,10 +20,28 @@ class UsageError(AutomlMetaError):
     exit_code = 2
 
 
+# how to give the reader what it lacked, by the kind of fix a DatasetError names (its ``fix``)
+READER_FIXES = {"sep": "pass --sep, or sep= to load_dataset", "target": "pass --target, or target= in Python"}
+
+
 class DatasetError(AutomlMetaError):
-    """A data file cannot be read or is unusable as a learning problem (exit 2)."""
+    """A data file cannot be read or is unusable as a learning problem (exit 2).
+
+    ``fix``: where the way out is an option of the reader, which one (a key of
+    :data:`READER_FIXES`); the message ends with how to give it, and
+    :meth:`with_fixes` says it another way, as a caller without those options
+    (a folder build) must.
+    """
 
     exit_code = 2
+
+    def __init__(self, problem: str, fix: str | None = None) -> None:
+        self.problem, self.fix = problem, fix
+        super().__init__(problem if fix is None else f"{problem} ({READER_FIXES[fix]})")
+
+    def with_fixes(self, fixes: dict[str, str]) -> DatasetError:
+        """The same error with its fix said as ``fixes[self.fix]``; itself when it names none."""
+        return self if self.fix is None else DatasetError(f"{self.problem} ({fixes[self.fix]})")
 
 
 class MetaFeatureError(AutomlMetaError):

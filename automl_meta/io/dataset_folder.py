@@ -63,19 +63,11 @@ def source_hash(path: str | Path, target: str | None, task: str) -> str:
     return digest.hexdigest()
 
 
-# what the reader's messages tell a command-line user to pass, and what a folder build takes instead
-_FOLDER_HINTS = {
-    "; try --sep": "; save it with one of , ; TAB | between fields",
-    "(pass --sep, or sep= to load_dataset)": "(save it with one of , ; TAB | between fields)",
-    "(pass --target, or target= in Python)": "(name the target in the folder's MANIFEST.csv: name,task,target)",
+# how a folder build, which has no --sep or --target, says the reader's fixes: in the file or the manifest
+FOLDER_FIXES = {
+    "sep": "save it with one of , ; TAB | between fields",
+    "target": "name the target in the folder's MANIFEST.csv: name,task,target",
 }
-
-
-def folder_message(message: str) -> str:
-    """A reading error of a folder's file, its fix said as a folder build takes it (the manifest, the file), not as options."""
-    for option, fix in _FOLDER_HINTS.items():
-        message = message.replace(option, fix)
-    return message
 
 
 def read_manifest(folder: Path) -> dict[str, dict]:

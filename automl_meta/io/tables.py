@@ -267,7 +267,7 @@ def _read_text_table(text: str, kind: str, sep: str | None, name: str) -> pd.Dat
     try:
         rows = _first_rows(text, sep)  # read once for both sniffs
     except csv.Error as exc:
-        raise DatasetError(f"{name}: cannot split the first lines into fields with delimiter {sep!r} ({exc}); try --sep") from None
+        raise DatasetError(f"{name}: cannot split the first lines into fields with delimiter {sep!r} ({exc})", fix="sep") from None
     decimal, thousands = _sniff_numbers(rows, sep)
     header = 0 if _has_header(rows, decimal, thousands) else None
     if header == 0:  # pandas renames a repeated name (a, a.1): say so, since the file has no column a.1
@@ -315,15 +315,13 @@ def _parse(text: str, sep: str, decimal: str, header: int | None, name: str, row
             )
         except (pd.errors.ParserError, ValueError) as exc:
             message = str(exc).splitlines()[0]
-            raise DatasetError(f"{name}: cannot parse as a table with delimiter {sep!r} ({message}); try --sep") from None
+            raise DatasetError(f"{name}: cannot parse as a table with delimiter {sep!r} ({message})", fix="sep") from None
     for warning in caught:
         if issubclass(warning.category, pd.errors.ParserWarning) and "Length of header" in str(warning.message):
             widest = max((len(row) for row in rows[1:]), default=0)
             fields = f"{widest} fields" if widest > frame.shape[1] else "more fields"
-            raise DatasetError(
-                f"{name}: the header names {frame.shape[1]} columns but data rows hold {fields}; "
-                "name every column in the header (or pass the right --sep)"
-            )
+            raise DatasetError(f"{name}: the header names {frame.shape[1]} columns but data rows hold {fields}; "
+                               "name every column in the header, or give the right delimiter", fix="sep")
         warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     return frame
 

@@ -94,12 +94,12 @@ def load_ref(ref: DatasetRef):
         return dataset, {"licence": meta.get("licence")}
     from automl_meta.exceptions import DatasetError
     from automl_meta.io import load_dataset
-    from automl_meta.io.dataset_folder import folder_message
+    from automl_meta.io.dataset_folder import FOLDER_FIXES
 
     try:
         return load_dataset(ref.path, target=ref.target, task=ref.task), {}
     except DatasetError as exc:  # db build has no --sep or --target: the fix is in the file or the manifest
-        raise DatasetError(folder_message(str(exc))) from None
+        raise exc.with_fixes(FOLDER_FIXES) from None
 
 
 def _reason(exc: BaseException) -> str:
