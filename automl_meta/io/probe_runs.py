@@ -73,19 +73,19 @@ def dataset_files(datasets: pd.DataFrame, folder: Path) -> dict[str, Path]:
     return files
 
 
-def _cached(path: Path) -> dict[str, dict]:
+def _cached(path: Path) -> dict[str, dict] | None:
     """Content hash -> every learner's probe score stored for it, later lines first, and the seconds they took.
 
     Databases with other learners probe the same data for other learners; each line
     holds those probed then, so a dataset's lines together hold all of them. A line
-    cut short by a kill is skipped.
+    cut short by a kill is skipped. None, with a warning, when the file cannot be read.
     """
     records: dict[str, dict] = {}
     try:
         text = path.read_text() if path.exists() else ""
     except (OSError, UnicodeDecodeError) as exc:
         logger.warning("cannot read the probe cache %s (%s); probing without it", path, exc)
-        return records
+        return None
     if text:
         for line in text.splitlines():
             try:
@@ -142,7 +142,8 @@ def probe_table(
     path = (cache_dir or probe_cache_dir()) / settings.file_name()
     cached = _cached(path)
     table_rows, probed, seconds = {}, 0, []
-    sink = _open_sink(path)
+    sink = None if cached is None else _open_sink(path)  # one that cannot be read is not written to either
+    cached = cached or {}
     try:
         for row in datasets.itertuples():
             known = cached.setdefault(str(row.content_hash), {"scores": {}, "seconds": 0.0})
