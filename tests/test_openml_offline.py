@@ -58,6 +58,38 @@ def test_openml_runs_task_stores_qualities_and_reports_unreachable_evaluations(o
         assert qualities.shape == (1, 106) and qualities.loc["anneal", "NumberOfClasses"] == 6
 
 
+def test_a_run_on_an_uncached_dataset_keeps_its_own_task_kind_and_a_rerun_fetches_the_qualities(openml_config, tmp_path):
+    # run 1's description says task 28 (not cached), "Supervised Classification", on dataset 28 (not cached)
+    db_path = tmp_path / "m.sqlite"
+    summary = build_metadb("openml-runs:runs=1", db_path, BuildOptions(), openml_config=openml_config)
+    assert (summary["done"], summary["evaluations_added"]) == (1, 1)
+    assert [f["item"] for f in summary["failures"]] == ["dataset 28"]
+    with MetaDB.open(db_path) as db:
+        assert list(db.datasets()["task"]) == ["classification"]
+        assert list(db.metafeature_runs()["status"]) == ["failed"]
+    cache = Path(openml_config.cache_dir)
+    folder = next(p for p in cache.rglob("datasets/1") if p.is_dir())
+    shutil.copytree(folder, folder.parent / "28")  # dataset 28 within reach now (anneal's files under its id)
+    for path in (folder.parent / "28").glob("*.xml"):
+        path.write_text(path.read_text().replace("<oml:id>1</oml:id>", "<oml:id>28</oml:id>"))
+    again = build_metadb("openml-runs:runs=1", db_path, BuildOptions(), openml_config=openml_config)
+    assert (again["already_stored"], again["failures"]) == (1, [])
+    with MetaDB.open(db_path) as db:
+        assert list(db.metafeature_runs()["status"]) == ["ok"] and db.meta_features().shape == (1, 107)
+
+
+def test_a_regression_run_whose_task_is_not_cached_is_stored_as_regression(openml_config, tmp_path):
+    runs = next(p for p in Path(openml_config.cache_dir).rglob("runs") if p.is_dir())
+    (runs / "2").mkdir()  # run 1's description, saying regression (its task, 28, is not cached)
+    text = (runs / "1" / "description.xml").read_text()
+    (runs / "2" / "description.xml").write_text(text.replace("Supervised Classification", "Supervised Regression"))
+    summary = build_metadb("openml-runs:runs=2", tmp_path / "m.sqlite", BuildOptions(), openml_config=openml_config)
+    assert summary["done"] == 1
+    with MetaDB.open(tmp_path / "m.sqlite") as db:
+        assert list(db.datasets()["task"]) == ["regression"]  # not a guess of classification
+        assert db.default_metric("regression") == "root_mean_squared_error"
+
+
 def test_two_openml_datasets_of_one_name_are_two_rows_each_with_its_own_qualities(openml_config, tmp_path):
     db_path = tmp_path / "m.sqlite"
     build_metadb("openml-runs:tasks=1,1882", db_path, BuildOptions(), openml_config=openml_config)  # datasets 1 and 2: 'anneal'

@@ -28,6 +28,7 @@ TEST_SERVER = "https://test.openml.org/api/v1/xml"
 DEFAULT_RETRIES = 2
 DEFAULT_TIMEOUT = 30.0
 TASK_TYPES = {1: "classification", 2: "regression"}
+RUN_TASK_TYPES = {"Supervised Classification": "classification", "Supervised Regression": "regression"}  # a run's own words
 
 
 
@@ -192,7 +193,10 @@ def task_evaluations(task_id: int, function: str = "predictive_accuracy") -> pd.
 
 
 def run_evaluation(run_id: int, function: str = "predictive_accuracy") -> dict:
-    """One stored run: {"run_id", "task_id", "dataset_id", "flow_id", "flow_name", "value", "folds"} for ``function``."""
+    """One stored run: {"run_id", "task_id", "task", "dataset_id", "flow_id", "flow_name", "value", "folds"} for ``function``.
+
+    ``task`` is ``classification`` or ``regression`` as the run's own description says, None for another kind.
+    """
     import openml
 
     run = _call(f"run {run_id}", openml.runs.get_run, int(run_id))
@@ -201,7 +205,7 @@ def run_evaluation(run_id: int, function: str = "predictive_accuracy") -> dict:
     for repeat in sorted(per_fold):
         folds.extend(per_fold[repeat][fold] for fold in sorted(per_fold[repeat]))
     return {
-        "run_id": int(run.run_id), "task_id": run.task_id, "dataset_id": run.dataset_id, "flow_id": run.flow_id,
+        "run_id": int(run.run_id), "task_id": run.task_id, "task": RUN_TASK_TYPES.get(str(run.task_type)), "dataset_id": run.dataset_id, "flow_id": run.flow_id,
         "flow_name": run.flow_name, "setup_string": getattr(run, "setup_string", None),
         "value": (run.evaluations or {}).get(function), "folds": [float(v) for v in folds],
     }

@@ -144,10 +144,13 @@ def _dataset_row(db, did: int, task: str, source_text: str, source_id: str, buil
     by_id = f"openml-runs:{task}:dataset:{did}"
     known = db.get_meta(by_id)
     if known is not None and db.dataset_id(known, task) is not None:
-        return db.dataset_id(known, task)
+        dataset_id = db.dataset_id(known, task)
+        if db.metafeature_status(dataset_id) != "ok":  # OpenML's qualities were out of reach then: try again
+            _store_qualities(db, dataset_id, did)
+        return dataset_id
     try:
         described = dataset_description(did)
-    except AutomlMetaError as exc:
+    except AutomlMetaError as exc:  # its qualities fail alike, and a rerun tries them again (above)
         summary["failures"].append({"item": f"dataset {did}", "reason": str(exc)})
         described = {"name": f"openml_data_{did}"}
     name = described["name"]
@@ -170,12 +173,17 @@ def _dataset_row(db, did: int, task: str, source_text: str, source_id: str, buil
     db.set_meta(by_id, name)
     db.set_meta(f"openml-runs:{task}:name:{name}", did)
     if not db.has_meta_features(dataset_id):
-        try:
-            qualities = dataset_qualities(did)
-            db.add_meta_features(dataset_id, qualities, QUALITIES_VERSION, groups=["openml-qualities"])
-        except AutomlMetaError as exc:
-            db.add_meta_features(dataset_id, {}, QUALITIES_VERSION, status="failed", reason=str(exc))
+        _store_qualities(db, dataset_id, did)
     return dataset_id
+
+
+def _store_qualities(db, dataset_id: int, did: int) -> None:
+    """OpenML's qualities of dataset ``did`` as the row's meta-features, or a failed run saying why."""
+    try:
+        qualities = dataset_qualities(did)
+        db.add_meta_features(dataset_id, qualities, QUALITIES_VERSION, groups=["openml-qualities"])
+    except AutomlMetaError as exc:
+        db.add_meta_features(dataset_id, {}, QUALITIES_VERSION, status="failed", reason=str(exc))
 
 
 def _register(db, task: str) -> str:
@@ -209,11 +217,12 @@ def _import_task(db, task_id: int, source_text: str, build_id, summary) -> None:
 
 def _import_run(db, run_id: int, source_text: str, build_id, summary) -> None:
     run = run_evaluation(run_id)
-    task = "classification"
-    try:
-        task = task_info(int(run["task_id"]))["task"]
-    except AutomlMetaError as exc:
-        logger.info("task %s of run %s not available (%s); assuming classification", run["task_id"], run_id, exc)
+    task = run["task"]  # as the run's own description says; else its task's
+    if task is None:
+        try:
+            task = task_info(int(run["task_id"]))["task"]
+        except AutomlMetaError as exc:  # no guess is stored
+            raise type(exc)(f"cannot tell the kind of task {run['task_id']} of run {run_id}, so nothing was stored for it ({exc})") from exc
     metric = _register(db, task)
     if task != "classification":
         run = run_evaluation(run_id, metric)

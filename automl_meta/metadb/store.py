@@ -351,6 +351,11 @@ class MetaDB:
     def has_meta_features(self, dataset_id: int) -> bool:
         return self.conn.execute("SELECT 1 FROM mf_runs WHERE dataset_id = ?", (dataset_id,)).fetchone() is not None
 
+    def metafeature_status(self, dataset_id: int) -> str | None:
+        """``ok`` or ``failed`` for a dataset's stored meta-feature run; None when it has none."""
+        row = self.conn.execute("SELECT status FROM mf_runs WHERE dataset_id = ?", (dataset_id,)).fetchone()
+        return None if row is None else str(row[0])
+
     def add_meta_features(self, dataset_id: int, values: Mapping[str, float | None], extractor_version: str,
                           seconds: float | None = None, n_rows_used: int | None = None, groups=None,
                           status: str = "ok", reason: str | None = None) -> None:
