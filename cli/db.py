@@ -41,7 +41,7 @@ def build(
     learners: Annotated[str | None, typer.Option("--learners", help="Comma-separated learner names (default: the whole portfolio of each task).")] = None,
     redo: Annotated[str | None, typer.Option("--redo", help="Comma-separated learners whose evaluations on this build's datasets, stored under an older definition of the learner, are recomputed (each replaced as its new result is stored; other sources' stay, and are named); 'metafeatures' re-extracts those stored by another extractor version.")] = None,
     mf_groups: Annotated[str | None, typer.Option("--mf-groups", help="Comma-separated pymfe groups (default: the extractor's default set).")] = None,
-    replace_changed: Annotated[bool, typer.Option("--replace-changed", help="Files whose data changed since their results were stored: drop those results and recompute them (without it, the build stops and names them).")] = False,
+    replace_changed: Annotated[bool, typer.Option("--replace-changed", help="Files whose data changed since their results were stored: drop those results and recompute them; with aslib:, replace what the database holds of a changed scenario (without it, the build stops and names them).")] = False,
     random_state: SeedOption = 0,
     openml_cache: Annotated[Path | None, typer.Option("--openml-cache", help="openml-python cache folder (default: openml's own).")] = None,
     openml_server: Annotated[str | None, typer.Option("--openml-server", help="OpenML server URL (default: www.openml.org).")] = None,
@@ -58,6 +58,8 @@ def build(
     kind = source_kind(source)
     computing = {"--cv": cv, "--repeats": repeats, "--max-rows": max_rows, "--timeout": timeout, "--learners": learners,
                  "--redo": redo, "--mf-groups": mf_groups, "--replace-changed": replace_changed or None}
+    if kind == "aslib":  # a changed scenario is replaced whole
+        computing.pop("--replace-changed")
     given = [flag for flag, value in computing.items() if value is not None]
     if kind in ("aslib", "openml-runs") and given:  # their runs and features are imported as they are, nothing is computed
         from automl_meta.exceptions import UsageError
@@ -81,7 +83,10 @@ def build(
         print_json({"db": str(db), **summary})
         _refuse_if_nothing_usable(summary, source)
         return
-    if summary.get("replaced"):
+    if summary.get("changes"):  # an ASlib scenario
+        err.print(f"[yellow]replaced:[/] scenario {escape(summary['replaced'][0])} ({escape('; '.join(summary['changes']))}): "
+                  f"its {summary['replaced_instances']} stored instances were dropped and the scenario imported again", soft_wrap=True)
+    elif summary.get("replaced"):
         err.print(f"[yellow]replaced:[/] {escape(', '.join(summary['replaced']))}: their files changed, so their results were recomputed",
                   soft_wrap=True)
     for failure in summary["failures"]:

@@ -94,6 +94,34 @@ def test_a_scenario_changed_since_its_import_is_refused_before_anything_is_writt
         build_metadb(f"aslib:{folder}", db, BuildOptions())
     description = folder / "description.txt"
     description.write_text(description.read_text().replace("algorithm_cutoff_time: 100", "algorithm_cutoff_time: 50"))
-    with pytest.raises(UsageError, match=r"\(cutoff 100.0 -> 50.0\)"):
+    with pytest.raises(UsageError, match=r"\(cutoff 100.0 -> 50.0\); rerun with --replace-changed to replace"):
         build_metadb(f"aslib:{folder}", db, BuildOptions())
     assert db.read_bytes() == before
+
+
+def test_replace_changed_reimports_a_changed_scenario_and_keeps_other_tasks(tmp_path):
+    from automl_meta.metadb.from_source import build_metadb
+    from automl_meta.metadb.units import BuildOptions
+
+    runtime = "maximize: [false]\nperformance_type: [runtime]\nalgorithm_cutoff_time: 100\n"
+    folder = _two_by_two(tmp_path / "Q", "runtime", runtime, "ok, timeout", "i1,1,a1,8.0,ok\ni1,1,a2,9.0,ok\ni2,1,a1,7.0,ok\ni2,1,a2,3.0,ok\n")
+    other = _two_by_two(tmp_path / "R", "runtime", runtime.replace("100", "10"), "ok, timeout", "i1,1,a1,1.0,ok\ni1,1,a2,2.0,ok\ni2,1,a1,3.0,ok\ni2,1,a2,4.0,ok\n")
+    (other / "description.txt").write_text((other / "description.txt").read_text().replace("scenario_id: Q", "scenario_id: R"))
+    db = tmp_path / "m.sqlite"
+    build_metadb(f"aslib:{folder}", db, BuildOptions())
+    build_metadb(f"aslib:{other}", db, BuildOptions())
+    runs = folder / "algorithm_runs.arff"
+    runs.write_text(runs.read_text().replace("i2,1,a2,3.0,ok", "i2,1,a2,100.0,timeout"))
+    description = folder / "description.txt"
+    description.write_text(description.read_text().replace("algorithm_cutoff_time: 100", "algorithm_cutoff_time: 50"))
+    summary = build_metadb(f"aslib:{folder}", db, BuildOptions(replace_changed=True))
+    assert (summary["replaced"], summary["replaced_instances"], summary["changes"]) == (["Q"], 2, ["cutoff 100.0 -> 50.0"])
+    assert summary["evaluations_added"] == 4
+    with MetaDB.open(db) as store:
+        scores = store.scores("runtime", task="aslib:Q")
+        assert scores.loc["i2", "a2"] == 500.0 and scores.loc["i1", "a1"] == 8.0  # PAR10 of the new 50 s cutoff
+        assert store.get_meta("aslib:Q")["cutoff"] == 50.0
+        assert store.scores("runtime", task="aslib:R").loc["i2", "a2"] == 4.0  # another scenario's runs stay
+        assert store.info()["tasks"]["aslib:Q"]["n_evaluations"] == 4
+    third = build_metadb(f"aslib:{folder}", db, BuildOptions(replace_changed=True))
+    assert (third["replaced"], third["evaluations_added"], third["already_stored"]) == ([], 0, 4)  # nothing changed now

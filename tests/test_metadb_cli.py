@@ -109,6 +109,28 @@ def test_db_build_refuses_options_of_evaluation_for_a_source_whose_runs_it_impor
     assert f"--cv, --learners set how learners are evaluated, and an {source.split(':')[0]}: source imports its runs" in result.stderr
 
 
+def test_db_build_takes_replace_changed_for_an_aslib_scenario(tmp_path):
+    folder = tmp_path / "Q"
+    folder.mkdir()
+    (folder / "description.txt").write_text("scenario_id: Q\nperformance_measures: [accuracy]\nmaximize: [true]\n"
+                                            "performance_type: [solution_quality]\n", encoding="utf-8")
+    (folder / "feature_values.arff").write_text("@RELATION f\n@ATTRIBUTE instance_id STRING\n@ATTRIBUTE repetition NUMERIC\n"
+                                                "@ATTRIBUTE f1 NUMERIC\n@DATA\ni1,1,1.0\ni2,1,2.0\n", encoding="utf-8")
+    runs = folder / "algorithm_runs.arff"
+    runs.write_text("@RELATION r\n@ATTRIBUTE instance_id STRING\n@ATTRIBUTE repetition NUMERIC\n@ATTRIBUTE algorithm STRING\n"
+                    "@ATTRIBUTE accuracy NUMERIC\n@ATTRIBUTE runstatus {ok}\n@DATA\ni1,1,a1,0.8,ok\ni2,1,a1,0.7,ok\n", encoding="utf-8")
+    args = ["db", "build", "--source", f"aslib:{folder}", "--db", str(tmp_path / "m.sqlite"), "--quiet"]
+    assert runner.invoke(app, args).exit_code == 0
+    runs.write_text(runs.read_text().replace("i2,1,a1,0.7", "i2,1,a1,0.9"))
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 2 and "rerun with --replace-changed" in " ".join(refused.stderr.split())
+    replaced = runner.invoke(app, [*args, "--replace-changed"])
+    assert replaced.exit_code == 0, replaced.stderr
+    assert "replaced: scenario Q (1 stored runs differ, such as a1 on 'i2' (0.7 stored, 0.9 now)): its 2 stored instances were dropped" in " ".join(replaced.stderr.split())
+    again = json.loads(runner.invoke(app, [*args, "--replace-changed", "--json"]).stdout)
+    assert (again["replaced"], again["already_stored"]) == ([], 2)
+
+
 def test_db_build_refuses_an_openml_cache_that_is_a_file_before_any_work(tmp_path):
     a_file = tmp_path / "notadir"
     a_file.write_text("")

@@ -51,7 +51,7 @@ def build_metadb(source: str, db_path: str | Path, options: BuildOptions, jobs: 
 
         check_cache_dir(openml_config)  # before the database is created
     if kind == "aslib":
-        return _import_aslib(Path(rest), db_path, command, progress, on_total)
+        return _import_aslib(Path(rest), db_path, command, progress, on_total, options.replace_changed)
     if kind == "openml-runs":
         return _import_openml_runs(source, db_path, openml_config, command, progress, on_total)
     check_build_options(options)  # before the database is created or anything computed
@@ -109,9 +109,9 @@ def _as_it_is(db_path) -> Iterator[MetaDB | None]:
         yield db
 
 
-def _import_aslib(folder: Path, db_path, command, progress, on_total) -> dict:
+def _import_aslib(folder: Path, db_path, command, progress, on_total, replace_changed: bool = False) -> dict:
     from automl_meta.io.aslib import read_scenario
-    from automl_meta.metadb.import_aslib import changes_since_import, import_scenario
+    from automl_meta.metadb.import_aslib import changes_since_import, forget_scenario, import_scenario
 
     scenario = read_scenario(folder)
     state = BuildProgress(total=scenario.n_instances)
@@ -125,19 +125,26 @@ def _import_aslib(folder: Path, db_path, command, progress, on_total) -> dict:
 
     with _as_it_is(db_path) as stored:  # refused before anything is written
         changes = [] if stored is None else changes_since_import(stored, scenario)
-    if changes:
+    if changes and not replace_changed:
         raise UsageError(f"{db_path}: holds scenario {scenario.name} as it was when imported, and it has changed since "
-                         f"({'; '.join(changes)}); import it into a new database, or delete this one and import it again")
+                         f"({'; '.join(changes)}); rerun with --replace-changed to replace what it holds of it, "
+                         "or import it into a new database")
+    replaced = 0
     with MetaDB.open(db_path, create=True) as db:
         build_id = db.start_build(f"aslib:{scenario.name}", None, library_versions(), None, command)
         status = "interrupted"
         try:
+            if changes:
+                replaced = forget_scenario(db, scenario)
             added = import_scenario(db, scenario, build_id=build_id, on_instance=step)
             status = "finished"
         finally:
             db.finish_build(build_id, status)
     state.evaluations, state.skipped = added["evaluations"], added["skipped"]
-    return {**state.as_dict(), "build_id": build_id, "executor": "serial", "failures": []}
+    summary = {**state.as_dict(), "build_id": build_id, "executor": "serial", "failures": []}
+    if changes:  # as a folder build names its changed files
+        summary.update(replaced=[scenario.name], replaced_instances=replaced, changes=changes)
+    return summary
 
 
 def _import_openml_runs(source: str, db_path, openml_config, command, progress, on_total) -> dict:

@@ -61,6 +61,15 @@ def changes_since_import(db, scenario: ASlibScenario) -> list[str]:
     return changes
 
 
+def forget_scenario(db, scenario: ASlibScenario) -> int:
+    """Drop every instance ``db`` holds of ``scenario`` (its features and runs; other tasks stay); how many."""
+    stored = db.datasets(aslib_task(scenario), include_failed=True)
+    ids = [db.dataset_id(name, aslib_task(scenario)) for name in stored["name"]]
+    for dataset_id in ids:
+        db.forget_dataset(dataset_id)
+    return len(ids)
+
+
 def import_scenario(db, scenario: ASlibScenario, build_id: int | None = None,
                     on_instance: Callable[[str, bool], None] | None = None) -> dict:
     """Store ``scenario`` in ``db`` (a writable :class:`~automl_meta.metadb.MetaDB`); idempotent.
