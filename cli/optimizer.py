@@ -134,6 +134,11 @@ def train(
             callback=report, on_validation=save,  # the best weights so far: an interrupt keeps them
         )
     seconds = time.perf_counter() - started
+    if all(record["meta_loss"] is None for record in history):
+        from automl_meta.exceptions import AutomlMetaError
+
+        raise AutomlMetaError(f"meta-training made no update: in each of the {epochs} epochs the meta-loss was not finite; nothing was "
+                              f"written to {out_path}; lower --output-scale or --meta-lr, or use --preprocessing log_and_sign")
     manifest = save(net.state_dict(), history)
     summary = {
         "out": str(out_path),

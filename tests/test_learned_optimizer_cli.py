@@ -92,6 +92,18 @@ def test_interrupted_optimizer_train_keeps_the_best_weights_so_far(tmp_path):
     assert set(state_dict) >= {"head.weight", "cells.0.weight_ih", "cells.1.weight_hh"}
 
 
+def test_optimizer_train_that_never_updates_fails_and_keeps_an_earlier_file(tmp_path):
+    out = tmp_path / "opt.pt"
+    out.write_bytes(b"an earlier checkpoint")
+    result = runner.invoke(app, ["optimizer", "train", "--epochs", "2", "--steps", "10", "--unroll", "5", "--tasks-per-epoch", "8",
+                                 "--validate-every", "1", "--preprocessing", "raw", "--output-scale", "1e30", "--out", str(out)])
+    assert result.exit_code == 1
+    text = " ".join(result.stderr.split())
+    assert "meta-training made no update: in each of the 2 epochs the meta-loss was not finite; nothing was written to" in text
+    assert "epoch 1: non-finite meta-loss at step 0" in text and "epoch 2: non-finite" in text and "epoch 0" not in text  # as the history counts
+    assert out.read_bytes() == b"an earlier checkpoint"
+
+
 def test_optimizer_benchmark_table_output(quadratic_checkpoint):
     path, _ = quadratic_checkpoint
     result = runner.invoke(app, ["optimizer", "benchmark", str(path), "--tasks", "4", "--steps", "5", "--tune-tasks", "2", "--no-transfer"])

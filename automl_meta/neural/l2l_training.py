@@ -162,7 +162,10 @@ def meta_train(
     on_validation : callable, optional
         Called after each validation with the best weights so far (a ``state_dict``)
         and the records so far, so the caller can checkpoint them (an interrupted
-        run then keeps what it validated).
+        run then keeps what it validated); not before the first meta-update.
+
+    Each record's ``meta_loss`` is None for an epoch whose every trajectory was
+    abandoned (a non-finite meta-loss), so it made no update.
     """
     if spec.get("family") not in FAMILIES:
         raise UsageError(f"unknown optimizee {spec.get('family')!r}; choose from {sorted(FAMILIES)}")
@@ -186,7 +189,7 @@ def meta_train(
             meta_loss, params, state = unroll(net, tasks, params, state, start, n, weights, second_order)
             if not torch.isfinite(meta_loss):
                 skipped += 1
-                logger.warning("epoch %d: non-finite meta-loss at step %d; trajectory abandoned", epoch, start)
+                logger.warning("epoch %d: non-finite meta-loss at step %d; trajectory abandoned", epoch + 1, start)
                 break
             if any(weights):  # a chunk whose steps all weigh 0 ("last" before the final chunk) only carries the trajectory on
                 meta_opt.zero_grad()
@@ -208,7 +211,8 @@ def meta_train(
                 best_score, best_state = score, copy.deepcopy(net.state_dict())
         history.append(record)
         logger.info("epoch %s", record)
-        if on_validation is not None and "validation_loss" in record and best_state is not None:
+        updated = any(r["meta_loss"] is not None for r in history)  # an optimizer not yet trained is not worth keeping
+        if on_validation is not None and "validation_loss" in record and best_state is not None and updated:
             on_validation(best_state, history)
         if callback is not None:
             callback(record)
