@@ -377,6 +377,14 @@ def test_parallel_workers_give_the_same_scores_as_a_sequential_run(binary):
         assert parallel.result(name).status == "ok"
 
 
+def test_a_pool_starts_no_more_worker_processes_than_learners(binary):
+    from automl_meta.learners import worker_pool
+
+    result = evaluate(binary, learners=["dummy", "gaussian_nb"], cv=3, random_state=1, n_jobs=1000)
+    assert [result.result(name).status for name in ("dummy", "gaussian_nb")] == ["ok", "ok"]
+    assert worker_pool._SHARED.n_workers == 1000 and len(worker_pool._SHARED._workers) == 2
+
+
 def test_bad_options_are_usage_errors(binary):
     with pytest.raises(UsageError, match=r"cv \(--cv\) must be 2 or more"):
         evaluate(binary, learners=["dummy"], cv=1)

@@ -189,7 +189,8 @@ class WorkerPool:
                 if end is not None and time.monotonic() >= end:
                     yield from self._out_of_budget(pending, budget)
                     return
-                while pending and len(self._workers) < self.n_workers:
+                # no more processes than learners waiting for one (a worker starts before it is ready)
+                while pending and len(self._workers) < self.n_workers and sum(w.job is None for w in self._workers) < len(pending):
                     if self._startup_failures >= MAX_STARTUP_FAILURES:
                         while pending:
                             yield pending.popleft()[0], [], "failed", "worker processes die on start-up; run with --debug and jobs=1, no timeout"

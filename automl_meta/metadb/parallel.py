@@ -58,13 +58,15 @@ class JoblibExecutor:
     def map_unordered(self, fn: Callable, units: Iterable[Unit]) -> Iterator[tuple[Any, Any]]:
         from joblib import Parallel, delayed, parallel_config
 
+        units = list(units)
         tasks = (delayed(_tagged)(key, fn, args) for key, args in units)
         if self.client is not None:
             with parallel_config(backend="dask", n_jobs=-1):
                 yield from Parallel(return_as="generator_unordered", pre_dispatch="2*n_jobs")(tasks)
         else:
             env = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
-            with parallel_config(backend="loky", n_jobs=self.n_jobs, inner_max_num_threads=1), _environ(env), warnings.catch_warnings():
+            n_jobs = max(1, min(self.n_jobs, len(units)))  # no process without work
+            with parallel_config(backend="loky", n_jobs=n_jobs, inner_max_num_threads=1), _environ(env), warnings.catch_warnings():
                 # loky restarts a worker that memory grew in ("A worker stopped while some jobs were given to the
                 # executor"): its own housekeeping, which the build's output has no use for
                 warnings.filterwarnings("ignore", message="A worker stopped while some jobs", category=UserWarning)

@@ -136,6 +136,8 @@ def _fold_units(splits, selectors, seeds, meta_X, scores, maximize, log_scores, 
         return (_fold_unit(train, test, *args) for train, test in splits)
     from joblib import Parallel, delayed
 
+    splits = list(splits)
+    n_jobs = max(1, min(n_jobs, len(splits)))  # no process without a fold
     return Parallel(n_jobs=n_jobs, return_as="generator")(delayed(_fold_unit)(train, test, *args) for train, test in splits)
 
 
