@@ -55,16 +55,41 @@ def _blank_flag_types(command) -> None:
         _blank_flag_types(sub)
 
 
+def _empty_argument(args: list[str]) -> str | None:
+    """What to say of the first empty argument of a command line (an unset shell variable, ``--learners ""``), else None.
+
+    No option or argument of ours means anything by an empty value, and taken as
+    "not given" it would silently run the default (a whole-portfolio build).
+    """
+    for i, arg in enumerate(args):
+        flag, eq, value = arg.partition("=")
+        if eq and flag.startswith("--") and not value:  # not whitespace: --sep " " is a separator
+            return f"{flag}: an empty value; give one, or leave {flag} out for its default"
+        if not arg:
+            before = args[i - 1] if i else None
+            if before is not None and before.startswith("-"):
+                return f"{before}: an empty value; give one, or leave {before} out for its default"
+            return "an empty argument" + (f" after {before}" if before else "") + "; give a value there"
+    return None
+
+
 class _ErrorBoundary(TyperGroup):
     """Turns our errors into one red line and an exit code (2 input/usage, 1 runtime)."""
 
     def make_context(self, info_name, args, parent=None, **extra):
+        empty = None
         if parent is None:  # the whole tree, once, before any help is printed
             _blank_flag_types(self)
-        return super().make_context(info_name, args, parent=parent, **extra)
+            empty = _empty_argument(list(args))
+        ctx = super().make_context(info_name, args, parent=parent, **extra)
+        ctx.meta["automl_meta.empty_argument"] = empty  # refused by invoke, inside the boundary
+        return ctx
 
     def invoke(self, ctx: typer.Context):
         debug = bool(ctx.params.get("debug")) or os.environ.get("AUTOML_META_DEBUG") == "1"
+        if ctx.meta.get("automl_meta.empty_argument"):
+            _say(ctx.meta["automl_meta.empty_argument"])
+            raise typer.Exit(2)
         try:
             with warning_lines():
                 return super().invoke(ctx)

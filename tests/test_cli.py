@@ -80,6 +80,23 @@ def test_unknown_command_is_a_one_line_usage_error():
     assert "no-such-command" in lines[0]
 
 
+def test_an_empty_value_is_refused_not_taken_for_the_default(tmp_path):
+    data = tmp_path / "a b.csv"
+    data.write_text("x y target\n" + "".join(f"{i} {i % 5} {'ab'[i % 2]}\n" for i in range(20)))
+    cases = [
+        (["db", "build", "--source", f"dir:{tmp_path}", "--db", str(tmp_path / "m.sqlite"), "--learners", ""], "--learners: an empty value"),
+        (["selector", "evaluate", "--task", "", "--max-datasets", "3"], "--task: an empty value"),
+        (["metafeatures", str(data), "--cache-dir="], "--cache-dir: an empty value"),
+        (["predict", "", str(data)], "an empty argument after predict"),
+    ]
+    for args, message in cases:
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and message in result.stderr and len(result.stderr.splitlines()) == 1, args
+    assert not (tmp_path / "m.sqlite").exists()
+    spaced = runner.invoke(app, ["metafeatures", str(data), "--sep", " ", "--groups", "general", "--no-cache", "--json"])
+    assert spaced.exit_code == 0, spaced.stderr  # a space is a value: a separator
+
+
 def test_python_dash_m_runs_the_same_app():
     done = subprocess.run([sys.executable, "-m", "automl_meta", "--version"], capture_output=True, text=True)
     assert done.returncode == 0
