@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from automl_meta.cli._common import JsonOption, SeedOption, err, fmt, out, print_json, progress_bar
+from automl_meta.cli._common import JsonOption, err, fmt, out, print_json, progress_bar
+from automl_meta.numbers import MAX_SEED
 
 SHIPPED = "metadb.sqlite"
 EXPORT_TABLES = ("evaluations", "datasets", "meta-features", "scores", "fit-seconds", "learners", "builds", "metrics", "mf_runs")
@@ -31,7 +32,7 @@ def _db_path(db: Path | None) -> Path:
 def build(
     source: Annotated[str, typer.Option("--source", help="dir:FOLDER, openml:suite=ID|tasks=IDS|datasets=IDS, openml-runs:tasks=IDS|runs=IDS or aslib:SCENARIO_FOLDER.")],
     db: Annotated[Path, typer.Option("--db", help="Meta-database file to create or resume.")],
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes (with --dask local: Dask workers).")] = 1,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes (with --dask local: Dask workers; default 1).")] = None,
     dask: Annotated[str | None, typer.Option("--dask", help="'local': run the work on a Dask LocalCluster.")] = None,
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="Address of a running Dask scheduler, e.g. tcp://HOST:8786.")] = None,
     cv: Annotated[int | None, typer.Option("--cv", min=2, help="Cross-validation folds (default 5).")] = None,
@@ -42,11 +43,11 @@ def build(
     redo: Annotated[str | None, typer.Option("--redo", help="Comma-separated learners whose evaluations on this build's datasets, stored under an older definition of the learner, are recomputed (each replaced as its new result is stored; other sources' stay, and are named); 'metafeatures' re-extracts those stored by another extractor version.")] = None,
     mf_groups: Annotated[str | None, typer.Option("--mf-groups", help="Comma-separated pymfe groups (default: the extractor's default set).")] = None,
     replace_changed: Annotated[bool, typer.Option("--replace-changed", help="Files whose data changed since their results were stored: drop those results and recompute them; with aslib:, replace what the database holds of a changed scenario (without it, the build stops and names them).")] = False,
-    random_state: SeedOption = 0,
+    random_state: Annotated[int | None, typer.Option("--random-state", "--seed", min=0, max=MAX_SEED, help="Seed for every random choice (default 0).")] = None,
     openml_cache: Annotated[Path | None, typer.Option("--openml-cache", help="openml-python cache folder (default: openml's own).")] = None,
     openml_server: Annotated[str | None, typer.Option("--openml-server", help="OpenML server URL (default: www.openml.org).")] = None,
-    openml_retries: Annotated[int, typer.Option("--openml-retries", min=1, help="Tries per OpenML request before giving up on that dataset.")] = 2,
-    openml_timeout: Annotated[float, typer.Option("--openml-timeout", min=1, help="Seconds per OpenML request.")] = 30.0,
+    openml_retries: Annotated[int | None, typer.Option("--openml-retries", min=1, help="Tries per OpenML request before giving up on that dataset (default 2).")] = None,
+    openml_timeout: Annotated[float | None, typer.Option("--openml-timeout", min=1, help="Seconds per OpenML request (default 30).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     json_output: JsonOption = False,
 ) -> None:
@@ -60,13 +61,17 @@ def build(
                  "--redo": redo, "--mf-groups": mf_groups, "--replace-changed": replace_changed or None}
     if kind == "aslib":  # a changed scenario is replaced whole
         computing.pop("--replace-changed")
-    given = [flag for flag, value in computing.items() if value is not None]
-    if kind in ("aslib", "openml-runs") and given:  # their runs and features are imported as they are, nothing is computed
-        from automl_meta.exceptions import UsageError
-
-        raise UsageError(f"{', '.join(given)} {'sets' if len(given) == 1 else 'set'} how learners are evaluated, and an "
-                         f"{kind}: source imports its runs as they are; drop {'it' if len(given) == 1 else 'them'}")
+    running = {"--jobs": jobs, "--dask": dask, "--scheduler": scheduler, "--random-state": random_state}
+    reaching = {"--openml-cache": openml_cache, "--openml-server": openml_server, "--openml-retries": openml_retries,
+                "--openml-timeout": openml_timeout}
+    if kind in ("aslib", "openml-runs"):  # their runs and features are imported as they are, nothing is computed
+        _refuse_given(computing, f"how learners are evaluated, and an {kind}: source imports its runs as they are")
+        _refuse_given(running, f"how the work is run, and an {kind}: source is imported in one process, drawing nothing at random")
+    if kind in ("aslib", "dir"):
+        _refuse_given(reaching, f"how OpenML is reached, and {'an' if kind == 'aslib' else 'a'} {kind}: source reads nothing from it")
     cv, repeats, max_rows = (5 if cv is None else cv), (1 if repeats is None else repeats), (2000 if max_rows is None else max_rows)
+    jobs, random_state = (1 if jobs is None else jobs), (0 if random_state is None else random_state)
+    openml_retries, openml_timeout = (2 if openml_retries is None else openml_retries), (30.0 if openml_timeout is None else openml_timeout)
     names = tuple(n.strip() for n in learners.split(",") if n.strip()) if learners else None
     groups = tuple(g.strip() for g in mf_groups.split(",") if g.strip()) if mf_groups else None
     options = BuildOptions(cv=cv, repeats=repeats, max_rows=max_rows, timeout=timeout, random_state=random_state, learners=names,
@@ -75,7 +80,7 @@ def build(
     config = OpenMLConfig(cache_dir=None if openml_cache is None else str(openml_cache), server=openml_server,
                           n_retries=openml_retries, timeout=openml_timeout)
     command = _command_line(source, db, jobs, dask, scheduler, cv, repeats, max_rows, timeout, learners, mf_groups, redo, random_state,
-                            replace_changed, openml=config)
+                            replace_changed, openml=config, kind=kind)
     with _BuildBar(enabled=not quiet) as bar:
         summary = build_metadb(source, db, options, jobs=jobs, dask=dask, scheduler=scheduler, openml_config=config,
                                command=command, progress=bar.update, on_total=bar.start)
@@ -113,17 +118,35 @@ def _refuse_if_nothing_usable(summary: dict, source: str) -> None:
             "fix what they name, then run the same command again")
 
 
+def _refuse_given(options: dict, what: str) -> None:
+    """Refuse, by name, the ``options`` (flag -> value, None where left out) that were given: they set ``what`` says."""
+    given = [flag for flag, value in options.items() if value is not None]
+    if given:
+        from automl_meta.exceptions import UsageError
+
+        one = len(given) == 1
+        raise UsageError(f"{', '.join(given)} {'sets' if one else 'set'} {what}; drop {'it' if one else 'them'}")
+
+
 def _command_line(source, db, jobs, dask, scheduler, cv, repeats, max_rows, timeout, learners, mf_groups, redo, random_state,
-                  replace_changed=False, openml=None) -> str:
+                  replace_changed=False, openml=None, kind="dir") -> str:
     """The build as one reproducible command, recorded in the database (`db info` offers it to resume a killed build).
 
     Every option that changes what the build reads or computes is written out; for an
     OpenML source that includes where and how it reaches OpenML (``openml``, the
     :class:`~automl_meta.io.openml_client.OpenMLConfig`): another server or cache is
     other data, and the tries and timeout decide what is delivered. ``--quiet`` and
-    ``--json`` only change what is shown, so they are left out.
+    ``--json`` only change what is shown, so they are left out, as are the options an
+    import (``kind`` ``aslib`` or ``openml-runs``) refuses: the command must run again.
     """
-    parts = ["automl-meta", "db", "build", "--source", source, "--db", str(db), "--jobs", str(jobs), "--cv", str(cv)]
+    parts = ["automl-meta", "db", "build", "--source", source, "--db", str(db)]
+    if kind in ("aslib", "openml-runs"):
+        if replace_changed:
+            parts.append("--replace-changed")
+        if kind == "openml-runs":
+            parts += _openml_parts(openml)
+        return " ".join(shlex.quote(p) for p in parts)
+    parts += ["--jobs", str(jobs), "--cv", str(cv)]
     if repeats != 1:
         parts += ["--repeats", str(repeats)]
     for flag, value in (("--dask", dask), ("--scheduler", scheduler), ("--max-rows", max_rows), ("--timeout", timeout),
@@ -133,12 +156,20 @@ def _command_line(source, db, jobs, dask, scheduler, cv, repeats, max_rows, time
     if replace_changed:
         parts.append("--replace-changed")
     parts += ["--random-state", str(random_state)]
-    if openml is not None and source.startswith("openml"):
+    if kind == "openml":
+        parts += _openml_parts(openml)
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def _openml_parts(openml) -> list[str]:
+    """The options of where and how OpenML is reached, as a build command gives them."""
+    parts = []
+    if openml is not None:
         for flag, value in (("--openml-server", openml.server), ("--openml-cache", openml.cache_dir),
                             ("--openml-retries", openml.n_retries), ("--openml-timeout", openml.timeout)):
             if value is not None:
                 parts += [flag, str(value)]
-    return " ".join(shlex.quote(p) for p in parts)
+    return parts
 
 
 class _BuildBar:

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from automl_meta.cli.main import app
 from automl_meta.io.dataset_folder import dataset_name, list_dataset_folder
+from automl_meta.metadb import MetaDB
 
 runner = CliRunner()
 
@@ -107,6 +108,30 @@ def test_db_build_refuses_options_of_evaluation_for_a_source_whose_runs_it_impor
                                  "--learners", "no_such_learner", "--cv", "3"])
     assert result.exit_code == 2 and not (tmp_path / "m.sqlite").exists()
     assert f"--cv, --learners set how learners are evaluated, and an {source.split(':')[0]}: source imports its runs" in result.stderr
+
+
+@pytest.mark.parametrize(("source", "args", "message"), [
+    ("aslib:scenario", ["--jobs", "4", "--random-state", "7"], "--jobs, --random-state set how the work is run, and an aslib: source"),
+    ("openml-runs:runs=1", ["--dask", "local"], "--dask sets how the work is run, and an openml-runs: source"),
+    ("aslib:scenario", ["--openml-timeout", "5"], "--openml-timeout sets how OpenML is reached, and an aslib: source reads nothing from it"),
+    ("dir:folder", ["--openml-server", "http://x", "--openml-retries", "2"], "--openml-server, --openml-retries set how OpenML is reached, and a dir:"),
+])
+def test_db_build_refuses_options_that_do_not_apply_to_its_source(tmp_path, source, args, message):
+    result = runner.invoke(app, ["db", "build", "--source", source, "--db", str(tmp_path / "m.sqlite"), *args])
+    assert result.exit_code == 2 and message in " ".join(result.stderr.split()) and not (tmp_path / "m.sqlite").exists()
+
+
+def test_an_aslib_build_records_a_command_that_runs_again(aslib_dir, tmp_path):
+    import shlex
+
+    db_path, source = tmp_path / "m.sqlite", f"aslib:{aslib_dir / 'CSP-2010'}"
+    assert runner.invoke(app, ["db", "build", "--source", source, "--db", str(db_path), "-q"]).exit_code == 0
+    with MetaDB.open(db_path) as store:
+        command = store.builds()["command"].iloc[0]
+    assert command == f"automl-meta db build --source {shlex.quote(source)} --db {shlex.quote(str(db_path))}"
+    again = runner.invoke(app, shlex.split(command)[1:] + ["--json"])
+    assert again.exit_code == 0, again.stderr
+    assert json.loads(again.stdout)["evaluations_added"] == 0
 
 
 def test_db_build_takes_replace_changed_for_an_aslib_scenario(tmp_path):
