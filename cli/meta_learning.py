@@ -106,6 +106,25 @@ def _load_tables(path: Path, target, sep, day_first):
     return load_dataset(path, target=target, task="classification", sep=sep, day_first=day_first)
 
 
+USED_BY = {  # the options of a task source's data, and the sources that read each
+    "--data": ("omniglot", "tabular"), "--target": ("tabular",), "--sep": ("tabular",), "--day-first/--month-first": ("tabular",),
+    "--bn": ("omniglot",),
+}
+
+
+def _refuse_unused(source: str, **given) -> None:
+    """Refuse, by name, the options given (not None) that ``source`` does not read: silently ignored, they would mislead."""
+    flags = {"data": "--data", "target": "--target", "sep": "--sep", "day_first": "--day-first/--month-first", "bn": "--bn"}
+    unused = [flags[name] for name, value in given.items() if value is not None and source not in USED_BY[flags[name]]]
+    if unused:
+        from automl_meta.exceptions import UsageError
+
+        one = len(unused) == 1
+        users = sorted({s for flag in unused for s in USED_BY[flag]})
+        raise UsageError(f"{', '.join(unused)} {'is' if one else 'are'} not read by the {source} task source "
+                         f"(only by {' and '.join(users)}); drop {'it' if one else 'them'}")
+
+
 def _task_data(source: str, data: Path | None, target, sep, day_first=None):
     from automl_meta.exceptions import UsageError
 
@@ -166,7 +185,7 @@ def meta_train_command(
     iterations: Annotated[int, typer.Option("--iterations", help="Meta-iterations.")] = 1000,
     meta_lr: Annotated[float, typer.Option("--meta-lr", callback=positive_finite, help="Adam learning rate of MAML/FOMAML.")] = 1e-3,
     outer_step: Annotated[float, typer.Option("--outer-step", callback=positive_finite, help="Reptile's outer step, annealed linearly to 0.")] = 1.0,
-    bn: Annotated[str, typer.Option("--bn", help="omniglot BatchNorm: transductive (query statistics, as the papers) or support (non-transductive).")] = "transductive",
+    bn: Annotated[str | None, typer.Option("--bn", help="omniglot BatchNorm: transductive (query statistics, as the papers; the default) or support (non-transductive).")] = None,
     meta_sgd: Annotated[bool, typer.Option("--meta-sgd", help="Also meta-learn one inner learning rate per weight (MAML/FOMAML).")] = False,
     validate_every: Annotated[
         int, typer.Option("--validate-every", min=0, help="Validate (and write the checkpoint) every N iterations, and at the end (0: only at the end).")
@@ -199,6 +218,8 @@ def meta_train_command(
         raise UsageError(f"unknown --algo {algo!r}; choose from {', '.join(ALGOS)}")
     if inner_optimizer not in ("sgd", "adam"):
         raise UsageError(f"--inner-optimizer must be sgd or adam, not {inner_optimizer!r}")
+    _refuse_unused(source, data=data, target=target, sep=sep, day_first=day_first, bn=bn)
+    bn = "transductive" if bn is None else bn
     if bn not in ("transductive", "support"):
         raise UsageError(f"--bn must be transductive or support, not {bn!r}")
     if meta_sgd and (algo == "reptile" or source == "tabular"):
@@ -382,6 +403,7 @@ def meta_eval_command(
     state, manifest = load_checkpoint(init, kind="init")
     dev = _device(device)
     learner = learner_from_init(state, manifest, dev)  # checks the manifest before the splits read it
+    _refuse_unused(manifest["task_source"], data=data, target=target, sep=sep, day_first=day_first)
     splits = _rebuild_splits(manifest, data, target, sep, day_first, dev)
     with progress_bar("meta-eval tasks", total=tasks, enabled=not json_) as advance:
         result = evaluate_learner(learner, splits.test, tasks=tasks, steps=steps, batch_size=manifest["hyperparameters"].get("meta_batch", 32),

@@ -118,6 +118,27 @@ def test_invalid_numeric_options_are_usage_errors(tmp_path, args):
     assert not (tmp_path / "x.pt").exists()
 
 
+@pytest.mark.parametrize(("source", "args", "message"), [
+    ("sinusoid", ["--data", "absent.csv", "--target", "y", "--bn", "support"],
+     "--data, --target, --bn are not read by the sinusoid task source (only by omniglot and tabular)"),
+    ("omniglot", ["--sep", ";", "--day-first"], "--sep, --day-first/--month-first are not read by the omniglot task source (only by tabular)"),
+    ("tabular", ["--data", "absent.csv", "--bn", "support"], "--bn is not read by the tabular task source (only by omniglot)"),
+])
+def test_meta_train_refuses_options_its_task_source_does_not_read(tmp_path, source, args, message):
+    result = runner.invoke(app, ["meta-train", source, *args, "--out", str(tmp_path / "x.pt")])
+    assert result.exit_code == 2 and message in " ".join(result.stderr.split())
+    assert not (tmp_path / "x.pt").exists()
+
+
+def test_meta_eval_refuses_data_options_a_sinusoid_init_does_not_read(tmp_path):
+    init = tmp_path / "s.pt"
+    made = runner.invoke(app, ["meta-train", "sinusoid", "--iterations", "1", "--meta-batch", "2", "--validation-tasks", "2",
+                               "--validate-every", "0", "--device", "cpu", "--out", str(init)])
+    assert made.exit_code == 0, made.stderr
+    result = runner.invoke(app, ["meta-eval", str(init), "--tasks", "2", "--target", "y"])
+    assert result.exit_code == 2 and "--target is not read by the sinusoid task source" in result.stderr
+
+
 def test_optimizer_train_refuses_an_option_suffix_on_a_family_without_data(tmp_path):
     result = runner.invoke(app, ["optimizer", "train", "--optimizee", "quadratic:foo", "--out", str(tmp_path / "x.pt")])
     assert result.exit_code == 2
