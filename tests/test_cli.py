@@ -97,6 +97,22 @@ def test_an_empty_value_is_refused_not_taken_for_the_default(tmp_path):
     assert spaced.exit_code == 0, spaced.stderr  # a space is a value: a separator
 
 
+def test_a_folder_where_a_file_is_meant_is_named_a_folder(tmp_path):
+    data = tmp_path / "d.csv"
+    data.write_text("x,target\n" + "".join(f"{i},{'ab'[i % 2]}\n" for i in range(20)))
+    folder = tmp_path / "adir"
+    folder.mkdir()
+    cases = [
+        (["predict", str(folder), str(data)], "adir: a folder, not a model file"),
+        (["recommend", str(data), "--db", str(folder)], "adir: a folder, not a meta-database file"),
+        (["db", "export", "--out", str(folder)], "adir: is a folder; give a file name, e.g. results.csv"),
+        (["meta-train", "sinusoid", "--iterations", "1", "--out", str(tmp_path / "s.pt"), "--plot", "/"], "/: is a folder; give a file name"),
+    ]
+    for args, message in cases:
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and message in " ".join(result.stderr.split()), (args, result.stderr)
+
+
 def test_python_dash_m_runs_the_same_app():
     done = subprocess.run([sys.executable, "-m", "automl_meta", "--version"], capture_output=True, text=True)
     assert done.returncode == 0

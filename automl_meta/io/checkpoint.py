@@ -79,7 +79,7 @@ def check_output_path(path: str | Path, example: str, inputs: dict | None = None
     matplotlib would, and another suffix is refused. Returns the path to write.
     """
     path = Path(path)
-    if suffix is not None:
+    if suffix is not None and path.name and not path.is_dir():  # a folder ('.', '/') is refused below, named as given
         if not path.suffix:
             path = path.with_name(path.name + suffix)
         elif path.suffix.lower() != suffix:

@@ -239,9 +239,11 @@ def read_sidecar(path: str | Path) -> dict:
     Its ``model_file`` becomes ``path``'s name: the pair may have been renamed since it was saved.
     """
     path = Path(path)
-    side = sidecar_path(path)
+    if path.is_dir():
+        raise ArtifactError(f"{path}: a folder, not a model file; give the file `automl-meta recommend DATA --fit FILE` wrote")
     if not path.is_file():
         raise ArtifactError(f"{path}: no such model file (write one with `automl-meta recommend DATA --fit {path.name}`)")
+    side = sidecar_path(path)
     if not side.is_file():
         raise ArtifactError(f"{path}: its sidecar {side.name} is missing; keep the two files together")
     try:

@@ -59,6 +59,8 @@ def resolve_db_path(db: str | Path | None = None) -> Path:
             )
         return path
     path = Path(db)
+    if path.is_dir():
+        raise MetaDBPathError(f"{path}: a folder, not a meta-database file; give the .sqlite file (`automl-meta db build --db FILE` makes one)")
     if not path.is_file():
         raise MetaDBPathError(f"{path}: no such meta-database file (build one with `automl-meta db build --db {path}`)")
     return path

@@ -20,6 +20,8 @@ def output_format(path: str | Path) -> tuple[str, str | None]:
     write comma-separated text under a ``.parquet`` or ``.xlsx`` name.
     """
     name = Path(path).name
+    if not name or Path(path).is_dir():  # '/', '.', or a folder that exists
+        raise UsageError(f"{path}: is a folder; give a file name, e.g. results.csv")
     if name.startswith("."):  # '.csv' is a hidden file's name, with no extension
         raise UsageError(f"{name}: give the file a name before its extension, e.g. results{name}")
     suffixes = [s.lower() for s in Path(path).suffixes]
