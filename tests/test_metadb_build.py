@@ -205,6 +205,23 @@ def test_build_on_a_dask_local_cluster_matches_the_serial_build(tmp_path, env):
     assert _rows(tmp_path / "dask.sqlite") == _rows(tmp_path / "serial.sqlite")
 
 
+@pytest.mark.slow
+def test_a_dask_build_whose_units_call_joblib_themselves_finishes(tmp_path, mf_cache):
+    # pymfe's landmarkers call scikit-learn's 1-NN, which runs joblib inside the unit: under joblib's Dask backend
+    # those became tasks of the cluster too, and two single-threaded workers waited on each other for ever
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for seed in range(8):
+        make_mixed_frame(120, seed=seed).to_csv(folder / f"d{seed}.csv", index=False)
+    command = [sys.executable, "-m", "automl_meta", "db", "build", "--source", f"dir:{folder}", "--db", str(tmp_path / "m.sqlite"),
+               "--quiet", "--json", "--dask", "local", "--jobs", "2", "--cv", "2", "--learners", "dummy", "--mf-groups", "landmarking"]
+    env = {**os.environ, "AUTOML_META_CACHE_DIR": str(tmp_path / "cache")}  # nothing cached: every unit extracts
+    run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(run.stdout)
+    assert (summary["executor"], summary["done"], summary["metafeatures_extracted"]) == ("dask", 8, 8)
+
+
 def test_unreadable_file_is_recorded_with_its_reason_and_the_build_goes_on(tmp_path, env):
     folder = tmp_path / "data"
     folder.mkdir()

@@ -24,6 +24,22 @@ def test_the_unit_that_kills_its_worker_is_lost_and_the_others_finish():
     assert {k: v for k, v in results.items() if k != 3} == {x: x * x for x in range(10) if x != 3}
 
 
+def test_a_dask_cluster_without_a_worker_stops_the_map_with_a_clear_error(monkeypatch):
+    import pytest
+    from distributed import Client, LocalCluster
+
+    from automl_meta.metadb import parallel
+
+    monkeypatch.setattr(parallel, "NO_WORKER_S", 1.0)
+    cluster = LocalCluster(n_workers=0, processes=False, dashboard_address=None)
+    executor = JoblibExecutor(client=Client(cluster), cluster=cluster)
+    try:
+        with pytest.raises(parallel.NoWorkerError, match="the Dask cluster has had no worker for 1 s; what finished is stored"):
+            list(executor.map_unordered(abs, [(x, (x,)) for x in range(4)]))
+    finally:
+        executor.close()
+
+
 def test_without_crashes_it_is_map_unordered():
     results = dict(map_surviving_crashes(SerialExecutor(), lambda x: x + 1, [(x, (x,)) for x in range(4)]))
     assert results == {0: 1, 1: 2, 2: 3, 3: 4}

@@ -3,9 +3,9 @@
 Every executor has one verb, :meth:`map_unordered`, that runs ``fn(*args)`` for
 each ``(key, args)`` and yields ``(key, result)`` as each one finishes. Results
 come back to the calling (coordinating) process, which is the only one that
-writes to SQLite. The process pool is joblib's ``loky`` backend; Dask goes
-through joblib's ``dask`` backend on a ``distributed.Client`` (``--dask local``
-starts a ``LocalCluster`` of single-threaded worker processes, ``--scheduler
+writes to SQLite. The process pool is joblib's ``loky`` backend; on Dask each
+unit is a task of a ``distributed.Client`` (``--dask local`` starts a
+``LocalCluster`` of single-threaded worker processes, ``--scheduler
 tcp://HOST:PORT`` joins a running cluster).
 """
 
@@ -15,16 +15,22 @@ import logging
 import os
 import signal
 import threading
+import time
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
-from automl_meta.exceptions import UsageError
+from automl_meta.exceptions import AutomlMetaError, UsageError
 
 logger = logging.getLogger(__name__)
 
 Unit = tuple[Any, tuple]
+NO_WORKER_S = 60.0  # a Dask cluster without a worker this long stops the build
+
+
+class NoWorkerError(AutomlMetaError):
+    """The Dask cluster has no worker left to run the build's units (exit 1)."""
 
 
 def _tagged(key, fn: Callable, args: tuple):
@@ -46,14 +52,14 @@ class SerialExecutor:
 
 
 class JoblibExecutor:
-    """A joblib ``Parallel`` pool: ``loky`` processes, or the ``dask`` backend when a Dask client is given."""
+    """A joblib ``Parallel`` pool of ``loky`` processes, or the tasks of a Dask cluster when a client is given."""
 
     def __init__(self, n_jobs: int = 2, client=None, cluster=None):
         self.n_jobs = n_jobs
         self.client = client
         self.cluster = cluster
         self.name = "dask" if client is not None else "loky"
-        self.n_workers = n_jobs if client is None else max(1, len(client.scheduler_info().get("workers", {})))
+        self.n_workers = n_jobs if client is None else max(1, sum(client.nthreads().values()))  # the cluster's threads
 
     def map_unordered(self, fn: Callable, units: Iterable[Unit]) -> Iterator[tuple[Any, Any]]:
         from joblib import Parallel, delayed, parallel_config
@@ -61,16 +67,65 @@ class JoblibExecutor:
         units = list(units)
         tasks = (delayed(_tagged)(key, fn, args) for key, args in units)
         if self.client is not None:
-            with parallel_config(backend="dask", n_jobs=-1):
-                yield from Parallel(return_as="generator_unordered", pre_dispatch="2*n_jobs")(tasks)
+            yield from self._on_cluster(fn, units)
         else:
             env = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
-            n_jobs = max(1, min(self.n_jobs, len(units)))  # no process without work
+            # no more processes than units, but two at least: with one, joblib runs the unit here, and its crash is ours
+            n_jobs = min(self.n_jobs, max(2, len(units)))
             with parallel_config(backend="loky", n_jobs=n_jobs, inner_max_num_threads=1), _environ(env), warnings.catch_warnings():
                 # loky restarts a worker that memory grew in ("A worker stopped while some jobs were given to the
                 # executor"): its own housekeeping, which the build's output has no use for
                 warnings.filterwarnings("ignore", message="A worker stopped while some jobs", category=UserWarning)
                 yield from Parallel(return_as="generator_unordered", pre_dispatch="2*n_jobs", batch_size=1)(tasks)
+
+    def _on_cluster(self, fn: Callable, units: list[Unit]) -> Iterator[tuple[Any, Any]]:
+        """Each unit a task of the Dask cluster, at most ``2 * n_workers`` ahead, results as they finish.
+
+        The client's own futures, not joblib's Dask backend: that one ran every unit in
+        this process when the cluster had one worker thread, and inside a task it made
+        the learners' and pymfe's own joblib calls tasks of the cluster too, which
+        deadlocked single-threaded workers. A worker that dies has its task retried on
+        another; one that kills worker after worker comes back as ``KilledWorker``. A
+        cluster left with no worker for :data:`NO_WORKER_S` seconds stops the build
+        (what finished is stored; the rest is not recorded as failed).
+        """
+        from distributed import wait
+
+        window = 2 * max(1, self.n_workers)
+        queue = iter(units)
+        running: dict = {}
+
+        def submit() -> None:
+            for key, args in queue:
+                running[self.client.submit(_tagged, key, fn, args, pure=False)] = key
+                return
+
+        for _ in range(window):
+            submit()
+        idle_since = None
+        try:
+            while running:
+                try:
+                    done = wait(list(running), timeout=1.0, return_when="FIRST_COMPLETED").done
+                except TimeoutError:  # none finished within the second
+                    done = set()
+                if not done:
+                    if self.client.scheduler_info().get("workers"):
+                        idle_since = None
+                    elif idle_since is None:
+                        idle_since = time.monotonic()
+                    elif time.monotonic() - idle_since > NO_WORKER_S:
+                        raise NoWorkerError(f"the Dask cluster has had no worker for {NO_WORKER_S:.0f} s; what finished is "
+                                            "stored: start workers and run the same command again")
+                    continue
+                for future in done:
+                    running.pop(future)
+                    result = future.result()  # a unit's own error is raised here, as from a local pool
+                    submit()
+                    yield result
+        finally:
+            if running:
+                self.client.cancel(list(running))
 
     def close(self) -> None:
         if self.client is not None:
