@@ -7,6 +7,7 @@ hostile dataset names, and the same build on a Dask LocalCluster.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import os
 import signal
 import sqlite3
@@ -220,6 +221,33 @@ def test_a_dask_build_whose_units_call_joblib_themselves_finishes(tmp_path, mf_c
     assert run.returncode == 0, run.stderr
     summary = json.loads(run.stdout)
     assert (summary["executor"], summary["done"], summary["metafeatures_extracted"]) == ("dask", 8, 8)
+
+
+def test_a_build_running_on_this_machine_refuses_a_second_one(tmp_path, env):
+    import socket
+
+    from automl_meta.exceptions import MetaDBError
+
+    folder = _write_folder(tmp_path / "data")
+    options = BuildOptions(cv=2, max_rows=80, learners=("dummy",), mf_max_rows=80, mf_groups=GROUPS)
+    db_path = tmp_path / "m.sqlite"
+    build_metadb(f"dir:{folder}", db_path, options)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # stands for a build's live process
+    try:
+        with sqlite3.connect(db_path) as conn:  # as that build recorded itself
+            conn.execute("INSERT INTO builds(source, protocol, versions, status, started, pid, host) VALUES ('dir:x', '{}', '{}', 'running', '', ?, ?)",
+                         (other.pid, socket.gethostname()))
+        before = _rows(db_path)
+        with pytest.raises(MetaDBError, match=rf"build 2 \(process {other.pid}\) is writing it now; wait for it"):
+            build_metadb(f"dir:{folder}", db_path, replace(options, learners=("dummy", "knn")))
+        assert _rows(db_path) == before
+    finally:
+        other.kill()
+        other.wait()
+    again = build_metadb(f"dir:{folder}", db_path, replace(options, learners=("dummy", "knn")))  # its process is gone
+    assert again["evaluations_added"] == 3
+    with MetaDB.open(db_path) as db:
+        assert [b["status"] for b in db.info()["builds"]] == ["finished", "interrupted", "finished"]
 
 
 def test_unreadable_file_is_recorded_with_its_reason_and_the_build_goes_on(tmp_path, env):

@@ -228,6 +228,8 @@ class MetaDB:
 
         A database holds one evaluation protocol (``protocol``: CV folds, row cap, seed...), so a
         compute build with a different one is refused. Imports (ASlib, OpenML runs) pass ``None``.
+        A build still running on this machine refuses another (each would compute and store
+        what the other does, the last one's results replacing the first's).
         """
         with self.transaction() as conn:  # checked under the write lock: another build may record its protocol first
             self.check_protocol(protocol)
@@ -236,6 +238,9 @@ class MetaDB:
             for build_id, pid, host in conn.execute("SELECT id, pid, host FROM builds WHERE status = 'running'").fetchall():
                 if _build_status("running", pid, host) != "running":  # its process died without closing it
                     conn.execute("UPDATE builds SET status = 'interrupted' WHERE id = ?", (build_id,))
+                elif host == socket.gethostname() and pid != os.getpid():  # two builds would each compute what the other does
+                    raise MetaDBError(f"{self.path}: build {build_id} (process {pid}) is writing it now; wait for it to finish "
+                                      "or stop it (what it stored is kept), then run this command again")
             cursor = conn.execute(
                 "INSERT INTO builds(source, command, random_state, protocol, versions, started, pid, host) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (source, command, random_state, json.dumps(dict(protocol or {}), sort_keys=True), json.dumps(dict(versions), sort_keys=True), now(),
