@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import sys
 from typing import Annotated
 
@@ -22,6 +23,16 @@ from automl_meta.exceptions import AutomlMetaError
 
 _PASS_THROUGH = (typer.Exit, typer.Abort)
 BROKEN_PIPE_EXIT = 1  # what click and rich exit with when the reader of stdout goes away
+TERMINATED_EXIT = 128 + signal.SIGTERM  # a shell's code for a process ended by SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``timeout``, a batch scheduler, ``docker stop``), raised as Ctrl-C is: the same cleanup runs,
+    worker processes included, which the default action (an immediate exit) left running."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated()
 
 
 def _quiet_stdout() -> None:
@@ -100,6 +111,9 @@ class _ErrorBoundary(TyperGroup):
                 raise
             _say(str(exc))
             raise typer.Exit(exc.exit_code) from None
+        except Terminated:
+            _say("terminated; what was already written is kept")
+            raise typer.Exit(TERMINATED_EXIT) from None
         except KeyboardInterrupt:
             _say("interrupted; what was already written is kept")
             raise typer.Exit(130) from None
@@ -157,12 +171,20 @@ def main() -> None:
     that imported scikit-learn, pymfe and LightGBM those passes took 0.3-0.4 s
     of a 3 s ``recommend``; exit handlers and finalizers still run as usual.
     """
+    # multiprocessing's and loky's resource trackers take this process's -W options when they start: after a Ctrl-C
+    # or SIGTERM stopped the worker processes, they warned of "leaked semaphore objects" that they clean up themselves
+    sys.warnoptions.append("ignore:resource_tracker:UserWarning")
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:  # a parent that set its own disposition keeps it
+        signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         app(prog_name="automl-meta")
     except BrokenPipeError:  # raised outside a command (the group's own --help)
         _quiet_stdout()
         sys.exit(BROKEN_PIPE_EXIT)
+    except Terminated:  # outside a command: nothing to clean up or say
+        sys.exit(TERMINATED_EXIT)
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a SIGTERM while the interpreter shuts down: just go
         gc.freeze()
 
 

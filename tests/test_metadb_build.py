@@ -182,6 +182,46 @@ def test_ctrl_c_on_a_dask_build_prints_one_line_and_no_worker_tracebacks(tmp_pat
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
 
 
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie waiting for its parent to reap it does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+def test_sigterm_on_a_parallel_build_stops_its_worker_processes_with_one_line(tmp_path, mf_cache):
+    if not Path("/proc/self/task").is_dir():
+        pytest.skip("needs Linux /proc to find the worker processes")
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for seed in range(12):
+        make_mixed_frame(60, seed=seed).to_csv(folder / f"d{seed}.csv", index=False)
+    db_path = tmp_path / "m.sqlite"
+    command = [sys.executable, "-m", "automl_meta", "db", "build", "--source", f"dir:{folder}", "--db", str(db_path), "--quiet",
+               "--jobs", "2", *CLI_OPTIONS]
+    env = {**os.environ, "AUTOML_META_CACHE_DIR": str(mf_cache)}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    children, deadline = set(), time.monotonic() + 600
+    while time.monotonic() < deadline and process.poll() is None and len(children) < 2:
+        for task in Path(f"/proc/{process.pid}/task").glob("*"):
+            try:
+                children |= {int(pid) for pid in (task / "children").read_text().split()}
+            except OSError:
+                pass
+        time.sleep(0.05)
+    assert len(children) >= 2, "the build ended before its worker processes started"
+    process.send_signal(signal.SIGTERM)  # to the build alone, as `timeout` or a batch scheduler sends it
+    stderr = process.communicate(timeout=120)[1].decode()
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert stderr.strip() == "error: terminated; what was already written is kept"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(_alive(pid) for pid in children):
+        time.sleep(0.2)
+    assert not [pid for pid in children if _alive(pid)], "worker processes outlived the build"
+
+
 def test_hostile_dataset_names_round_trip_through_a_build(tmp_path, env):
     names = ("it's \"quoted\"", "semi;colon; DROP TABLE datasets", "données_ü_数据")
     folder = _write_folder(tmp_path / "data", names=names)
