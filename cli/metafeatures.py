@@ -72,6 +72,10 @@ def metafeatures(
     from automl_meta.io.mf_cache import cached_metafeatures
     from automl_meta.metafeatures import extract_metafeatures
 
+    if no_cache and cache_dir is not None:
+        from automl_meta.exceptions import UsageError
+
+        raise UsageError("--cache-dir names the cache that --no-cache leaves alone; give one or the other")
     dataset = load_dataset(data, target=target, task=task, sep=sep, day_first=day_first)
     options = dict(groups=groups, summary=summary, random_state=random_state, max_rows=max_rows, max_cols=max_cols)
     if no_cache:

@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 
 from automl_meta.cli._common import JsonOption, err, fit_columns, fmt, out, print_json, progress_bar, refuse_without, sized_table
+from automl_meta.numbers import MAX_SEED
 
 group = typer.Typer(
     help="Evaluate the meta-model against baselines on held-out datasets, and train the shipped meta-model.",
@@ -238,7 +239,7 @@ def train_command(
     db: DbOption = None,
     task: Annotated[str | None, typer.Option("--task", help="classification, regression or an imported scenario's aslib:NAME (default: every task in the database).")] = None,
     metric: MetricOption = None,
-    random_state: Annotated[int, typer.Option("--random-state", "--seed", help="Seed of the meta-model.")] = 0,
+    random_state: Annotated[int, typer.Option("--random-state", "--seed", min=0, max=MAX_SEED, help="Seed of the meta-model.")] = 0,
     json: JsonOption = False,
 ) -> None:
     """Train the meta-model on a whole meta-database and write it as LightGBM text + a JSON manifest."""

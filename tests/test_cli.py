@@ -113,6 +113,19 @@ def test_a_folder_where_a_file_is_meant_is_named_a_folder(tmp_path):
         assert result.exit_code == 2 and message in " ".join(result.stderr.split()), (args, result.stderr)
 
 
+def test_option_pairs_that_contradict_and_out_of_range_seeds_are_one_line_usage_errors(tmp_path):
+    data = tmp_path / "d.csv"
+    data.write_text("x,target\n" + "".join(f"{i},{'ab'[i % 2]}\n" for i in range(20)))
+    cases = [
+        (["metafeatures", str(data), "--no-cache", "--cache-dir", str(tmp_path / "cache")], "give one or the other"),
+        (["selector", "train", "--out", str(tmp_path / "st"), "--random-state", "-1"], "Invalid value for '--random-state'"),
+    ]
+    for args, message in cases:
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and message in result.stderr and len(result.stderr.splitlines()) == 1, (args, result.stderr)
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "st").exists()
+
+
 def test_python_dash_m_runs_the_same_app():
     done = subprocess.run([sys.executable, "-m", "automl_meta", "--version"], capture_output=True, text=True)
     assert done.returncode == 0
