@@ -89,10 +89,11 @@ def train(
     import torch
 
     from automl_meta.io.checkpoint import check_output_path, save_checkpoint
-    from automl_meta.neural.l2l_training import checkpoint_manifest, meta_train
+    from automl_meta.neural.l2l_training import checkpoint_manifest, meta_train, step_weights
     from automl_meta.neural.lstm_optimizer import CoordinatewiseLSTM
     from automl_meta.neural.optimizees import FAMILIES
 
+    step_weights(weighting, 0, 1, steps)  # an unknown --weighting is refused before anything is loaded or drawn
     out_path = check_output_path(out_path, "optimizer.pt", {"the --optimizee data file": _optimizee_parts(optimizee)[1]})
     spec, dataset = _optimizee(optimizee, target, task, sep, day_first)
     tasks_per_epoch = tasks_per_epoch or FAMILIES[spec["family"]].meta_batch

@@ -104,6 +104,11 @@ def test_optimizer_train_that_never_updates_fails_and_keeps_an_earlier_file(tmp_
     assert out.read_bytes() == b"an earlier checkpoint"
 
 
+def test_an_unknown_weighting_is_one_line_before_any_progress(tmp_path):
+    result = runner.invoke(app, ["optimizer", "train", "--weighting", "foo", "--out", str(tmp_path / "x.pt")])
+    assert result.exit_code == 2 and result.stderr.splitlines() == ["error: unknown weighting 'foo'; choose from ['uniform', 'linear', 'last']"]
+
+
 def test_optimizer_benchmark_table_output(quadratic_checkpoint):
     path, _ = quadratic_checkpoint
     result = runner.invoke(app, ["optimizer", "benchmark", str(path), "--tasks", "4", "--steps", "5", "--tune-tasks", "2", "--no-transfer"])
