@@ -94,6 +94,9 @@ def build(
     elif summary.get("replaced"):
         err.print(f"[yellow]replaced:[/] {escape(', '.join(summary['replaced']))}: their files changed, so their results were recomputed",
                   soft_wrap=True)
+    if summary.get("timeouts_retried"):
+        err.print(f"retried: {summary['timeouts_retried']} evaluations that timed out under a smaller --timeout than this build's",
+                  soft_wrap=True)
     for failure in summary["failures"]:
         err.print(f"[yellow]failed:[/] {escape(str(failure['item']))}: {escape(str(failure['reason']))}", soft_wrap=True)
     n_extracted = summary.get("metafeatures_extracted", 0)

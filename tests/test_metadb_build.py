@@ -290,6 +290,24 @@ def test_a_build_running_on_this_machine_refuses_a_second_one(tmp_path, env):
         assert [b["status"] for b in db.info()["builds"]] == ["finished", "interrupted", "finished"]
 
 
+def test_a_rerun_with_a_larger_timeout_runs_the_fits_that_timed_out_again(tmp_path, env):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    make_mixed_frame(60, seed=1).to_csv(folder / "alpha.csv", index=False)
+    options = BuildOptions(cv=2, max_rows=80, learners=("dummy", "random_forest"), mf_max_rows=80, mf_groups=GROUPS, timeout=0.001)
+    db_path = tmp_path / "m.sqlite"
+    build_metadb(f"dir:{folder}", db_path, options)
+    with MetaDB.open(db_path) as db:
+        timed_out = int((db.evaluations()["status"] == "timeout").sum())
+    assert timed_out >= 1
+    assert build_metadb(f"dir:{folder}", db_path, options)["timeouts_retried"] == 0  # the same limit: kept
+    more = build_metadb(f"dir:{folder}", db_path, replace(options, timeout=None))
+    assert (more["timeouts_retried"], more["evaluations_added"]) == (timed_out, timed_out)
+    with MetaDB.open(db_path) as db:
+        assert set(db.evaluations()["status"]) == {"ok"}
+    assert build_metadb(f"dir:{folder}", db_path, replace(options, timeout=None))["evaluations_added"] == 0
+
+
 def test_unreadable_file_is_recorded_with_its_reason_and_the_build_goes_on(tmp_path, env):
     folder = tmp_path / "data"
     folder.mkdir()

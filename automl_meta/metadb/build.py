@@ -13,7 +13,8 @@ coordinator (the only process that writes SQLite)
    evaluation, to the executor, and commits each result in its own transaction as
    it comes back.
 
-What is stored is never recomputed (``--redo`` aside), so rerunning the same build
+What is stored is never recomputed (``--redo`` aside, and a fit that timed out
+under a smaller ``--timeout`` than the rerun's), so rerunning the same build
 resumes it, and a finished build rerun is a no-op. A process killed at any moment
 loses at most the units in flight. A dataset that cannot be loaded in a run is no
 learner's result: nothing is stored for it, it counts as failed, and a rerun
@@ -23,6 +24,7 @@ retries it.
 from __future__ import annotations
 
 import logging
+import math
 import platform
 import time
 from dataclasses import dataclass, field, replace
@@ -57,6 +59,7 @@ class BuildProgress:
     evaluations: int = 0
     metafeatures: int = 0
     skipped: int = 0
+    retried: int = 0  # stored timeouts run again under this build's larger --timeout
     started: float = field(default_factory=time.perf_counter)
     current: str = ""
     failures: list = field(default_factory=list)
@@ -68,7 +71,7 @@ class BuildProgress:
 
     def as_dict(self) -> dict:
         return {"total": self.total, "done": self.done, "failed": self.failed, "remaining": self.remaining,
-                "evaluations_added": self.evaluations, "metafeatures_extracted": self.metafeatures, "already_stored": self.skipped, "replaced": list(self.replaced),
+                "evaluations_added": self.evaluations, "metafeatures_extracted": self.metafeatures, "already_stored": self.skipped, "timeouts_retried": self.retried, "replaced": list(self.replaced),
                 "seconds": round(time.perf_counter() - self.started, 2), "failures": list(self.failures)}
 
 
@@ -372,6 +375,9 @@ def _warn_older_elsewhere(db, older: set, version: str) -> None:
 def _plan_units(db, datasets, learners, options, state, notify):
     """The units still to run, in dataset order; and how many each dataset waits for."""
     done = db.evaluated_pairs()
+    # a fit that timed out under a smaller limit than this build's is run again: a rerun with more time is how to get it
+    limit = math.inf if options.timeout is None else options.timeout
+    retry = {pair for pair, stored in db.timeout_limits().items() if stored is not None and stored < limit}
     extract = _metafeatures_to_extract(db, datasets, options)
     units, pending = [], {}
     for dataset_id, (ref, task) in sorted(datasets.items(), key=lambda item: item[1][0].name):
@@ -379,9 +385,11 @@ def _plan_units(db, datasets, learners, options, state, notify):
         if dataset_id in extract:
             todo.append(((dataset_id, METAFEATURES), (METAFEATURES, ref, options)))
         for name, learner in learners[task].items():
-            if (dataset_id, learner.learner_id) in done and dataset_id not in learner.redo:
+            pair = (dataset_id, learner.learner_id)
+            if pair in done and dataset_id not in learner.redo and pair not in retry:
                 state.skipped += 1
             else:
+                state.retried += pair in retry and dataset_id not in learner.redo
                 todo.append(((dataset_id, name), (name, ref, options)))
         pending[dataset_id] = len(todo)
         if not todo:

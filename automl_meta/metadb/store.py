@@ -457,6 +457,11 @@ class MetaDB:
         where = "WHERE task = ?" if task else ""
         return self._frame(f"SELECT name, task, params, portfolio_version FROM learners {where} ORDER BY task, name", (task,) if task else ())
 
+    def timeout_limits(self) -> dict[tuple[int, int], float | None]:
+        """(dataset_id, learner_id) -> the per-fit limit in seconds (None: not recorded) of each evaluation stored as a timeout."""
+        rows = self.conn.execute("SELECT dataset_id, learner_id, protocol FROM evaluations WHERE status = 'timeout'")
+        return {(int(d), int(l)): _protocol(p).get("timeout") for d, l, p in rows}
+
     def evaluated_pairs(self) -> set[tuple[int, int]]:
         """(dataset_id, learner_id) of every recorded evaluation, whatever its status."""
         return {(int(d), int(l)) for d, l in self.conn.execute("SELECT dataset_id, learner_id FROM evaluations")}
