@@ -40,6 +40,16 @@ def _write_folder(folder: Path, names=("alpha", "beta", "gamma")) -> Path:
     return folder
 
 
+def _build_command(tmp_path: Path, n_datasets: int, rows: int, *options: str) -> list[str]:
+    """`db build` of a fresh folder of ``n_datasets`` small classification tables into ``tmp_path/m.sqlite``, run as its own process."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for seed in range(n_datasets):
+        make_mixed_frame(rows, seed=seed).to_csv(folder / f"d{seed}.csv", index=False)
+    return [sys.executable, "-m", "automl_meta", "db", "build", "--source", f"dir:{folder}", "--db", str(tmp_path / "m.sqlite"),
+            "--quiet", *options]
+
+
 @pytest.fixture(scope="module")
 def mf_cache(tmp_path_factory) -> Path:
     """One meta-feature cache for the module, so each small dataset is described by pymfe once."""
@@ -155,13 +165,8 @@ def test_sigkill_mid_build_then_resume_gives_the_rows_of_an_uninterrupted_build(
 
 @pytest.mark.slow
 def test_ctrl_c_on_a_dask_build_prints_one_line_and_no_worker_tracebacks(tmp_path, mf_cache):
-    folder = tmp_path / "data"
-    folder.mkdir()
-    for seed in range(12):
-        make_mixed_frame(60, seed=seed).to_csv(folder / f"d{seed}.csv", index=False)
+    command = _build_command(tmp_path, 12, 60, "--dask", "local", "--jobs", "2", *CLI_OPTIONS)
     db_path = tmp_path / "m.sqlite"
-    command = [sys.executable, "-m", "automl_meta", "db", "build", "--source", f"dir:{folder}", "--db", str(db_path), "--quiet",
-               "--dask", "local", "--jobs", "2", *CLI_OPTIONS]
     env = {**os.environ, "AUTOML_META_CACHE_DIR": str(mf_cache)}
     # its own process group, as a shell gives a job: a terminal's Ctrl-C reaches every process of the group
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
@@ -194,13 +199,7 @@ def _alive(pid: int) -> bool:
 def test_sigterm_on_a_parallel_build_stops_its_worker_processes_with_one_line(tmp_path, mf_cache):
     if not Path("/proc/self/task").is_dir():
         pytest.skip("needs Linux /proc to find the worker processes")
-    folder = tmp_path / "data"
-    folder.mkdir()
-    for seed in range(12):
-        make_mixed_frame(60, seed=seed).to_csv(folder / f"d{seed}.csv", index=False)
-    db_path = tmp_path / "m.sqlite"
-    command = [sys.executable, "-m", "automl_meta", "db", "build", "--source", f"dir:{folder}", "--db", str(db_path), "--quiet",
-               "--jobs", "2", *CLI_OPTIONS]
+    command = _build_command(tmp_path, 12, 60, "--jobs", "2", *CLI_OPTIONS)
     env = {**os.environ, "AUTOML_META_CACHE_DIR": str(mf_cache)}
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     children, deadline = set(), time.monotonic() + 600
@@ -250,12 +249,8 @@ def test_build_on_a_dask_local_cluster_matches_the_serial_build(tmp_path, env):
 def test_a_dask_build_whose_units_call_joblib_themselves_finishes(tmp_path, mf_cache):
     # pymfe's landmarkers call scikit-learn's 1-NN, which runs joblib inside the unit: under joblib's Dask backend
     # those became tasks of the cluster too, and two single-threaded workers waited on each other for ever
-    folder = tmp_path / "data"
-    folder.mkdir()
-    for seed in range(8):
-        make_mixed_frame(120, seed=seed).to_csv(folder / f"d{seed}.csv", index=False)
-    command = [sys.executable, "-m", "automl_meta", "db", "build", "--source", f"dir:{folder}", "--db", str(tmp_path / "m.sqlite"),
-               "--quiet", "--json", "--dask", "local", "--jobs", "2", "--cv", "2", "--learners", "dummy", "--mf-groups", "landmarking"]
+    command = _build_command(tmp_path, 8, 120, "--json", "--dask", "local", "--jobs", "2", "--cv", "2", "--learners", "dummy",
+                             "--mf-groups", "landmarking")
     env = {**os.environ, "AUTOML_META_CACHE_DIR": str(tmp_path / "cache")}  # nothing cached: every unit extracts
     run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
     assert run.returncode == 0, run.stderr
