@@ -62,13 +62,13 @@ class JoblibExecutor:
         self.n_workers = n_jobs if client is None else max(1, sum(client.nthreads().values()))  # the cluster's threads
 
     def map_unordered(self, fn: Callable, units: Iterable[Unit]) -> Iterator[tuple[Any, Any]]:
-        from joblib import Parallel, delayed, parallel_config
-
         units = list(units)
-        tasks = (delayed(_tagged)(key, fn, args) for key, args in units)
         if self.client is not None:
             yield from self._on_cluster(fn, units)
         else:
+            from joblib import Parallel, delayed, parallel_config
+
+            tasks = (delayed(_tagged)(key, fn, args) for key, args in units)
             env = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
             # no more processes than units, but two at least: with one, joblib runs the unit here, and its crash is ours
             n_jobs = min(self.n_jobs, max(2, len(units)))
@@ -85,23 +85,25 @@ class JoblibExecutor:
         this process when the cluster had one worker thread, and inside a task it made
         the learners' and pymfe's own joblib calls tasks of the cluster too, which
         deadlocked single-threaded workers. A worker that dies has its task retried on
-        another; one that kills worker after worker comes back as ``KilledWorker``. A
-        cluster left with no worker for :data:`NO_WORKER_S` seconds stops the build
-        (what finished is stored; the rest is not recorded as failed).
+        another; one that kills worker after worker comes back as ``KilledWorker``. The
+        window follows the workers that join or leave a running scheduler. A cluster left
+        with no worker for :data:`NO_WORKER_S` seconds stops the build (what finished
+        is stored; the rest is not recorded as failed).
         """
         from distributed import wait
 
-        window = 2 * max(1, self.n_workers)
         queue = iter(units)
         running: dict = {}
 
-        def submit() -> None:
-            for key, args in queue:
-                running[self.client.submit(_tagged, key, fn, args, pure=False)] = key
-                return
+        def top_up(window: int) -> None:
+            while len(running) < window:
+                unit = next(queue, None)
+                if unit is None:
+                    return
+                running[self.client.submit(_tagged, unit[0], fn, unit[1], pure=False)] = unit[0]
 
-        for _ in range(window):
-            submit()
+        window = 2 * max(1, self.n_workers)
+        top_up(window)
         idle_since = None
         try:
             while running:
@@ -109,8 +111,11 @@ class JoblibExecutor:
                     done = wait(list(running), timeout=1.0, return_when="FIRST_COMPLETED").done
                 except TimeoutError:  # none finished within the second
                     done = set()
+                threads = self.client.nthreads()  # workers join and leave a running scheduler
+                window = 2 * max(1, sum(threads.values()))
                 if not done:
-                    if self.client.scheduler_info().get("workers"):
+                    top_up(window)
+                    if threads:
                         idle_since = None
                     elif idle_since is None:
                         idle_since = time.monotonic()
@@ -121,7 +126,7 @@ class JoblibExecutor:
                 for future in done:
                     running.pop(future)
                     result = future.result()  # a unit's own error is raised here, as from a local pool
-                    submit()
+                    top_up(window)
                     yield result
         finally:
             if running:
