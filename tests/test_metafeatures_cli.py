@@ -56,10 +56,13 @@ def test_second_call_is_a_cache_hit(mixed_csv, tmp_path):
     assert second["metafeatures"] == first["metafeatures"]
 
 
-def test_no_cache_writes_nothing(mixed_csv, tmp_path):
-    result = _invoke(mixed_csv, "--json", "--no-cache", "--cache-dir", tmp_path, "--groups", "general", *FAST)
+def test_no_cache_writes_nothing(mixed_csv, tmp_path, monkeypatch):
+    monkeypatch.setenv("AUTOML_META_CACHE_DIR", str(tmp_path))  # the cache it would use
+    result = _invoke(mixed_csv, "--json", "--no-cache", "--groups", "general", *FAST)
     assert result.exit_code == 0, result.stderr
     assert not list(tmp_path.iterdir())
+    cached = _invoke(mixed_csv, "--json", "--groups", "general", *FAST)
+    assert cached.exit_code == 0 and list(tmp_path.iterdir())  # the same command without --no-cache writes there
 
 
 def test_human_view_shows_header_and_table(mixed_csv):
