@@ -125,3 +125,23 @@ def test_replace_changed_reimports_a_changed_scenario_and_keeps_other_tasks(tmp_
         assert store.info()["tasks"]["aslib:Q"]["n_evaluations"] == 4
     third = build_metadb(f"aslib:{folder}", db, BuildOptions(replace_changed=True))
     assert (third["replaced"], third["evaluations_added"], third["already_stored"]) == ([], 0, 4)  # nothing changed now
+
+
+def test_a_folder_build_beside_an_imported_scenario_offers_no_re_extraction_of_its_features(tmp_path, caplog):
+    import logging
+
+    from automl_meta.metadb.from_source import build_metadb
+    from automl_meta.metadb.units import BuildOptions
+    from conftest import make_mixed_frame
+
+    scenario = _two_by_two(tmp_path / "Q", "accuracy", "maximize: [true]\nperformance_type: [solution_quality]\n", "ok",
+                           "i1,1,a1,0.8,ok\ni1,1,a2,0.9,ok\ni2,1,a1,0.7,ok\ni2,1,a2,0.6,ok\n")
+    folder = tmp_path / "data"
+    folder.mkdir()
+    make_mixed_frame(60, seed=1).to_csv(folder / "alpha.csv", index=False)
+    db = tmp_path / "m.sqlite"
+    build_metadb(f"aslib:{scenario}", db, BuildOptions())
+    with caplog.at_level(logging.WARNING):
+        summary = build_metadb(f"dir:{folder}", db, BuildOptions(cv=2, max_rows=60, learners=("dummy",), mf_groups=("general",)))
+    assert summary["done"] == 1
+    assert not [r for r in caplog.records if "extractor version" in r.getMessage()]  # an import's features are not extracted

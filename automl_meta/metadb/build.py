@@ -360,7 +360,9 @@ def _metafeatures_to_extract(db, datasets, options) -> set[int]:
         versions = ", ".join(sorted({stored[d] for d in older}))
         logger.warning("the meta-features of %s come from extractor version %s, not %s; rerun with --redo %s to recompute them",
                        shown_names(names), versions, EXTRACTOR_VERSION, REDO_METAFEATURES)
-    _warn_older_elsewhere(db, {d for d, v in stored.items() if d not in datasets and v != EXTRACTOR_VERSION}, EXTRACTOR_VERSION)
+    # our extractor's versions are numbers; imported features ("aslib:NAME", "openml-qualities") are not re-extracted
+    elsewhere = {d for d, v in stored.items() if d not in datasets and v.isdigit() and v != EXTRACTOR_VERSION}
+    _warn_older_elsewhere(db, elsewhere, EXTRACTOR_VERSION)
     return {d for d in datasets if d not in stored} | (older if redo else set())
 
 
