@@ -134,10 +134,10 @@ def _fold_units(splits, selectors, seeds, meta_X, scores, maximize, log_scores, 
     args = (selectors, seeds, meta_X, scores, maximize, log_scores)
     if n_jobs == 1:
         return (_fold_unit(train, test, *args) for train, test in splits)
-    from joblib import Parallel, delayed
+    from joblib import Parallel, delayed, effective_n_jobs
 
     splits = list(splits)
-    n_jobs = max(1, min(n_jobs, len(splits)))  # no process without a fold
+    n_jobs = max(1, min(effective_n_jobs(n_jobs), len(splits)))  # no process without a fold (-1: every core)
     return Parallel(n_jobs=n_jobs, return_as="generator")(delayed(_fold_unit)(train, test, *args) for train, test in splits)
 
 
