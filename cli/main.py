@@ -76,11 +76,8 @@ def _empty_argument(args: list[str]) -> str | None:
         flag, eq, value = arg.partition("=")
         if eq and flag.startswith("--") and not value:  # not whitespace: --sep " " is a separator
             return f"{flag}: an empty value; give one, or leave {flag} out for its default"
-        if not arg:
-            before = args[i - 1] if i else None
-            if before is not None and before.startswith("-"):
-                return f"{before}: an empty value; give one, or leave {before} out for its default"
-            return "an empty argument" + (f" after {before}" if before else "") + "; give a value there"
+        if not arg:  # after an option that takes a value, or after a flag or command: not told apart from here
+            return "an empty argument" + (f" after {args[i - 1]}" if i else "") + "; give a value there, or leave it out"
     return None
 
 

@@ -84,8 +84,9 @@ def test_an_empty_value_is_refused_not_taken_for_the_default(tmp_path):
     data = tmp_path / "a b.csv"
     data.write_text("x y target\n" + "".join(f"{i} {i % 5} {'ab'[i % 2]}\n" for i in range(20)))
     cases = [
-        (["db", "build", "--source", f"dir:{tmp_path}", "--db", str(tmp_path / "m.sqlite"), "--learners", ""], "--learners: an empty value"),
-        (["selector", "evaluate", "--task", "", "--max-datasets", "3"], "--task: an empty value"),
+        (["db", "build", "--source", f"dir:{tmp_path}", "--db", str(tmp_path / "m.sqlite"), "--learners", ""], "an empty argument after --learners"),
+        (["selector", "evaluate", "--task", "", "--max-datasets", "3"], "an empty argument after --task"),
+        (["recommend", "--json", ""], "an empty argument after --json; give a value there, or leave it out"),
         (["metafeatures", str(data), "--cache-dir="], "--cache-dir: an empty value"),
         (["predict", "", str(data)], "an empty argument after predict"),
     ]

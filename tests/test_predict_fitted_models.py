@@ -317,7 +317,7 @@ def test_predict_out_refuses_a_folder_before_reading_the_data(saved_model, tmp_p
     path, _ = saved_model
     header_only = tmp_path / "header_only.csv"
     header_only.write_text("x1,x2,color,flag\n")  # reading it would fail: the --out check comes first
-    for out, message in ((tmp_path, "is a folder; give a file name, e.g. predictions.csv"), ("", "--out: an empty value")):
+    for out, message in ((tmp_path, "is a folder; give a file name, e.g. predictions.csv"), ("", "an empty argument after --out")):
         result = _predict(path, header_only, "--out", out)
         assert result.exit_code == 2
         assert message in result.stderr
