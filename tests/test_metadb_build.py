@@ -22,6 +22,7 @@ import pytest
 from automl_meta.exceptions import UsageError
 from automl_meta.metadb import MetaDB
 from automl_meta.metadb.from_source import build_metadb
+from automl_meta.metadb.store import now
 from automl_meta.metadb.units import BuildOptions
 from conftest import interruptible, make_mixed_frame
 
@@ -269,9 +270,9 @@ def test_a_build_running_on_this_machine_refuses_a_second_one(tmp_path, env):
     build_metadb(f"dir:{folder}", db_path, options)
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # stands for a build's live process
     try:
-        with sqlite3.connect(db_path) as conn:  # as that build recorded itself
-            conn.execute("INSERT INTO builds(source, protocol, versions, status, started, pid, host) VALUES ('dir:x', '{}', '{}', 'running', '', ?, ?)",
-                         (other.pid, socket.gethostname()))
+        with sqlite3.connect(db_path) as conn:  # as that build recorded itself, once started
+            conn.execute("INSERT INTO builds(source, protocol, versions, status, started, pid, host) VALUES ('dir:x', '{}', '{}', 'running', ?, ?, ?)",
+                         (now(), other.pid, socket.gethostname()))
         before = _rows(db_path)
         with pytest.raises(MetaDBError, match=rf"build 2 \(process {other.pid}\) is writing it now; wait for it"):
             build_metadb(f"dir:{folder}", db_path, replace(options, learners=("dummy", "knn")))
@@ -283,6 +284,27 @@ def test_a_build_running_on_this_machine_refuses_a_second_one(tmp_path, env):
     assert again["evaluations_added"] == 3
     with MetaDB.open(db_path) as db:
         assert [b["status"] for b in db.info()["builds"]] == ["finished", "interrupted", "finished"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc for a process's start time")
+def test_a_dead_build_whose_process_number_was_reused_does_not_block_the_database(tmp_path, env):
+    import socket
+
+    folder = _write_folder(tmp_path / "data")
+    options = BuildOptions(cv=2, max_rows=80, learners=("dummy",), mf_max_rows=80, mf_groups=GROUPS)
+    db_path = tmp_path / "m.sqlite"
+    build_metadb(f"dir:{folder}", db_path, options)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # took the number of a build killed in 2020
+    try:
+        with sqlite3.connect(db_path) as conn:
+            conn.execute("INSERT INTO builds(source, protocol, versions, status, started, pid, host) VALUES ('dir:x', '{}', '{}', 'running', "
+                         "'2020-01-01T00:00:00+00:00', ?, ?)", (other.pid, socket.gethostname()))
+        with MetaDB.open(db_path) as db:
+            assert db.info()["builds"][-1]["status"] == "interrupted"
+        assert build_metadb(f"dir:{folder}", db_path, replace(options, learners=("dummy", "knn")))["evaluations_added"] == 3
+    finally:
+        other.kill()
+        other.wait()
 
 
 def test_a_rerun_with_a_larger_timeout_runs_the_fits_that_timed_out_again(tmp_path, env):

@@ -235,8 +235,8 @@ class MetaDB:
             self.check_protocol(protocol)
             if protocol is not None:
                 conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('protocol', ?)", (json.dumps(dict(protocol), sort_keys=True),))
-            for build_id, pid, host in conn.execute("SELECT id, pid, host FROM builds WHERE status = 'running'").fetchall():
-                if _build_status("running", pid, host) != "running":  # its process died without closing it
+            for build_id, pid, host, started in conn.execute("SELECT id, pid, host, started FROM builds WHERE status = 'running'").fetchall():
+                if _build_status("running", pid, host, started) != "running":  # its process died without closing it
                     conn.execute("UPDATE builds SET status = 'interrupted' WHERE id = ?", (build_id,))
                 elif host == socket.gethostname() and pid != os.getpid():  # two builds would each compute what the other does
                     raise MetaDBError(f"{self.path}: build {build_id} (process {pid}) is writing it now; wait for it to finish "
@@ -560,7 +560,7 @@ class MetaDB:
             frame = self._frame("SELECT id, source, command, random_state, started, finished, status, versions FROM builds ORDER BY id")
         else:
             frame = self._frame("SELECT id, source, command, random_state, started, finished, status, versions, pid, host FROM builds ORDER BY id")
-            frame["status"] = [_build_status(*row) for row in zip(frame["status"], frame["pid"], frame["host"])]
+            frame["status"] = [_build_status(*row) for row in zip(frame["status"], frame["pid"], frame["host"], frame["started"])]
             frame = frame.drop(columns=["pid", "host"])
         frame["random_state"] = pd.Series([None if pd.isna(v) else int(v) for v in frame["random_state"]], index=frame.index,
                                           dtype=object)  # an int, or None (imports): pandas made 0 a float beside a NULL
@@ -691,8 +691,12 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _build_status(status: str, pid, host) -> str:
-    """``running`` only while the build's process lives; a build of another machine cannot be checked."""
+def _build_status(status: str, pid, host, started=None) -> str:
+    """``running`` only while the build's process lives; a build of another machine cannot be checked.
+
+    A process of that number that started after the build did is another one (numbers are
+    reused, after a reboot soonest): the build's own died without closing its record.
+    """
     if status != "running" or pid is None or pd.isna(pid) or host != socket.gethostname():
         return status
     try:
@@ -701,7 +705,20 @@ def _build_status(status: str, pid, host) -> str:
         return "interrupted"
     except PermissionError:  # alive, under another user
         pass
+    since = _process_start(int(pid))
+    if since is not None and started and since > datetime.fromisoformat(str(started)).timestamp() + 1:  # whole seconds
+        return "interrupted"
     return status
+
+
+def _process_start(pid: int) -> float | None:
+    """When process ``pid`` started (Unix time), from Linux's /proc; None where that cannot be read."""
+    try:
+        ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime "))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
 
 
 def _task_filter(alias: str, task: str | None, include_failed: bool = False) -> tuple[str, tuple]:
