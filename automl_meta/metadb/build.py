@@ -360,15 +360,18 @@ def _metafeatures_to_extract(db, datasets, options) -> set[int]:
         versions = ", ".join(sorted({stored[d] for d in older}))
         logger.warning("the meta-features of %s come from extractor version %s, not %s; rerun with --redo %s to recompute them",
                        shown_names(names), versions, EXTRACTOR_VERSION, REDO_METAFEATURES)
-    # our extractor's versions are numbers; imported features ("aslib:NAME", "openml-qualities") are not re-extracted
-    elsewhere = {d for d, v in stored.items() if d not in datasets and v.isdigit() and v != EXTRACTOR_VERSION}
-    _warn_older_elsewhere(db, elsewhere, EXTRACTOR_VERSION)
+    _warn_older_elsewhere(db, {d for d, v in stored.items() if d not in datasets and v != EXTRACTOR_VERSION}, EXTRACTOR_VERSION)
     return {d for d in datasets if d not in stored} | (older if redo else set())
+
+
+IMPORTED_SOURCES = ("aslib:", "openml-runs:")
 
 
 def _warn_older_elsewhere(db, older: set, version: str) -> None:
     """Name, per source, the datasets outside this build whose meta-features are older: this build leaves them."""
     for source, (names, command) in by_source(sorted(db.dataset_origins(older).values())).items():
+        if source.startswith(IMPORTED_SOURCES):  # their features are imported as they are, not extracted
+            continue
         logger.warning("the meta-features of %s (source %s) come from another extractor version than %s, and this build "
                        "does not re-extract them; to do so run: %s",
                        shown_names(names), source, version, redo_command(db, source, command, REDO_METAFEATURES))
