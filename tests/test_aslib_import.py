@@ -145,3 +145,13 @@ def test_a_folder_build_beside_an_imported_scenario_offers_no_re_extraction_of_i
         summary = build_metadb(f"dir:{folder}", db, BuildOptions(cv=2, max_rows=60, learners=("dummy",), mf_groups=("general",)))
     assert summary["done"] == 1
     assert not [r for r in caplog.records if "extractor version" in r.getMessage()]  # an import's features are not extracted
+
+
+def test_a_missing_run_of_a_runtime_scenario_is_stored_as_failed_at_par10(tmp_path):
+    folder = _two_by_two(tmp_path / "Q", "runtime", "maximize: [false]\nperformance_type: [runtime]\nalgorithm_cutoff_time: 100\n",
+                         "ok, timeout", "i1,1,a1,8.0,ok\ni1,1,a2,9.0,ok\ni2,1,a1,7.0,ok\n")  # no run of a2 on i2
+    with MetaDB.open(tmp_path / "m.sqlite", create=True) as db:
+        import_scenario(db, read_scenario(folder))
+        assert db.scores("runtime", task="aslib:Q").loc["i2", "a2"] == 1000.0
+        stored = db.evaluations("aslib:Q").set_index(["dataset", "learner"]).loc[("i2", "a2")]
+        assert (stored["status"], stored["reason"]) == ("failed", "no run in algorithm_runs.arff; scored PAR10")

@@ -141,8 +141,13 @@ def test_runs_given_twice_are_refused_and_a_run_not_given_is_named_and_counts_as
     runs.write_text(runs.read_text().replace("i2,1,a2,1.0,ok\n", ""))
     with caplog.at_level("WARNING", logger="automl_meta"):
         sc = read_scenario(tmp_path / "absent")
-    assert "1 instance-algorithm pairs have no run, such as a2 on 'i2'; each counts as failed" in caplog.text
-    assert math.isnan(sc.performance.loc["i2", "a2"]) and sc.runstatus.loc["i2", "a2"] == "missing"
+    assert "1 instance-algorithm pairs have no run, such as a2 on 'i2'; each counts as failed (PAR10)" in caplog.text
+    assert sc.performance.loc["i2", "a2"] == 100.0 and sc.runstatus.loc["i2", "a2"] == "missing"  # 10 x the 10 s cutoff, as a timeout
+    _write_scenario(tmp_path / "quality", performance_type="solution_quality", maximize="true")
+    runs = tmp_path / "quality" / "algorithm_runs.arff"
+    runs.write_text(runs.read_text().replace("i2,1,a2,1.0,ok\n", ""))
+    quality = read_scenario(tmp_path / "quality")  # no penalty defined: missing, its instance's worst when evaluated
+    assert math.isnan(quality.performance.loc["i2", "a2"]) and quality.runstatus.loc["i2", "a2"] == "missing"
 
 
 def test_an_arff_file_that_starts_with_a_byte_order_mark_is_read(tmp_path):

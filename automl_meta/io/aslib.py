@@ -166,10 +166,15 @@ def _read_runs(path: Path, measure: str | None, performance_type: str, cutoff: f
     first = frame if "repetition" not in frame.columns else frame[frame["repetition"] == frame["repetition"].min()]
     runstatus = first.pivot(index="instance_id", columns="algorithm", values="runstatus").sort_index()
     absent = runstatus.isna().to_numpy()
-    if absent.any():  # ASlib lists every run; such a pair is evaluated as its instance's worst, like a failed run
+    if absent.any():  # ASlib lists every run; such a pair counts as a failed run
         i, j = np.argwhere(absent)[0]
-        logger.warning("%s: %d instance-algorithm pairs have no run, such as %s on %r; each counts as failed",
-                       path, int(absent.sum()), runstatus.columns[j], runstatus.index[i])
+        penalized = performance_type == "runtime" and cutoff is not None
+        logger.warning("%s: %d instance-algorithm pairs have no run, such as %s on %r; each counts as failed%s",
+                       path, int(absent.sum()), runstatus.columns[j], runstatus.index[i], " (PAR10)" if penalized else "")
+        if penalized:  # as a crash or timeout is scored; without a penalty it stays missing, the instance's worst
+            missing = pd.DataFrame(absent, index=runstatus.index, columns=runstatus.columns)
+            performance = performance.mask(missing.reindex(index=performance.index, columns=performance.columns, fill_value=False),
+                                           PAR_FACTOR * cutoff)
         runstatus = runstatus.where(~absent, MISSING_RUN)
     performance.columns.name = "algorithm"
     return measure, performance.astype(float), runstatus

@@ -122,7 +122,7 @@ def import_scenario(db, scenario: ASlibScenario, build_id: int | None = None,
             if status == "ok" and penalised:
                 status = "timeout"  # ran to the cutoff
             if run == MISSING_RUN:
-                reason = "no run in algorithm_runs.arff"
+                reason = "no run in algorithm_runs.arff" + (f"; scored PAR{PAR_FACTOR}" if penalised else "")
             else:
                 reason = None if status == "ok" else f"ASlib runstatus {run}; scored PAR{PAR_FACTOR}" if penalised else f"ASlib runstatus {run}"
             scores = {} if np.isnan(value) else {measure: {"mean": float(value), "std": None, "folds": []}}
