@@ -414,8 +414,8 @@ def _run(specs, context: FoldContext, timeout, n_jobs: int, budget=None):
                         outcomes.append(event[2])
                     elif event[0] == "failed":
                         status, reason = "failed", event[1]
-            if interrupts[0]:  # a Ctrl-C that a fit turned into its own error: stop, record nothing
-                raise KeyboardInterrupt
+            if interrupts:  # a Ctrl-C (or SIGTERM) that a fit turned into its own error: stop, record nothing
+                interrupts.raise_again()
             yield index, outcomes, status, reason
         return
     from automl_meta.learners.worker_pool import shared_pool

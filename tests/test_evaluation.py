@@ -62,6 +62,26 @@ class InterruptSwallowingClassifier(ClassifierMixin, BaseEstimator):
         return self
 
 
+class Stopped(Exception):
+    """What a test's SIGTERM handler raises (the CLI's raises its Terminated)."""
+
+
+def _raise_stopped(signum, frame):
+    raise Stopped()
+
+
+class TermSwallowingClassifier(ClassifierMixin, BaseEstimator):
+    """Gets a SIGTERM during its fit and turns what its handler raised into another error, as compiled code can."""
+
+    def fit(self, X, y):
+        try:
+            signal.raise_signal(signal.SIGTERM)
+            time.sleep(1)
+        except Stopped:
+            raise ValueError("a buffer error of compiled code") from None
+        return self
+
+
 class NoProbaClassifier(ClassifierMixin, BaseEstimator):
     """Predicts the majority class and has no predict_proba."""
 
@@ -171,6 +191,16 @@ def test_a_ctrl_c_that_a_fit_turns_into_another_error_stops_the_run_instead_of_f
         assert result.status == "failed" and signal.getsignal(signal.SIGINT) == signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_a_sigterm_that_a_fit_turns_into_another_error_stops_the_run_as_its_handler_does(binary):
+    previous = signal.signal(signal.SIGTERM, _raise_stopped)  # as the CLI handles SIGTERM
+    try:
+        with pytest.raises(Stopped):
+            evaluate(binary, learners=["dummy", _planted("swallows", TermSwallowingClassifier())], cv=3)
+        assert signal.getsignal(signal.SIGTERM) is _raise_stopped
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def test_evaluate_in_process_records_a_raising_learner(binary):

@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -51,35 +51,53 @@ class FoldOutcome:
     errors: dict = field(default_factory=dict)
 
 
+class Interrupts(list):
+    """The signals (numbers) that reached this process inside :func:`interrupts_counted`, first first."""
+
+    def __init__(self):
+        super().__init__()
+        self.handlers: dict[int, Callable] = {}
+
+    def raise_again(self) -> None:
+        """Raise what the first signal's handler raises (KeyboardInterrupt for Ctrl-C)."""
+        self.handlers[self[0]](self[0], None)
+        raise KeyboardInterrupt  # a handler that raised nothing: still stop
+
+
 @contextmanager
-def interrupts_counted() -> Iterator[list[int]]:
-    """Count the Ctrl-C's that reach this process in the block; each still goes to the handler in place.
+def interrupts_counted() -> Iterator[Interrupts]:
+    """Record the Ctrl-C's (and SIGTERMs, where Python handles them) that reach this process in the block;
+    each still goes to the handler in place.
 
     Compiled code can turn the KeyboardInterrupt it is handed into another
     exception (scikit-learn's HistGradientBoosting raised a ValueError about a
     buffer format), which :func:`run_folds` would record as the learner's
-    failure; a count that moved tells the caller the run was interrupted.
-    Signal handlers can only be set from the main thread, and one not set from
-    Python cannot be put back: there, and where Ctrl-C is ignored, nothing is counted.
+    failure; a record that is not empty tells the caller the run was interrupted,
+    and :meth:`Interrupts.raise_again` stops it as the signal would have. Signal
+    handlers can only be set from the main thread, and one not set from Python
+    cannot be put back: there, where a signal is ignored, and for a SIGTERM left
+    to its default action (the process ends at once), nothing is recorded.
     """
-    count = [0]
-    previous = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
-    if previous is None or previous == signal.SIG_IGN:
-        yield count
-        return
+    received = Interrupts()
+    originals = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous = signal.getsignal(signum)
+            if previous is None or previous == signal.SIG_IGN or (signum == signal.SIGTERM and not callable(previous)):
+                continue
+            originals[signum] = previous
+            received.handlers[signum] = previous if callable(previous) else signal.default_int_handler
 
-    def counting(signum, frame):
-        count[0] += 1
-        if callable(previous):
-            previous(signum, frame)
-        else:
-            signal.default_int_handler(signum, frame)
+            def recording(number, frame, handler=received.handlers[signum]):
+                received.append(number)
+                handler(number, frame)
 
-    signal.signal(signal.SIGINT, counting)
+            signal.signal(signum, recording)
     try:
-        yield count
+        yield received
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, previous in originals.items():
+            signal.signal(signum, previous)
 
 
 def one_line(exc: BaseException) -> str:
