@@ -28,7 +28,7 @@ DeviceOption = Annotated[str, typer.Option("--device", help="auto (cuda when ava
 
 
 def import_torch() -> None:
-    """Import numpy and torch with Ctrl-C held back until both are loaded (about a second), then let it through.
+    """Import numpy and torch with Ctrl-C (and SIGTERM) held back until both are loaded (about a second), then let it through.
 
     torch's C extension imports numpy and, when that import fails, clears the
     error and goes on: a Ctrl-C landing there was swallowed, or numpy was left
@@ -42,7 +42,8 @@ def import_torch() -> None:
     import threading
 
     hold = "torch" not in sys.modules and threading.current_thread() is threading.main_thread() and hasattr(signal, "pthread_sigmask")
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if hold else None
+    # SIGTERM too: the CLI raises it as an exception (Terminated), which the import would mishandle alike
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM}) if hold else None
     try:
         import numpy  # noqa: F401
         import torch  # noqa: F401
