@@ -181,6 +181,10 @@ def rank_dataset(dataset: Dataset, selector, metafeatures=None, explain: int = 0
             explain=explain,
             n_explain_features=8,
         )
+    if known is None and getattr(selector, "db_path", None) is not None:  # the same data in another row or column order?
+        from automl_meta.io.metadb_resolve import stored_scores
+
+        known = stored_scores(selector.db_path, dataset, selector.metric, metafeatures=rec.metafeatures)
     return rec if known is None else with_measured(rec, *known)
 
 

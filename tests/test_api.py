@@ -271,3 +271,8 @@ def test_data_the_shipped_database_holds_come_back_with_its_scores(pmlb_dir):
     measured = [r.measured_score for r in rec.ranking]
     assert sum(m is not None for m in measured) >= len(measured) - 2  # a learner may have failed there
     assert recommend_learners(frame.iloc[:-1], target="target").in_metadb is None  # one row less: other data
+    shuffled = frame.sample(frac=1, random_state=0)[list(frame.columns[::-1])]  # another row and column order: the same data
+    assert recommend_learners(shuffled, target="target").in_metadb == "hepatitis"
+    changed = frame.copy()
+    changed.iloc[0, 0] += 1  # one value: other data
+    assert recommend_learners(changed, target="target").in_metadb is None

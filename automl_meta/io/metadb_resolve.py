@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -250,21 +251,49 @@ def load_selector(
     )
 
 
-def stored_scores(db_path: Path, dataset, metric: str) -> tuple[str, dict[str, float]] | None:
+def stored_scores(db_path: Path, dataset, metric: str, metafeatures: Mapping[str, float] | None = None
+                  ) -> tuple[str, dict[str, float]] | None:
     """``(name, {learner: mean score})`` when the meta-database holds these very data, else None.
 
     Matched by content hash and task, so a renamed copy is found and a changed file is not.
+    The hash follows the file's row and column order; with ``metafeatures`` (extracted with
+    the database's options) a copy in another order is found too, as the stored dataset of
+    the same task and shape whose every meta-feature is the same: they do not depend on
+    the order (extractor version 7), and a table that differs in one value changes some.
     """
     from automl_meta.metadb import MetaDB
 
     with MetaDB.open(db_path) as store:
         name = store.find_by_content(dataset.task, dataset.content_hash())
+        if name is None and metafeatures is not None:
+            name = _same_metafeatures(store, dataset, metafeatures)
         if name is None:
             return None
         scores = store.scores(metric, dataset.task)
     if name not in scores.index:  # held, but every learner failed on it
         return name, {}
     return name, {str(learner): float(value) for learner, value in scores.loc[name].dropna().items()}
+
+
+MIN_FINGERPRINT = 20  # meta-features two tables must share, all equal, to be taken as the same data
+
+
+def _same_metafeatures(store, dataset, metafeatures: Mapping[str, float]) -> str | None:
+    """The stored dataset of ``dataset``'s task and shape whose every stored meta-feature equals ``metafeatures``, or None."""
+    import numpy as np
+    import pandas as pd
+
+    shapes = store.datasets(dataset.task)
+    shapes = shapes[(shapes["n_rows"] == dataset.n_rows) & (shapes["n_features"] == dataset.n_features)]
+    if shapes.empty:
+        return None
+    stored = store.meta_features(dataset.task).reindex(index=sorted(shapes["name"]))
+    query = pd.Series(metafeatures, dtype=float).reindex(stored.columns)
+    for name, row in stored.iterrows():
+        known = row.notna() | query.notna()
+        if known.sum() >= MIN_FINGERPRINT and np.allclose(row[known], query[known], rtol=1e-9, atol=1e-12, equal_nan=False):
+            return str(name)
+    return None
 
 
 def db_mf_options(db: str | Path | None = None) -> dict:
