@@ -215,6 +215,18 @@ def sized_table(title: str | None, headers: list[str], rows: list[list[str]], le
     return table
 
 
+def seconds_limit(value: float | None) -> float | None:
+    """Typer callback of a time-limit option: refuse (exit 2) NaN and <= 0; ``inf`` passes (no limit: see :func:`no_limit`)."""
+    if value is not None and not value > 0:
+        raise typer.BadParameter(f"must be a positive number of seconds, or inf for no limit, not {value}")
+    return value
+
+
+def no_limit(seconds: float | None) -> float | None:
+    """A time limit as the library takes it: ``inf`` is None, no limit (checked as given before, so never ignored)."""
+    return None if seconds == math.inf else seconds
+
+
 def positive_finite(value: float | None) -> float | None:
     """Typer callback of a float option: refuse (exit 2) one that is not a positive finite number; None is not given."""
     if value is not None and not (math.isfinite(value) and value > 0):

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from automl_meta.cli._common import JsonOption, err, fmt, out, print_json, progress_bar
+from automl_meta.cli._common import JsonOption, err, fmt, no_limit, out, print_json, progress_bar, seconds_limit
 from automl_meta.numbers import MAX_SEED
 
 SHIPPED = "metadb.sqlite"
@@ -38,7 +38,7 @@ def build(
     cv: Annotated[int | None, typer.Option("--cv", min=2, help="Cross-validation folds (default 5).")] = None,
     repeats: Annotated[int | None, typer.Option("--repeats", min=1, help="Repeat the k-fold split with fresh shuffles (less noise in every score; costs REPEATS times as much; default 1).")] = None,
     max_rows: Annotated[int | None, typer.Option("--max-rows", min=10, help="Row cap per dataset for evaluation and meta-features (stratified sample; default 2000).")] = None,
-    timeout: Annotated[float | None, typer.Option("--timeout", min=0.1, help="Seconds allowed per fit; slower learners are recorded as timeout.")] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", min=0.1, callback=seconds_limit, help="Seconds allowed per fit; slower learners are recorded as timeout (inf: no limit).")] = None,
     learners: Annotated[str | None, typer.Option("--learners", help="Comma-separated learner names (default: the whole portfolio of each task).")] = None,
     redo: Annotated[str | None, typer.Option("--redo", help="Comma-separated learners whose evaluations on this build's datasets, stored under an older definition of the learner, are recomputed (each replaced as its new result is stored; other sources' stay, and are named); 'metafeatures' re-extracts those stored by another extractor version.")] = None,
     mf_groups: Annotated[str | None, typer.Option("--mf-groups", help="Comma-separated pymfe groups (default: the extractor's default set).")] = None,
@@ -74,7 +74,7 @@ def build(
     openml_retries, openml_timeout = (2 if openml_retries is None else openml_retries), (30.0 if openml_timeout is None else openml_timeout)
     names = tuple(n.strip() for n in learners.split(",") if n.strip()) if learners else None
     groups = tuple(g.strip() for g in mf_groups.split(",") if g.strip()) if mf_groups else None
-    options = BuildOptions(cv=cv, repeats=repeats, max_rows=max_rows, timeout=timeout, random_state=random_state, learners=names,
+    options = BuildOptions(cv=cv, repeats=repeats, max_rows=max_rows, timeout=no_limit(timeout), random_state=random_state, learners=names,
                            mf_max_rows=max_rows or 2000, mf_groups=groups,
                            redo=tuple(n.strip() for n in redo.split(",") if n.strip()) if redo else (), replace_changed=replace_changed)
     config = OpenMLConfig(cache_dir=None if openml_cache is None else str(openml_cache), server=openml_server,

@@ -17,11 +17,12 @@ from automl_meta.cli._common import (
     TaskOption,
     err,
     fmt,
+    no_limit,
     out,
-    positive_finite,
     print_json,
     profile_line,
     progress_bar,
+    seconds_limit,
     sized_table,
 )
 
@@ -42,8 +43,8 @@ MetricOption = Annotated[
 TimeoutOption = Annotated[
     float | None,
     typer.Option(
-        "--timeout", callback=positive_finite,
-        help="Seconds allowed per fit (one fold); a learner over it is killed and recorded as timeout.",
+        "--timeout", callback=seconds_limit,
+        help="Seconds allowed per fit (one fold); a learner over it is killed and recorded as timeout (inf: no limit).",
     ),
 ]
 JobsOption = Annotated[int, typer.Option("--jobs", "-j", help="Learners evaluated in parallel (one core each); -1 for all cores.")]
@@ -81,7 +82,7 @@ def evaluate_command(
             learners=specs,
             cv=cv,
             metric=metric,
-            timeout=timeout,
+            timeout=no_limit(timeout),
             n_jobs=jobs,
             random_state=random_state,
             max_rows=max_rows,

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from automl_meta.cli._common import DayFirstOption, JsonOption, SeedOption, SepOption, TargetOption, err, fmt, out, positive_finite, print_json, progress_bar
+from automl_meta.cli._common import DayFirstOption, JsonOption, SeedOption, SepOption, TargetOption, err, fmt, no_limit, out, positive_finite, print_json, progress_bar, seconds_limit
 
 SOURCES = ("sinusoid", "omniglot", "tabular")
 ALGOS = ("maml", "fomaml", "reptile")
@@ -192,7 +192,7 @@ def meta_train_command(
         int, typer.Option("--validate-every", min=0, help="Validate (and write the checkpoint) every N iterations, and at the end (0: only at the end).")
     ] = 100,
     validation_tasks: Annotated[int, typer.Option("--validation-tasks", min=1, help="Tasks per validation.")] = 100,
-    time_limit: Annotated[float | None, typer.Option("--time-limit", callback=positive_finite, help="Stop after this many seconds of training.")] = None,
+    time_limit: Annotated[float | None, typer.Option("--time-limit", callback=seconds_limit, help="Stop after this many seconds of training (inf: no limit).")] = None,
     cosine: Annotated[bool, typer.Option("--cosine", help="Anneal --meta-lr to 0 with a cosine (over --iterations or --time-limit).")] = False,
     compile_: Annotated[bool, typer.Option("--compile", help="torch.compile the meta-step: MAML's meta-gradient, Reptile's adaptation (worth it on GPU).")] = False,
     device: DeviceOption = "auto",
@@ -263,7 +263,7 @@ def meta_train_command(
     if algo == "reptile":
         options["seed"] = seed  # the order of inner minibatches
     learner = make_meta_learner(algo, new_backbone(splits.architecture, seed), **options).to(dev)
-    config = MetaTrainConfig(iterations, meta_batch, meta_lr, outer_step, validate_every, validation_tasks, seed, time_limit, cosine=cosine)
+    config = MetaTrainConfig(iterations, meta_batch, meta_lr, outer_step, validate_every, validation_tasks, seed, no_limit(time_limit), cosine=cosine)
     metric = "accuracy" if splits.loss == "cross_entropy" else "mse"
 
     saved = {"iteration": None}  # the last iteration written (None: nothing yet)

@@ -100,13 +100,31 @@ def test_evaluate_regression_with_more_folds_than_rows_exits_2(tmp_path):
     ]
 
 
-def test_evaluate_timeout_must_be_finite_and_a_huge_one_runs(csv_file):
-    for value in ("inf", "nan", "0"):
+def test_evaluate_timeout_must_be_positive_and_inf_or_a_huge_one_runs(csv_file):
+    for value in ("nan", "0", "-1"):
         result = runner.invoke(app, ["evaluate", str(csv_file), "--learners", "dummy", "--timeout", value])
-        assert result.exit_code == 2 and "'--timeout': must be a positive finite number" in result.stderr
-    result = runner.invoke(app, ["evaluate", str(csv_file), "--learners", "dummy", "--cv", "3", "--timeout", "1e10", "--json"])
-    assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout)["results"][0]["status"] == "ok"
+        assert result.exit_code == 2 and "'--timeout': must be a positive number of seconds, or inf for no limit" in result.stderr
+    for value in ("1e10", "inf"):  # inf: no limit, as recommend's --timeout and --fit-timeout take it
+        result = runner.invoke(app, ["evaluate", str(csv_file), "--learners", "dummy", "--cv", "3", "--timeout", value, "--json"])
+        assert result.exit_code == 0, result.stderr
+        assert json.loads(result.stdout)["results"][0]["status"] == "ok"
+
+
+def test_meta_train_and_db_build_take_inf_as_no_time_limit(tmp_path):
+    train = runner.invoke(app, ["meta-train", "sinusoid", "--iterations", "1", "--meta-batch", "2", "--validation-tasks", "2",
+                                "--validate-every", "0", "--device", "cpu", "--time-limit", "inf", "--out", str(tmp_path / "s.pt")])
+    assert train.exit_code == 0, train.stderr
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "t.csv").write_text("x,target\n" + "".join(f"{i},{'ab'[i % 2]}\n" for i in range(30)))
+    build = runner.invoke(app, ["db", "build", "--source", f"dir:{folder}", "--db", str(tmp_path / "m.sqlite"), "--learners", "dummy",
+                                "--cv", "2", "--mf-groups", "general", "--timeout", "inf", "--quiet"])
+    assert build.exit_code == 0, build.stderr
+    from automl_meta.metadb import MetaDB
+
+    with MetaDB.open(tmp_path / "m.sqlite") as db:  # no limit, stored as JSON null (JSON has no infinity)
+        assert set(db.evaluations()["status"]) == {"ok"}
+        assert all(p.endswith('"timeout": null}') for (p,) in db.conn.execute("SELECT protocol FROM evaluations"))
 
 
 def test_learners_json_lists_names_tasks_families_and_parameters():
