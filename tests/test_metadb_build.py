@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import psutil
 import pytest
 
 from automl_meta.exceptions import UsageError
@@ -188,28 +189,25 @@ def test_ctrl_c_on_a_dask_build_prints_one_line_and_no_worker_tracebacks(tmp_pat
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
 
 
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` runs (a zombie waiting for its parent to reap it does not)."""
+def _alive(process) -> bool:
+    """Whether ``process`` (a psutil.Process) runs (a zombie waiting for its parent to reap it does not)."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][0] != "Z"
-    except OSError:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
 
 
 @pytest.mark.slow
 def test_sigterm_on_a_parallel_build_stops_its_worker_processes_with_one_line(tmp_path, mf_cache):
-    if not Path("/proc/self/task").is_dir():
-        pytest.skip("needs Linux /proc to find the worker processes")
     command = _build_command(tmp_path, 12, 60, "--jobs", "2", *CLI_OPTIONS)
     env = {**os.environ, "AUTOML_META_CACHE_DIR": str(mf_cache)}
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    children, deadline = set(), time.monotonic() + 600
+    children, deadline = [], time.monotonic() + 600
     while time.monotonic() < deadline and process.poll() is None and len(children) < 2:
-        for task in Path(f"/proc/{process.pid}/task").glob("*"):
-            try:
-                children |= {int(pid) for pid in (task / "children").read_text().split()}
-            except OSError:
-                pass
+        try:
+            children = psutil.Process(process.pid).children()
+        except psutil.NoSuchProcess:
+            break
         time.sleep(0.05)
     assert len(children) >= 2, "the build ended before its worker processes started"
     process.send_signal(signal.SIGTERM)  # to the build alone, as `timeout` or a batch scheduler sends it
@@ -217,9 +215,9 @@ def test_sigterm_on_a_parallel_build_stops_its_worker_processes_with_one_line(tm
     assert process.returncode == 128 + signal.SIGTERM, stderr
     assert stderr.strip() == "error: terminated; what was already written is kept"
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and any(_alive(pid) for pid in children):
+    while time.monotonic() < deadline and any(_alive(child) for child in children):
         time.sleep(0.2)
-    assert not [pid for pid in children if _alive(pid)], "worker processes outlived the build"
+    assert not [child.pid for child in children if _alive(child)], "worker processes outlived the build"
 
 
 def test_hostile_dataset_names_round_trip_through_a_build(tmp_path, env):
@@ -286,7 +284,6 @@ def test_a_build_running_on_this_machine_refuses_a_second_one(tmp_path, env):
         assert [b["status"] for b in db.info()["builds"]] == ["finished", "interrupted", "finished"]
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc for a process's start time")
 def test_a_dead_build_whose_process_number_was_reused_does_not_block_the_database(tmp_path, env):
     import socket
 

@@ -695,30 +695,25 @@ def _build_status(status: str, pid, host, started=None) -> str:
     """``running`` only while the build's process lives; a build of another machine cannot be checked.
 
     A process of that number that started after the build did is another one (numbers are
-    reused, after a reboot soonest): the build's own died without closing its record.
+    reused, after a reboot soonest), as is a zombie: the build's own died without closing
+    its record.
     """
     if status != "running" or pid is None or pd.isna(pid) or host != socket.gethostname():
         return status
+    import psutil
+
     try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
+        process = psutil.Process(int(pid))
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return "interrupted"
+        since = process.create_time()
+    except psutil.NoSuchProcess:
         return "interrupted"
-    except PermissionError:  # alive, under another user
-        pass
-    since = _process_start(int(pid))
-    if since is not None and started and since > datetime.fromisoformat(str(started)).timestamp() + 1:  # whole seconds
+    except psutil.AccessDenied:  # alive, under another user
+        return status
+    if started and since > datetime.fromisoformat(str(started)).timestamp() + 1:  # the record keeps whole seconds
         return "interrupted"
     return status
-
-
-def _process_start(pid: int) -> float | None:
-    """When process ``pid`` started (Unix time), from Linux's /proc; None where that cannot be read."""
-    try:
-        ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
-        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime "))
-        return boot + ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, StopIteration):
-        return None
 
 
 def _task_filter(alias: str, task: str | None, include_failed: bool = False) -> tuple[str, tuple]:
