@@ -227,6 +227,19 @@ def no_limit(seconds: float | None) -> float | None:
     return None if seconds == math.inf else seconds
 
 
+def refuse_given(options: dict[str, Any], verbs: tuple[str, str], why: str) -> None:
+    """Refuse, by name, the ``options`` (flag -> value, None where left out) that were given: they do not apply here.
+
+    The message is the flags, ``verbs[0]`` (one flag) or ``verbs[1]`` (several), then ``why``.
+    """
+    named = [flag for flag, value in options.items() if value is not None]
+    if named:
+        from automl_meta.exceptions import UsageError
+
+        one = len(named) == 1
+        raise UsageError(f"{', '.join(named)} {verbs[0] if one else verbs[1]} {why}; drop {'it' if one else 'them'}")
+
+
 def positive_finite(value: float | None) -> float | None:
     """Typer callback of a float option: refuse (exit 2) one that is not a positive finite number; None is not given."""
     if value is not None and not (math.isfinite(value) and value > 0):

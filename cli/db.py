@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from automl_meta.cli._common import JsonOption, err, fmt, no_limit, out, print_json, progress_bar, seconds_limit
+from automl_meta.cli._common import JsonOption, err, fmt, no_limit, out, print_json, progress_bar, refuse_given, seconds_limit
 from automl_meta.numbers import MAX_SEED
 
 SHIPPED = "metadb.sqlite"
@@ -64,11 +64,12 @@ def build(
     running = {"--jobs": jobs, "--dask": dask, "--scheduler": scheduler, "--random-state": random_state}
     reaching = {"--openml-cache": openml_cache, "--openml-server": openml_server, "--openml-retries": openml_retries,
                 "--openml-timeout": openml_timeout}
+    sets = ("sets", "set")
     if kind in ("aslib", "openml-runs"):  # their runs and features are imported as they are, nothing is computed
-        _refuse_given(computing, f"how learners are evaluated, and an {kind}: source imports its runs as they are")
-        _refuse_given(running, f"how the work is run, and an {kind}: source is imported in one process, drawing nothing at random")
+        refuse_given(computing, sets, f"how learners are evaluated, and an {kind}: source imports its runs as they are")
+        refuse_given(running, sets, f"how the work is run, and an {kind}: source is imported in one process, drawing nothing at random")
     if kind in ("aslib", "dir"):
-        _refuse_given(reaching, f"how OpenML is reached, and {'an' if kind == 'aslib' else 'a'} {kind}: source reads nothing from it")
+        refuse_given(reaching, sets, f"how OpenML is reached, and {'an' if kind == 'aslib' else 'a'} {kind}: source reads nothing from it")
     cv, repeats, max_rows = (5 if cv is None else cv), (1 if repeats is None else repeats), (2000 if max_rows is None else max_rows)
     jobs, random_state = (1 if jobs is None else jobs), (0 if random_state is None else random_state)
     openml_retries, openml_timeout = (2 if openml_retries is None else openml_retries), (30.0 if openml_timeout is None else openml_timeout)
@@ -119,16 +120,6 @@ def _refuse_if_nothing_usable(summary: dict, source: str) -> None:
         raise (DatasetError if data_only else AutomlMetaError)(
             f"no dataset of {source} could be used: all {summary['failed']} failed (reasons above); "
             "fix what they name, then run the same command again")
-
-
-def _refuse_given(options: dict, what: str) -> None:
-    """Refuse, by name, the ``options`` (flag -> value, None where left out) that were given: they set ``what`` says."""
-    given = [flag for flag, value in options.items() if value is not None]
-    if given:
-        from automl_meta.exceptions import UsageError
-
-        one = len(given) == 1
-        raise UsageError(f"{', '.join(given)} {'sets' if one else 'set'} {what}; drop {'it' if one else 'them'}")
 
 
 def _command_line(source, db, jobs, dask, scheduler, cv, repeats, max_rows, timeout, learners, mf_groups, redo, random_state,

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from automl_meta.cli._common import DayFirstOption, JsonOption, SeedOption, SepOption, TargetOption, err, fmt, no_limit, out, positive_finite, print_json, progress_bar, seconds_limit
+from automl_meta.cli._common import DayFirstOption, JsonOption, SeedOption, SepOption, TargetOption, err, fmt, no_limit, out, positive_finite, print_json, progress_bar, refuse_given, seconds_limit
 
 SOURCES = ("sinusoid", "omniglot", "tabular")
 ALGOS = ("maml", "fomaml", "reptile")
@@ -116,14 +116,9 @@ USED_BY = {  # the options of a task source's data, and the sources that read ea
 def _refuse_unused(source: str, **given) -> None:
     """Refuse, by name, the options given (not None) that ``source`` does not read: silently ignored, they would mislead."""
     flags = {"data": "--data", "target": "--target", "sep": "--sep", "day_first": "--day-first/--month-first", "bn": "--bn"}
-    unused = [flags[name] for name, value in given.items() if value is not None and source not in USED_BY[flags[name]]]
-    if unused:
-        from automl_meta.exceptions import UsageError
-
-        one = len(unused) == 1
-        users = sorted({s for flag in unused for s in USED_BY[flag]})
-        raise UsageError(f"{', '.join(unused)} {'is' if one else 'are'} not read by the {source} task source "
-                         f"(only by {' and '.join(users)}); drop {'it' if one else 'them'}")
+    unused = {flags[name]: value for name, value in given.items() if value is not None and source not in USED_BY[flags[name]]}
+    users = sorted({s for flag in unused for s in USED_BY[flag]})
+    refuse_given(unused, ("is", "are"), f"not read by the {source} task source (only by {' and '.join(users)})")
 
 
 def _task_data(source: str, data: Path | None, target, sep, day_first=None):
