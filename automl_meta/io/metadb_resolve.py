@@ -256,16 +256,18 @@ def stored_scores(db_path: Path, dataset, metric: str, metafeatures: Mapping[str
     """``(name, {learner: mean score})`` when the meta-database holds these very data, else None.
 
     Matched by content hash and task, so a renamed copy is found and a changed file is not.
-    The hash follows the file's row and column order; with ``metafeatures`` (extracted with
-    the database's options) a copy in another order is found too, as the stored dataset of
-    the same task and shape whose every meta-feature is the same: they do not depend on
-    the order (extractor version 7), and a table that differs in one value changes some.
+    The hash follows the file's row and column order. Given ``metafeatures`` (extracted with
+    the database's options), the match is by them instead, for a copy in another order: the
+    stored dataset of the same task and shape whose every meta-feature is the same. They do
+    not depend on the order (extractor version 7), and a table that differs in one value
+    changes some. Callers try the hash first, while the meta-features are still extracted.
     """
     from automl_meta.metadb import MetaDB
 
     with MetaDB.open(db_path) as store:
-        name = store.find_by_content(dataset.task, dataset.content_hash())
-        if name is None and metafeatures is not None:
+        if metafeatures is None:
+            name = store.find_by_content(dataset.task, dataset.content_hash())
+        else:
             name = _same_metafeatures(store, dataset, metafeatures)
         if name is None:
             return None
