@@ -62,11 +62,9 @@ def changes_since_import(db, scenario: ASlibScenario) -> list[str]:
 
 
 def forget_scenario(db, scenario: ASlibScenario) -> int:
-    """Drop every instance ``db`` holds of ``scenario`` (its features and runs; other tasks stay); how many."""
-    stored = db.datasets(aslib_task(scenario), include_failed=True)
-    ids = [db.dataset_id(name, aslib_task(scenario)) for name in stored["name"]]
-    for dataset_id in ids:
-        db.forget_dataset(dataset_id)
+    """Drop every instance ``db`` holds of ``scenario`` (its features and runs; other tasks stay), all or none; how many."""
+    ids = db.dataset_ids(aslib_task(scenario))
+    db.forget_datasets(ids)
     return len(ids)
 
 

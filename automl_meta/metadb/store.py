@@ -330,10 +330,19 @@ class MetaDB:
 
     def forget_dataset(self, dataset_id: int) -> None:
         """Drop a dataset with its meta-features and evaluations (its data changed), all or none."""
+        self.forget_datasets([dataset_id])
+
+    def forget_datasets(self, dataset_ids) -> None:
+        """Drop datasets with their meta-features and evaluations in one transaction: all or none."""
+        rows = [(int(d),) for d in dataset_ids]
         with self.transaction() as conn:
             for table in ("scores", "evaluations", "meta_features", "mf_runs"):
-                conn.execute(f"DELETE FROM {table} WHERE dataset_id = ?", (dataset_id,))  # table: our own names only
-            conn.execute("DELETE FROM datasets WHERE id = ?", (dataset_id,))
+                conn.executemany(f"DELETE FROM {table} WHERE dataset_id = ?", rows)  # table: our own names only
+            conn.executemany("DELETE FROM datasets WHERE id = ?", rows)
+
+    def dataset_ids(self, task: str) -> list[int]:
+        """The ids of every dataset row of ``task``, failed ones included."""
+        return [int(d) for (d,) in self.conn.execute("SELECT id FROM datasets WHERE task = ? ORDER BY id", (task,))]
 
     def datasets(self, task: str | None = None, include_failed: bool = False) -> pd.DataFrame:
         """One row per dataset: name, source, source_id, content_hash, task, n_rows, n_features, n_classes, licence (+ status, reason, fold)."""
