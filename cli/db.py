@@ -54,7 +54,7 @@ def build(
     """Build the meta-database from a folder, OpenML or an ASlib scenario; rerunning resumes it."""
     from automl_meta.io.openml_client import OpenMLConfig
     from automl_meta.metadb.from_source import build_metadb, source_kind
-    from automl_meta.metadb.units import BuildOptions
+    from automl_meta.metadb.units import IMPORT_KINDS, BuildOptions
 
     kind = source_kind(source)
     computing = {"--cv": cv, "--repeats": repeats, "--max-rows": max_rows, "--timeout": timeout, "--learners": learners,
@@ -65,7 +65,7 @@ def build(
     reaching = {"--openml-cache": openml_cache, "--openml-server": openml_server, "--openml-retries": openml_retries,
                 "--openml-timeout": openml_timeout}
     sets = ("sets", "set")
-    if kind in ("aslib", "openml-runs"):  # their runs and features are imported as they are, nothing is computed
+    if kind in IMPORT_KINDS:
         refuse_given(computing, sets, f"how learners are evaluated, and an {kind}: source imports its runs as they are")
         refuse_given(running, sets, f"how the work is run, and an {kind}: source is imported in one process, drawing nothing at random")
     if kind in ("aslib", "dir"):
@@ -133,8 +133,10 @@ def _command_line(source, db, jobs, dask, scheduler, cv, repeats, max_rows, time
     ``--json`` only change what is shown, so they are left out, as are the options an
     import (``kind`` ``aslib`` or ``openml-runs``) refuses: the command must run again.
     """
+    from automl_meta.metadb.units import IMPORT_KINDS
+
     parts = ["automl-meta", "db", "build", "--source", source, "--db", str(db)]
-    if kind in ("aslib", "openml-runs"):
+    if kind in IMPORT_KINDS:
         if replace_changed:
             parts.append("--replace-changed")
         if kind == "openml-runs":

@@ -43,7 +43,7 @@ from automl_meta.metadb.task_learners import (
     shown_names,
 )
 from automl_meta.metadb.units import (
-    METAFEATURES, REDO_METAFEATURES, UNAVAILABLE, BuildOptions, DatasetRef, describe_unit, failed_dataset, lost_unit_record, run_unit,
+    IMPORT_KINDS, METAFEATURES, REDO_METAFEATURES, UNAVAILABLE, BuildOptions, DatasetRef, describe_unit, failed_dataset, lost_unit_record, run_unit,
 )
 
 logger = logging.getLogger(__name__)
@@ -364,13 +364,10 @@ def _metafeatures_to_extract(db, datasets, options) -> set[int]:
     return {d for d in datasets if d not in stored} | (older if redo else set())
 
 
-IMPORTED_SOURCES = ("aslib:", "openml-runs:")
-
-
 def _warn_older_elsewhere(db, older: set, version: str) -> None:
     """Name, per source, the datasets outside this build whose meta-features are older: this build leaves them."""
     for source, (names, command) in by_source(sorted(db.dataset_origins(older).values())).items():
-        if source.startswith(IMPORTED_SOURCES):  # their features are imported as they are, not extracted
+        if source.partition(":")[0] in IMPORT_KINDS:  # their features are imported as they are, not extracted
             continue
         logger.warning("the meta-features of %s (source %s) come from another extractor version than %s, and this build "
                        "does not re-extract them; to do so run: %s",

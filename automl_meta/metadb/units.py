@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 METAFEATURES = "__metafeatures__"
 REDO_METAFEATURES = "metafeatures"  # --redo metafeatures: re-extract those stored by another extractor version
 UNAVAILABLE = "unavailable"  # a unit's status when its dataset could not be loaded: no result to store
+IMPORT_KINDS = ("aslib", "openml-runs")  # sources whose runs and features are imported as they are, nothing computed
 
 
 @dataclass(frozen=True)
