@@ -346,3 +346,40 @@ def test_the_recorded_levels_encode_a_table_as_the_fitted_preprocessor_did():
     again["shop"] = share_rare_levels(again["shop"], rare["shop"])
     rebuilt = tabular_preprocessor(["shop"], ["x"], categories=levels).fit(again)
     np.testing.assert_array_equal(rebuilt.transform(again), fitted.transform(X))
+
+
+_SIGNAL_DURING_TORCH_IMPORT = """
+import signal, sys, threading, time
+from automl_meta.cli.main import _raise_terminated
+from automl_meta.cli.meta_learning import import_torch
+
+signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.signal(signal.SIGTERM, _raise_terminated)
+main = threading.main_thread().ident
+assert "torch" not in sys.modules and "numpy" not in sys.modules
+
+def send():
+    while "torch" not in sys.modules:
+        time.sleep(0.0005)
+    time.sleep(0.05)  # inside torch's import, which takes about a second
+    signal.pthread_kill(main, signal.{name})
+
+threading.Thread(target=send, daemon=True).start()
+try:
+    import_torch()
+    print("not raised")
+except KeyboardInterrupt as exc:
+    torch = sys.modules.get("torch")
+    print(type(exc).__name__, torch is not None and hasattr(torch, "ones"))
+import numpy, torch
+print(float(torch.ones(3).sum()), numpy.__name__)
+"""
+
+
+@pytest.mark.parametrize(("name", "raised"), [("SIGINT", "KeyboardInterrupt"), ("SIGTERM", "Terminated")])
+def test_a_signal_during_the_torch_import_waits_until_torch_is_loaded(name, raised):
+    """import_torch holds Ctrl-C and SIGTERM back: raised mid-import, torch was left half-loaded (or the signal lost)."""
+    run = subprocess.run([sys.executable, "-c", _SIGNAL_DURING_TORCH_IMPORT.replace("{name}", name)], capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-800:]
+    assert run.stdout.split("\n")[:2] == [f"{raised} True", "3.0 numpy"], run.stdout + run.stderr[-800:]
