@@ -163,3 +163,15 @@ def test_too_few_training_datasets_names_the_held_out_one_and_its_copies():
     with pytest.raises(UsageError, match=r"holding out lin0 leaves fewer than 2 training datasets once its copies "
                                          r"\(lin0copy: the same meta-features\) are left out too; give more datasets"):
         list(fold_splits(meta_X, leave_one_out_folds(meta_X.index)))
+
+
+def test_fold_processes_reads_minus_one_as_every_core_and_starts_none_without_a_fold():
+    import joblib
+
+    from automl_meta.selection.protocols import fold_processes
+
+    cores = joblib.cpu_count()
+    assert fold_processes(-1, 100) == cores  # was 1: min(-1, folds) floored at one process
+    assert fold_processes(-1, 1) == 1
+    assert fold_processes(1_000_000, 3) == 3
+    assert fold_processes(2, 10) == 2

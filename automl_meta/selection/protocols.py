@@ -134,11 +134,18 @@ def _fold_units(splits, selectors, seeds, meta_X, scores, maximize, log_scores, 
     args = (selectors, seeds, meta_X, scores, maximize, log_scores)
     if n_jobs == 1:
         return (_fold_unit(train, test, *args) for train, test in splits)
-    from joblib import Parallel, delayed, effective_n_jobs
+    from joblib import Parallel, delayed
 
     splits = list(splits)
-    n_jobs = max(1, min(effective_n_jobs(n_jobs), len(splits)))  # no process without a fold (-1: every core)
-    return Parallel(n_jobs=n_jobs, return_as="generator")(delayed(_fold_unit)(train, test, *args) for train, test in splits)
+    return Parallel(n_jobs=fold_processes(n_jobs, len(splits)), return_as="generator")(
+        delayed(_fold_unit)(train, test, *args) for train, test in splits)
+
+
+def fold_processes(n_jobs: int, n_folds: int) -> int:
+    """How many processes ``n_jobs`` folds get: joblib's reading of it (-1: every core), and none without a fold."""
+    from joblib import effective_n_jobs
+
+    return max(1, min(effective_n_jobs(n_jobs), n_folds))
 
 
 def evaluate_selectors(
