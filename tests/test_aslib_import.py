@@ -127,6 +127,34 @@ def test_replace_changed_reimports_a_changed_scenario_and_keeps_other_tasks(tmp_
     assert (third["replaced"], third["evaluations_added"], third["already_stored"]) == ([], 0, 4)  # nothing changed now
 
 
+def test_an_interrupted_replace_keeps_the_scenario_as_stored(tmp_path):
+    """The drop and the import again are one transaction: an interrupt after the first instance leaves the old scenario."""
+    from automl_meta.metadb.from_source import build_metadb
+    from automl_meta.metadb.units import BuildOptions
+
+    runtime = "maximize: [false]\nperformance_type: [runtime]\nalgorithm_cutoff_time: 100\n"
+    folder = _two_by_two(tmp_path / "Q", "runtime", runtime, "ok, timeout", "i1,1,a1,8.0,ok\ni1,1,a2,9.0,ok\ni2,1,a1,7.0,ok\ni2,1,a2,3.0,ok\n")
+    db = tmp_path / "m.sqlite"
+    build_metadb(f"aslib:{folder}", db, BuildOptions())
+    runs = folder / "algorithm_runs.arff"
+    runs.write_text(runs.read_text().replace("i2,1,a2,3.0,ok", "i2,1,a2,4.0,ok"))
+
+    def stop_after_the_first(state):
+        if state.done == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        build_metadb(f"aslib:{folder}", db, BuildOptions(replace_changed=True), progress=stop_after_the_first)
+    with MetaDB.open(db) as store:
+        scores = store.scores("runtime", task="aslib:Q")
+        assert scores.shape == (2, 2) and scores.loc["i2", "a2"] == 3.0 and scores.loc["i1", "a1"] == 8.0
+        assert store.builds()["status"].tolist() == ["finished", "interrupted"]
+    summary = build_metadb(f"aslib:{folder}", db, BuildOptions(replace_changed=True))
+    assert (summary["replaced"], summary["evaluations_added"]) == (["Q"], 4)
+    with MetaDB.open(db) as store:
+        assert store.scores("runtime", task="aslib:Q").loc["i2", "a2"] == 4.0
+
+
 def test_a_folder_build_beside_an_imported_scenario_offers_no_re_extraction_of_its_features(tmp_path, caplog):
     import logging
 

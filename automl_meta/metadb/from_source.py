@@ -134,9 +134,12 @@ def _import_aslib(folder: Path, db_path, command, progress, on_total, replace_ch
         build_id = db.start_build(f"aslib:{scenario.name}", None, library_versions(), None, command)
         status = "interrupted"
         try:
-            if changes:
-                replaced = forget_scenario(db, scenario)
-            added = import_scenario(db, scenario, build_id=build_id, on_instance=step)
+            if changes:  # the drop and the import again in one transaction: an interrupt keeps the scenario as stored
+                with db.transaction():
+                    replaced = forget_scenario(db, scenario)
+                    added = import_scenario(db, scenario, build_id=build_id, on_instance=step)
+            else:
+                added = import_scenario(db, scenario, build_id=build_id, on_instance=step)
             status = "finished"
         finally:
             db.finish_build(build_id, status)

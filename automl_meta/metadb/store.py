@@ -158,9 +158,23 @@ class MetaDB:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: all of it is committed, or none of it."""
+        """One write transaction: all of it is committed, or none of it.
+
+        Inside another one it is a savepoint of that one: undone alone when it fails,
+        and committed (or rolled back) with the outer transaction.
+        """
         if self.readonly:
             raise MetaDBError(f"{self.path}: opened read-only")
+        if self.conn.in_transaction:
+            self.conn.execute("SAVEPOINT inner")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK TO inner")
+                self.conn.execute("RELEASE inner")
+                raise
+            self.conn.execute("RELEASE inner")
+            return
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
