@@ -178,6 +178,14 @@ def test_a_timeout_beyond_what_the_system_can_wait_means_no_limit(binary, timeou
     assert res.result("dummy").status == "ok" and len(res.result("dummy").fold_scores) == 3
 
 
+def test_worker_processes_do_not_import_from_the_working_directory(binary, tmp_path, monkeypatch):
+    """A lightgbm.py in the folder the user runs in replaced the real module in the fit workers (not in this process)."""
+    (tmp_path / "lightgbm.py").write_text('raise ImportError("the working directory\'s lightgbm.py")\n')
+    monkeypatch.chdir(tmp_path)
+    result = evaluate(binary, learners=["lightgbm"], cv=3, timeout=60).result("lightgbm")
+    assert result.status == "ok", result.reason
+
+
 def test_a_ctrl_c_that_a_fit_turns_into_another_error_stops_the_run_instead_of_failing_the_learner(binary):
     # Python's own handler, as in a terminal: a background job (nohup, &) starts with Ctrl-C ignored
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)

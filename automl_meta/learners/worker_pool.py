@@ -115,7 +115,8 @@ class _Worker:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", _LAUNCH, str(to_child_r), str(from_child_w)],
+                # -P: no working directory first on the import path, where a lightgbm.py would replace the real one
+                [sys.executable, "-P", "-c", _LAUNCH, str(to_child_r), str(from_child_w)],
                 pass_fds=(to_child_r, from_child_w),
                 env=env,
                 stdin=subprocess.DEVNULL,
