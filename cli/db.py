@@ -98,6 +98,9 @@ def build(
     if summary.get("timeouts_retried"):
         err.print(f"retried: {summary['timeouts_retried']} evaluations that timed out under a smaller --timeout than this build's",
                   soft_wrap=True)
+    if summary.get("failures_retried"):
+        err.print(f"retried: {summary['failures_retried']} evaluations that failed under other library versions "
+                  f"({escape(', '.join(summary['upgraded']))})", soft_wrap=True)
     for failure in summary["failures"]:
         err.print(f"[yellow]failed:[/] {escape(str(failure['item']))}: {escape(str(failure['reason']))}", soft_wrap=True)
     n_extracted = summary.get("metafeatures_extracted", 0)

@@ -304,6 +304,31 @@ def test_a_dead_build_whose_process_number_was_reused_does_not_block_the_databas
         other.wait()
 
 
+def test_a_rerun_under_other_library_versions_runs_the_stored_failures_again(tmp_path, env):
+    from automl_meta.metadb.build import library_versions
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    make_mixed_frame(60, seed=1).to_csv(folder / "alpha.csv", index=False)
+    options = BuildOptions(cv=2, max_rows=80, learners=("dummy", "lda"), mf_max_rows=80, mf_groups=GROUPS)
+    db_path = tmp_path / "m.sqlite"
+    build_metadb(f"dir:{folder}", db_path, options)
+    with sqlite3.connect(db_path) as conn:  # as if lda had failed under an older scikit-learn that lacked a parameter
+        conn.execute("UPDATE evaluations SET status = 'failed', reason = 'build: TypeError: unexpected keyword argument' "
+                     "WHERE learner_id = (SELECT id FROM learners WHERE name = 'lda')")
+    same = build_metadb(f"dir:{folder}", db_path, options)
+    assert (same["failures_retried"], same["already_stored"]) == (0, 2)  # the same versions: a result, kept
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("UPDATE builds SET versions = json_set(versions, '$.\"scikit-learn\"', '1.7.2')")
+    upgraded = build_metadb(f"dir:{folder}", db_path, options)
+    current = library_versions()["scikit-learn"]
+    assert (upgraded["failures_retried"], upgraded["evaluations_added"]) == (1, 1)
+    assert upgraded["upgraded"] == [f"scikit-learn 1.7.2 -> {current}"]
+    with MetaDB.open(db_path) as db:
+        assert set(db.evaluations()["status"]) == {"ok"}
+    assert build_metadb(f"dir:{folder}", db_path, options)["failures_retried"] == 0
+
+
 def test_a_rerun_with_a_larger_timeout_runs_the_fits_that_timed_out_again(tmp_path, env):
     folder = tmp_path / "data"
     folder.mkdir()

@@ -60,6 +60,8 @@ class BuildProgress:
     metafeatures: int = 0
     skipped: int = 0
     retried: int = 0  # stored timeouts run again under this build's larger --timeout
+    failures_retried: int = 0  # stored failures run again: they were stored under other library versions
+    upgraded: list = field(default_factory=list)  # those versions, "scikit-learn 1.7.2 -> 1.9.1"
     started: float = field(default_factory=time.perf_counter)
     current: str = ""
     failures: list = field(default_factory=list)
@@ -71,7 +73,8 @@ class BuildProgress:
 
     def as_dict(self) -> dict:
         return {"total": self.total, "done": self.done, "failed": self.failed, "remaining": self.remaining,
-                "evaluations_added": self.evaluations, "metafeatures_extracted": self.metafeatures, "already_stored": self.skipped, "timeouts_retried": self.retried, "replaced": list(self.replaced),
+                "evaluations_added": self.evaluations, "metafeatures_extracted": self.metafeatures, "already_stored": self.skipped, "timeouts_retried": self.retried,
+                "failures_retried": self.failures_retried, "upgraded": list(self.upgraded), "replaced": list(self.replaced),
                 "seconds": round(time.perf_counter() - self.started, 2), "failures": list(self.failures)}
 
 
@@ -374,12 +377,27 @@ def _warn_older_elsewhere(db, older: set, version: str) -> None:
                        shown_names(names), source, version, redo_command(db, source, command, REDO_METAFEATURES))
 
 
+def _failed_under_other_versions(db) -> dict[tuple[int, int], set[str]]:
+    """The stored failures to run again, each with how the versions differ ("scikit-learn 1.7.2 -> 1.9.1"): a failure
+    recorded under other library versions (an import error, a parameter an older scikit-learn lacks) may be one of
+    those versions, not of the data."""
+    current = library_versions()
+    failures = {}
+    for pair, versions in db.failure_versions().items():
+        differ = {f"{key} {versions[key]} -> {value}" for key, value in current.items()
+                  if versions is not None and key in versions and versions[key] != value}
+        if differ:
+            failures[pair] = differ
+    return failures
+
+
 def _plan_units(db, datasets, learners, options, state, notify):
     """The units still to run, in dataset order; and how many each dataset waits for."""
     done = db.evaluated_pairs()
     # a fit that timed out under a smaller limit than this build's is run again: a rerun with more time is how to get it
     limit = math.inf if options.timeout is None else options.timeout
     retry = {pair for pair, stored in db.timeout_limits().items() if stored is not None and stored < limit}
+    failures, upgraded = _failed_under_other_versions(db), set()
     extract = _metafeatures_to_extract(db, datasets, options)
     units, pending = [], {}
     for dataset_id, (ref, task) in sorted(datasets.items(), key=lambda item: item[1][0].name):
@@ -388,14 +406,18 @@ def _plan_units(db, datasets, learners, options, state, notify):
             todo.append(((dataset_id, METAFEATURES), (METAFEATURES, ref, options)))
         for name, learner in learners[task].items():
             pair = (dataset_id, learner.learner_id)
-            if pair in done and dataset_id not in learner.redo and pair not in retry:
+            if pair in done and dataset_id not in learner.redo and pair not in retry and pair not in failures:
                 state.skipped += 1
             else:
                 state.retried += pair in retry and dataset_id not in learner.redo
+                if pair in failures and dataset_id not in learner.redo:
+                    state.failures_retried += 1
+                    upgraded |= failures[pair]
                 todo.append(((dataset_id, name), (name, ref, options)))
         pending[dataset_id] = len(todo)
         if not todo:
             state.done += 1
         units.extend(todo)
+    state.upgraded = sorted(upgraded)
     notify(state)
     return units, pending

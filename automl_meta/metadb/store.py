@@ -485,6 +485,13 @@ class MetaDB:
         rows = self.conn.execute("SELECT dataset_id, learner_id, protocol FROM evaluations WHERE status = 'timeout'")
         return {(int(d), int(l)): _protocol(p).get("timeout") for d, l, p in rows}
 
+    def failure_versions(self) -> dict[tuple[int, int], dict | None]:
+        """(dataset_id, learner_id) -> the library versions of the build that stored it (None: not recorded), of each
+        evaluation stored as failed."""
+        rows = self.conn.execute("SELECT e.dataset_id, e.learner_id, b.versions FROM evaluations e LEFT JOIN builds b "
+                                 "ON b.id = e.build_id WHERE e.status = 'failed'")
+        return {(int(d), int(l)): (json.loads(v) if v else None) for d, l, v in rows}
+
     def evaluated_pairs(self) -> set[tuple[int, int]]:
         """(dataset_id, learner_id) of every recorded evaluation, whatever its status."""
         return {(int(d), int(l)) for d, l in self.conn.execute("SELECT dataset_id, learner_id FROM evaluations")}
