@@ -367,3 +367,22 @@ def test_a_regression_target_value_that_is_no_number_is_left_out_of_the_score_wi
     from sklearn.metrics import r2_score
 
     assert score["value"] == pytest.approx(r2_score([1, 2, 4, 5], [1.1, 1.9, 4.2, 4.8]))
+
+
+def test_probabilities_of_many_classes_come_without_a_pandas_warning():
+    import warnings
+
+    from sklearn.dummy import DummyClassifier
+
+    from automl_meta.recommend import predict_conformed
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(150), 3)
+    frame = pd.DataFrame({"x": labels + rng.normal(size=len(labels)) * 0.1, "target": [f"c{i}" for i in labels]})
+    dataset = make_dataset(frame, target="target")
+    pipeline = _fitted(dataset, DummyClassifier(strategy="prior"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.PerformanceWarning)  # was 50 "highly fragmented" warnings on stderr
+        predictions = predict_conformed(pipeline, {"task": "classification"}, dataset.X)
+    assert list(predictions.columns) == ["prediction", *[f"proba_{c}" for c in pipeline.classes_]]
+    np.testing.assert_allclose(predictions.filter(like="proba_").to_numpy(), pipeline.predict_proba(dataset.X))
