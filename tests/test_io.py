@@ -287,3 +287,14 @@ def test_single_class_target_is_rejected(tmp_path):
     path = write(tmp_path, "d.csv", "a,target\n" + "".join(f"{i},yes\n" for i in range(20)))
     with pytest.raises(DatasetError, match="one class"):
         load_dataset(path)
+
+
+def test_a_header_of_numbers_above_a_text_column_is_a_header(tmp_path):
+    rows = "".join(f"{i * 0.5:.1f},{i % 7},{'ab'[i % 2]}\n" for i in range(30))
+    frame = read_table(write(tmp_path, "n.csv", "1,2.5,3\n" + rows))  # "3" heads a/b and never recurs below: a name
+    assert frame.columns.tolist() == ["1", "2.5", "3"] and frame.shape == (30, 3)
+    # a number that does recur below it, or heads a column with numbers in it, is a data row
+    data = read_table(write(tmp_path, "d.csv", "1,2.5,a\n" + rows))
+    assert frame.shape == (30, 3) and data.shape == (31, 3) and data.columns.tolist() == ["col_0", "col_1", "col_2"]
+    mixed = read_table(write(tmp_path, "m.csv", "1,2.5,3\n" + rows.replace(",a\n", ",7\n", 1)))
+    assert mixed.shape == (31, 3)

@@ -180,7 +180,8 @@ def _is_number(field: str, decimal: str = ".", thousands: str | None = None) -> 
 def _has_header(rows: list[list[str]], decimal: str = ".", thousands: str | None = None) -> bool:
     """Whether the first row names the columns, judged on the first rows (up to 50, :func:`_first_rows`).
 
-    It does not when it reads as data: every field a number, or, like
+    It does not when it reads as data: every field a number (unless one
+    heads a column of text alone that never repeats it), or, like
     ``5.1,3.5,Iris-setosa`` in UCI's header-less files, a number (or a missing
     value) in every column whose other values are numbers and, in every other
     column, a value that recurs below it. A name makes a header: ``age`` above
@@ -201,9 +202,10 @@ def _has_header(rows: list[list[str]], decimal: str = ".", thousands: str | None
 
     if len(first) >= 3 and [f.strip() for f in first] == [str(j) for j in range(len(first))]:
         return True  # 0,1,2,...: the column positions pandas and NumPy write as a header, not a data row
-    if all(number(f) for f in first if f.strip() != ""):
-        return False
     rest = [row for row in rows[1:] if len(row) == len(first)]
+    if all(number(f) for f in first if f.strip() != ""):
+        # data, unless a number stands above a column of text alone that never repeats it: that number names it
+        return any(_names_a_text_column(field, [row[j] for row in rest if not missing(row[j])], number) for j, field in enumerate(first))
     if not rest:
         return True
     for j, field in enumerate(first):
@@ -214,6 +216,11 @@ def _has_header(rows: list[list[str]], decimal: str = ".", thousands: str | None
         elif field.strip() not in {v.strip() for v in below}:
             return True  # a text value found nowhere below: a name
     return False
+
+
+def _names_a_text_column(field: str, below: list[str], number) -> bool:
+    """Whether a number heading a column names it: no value below it is a number, and none is this one."""
+    return bool(below) and not any(number(v) for v in below) and field.strip() not in {v.strip() for v in below}
 
 
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d*,\d+(?:[eE][-+]?\d+)?\s*$")
