@@ -149,7 +149,7 @@ def profile_line(profile) -> str | None:
     dates = [f"{d} ({profile.date_formats[d]})" if d in profile.date_formats else d for d in profile.dates]
     said = [f"dates as numeric parts: {', '.join(dates)}"] if dates else []
     said += [f"ignored as ID-like: {', '.join(profile.id_like)}"] if profile.id_like else []
-    said += [f"ignored as constant: {', '.join(profile.constant)}"] if profile.constant else []
+    said += [f"ignored as constant or empty: {', '.join(profile.constant)}"] if profile.constant else []
     said += [f"ignored as nested (lists, mappings): {', '.join(profile.nested)}"] if profile.nested else []
     said += [f"{profile.rows_without_target} rows without a target dropped"] if profile.rows_without_target else []
     return f"[dim]{escape('; '.join(said))} (automl-meta metafeatures shows the rest)[/]" if said else None

@@ -124,7 +124,7 @@ def _render(dataset, mf) -> None:
     )
     out.print(f"  categorical: {_names(profile.categorical)}")
     out.print(f"  with missing values: {_names(profile.missing)}")
-    out.print(f"  ID-like (dropped): {_names(profile.id_like)};  constant (dropped): {_names(profile.constant)}")
+    out.print(f"  ID-like (dropped): {_names(profile.id_like)};  constant or empty (dropped): {_names(profile.constant)}")
     if profile.nested:
         out.print(f"  lists or other nested values (dropped): {_names(profile.nested)}")
     if profile.dates:

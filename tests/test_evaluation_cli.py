@@ -59,7 +59,7 @@ def test_evaluate_names_its_target_and_what_reading_left_out(tmp_path):
     table = runner.invoke(app, ["evaluate", str(data), "--learners", "dummy"], terminal_width=200)
     assert table.exit_code == 0, table.stderr
     text = " ".join(table.stdout.split())
-    assert "ignored as constant: const; 5 rows without a target dropped" in text and "(target 'target')" in text
+    assert "ignored as constant or empty: const; 5 rows without a target dropped" in text and "(target 'target')" in text
     payload = json.loads(runner.invoke(app, ["evaluate", str(data), "--learners", "dummy", "--json"]).stdout)
     assert payload["target"] == "target" and payload["n_rows"] == 55
     assert payload["columns"]["constant"] == ["const"] and payload["columns"]["rows_without_target"] == 5

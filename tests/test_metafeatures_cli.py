@@ -87,6 +87,16 @@ def test_human_view_names_each_date_column_with_its_format(tmp_path):
     assert "days): when (%d.%m.%Y)" in " ".join(result.stdout.split())
 
 
+def test_human_view_names_an_empty_column_as_left_out(tmp_path):
+    frame = make_mixed_frame(60, seed=5)
+    frame.insert(0, "blank", None)
+    path = tmp_path / "blank.csv"
+    frame.to_csv(path, index=False)
+    result = _invoke(path, "--groups", "general", "--cache-dir", tmp_path / "cache", *FAST)
+    assert result.exit_code == 0, result.stderr
+    assert "constant or empty (dropped): blank" in " ".join(result.stdout.split())  # was "constant": it holds nothing
+
+
 def test_regression_target_via_cli(regression_csv):
     result = _invoke(regression_csv, "--target", "target", "--task", "regression", "--json", "--no-cache", *FAST)
     assert result.exit_code == 0, result.stderr
