@@ -112,6 +112,18 @@ def test_target_statistics_of_extreme_targets_warn_nothing_and_are_finite_or_non
     assert all(_is_number_or_none(values[k]) for k in ("target_skew", "target_kurtosis", "target_cv"))
 
 
+def test_target_cv_does_not_depend_on_the_targets_scale(mixed_regression):
+    from dataclasses import replace
+
+    from automl_meta.metafeatures.target_stats import simple_features
+
+    y = mixed_regression.y + 0.5
+    values = [simple_features(replace(mixed_regression, y=y * scale))["target_cv"] for scale in (1.0, 1e-13, 1e-30, 1e30)]
+    assert values[0] == pytest.approx(y.std() / abs(y.mean()))
+    assert values[1:] == pytest.approx([values[0]] * 3, rel=1e-9)  # 1e-13 and 1e-30 came back None
+    assert simple_features(replace(mixed_regression, y=y - y.mean()))["target_cv"] is None  # a mean of zero: no CV
+
+
 def test_key_set_is_the_same_for_every_dataset(mf_classification, mixed_regression):
     other = make_dataset(
         pd.DataFrame({"a": np.arange(60.0) % 7, "b": np.linspace(0, 1, 60), "target": ["u", "v", "w"] * 20}),
@@ -409,6 +421,20 @@ def test_sd_ratio_is_box_m_of_each_class_with_its_own_size_whatever_the_names(at
     renamed = np.array(["c", "a", "b"])[np.searchsorted(["a", "b", "c"], y)]  # the same classes under other names
     assert ft_sd_ratio(None, N, renamed) == pytest.approx(expected, rel=1e-10)
     assert np.isnan(ft_sd_ratio(None, N[:, [0] * (attributes + 1)], y))  # a repeated column: singular covariances, undefined
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sd_ratio_is_undefined_beside_the_one_hot_columns_of_a_categorical_whatever_the_rows(seed):
+    """The one-hot columns sum to one: every class covariance is singular, so no value, not one by the sign of rounding."""
+    from automl_meta.metafeatures.pymfe_swaps import ft_sd_ratio
+
+    rng = np.random.default_rng(seed)
+    n = 1500
+    levels = rng.integers(0, 3, n)
+    numeric = rng.normal(size=(n, 2)) * [1.0, 1e4]  # attributes of very different scales are no reason for a null
+    y = rng.integers(0, 2, n)
+    assert np.isfinite(ft_sd_ratio(None, numeric, y))
+    assert np.isnan(ft_sd_ratio(None, np.column_stack([numeric, np.eye(3)[levels]]), y))
 
 
 def test_sd_ratio_equals_pymfes_where_its_flip_does_no_harm_and_is_swapped_in():

@@ -45,13 +45,15 @@ from automl_meta.numbers import check_seed
 
 logger = logging.getLogger(__name__)
 
+# 8: sd_ratio null where attributes depend exactly on each other (a categorical's one-hot columns: it came and went
+#    with the seed), target_cv kept for targets far below 1 (its guard against a zero mean was absolute);
 # 7: rows sorted by a hash of their values and columns by name first, so that the samples and pymfe's
 #    landmarking folds no longer follow the file's order (a shuffled copy of a table got other landmarkers);
 # 6: sd_ratio without pymfe 0.4.4's flip of the class covariances (it was wrong or missing);
 # 5: a point mass at a regression target's minimum is a stratum of its own (zero-inflated targets were one
 #    class), the relative group gives pymfe's *.relative ranks (it gave landmarking's values);
 # 4: fewer rows per class past 200 classes, no pairwise complexity past 30; 3: closed-form can_cor
-EXTRACTOR_VERSION = "7"
+EXTRACTOR_VERSION = "8"
 MAX_ROWS = 2000
 MAX_COLS = 64
 MAX_ROWS_COSTLY = 1000

@@ -128,6 +128,19 @@ def calc_can_cors(cls, N: np.ndarray, y: np.ndarray, max_iter: int = 500) -> np.
     return can_cors
 
 
+SINGULAR_EIGENVALUE = 1e-10  # of a correlation matrix (eigenvalues 0 to its size): below it, attributes depend exactly
+
+
+def _positive_definite(covariance: np.ndarray) -> bool:
+    """Whether a covariance matrix is positive definite beyond rounding, judged on its correlations (free of the
+    attributes' scales). The one-hot columns of a categorical sum to one: their covariance is singular, and the sign
+    of its determinant is whatever rounding made it, so a sign test gave a value or none by the seed."""
+    scale = np.sqrt(np.diag(covariance))
+    if not (np.isfinite(covariance).all() and (scale > 0).all()):
+        return False
+    return bool(np.linalg.eigvalsh(covariance / np.outer(scale, scale)).min() > SINGULAR_EIGENVALUE)
+
+
 def ft_sd_ratio(cls, N: np.ndarray, y: np.ndarray, ddof: int = 1, classes=None, class_freqs=None) -> float:
     """pymfe's SD ratio (``MFEStatistical.ft_sd_ratio``, from Box's M test), each class's covariance beside its own size.
 
@@ -140,8 +153,9 @@ def ft_sd_ratio(cls, N: np.ndarray, y: np.ndarray, ddof: int = 1, classes=None, 
     without the flip, and log-determinants come from ``slogdet`` (no overflow
     on hundreds of attributes). A class covariance or the pooled one that is
     not positive definite (a class with no more rows than attributes, an
-    attribute constant within a class) leaves the statistic undefined: NaN, as
-    pymfe gives for an infinite M.
+    attribute constant within a class, attributes that depend exactly on each
+    other, such as a categorical's one-hot columns) leaves the statistic
+    undefined: NaN, as pymfe gives for an infinite M.
     """
     N = np.asarray(N, dtype=float)
     y = np.asarray(y).ravel()
@@ -156,10 +170,10 @@ def ft_sd_ratio(cls, N: np.ndarray, y: np.ndarray, ddof: int = 1, classes=None, 
     pooled = np.tensordot(weights, covariances, axes=1) / (n_rows - n_classes)
     gamma = 1.0 - ((2.0 * n_cols**2 + 3.0 * n_cols - 1.0) / (6.0 * (n_cols + 1.0) * (n_classes - 1.0))) * (
         np.sum(1.0 / weights) - 1.0 / (n_rows - n_classes))
-    pooled_sign, pooled_logdet = np.linalg.slogdet(pooled)
-    signs, logdets = np.linalg.slogdet(covariances)
-    if pooled_sign <= 0 or (signs <= 0).any() or not np.isfinite(logdets).all():
+    if not all(_positive_definite(matrix) for matrix in (pooled, *covariances)):
         return float("nan")
+    pooled_logdet = np.linalg.slogdet(pooled)[1]
+    logdets = np.linalg.slogdet(covariances)[1]
     m_factor = gamma * ((n_rows - n_classes) * pooled_logdet - weights @ logdets)
     return float(np.exp(m_factor / (n_cols * (n_rows - n_classes))))
 

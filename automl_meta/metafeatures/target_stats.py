@@ -80,7 +80,7 @@ def _target_features(y: pd.Series) -> dict[str, float | None]:
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         mean, sd = float(values.mean()), float(values.std(ddof=1))
-        tiny = 1e-12 * max(1.0, float(np.abs(values).max()))
+        tiny = 1e-12 * float(np.abs(values).max())  # a mean of zero beside the values' own scale: no CV (at any scale)
         return {
             "target_skew": finite_or_none(stats.skew(values)) if sd > 0 else None,
             "target_kurtosis": finite_or_none(stats.kurtosis(values)) if sd > 0 else None,
