@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
+import re
 import zipfile
 
 import numpy as np
@@ -39,6 +41,21 @@ def test_read_table_sniffs_the_delimiter(tmp_path, sep):
 def test_read_table_decompresses(tmp_path, name, pack):
     frame = read_table(write(tmp_path, name, pack(CSV.encode())))
     assert frame.shape == (30, 3)
+
+
+def _corrupt_zip(data: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("inner.csv", data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("name", "pack"), [("d.csv.gz", gzip.compress), ("d.csv.zip", _corrupt_zip)])
+def test_a_corrupt_deflate_stream_is_a_damaged_file_named_as_such(tmp_path, name, pack):
+    damaged = bytearray(pack((CSV * 20).encode()))
+    damaged[len(damaged) // 2] ^= 0xFF  # zlib's "invalid distance too far back" and the like
+    with pytest.raises(DatasetError, match=rf"^{re.escape(name)}: cannot decompress \(.*\); is the file complete\?$"):
+        read_table(write(tmp_path, name, bytes(damaged)))
 
 
 def test_read_table_reads_a_zipped_csv(tmp_path):

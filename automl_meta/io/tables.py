@@ -31,6 +31,7 @@ import lzma
 import re
 import warnings
 import zipfile
+import zlib
 from pathlib import Path
 
 import pandas as pd
@@ -72,7 +73,7 @@ def _raw_bytes(path: Path, compression: str | None) -> tuple[bytes, str | None]:
                 return zf.read(names[0]), names[0]
         if compression:
             return _COMPRESSED[compression](data), None
-    except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile, ValueError) as exc:
+    except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile, zlib.error, ValueError) as exc:
         raise DatasetError(f"{path.name}: cannot decompress ({exc}); is the file complete?") from None
     return data, None
 
