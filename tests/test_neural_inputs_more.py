@@ -128,6 +128,28 @@ def test_evaluate_learner_counts_nan_logits_as_diverged_not_as_chance_accuracy()
     assert np.isnan(result["mean"])
 
 
+def test_evaluation_episodes_are_not_the_training_tasks_of_the_same_seed():
+    """Sinusoid has no split of classes: an evaluation seeded as the training run drew exactly its tasks."""
+    from automl_meta.neural.task_sources import SinusoidSampler
+
+    class Recording(SinusoidSampler):
+        drawn: list = []
+
+        def sample(self, n_tasks, generator):
+            batch = super().sample(n_tasks, generator)
+            self.drawn.append(batch.xs)
+            return batch
+
+    sampler = Recording(shots=5, queries=10)
+    training = [sampler.sample(4, torch.Generator().manual_seed(0)).xs]  # as meta_train draws them under seed 0
+    sampler.drawn.clear()
+    learner = MAML(mlp(1, (8,), 1), inner_lr=0.01, inner_steps=1, loss="mse")
+    first = evaluate_learner(learner, sampler, tasks=4, batch_size=4, seed=0)
+    assert not torch.equal(sampler.drawn[0], training[0])
+    assert evaluate_learner(learner, sampler, tasks=4, batch_size=4, seed=0)["scores"] == first["scores"]  # still seeded
+    assert evaluate_learner(learner, sampler, tasks=4, batch_size=4, seed=1)["scores"] != first["scores"]
+
+
 def test_meta_eval_and_finetune_report_a_diverged_tabular_init(tmp_path):
     data = tmp_path / "classes.csv"
     _frame().to_csv(data, index=False)

@@ -23,6 +23,21 @@ def mean_ci95(scores) -> tuple[float, float]:
     return float(values.mean()), float(1.96 * values.std(ddof=1) / math.sqrt(len(values)))
 
 
+EVALUATION_STREAM = 0x5EED  # the episodes of an evaluation come from a stream of their own (:func:`evaluation_generator`)
+
+
+def evaluation_generator(seed: int, device="cpu") -> torch.Generator:
+    """The generator of an evaluation's episodes under ``seed``: never a training run's.
+
+    Meta-training draws its tasks from ``torch.Generator().manual_seed(seed)``;
+    an evaluation seeded alike drew the very same tasks, so on a source without
+    a split of classes (sinusoid) ``meta-eval`` at both commands' default seed
+    scored the training tasks.
+    """
+    derived = int(np.random.SeedSequence([EVALUATION_STREAM, int(seed)]).generate_state(1)[0])
+    return torch.Generator(device=device).manual_seed(derived)
+
+
 def evaluate_learner(learner, sampler, tasks: int = 600, steps: int | None = None, batch_size: int = 32, seed: int = 0,
                      progress=None) -> dict:
     """Adapt ``learner``'s initialization on ``tasks`` episodes of ``sampler``; score the query sets.
@@ -33,7 +48,7 @@ def evaluate_learner(learner, sampler, tasks: int = 600, steps: int | None = Non
     many steps, e.g. Meta-SGD rates learned for one step); the mean is then NaN.
     """
     device = next(iter(learner.params.values())).device
-    generator = torch.Generator(device=device).manual_seed(seed)
+    generator = evaluation_generator(seed, device)
     scores = []
     remaining = tasks
     while remaining > 0:
