@@ -283,3 +283,12 @@ def test_checkpoint_with_mismatched_manifest_is_rejected(trained_net):
     manifest = checkpoint_manifest(_net(hidden_size=8), QUADRATIC, {})
     with pytest.raises(ArtifactError, match="does not match"):
         net_from_checkpoint(trained_net.state_dict(), manifest)
+
+
+def test_loading_a_learned_optimizer_leaves_torchs_global_stream_as_it_was(checkpoint):
+    model = torch.nn.Linear(3, 1)
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    LearnedOptimizer(model.parameters(), checkpoint=checkpoint)  # its LSTM's first weights came from the global stream
+    assert torch.equal(torch.rand(3), expected)

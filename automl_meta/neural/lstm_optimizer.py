@@ -138,7 +138,8 @@ def net_from_checkpoint(state_dict: dict, manifest: dict) -> CoordinatewiseLSTM:
     if not isinstance(config, dict):
         raise ArtifactError("learned-optimizer checkpoint has no 'net' entry in its manifest; retrain it with `automl-meta optimizer train`")
     try:
-        net = CoordinatewiseLSTM(**config)
+        with torch.random.fork_rng(devices=[]):  # its layers' random first weights, replaced at once: not from the caller's stream
+            net = CoordinatewiseLSTM(**config)
         net.load_state_dict(state_dict)
     except (TypeError, ValueError, RuntimeError) as exc:
         raise ArtifactError(f"learned-optimizer checkpoint does not match its manifest ({exc}); retrain it") from None
