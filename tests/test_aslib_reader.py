@@ -123,6 +123,13 @@ def test_a_description_without_the_direction_or_the_kind_of_measure_is_refused(t
         read_scenario(tmp_path / "tiny")
 
 
+def test_a_description_written_in_latin_1_is_read(tmp_path):
+    _write_scenario(tmp_path / "tiny")
+    path = tmp_path / "tiny" / "description.txt"
+    path.write_bytes("# contributed by Jos\u00e9 M\u00fcller\n".encode("latin-1") + path.read_bytes())  # was UnicodeDecodeError, exit 1
+    assert read_scenario(tmp_path / "tiny").description["scenario_id"] == "TINY"
+
+
 def test_a_runtime_scenario_without_a_cutoff_says_its_failed_runs_get_no_par10(tmp_path, caplog):
     _write_scenario(tmp_path / "tiny", cutoff="'?'")
     with caplog.at_level("WARNING", logger="automl_meta"):

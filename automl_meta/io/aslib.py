@@ -86,12 +86,17 @@ def _as_bool(value, path: Path) -> bool:
 
 
 def read_description(path: str | Path) -> dict:
-    """Parse ``description.txt`` (YAML) into a dict."""
+    """Parse ``description.txt`` (YAML) into a dict; text that is not UTF-8 is read as Latin-1, as data files are."""
     import yaml
 
     path = Path(path)
+    raw = path.read_bytes()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:  # a contributor's name in a comment, written by an editor in Latin-1
+        text = raw.decode("latin-1")
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise DatasetError(f"{path}: not valid YAML ({str(exc).splitlines()[0]}); is this an ASlib description.txt?") from None
     if not isinstance(data, dict):
