@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import warnings
@@ -335,6 +336,17 @@ def test_cache_hit_returns_same_values_and_is_marked_cached(tmp_path, mixed_clas
     assert list(second.values) == list(first.values)
     assert second.seconds < first.seconds / 5
     assert len(list(tmp_path.glob("*.json"))) == 1
+
+
+@pytest.mark.parametrize("values", [[1.0, 2.0], "text", {"nr_inst": "many"}])
+def test_a_cache_entry_with_values_of_the_wrong_shape_is_recomputed(mixed_classification, tmp_path, caplog, values):
+    first = cached_metafeatures(mixed_classification, cache_dir=tmp_path, **FAST)
+    (entry,) = tmp_path.glob("*.json")
+    entry.write_text(json.dumps({**json.loads(entry.read_text()), "values": values}))  # was AttributeError on every run
+    with caplog.at_level("WARNING", logger="automl_meta"):
+        again = cached_metafeatures(mixed_classification, cache_dir=tmp_path, **FAST)
+    assert not again.cached and again.values == first.values and "ignoring unreadable meta-feature cache entry" in caplog.text
+    assert cached_metafeatures(mixed_classification, cache_dir=tmp_path, **FAST).cached  # written again
 
 
 def test_cache_key_changes_with_data_options_and_default_dir_comes_from_env(
