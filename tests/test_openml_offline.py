@@ -112,6 +112,16 @@ def test_unreachable_task_is_recorded_and_the_build_goes_on(openml_config, tmp_p
         assert db.scores("balanced_accuracy").loc["anneal", "dummy"] > 0
 
 
+def test_a_damaged_cached_file_fails_its_dataset_with_the_fix_and_the_build_goes_on(openml_config, tmp_path):
+    qualities = Path(openml_config.cache_dir) / "org" / "openml" / "test" / "datasets" / "2" / "qualities.xml"
+    qualities.write_bytes(qualities.read_bytes()[: qualities.stat().st_size // 2])  # was ExpatError, exit 1, nothing stored
+    options = BuildOptions(cv=2, max_rows=200, learners=("dummy",), mf_max_rows=200, mf_groups=("general",))
+    summary = build_metadb("openml:datasets=1,2", tmp_path / "m.sqlite", options, openml_config=openml_config)
+    assert (summary["done"], summary["failed"]) == (1, 1)
+    reason = summary["failures"][0]["reason"]
+    assert "a cached file of dataset 2 is damaged (ExpatError" in reason and "delete that dataset 2's folder in the cache" in reason
+
+
 def test_a_rerun_with_other_tasks_resumes_the_stored_ones_under_their_names(openml_config, tmp_path):
     options = BuildOptions(cv=2, max_rows=200, learners=("dummy",), mf_max_rows=200, mf_groups=("general",))
     db_path = tmp_path / "m.sqlite"

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import types
 from dataclasses import dataclass
 from pathlib import Path
+from xml.parsers.expat import ExpatError
 
 import pandas as pd
 
@@ -106,6 +108,12 @@ def _call(what: str, fn, *args, **kwargs):
         raise OpenMLAccessError(f"OpenML: the server refused {what} (code {exc.code}: {str(exc)[:200]})") from None
     except openml.exceptions.OpenMLCacheException as exc:
         raise OpenMLAccessError(f"OpenML: {what} is not in the cache ({exc})") from None
+    except (ExpatError, pickle.UnpicklingError, EOFError) as exc:  # a cached XML or pickle file cut short or damaged
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise OpenMLAccessError(
+            f"OpenML: a cached file of {what} is damaged ({type(exc).__name__}: {message[:200]}); delete that {what}'s "
+            f"folder in the cache ({openml.config.get_cache_directory()}) and run again to fetch it anew"
+        ) from None
 
 
 def suite_task_ids(suite: int | str) -> list[int]:
