@@ -178,6 +178,8 @@ def _rewrite(src, dst, manifest=None, state=None, drop=None, raw_manifest=None):
         ("zero-shots", "shots and queries >= 1"),
         ("wrong-shapes", "0.weight has shape (40, 3)"),
         ("nan-weights", "the checkpoint's '0.weight' holds values that are not finite (NaN or inf); the file is damaged"),
+        ("changed-weight", "damaged (its checksum differs from the one written with it)"),
+        ("half-weights", "the checkpoint's '0.weight' is torch.float16, not float32"),
     ],
 )
 def test_meta_eval_names_what_is_wrong_with_a_malformed_checkpoint(tmp_path, sinusoid_init, case, message):
@@ -195,6 +197,12 @@ def test_meta_eval_names_what_is_wrong_with_a_malformed_checkpoint(tmp_path, sin
         _rewrite(sinusoid_init, bad, manifest={k: v for k, v in manifest.items() if k != "task_source"})
     elif case == "zero-shots":
         _rewrite(sinusoid_init, bad, manifest={**manifest, "tasks": {**manifest["tasks"], "shots": 0}})
+    elif case == "changed-weight":  # one weight off by a little, as a flipped byte leaves it: was evaluated, exit 0
+        payload = torch.load(sinusoid_init, weights_only=True)
+        payload["state_dict"]["0.weight"][0, 0] += 1e-3
+        torch.save(payload, bad)
+    elif case == "half-weights":
+        _rewrite(sinusoid_init, bad, state={k: v.half() for k, v in state.items()})
     elif case == "nan-weights":
         _rewrite(sinusoid_init, bad, state={**state, "0.weight": torch.full_like(state["0.weight"], float("nan"))})
     else:
@@ -286,3 +294,13 @@ def test_a_sinusoid_init_is_summarized_as_k_shot_regression_and_a_refused_finetu
     refused = runner.invoke(app, ["finetune", str(data), "--init", str(init), "--shots", "2"])
     assert refused.exit_code == 2 and "classes but the initialization was meta-trained for 3-way tasks" in refused.stderr
     assert "support draws" not in refused.stderr
+
+
+def test_a_pickle_given_as_a_checkpoint_is_refused_in_one_line_without_torchs_warning(tmp_path, recwarn):
+    import pickle
+
+    path = tmp_path / "model.pkl"
+    path.write_bytes(pickle.dumps({"w": [1]}))
+    result = runner.invoke(app, ["meta-eval", str(path), "--tasks", "2", "--device", "cpu"])
+    assert result.exit_code == 2 and "not a readable automl-meta checkpoint" in result.stderr
+    assert not [str(w.message) for w in recwarn], "torch's 'Detected pickle protocol' warning reached the user"

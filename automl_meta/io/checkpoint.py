@@ -1,15 +1,19 @@
 """One file per checkpoint: tensors plus a JSON manifest, loaded without pickle.
 
-The file is ``torch.save({"format": FORMAT, "manifest": "<json>", "state_dict": {...}})``
-and is read back with ``torch.load(weights_only=True)``, so a checkpoint from an
-untrusted source cannot run code. The manifest records what the tensors mean
-(kind, architecture, algorithm, hyperparameters, seed, versions).
+The file is ``torch.save({"format": FORMAT, "manifest": "<json>", "state_dict": {...},
+"sha256": "<hex>"})`` and is read back with ``torch.load(weights_only=True)``, so a
+checkpoint from an untrusted source cannot run code. The manifest records what the
+tensors mean (kind, architecture, algorithm, hyperparameters, seed, versions); the
+checksum covers the tensors and the manifest, so a damaged byte is refused rather
+than trained or evaluated with (torch checks no checksum of its own on loading).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
+import warnings
 from pathlib import Path
 
 import torch
@@ -18,6 +22,7 @@ from automl_meta.exceptions import ArtifactError, UsageError
 from automl_meta.io.atomic import atomic_path, check_output_file
 
 FORMAT = "automl-meta-checkpoint/1"
+WRITTEN_DTYPES = (torch.float32, torch.float64)  # weights, and Reptile's Adam step count
 
 
 def library_versions() -> dict:
@@ -32,9 +37,20 @@ def save_checkpoint(path: str | Path, state_dict: dict, manifest: dict) -> Path:
     path = Path(path)
     manifest = {**manifest, "versions": {**library_versions(), **manifest.get("versions", {})}}
     tensors = {k: v.detach().cpu().clone() for k, v in state_dict.items()}
+    text = json.dumps(manifest, sort_keys=True)
     with atomic_path(path) as tmp:
-        torch.save({"format": FORMAT, "manifest": json.dumps(manifest, sort_keys=True), "state_dict": tensors}, tmp)
+        torch.save({"format": FORMAT, "manifest": text, "state_dict": tensors, "sha256": checksum(tensors, text)}, tmp)
     return path
+
+
+def checksum(tensors: dict, manifest_text: str) -> str:
+    """SHA-256 of the manifest's text and of each tensor's name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256(manifest_text.encode("utf-8"))
+    for name in sorted(tensors):
+        tensor = tensors[name].detach().cpu().contiguous()
+        digest.update(f"\0{name}\0{tensor.dtype}\0{tuple(tensor.shape)}\0".encode("utf-8"))
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
 def load_checkpoint(path: str | Path, kind: str | None = None) -> tuple[dict, dict]:
@@ -45,7 +61,9 @@ def load_checkpoint(path: str | Path, kind: str | None = None) -> tuple[dict, di
     if not path.is_file():
         raise ArtifactError(f"{path}: no such checkpoint file")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns of the pickle protocol of a file that is no checkpoint: refused below
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError...
         raise ArtifactError(f"{path}: not a readable automl-meta checkpoint ({type(exc).__name__})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
@@ -62,6 +80,13 @@ def load_checkpoint(path: str | Path, kind: str | None = None) -> tuple[dict, di
     state_dict = payload["state_dict"]
     if not isinstance(state_dict, dict) or not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
         raise ArtifactError(f"{path}: the checkpoint's state_dict is not a mapping of names to tensors; write it again with the command that made it")
+    if "sha256" in payload and payload["sha256"] != checksum(state_dict, payload["manifest"]):  # older files have none
+        raise ArtifactError(f"{path}: damaged (its checksum differs from the one written with it); "
+                            "write it again with the command that made it")
+    odd = next((k for k, v in state_dict.items() if v.dtype not in WRITTEN_DTYPES and not k.endswith("num_batches_tracked")), None)
+    if odd is not None:  # half precision or integer weights: a file made or converted elsewhere (BatchNorm's counter aside)
+        raise ArtifactError(f"{path}: the checkpoint's {odd!r} is {state_dict[odd].dtype}, not float32 as automl-meta writes "
+                            "its weights; write it again with the command that made it")
     if kind is not None and manifest.get("kind") != kind:
         raise ArtifactError(f"{path}: holds a {manifest.get('kind')!r} checkpoint, but a {kind!r} one is needed")
     broken = next((k for k, v in state_dict.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())), None)
