@@ -250,6 +250,30 @@ def test_tampered_booster_file_is_rejected(meta, tmp_path):
         load_metamodel(tmp_path, "other")
 
 
+@pytest.mark.parametrize("edit", ["reversed learners", "space dropped", "scores as text"])
+def test_an_edited_manifest_is_refused_as_an_artifact_error(meta, tmp_path, edit):
+    """The booster's checksum did not cover the manifest: reversed learners gave wrong score ranges with exit 0, and a
+    dropped key was a KeyError on every run (a cached meta-model is retrained after an ArtifactError only)."""
+    meta_X, scores = meta
+    model = MetaModel(n_estimators=5, random_state=0).fit(meta_X, scores)
+    manifest_path, _ = save_metamodel(model, tmp_path, "mm")
+    manifest = json.loads(manifest_path.read_text())
+    if edit == "reversed learners":
+        manifest["learners"] = manifest["learners"][::-1]
+    elif edit == "space dropped":
+        del manifest["space"]
+    else:
+        manifest["train_scores"] = "text"
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="checksum differs from its content"):
+        load_metamodel(tmp_path, "mm")
+    del manifest["manifest_sha256"]  # as a manifest written before the checksum: its fields are checked as read
+    manifest_path.write_text(json.dumps(manifest))
+    if edit != "reversed learners":
+        with pytest.raises(ArtifactError, match="does not describe a meta-model"):
+            load_metamodel(tmp_path, "mm")
+
+
 def test_metamodel_saved_by_an_older_version_is_refused_with_the_fix(meta, tmp_path):
     meta_X, scores = meta
     model = MetaModel(n_estimators=5, random_state=0).fit(meta_X, scores)

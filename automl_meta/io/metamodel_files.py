@@ -91,6 +91,13 @@ def _manifest(model, boosters: list[str], booster_path: Path, text: str, extra: 
     })
 
 
+def manifest_checksum(manifest: dict) -> str:
+    """SHA-256 of the manifest's content but this checksum itself: its learners, scores and space, which the booster's
+    own checksum does not cover (a reordered learner list gave every score range another learner's training scores)."""
+    content = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    return hashlib.sha256(json.dumps(content, sort_keys=True, allow_nan=False).encode("utf-8")).hexdigest()
+
+
 def _write_pair(booster_path: Path, text: str, manifest_path: Path, manifest_text: str) -> None:
     """Write both files beside their targets, then move both in: an error while writing leaves the old pair."""
     with atomic_path(booster_path) as booster_tmp, atomic_path(manifest_path) as manifest_tmp:
@@ -112,6 +119,7 @@ def save_metamodel(model, directory: str | Path, prefix: str = "metamodel", extr
     text = "".join(f"{MARK}{key}\n{b.model_to_string()}\n" for key, b in boosters.items())
     manifest = _manifest(model, list(boosters), booster_path, text, extra)
     try:
+        manifest["manifest_sha256"] = manifest_checksum(manifest)
         manifest_text = json.dumps(manifest, indent=1, sort_keys=True, allow_nan=False)
     except (TypeError, ValueError) as exc:  # only ``extra`` can hold what JSON cannot store
         raise UsageError(f"{manifest_path}: not saved, the manifest cannot be written as JSON ({exc}); "
@@ -153,13 +161,23 @@ def _split_boosters(text: str) -> dict[str, str]:
 
 def load_metamodel(directory: str | Path, prefix: str = "metamodel"):
     """Rebuild the fitted :class:`~automl_meta.selection.MetaModel` saved by :func:`save_metamodel`."""
+    manifest = read_manifest(directory, prefix)
+    manifest_path, booster_path = _paths(directory, prefix)
+    if "manifest_sha256" in manifest and manifest["manifest_sha256"] != manifest_checksum(manifest):  # older ones have none
+        raise ArtifactError(f"{manifest_path}: checksum differs from its content (edited or damaged); retrain the meta-model")
+    try:
+        return _rebuild(manifest, manifest_path, booster_path)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a field missing or of another shape
+        raise ArtifactError(f"{manifest_path}: does not describe a meta-model ({type(exc).__name__}: {exc}); "
+                            "retrain the meta-model") from None
+
+
+def _rebuild(manifest: dict, manifest_path: Path, booster_path: Path):
     import lightgbm as lgb
 
     from automl_meta.selection.metamodel import MetaModel
     from automl_meta.selection.neighbours import MinMaxSpace
 
-    manifest = read_manifest(directory, prefix)
-    manifest_path, booster_path = _paths(directory, prefix)
     if not booster_path.is_file():
         raise ArtifactError(f"{booster_path}: booster file missing beside {manifest_path.name}; retrain the meta-model")
     text = booster_path.read_text(encoding="utf-8")
