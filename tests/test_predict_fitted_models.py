@@ -23,6 +23,7 @@ from automl_meta.io.fitted_models import (
     describe_columns,
     load_fitted_model,
     save_fitted_model,
+    sidecar_checksum,
     sidecar_path,
 )
 from automl_meta.io.tables import read_table
@@ -76,7 +77,7 @@ def test_load_refuses_an_untrusted_type(tmp_path):
     sio.dump(pipeline, evil)
     info = json.loads(sidecar_path(good).read_text())
     info["sha256"] = hashlib.sha256(evil.read_bytes()).hexdigest()
-    sidecar_path(evil).write_text(json.dumps(info))
+    sidecar_path(evil).write_text(json.dumps({**info, "sidecar_sha256": sidecar_checksum(info)}))
     with pytest.raises(ArtifactError, match=r"refusing types.*Doubler"):
         load_fitted_model(evil)
 
@@ -266,13 +267,22 @@ def _predict(*args):
         (lambda info: info["columns"].pop(), "lists the columns x1, x2, color, but the model was fitted on x1, x2, color, flag"),
         (lambda info: info.update(task="clustering"), "task 'clustering', neither classification nor regression"),
         (lambda info: info.update(class_values=["yes"]), "holds 'class_values' that do not pair with its 'classes'"),
+        (lambda info: info.update(task="regression"), "says the task is regression, but the model is a classifier"),
+        (lambda info: info.update(classes=["p", "q"]), "lists the classes p, q, but the model predicts"),
+        (lambda info: info.update(versions="1.0"), "holds 'versions' of the wrong type"),
+        (lambda info: info["columns"][2].update(categories=[{"a": 1}]), "gives column 'color' 'categories' that are not a list of values"),
     ],
-    ids=["column-without-kind", "no-columns", "fewer-columns", "unknown-task", "class-values-unpaired"],
+    ids=["column-without-kind", "no-columns", "fewer-columns", "unknown-task", "class-values-unpaired", "task-edited", "classes-edited",
+         "versions-text", "category-object"],
 )
 def test_a_sidecar_edited_out_of_shape_is_refused_on_load(saved_model, edit, message):
     path, data = saved_model
     info = json.loads(sidecar_path(path).read_text())
     edit(info)
+    sidecar_path(path).write_text(json.dumps(info))
+    with pytest.raises(ArtifactError, match="edited since it was written with the model"):  # its checksum tells
+        load_fitted_model(path)
+    del info["sidecar_sha256"]  # as a sidecar written before the checksum: its content is checked as read
     sidecar_path(path).write_text(json.dumps(info))
     with pytest.raises(ArtifactError, match=message):
         load_fitted_model(path)

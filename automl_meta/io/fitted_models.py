@@ -193,17 +193,25 @@ def save_fitted_model(path: str | Path, pipeline: Any, info: dict) -> Path:
     path = check_output_file(path, "model.skops")
     data = sio.dumps(_torch_as_arrays(pipeline))
     _checked_types(data, f"{path} (not written)")
-    sidecar = {
+    sidecar = jsonable({
         "format": FORMAT,
         **info,
         "model_file": path.name,
         "sha256": hashlib.sha256(data).hexdigest(),
         "versions": library_versions(),
-    }
-    for target, payload in ((path, data), (sidecar_path(path), json.dumps(jsonable(sidecar), indent=2).encode())):
+    })
+    sidecar["sidecar_sha256"] = sidecar_checksum(sidecar)
+    for target, payload in ((path, data), (sidecar_path(path), json.dumps(sidecar, indent=2).encode())):
         write_bytes_atomic(target, payload)
     logger.info("saved %s (%d bytes) and its sidecar", path, len(data))
     return path
+
+
+def sidecar_checksum(info: dict) -> str:
+    """SHA-256 of a sidecar's content but this checksum itself: the model's own checksum does not cover what the
+    sidecar says of it (its task, classes, columns)."""
+    content = {k: v for k, v in info.items() if k != "sidecar_sha256"}
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def sidecar_problem(info: dict) -> str | None:
@@ -223,9 +231,11 @@ def sidecar_problem(info: dict) -> str | None:
             return f"holds column {i} without a 'name'"
         if column.get("kind") not in COLUMN_KINDS:
             return f"gives column {column['name']!r} the kind {column.get('kind')!r}, not {' or '.join(COLUMN_KINDS)}"
-        if not isinstance(column.get("categories", []), list):
-            return f"gives column {column['name']!r} 'categories' that are not a list"
-    for key, kind in (("date_columns", list), ("date_formats", dict), ("classes", (list, type(None))), ("class_values", (list, type(None)))):
+        categories = column.get("categories", [])
+        if not isinstance(categories, list) or not all(isinstance(c, (str, int, float, bool, type(None))) for c in categories):
+            return f"gives column {column['name']!r} 'categories' that are not a list of values"
+    for key, kind in (("date_columns", list), ("date_formats", dict), ("classes", (list, type(None))), ("class_values", (list, type(None))),
+                      ("versions", dict)):
         if key in info and not isinstance(info[key], kind):
             return f"holds {key!r} of the wrong type ({type(info[key]).__name__})"
     if info.get("class_values") is not None and len(info["class_values"]) != len(info.get("classes") or ()):
@@ -252,6 +262,9 @@ def read_sidecar(path: str | Path) -> dict:
         raise ArtifactError(f"{side}: not a readable JSON sidecar ({exc})") from None
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         raise ArtifactError(f"{side}: not an automl-meta model sidecar (format {FORMAT} expected)")
+    if "sidecar_sha256" in info and info["sidecar_sha256"] != sidecar_checksum(info):  # sidecars before it have none
+        raise ArtifactError(f"{side}: edited since it was written with the model (its checksum differs); "
+                            "restore the one written with the model, or refit")
     problem = sidecar_problem(info)
     if problem:
         raise ArtifactError(f"{side}: the sidecar {problem}; restore the one written with the model, or refit")
@@ -281,11 +294,23 @@ def load_fitted_model(path: str | Path) -> FittedModel:
             f"{sidecar_path(path)}: lists the columns {_names(listed)}, but the model was fitted on {_names(fitted_on)}; "
             "restore the sidecar written with the model, or refit"
         )
+    _check_task_and_classes(pipeline, info, sidecar_path(path))
     saved = (info.get("versions") or {}).get("scikit-learn")
     current = library_versions().get("scikit-learn")
     if saved and current and saved.split(".")[:2] != current.split(".")[:2]:
         logger.warning("%s was fitted with scikit-learn %s; this is %s", path, saved, current)
     return FittedModel(pipeline=pipeline, info=info, path=path)
+
+
+def _check_task_and_classes(pipeline, info: dict, side: Path) -> None:
+    """The sidecar's task and classes must be the model's: predictions are read and labelled by them."""
+    classes = getattr(pipeline, "classes_", None)
+    if (info["task"] == "classification") != (classes is not None):
+        raise ArtifactError(f"{side}: says the task is {info['task']}, but the model is a "
+                            f"{'classifier' if classes is not None else 'regressor'}; restore the sidecar written with it, or refit")
+    if classes is not None and info.get("classes") is not None and not {str(c) for c in classes} <= set(map(str, info["classes"])):
+        raise ArtifactError(f"{side}: lists the classes {_names(info['classes'])}, but the model predicts {_names(classes)}; "
+                            "restore the sidecar written with it, or refit")
 
 
 def _names(names, shown: int = 10) -> str:
