@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import os
 import signal
+import sqlite3
 import sys
 from typing import Annotated
 
@@ -81,6 +82,16 @@ def _empty_argument(args: list[str]) -> str | None:
     return None
 
 
+def _db_argument(args: list[str]) -> str | None:
+    """The value of ``--db`` on a command line, where one was given."""
+    for i, arg in enumerate(args):
+        if arg == "--db" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--db="):
+            return arg.partition("=")[2]
+    return None
+
+
 class _ErrorBoundary(TyperGroup):
     """Turns our errors into one red line and an exit code (2 input/usage, 1 runtime)."""
 
@@ -91,6 +102,8 @@ class _ErrorBoundary(TyperGroup):
             empty = _empty_argument(list(args))
         ctx = super().make_context(info_name, args, parent=parent, **extra)
         ctx.meta["automl_meta.empty_argument"] = empty  # refused by invoke, inside the boundary
+        if parent is None:
+            ctx.meta["automl_meta.args"] = list(args)  # the command line, for what an error names
         return ctx
 
     def invoke(self, ctx: typer.Context):
@@ -120,6 +133,10 @@ class _ErrorBoundary(TyperGroup):
         except Exception as exc:  # the boundary: anything else is a bug or an environment failure
             if debug:
                 raise
+            if type(exc) is sqlite3.DatabaseError:  # damage found mid-query (a locked file, a constraint: subclasses)
+                db = _db_argument(ctx.meta.get("automl_meta.args", [])) or "the shipped meta-database"
+                _say(f"{db}: damaged ({exc}); restore a copy of it, or build it again with `automl-meta db build`")
+                raise typer.Exit(2) from None
             if _is_usage_error(exc):
                 sub = getattr(exc, "ctx", None)
                 hint = f" (see `{sub.command_path} --help`)" if sub is not None else ""

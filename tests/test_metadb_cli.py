@@ -454,3 +454,59 @@ def test_db_export_scores_of_a_metric_several_tasks_record_asks_for_the_task(sha
     one = runner.invoke(app, [*args, "--task", "aslib:CSP-2010", "--out", str(tmp_path / "csp.csv")])
     assert one.exit_code == 0, one.stderr
     assert len(pd.read_csv(tmp_path / "csp.csv")) == 2024
+
+
+SHIPPED = Path(__file__).resolve().parents[1] / "meta_db" / "metadb.sqlite"
+
+
+def test_a_copy_made_by_sqlite_dump_keeps_no_schema_version_and_is_read_by_its_tables(tmp_path):
+    import sqlite3
+
+    copy = tmp_path / "restored.sqlite"
+    with sqlite3.connect(SHIPPED) as source, sqlite3.connect(copy) as target:
+        target.executescript("\n".join(source.iterdump()))  # what `sqlite3 FILE .dump | sqlite3 COPY` makes: user_version 0
+    info = runner.invoke(app, ["db", "info", "--db", str(copy), "--json"])
+    assert info.exit_code == 0, info.stderr  # was "schema version 0 is not supported", and a build into it a KeyError
+    assert json.loads(info.stdout)["n_datasets"] == 123
+    assert "records schema version 0, but its tables are those of version 3" in " ".join(info.stderr.split())
+    folder = tmp_path / "one"
+    folder.mkdir()
+    (folder / "tiny.csv").write_text("x,target\n" + "".join(f"{i},{i % 2}\n" for i in range(40)))
+    built = runner.invoke(app, ["db", "build", "--source", f"dir:{folder}", "--db", str(copy), "--learners", "dummy", "--cv", "5",
+                                "--max-rows", "2000", "--timeout", "60", "--json"])  # the copy's own protocol
+    assert built.exit_code == 0, built.stderr
+    with sqlite3.connect(copy) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3  # set back by the build
+
+
+def test_a_damaged_meta_database_is_named_as_damaged_with_the_fix(tmp_path):
+    import sqlite3
+
+    damaged = tmp_path / "m.sqlite"
+    damaged.write_bytes(SHIPPED.read_bytes())
+    with sqlite3.connect(damaged) as conn:
+        root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'meta_features'").fetchone()[0]
+        page = conn.execute("PRAGMA page_size").fetchone()[0]
+    data = bytearray(damaged.read_bytes())
+    for i in range((root - 1) * page + 100, root * page, 7):
+        data[i] ^= 0xA5
+    damaged.write_bytes(bytes(data))
+    result = runner.invoke(app, ["db", "export", "--db", str(damaged), "--table", "meta-features", "--out", str(tmp_path / "mf.csv")])
+    assert result.exit_code == 2  # was "DatabaseError: database disk image is malformed", exit 1, no file named
+    assert f"{damaged}: damaged (database disk image is malformed); restore a copy of it" in " ".join(result.stderr.split())
+    cut = tmp_path / "cut.sqlite"
+    cut.write_bytes(SHIPPED.read_bytes()[:1_000_000])
+    result = runner.invoke(app, ["db", "info", "--db", str(cut)])
+    assert result.exit_code == 2 and f"{cut}: damaged" in " ".join(result.stderr.split())
+
+
+def test_a_newer_schema_is_named_with_its_file(tmp_path):
+    import sqlite3
+
+    newer = tmp_path / "x.sqlite"
+    newer.write_bytes(SHIPPED.read_bytes())
+    with sqlite3.connect(newer) as conn:
+        conn.execute("PRAGMA user_version = 99")
+    result = runner.invoke(app, ["db", "info", "--db", str(newer)])
+    assert result.exit_code == 2
+    assert f"{newer}: meta-database schema version 99 is not supported (expected 3); upgrade automl-meta" in " ".join(result.stderr.split())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import warnings
 
@@ -393,3 +394,14 @@ def test_learners_the_boosters_cannot_tell_apart_rank_in_the_sbs_order():
     assert model.rank(query).iloc[0].to_dict() == {"ridge": 1, "knn": 2, "dummy": 3}
     utility = model.decision_function(query).iloc[0]
     assert utility["knn"] > utility["dummy"] and utility["knn"] - utility["dummy"] < 1e-11
+
+
+@pytest.mark.parametrize(("version", "fix"), [(0, "retrain it with `automl-meta selector train`"), (2, "upgrade automl-meta, which wrote it")])
+def test_a_meta_model_of_another_format_version_is_named_with_its_fix(meta, tmp_path, version, fix):
+    from automl_meta.exceptions import MetaDBVersionError
+
+    meta_X, scores = meta
+    manifest_path, _ = save_metamodel(MetaModel(n_estimators=5, random_state=0).fit(meta_X, scores), tmp_path, "mm")
+    manifest_path.write_text(json.dumps({**json.loads(manifest_path.read_text()), "format_version": version}))
+    with pytest.raises(MetaDBVersionError, match=rf"^{re.escape(str(manifest_path))}: meta-model format version {version} .*; {re.escape(fix)}$"):
+        load_metamodel(tmp_path, "mm")  # was "rebuild it with `automl-meta db build`", with no file named

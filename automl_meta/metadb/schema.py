@@ -134,6 +134,17 @@ def user_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
+def version_of_tables(conn: sqlite3.Connection) -> int:
+    """The schema version the tables themselves show (the columns each migration adds), whatever the file records.
+
+    ``sqlite3 FILE .dump`` and ``.recover`` copy the tables but not ``user_version``: such a
+    copy records 0, and a build into it tried to create or migrate what it already had.
+    """
+    if has_column(conn, "datasets", "source_hash") and has_column(conn, "builds", "pid"):
+        return 3
+    return 2 if has_column(conn, "datasets", "fold") else 1
+
+
 def is_empty(conn: sqlite3.Connection) -> bool:
     """Whether the file has no tables at all."""
     return conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0] == 0

@@ -86,6 +86,8 @@ class MetaDB:
         except sqlite3.DatabaseError as exc:
             if "not a database" in str(exc):  # another kind of file: bad input
                 raise MetaDBPathError(f"{path}: not an SQLite file, so not a meta-database; give a file `automl-meta db build` made") from None
+            if "malformed" in str(exc):  # cut short, or pages overwritten
+                raise MetaDBPathError(f"{path}: damaged ({exc}); restore a copy of it, or build it again with `automl-meta db build`") from None
             if not readonly and not os.access(path if path.exists() else path.parent, os.W_OK):
                 raise MetaDBError(f"{path}: cannot write there ({exc}); check the permissions of the file and its folder") from None
             raise MetaDBError(f"{path}: not a readable SQLite meta-database ({exc})") from None
@@ -111,13 +113,19 @@ class MetaDB:
             raise MetaDBPathError(f"{self.path}: an SQLite file, but not an automl-meta meta-database; give a file `automl-meta db build` made")
         if not self.readonly:
             self._write_ahead()
+        if found <= schema.SCHEMA_VERSION and found != (shown := schema.version_of_tables(self.conn)):
+            logger.warning("%s: records schema version %d, but its tables are those of version %d (a copy made by "
+                           "sqlite3's .dump or .recover keeps no version); read as version %d", self.path, found, shown, shown)
+            found = shown
+            if not self.readonly:
+                self.conn.execute(f"PRAGMA user_version = {int(shown)}")
         if found > schema.SCHEMA_VERSION:
-            raise MetaDBVersionError(found, schema.SCHEMA_VERSION)
+            raise MetaDBVersionError(found, schema.SCHEMA_VERSION, where=self.path)
         if found < schema.SCHEMA_VERSION:
             if self.readonly:
                 if found >= schema.OLDEST_READABLE:
                     return
-                raise MetaDBVersionError(found, schema.SCHEMA_VERSION, fix=(
+                raise MetaDBVersionError(found, schema.SCHEMA_VERSION, where=self.path, fix=(
                     f"a build into it migrates it: rerun the command that made it (`automl-meta db build ... --db {self.path}`)"))
             logger.info("%s: migrating schema %d -> %d", self.path, found, schema.SCHEMA_VERSION)
             schema.migrate(self.conn)
