@@ -97,3 +97,13 @@ class ArtifactError(AutomlMetaError):
     """A saved model, checkpoint or manifest is missing, corrupt or mismatched (exit 2)."""
 
     exit_code = 2
+
+
+def format_problem(found, expected: str, what: str) -> str:
+    """Why a file of ``found`` format is refused where ``expected`` (``name/N``) is read: a newer version, or another kind."""
+    name, _, version = expected.rpartition("/")
+    if isinstance(found, str) and found.startswith(f"{name}/"):
+        newer = found.rpartition("/")[2]
+        if newer.isdigit() and version.isdigit() and int(newer) > int(version):
+            return f"an automl-meta {what} of format {found}, written by a newer automl-meta; upgrade automl-meta to read it"
+    return f"not an automl-meta {what} (format {expected} expected)"

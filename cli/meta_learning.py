@@ -390,7 +390,7 @@ def meta_eval_command(
     """Mean test accuracy (or MSE) of an init after adaptation, with a 95% confidence interval."""
     import_torch()  # first: a Ctrl-C during the import is held until it is done
     from automl_meta.exceptions import UsageError
-    from automl_meta.io.checkpoint import load_checkpoint
+    from automl_meta.io.checkpoint import about, load_checkpoint
     from automl_meta.neural.few_shot import evaluate_learner
     from automl_meta.neural.initializations import learner_from_init
 
@@ -398,7 +398,8 @@ def meta_eval_command(
         raise UsageError("--tasks must be >= 1 and --steps >= 0")
     state, manifest = load_checkpoint(init, kind="init")
     dev = _device(device)
-    learner = learner_from_init(state, manifest, dev)  # checks the manifest before the splits read it
+    with about(init):
+        learner = learner_from_init(state, manifest, dev)  # checks the manifest before the splits read it
     _refuse_unused(manifest["task_source"], data=data, target=target, sep=sep, day_first=day_first)
     splits = _rebuild_splits(manifest, data, target, sep, day_first, dev)
     with progress_bar("meta-eval tasks", total=tasks, enabled=not json_) as advance:
@@ -449,7 +450,7 @@ def finetune_command(
     import numpy as np
 
     from automl_meta.exceptions import ArtifactError, UsageError
-    from automl_meta.io.checkpoint import load_checkpoint
+    from automl_meta.io.checkpoint import about, load_checkpoint
     from automl_meta.dataset import make_dataset
     from automl_meta.io.dataset_folder import dataset_name
     from automl_meta.io.tables import read_table
@@ -461,7 +462,8 @@ def finetune_command(
         raise UsageError("--shots and --repeats must be >= 1 and --steps >= 0")
     state, manifest = load_checkpoint(init, kind="init")
     dev = _device(device)
-    learner = learner_from_init(state, manifest, dev)  # checks the manifest
+    with about(init):
+        learner = learner_from_init(state, manifest, dev)  # checks the manifest
     if manifest.get("task_source") != "tabular":
         raise ArtifactError(f"{init} was meta-trained on {manifest.get('task_source')}, not on tables; finetune needs a tabular init")
     raw = read_table(data, sep=sep)  # kept beside the dataset: init_inputs takes back the columns constant here

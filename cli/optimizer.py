@@ -178,7 +178,7 @@ def benchmark(
     """Compare the learned optimizer with SGD, NAG, RMSprop and Adam (each lr tuned on training tasks) on held-out tasks."""
     import_torch()  # first: a Ctrl-C during the import is held until it is done
     from automl_meta.exceptions import UsageError
-    from automl_meta.io.checkpoint import check_output_path, load_checkpoint
+    from automl_meta.io.checkpoint import about, check_output_path, load_checkpoint
     from automl_meta.neural.learned_optimizer import CHECKPOINT_KIND
     from automl_meta.neural.lstm_optimizer import net_from_checkpoint
     from automl_meta.neural.optimizer_benchmark import benchmark as run_benchmark
@@ -188,7 +188,8 @@ def benchmark(
         data = _optimizee_parts(optimizee)[1] if optimizee is not None else None
         plot = check_output_path(plot, "curves.png", {"the checkpoint": checkpoint, "the --optimizee data file": data}, suffix=".png")
     state_dict, manifest = load_checkpoint(checkpoint, kind=CHECKPOINT_KIND)
-    net = net_from_checkpoint(state_dict, manifest)
+    with about(checkpoint):
+        net = net_from_checkpoint(state_dict, manifest)
     trained = manifest.get("optimizee", {})
     if optimizee is None:
         if trained.get("family") == "tabular":

@@ -210,6 +210,7 @@ def test_meta_eval_names_what_is_wrong_with_a_malformed_checkpoint(tmp_path, sin
     result = runner.invoke(app, ["meta-eval", str(bad), "--tasks", "2", "--device", "cpu"])
     assert result.exit_code == 2, result.stderr
     assert message in result.stderr and "--debug" not in result.stderr  # ours, not a raw exception
+    assert result.stderr.startswith(f"error: {bad}: ")  # the manifest's and the tensors' checks named no file
 
 
 def test_meta_eval_refuses_a_table_with_other_columns(tmp_path, tabular_init):
@@ -304,3 +305,11 @@ def test_a_pickle_given_as_a_checkpoint_is_refused_in_one_line_without_torchs_wa
     result = runner.invoke(app, ["meta-eval", str(path), "--tasks", "2", "--device", "cpu"])
     assert result.exit_code == 2 and "not a readable automl-meta checkpoint" in result.stderr
     assert not [str(w.message) for w in recwarn], "torch's 'Detected pickle protocol' warning reached the user"
+
+
+def test_a_checkpoint_of_a_newer_format_says_to_upgrade(tmp_path, sinusoid_init):
+    payload = torch.load(sinusoid_init, weights_only=True)
+    torch.save({**payload, "format": "automl-meta-checkpoint/2"}, tmp_path / "newer.pt")
+    result = runner.invoke(app, ["meta-eval", str(tmp_path / "newer.pt"), "--tasks", "2", "--device", "cpu"])
+    assert result.exit_code == 2  # was "not an automl-meta checkpoint (format automl-meta-checkpoint/1 expected)"
+    assert "written by a newer automl-meta; upgrade automl-meta to read it" in " ".join(result.stderr.split())

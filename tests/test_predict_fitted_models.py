@@ -396,3 +396,11 @@ def test_probabilities_of_many_classes_come_without_a_pandas_warning():
         predictions = predict_conformed(pipeline, {"task": "classification"}, dataset.X)
     assert list(predictions.columns) == ["prediction", *[f"proba_{c}" for c in pipeline.classes_]]
     np.testing.assert_allclose(predictions.filter(like="proba_").to_numpy(), pipeline.predict_proba(dataset.X))
+
+
+def test_a_sidecar_of_a_newer_format_says_to_upgrade(saved_model):
+    path, _ = saved_model
+    info = json.loads(sidecar_path(path).read_text())
+    sidecar_path(path).write_text(json.dumps({**info, "format": "automl-meta-fitted-model/2"}))
+    with pytest.raises(ArtifactError, match="written by a newer automl-meta; upgrade automl-meta to read it"):
+        load_fitted_model(path)

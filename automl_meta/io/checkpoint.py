@@ -14,11 +14,13 @@ import hashlib
 import json
 import platform
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 
-from automl_meta.exceptions import ArtifactError, UsageError
+from automl_meta.exceptions import ArtifactError, UsageError, format_problem
 from automl_meta.io.atomic import atomic_path, check_output_file
 
 FORMAT = "automl-meta-checkpoint/1"
@@ -67,7 +69,7 @@ def load_checkpoint(path: str | Path, kind: str | None = None) -> tuple[dict, di
     except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError...
         raise ArtifactError(f"{path}: not a readable automl-meta checkpoint ({type(exc).__name__})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise ArtifactError(f"{path}: not an automl-meta checkpoint (format {FORMAT} expected)")
+        raise ArtifactError(f"{path}: {format_problem(payload.get('format') if isinstance(payload, dict) else None, FORMAT, 'checkpoint')}")
     missing = [key for key in ("manifest", "state_dict") if key not in payload]
     if missing:
         raise ArtifactError(f"{path}: the checkpoint has no {' or '.join(missing)} entry; write it again with the command that made it")
@@ -94,6 +96,18 @@ def load_checkpoint(path: str | Path, kind: str | None = None) -> tuple[dict, di
         raise ArtifactError(f"{path}: the checkpoint's {broken!r} holds values that are not finite (NaN or inf); "
                             "the file is damaged: write it again with the command that made it")
     return state_dict, manifest
+
+
+@contextmanager
+def about(path: str | Path) -> Iterator[None]:
+    """Inside, an :class:`ArtifactError` that does not name ``path`` is raised again naming it first: what reads a
+    checkpoint's manifest and tensors (a learner, an optimizer) does not know the file they came from."""
+    try:
+        yield
+    except ArtifactError as exc:
+        if str(path) in str(exc):
+            raise
+        raise ArtifactError(f"{path}: {exc}") from None
 
 
 def check_output_path(path: str | Path, example: str, inputs: dict | None = None, suffix: str | None = None) -> Path:

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from automl_meta.dataset import ISO_DATES, MAX_ABS_FEATURE, as_dates, date_parts, known_category_strings, markers_as_missing
-from automl_meta.exceptions import ArtifactError, DatasetError
+from automl_meta.exceptions import ArtifactError, DatasetError, format_problem
 from automl_meta.io.atomic import check_output_file, write_bytes_atomic
 from automl_meta.numbers import jsonable
 
@@ -261,7 +261,7 @@ def read_sidecar(path: str | Path) -> dict:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ArtifactError(f"{side}: not a readable JSON sidecar ({exc})") from None
     if not isinstance(info, dict) or info.get("format") != FORMAT:
-        raise ArtifactError(f"{side}: not an automl-meta model sidecar (format {FORMAT} expected)")
+        raise ArtifactError(f"{side}: {format_problem(info.get('format') if isinstance(info, dict) else None, FORMAT, 'model sidecar')}")
     if "sidecar_sha256" in info and info["sidecar_sha256"] != sidecar_checksum(info):  # sidecars before it have none
         raise ArtifactError(f"{side}: edited since it was written with the model (its checksum differs); "
                             "restore the one written with the model, or refit")

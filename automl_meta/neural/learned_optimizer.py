@@ -50,10 +50,11 @@ class LearnedOptimizer(torch.optim.Optimizer):
             raise UsageError("LearnedOptimizer needs exactly one of checkpoint=PATH (from `automl-meta optimizer train`) or net=")
         self.manifest: dict = {}
         if checkpoint is not None:
-            from automl_meta.io.checkpoint import load_checkpoint
+            from automl_meta.io.checkpoint import about, load_checkpoint
 
             state_dict, self.manifest = load_checkpoint(checkpoint, kind=CHECKPOINT_KIND)
-            net = net_from_checkpoint(state_dict, self.manifest)
+            with about(checkpoint):
+                net = net_from_checkpoint(state_dict, self.manifest)
         if not isinstance(net, CoordinatewiseLSTM):
             raise UsageError(f"net must be a CoordinatewiseLSTM, not {type(net).__name__}")
         if lr < 0:
