@@ -225,3 +225,15 @@ def test_a_silent_server_fails_fast_with_a_clear_message(tmp_path):
         server.close()
         for conn in held:
             conn.close()
+
+
+def test_openml_pythons_own_warnings_come_through_ours_not_its_console(openml_config, caplog):
+    import logging
+
+    import openml
+
+    configure(openml_config)
+    with caplog.at_level("WARNING", logger="automl_meta"):
+        logging.getLogger("openml").warning("Detected a corrupt cache file when loading dataset 2. Please manually delete it.")
+    assert "OpenML: Detected a corrupt cache file when loading dataset 2" in caplog.text  # one line of ours on stderr
+    assert openml.config.console_handler.level > logging.CRITICAL  # its raw multi-sentence line is not printed too

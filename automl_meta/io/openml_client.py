@@ -88,6 +88,22 @@ def configure(config: OpenMLConfig) -> None:
     openml.config.set_retry_policy("human", max(1, int(config.n_retries)))
     openml.config.show_progress = False
     api_calls.requests = _requests_with_timeout(float(config.timeout))
+    _through_our_logger(logging.getLogger("openml"), openml.config.console_handler)
+
+
+class _Forward(logging.Handler):
+    """openml-python's warnings (a corrupt cache file it reads around) as this module's: one line each, as ours."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        logger.log(record.levelno, "OpenML: %s", record.getMessage())
+
+
+def _through_our_logger(openml_logger: logging.Logger, console: logging.Handler | None) -> None:
+    """Silence openml-python's own console handler (raw multi-sentence lines on stderr) and forward its warnings."""
+    if console is not None:
+        console.setLevel(logging.CRITICAL + 1)
+    if not any(isinstance(h, _Forward) for h in openml_logger.handlers):
+        openml_logger.addHandler(_Forward(logging.WARNING))
 
 
 def _call(what: str, fn, *args, **kwargs):
