@@ -315,3 +315,5 @@ def test_a_header_of_numbers_above_a_text_column_is_a_header(tmp_path):
     assert frame.shape == (30, 3) and data.shape == (31, 3) and data.columns.tolist() == ["col_0", "col_1", "col_2"]
     mixed = read_table(write(tmp_path, "m.csv", "1,2.5,3\n" + rows.replace(",a\n", ",7\n", 1)))
     assert mixed.shape == (31, 3)
+    blank = read_table(write(tmp_path, "b.csv", "0.4,3,\n" + rows))  # an empty cell names nothing: a data row
+    assert blank.shape == (31, 3) and blank.columns.tolist() == ["col_0", "col_1", "col_2"]

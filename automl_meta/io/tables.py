@@ -206,7 +206,8 @@ def _has_header(rows: list[list[str]], decimal: str = ".", thousands: str | None
     rest = [row for row in rows[1:] if len(row) == len(first)]
     if all(number(f) for f in first if f.strip() != ""):
         # data, unless a number stands above a column of text alone that never repeats it: that number names it
-        return any(_names_a_text_column(field, [row[j] for row in rest if not missing(row[j])], number) for j, field in enumerate(first))
+        return any(not missing(field) and _names_a_text_column(field, [row[j] for row in rest if not missing(row[j])], number)
+                   for j, field in enumerate(first))
     if not rest:
         return True
     for j, field in enumerate(first):
