@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -47,3 +49,10 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def content_checksum(document: dict, own_key: str) -> str:
+    """SHA-256 of a JSON document's content but its own checksum (kept under ``own_key``), as it reads back from JSON
+    (keys as text, sorted): what a file's own checksum covers that a checksum of another file it names does not."""
+    content = jsonable({k: v for k, v in document.items() if k != own_key})
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode("utf-8")).hexdigest()

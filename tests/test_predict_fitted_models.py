@@ -23,10 +23,10 @@ from automl_meta.io.fitted_models import (
     describe_columns,
     load_fitted_model,
     save_fitted_model,
-    sidecar_checksum,
     sidecar_path,
 )
 from automl_meta.io.tables import read_table
+from automl_meta.numbers import content_checksum
 from automl_meta.learners.preprocessing import tabular_preprocessor
 from conftest import make_mixed_frame
 
@@ -77,7 +77,7 @@ def test_load_refuses_an_untrusted_type(tmp_path):
     sio.dump(pipeline, evil)
     info = json.loads(sidecar_path(good).read_text())
     info["sha256"] = hashlib.sha256(evil.read_bytes()).hexdigest()
-    sidecar_path(evil).write_text(json.dumps({**info, "sidecar_sha256": sidecar_checksum(info)}))
+    sidecar_path(evil).write_text(json.dumps({**info, "sidecar_sha256": content_checksum(info, "sidecar_sha256")}))
     with pytest.raises(ArtifactError, match=r"refusing types.*Doubler"):
         load_fitted_model(evil)
 

@@ -645,7 +645,7 @@ def test_shipped_meta_model_is_used_when_it_matches_the_shipped_db(metadb, tmp_p
     import shutil
 
     import automl_meta.meta_db
-    from automl_meta.io.metamodel_files import manifest_checksum
+    from automl_meta.numbers import content_checksum
 
     shipped = tmp_path / "meta_db"
     shipped.mkdir()
@@ -660,7 +660,7 @@ def test_shipped_meta_model_is_used_when_it_matches_the_shipped_db(metadb, tmp_p
     manifest = shipped / "metamodel_classification.json"
     doc = json.loads(manifest.read_text())
     doc["extra"]["db_sha256"] = "0" * 64  # as if the database had been rebuilt since
-    manifest.write_text(json.dumps({**doc, "manifest_sha256": manifest_checksum(doc)}))
+    manifest.write_text(json.dumps({**doc, "manifest_sha256": content_checksum(doc, "manifest_sha256")}))
     with caplog.at_level("WARNING"):
         selector = load_selector("classification")
     assert selector.source.startswith("meta-model trained on the fly")
@@ -669,7 +669,7 @@ def test_shipped_meta_model_is_used_when_it_matches_the_shipped_db(metadb, tmp_p
     doc = json.loads(manifest.read_text())  # the right database, but trained the way an older release trained it
     doc["extra"].pop("db_sha256")
     doc["training_version"] = "1"
-    manifest.write_text(json.dumps({**doc, "manifest_sha256": manifest_checksum(doc)}))
+    manifest.write_text(json.dumps({**doc, "manifest_sha256": content_checksum(doc, "manifest_sha256")}))
     assert load_selector("classification").source.startswith("meta-model trained on the fly")
 
 

@@ -251,6 +251,14 @@ def test_tampered_booster_file_is_rejected(meta, tmp_path):
         load_metamodel(tmp_path, "other")
 
 
+def test_a_saved_meta_model_with_extra_keys_that_are_not_text_loads(meta, tmp_path):
+    """The checksum is of the manifest as it reads back: integer keys become text, and sort otherwise."""
+    meta_X, scores = meta
+    model = MetaModel(n_estimators=5, random_state=0).fit(meta_X, scores)
+    save_metamodel(model, tmp_path, "mm", extra={"folds": {i: f"fold {i}" for i in range(12)}, "ratios": {2.0: 1, 10.0: 2}})
+    assert load_metamodel(tmp_path, "mm").manifest_["extra"]["folds"]["11"] == "fold 11"
+
+
 @pytest.mark.parametrize("edit", ["reversed learners", "space dropped", "scores as text"])
 def test_an_edited_manifest_is_refused_as_an_artifact_error(meta, tmp_path, edit):
     """The booster's checksum did not cover the manifest: reversed learners gave wrong score ranges with exit 0, and a

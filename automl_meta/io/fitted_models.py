@@ -45,11 +45,12 @@ import pandas as pd
 from automl_meta.dataset import ISO_DATES, MAX_ABS_FEATURE, as_dates, date_parts, known_category_strings, markers_as_missing
 from automl_meta.exceptions import ArtifactError, DatasetError, format_problem
 from automl_meta.io.atomic import check_output_file, write_bytes_atomic
-from automl_meta.numbers import jsonable
+from automl_meta.numbers import content_checksum, jsonable
 
 logger = logging.getLogger(__name__)
 
 FORMAT = "automl-meta-fitted-model/1"
+CHECKSUM_KEY = "sidecar_sha256"  # of the sidecar's own content: what it says of the model (task, classes, columns)
 SIDECAR_SUFFIX = ".json"
 REQUIRED_KEYS = ("learner", "task", "target", "columns")
 COLUMN_KINDS = ("numeric", "categorical")
@@ -200,18 +201,11 @@ def save_fitted_model(path: str | Path, pipeline: Any, info: dict) -> Path:
         "sha256": hashlib.sha256(data).hexdigest(),
         "versions": library_versions(),
     })
-    sidecar["sidecar_sha256"] = sidecar_checksum(sidecar)
+    sidecar[CHECKSUM_KEY] = content_checksum(sidecar, CHECKSUM_KEY)
     for target, payload in ((path, data), (sidecar_path(path), json.dumps(sidecar, indent=2).encode())):
         write_bytes_atomic(target, payload)
     logger.info("saved %s (%d bytes) and its sidecar", path, len(data))
     return path
-
-
-def sidecar_checksum(info: dict) -> str:
-    """SHA-256 of a sidecar's content but this checksum itself: the model's own checksum does not cover what the
-    sidecar says of it (its task, classes, columns)."""
-    content = {k: v for k, v in info.items() if k != "sidecar_sha256"}
-    return hashlib.sha256(json.dumps(content, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def sidecar_problem(info: dict) -> str | None:
@@ -262,7 +256,7 @@ def read_sidecar(path: str | Path) -> dict:
         raise ArtifactError(f"{side}: not a readable JSON sidecar ({exc})") from None
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         raise ArtifactError(f"{side}: {format_problem(info.get('format') if isinstance(info, dict) else None, FORMAT, 'model sidecar')}")
-    if "sidecar_sha256" in info and info["sidecar_sha256"] != sidecar_checksum(info):  # sidecars before it have none
+    if CHECKSUM_KEY in info and info[CHECKSUM_KEY] != content_checksum(info, CHECKSUM_KEY):  # sidecars before it have none
         raise ArtifactError(f"{side}: edited since it was written with the model (its checksum differs); "
                             "restore the one written with the model, or refit")
     problem = sidecar_problem(info)

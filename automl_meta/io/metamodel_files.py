@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import platform
 from pathlib import Path
 
@@ -30,9 +29,11 @@ import pandas as pd
 
 from automl_meta.exceptions import ArtifactError, MetaDBVersionError, UsageError
 from automl_meta.io.atomic import atomic_path
+from automl_meta.numbers import content_checksum, jsonable
 
 FORMAT = "automl-meta-metamodel"
 FORMAT_VERSION = 1
+CHECKSUM_KEY = "manifest_sha256"  # of the manifest's own content: its learners, scores and space, which the booster's checksum does not cover
 MARK = "#@booster "
 
 
@@ -51,22 +52,11 @@ def _versions() -> dict:
             "python": platform.python_version()}
 
 
-def _json_safe(value):
-    """``value`` with every non-finite float as None: JSON has no NaN or infinity, and the manifest must parse."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
-
-
 def _manifest(model, boosters: list[str], booster_path: Path, text: str, extra: dict | None) -> dict:
     """Everything but the boosters, as JSON values."""
     from automl_meta.selection.metamodel import TRAINING_VERSION
 
-    return _json_safe({
+    return jsonable({
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "training_version": TRAINING_VERSION,
@@ -91,13 +81,6 @@ def _manifest(model, boosters: list[str], booster_path: Path, text: str, extra: 
     })
 
 
-def manifest_checksum(manifest: dict) -> str:
-    """SHA-256 of the manifest's content but this checksum itself: its learners, scores and space, which the booster's
-    own checksum does not cover (a reordered learner list gave every score range another learner's training scores)."""
-    content = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
-    return hashlib.sha256(json.dumps(content, sort_keys=True, allow_nan=False).encode("utf-8")).hexdigest()
-
-
 def _write_pair(booster_path: Path, text: str, manifest_path: Path, manifest_text: str) -> None:
     """Write both files beside their targets, then move both in: an error while writing leaves the old pair."""
     with atomic_path(booster_path) as booster_tmp, atomic_path(manifest_path) as manifest_tmp:
@@ -119,7 +102,7 @@ def save_metamodel(model, directory: str | Path, prefix: str = "metamodel", extr
     text = "".join(f"{MARK}{key}\n{b.model_to_string()}\n" for key, b in boosters.items())
     manifest = _manifest(model, list(boosters), booster_path, text, extra)
     try:
-        manifest["manifest_sha256"] = manifest_checksum(manifest)
+        manifest[CHECKSUM_KEY] = content_checksum(manifest, CHECKSUM_KEY)
         manifest_text = json.dumps(manifest, indent=1, sort_keys=True, allow_nan=False)
     except (TypeError, ValueError) as exc:  # only ``extra`` can hold what JSON cannot store
         raise UsageError(f"{manifest_path}: not saved, the manifest cannot be written as JSON ({exc}); "
@@ -166,7 +149,7 @@ def load_metamodel(directory: str | Path, prefix: str = "metamodel"):
     """Rebuild the fitted :class:`~automl_meta.selection.MetaModel` saved by :func:`save_metamodel`."""
     manifest = read_manifest(directory, prefix)
     manifest_path, booster_path = _paths(directory, prefix)
-    if "manifest_sha256" in manifest and manifest["manifest_sha256"] != manifest_checksum(manifest):  # older ones have none
+    if CHECKSUM_KEY in manifest and manifest[CHECKSUM_KEY] != content_checksum(manifest, CHECKSUM_KEY):  # older ones have none
         raise ArtifactError(f"{manifest_path}: checksum differs from its content (edited or damaged); retrain the meta-model")
     try:
         return _rebuild(manifest, manifest_path, booster_path)
