@@ -467,8 +467,9 @@ def test_a_copy_made_by_sqlite_dump_keeps_no_schema_version_and_is_read_by_its_t
         target.executescript("\n".join(source.iterdump()))  # what `sqlite3 FILE .dump | sqlite3 COPY` makes: user_version 0
     info = runner.invoke(app, ["db", "info", "--db", str(copy), "--json"])
     assert info.exit_code == 0, info.stderr  # was "schema version 0 is not supported", and a build into it a KeyError
-    assert json.loads(info.stdout)["n_datasets"] == 123
-    assert "records schema version 0, but its tables are those of version 3" in " ".join(info.stderr.split())
+    assert (json.loads(info.stdout)["n_datasets"], json.loads(info.stdout)["schema_version"]) == (123, 3)
+    said = " ".join(info.stderr.split())
+    assert "records schema version 0, but its tables are those of version 3" in said and "any `automl-meta db build` into it" in said
     folder = tmp_path / "one"
     folder.mkdir()
     (folder / "tiny.csv").write_text("x,target\n" + "".join(f"{i},{i % 2}\n" for i in range(40)))
@@ -477,6 +478,20 @@ def test_a_copy_made_by_sqlite_dump_keeps_no_schema_version_and_is_read_by_its_t
     assert built.exit_code == 0, built.stderr
     with sqlite3.connect(copy) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 3  # set back by the build
+    again = runner.invoke(app, ["db", "info", "--db", str(copy)])
+    assert again.exit_code == 0 and "records schema version" not in again.stderr
+
+
+def test_a_foreign_file_with_a_table_named_evaluations_is_no_meta_database(tmp_path):
+    import sqlite3
+
+    foreign = tmp_path / "foreign.sqlite"
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE evaluations (id INTEGER)")
+    before = foreign.read_bytes()
+    result = runner.invoke(app, ["db", "info", "--db", str(foreign)])
+    assert result.exit_code == 2 and "an SQLite file, but not an automl-meta meta-database" in " ".join(result.stderr.split())
+    assert foreign.read_bytes() == before
 
 
 def test_a_damaged_meta_database_is_named_as_damaged_with_the_fix(tmp_path):

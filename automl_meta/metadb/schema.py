@@ -134,15 +134,30 @@ def user_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
-def version_of_tables(conn: sqlite3.Connection) -> int:
-    """The schema version the tables themselves show (the columns each migration adds), whatever the file records.
+TABLES = ("meta", "builds", "datasets", "meta_features", "mf_runs", "learners", "metrics", "evaluations", "scores")
+
+
+def has_tables(conn: sqlite3.Connection) -> bool:
+    """Whether the file holds every table of a meta-database (another application's file does not)."""
+    names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return set(TABLES) <= names
+
+
+def version(conn: sqlite3.Connection) -> int:
+    """The schema version of the file: the one it records, or the one its tables show where that is later.
 
     ``sqlite3 FILE .dump`` and ``.recover`` copy the tables but not ``user_version``: such a
     copy records 0, and a build into it tried to create or migrate what it already had.
+    The tables show a version by the columns each migration adds.
     """
+    recorded = user_version(conn)
+    if recorded > SCHEMA_VERSION:
+        return recorded
     if has_column(conn, "datasets", "source_hash") and has_column(conn, "builds", "pid"):
-        return 3
-    return 2 if has_column(conn, "datasets", "fold") else 1
+        shown = 3
+    else:
+        shown = 2 if has_column(conn, "datasets", "fold") else 1
+    return max(recorded, shown)
 
 
 def is_empty(conn: sqlite3.Connection) -> bool:
@@ -188,15 +203,16 @@ def migrate(conn: sqlite3.Connection) -> list[int]:
     while True:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            version = user_version(conn) + 1
-            if version > SCHEMA_VERSION:
-                conn.execute("ROLLBACK")
-                return reached
-            for statement in MIGRATIONS[version]:
+            current = version(conn)  # read under the write lock: another process may be migrating the same file
+            step = current + 1 if current < SCHEMA_VERSION else None
+            for statement in MIGRATIONS[step] if step else ():
                 conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {int(version)}")
+            if step or current != user_version(conn):  # a copy that lost its record of the version gets it back
+                conn.execute(f"PRAGMA user_version = {int(step or current)}")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
-        reached.append(version)
+        if step is None:
+            return reached
+        reached.append(step)

@@ -107,21 +107,22 @@ class MetaDB:
             if schema.create(self.conn):
                 return
             # another process created the schema meanwhile: go on as with any existing file
-        found = schema.user_version(self.conn)
-        has_meta = self.conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'evaluations'").fetchone()[0]
-        if not has_meta:  # checked before anything is written: another application's file is left as it was
+        if not schema.has_tables(self.conn):  # checked before anything is written: another application's file is left as it was
             raise MetaDBPathError(f"{self.path}: an SQLite file, but not an automl-meta meta-database; give a file `automl-meta db build` made")
         if not self.readonly:
             self._write_ahead()
-        if found <= schema.SCHEMA_VERSION and found != (shown := schema.version_of_tables(self.conn)):
-            logger.warning("%s: records schema version %d, but its tables are those of version %d (a copy made by "
-                           "sqlite3's .dump or .recover keeps no version); read as version %d", self.path, found, shown, shown)
-            found = shown
-            if not self.readonly:
-                self.conn.execute(f"PRAGMA user_version = {int(shown)}")
+        self.conn.execute("BEGIN")  # one snapshot of the record and the tables: another process may be migrating the file
+        try:
+            recorded, found = schema.user_version(self.conn), schema.version(self.conn)
+        finally:
+            self.conn.execute("COMMIT")
+        if found != recorded and self.readonly:  # a build into it records the version (schema.migrate)
+            logger.warning("%s: records schema version %d, but its tables are those of version %d (a copy made by sqlite3's "
+                           ".dump or .recover keeps no version); read as version %d, and any `automl-meta db build` into it "
+                           "records that", self.path, recorded, found, found)
         if found > schema.SCHEMA_VERSION:
             raise MetaDBVersionError(found, schema.SCHEMA_VERSION, where=self.path)
-        if found < schema.SCHEMA_VERSION:
+        if recorded < schema.SCHEMA_VERSION:
             if self.readonly:
                 if found >= schema.OLDEST_READABLE:
                     return
@@ -699,7 +700,7 @@ class MetaDB:
         versions, mixed = self.data_versions(builds)
         return {
             "path": str(self.path),
-            "schema_version": schema.user_version(self.conn),
+            "schema_version": schema.version(self.conn),
             "n_datasets": one("SELECT count(*) FROM datasets WHERE status = 'ok'"),
             "n_failed_datasets": one("SELECT count(*) FROM datasets WHERE status != 'ok'"),
             "n_learners": one("SELECT count(DISTINCT name) FROM learners"),
