@@ -75,13 +75,13 @@ class MetaDBVersionError(MetaDBError):
 
     exit_code = 2
 
-    def __init__(self, found, expected, what="meta-database schema", fix=None, where=None):
+    def __init__(self, found, expected, what="meta-database schema", fix=None, where=None,
+                 remake="rebuild it with `automl-meta db build`"):
         self.found = found
         self.expected = expected
         if fix is None:
             newer = isinstance(found, int) and isinstance(expected, int) and found > expected
-            fix = ("upgrade automl-meta, which wrote it" if newer
-                   else "rebuild it with `automl-meta db build`, or upgrade automl-meta")
+            fix = "upgrade automl-meta, which wrote it" if newer else f"{remake}, or upgrade automl-meta"
         super().__init__(f"{f'{where}: ' if where else ''}{what} version {found!r} is not supported (expected {expected!r}); {fix}")
 
 

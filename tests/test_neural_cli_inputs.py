@@ -201,8 +201,9 @@ def test_meta_eval_names_what_is_wrong_with_a_malformed_checkpoint(tmp_path, sin
         payload = torch.load(sinusoid_init, weights_only=True)
         payload["state_dict"]["0.weight"][0, 0] += 1e-3
         torch.save(payload, bad)
-    elif case == "half-weights":
-        _rewrite(sinusoid_init, bad, state={k: v.half() for k, v in state.items()})
+    elif case == "half-weights":  # converted, its checksum kept: named by its dtype, not as damage
+        payload = torch.load(sinusoid_init, weights_only=True)
+        torch.save({**payload, "state_dict": {k: v.half() for k, v in payload["state_dict"].items()}}, bad)
     elif case == "nan-weights":
         _rewrite(sinusoid_init, bad, state={**state, "0.weight": torch.full_like(state["0.weight"], float("nan"))})
     else:

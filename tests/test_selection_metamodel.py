@@ -404,7 +404,8 @@ def test_learners_the_boosters_cannot_tell_apart_rank_in_the_sbs_order():
     assert utility["knn"] > utility["dummy"] and utility["knn"] - utility["dummy"] < 1e-11
 
 
-@pytest.mark.parametrize(("version", "fix"), [(0, "retrain it with `automl-meta selector train`"), (2, "upgrade automl-meta, which wrote it")])
+@pytest.mark.parametrize(("version", "fix"), [(0, "retrain it with `automl-meta selector train`, or upgrade automl-meta"),
+                                              (2, "upgrade automl-meta, which wrote it")])
 def test_a_meta_model_of_another_format_version_is_named_with_its_fix(meta, tmp_path, version, fix):
     from automl_meta.exceptions import MetaDBVersionError
 

@@ -82,13 +82,13 @@ def load_checkpoint(path: str | Path, kind: str | None = None) -> tuple[dict, di
     state_dict = payload["state_dict"]
     if not isinstance(state_dict, dict) or not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
         raise ArtifactError(f"{path}: the checkpoint's state_dict is not a mapping of names to tensors; write it again with the command that made it")
-    if "sha256" in payload and payload["sha256"] != checksum(state_dict, payload["manifest"]):  # older files have none
-        raise ArtifactError(f"{path}: damaged (its checksum differs from the one written with it); "
-                            "write it again with the command that made it")
     odd = next((k for k, v in state_dict.items() if v.dtype not in WRITTEN_DTYPES and not k.endswith("num_batches_tracked")), None)
     if odd is not None:  # half precision or integer weights: a file made or converted elsewhere (BatchNorm's counter aside)
         raise ArtifactError(f"{path}: the checkpoint's {odd!r} is {state_dict[odd].dtype}, not float32 as automl-meta writes "
                             "its weights; write it again with the command that made it")
+    if "sha256" in payload and payload["sha256"] != checksum(state_dict, payload["manifest"]):  # older files have none
+        raise ArtifactError(f"{path}: damaged (its checksum differs from the one written with it); "
+                            "write it again with the command that made it")
     if kind is not None and manifest.get("kind") != kind:
         raise ArtifactError(f"{path}: holds a {manifest.get('kind')!r} checkpoint, but a {kind!r} one is needed")
     broken = next((k for k, v in state_dict.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())), None)

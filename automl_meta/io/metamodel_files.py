@@ -123,10 +123,8 @@ def read_manifest(directory: str | Path, prefix: str = "metamodel") -> dict:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ArtifactError(f"{manifest_path}: not an automl-meta meta-model manifest")
     if manifest.get("format_version") != FORMAT_VERSION:
-        found = manifest.get("format_version")
-        newer = isinstance(found, int) and found > FORMAT_VERSION
-        raise MetaDBVersionError(found, FORMAT_VERSION, what="meta-model format", where=manifest_path,
-                                 fix="upgrade automl-meta, which wrote it" if newer else "retrain it with `automl-meta selector train`")
+        raise MetaDBVersionError(manifest.get("format_version"), FORMAT_VERSION, what="meta-model format", where=manifest_path,
+                                 remake="retrain it with `automl-meta selector train`")
     return manifest
 
 
