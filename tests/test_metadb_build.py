@@ -319,6 +319,9 @@ def test_a_rerun_under_other_library_versions_runs_the_stored_failures_again(tmp
     same = build_metadb(f"dir:{folder}", db_path, options)
     assert (same["failures_retried"], same["already_stored"]) == (0, 2)  # the same versions: a result, kept
     with sqlite3.connect(db_path) as conn:
+        conn.execute("UPDATE builds SET versions = json_set(versions, '$.pymfe', '0.4.3')")
+    assert build_metadb(f"dir:{folder}", db_path, options)["failures_retried"] == 0  # no learner fits with pymfe
+    with sqlite3.connect(db_path) as conn:
         conn.execute("UPDATE builds SET versions = json_set(versions, '$.\"scikit-learn\"', '1.7.2')")
     upgraded = build_metadb(f"dir:{folder}", db_path, options)
     current = library_versions()["scikit-learn"]

@@ -73,7 +73,8 @@ def import_scenario(db, scenario: ASlibScenario, build_id: int | None = None,
     """Store ``scenario`` in ``db`` (a writable :class:`~automl_meta.metadb.MetaDB`); idempotent.
 
     Each instance commits on its own (its features, then all its algorithm runs in one
-    transaction); what is already stored is skipped. Returns counts of what was added.
+    transaction), unless the caller holds a transaction around the whole import; what is
+    already stored is skipped. Returns counts of what was added.
     """
     task = aslib_task(scenario)
     source = f"aslib:{scenario.name}"
