@@ -86,6 +86,16 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def glyph(fancy: str, plain: str) -> str:
+    """``fancy`` (``≤``, ``±``) where standard output can encode it, else ``plain``: an ASCII or Latin-1 output
+    (``PYTHONIOENCODING``, a C locale) failed on them once the work was done."""
+    try:
+        fancy.encode(getattr(sys.stdout, "encoding", None) or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        return plain
+    return fancy
+
+
 class _WarningLines(logging.Handler):
     """automl-meta's warnings as one yellow line each on stderr, as the commands' other messages are shown."""
 
@@ -101,16 +111,18 @@ def warning_lines() -> Iterator[None]:
     openml-python or another library has configured the root logger, as raw
     ``WARNING:automl_meta...`` lines; they stop at this handler instead.
     """
-    logger = logging.getLogger("automl_meta")
     handler = _WarningLines(logging.WARNING)
-    propagate = logger.propagate
-    logger.addHandler(handler)
-    logger.propagate = False
+    loggers = [logging.getLogger(name) for name in ("automl_meta", "matplotlib")]  # matplotlib: an unwritable config folder
+    propagate = [logger.propagate for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.propagate = False
     try:
         yield
     finally:
-        logger.removeHandler(handler)
-        logger.propagate = propagate
+        for logger, before in zip(loggers, propagate):
+            logger.removeHandler(handler)
+            logger.propagate = before
 
 
 @contextmanager

@@ -112,6 +112,11 @@ class _ErrorBoundary(TyperGroup):
             _say(ctx.meta["automl_meta.empty_argument"])
             raise typer.Exit(2)
         try:
+            os.getcwd()
+        except FileNotFoundError:  # relative paths name nothing, and torch's libraries do not even load
+            _say("the current folder no longer exists (it was deleted); cd to a folder that exists and run again")
+            raise typer.Exit(2) from None
+        try:
             with warning_lines():
                 return super().invoke(ctx)
         except _PASS_THROUGH:
@@ -177,6 +182,26 @@ for _module in (metafeatures, evaluate, db, recommend, selector, meta_learning, 
     _module.register(app)
 
 
+def _standard_streams() -> str | None:
+    """Open a closed standard input or error on /dev/null (``<&-``, ``2>&-``); what to say of a closed output, else None.
+
+    A closed descriptor 0 was the next free one: the first pipe to a fit worker took it, and
+    the worker's own /dev/null stdin then closed that pipe (a silent exit 1).
+    """
+    for fd, name in ((0, "stdin"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            opened = os.open(os.devnull, os.O_RDWR)  # the lowest free descriptor: this one
+            if getattr(sys, name) is None:
+                setattr(sys, name, open(opened, "r" if fd == 0 else "w", closefd=False))
+    try:
+        os.fstat(1)
+    except OSError:
+        return "standard output is closed; redirect it to a file, or to /dev/null to discard it"
+    return None
+
+
 def main() -> None:
     """Console-script entry point.
 
@@ -188,6 +213,10 @@ def main() -> None:
     # multiprocessing's and loky's resource trackers take this process's -W options when they start: after a Ctrl-C
     # or SIGTERM stopped the worker processes, they warned of "leaked semaphore objects" that they clean up themselves
     sys.warnoptions.append("ignore:resource_tracker:UserWarning")
+    closed = _standard_streams()
+    if closed:
+        _say(closed)
+        sys.exit(2)
     if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:  # a parent that set its own disposition keeps it
         signal.signal(signal.SIGTERM, _raise_terminated)
     try:
@@ -195,6 +224,9 @@ def main() -> None:
     except BrokenPipeError:  # raised outside a command (the group's own --help)
         _quiet_stdout()
         sys.exit(BROKEN_PIPE_EXIT)
+    except OSError as exc:  # the group's own --help or --version written to a full disk (/dev/full)
+        _say(f"cannot write the output ({exc.strerror or exc})")
+        sys.exit(1)
     except Terminated:  # outside a command: nothing to clean up or say
         sys.exit(TERMINATED_EXIT)
     finally:

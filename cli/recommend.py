@@ -21,6 +21,7 @@ from automl_meta.cli._common import (
     err,
     fit_columns,
     fmt,
+    glyph,
     out,
     print_json,
     profile_line,
@@ -234,13 +235,13 @@ def _render(rec, selector, top: int, explain: bool, total: float, profile=None) 
         headers.append("measured")
     evaluated = bool(rec.evaluated)
     if evaluated:
-        headers.append("real ± sd")
+        headers.append(f"real {glyph('±', '+-')} sd")
     best = rec.best_evaluated()
     winner = best.learner if best is not None else None
     rows, halved = [], False
     widest = max((r.real_rows or 0 for r in rec.evaluated), default=0)  # the last rung's rows
     for r in shown:
-        predicted = ("≤ " if r.predicted_at_most else "") + fmt(r.predicted_score)
+        predicted = (glyph("≤ ", "<= ") if r.predicted_at_most else "") + fmt(r.predicted_score)
         rank = f"{r.rank} ({r.model_rank})" if rec.probe else str(r.rank)
         cells = [rank, r.learner + (" *" if r.learner == winner else ""), predicted]
         if rec.probe:
@@ -257,7 +258,7 @@ def _render(rec, selector, top: int, explain: bool, total: float, profile=None) 
             elif r.real_status != "ok":
                 cells.append(r.real_status + fewer)
             else:
-                cells.append(f"{fmt(r.real_score)} ± {fmt(r.real_std, 2)}{fewer}")
+                cells.append(f"{fmt(r.real_score)} {glyph('±', '+-')} {fmt(r.real_std, 2)}{fewer}")
         rows.append(cells)
     headers, rows, dropped = fit_columns(headers, rows, optional=(fit_header, range_header))
     out.print(sized_table(f"recommended learners, {rec.metric}{scale}", headers, rows))  # the metric named once

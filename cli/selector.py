@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from automl_meta.cli._common import JsonOption, err, fit_columns, fmt, out, print_json, progress_bar, refuse_without, sized_table
+from automl_meta.cli._common import JsonOption, err, fit_columns, fmt, glyph, out, print_json, progress_bar, refuse_without, sized_table
 from automl_meta.numbers import MAX_SEED
 
 group = typer.Typer(
@@ -199,7 +199,7 @@ def _noise_floor(evaluations, metric: str, maximize: bool, scores) -> dict | Non
 def _render(report: dict) -> None:
     what = escape(str(report.get("aslib") or report.get("db")))
     title = (f"{what}: {report['protocol']}, {report['n_datasets']} datasets x {report['n_learners']} learners, "
-             f"{len(report['seeds'])} seed(s); mean and ± spread over seeds")
+             f"{len(report['seeds'])} seed(s); mean and {glyph('±', '+-')} spread over seeds")
     rows = []
     for name, res in report["selectors"].items():
         if res.get("error"):  # the reason was logged when the selector was skipped
@@ -208,7 +208,7 @@ def _render(report: dict) -> None:
         cells = []
         for key, _ in _COLUMNS:
             mean, std = res["mean"][key], res["std"][key]
-            cells.append(fmt(mean, 3) + ("" if not (std and math.isfinite(std)) else f"\n±{std:.3f}"))
+            cells.append(fmt(mean, 3) + ("" if not (std and math.isfinite(std)) else f"\n{glyph('±', '+-')}{std:.3f}"))
         ci = res["interval95"].get("remaining_gap")
         rows.append([name, *cells, f"[{ci[0]:.2f},{ci[1]:.2f}]" if ci else "-"])
     headers = ["selector", *(label for _, label in _COLUMNS), "gap left\n95% CI"]

@@ -349,6 +349,14 @@ def test_a_cache_entry_with_values_of_the_wrong_shape_is_recomputed(mixed_classi
     assert cached_metafeatures(mixed_classification, cache_dir=tmp_path, **FAST).cached  # written again
 
 
+def test_a_cache_folder_under_a_file_is_a_miss_not_an_unreadable_entry(mixed_classification, tmp_path, caplog):
+    (tmp_path / "afile").write_text("x")
+    with caplog.at_level("WARNING", logger="automl_meta"):
+        mf = cached_metafeatures(mixed_classification, cache_dir=tmp_path / "afile" / "sub", **FAST)
+    assert not mf.cached and "cannot write the meta-feature cache" in caplog.text
+    assert "unreadable meta-feature cache entry" not in caplog.text  # was said of an entry that could not exist
+
+
 def test_cache_key_changes_with_data_options_and_default_dir_comes_from_env(
     tmp_path, monkeypatch, mixed_classification, mixed_regression
 ):

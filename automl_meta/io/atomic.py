@@ -56,3 +56,11 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
 
 def write_text_atomic(path: str | Path, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def expanded(path: str | Path, given_as: str) -> Path:
+    """``path`` with ``~`` expanded; a home folder that cannot be found is a usage error naming where the path came from."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError as exc:  # ~nosuchuser, or no HOME at all
+        raise UsageError(f"{given_as}{path}: {str(exc).rstrip('.')}; give a path without ~, or with the ~ of a user that exists") from None

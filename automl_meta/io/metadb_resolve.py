@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from automl_meta.exceptions import AutomlMetaError, MetaDBContentError, MetaDBError, MetaDBPathError
+from automl_meta.io.atomic import expanded
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ def model_cache_dir() -> Path:
     """``$AUTOML_META_CACHE_DIR/metamodels``, else the user cache directory's ``automl-meta/metamodels``."""
     env = os.environ.get(CACHE_ENV)
     if env:
-        return Path(env).expanduser() / "metamodels"
+        return expanded(env, f"{CACHE_ENV}=") / "metamodels"
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("automl-meta", appauthor=False)) / "metamodels"

@@ -134,7 +134,8 @@ class BackgroundMetaFeatures:
         read_fd, write_fd = os.pipe()
         input_read, input_write = os.pipe() if self.receives else (None, None)
         for stream in (sys.stdout, sys.stderr):  # nothing buffered may be written twice
-            stream.flush()
+            if stream is not None:  # None where the descriptor was closed before Python started
+                stream.flush()
         try:
             pid = os.fork()
         except OSError as exc:

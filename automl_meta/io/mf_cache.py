@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from automl_meta.dataset import Dataset
-from automl_meta.io.atomic import write_text_atomic
+from automl_meta.io.atomic import expanded, write_text_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def default_cache_dir() -> Path:
     """``$AUTOML_META_CACHE_DIR``, else the user cache directory's ``automl-meta/metafeatures``."""
     env = os.environ.get(ENV_VAR)
     if env:
-        return Path(env).expanduser()
+        return expanded(env, f"{ENV_VAR}=")
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("automl-meta", appauthor=False)) / "metafeatures"
@@ -68,7 +68,7 @@ def _read(path: Path):
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         return MetaFeatures.from_dict(data, cached=True, seconds=0.0)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no entry, or no cache folder (a file where it would be): a miss
         return None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:  # AttributeError: "values" not a mapping
         logger.warning("ignoring unreadable meta-feature cache entry %s (%s); recomputing", path.name, exc)
@@ -102,7 +102,7 @@ def _lookup(path: Path, start: float):
 
 
 def _entry(dataset: Dataset, cache_dir: str | Path | None, **kwargs) -> Path:
-    folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    folder = expanded(cache_dir, "cache folder ") if cache_dir is not None else default_cache_dir()
     return folder / f"{cache_key(dataset, **kwargs)}.json"
 
 
