@@ -98,6 +98,9 @@ def build(
     if summary.get("timeouts_retried"):
         err.print(f"retried: {summary['timeouts_retried']} evaluations that timed out under a smaller --timeout than this build's",
                   soft_wrap=True)
+    if summary.get("timed_out"):
+        err.print(f"timed out: {summary['timed_out']} evaluations ran past --timeout and were stored as timeouts; "
+                  "a rerun with a larger --timeout runs them again", soft_wrap=True)
     if summary.get("failures_retried"):
         err.print(f"retried: {summary['failures_retried']} evaluations that failed under other library versions "
                   f"({escape(', '.join(summary['upgraded']))})", soft_wrap=True)

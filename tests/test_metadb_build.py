@@ -342,6 +342,8 @@ def test_a_rerun_with_a_larger_timeout_runs_the_fits_that_timed_out_again(tmp_pa
     with MetaDB.open(db_path) as db:
         timed_out = int((db.evaluations()["status"] == "timeout").sum())
     assert timed_out >= 1
+    first = build_metadb(f"dir:{folder}", tmp_path / "again.sqlite", options)
+    assert first["timed_out"] >= 1  # the summary says so; it said nothing of timeouts
     assert build_metadb(f"dir:{folder}", db_path, options)["timeouts_retried"] == 0  # the same limit: kept
     more = build_metadb(f"dir:{folder}", db_path, replace(options, timeout=None))
     assert (more["timeouts_retried"], more["evaluations_added"]) == (timed_out, timed_out)

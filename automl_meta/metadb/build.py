@@ -60,6 +60,7 @@ class BuildProgress:
     metafeatures: int = 0
     skipped: int = 0
     retried: int = 0  # stored timeouts run again under this build's larger --timeout
+    timed_out: int = 0  # evaluations this build stored as timeouts
     failures_retried: int = 0  # stored failures run again: they were stored under other library versions
     upgraded: list = field(default_factory=list)  # those versions, "scikit-learn 1.7.2 -> 1.9.1"
     started: float = field(default_factory=time.perf_counter)
@@ -74,7 +75,7 @@ class BuildProgress:
     def as_dict(self) -> dict:
         return {"total": self.total, "done": self.done, "failed": self.failed, "remaining": self.remaining,
                 "evaluations_added": self.evaluations, "metafeatures_extracted": self.metafeatures, "already_stored": self.skipped, "timeouts_retried": self.retried,
-                "failures_retried": self.failures_retried, "upgraded": list(self.upgraded), "replaced": list(self.replaced),
+                "timed_out": self.timed_out, "failures_retried": self.failures_retried, "upgraded": list(self.upgraded), "replaced": list(self.replaced),
                 "seconds": round(time.perf_counter() - self.started, 2), "failures": list(self.failures)}
 
 
@@ -237,6 +238,7 @@ def run_build(db, plan: BuildPlan, options: BuildOptions, executor, source: str,
                                   predict_seconds=result["predict_seconds"],
                                   protocol={**protocol, "learner_version": learner.version}, build_id=build_id)
                 state.evaluations += 1
+                state.timed_out += result["status"] == "timeout"
             pending[dataset_id] -= 1
             state.current = ref.name
             if pending[dataset_id] == 0:
