@@ -58,7 +58,9 @@ ProbeSeedOption = Annotated[int | None, typer.Option("--probe-seed", min=0, help
 ProbeWeightOption = Annotated[float | None, typer.Option(
     "--probe-weight", min=0.0, max=1.0, help="Weight of the probe's ranks in the blend (default: the one `recommend --probe` uses).")]
 JobsOption = Annotated[int, typer.Option(
-    "--jobs", "-j", min=1, help="Worker processes over the folds (the numbers do not depend on it)."
+    "--jobs", "-j", min=1, help="Worker processes over the folds (the numbers do not depend on it), and over the learners "
+    "of a probe run now: under its time budget, which learners a probe finishes depends on them (cached probes are "
+    "reused whatever --jobs)."
 )]
 
 _COLUMNS = (
