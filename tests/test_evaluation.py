@@ -499,3 +499,20 @@ def test_elastic_net_scores_do_not_depend_on_the_target_units():
         frame = pd.DataFrame(X, columns=list("abc")).assign(y=y * scale)
         means.append(evaluate(make_dataset(frame, target="y"), learners=["elastic_net"], cv=3).result("elastic_net").mean)
     assert means[0] > 0.9 and max(means) - min(means) < 1e-6
+
+
+def test_fit_workers_keep_their_pipes_where_stdin_is_closed(tmp_path):
+    """As a library call: a closed descriptor 0 went to the first worker's pipe, which its own stdin then replaced."""
+    script = (
+        "import os, sys\n"
+        "os.close(0)\n"
+        "from automl_meta.dataset import make_dataset\n"
+        "from automl_meta.evaluation import evaluate\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "from conftest import make_mixed_frame\n"
+        "result = evaluate(make_dataset(make_mixed_frame(80, seed=1), target='target'), learners=['dummy'], cv=2, timeout=60)\n"
+        "print(result.result('dummy').status)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script, os.path.dirname(__file__)], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr[-600:]

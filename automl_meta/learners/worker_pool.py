@@ -103,12 +103,27 @@ def _send_call_result(outbox: Connection, func, args: tuple) -> None:
         return  # the parent is gone
 
 
+def _pipe() -> tuple[int, int]:
+    """``os.pipe()`` with both ends above the standard descriptors: where a caller closed stdin (``<&-``), descriptor
+    0 was free, a pipe end took it, and the child's own stdin (/dev/null) then replaced that end (the worker saw EOF)."""
+    import fcntl
+
+    ends = []
+    for fd in os.pipe():
+        if fd <= 2:
+            moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+            os.close(fd)
+            fd = moved
+        ends.append(fd)
+    return ends[0], ends[1]
+
+
 class _Worker:
     """One child process (a fresh interpreter, so nothing of the caller's ``__main__`` reruns), its pipes and its job."""
 
     def __init__(self) -> None:
-        to_child_r, to_child_w = os.pipe()
-        from_child_r, from_child_w = os.pipe()
+        to_child_r, to_child_w = _pipe()
+        from_child_r, from_child_w = _pipe()
         env = {**os.environ, **THREAD_ENV}
         env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
