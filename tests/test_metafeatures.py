@@ -349,6 +349,16 @@ def test_a_cache_entry_with_values_of_the_wrong_shape_is_recomputed(mixed_classi
     assert cached_metafeatures(mixed_classification, cache_dir=tmp_path, **FAST).cached  # written again
 
 
+def test_a_cache_entry_cut_to_some_of_its_values_is_recomputed(mixed_classification, tmp_path, caplog):
+    first = cached_metafeatures(mixed_classification, cache_dir=tmp_path, **FAST)
+    (entry,) = tmp_path.glob("*.json")
+    data = json.loads(entry.read_text())
+    entry.write_text(json.dumps({**data, "values": dict(list(data["values"].items())[:10])}))  # was a hit with 10 values
+    with caplog.at_level("WARNING", logger="automl_meta"):
+        again = cached_metafeatures(mixed_classification, cache_dir=tmp_path, **FAST)
+    assert not again.cached and again.values == first.values and "its checksum differs from its content" in caplog.text
+
+
 def test_a_cache_folder_under_a_file_is_a_miss_not_an_unreadable_entry(mixed_classification, tmp_path, caplog):
     (tmp_path / "afile").write_text("x")
     with caplog.at_level("WARNING", logger="automl_meta"):

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from automl_meta.dataset import Dataset
 from automl_meta.io.atomic import expanded, write_text_atomic
+from automl_meta.numbers import content_checksum
 
 logger = logging.getLogger(__name__)
 
@@ -62,11 +63,16 @@ def cache_key(dataset: Dataset, **kwargs) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
+CHECKSUM_KEY = "entry_sha256"  # of the entry's own content: an entry cut to some of its values was a hit
+
+
 def _read(path: Path):
     from automl_meta.metafeatures import MetaFeatures
 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        if CHECKSUM_KEY in data and data[CHECKSUM_KEY] != content_checksum(data, CHECKSUM_KEY):  # entries before it have none
+            raise ValueError("its checksum differs from its content")
         return MetaFeatures.from_dict(data, cached=True, seconds=0.0)
     except (FileNotFoundError, NotADirectoryError):  # no entry, or no cache folder (a file where it would be): a miss
         return None
@@ -135,6 +141,7 @@ def cache_store(dataset: Dataset, metafeatures, cache_dir: str | Path | None = N
 
 def _write(path: Path, metafeatures) -> None:
     try:
-        write_text_atomic(path, json.dumps(metafeatures.to_dict(), allow_nan=False))
+        entry = metafeatures.to_dict()
+        write_text_atomic(path, json.dumps({**entry, CHECKSUM_KEY: content_checksum(entry, CHECKSUM_KEY)}, allow_nan=False))
     except OSError as exc:
         logger.warning("cannot write the meta-feature cache in %s (%s); continuing without it", path.parent, exc)
