@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -54,5 +52,8 @@ def jsonable(value: Any) -> Any:
 def content_checksum(document: dict, own_key: str) -> str:
     """SHA-256 of a JSON document's content but its own checksum (kept under ``own_key``), as it reads back from JSON
     (keys as text, sorted): what a file's own checksum covers that a checksum of another file it names does not."""
+    import hashlib  # here, not at the top: the CLI imports this module at start-up, and hashlib loads OpenSSL
+    import json
+
     content = jsonable({k: v for k, v in document.items() if k != own_key})
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode("utf-8")).hexdigest()
