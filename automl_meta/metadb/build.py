@@ -411,14 +411,15 @@ def _plan_units(db, datasets, learners, options, state, notify):
             todo.append(((dataset_id, METAFEATURES), (METAFEATURES, ref, options)))
         for name, learner in learners[task].items():
             pair = (dataset_id, learner.learner_id)
-            if pair in done and dataset_id not in learner.redo and pair not in retry and pair not in failures:
-                state.skipped += 1
-            else:
-                state.retried += pair in retry and dataset_id not in learner.redo
-                if pair in failures and dataset_id not in learner.redo:
+            if dataset_id not in learner.redo and pair in done:  # stored: kept, unless it is one to run again
+                if pair not in retry and pair not in failures:
+                    state.skipped += 1
+                    continue
+                state.retried += pair in retry
+                if pair in failures:
                     state.failures_retried += 1
                     upgraded |= failures[pair]
-                todo.append(((dataset_id, name), (name, ref, options)))
+            todo.append(((dataset_id, name), (name, ref, options)))
         pending[dataset_id] = len(todo)
         if not todo:
             state.done += 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import tempfile
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -129,16 +129,13 @@ def _import_aslib(folder: Path, db_path, command, progress, on_total, replace_ch
         raise UsageError(f"{db_path}: holds scenario {scenario.name} as it was when imported, and it has changed since "
                          f"({'; '.join(changes)}); rerun with --replace-changed to replace what it holds of it, "
                          "or import it into a new database")
-    replaced = 0
     with MetaDB.open(db_path, create=True) as db:
         build_id = db.start_build(f"aslib:{scenario.name}", None, library_versions(), None, command)
         status = "interrupted"
         try:
-            if changes:  # the drop and the import again in one transaction: an interrupt keeps the scenario as stored
-                with db.transaction():
-                    replaced = forget_scenario(db, scenario)
-                    added = import_scenario(db, scenario, build_id=build_id, on_instance=step)
-            else:
+            # a replacement drops and imports again in one transaction: an interrupt keeps the scenario as stored
+            with db.transaction() if changes else nullcontext():
+                replaced = forget_scenario(db, scenario) if changes else 0
                 added = import_scenario(db, scenario, build_id=build_id, on_instance=step)
             status = "finished"
         finally:
