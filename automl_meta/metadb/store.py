@@ -3,9 +3,9 @@
 Every write is one short transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``), so a
 process killed at any moment leaves either the whole row set of one
 evaluation or none of it; a caller may hold one longer around several writes
-(they become savepoints of it), as replacing an ASlib scenario does. All SQL is parameterized; dataset and learner names
-are data, never SQL text. Writers open the file in WAL mode; readers open it
-read-only and never change it.
+(they become savepoints of it), as replacing an ASlib scenario does. All SQL
+is parameterized; dataset and learner names are data, never SQL text. Writers
+open the file in WAL mode; readers open it read-only and never change it.
 """
 
 from __future__ import annotations
