@@ -185,14 +185,15 @@ for _module in (metafeatures, evaluate, db, recommend, selector, meta_learning, 
 def _standard_streams() -> str | None:
     """Open a closed standard input or error on /dev/null (``<&-``, ``2>&-``); what to say of a closed output, else None.
 
-    A closed descriptor 0 was the next free one: the first pipe to a fit worker took it, and
-    the worker's own /dev/null stdin then closed that pipe (a silent exit 1).
+    Inheritable, as a shell gives them: a build's loky workers, started without a stderr,
+    died at once (faulthandler needs one), and every unit was recorded as a dead worker.
     """
     for fd, name in ((0, "stdin"), (2, "stderr")):
         try:
             os.fstat(fd)
         except OSError:
             opened = os.open(os.devnull, os.O_RDWR)  # the lowest free descriptor: this one
+            os.set_inheritable(opened, True)  # os.open's are not: the worker processes would have none
             if getattr(sys, name) is None:
                 setattr(sys, name, open(opened, "r" if fd == 0 else "w", closefd=False))
     try:

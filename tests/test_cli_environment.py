@@ -79,3 +79,15 @@ def test_matplotlibs_own_warnings_come_as_one_line_of_ours(capsys):
     with warning_lines():  # an unwritable config folder: matplotlib's multi-sentence warnings went to stderr raw
         logging.getLogger("matplotlib").warning("Matplotlib created a temporary cache directory at /tmp/x.\nSet MPLCONFIGDIR.")
     assert capsys.readouterr().err.strip() == "warning: Matplotlib created a temporary cache directory at /tmp/x. Set MPLCONFIGDIR."
+
+
+def test_a_closed_stderr_leaves_a_builds_worker_processes_one(table, tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for name in ("a", "b"):
+        (folder / f"{name}.csv").write_bytes(table.read_bytes())
+    run = _run(["db", "build", "--source", f"dir:{folder}", "--db", tmp_path / "m.sqlite", "--learners", "dummy", "--cv", "2",
+                "--jobs", "2", "--mf-groups", "general", "--json"], tmp_path, preexec_fn=lambda: os.close(2))
+    assert run.returncode == 0  # was exit 1: the loky workers got no stderr, and every unit was a dead worker
+    summary = json.loads(run.stdout)
+    assert (summary["done"], summary["failures"]) == (2, [])
