@@ -79,10 +79,9 @@ def settle_changed_files(db, plan: BuildPlan) -> list[str]:
     for dataset_id, hashed in plan.same_data.items():
         db.set_source_hash(dataset_id, hashed)
     changed = sorted(plan.changed)
+    db.forget_datasets([plan.changed[name][0] for name in changed])  # all or none
     for name in changed:
         logger.warning("%s: its file changed since its results were stored; recomputing them", name)
-        dataset_id, record = plan.changed[name]
-        db.forget_dataset(dataset_id)
         plan.stored.pop(name, None)
-        plan.described[name] = record
+        plan.described[name] = plan.changed[name][1]
     return changed

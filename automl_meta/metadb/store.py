@@ -352,12 +352,9 @@ class MetaDB:
         with self.transaction() as conn:
             conn.execute("UPDATE datasets SET source_hash = ? WHERE id = ?", (source_hash, dataset_id))
 
-    def forget_dataset(self, dataset_id: int) -> None:
-        """Drop a dataset with its meta-features and evaluations (its data changed), all or none."""
-        self.forget_datasets([dataset_id])
-
     def forget_datasets(self, dataset_ids) -> None:
-        """Drop datasets with their meta-features and evaluations in one transaction: all or none."""
+        """Drop datasets (their data changed, or a scenario is replaced) with their meta-features and evaluations in one
+        transaction: all or none."""
         rows = [(int(d),) for d in dataset_ids]
         with self.transaction() as conn:
             for table in ("scores", "evaluations", "meta_features", "mf_runs"):
