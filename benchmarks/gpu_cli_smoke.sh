@@ -3,25 +3,36 @@
 # path the test suite runs on CPU also runs on a GPU (training, checkpoints, evaluation, the other
 # device). Prints one line per command with its exit status, then the commands' output.
 #
-#   DEVICE=cuda AUTOML_META_OMNIGLOT=DIR benchmarks/gpu_cli_smoke.sh   # on a GPU machine (~2 min)
+#   DEVICE=cuda AUTOML_META_OMNIGLOT=DIR benchmarks/gpu_cli_smoke.sh   # on a GPU machine (~3 min on a fresh one)
 #   DEVICE=cpu AUTOML_META_OMNIGLOT=../shared/omniglot benchmarks/gpu_cli_smoke.sh   # the same on CPU
+#
+# The CLI needs typer >= 0.16 (with its pydantic) and platformdirs; where the machine lacks them, put
+# their wheels on PYTHONPATH first. A source tree that was never installed is laid out as pyproject maps it.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-PYTHON="${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python3 )}"
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+PYTHON="${PYTHON:-$( [ -x .venv/bin/python ] && echo "$PWD/.venv/bin/python" || echo python3 )}"
+export PYTHONUNBUFFERED=1
 DEVICE="${DEVICE:-cuda}"
 OMNIGLOT="${AUTOML_META_OMNIGLOT:?set AUTOML_META_OMNIGLOT to the Omniglot npz folder}"
 WORK="$(mktemp -d)"
-LOG="$WORK/log"
+if ! (cd "$WORK" && "$PYTHON" -c 'import automl_meta.cli' 2>/dev/null); then
+  # a source tree never installed (a GPU machine): lay the package out as pyproject maps it, cli/ and meta_db/ inside
+  mkdir -p "$WORK/src/automl_meta"
+  ln -s "$PWD"/automl_meta/* "$WORK/src/automl_meta/"
+  ln -s "$PWD/cli" "$WORK/src/automl_meta/cli"
+  ln -s "$PWD/meta_db" "$WORK/src/automl_meta/meta_db"
+  export PYTHONPATH="$WORK/src${PYTHONPATH:+:$PYTHONPATH}"
+fi
+LOG="${LOG_FILE:-$WORK/log}"  # LOG_FILE=$OUT/smoke_commands.log keeps the output when a time limit stops the script
 failures=0
 
 am() {  # label, then the command's arguments
   local label="$1" start rc
   shift
-  start=$(date +%s.%N)
-  { echo "== $label: automl-meta $*"; "$PYTHON" -m automl_meta "$@"; } >> "$LOG" 2>&1
+  start=$(date +%s%N)
+  { echo "== $label: automl-meta $*"; (cd "$WORK" && "$PYTHON" -m automl_meta "$@"); } >> "$LOG" 2>&1  # not the source tree's package
   rc=$?
-  printf '%-34s rc=%s %6.1f s\n' "$label" "$rc" "$(echo "$(date +%s.%N) - $start" | bc)"
+  printf '%-36s rc=%s %6d ms\n' "$label" "$rc" $(( ($(date +%s%N) - start) / 1000000 ))
   [ "$rc" = 0 ] || failures=$((failures + 1))
 }
 
