@@ -45,6 +45,7 @@ import pandas as pd
 from automl_meta.dataset import ISO_DATES, MAX_ABS_FEATURE, as_dates, date_parts, known_category_strings, markers_as_missing
 from automl_meta.exceptions import ArtifactError, DatasetError, format_problem
 from automl_meta.io.atomic import check_output_file, write_bytes_atomic
+from automl_meta.io.model_structure import check_model_structure
 from automl_meta.numbers import content_checksum, jsonable
 
 logger = logging.getLogger(__name__)
@@ -122,6 +123,8 @@ def library_versions() -> dict:
 
 def is_trusted(type_name: str) -> bool:
     """Whether ``type_name`` (``module.Qualname``) is on :data:`TRUSTED_TYPES`."""
+    if "PyFunc" in type_name:  # a distance metric wrapping an arbitrary Python function: no portfolio learner has one
+        return False
     return any(fnmatchcase(type_name, pattern) for pattern in TRUSTED_TYPES)
 
 
@@ -277,6 +280,7 @@ def load_fitted_model(path: str | Path) -> FittedModel:
     trusted = _checked_types(data, str(path))
     try:
         pipeline = _torch_from_arrays(sio.loads(data, trusted=trusted))
+        check_model_structure(pipeline, str(path))  # compiled trees follow their stored indices unchecked
     except ArtifactError:
         raise
     except Exception as exc:  # skops raises many types while rebuilding objects
