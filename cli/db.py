@@ -44,7 +44,7 @@ def build(
     mf_groups: Annotated[str | None, typer.Option("--mf-groups", help="Comma-separated pymfe groups (default: the extractor's default set).")] = None,
     replace_changed: Annotated[bool, typer.Option("--replace-changed", help="Files whose data changed since their results were stored: drop those results and recompute them; with aslib:, replace what the database holds of a changed scenario (without it, the build stops and names them).")] = False,
     random_state: Annotated[int | None, typer.Option("--random-state", "--seed", min=0, max=MAX_SEED, help="Seed for every random choice (default 0).")] = None,
-    openml_cache: Annotated[Path | None, typer.Option("--openml-cache", help="openml-python cache folder (default: openml's own).")] = None,
+    openml_cache: Annotated[Path | None, typer.Option("--openml-cache", help="openml-python cache folder (default: openml's own); openml-python unpickles its files, so give only one it filled for you.")] = None,
     openml_server: Annotated[str | None, typer.Option("--openml-server", help="OpenML server URL (default: www.openml.org).")] = None,
     openml_retries: Annotated[int | None, typer.Option("--openml-retries", min=1, help="Tries per OpenML request before giving up on that dataset (default 2).")] = None,
     openml_timeout: Annotated[float | None, typer.Option("--openml-timeout", min=1, help="Seconds per OpenML request (default 30).")] = None,
