@@ -200,3 +200,25 @@ def test_read_scenario_refuses_an_unknown_measure_listing_the_scenario_measures(
     _write_scenario(tmp_path / "tiny")
     with pytest.raises(DatasetError, match="no performance measure 'nosuch'; the scenario has runtime"):
         read_scenario(tmp_path / "tiny", measure="nosuch")
+
+
+@pytest.mark.parametrize(("scenario_id", "message"), [
+    ("[a, b]", "scenario_id is a list, not a name"),
+    ("{a: 1}", "scenario_id is a dict, not a name"),
+    ('"EV\\e[31mIL"', "with control characters"),
+    ("x" * 201, "printable text of 1 to 200 characters"),
+])
+def test_a_scenario_id_that_is_no_short_plain_name_is_refused(tmp_path, scenario_id, message):
+    # an 870-byte description with nested YAML aliases made a multi-GB meta-database of one multi-MB task name
+    _write_scenario(tmp_path / "tiny")
+    path = tmp_path / "tiny" / "description.txt"
+    path.write_text(path.read_text().replace("scenario_id: TINY", f"scenario_id: {scenario_id}"))
+    with pytest.raises(DatasetError, match=message):
+        read_scenario(tmp_path / "tiny")
+
+
+def test_a_scenario_without_an_id_is_named_after_its_folder(tmp_path):
+    _write_scenario(tmp_path / "tiny")
+    path = tmp_path / "tiny" / "description.txt"
+    path.write_text(path.read_text().replace("scenario_id: TINY\n", ""))
+    assert read_scenario(tmp_path / "tiny").name == "tiny"

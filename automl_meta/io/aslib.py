@@ -68,6 +68,24 @@ def _first(value, default=None):
     return default if value is None else value
 
 
+MAX_NAME = 200
+
+
+def _scenario_name(value, path: Path) -> str:
+    """The scenario's name (its task becomes ``aslib:<name>``): ``scenario_id``, else the folder's name; short plain text."""
+    if value is None or value == "":
+        value = path.name
+    elif isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise DatasetError(f"{path / 'description.txt'}: scenario_id is a {type(value).__name__}, not a name; "
+                           "give one line of text, e.g. scenario_id: MY-SCENARIO")
+    name = str(value).strip()
+    if not name or len(name) > MAX_NAME or not name.isprintable():
+        raise DatasetError(f"{path / 'description.txt'}: scenario_id must be printable text of 1 to {MAX_NAME} characters "
+                           f"(it is {len(name)} long{'' if name.isprintable() else ', with control characters'}); "
+                           "give a short name, e.g. scenario_id: MY-SCENARIO")
+    return name
+
+
 def _as_cutoff(value) -> float | None:
     try:
         cutoff = float(value)
@@ -277,7 +295,7 @@ def read_scenario(path: str | Path, measure: str | None = None) -> ASlibScenario
         raise DatasetError(f"{path / 'cv.arff'}: gives no fold to {len(unfolded)} of the scenario's instances "
                            f"(such as {unfolded[0]!r}); give every instance of algorithm_runs.arff a fold")
     return ASlibScenario(
-        name=str(description.get("scenario_id") or path.name),
+        name=_scenario_name(description.get("scenario_id"), path),
         features=features,
         performance=performance,
         maximize=maximize,
