@@ -50,7 +50,9 @@ logger = logging.getLogger(__name__)
 TASKS = ("classification", "regression")
 TARGET_NAMES = ("target", "class", "label", "y")
 # text cells that mean "missing", in a file (the reader passes them to pandas) or in a frame given in Python
-NA_VALUES = ["", "NA", "N/A", "n/a", "na", "?", "NaN", "nan", "NULL", "null", "None", "none", "-"]
+NA_VALUES = ["", "NA", "N/A", "n/a", "na", "?", "NaN", "nan", "NAN", "NULL", "null", "None", "none", "-",
+             "#N/A", "#NA", "<NA>", "\\N",  # Excel's, pandas', and MySQL / PostgreSQL exports' NULL
+             "#DIV/0!", "#VALUE!", "#REF!", "#NUM!", "#NAME?", "#NULL!"]  # Excel's error values: no value
 MIN_ROWS = 10
 MAX_INT_CATEGORIES = 10
 MAX_CLASSES_AUTO = 20
@@ -589,9 +591,9 @@ def make_dataset(
             dates.append(col)
             if fits:
                 date_formats[col] = fits[0]
-            for part, values in date_parts(col, stamps).items():
+            for part, part_values in date_parts(col, stamps).items():
                 if part not in frame.columns:  # the table has a column of that name already: it wins
-                    keep(part, values)
+                    keep(part, part_values)
             continue
         as_num = _as_number(raw)
         if as_num is not None:

@@ -328,3 +328,25 @@ def test_class_labels_are_text_and_remember_the_value_the_table_held(labels, val
     data = make_dataset(frame, task="classification")
     assert data.label_values == values and data.y.nunique() == len(values)
     assert sorted(data.y.unique()) == sorted(values)
+
+
+@pytest.mark.parametrize("labels", [[0, 1], [True, False]])
+def test_a_date_column_leaves_the_labels_as_the_table_holds_them(labels):
+    # the date loop reused the name of the labels' mapping: with any date column, predictions came back as text
+    n = 60
+    frame = pd.DataFrame({"x": np.arange(n, dtype=float), "when": pd.date_range("2021-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
+                          "target": [labels[i % 2] for i in range(n)]})
+    data = make_dataset(frame, target="target")
+    assert data.profile.dates == ("when",)
+    assert data.label_values == {str(v): v for v in labels}
+
+
+@pytest.mark.parametrize("marker", ["#N/A", "#NA", "<NA>", "\\N", "NAN", "#DIV/0!", "#VALUE!"])
+def test_excel_and_database_export_markers_are_missing_values(marker):
+    # two such cells turned a regression target into 292 classes, and a numeric feature into a categorical one
+    n = 60
+    frame = pd.DataFrame({"x": np.arange(n, dtype=float).astype(object), "target": np.linspace(0.5, 9.5, n).astype(object)})
+    frame.loc[[4, 50], ["x", "target"]] = marker
+    data = make_dataset(frame, target="target")
+    assert data.task == "regression" and len(data.y) == n - 2
+    assert data.profile.numeric == ("x",)
