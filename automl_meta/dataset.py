@@ -156,11 +156,20 @@ class Dataset:
 
 
 def default_target(columns) -> str:
-    """A column named target/class/label/y (case-insensitive), else the last column."""
-    lowered = {str(c).lower(): c for c in columns}
+    """A column named target/class/label/y (exactly, else in any case: ``Target``), else the last column.
+
+    Two columns that both match a name only in case (``Target`` and ``TARGET``) are
+    refused: which one holds the labels is the user's to say.
+    """
     for name in TARGET_NAMES:
-        if name in lowered:
-            return lowered[name]
+        if name in list(columns):
+            return name
+        matching = [c for c in columns if str(c).lower() == name]
+        if len(matching) > 1:
+            raise UsageError(f"the columns {', '.join(map(repr, matching))} could each be the target; "
+                             f"name one with --target (target= in Python)")
+        if matching:
+            return matching[0]
     return columns[-1]
 
 

@@ -350,3 +350,14 @@ def test_excel_and_database_export_markers_are_missing_values(marker):
     data = make_dataset(frame, target="target")
     assert data.task == "regression" and len(data.y) == n - 2
     assert data.profile.numeric == ("x",)
+
+
+def test_the_exactly_named_target_wins_over_one_named_alike_in_another_case():
+    frame = pd.DataFrame({"x": np.arange(40.0), "target": ["yes", "no"] * 20, "Target": np.arange(40) % 5})
+    assert make_dataset(frame).target == "target"  # it was 'Target', the later column, and the labels a feature
+
+
+def test_two_columns_named_alike_in_other_cases_than_the_default_are_refused():
+    frame = pd.DataFrame({"x": np.arange(40.0), "Target": ["yes", "no"] * 20, "TARGET": np.arange(40) % 5})
+    with pytest.raises(UsageError, match="'Target', 'TARGET' could each be the target; name one with --target"):
+        make_dataset(frame)

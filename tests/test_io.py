@@ -317,3 +317,37 @@ def test_a_header_of_numbers_above_a_text_column_is_a_header(tmp_path):
     assert mixed.shape == (31, 3)
     blank = read_table(write(tmp_path, "b.csv", "0.4,3,\n" + rows))  # an empty cell names nothing: a data row
     assert blank.shape == (31, 3) and blank.columns.tolist() == ["col_0", "col_1", "col_2"]
+
+
+def test_a_byte_order_mark_before_latin_1_text_is_dropped(tmp_path):
+    # the BOM was kept as 'ï»¿' in the first name, so the default target missed 'target'
+    text = "target,x,city\n" + "".join(f"{'yes' if i % 2 else 'no'},{i},Orléans\n" for i in range(20))
+    (tmp_path / "b.csv").write_bytes(b"\xef\xbb\xbf" + text.encode("latin-1"))
+    assert list(read_table(tmp_path / "b.csv").columns) == ["target", "x", "city"]
+
+
+def test_windows_1252_text_keeps_its_printable_characters(tmp_path):
+    # read as Latin-1, '€ – ’' became control characters: a column name nobody can type, labels written back corrupted
+    text = "x,Customer’s choice\n" + "".join(f"{i},{'€ premium' if i % 2 else 'standard – basic'}\n" for i in range(20))
+    (tmp_path / "w.csv").write_bytes(text.encode("cp1252"))
+    frame = read_table(tmp_path / "w.csv")
+    assert list(frame.columns) == ["x", "Customer’s choice"]
+    assert set(frame["Customer’s choice"]) == {"€ premium", "standard – basic"}
+
+
+def test_parquet_and_arff_names_lose_surrounding_spaces_as_a_text_header_does(tmp_path):
+    # 'Target ' in a parquet file was a feature, and the last column the target
+    frame = pd.DataFrame({"x": np.arange(30.0), "Target ": ["a", "b"] * 15, "z": np.arange(30.0) * 2})
+    frame.to_parquet(tmp_path / "s.parquet")
+    assert list(read_table(tmp_path / "s.parquet").columns) == ["x", "Target", "z"]
+    assert load_dataset(tmp_path / "s.parquet").target == "Target"
+    arff = ("@RELATION r\n@ATTRIBUTE x NUMERIC\n@ATTRIBUTE 'class ' {a,b}\n@ATTRIBUTE z NUMERIC\n@DATA\n"
+            + "".join(f"{i},{'ab'[i % 2]},{i * 2}\n" for i in range(30)))
+    write(tmp_path, "s.arff", arff)
+    assert load_dataset(tmp_path / "s.arff").target == "class"
+
+
+def test_names_that_only_strip_to_one_name_are_kept_as_they_are(tmp_path):
+    frame = pd.DataFrame({"a": np.arange(30.0), "a ": np.arange(30.0) * 2, "target": [0, 1] * 15})
+    frame.to_parquet(tmp_path / "d.parquet")
+    assert list(read_table(tmp_path / "d.parquet").columns) == ["a", "a ", "target"]

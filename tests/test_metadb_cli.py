@@ -525,3 +525,13 @@ def test_a_newer_schema_is_named_with_its_file(tmp_path):
     result = runner.invoke(app, ["db", "info", "--db", str(newer)])
     assert result.exit_code == 2
     assert f"{newer}: meta-database schema version 99 is not supported (expected 3); upgrade automl-meta" in " ".join(result.stderr.split())
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])
+def test_a_manifest_with_spaces_after_its_header_commas_or_saved_by_excel_is_read(tmp_path, encoding):
+    # "name, task, target" was read as columns ' task' and ' target': the file's last column became the target, silently;
+    # a Latin-1 / Windows-1252 manifest stopped the build with a raw UnicodeDecodeError
+    (tmp_path / "MANIFEST.csv").write_bytes("Name, task, target\ndonnées, regression, price\n".encode(encoding))
+    (tmp_path / "données.csv").write_text("x,price,kind\n1,2.5,a\n", encoding="utf-8")
+    entries = list_dataset_folder(tmp_path)
+    assert [(e.name, e.task, e.target) for e in entries] == [("données", "regression", "price")]

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from automl_meta.dataset import TASKS
 from automl_meta.exceptions import DatasetError
-from automl_meta.io.tables import TABLE_SUFFIXES, is_table_file
+from automl_meta.io.tables import TABLE_SUFFIXES, is_table_file, legacy_text
 
 logger = logging.getLogger(__name__)
 
@@ -78,10 +79,16 @@ def read_manifest(folder: Path) -> dict[str, dict]:
             break
     else:
         return {}
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        rows = list(csv.DictReader(handle))
-    if rows and "name" not in rows[0]:
-        raise DatasetError(f"{path}: a manifest needs a 'name' column (found {', '.join(rows[0])})")
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:  # saved by Excel on Windows, as a data file may be
+        text = legacy_text(data)
+    lines = csv.reader(io.StringIO(text, newline=""))
+    header = [field.strip().lower() for field in next(lines, [])]  # "name, task, target" as Excel may write it
+    rows = [dict(zip(header, (field.strip() for field in fields))) for fields in lines if any(f.strip() for f in fields)]
+    if rows and "name" not in header:
+        raise DatasetError(f"{path}: a manifest needs a 'name' column (found {', '.join(header)})")
     entries, lines = {}, {}
     for line, row in enumerate(rows, start=2):  # line 1 is the header
         task = (row.get("task") or "auto").strip().lower()

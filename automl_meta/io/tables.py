@@ -94,11 +94,21 @@ def _decode(data: bytes, name: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = data.decode("latin-1")
+        text = legacy_text(data)
     controls = sum(ch < " " and ch not in "\t\r\n" for ch in text[:65536])
     if controls > 0.01 * max(1, min(len(text), 65536)):
-        raise DatasetError(f"{name}: unreadable bytes (not text in UTF-8 or Latin-1)")
+        raise DatasetError(f"{name}: unreadable bytes (not text in UTF-8, Windows-1252 or Latin-1)")
     return text
+
+
+def legacy_text(data: bytes) -> str:
+    """Bytes that are not UTF-8, as Excel on Windows writes them (Windows-1252: Latin-1 with printable characters such
+    as ``€ – ’`` where Latin-1 has control codes), else Latin-1; a UTF-8 byte order mark before them is dropped."""
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:  # one of its five undefined bytes
+        return data.decode("latin-1")
 
 
 def _sniff_delimiter(text: str, kind: str) -> str:
@@ -444,7 +454,7 @@ def _read_arff(text: str, name: str) -> pd.DataFrame:
     for column, kind in decoded["attributes"]:
         if isinstance(kind, list):  # nominal, {1,2,...,26} too: categories, never numbers (see make_dataset)
             frame[column] = pd.Categorical(frame[column], categories=list(dict.fromkeys(kind)))
-    return frame
+    return stripped_names(frame)
 
 
 SEP_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "space": " ", "whitespace": WHITESPACE}
@@ -490,9 +500,19 @@ def read_table(path: str | Path, sep: str | None = None) -> pd.DataFrame:
 
 def _read_parquet(source, name: str) -> pd.DataFrame:
     try:
-        return pd.read_parquet(source)
+        frame = pd.read_parquet(source)
     except Exception as exc:  # pyarrow raises its own hierarchy
         raise DatasetError(f"{name}: cannot read as parquet ({exc})") from None
+    return stripped_names(frame)
+
+
+def stripped_names(frame: pd.DataFrame) -> pd.DataFrame:
+    """Column names without surrounding spaces, as a text table's header is read ('Target ' is 'Target'), except where
+    that would give two columns one name."""
+    names = [c.strip() if isinstance(c, str) else c for c in frame.columns]
+    if names != list(frame.columns) and len(set(names)) == len(set(frame.columns)):
+        frame.columns = names
+    return frame
 
 
 def load_dataset(
