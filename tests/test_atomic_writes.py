@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from automl_meta.exceptions import ArtifactError, UsageError
@@ -51,3 +53,31 @@ def test_an_output_path_that_is_a_folder_or_an_input_is_refused(tmp_path):
         check_output_file(tmp_path / "sub" / ".." / "data.csv", "out.csv", {"the data": data})
     assert check_output_file(tmp_path / "out.csv", "out.csv", {"the data": data}) == tmp_path / "out.csv"
     assert data.read_text() == "a\n1\n"
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc, a folder that refuses new files even to root")
+def test_a_folder_that_refuses_new_files_is_refused_before_any_work(tmp_path):
+    # the write failed only after all the training or fitting, with a raw PermissionError or torch RuntimeError, exit 1
+    with pytest.raises(ArtifactError, match=r"cannot write in /proc/self \(.*\); check its permissions"):
+        check_output_file("/proc/self/x.pt", "init.pt")
+    check_output_file(tmp_path / "new" / "deeper" / "x.pt", "init.pt")  # a folder still to make: its existing parent is tried
+    assert [p.name for p in tmp_path.iterdir()] == []  # the probe leaves nothing behind
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+@pytest.mark.parametrize("args", [
+    ["meta-train", "sinusoid", "--iterations", "2", "--meta-batch", "2", "--device", "cpu", "--out", "/proc/self/s.pt"],
+    ["optimizer", "train", "--epochs", "1", "--steps", "2", "--unroll", "2", "--out", "/proc/self/q.pt"],
+    ["recommend", "DATA", "--top", "1", "--fit", "/proc/self/m.skops"],
+])
+def test_commands_refuse_an_unwritable_output_folder_in_one_line(tmp_path, args):
+    from typer.testing import CliRunner
+
+    from automl_meta.cli.main import app
+    from conftest import make_mixed_frame
+
+    data = tmp_path / "d.csv"
+    make_mixed_frame(60, seed=0).to_csv(data, index=False)
+    result = CliRunner().invoke(app, [str(data) if a == "DATA" else a for a in args])
+    assert result.exit_code == 2, result.output
+    assert "cannot write in /proc/self" in result.output and len(result.output.strip().splitlines()) == 1
