@@ -351,3 +351,12 @@ def test_names_that_only_strip_to_one_name_are_kept_as_they_are(tmp_path):
     frame = pd.DataFrame({"a": np.arange(30.0), "a ": np.arange(30.0) * 2, "target": [0, 1] * 15})
     frame.to_parquet(tmp_path / "d.parquet")
     assert list(read_table(tmp_path / "d.parquet").columns) == ["a", "a ", "target"]
+
+
+def test_a_pipe_is_refused_as_no_regular_file_not_called_empty(tmp_path):
+    import os
+
+    fifo = tmp_path / "in.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(DatasetError, match="not a regular file .*; save the data to a file and give its path"):
+        read_table(fifo)  # was "the file is empty", though the pipe held 240 rows

@@ -479,6 +479,8 @@ def read_table(path: str | Path, sep: str | None = None) -> pd.DataFrame:
         raise DatasetError(f"{path}: no such file")
     if path.is_dir():
         raise DatasetError(f"{path}: is a folder; give a data file")
+    if not path.is_file():  # a pipe reads once and has no size: every pass over the data (sniffing, hashing) needs a file
+        raise DatasetError(f"{path}: not a regular file (a pipe, socket or device); save the data to a file and give its path")
     if path.stat().st_size == 0:
         raise DatasetError(f"{name}: the file is empty")
     kind, compression = _strip_compression(path)
