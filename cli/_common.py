@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,8 +21,24 @@ from rich.markup import escape
 
 from automl_meta.numbers import MAX_SEED, jsonable
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def shown(text: str) -> str:
+    """``text`` with its control characters (an escape sequence from a file's column or a database's name) spelt out
+    as ``\\x1b``, so that printing it cannot drive the terminal; newlines and tabs stay."""
+    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
+
+
+class _Console(Console):
+    """A console that spells out control characters in the text it prints (see :func:`shown`)."""
+
+    def print(self, *objects, **kwargs) -> None:
+        super().print(*(shown(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
+out = _Console(highlight=False)
+err = _Console(stderr=True, highlight=False)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout instead of tables.")]
 TargetOption = Annotated[
@@ -216,8 +233,9 @@ def sized_table(title: str | None, headers: list[str], rows: list[list[str]], le
     from rich import box
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False,
-                  collapse_padding=True)
+    headers, rows = [shown(h) for h in headers], [[shown(c) for c in row] for row in rows]
+    table = Table(title=None if title is None else shown(title), title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False, show_edge=False, collapse_padding=True)
     for i, header in enumerate(headers):
         width = None if header in wrap else max((_cell_width(row[i]) for row in rows), default=None)
         table.add_column(header, justify="left" if header in left or header in wrap else "right", min_width=width,

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from automl_meta.cli._common import JsonOption, err, fmt, no_limit, out, print_json, progress_bar, refuse_given, seconds_limit
+from automl_meta.cli._common import JsonOption, err, fmt, no_limit, out, print_json, progress_bar, refuse_given, seconds_limit, shown
 from automl_meta.numbers import MAX_SEED
 
 SHIPPED = "metadb.sqlite"
@@ -223,7 +223,7 @@ def info(db: DbOption = None, json_output: JsonOption = False) -> None:
               f"{summary['n_missing_pairs']} pairs missing, {summary['n_failed_datasets']} datasets failed")
     # one column per task, so that the table fits an 80-column terminal
     tasks = summary["tasks"]
-    table = Table("", *map(escape, tasks))
+    table = Table("", *(escape(shown(t)) for t in tasks))
     rows = {"datasets": "n_datasets", "learners": "n_learners", "evaluations": "n_evaluations", "ok": "n_ok",
             "failed": "n_failed", "timeout": "n_timeout", "missing": "n_missing", "meta-features": "n_meta_features"}
     for label, key in rows.items():

@@ -18,6 +18,7 @@ from automl_meta.cli._common import (
     fmt,
     out,
     print_json,
+    shown,
 )
 
 GroupsOption = Annotated[
@@ -139,7 +140,7 @@ def _render(dataset, mf) -> None:
     table.add_column("meta-feature")
     table.add_column("value", justify="right")
     for name, value in mf.values.items():
-        table.add_row(escape(name), fmt(value))
+        table.add_row(escape(shown(name)), fmt(value))
     out.print(table)
 
 

@@ -40,3 +40,23 @@ def test_markup_in_file_column_and_class_names_is_printed_verbatim(markup_csv, t
     predicted = runner.invoke(app, ["predict", str(model), str(markup_csv)])
     assert predicted.exit_code == 0, predicted.stderr
     assert "[bold]yes" in predicted.stdout and "proba_[/high]" in predicted.stdout.replace("\n", "")
+
+
+def test_control_characters_in_names_are_spelt_out_not_sent_to_the_terminal(tmp_path):
+    # a class label or column name with an escape sequence recoloured (or cleared) the user's terminal
+    frame = make_mixed_frame(120, seed=5).rename(columns={"color": "co\x1b[2Jlor"})
+    frame["target"] = frame["target"].map({"yes": "p\x1b[31m", "no": "q"})
+    data = tmp_path / "esc.csv"
+    frame.to_csv(data, index=False)
+    model = tmp_path / "m.skops"
+    ranked = runner.invoke(app, ["recommend", str(data), "--top", "1", "--fit", str(model)])
+    assert ranked.exit_code == 0, ranked.output
+    predicted = runner.invoke(app, ["predict", str(model), str(data)])
+    described = runner.invoke(app, ["metafeatures", str(data), "--groups", "general"])
+    for result in (ranked, predicted, described):
+        assert result.exit_code == 0, result.output
+        assert "\x1b" not in result.output
+    assert "p\\x1b[31m" in predicted.stdout.replace("\n", "")
+    assert "co\\x1b[2Jlor" in described.stdout
+    as_json = runner.invoke(app, ["predict", str(model), str(data), "--json"])
+    assert "p\x1b[31m" in __import__("json").loads(as_json.stdout)["predictions"]  # the data itself, unchanged
