@@ -12,6 +12,7 @@ import os
 import signal
 import sqlite3
 import sys
+import traceback
 from typing import Annotated
 
 import typer
@@ -122,8 +123,8 @@ class _ErrorBoundary(TyperGroup):
         except _PASS_THROUGH:
             raise
         except AutomlMetaError as exc:
-            if debug:
-                raise
+            if debug:  # the traceback, then the same line and exit code as without --debug
+                traceback.print_exc()
             _say(str(exc))
             raise typer.Exit(exc.exit_code) from None
         except Terminated:
@@ -137,7 +138,7 @@ class _ErrorBoundary(TyperGroup):
             raise typer.Exit(BROKEN_PIPE_EXIT) from None
         except Exception as exc:  # the boundary: anything else is a bug or an environment failure
             if debug:
-                raise
+                traceback.print_exc()
             if type(exc) is sqlite3.DatabaseError:  # damage found mid-query (a locked file, a constraint: subclasses)
                 db = _db_argument(ctx.meta.get("automl_meta.args", [])) or "the shipped meta-database"
                 _say(f"{db}: damaged ({exc}); restore a copy of it, or build it again with `automl-meta db build`")
@@ -147,7 +148,7 @@ class _ErrorBoundary(TyperGroup):
                 hint = f" (see `{sub.command_path} --help`)" if sub is not None else ""
                 _say(f"{exc.format_message()}{hint}")
                 raise typer.Exit(2) from None
-            _say(f"{type(exc).__name__}: {exc} (run with --debug for the traceback)")
+            _say(f"{type(exc).__name__}: {exc}{'' if debug else ' (run with --debug for the traceback)'}")
             raise typer.Exit(1) from None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -221,3 +222,15 @@ def test_library_warnings_are_one_warning_line_in_every_command_even_with_a_conf
     lines = done.stderr.strip().splitlines()
     assert lines == [line for line in lines if line.startswith("warning: ")] and len(lines) == 1, done.stderr
     assert "'n' holds distinct consecutive integers" in lines[0]
+
+
+@pytest.mark.parametrize("args", [["learners", "--task", "bogus"], ["recommend", "no-such-file.csv", "--json"]])
+def test_debug_adds_the_traceback_and_keeps_the_exit_code_and_the_line(args, monkeypatch):
+    # with --debug an input error exited 1, as any uncaught exception does, instead of 2
+    plain = CliRunner().invoke(app, args)
+    debugged = CliRunner().invoke(app, ["--debug", *args])
+    assert plain.exit_code == debugged.exit_code == 2
+    assert "Traceback (most recent call last)" in debugged.stderr and "Traceback" not in plain.stderr
+    assert debugged.stderr.strip().splitlines()[-1] == plain.stderr.strip()
+    monkeypatch.setenv("AUTOML_META_DEBUG", "1")
+    assert CliRunner().invoke(app, args).exit_code == 2
