@@ -76,30 +76,31 @@ class RankedLearner:
     probe_fit_seconds: float | None = None
     model_rank: int | None = None
 
-    def as_dict(self) -> dict:
-        out = {
+    def as_dict(self, in_metadb: bool = False) -> dict:
+        """Every key, always (None where an option was off or a value is unknown), so each entry has the same keys.
+
+        ``measured_status`` is "ok" or "failed" for data the meta-database holds (``in_metadb``), else None.
+        """
+        measured = None if not in_metadb else "ok" if self.measured_score is not None else "failed"
+        return {
             "rank": self.rank,
             "learner": self.learner,
             "predicted_score": self.predicted_score,
             "predicted_at_most": self.predicted_at_most,
             "interval": [self.lower, self.upper] if self.lower is not None else None,
             "utility": self.utility,
+            "contributions": [{"feature": f, "contribution": c} for f, c in self.contributions] if self.contributions else None,
+            "measured_score": self.measured_score,
+            "measured_status": measured,
+            "probe_score": self.probe_score,
+            "probe_fit_seconds": self.probe_fit_seconds,
+            "model_rank": self.model_rank,
+            "real_score": self.real_score,
+            "real_std": self.real_std,
+            "real_status": self.real_status,
+            "real_rows": self.real_rows,
+            "real_seconds": self.real_seconds,
         }
-        if self.contributions:
-            out["contributions"] = [{"feature": f, "contribution": c} for f, c in self.contributions]
-        if self.measured_score is not None:
-            out["measured_score"] = self.measured_score
-        if self.model_rank is not None:
-            out.update(probe_score=self.probe_score, probe_fit_seconds=self.probe_fit_seconds, model_rank=self.model_rank)
-        if self.real_status is not None:
-            out.update(
-                real_score=self.real_score,
-                real_std=self.real_std,
-                real_status=self.real_status,
-                real_rows=self.real_rows,
-                real_seconds=self.real_seconds,
-            )
-        return out
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,7 @@ class Recommendation:
             "n_rows": self.n_rows,
             "n_features": self.n_features,
             "n_candidates": len(self.ranking),
-            "recommendations": [r.as_dict() for r in self.top(top)],
+            "recommendations": [r.as_dict(in_metadb=self.in_metadb is not None) for r in self.top(top)],
             "nearest_datasets": [{"dataset": d, "distance": dist} for d, dist in self.nearest_datasets],
             "in_metadb": self.in_metadb,
             "outside_training": list(self.outside_training),

@@ -86,12 +86,17 @@ def test_recommend_gives_the_stored_scores_of_data_the_db_already_holds(metadb, 
     with MetaDB.open(metadb) as db:
         stored = db.scores("balanced_accuracy", "classification").loc["synth_1"]
     assert doc["in_metadb"] == "synth_1"
-    assert {r["learner"]: r["measured_score"] for r in doc["recommendations"]} == pytest.approx(stored.dropna().to_dict())
+    measured = {r["learner"]: r["measured_score"] for r in doc["recommendations"] if r["measured_status"] == "ok"}
+    assert measured == pytest.approx(stored.dropna().to_dict())
+    # a learner whose stored evaluation failed says so, as the table does, rather than losing its key
+    assert all(r["measured_score"] is None for r in doc["recommendations"] if r["measured_status"] == "failed")
+    assert {r["measured_status"] for r in doc["recommendations"]} <= {"ok", "failed"}
     table = _invoke("recommend", copy, "--db", metadb)
     text = " ".join(table.stdout.split())  # rich wraps at the runner's 80 columns
     assert "measured" in text and "these data are 'synth_1' in the meta-database" in text
     other = json.loads(_invoke("recommend", churn_csv, "--db", metadb, "--json").stdout)
-    assert other["in_metadb"] is None and all("measured_score" not in r for r in other["recommendations"])
+    assert other["in_metadb"] is None
+    assert all(r["measured_score"] is None and r["measured_status"] is None for r in other["recommendations"])
 
 
 def test_recommend_table_lists_ranks_and_nearest_datasets(metadb, churn_csv):
@@ -197,7 +202,8 @@ def test_evaluate_top_reports_real_scores_and_fits_the_best(metadb, churn_csv, t
     result = _invoke("recommend", churn_csv, "--db", metadb, "--evaluate-top", 2, "--cv", 2, "--fit", model_path, "--json")
     assert result.exit_code == 0, result.output
     recs = json.loads(result.stdout)["recommendations"]
-    evaluated = [r for r in recs if "real_score" in r]
+    evaluated = [r for r in recs if r["real_status"] is not None]
+    assert len({frozenset(r) for r in recs}) == 1  # every entry has the same keys, null where not evaluated
     assert [r["rank"] for r in evaluated] == [1, 2]
     assert all(r["real_status"] == "ok" and 0 <= r["real_score"] <= 1 for r in evaluated)
     best = max(evaluated, key=lambda r: (r["real_score"], -r["rank"]))
@@ -219,7 +225,7 @@ def test_timeout_without_evaluate_top_or_not_positive_is_refused_before_any_work
 def test_evaluate_top_stops_fits_over_the_timeout(metadb, churn_csv):
     result = _invoke("recommend", churn_csv, "--db", metadb, "--evaluate-top", 1, "--cv", 2, "--timeout", 1e-4, "--json")
     assert result.exit_code == 0, result.output
-    (evaluated,) = [r for r in json.loads(result.stdout)["recommendations"] if "real_status" in r]
+    (evaluated,) = [r for r in json.loads(result.stdout)["recommendations"] if r["real_status"] is not None]
     assert evaluated["rank"] == 1 and evaluated["real_status"] == "timeout" and evaluated["real_score"] is None
 
 
