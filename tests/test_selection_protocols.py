@@ -83,9 +83,15 @@ def test_suite_reports_every_selector_with_spread_and_interval():
     assert report["protocol"] == "leave-one-dataset-out" and report["n_datasets"] == 15
     assert set(report["selectors"]) == {"meta-model", "SBS", "kNN (auto-sklearn)", "1-NN simple (FLAML)", "random"}
     assert report["selectors"]["SBS"]["mean"]["remaining_gap"] == pytest.approx(1.0)
-    assert "error" in report["selectors"]["1-NN simple (FLAML)"]  # no simple features in these data
+    assert report["selectors"]["1-NN simple (FLAML)"]["error"]  # no simple features in these data
     meta_model = report["selectors"]["meta-model"]
-    assert len(meta_model["per_seed"]) == 2 and "remaining_gap" in meta_model["interval95"]
+    assert len(meta_model["per_seed"]) == 2 and len(meta_model["interval95"]["remaining_gap"]) == 2
+    assert meta_model["error"] is None
+    # every selector has the same keys, and an interval not drawn is null rather than a missing key
+    assert len({frozenset(r) for r in report["selectors"].values()}) == 1
+    unbooted = evaluate_suite(meta, scores, True, seeds=[0], n_boot=0, metamodel_params={"n_estimators": 5})
+    intervals = unbooted["selectors"]["meta-model"]["interval95"]
+    assert set(intervals) >= set(unbooted["selectors"]["meta-model"]["mean"]) and set(intervals.values()) == {None}
 
 
 @pytest.mark.shared

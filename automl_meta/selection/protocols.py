@@ -57,9 +57,10 @@ class SelectorResult:
         return {
             "mean": self.mean,
             "std": self.std,
-            "interval95": {k: list(v) for k, v in self.interval.items()},
+            # every metric of the mean, null where no interval was drawn (--bootstrap 0) or it is undefined
+            "interval95": {k: list(self.interval[k]) if k in self.interval else None for k in (*self.mean, *self.interval)},
             "per_seed": self.per_seed,
-            **({"error": self.error} if self.error else {}),
+            "error": self.error,
         }
 
 
