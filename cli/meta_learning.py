@@ -341,6 +341,20 @@ def _episodes(source: str, info: dict) -> str:
     return f"{info['shots']}-shot regression" if source == "sinusoid" else f"{info['ways']}-way {info['shots']}-shot"
 
 
+def _init_target(manifest: dict, target: str | None, data: Path | None, sep) -> str | None:
+    """``--target``, else the init's own target column where the table (or a folder's first table) has one by that name,
+    else None (the usual default): a table whose columns come in another order keeps its target."""
+    from automl_meta.io.tables import read_table
+
+    recorded = (manifest.get("tasks") or {}).get("target") if manifest.get("task_source") == "tabular" else None
+    if target is not None or data is None or not isinstance(recorded, str):
+        return target
+    first = _table_files(data)[0] if data.is_dir() and _table_files(data) else data
+    if not first.is_file():
+        return target  # the loading names what is wrong
+    return recorded if recorded in [str(c) for c in read_table(first, sep=sep).columns] else target
+
+
 def _rebuild_splits(manifest: dict, data: Path | None, target, sep, day_first, dev):
     from automl_meta.exceptions import DatasetError, UsageError
     from automl_meta.neural.few_shot import check_input_columns, check_rebuilt_tasks, in_init_order
@@ -401,7 +415,7 @@ def meta_eval_command(
     with about(init):
         learner = learner_from_init(state, manifest, dev)  # checks the manifest before the splits read it
     _refuse_unused(manifest["task_source"], data=data, target=target, sep=sep, day_first=day_first)
-    splits = _rebuild_splits(manifest, data, target, sep, day_first, dev)
+    splits = _rebuild_splits(manifest, data, _init_target(manifest, target, data, sep), sep, day_first, dev)
     with progress_bar("meta-eval tasks", total=tasks, enabled=not json_) as advance:
         result = evaluate_learner(learner, splits.test, tasks=tasks, steps=steps, batch_size=manifest["hyperparameters"].get("meta_batch", 32),
                                   seed=seed, progress=advance)
@@ -467,6 +481,9 @@ def finetune_command(
     if manifest.get("task_source") != "tabular":
         raise ArtifactError(f"{init} was meta-trained on {manifest.get('task_source')}, not on tables; finetune needs a tabular init")
     raw = read_table(data, sep=sep)  # kept beside the dataset: init_inputs takes back the columns constant here
+    recorded = manifest["tasks"].get("target")
+    if target is None and isinstance(recorded, str) and recorded in [str(c) for c in raw.columns]:
+        target = recorded  # the init's target column, wherever it stands in this table
     dataset = make_dataset(raw, target=target, task="classification", name=dataset_name(Path(data)), day_first=day_first)
     check_class_target(dataset)
     X = init_inputs(dataset, raw, manifest)  # the init's columns and one-hot levels; constant columns taken back

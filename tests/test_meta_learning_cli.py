@@ -383,3 +383,26 @@ def test_a_signal_during_the_torch_import_waits_until_torch_is_loaded(name, rais
                          text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-800:]
     assert run.stdout.split("\n")[:2] == [f"{raised} True", "3.0 numpy"], run.stdout + run.stderr[-800:]
+
+
+def test_meta_eval_and_finetune_take_the_inits_target_column_wherever_it_stands(tmp_path):
+    # with the columns in another order the default target was the last column, and the error blamed the schema
+    rng = np.random.default_rng(7)
+    labels = np.repeat(np.arange(12), 25)
+    frame = pd.DataFrame(rng.normal(size=(len(labels), 3)) + labels[:, None] * 0.3, columns=["f1", "f2", "f3"])
+    frame["cls"] = [f"k{k}" for k in labels]  # no default target name: the last column when meta-trained
+    init = tmp_path / "tab.pt"
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    trained = runner.invoke(app, ["meta-train", "tabular", "--data", str(tmp_path / "train.csv"), "--ways", "3", "--shots", "3",
+                                  "--meta-batch", "2", "--iterations", "2", "--validate-every", "0", "--validation-tasks", "2",
+                                  "--device", "cpu", "--out", str(init)])
+    assert trained.exit_code == 0, trained.stderr
+    reordered = tmp_path / "reordered.csv"
+    frame[["cls", "f1", "f2", "f3"]].to_csv(reordered, index=False)
+    evaluated = runner.invoke(app, ["meta-eval", str(init), "--data", str(reordered), "--tasks", "3", "--device", "cpu", "--json"])
+    assert evaluated.exit_code == 0, evaluated.stderr
+    new_task = tmp_path / "new.csv"
+    frame.loc[frame["cls"].isin(["k0", "k1", "k2"]), ["cls", "f3", "f1", "f2"]].to_csv(new_task, index=False)
+    tuned = runner.invoke(app, ["finetune", str(new_task), "--init", str(init), "--shots", "3", "--steps", "1", "--repeats", "2", "--json"])
+    assert tuned.exit_code == 0, tuned.stderr
+    assert json.loads(tuned.stdout)["classes"] == 3
