@@ -338,3 +338,35 @@ def test_a_text_file_named_like_an_omniglot_npz_is_said_to_be_no_npz_archive(tmp
     with pytest.raises(DatasetError, match="not an npz archive.*omniglot_evaluation_28.npz") as caught:
         load_omniglot(folder)
     assert "pickle" not in str(caught.value)
+
+
+@pytest.fixture(scope="module")
+def sinusoid_init(tmp_path_factory):
+    init = tmp_path_factory.mktemp("init") / "sin.pt"
+    result = CliRunner().invoke(app, ["meta-train", "sinusoid", "--iterations", "2", "--meta-batch", "2", "--validate-every", "0",
+                                      "--validation-tasks", "2", "--device", "cpu", "--out", str(init)])
+    assert result.exit_code == 0, result.stderr
+    return init
+
+
+@pytest.mark.parametrize(("key", "value"), [("meta_batch", 0), ("meta_batch", "x"), ("meta_batch", -3), ("inner_lr", "fast"),
+                                            ("inner_steps", -1)])
+def test_an_init_whose_manifest_holds_a_value_of_the_wrong_kind_is_refused_in_one_line(sinusoid_init, tmp_path, key, value):
+    # written with a matching checksum, these gave IndexError, TypeError or RuntimeError, exit 1
+    from automl_meta.io.checkpoint import save_checkpoint
+
+    state, manifest = load_checkpoint(sinusoid_init)
+    manifest["hyperparameters"][key] = value
+    edited = save_checkpoint(tmp_path / "edited.pt", state, manifest)
+    result = CliRunner().invoke(app, ["meta-eval", str(edited), "--tasks", "2", "--device", "cpu"])
+    assert result.exit_code == 2, result.output
+    assert "lacks a valid hyperparameters" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_manifest_nested_past_any_depth_is_refused_as_unreadable(sinusoid_init, tmp_path):
+    state, manifest = load_checkpoint(sinusoid_init)
+    deep = tmp_path / "deep.pt"
+    torch.save({"format": FORMAT, "manifest": "[" * 100_000 + "]" * 100_000, "state_dict": state}, deep)
+    result = CliRunner().invoke(app, ["meta-eval", str(deep), "--tasks", "2", "--device", "cpu"])
+    assert result.exit_code == 2, result.output
+    assert "manifest is not JSON" in result.stderr

@@ -75,7 +75,7 @@ def load_checkpoint(path: str | Path, kind: str | None = None) -> tuple[dict, di
         raise ArtifactError(f"{path}: the checkpoint has no {' or '.join(missing)} entry; write it again with the command that made it")
     try:
         manifest = json.loads(payload["manifest"])
-    except (TypeError, ValueError):  # not a string, or not JSON
+    except (TypeError, ValueError, RecursionError):  # not a string, not JSON, or nested past any manifest
         raise ArtifactError(f"{path}: the checkpoint's manifest is not JSON; write it again with the command that made it") from None
     if not isinstance(manifest, dict):
         raise ArtifactError(f"{path}: the checkpoint's manifest is a JSON {type(manifest).__name__}, not an object; write it again with the command that made it")

@@ -255,8 +255,8 @@ def read_sidecar(path: str | Path) -> dict:
         raise ArtifactError(f"{path}: its sidecar {side.name} is missing; keep the two files together")
     try:
         info = json.loads(side.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ArtifactError(f"{side}: not a readable JSON sidecar ({exc})") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # RecursionError: nested past any sidecar
+        raise ArtifactError(f"{side}: not a readable JSON sidecar ({type(exc).__name__ if isinstance(exc, RecursionError) else exc})") from None
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         raise ArtifactError(f"{side}: {format_problem(info.get('format') if isinstance(info, dict) else None, FORMAT, 'model sidecar')}")
     if CHECKSUM_KEY in info and info[CHECKSUM_KEY] != content_checksum(info, CHECKSUM_KEY):  # sidecars before it have none

@@ -118,8 +118,8 @@ def read_manifest(directory: str | Path, prefix: str = "metamodel") -> dict:
         raise ArtifactError(f"{manifest_path}: no meta-model manifest; train one with `automl-meta selector train`")
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ArtifactError(f"{manifest_path}: not valid JSON ({exc}); retrain with `automl-meta selector train`") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise ArtifactError(f"{manifest_path}: not valid JSON ({type(exc).__name__ if isinstance(exc, RecursionError) else exc}); retrain with `automl-meta selector train`") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ArtifactError(f"{manifest_path}: not an automl-meta meta-model manifest")
     if manifest.get("format_version") != FORMAT_VERSION:

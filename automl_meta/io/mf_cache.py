@@ -76,7 +76,7 @@ def _read(path: Path):
         return MetaFeatures.from_dict(data, cached=True, seconds=0.0)
     except (FileNotFoundError, NotADirectoryError):  # no entry, or no cache folder (a file where it would be): a miss
         return None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:  # AttributeError: "values" not a mapping
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:  # AttributeError: "values" not a mapping
         logger.warning("ignoring unreadable meta-feature cache entry %s (%s); recomputing", path.name, exc)
         if path.is_file():  # the recomputed values replace it anyway; removed, a second lookup (recommend's child) is a plain miss
             try:

@@ -9,6 +9,7 @@ loads a tabular init directly; Meta-SGD rates are extra ``inner_lr.*`` keys.
 
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
 
 import torch
@@ -74,17 +75,28 @@ def init_manifest(*, algorithm, source, splits, hyperparameters: dict, seed: int
 def check_init_manifest(manifest: dict) -> None:
     """Raise :class:`ArtifactError` naming the first entry an init manifest lacks or holds wrong."""
 
-    def is_count(value) -> bool:
-        return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    def is_count(value, least: int = 1) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+    def is_rate(value) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+    def are_names(value) -> bool:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
     tasks = manifest.get("tasks")
     hyper = manifest.get("hyperparameters")
+    tabular = manifest.get("task_source") == "tabular"
     problems = [
         (manifest.get("task_source") in TASK_SOURCES, f"task_source (one of {', '.join(TASK_SOURCES)})"),
         (manifest.get("algorithm") in ALGORITHMS, f"algorithm (one of {', '.join(ALGORITHMS)})"),
         (isinstance(manifest.get("architecture"), dict), "architecture (an object)"),
-        (isinstance(hyper, dict) and "inner_lr" in hyper and "inner_steps" in hyper, "hyperparameters (with inner_lr and inner_steps)"),
+        (isinstance(hyper, dict) and is_rate(hyper.get("inner_lr")) and is_count(hyper.get("inner_steps"), 0)
+         and is_count(hyper.get("meta_batch", 1)), "hyperparameters (inner_lr > 0, inner_steps >= 0, meta_batch >= 1)"),
         (isinstance(tasks, dict) and all(is_count(tasks.get(k)) for k in ("ways", "shots", "queries")), "tasks (ways, shots and queries >= 1)"),
+        (not tabular or isinstance(tasks, dict) and all(are_names(tasks.get(k, [])) for k in
+                                                         ("input_columns", "categorical_columns", "numeric_columns")),
+         "tasks (input, categorical and numeric columns as lists of names)"),
     ]
     wrong = next((what for ok, what in problems if not ok), None)
     if wrong is not None:
