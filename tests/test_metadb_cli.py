@@ -535,3 +535,24 @@ def test_a_manifest_with_spaces_after_its_header_commas_or_saved_by_excel_is_rea
     (tmp_path / "données.csv").write_text("x,price,kind\n1,2.5,a\n", encoding="utf-8")
     entries = list_dataset_folder(tmp_path)
     assert [(e.name, e.task, e.target) for e in entries] == [("données", "regression", "price")]
+
+
+@pytest.mark.parametrize(("sql", "args", "message"), [
+    ("UPDATE meta SET value = '{not json' WHERE key = 'protocol'", ["db", "info"], "its 'protocol' setting is not JSON"),
+    ("UPDATE meta SET value = '[1, 2]' WHERE key = 'default_metric'", ["selector", "evaluate", "--seeds", "1", "--bootstrap", "0"],
+     "its 'default_metric' setting is not a mapping"),
+    ("UPDATE meta_features SET value = 'zzz' WHERE rowid = (SELECT MIN(rowid) FROM meta_features)",
+     ["db", "export", "--table", "meta-features", "--out", "OUT"], "a meta-feature value is not a number"),
+])
+def test_content_no_build_writes_is_named_as_damaged_with_the_fix(tmp_path, sql, args, message):
+    # these were JSONDecodeError, AttributeError or ValueError, exit 1, naming no file
+    import sqlite3
+
+    edited = tmp_path / "e.sqlite"
+    edited.write_bytes(SHIPPED.read_bytes())
+    with sqlite3.connect(edited) as conn:
+        conn.execute(sql)
+    result = runner.invoke(app, [*(str(tmp_path / "mf.csv") if a == "OUT" else a for a in args), "--db", str(edited)])
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.stderr.split())
+    assert f"{edited}: damaged ({message}" in text and "restore a copy of it" in text

@@ -200,9 +200,19 @@ class MetaDB:
 
     # -- settings ------------------------------------------------------------------------------------
 
+    def damaged(self, what: str) -> MetaDBPathError:
+        """The error for content no build writes (an edited or broken file): bad input, with the fix."""
+        return MetaDBPathError(f"{self.path}: damaged ({what}); restore a copy of it, or build it again with `automl-meta db build`")
+
+    def _json(self, text, what: str):
+        try:
+            return json.loads(text)
+        except (TypeError, ValueError, RecursionError):
+            raise self.damaged(f"{what} is not JSON") from None
+
     def get_meta(self, key: str, default=None):
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return json.loads(row[0]) if row else default
+        return self._json(row[0], f"its {key!r} setting") if row else default
 
     def set_meta(self, key: str, value) -> None:
         with self.transaction() as conn:
@@ -228,6 +238,8 @@ class MetaDB:
     def default_metric(self, task: str) -> str:
         """The metric recorded as the default for ``task`` (balanced_accuracy, r2, an ASlib measure...)."""
         defaults = self.get_meta("default_metric", {})
+        if not isinstance(defaults, dict) or not all(isinstance(v, str) for v in defaults.values()):
+            raise self.damaged("its 'default_metric' setting is not a mapping of tasks to metric names")
         if task not in defaults:
             known = ", ".join(sorted(defaults)) or "none"
             raise MetaDBContentError(f"{self.path}: no task {task!r} in this database (its tasks: {known}); name one with --task")
@@ -416,7 +428,7 @@ class MetaDB:
         """Wide frame: index = dataset name, columns = meta-feature names (float, NaN for missing)."""
         where, params = _task_filter("d", task)
         long = self._frame(f"SELECT d.name AS dataset, m.name AS feature, m.value FROM meta_features m JOIN datasets d ON d.id = m.dataset_id {where}", params)
-        return _wide(long, "dataset", "feature", "value")
+        return self._numbers(long, "dataset", "feature", "a meta-feature value")
 
     # -- learners and evaluations ----------------------------------------------------------------------
 
@@ -497,7 +509,7 @@ class MetaDB:
         evaluation stored as failed."""
         rows = self.conn.execute("SELECT e.dataset_id, e.learner_id, b.versions FROM evaluations e LEFT JOIN builds b "
                                  "ON b.id = e.build_id WHERE e.status = 'failed'")
-        return {(int(d), int(l)): (json.loads(v) if v else None) for d, l, v in rows}
+        return {(int(d), int(l)): (self._json(v, "a build's versions") if v else None) for d, l, v in rows}
 
     def evaluated_pairs(self) -> set[tuple[int, int]]:
         """(dataset_id, learner_id) of every recorded evaluation, whatever its status."""
@@ -554,7 +566,7 @@ class MetaDB:
         )
         if long["value"].notna().sum() == 0 and metric not in self.metrics():
             raise MetaDBContentError(f"{self.path}: no scores for metric {metric!r} (recorded: {', '.join(self.metrics()) or 'none'})")
-        return _wide(long, "dataset", "learner", "value")
+        return self._numbers(long, "dataset", "learner", "a score")
 
     def fit_seconds(self, task: str | None = None) -> pd.DataFrame:
         """Wide frame like :meth:`scores`: mean fit seconds per fold (NaN where unknown)."""
@@ -564,7 +576,7 @@ class MetaDB:
             f" JOIN datasets d ON d.id = e.dataset_id JOIN learners l ON l.id = e.learner_id {where}",
             params,
         )
-        return _wide(long, "dataset", "learner", "value")
+        return self._numbers(long, "dataset", "learner", "a score")
 
     def evaluations(self, task: str | None = None) -> pd.DataFrame:
         """Long frame: one row per (dataset, learner, metric); failed evaluations have metric None.
@@ -581,11 +593,20 @@ class MetaDB:
             " ORDER BY d.task, d.name, l.name, s.metric",
             params,
         )
-        frame["fold_scores"] = [json.loads(v) if isinstance(v, str) else [] for v in frame["fold_scores"]]
-        frame["protocol"] = [json.loads(v) if isinstance(v, str) else {} for v in frame["protocol"]]
-        for column in ("mean", "std", "fit_seconds", "predict_seconds"):
-            frame[column] = frame[column].astype(float)
+        frame["fold_scores"] = [self._json(v, "a score's folds") if isinstance(v, str) else [] for v in frame["fold_scores"]]
+        frame["protocol"] = [self._json(v, "an evaluation's protocol") if isinstance(v, str) else {} for v in frame["protocol"]]
+        try:
+            for column in ("mean", "std", "fit_seconds", "predict_seconds"):
+                frame[column] = frame[column].astype(float)
+        except (TypeError, ValueError):
+            raise self.damaged("a score or time is not a number") from None
         return frame
+
+    def _numbers(self, long: pd.DataFrame, index: str, columns: str, what: str) -> pd.DataFrame:
+        try:
+            return _wide(long, index, columns, "value")
+        except (TypeError, ValueError):  # text where a build writes numbers
+            raise self.damaged(f"{what} is not a number") from None
 
     def builds(self) -> pd.DataFrame:
         """One row per build run: id, source, command, random_state, started, finished, status, versions (JSON).
@@ -619,7 +640,7 @@ class MetaDB:
         builds = self.builds() if builds is None else builds
         storing = {int(b) for (b,) in self.conn.execute(
             "SELECT build_id FROM datasets WHERE build_id IS NOT NULL UNION SELECT build_id FROM evaluations WHERE build_id IS NOT NULL")}
-        recorded = [json.loads(v) if isinstance(v, str) else {} for v in builds["versions"]] if len(builds) else []
+        recorded = [self._json(v, "a build's versions") if isinstance(v, str) else {} for v in builds["versions"]] if len(builds) else []
         chosen = [v for build_id, v in zip(builds["id"] if len(builds) else [], recorded) if int(build_id) in storing]
         if not chosen:
             return (recorded[-1] if recorded else {}), {}
