@@ -604,12 +604,16 @@ def target_score(info: dict, frame: pd.DataFrame, predictions: pd.DataFrame) -> 
         finite = np.isfinite(y)
         y, pred = y[finite], pred[finite]
     try:
-        with warnings.catch_warnings():  # scikit-learn's remarks on classes absent from y: the note says it once
+        with warnings.catch_warnings():  # scikit-learn's remarks on classes absent from y, or on one row: said below
             warnings.simplefilter("ignore", UserWarning)
             value = float(METRICS[metric].func(y, pred, proba, classes))
     except ValueError as exc:  # e.g. a single class present: the metric is undefined
         logger.info("cannot score %s on the target column: %s", metric, exc)
-        return None
+        value = math.nan
+    if not math.isfinite(value):  # one row, or a constant target for r2: the table has a target, so say why no score
+        why = "fewer than 2 rows" if len(y) < 2 else "the target column holds one value only" if len(set(map(str, y))) < 2 else "the metric is undefined on these rows"
+        undefined = f"{metric} is undefined here ({why}), so there is no score"
+        return {"metric": metric, "value": None, "n_rows": int(len(y)), "note": f"{note}; {undefined}" if note else undefined}
     return {"metric": metric, "value": value, "n_rows": int(len(y)), **({"note": note} if note else {})}
 
 

@@ -399,13 +399,14 @@ def predict_command(
     out.print(sized_table(None, headers, rows, left=()))
     if dropped:
         out.print(f"[dim]{len(dropped)} probability columns left out to fit the terminal; --out FILE or --json has them[/]")
-    if score is not None:
+    if score is not None and score["value"] is not None:
         out.print(f"{score['metric']} against the {escape(repr(info['target']))} column: {fmt(score['value'])} ({score['n_rows']} rows)")
     if score is not None and score.get("note"):
         out.print(f"[yellow]note:[/] {escape(score['note'])}", soft_wrap=True)
     for line in describe_unseen(unseen):
         out.print(f"[yellow]note:[/] {escape(line)}", soft_wrap=True)
-    where = f"all {len(predictions)} written to {escape(str(out_path))}" if out_path else f"first {min(20, len(predictions))} of {len(predictions)} shown; --out FILE writes all"
+    where = (f"all {len(predictions)} written to {escape(str(out_path))}" if out_path else f"all {len(predictions)} shown"
+             if len(predictions) <= 20 else f"first 20 of {len(predictions)} shown; --out FILE writes all")
     err.print(where)
 
 

@@ -560,6 +560,21 @@ def test_predict_scores_the_target_column_when_present(metadb, churn_csv, tmp_pa
     truth = make_mixed_frame(80, seed=7)["target"]
     assert doc["score"]["metric"] == "balanced_accuracy" and doc["score"]["n_rows"] == 80
     assert math.isclose(doc["score"]["value"], balanced_accuracy_score(truth, doc["predictions"]))
+    five = tmp_path / "five.csv"
+    make_mixed_frame(80, seed=7).head(5).to_csv(five, index=False)
+    table = _invoke("predict", model_path, five)
+    assert table.exit_code == 0, table.output
+    assert table.stderr.strip() == "all 5 shown"  # was "first 5 of 5 shown; --out FILE writes all"
+
+
+@pytest.mark.parametrize(("values", "why"), [([1000.0] * 5, "the target column holds one value only"), ([3.0], "fewer than 2 rows")])
+def test_a_regression_score_undefined_on_the_rows_says_why(values, why):
+    from automl_meta.recommend import target_score
+
+    frame = pd.DataFrame({"x": range(len(values)), "price": values})
+    predictions = pd.DataFrame({"prediction": np.linspace(900, 1100, len(values))})
+    score = target_score({"target": "price", "metric": "r2", "task": "regression"}, frame, predictions)
+    assert score["value"] is None and score["note"] == f"r2 is undefined here ({why}), so there is no score"
 
 
 def test_every_evaluated_learner_out_of_time_is_named_as_such_with_fit(metadb, churn_csv, tmp_path):
