@@ -101,7 +101,13 @@ class _ErrorBoundary(TyperGroup):
         if parent is None:  # the whole tree, once, before any help is printed
             _blank_flag_types(self)
             empty = _empty_argument(list(args))
-        ctx = super().make_context(info_name, args, parent=parent, **extra)
+        try:
+            ctx = super().make_context(info_name, args, parent=parent, **extra)
+        except Exception as exc:  # the root's own options (--bogus, --json before a command): one line, as a command's
+            if parent is not None or not _is_usage_error(exc) or type(exc).__name__ == "NoArgsIsHelpError":
+                raise
+            _say(f"{exc.format_message()} (see `{info_name or 'automl-meta'} --help`)")
+            raise typer.Exit(2) from None
         ctx.meta["automl_meta.empty_argument"] = empty  # refused by invoke, inside the boundary
         if parent is None:
             ctx.meta["automl_meta.args"] = list(args)  # the command line, for what an error names
@@ -146,7 +152,10 @@ class _ErrorBoundary(TyperGroup):
             if _is_usage_error(exc):
                 sub = getattr(exc, "ctx", None)
                 hint = f" (see `{sub.command_path} --help`)" if sub is not None else ""
-                _say(f"{exc.format_message()}{hint}")
+                message = exc.format_message()
+                if not message and isinstance(getattr(sub, "command", None), TyperGroup):  # a group given no command
+                    message = f"missing command; give one of {', '.join(sorted(sub.command.commands))}"
+                _say(f"{message}{hint}")
                 raise typer.Exit(2) from None
             _say(f"{type(exc).__name__}: {exc}{'' if debug else ' (run with --debug for the traceback)'}")
             raise typer.Exit(1) from None

@@ -234,3 +234,18 @@ def test_debug_adds_the_traceback_and_keeps_the_exit_code_and_the_line(args, mon
     assert debugged.stderr.strip().splitlines()[-1] == plain.stderr.strip()
     monkeypatch.setenv("AUTOML_META_DEBUG", "1")
     assert CliRunner().invoke(app, args).exit_code == 2
+
+
+def test_a_root_option_error_is_one_line_as_a_commands_is():
+    # Typer's five-line box before: "Usage: ... / Try ... / ╭─ Error ─╮ ..."
+    for args in (["--bogus"], ["--json", "learners"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2
+        assert result.stderr.startswith("error: No such option:") and len(result.stderr.strip().splitlines()) == 1
+        assert "see `automl-meta --help`" in result.stderr
+
+
+def test_a_group_given_no_command_names_what_is_missing():
+    result = runner.invoke(app, ["db"])
+    assert result.exit_code == 2  # the help on stdout, then one line on stderr: it was "error: (see ...)", naming nothing
+    assert "error: missing command; give one of build, export, info, manifest" in " ".join(result.stderr.split())
