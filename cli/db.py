@@ -87,7 +87,7 @@ def build(
                                command=command, progress=bar.update, on_total=bar.start)
     if json_output:
         print_json({"db": str(db), **summary})
-        _refuse_if_nothing_usable(summary, source)
+        _refuse_if_nothing_usable(summary, source, where="the JSON's failures")
         return
     if summary.get("changes"):  # an ASlib scenario
         err.print(f"[yellow]replaced:[/] scenario {escape(summary['replaced'][0])} ({escape('; '.join(summary['changes']))}): "
@@ -116,15 +116,18 @@ def build(
     _refuse_if_nothing_usable(summary, source)
 
 
-def _refuse_if_nothing_usable(summary: dict, source: str) -> None:
+def _refuse_if_nothing_usable(summary: dict, source: str, where: str = "above") -> None:
     """A build whose every dataset failed made nothing a selector can learn from: a non-zero exit, so a script notices
-    (2 when every dataset was unusable data, 1 when something else failed, OpenML out of reach for instance)."""
+    (2 when every dataset was unusable data, 1 when something else failed, OpenML out of reach for instance). With
+    ``--json`` the summary is printed first all the same: its ``failures`` hold the reasons (``where`` says so)."""
     if summary["failed"] and not summary["done"] and not summary["remaining"]:
         from automl_meta.exceptions import AutomlMetaError, DatasetError
 
         data_only = all(str(f["reason"]).startswith("DatasetError") for f in summary["failures"])
+        first = summary["failures"][0] if summary["failures"] else None
+        reasons = "reasons above" if where == "above" else f"reasons in {where}" + (f"; the first: {first['item']}: {first['reason']}" if first else "")
         raise (DatasetError if data_only else AutomlMetaError)(
-            f"no dataset of {source} could be used: all {summary['failed']} failed (reasons above); "
+            f"no dataset of {source} could be used: all {summary['failed']} failed ({reasons}); "
             "fix what they name, then run the same command again")
 
 

@@ -695,6 +695,8 @@ def test_a_refused_build_creates_no_database_and_leaves_an_existing_one_byte_ide
         result = CliRunner().invoke(app, [*args, *extra])
         assert result.exit_code == 2 and message in " ".join(result.stderr.split()), (extra, result.output)
         assert db_path.read_bytes() == before, extra
+    shown = CliRunner().invoke(app, [*args[:-1], "--cv", "2", "--learners", "dummy"])  # not --quiet: a bar could show
+    assert shown.exit_code == 2 and shown.stderr.startswith("error:")  # no progress line before the refusal of the protocol
 
 
 def test_a_refused_build_leaves_a_schema_one_file_unmigrated_and_a_build_that_goes_ahead_migrates_it(tmp_path, env):
@@ -781,3 +783,17 @@ def test_a_build_that_planned_before_another_stored_its_name_from_other_data_sto
     with MetaDB.open(db_path, create=True) as db, pytest.raises(UsageError, match="another build stored a dataset of that name"):
         run_build(db, plan, OPTIONS, executor, f"dir:{first}")
     assert _rows(db_path) == before  # the other build's rows, untouched
+
+
+def test_a_file_removed_from_the_folder_since_its_build_is_named_and_its_dataset_kept(reference, tmp_path, env, caplog):
+    # the rebuild said nothing, while selectors went on learning from the dataset of a file no longer there
+    folder, _ = _copy_reference(reference, tmp_path)
+    db_path = tmp_path / "own.sqlite"
+    build_metadb(f"dir:{folder}", db_path, OPTIONS)  # built from this folder, as the user's was
+    (folder / "alpha.csv").unlink()
+    with caplog.at_level("WARNING", logger="automl_meta"):
+        summary = build_metadb(f"dir:{folder}", db_path, OPTIONS)
+    assert summary["failed"] == 0
+    assert f"stored from dir:{folder}, alpha: no file there any more; kept in the meta-database" in caplog.text
+    with MetaDB.open(db_path) as db:
+        assert "alpha" in set(db.datasets()["name"])

@@ -263,6 +263,8 @@ def test_a_build_whose_every_dataset_failed_exits_2_and_names_the_fix_a_folder_t
     result = runner.invoke(app, ["db", "build", "--source", f"dir:{data}", "--db", str(db), "--learners", "dummy", "--json"])
     assert result.exit_code == 2 and json.loads(result.stdout)["failed"] == 2
     assert "no dataset of dir:" in result.stderr and "all 2 failed" in result.stderr
+    # with --json no failed: lines precede it, so it points at the JSON and gives the first reason ("reasons above" before)
+    assert "(reasons in the JSON's failures; the first: broken: DatasetError" in " ".join(result.stderr.split())
     reasons = " ".join(f["reason"] for f in json.loads(result.stdout)["failures"])
     assert "--sep" not in reasons and "--target" not in reasons
     assert "save it with one of , ; TAB | between fields" in reasons and "name the target in the folder's MANIFEST.csv" in reasons

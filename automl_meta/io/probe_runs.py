@@ -69,7 +69,8 @@ def dataset_files(datasets: pd.DataFrame, folder: Path) -> dict[str, Path]:
     if missing:
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         raise UsageError(f"--probe {folder}: {len(missing)} of the {len(files)} datasets have no file there ({shown}); "
-                         "give the folder the meta-database was built from (its dir: source)")
+                         "give the folder the meta-database was built from (its dir: source), with every file it held "
+                         "(a probe runs on each dataset the meta-database holds)")
     return files
 
 

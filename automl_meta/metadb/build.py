@@ -172,8 +172,22 @@ def prepare_build(db, refs: Sequence[DatasetRef], options: BuildOptions, executo
     plan.described = _describe_new([ref for ref in plan.refs if ref.name not in plan.stored and ref.name not in plan.unavailable], executor)
     if db is not None:
         refuse_changed_files(db, plan, options.replace_changed)
+        _warn_removed_files(db, plan.refs)
     check_learners(plan, options)
     return plan
+
+
+def _warn_removed_files(db, refs) -> None:
+    """Name the datasets stored from a folder this build reads again but whose files are no longer in it: they stay."""
+    folders = {ref.source for ref in refs if str(ref.source).startswith("dir:")}
+    if not folders:
+        return
+    stored = db.datasets()
+    listed = {ref.name for ref in refs}
+    gone = sorted(str(n) for n, source in zip(stored["name"], stored["source"]) if source in folders and n not in listed)
+    if gone:
+        logger.warning("stored from %s, %s: no file there any more; kept in the meta-database, where selectors and "
+                       "meta-models still learn from %s", ", ".join(sorted(folders)), shown_names(gone), "it" if len(gone) == 1 else "them")
 
 
 def check_learners(plan: BuildPlan, options: BuildOptions) -> None:

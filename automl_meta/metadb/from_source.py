@@ -64,6 +64,9 @@ def build_metadb(source: str, db_path: str | Path, options: BuildOptions, jobs: 
         from automl_meta.metadb.build_openml import openml_refs, parse_source
 
         refs = openml_refs(parse_source(source), openml_config or OpenMLConfig(), source)
+    with _as_it_is(db_path) as stored:  # the common refusal first, before a progress bar is shown (planning checks it too)
+        if stored is not None:
+            stored.check_protocol(options.protocol())
     executor = make_executor(jobs=jobs, dask=dask, scheduler=scheduler)
     if on_total is not None:
         on_total(len(refs))
