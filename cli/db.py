@@ -104,6 +104,8 @@ def build(
     if summary.get("failures_retried"):
         err.print(f"retried: {summary['failures_retried']} evaluations that failed under other library versions "
                   f"({escape(', '.join(summary['upgraded']))})", soft_wrap=True)
+    for note in summary.get("notes", ()):  # stored as each evaluation's reason too
+        err.print(f"[yellow]note:[/] {escape(str(note['item']))}: {escape(str(note['note']))}", soft_wrap=True)
     for failure in summary["failures"]:
         err.print(f"[yellow]failed:[/] {escape(str(failure['item']))}: {escape(str(failure['reason']))}", soft_wrap=True)
     n_extracted = summary.get("metafeatures_extracted", 0)

@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import psutil
 import pytest
@@ -797,3 +798,28 @@ def test_a_file_removed_from_the_folder_since_its_build_is_named_and_its_dataset
     assert f"stored from dir:{folder}, alpha: no file there any more; kept in the meta-database" in caplog.text
     with MetaDB.open(db_path) as db:
         assert "alpha" in set(db.datasets()["name"])
+
+
+def test_scores_of_a_dataset_whose_rare_classes_were_dropped_say_so(tmp_path, env):
+    # stored silently beside a 4-class description: a dummy's 0.5 balanced accuracy was 1/2, of the 2 classes left
+    folder = tmp_path / "src"
+    folder.mkdir()
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=200)
+    y = np.where(x + rng.normal(scale=0.7, size=200) > 0, "A", "B").astype(object)
+    y[:2], y[2] = "C", "D"
+    pd.DataFrame({"x": x, "w": rng.normal(size=200), "target": y}).to_csv(folder / "rare.csv", index=False)
+    db_path = tmp_path / "m.sqlite"
+    summary = build_metadb(f"dir:{folder}", db_path, BuildOptions(cv=3, max_rows=None, learners=("dummy",)))
+    notes = [n["note"] for n in summary["notes"]]
+    assert notes == ["dropped 1 rows of classes with a single row: 'D'", "dropped 2 rows of classes with fewer rows than the 3 folds: 'C' (2)"]
+    with MetaDB.open(db_path) as db:
+        stored = db.evaluations()
+    assert set(stored["reason"]) == {"; ".join(notes)} and set(stored["status"]) == {"ok"}  # one row per metric
+
+
+def test_a_max_rows_too_small_for_the_folds_is_refused_before_any_work(tmp_path):
+    # every evaluation was stored as failed, exit 0, and the database was locked to that protocol
+    with pytest.raises(UsageError, match="--max-rows 15 is too small for 10 folds; give at least 20"):
+        build_metadb(f"dir:{tmp_path}", tmp_path / "m.sqlite", BuildOptions(cv=10, max_rows=15))
+    assert not (tmp_path / "m.sqlite").exists()

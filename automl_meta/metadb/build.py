@@ -67,6 +67,7 @@ class BuildProgress:
     current: str = ""
     failures: list = field(default_factory=list)
     replaced: list = field(default_factory=list)
+    notes: list = field(default_factory=list)  # what a dataset's scores are of, where classes were dropped or folds fewer
 
     @property
     def remaining(self) -> int:
@@ -76,7 +77,7 @@ class BuildProgress:
         return {"total": self.total, "done": self.done, "failed": self.failed, "remaining": self.remaining,
                 "evaluations_added": self.evaluations, "metafeatures_extracted": self.metafeatures, "already_stored": self.skipped, "timeouts_retried": self.retried,
                 "timed_out": self.timed_out, "failures_retried": self.failures_retried, "upgraded": list(self.upgraded), "replaced": list(self.replaced),
-                "seconds": round(time.perf_counter() - self.started, 2), "failures": list(self.failures)}
+                "seconds": round(time.perf_counter() - self.started, 2), "failures": list(self.failures), "notes": list(self.notes)}
 
 
 def library_versions() -> dict:
@@ -253,6 +254,9 @@ def run_build(db, plan: BuildPlan, options: BuildOptions, executor, source: str,
                                   protocol={**protocol, "learner_version": learner.version}, build_id=build_id)
                 state.evaluations += 1
                 state.timed_out += result["status"] == "timeout"
+                for note in result.get("notes") or ():  # the same for every learner of the dataset: said once
+                    if {"item": ref.name, "note": note} not in state.notes:
+                        state.notes.append({"item": ref.name, "note": note})
             pending[dataset_id] -= 1
             state.current = ref.name
             if pending[dataset_id] == 0:

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from automl_meta.exceptions import AutomlMetaError
+from automl_meta.exceptions import AutomlMetaError, UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,10 @@ class BuildOptions:
     mf_groups: tuple[str, ...] | None = None  # None: the extractor's default groups
     redo: tuple[str, ...] = ()  # learners whose stale evaluations are recomputed, and/or "metafeatures" (see REDO_METAFEATURES)
     replace_changed: bool = False  # files changed since their results were stored: drop those results and recompute
+
+    def __post_init__(self) -> None:
+        if self.max_rows is not None and int(self.max_rows) < 2 * int(self.cv):  # as evaluate refuses it, before any work
+            raise UsageError(f"--max-rows {self.max_rows} is too small for {self.cv} folds; give at least {2 * int(self.cv)}")
 
     def protocol(self) -> dict:
         """What makes scores comparable: stored once per database and checked on every rerun."""
@@ -185,8 +189,8 @@ def learner_unit(ref: DatasetRef, learner: str, options: BuildOptions) -> dict:
         return unavailable
     try:
         found = []
-        evaluate(dataset, learners=[learner], cv=options.cv, repeats=options.repeats, timeout=options.timeout, n_jobs=1,
-                 random_state=options.random_state, max_rows=options.max_rows, on_result=found.append)
+        evaluation = evaluate(dataset, learners=[learner], cv=options.cv, repeats=options.repeats, timeout=options.timeout,
+                              n_jobs=1, random_state=options.random_state, max_rows=options.max_rows, on_result=found.append)
     except AutomlMetaError as exc:
         return _failed_learner(learner, _reason(exc))
     except Exception as exc:  # a bug or an environment failure in one learner must not stop the build
@@ -194,7 +198,12 @@ def learner_unit(ref: DatasetRef, learner: str, options: BuildOptions) -> dict:
         return _failed_learner(learner, _reason(exc))
     if not found:
         return _failed_learner(learner, "evaluate returned no result")
-    return result_record(found[0])
+    record = result_record(found[0])
+    # what the scores are of, where the protocol had to give way (classes dropped, fewer folds): --max-rows is the protocol
+    record["notes"] = [note for note in evaluation.notes if not note.startswith(("subsampled", "more rows than --max-rows"))]
+    if record["status"] == "ok" and record["notes"]:
+        record["reason"] = "; ".join(record["notes"])
+    return record
 
 
 def failed_dataset(name: str, reason: str) -> dict:
