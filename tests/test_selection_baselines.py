@@ -171,3 +171,14 @@ def test_invalid_parameters_are_refused_at_fit_not_at_construction(make, message
     selector = make()  # scikit-learn style: the constructor only stores
     with pytest.raises(UsageError, match=message):
         selector.fit(meta, scores)
+
+
+def test_flaml_1nn_ranks_each_dataset_from_its_own_row_whatever_the_others_of_the_query():
+    # OpenML's percentage was told from a share by the query's largest value: one dataset's pick changed with its batch
+    cols = ["NumberOfInstances", "NumberOfFeatures", "NumberOfClasses", "PercentageOfNumericFeatures"]
+    train = pd.DataFrame([[1000, 10, 2, 0.0], [1000, 10, 2, 90.0]], index=["nominal", "numeric"], columns=cols)
+    model = SimpleFeatureNN().fit(train, pd.DataFrame({"naive_bayes": [0.9, 0.5], "svm": [0.5, 0.9]}, index=train.index))
+    query = pd.DataFrame([[1000, 10, 2, 1.0], [1000, 10, 2, 95.0]], index=["one_pct_numeric", "other"], columns=cols)
+    alone = model.predict(query.iloc[:1]).idxmax(axis=1)["one_pct_numeric"]
+    together = model.predict(query).idxmax(axis=1)["one_pct_numeric"]
+    assert alone == together == "naive_bayes"  # 1% numeric is nearest the nominal dataset

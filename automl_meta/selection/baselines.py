@@ -307,10 +307,10 @@ def simple_features(meta_X: pd.DataFrame) -> pd.DataFrame | None:
         found = next((a for a in aliases if a in meta_X.columns), None)
         if found is None:
             return None
-        columns[name] = meta_X[found].astype(float)
+        # OpenML's PercentageOfNumericFeatures is a percentage, ours a share: known by the name, so that a row's value
+        # never depends on the other rows of the table (it was guessed from the table's largest value)
+        columns[name] = meta_X[found].astype(float) / (100.0 if found == "PercentageOfNumericFeatures" else 1.0)
     frame = pd.DataFrame(columns, index=meta_X.index)
-    if frame["pct_numeric"].max(skipna=True) > 1.0:  # OpenML gives a percentage
-        frame["pct_numeric"] = frame["pct_numeric"] / 100.0
     for count in ("nr_inst", "nr_attr", "nr_class"):
         frame[count] = np.log1p(frame[count].clip(lower=0))
     return frame
