@@ -46,7 +46,8 @@ class RankedLearner:
     ``predicted_at_most`` (a learner the model puts at or below the median one);
     ``lower``/``upper`` give its spread where the model offers one
     (``predict_interval``). ``measured_score`` is the meta-database's own score
-    when it holds these very data (:func:`with_measured`). ``utility`` is the
+    when it holds these very data, ``measured_status`` its stored evaluation's
+    status (:func:`with_measured`). ``utility`` is the
     model's raw ranking value (higher = better). ``contributions`` (with
     ``--explain``) lists the meta-features that moved the utility most, signed,
     then the rest as ``(other meta-features)`` and the model's ``bias``: they
@@ -72,16 +73,13 @@ class RankedLearner:
     real_rows: int | None = None
     real_seconds: float | None = None
     measured_score: float | None = None
+    measured_status: str | None = None  # the stored evaluation's status: ok, failed, timeout, or "not stored"
     probe_score: float | None = None
     probe_fit_seconds: float | None = None
     model_rank: int | None = None
 
-    def as_dict(self, in_metadb: bool = False) -> dict:
-        """Every key, always (None where an option was off or a value is unknown), so each entry has the same keys.
-
-        ``measured_status`` is "ok" or "failed" for data the meta-database holds (``in_metadb``), else None.
-        """
-        measured = None if not in_metadb else "ok" if self.measured_score is not None else "failed"
+    def as_dict(self) -> dict:
+        """Every key, always (None where an option was off or a value is unknown), so each entry has the same keys."""
         return {
             "rank": self.rank,
             "learner": self.learner,
@@ -91,7 +89,7 @@ class RankedLearner:
             "utility": self.utility,
             "contributions": [{"feature": f, "contribution": c} for f, c in self.contributions] if self.contributions else None,
             "measured_score": self.measured_score,
-            "measured_status": measured,
+            "measured_status": self.measured_status,
             "probe_score": self.probe_score,
             "probe_fit_seconds": self.probe_fit_seconds,
             "model_rank": self.model_rank,
@@ -182,7 +180,7 @@ class Recommendation:
             "n_rows": self.n_rows,
             "n_features": self.n_features,
             "n_candidates": len(self.ranking),
-            "recommendations": [r.as_dict(in_metadb=self.in_metadb is not None) for r in self.top(top)],
+            "recommendations": [r.as_dict() for r in self.top(top)],
             "nearest_datasets": [{"dataset": d, "distance": dist} for d, dist in self.nearest_datasets],
             "in_metadb": self.in_metadb,
             "outside_training": list(self.outside_training),
@@ -380,14 +378,21 @@ def recommend(
     )
 
 
-def with_measured(rec: Recommendation, name: str, scores: dict[str, float]) -> Recommendation:
-    """``rec`` for data the meta-database already holds as ``name``: each learner gets its stored score.
+def with_measured(rec: Recommendation, name: str, scores: dict[str, float], statuses: dict[str, str] | None = None
+                  ) -> Recommendation:
+    """``rec`` for data the meta-database already holds as ``name``: each learner gets its stored score and the status
+    of its stored evaluation (``statuses``; "not stored" for a learner never evaluated on these data).
 
     The meta-model has seen these data (unless they were excluded from its training), so
     its predictions here are no test of it; the stored cross-validated scores are the
     better guide.
     """
-    ranking = tuple(replace(r, measured_score=scores.get(r.learner)) for r in rec.ranking)
+    def status(learner: str) -> str:
+        if statuses is None:  # only the scores given: a learner without one failed there
+            return "ok" if learner in scores else "failed"
+        return statuses.get(learner, "not stored")
+
+    ranking = tuple(replace(r, measured_score=scores.get(r.learner), measured_status=status(r.learner)) for r in rec.ranking)
     return replace(rec, ranking=ranking, in_metadb=name)
 
 

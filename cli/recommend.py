@@ -249,7 +249,7 @@ def _render(rec, selector, top: int, explain: bool, total: float, profile=None) 
         if ranged:
             cells.append(f"{fmt(r.lower, 3)} to {fmt(r.upper, 3)}" if r.lower is not None else "-")
         if rec.in_metadb:
-            cells.append(fmt(r.measured_score) if r.measured_score is not None else "failed")
+            cells.append(fmt(r.measured_score) if r.measured_score is not None else r.measured_status or "failed")
         if evaluated:  # on fewer rows: successive halving dropped the learner early
             fewer = f" on {r.real_rows:,}" if r.real_rows is not None and r.real_rows < widest else ""
             halved = halved or bool(fewer)

@@ -88,9 +88,12 @@ def test_recommend_gives_the_stored_scores_of_data_the_db_already_holds(metadb, 
     assert doc["in_metadb"] == "synth_1"
     measured = {r["learner"]: r["measured_score"] for r in doc["recommendations"] if r["measured_status"] == "ok"}
     assert measured == pytest.approx(stored.dropna().to_dict())
-    # a learner whose stored evaluation failed says so, as the table does, rather than losing its key
-    assert all(r["measured_score"] is None for r in doc["recommendations"] if r["measured_status"] == "failed")
-    assert {r["measured_status"] for r in doc["recommendations"]} <= {"ok", "failed"}
+    # each learner's stored status, as the database holds it, rather than a key that comes and goes
+    with MetaDB.open(metadb) as db:
+        statuses = db.evaluation_statuses("synth_1", "classification")
+    assert {r["learner"]: r["measured_status"] for r in doc["recommendations"]} == {
+        r["learner"]: statuses.get(r["learner"], "not stored") for r in doc["recommendations"]}
+    assert all(r["measured_score"] is None for r in doc["recommendations"] if r["measured_status"] != "ok")
     table = _invoke("recommend", copy, "--db", metadb)
     text = " ".join(table.stdout.split())  # rich wraps at the runner's 80 columns
     assert "measured" in text and "these data are 'synth_1' in the meta-database" in text
@@ -774,3 +777,16 @@ def test_predict_scores_a_target_with_labels_the_model_never_had_with_a_note(met
     assert "Warning" not in result.stderr  # scikit-learn's own remarks stay out of the output
     table = _invoke("predict", model, relabelled)
     assert "note: the target column holds labels the model never had" in " ".join(table.stdout.split())
+
+
+def test_measured_status_is_the_stored_evaluations_and_reaches_the_frame_too():
+    # a timeout and a pair never evaluated were both called "failed", and to_frame() had no status at all
+    from automl_meta.recommend import RankedLearner, Recommendation, with_measured
+
+    ranking = tuple(RankedLearner(rank=i + 1, learner=name, predicted_score=0.5) for i, name in enumerate(["a", "b", "c", "d"]))
+    rec = Recommendation(dataset="x", task="classification", target="t", metric="m", maximize=True, ranking=ranking)
+    known = with_measured(rec, "stored_x", {"a": 0.9}, {"a": "ok", "b": "timeout", "c": "failed"})
+    expected = {"a": "ok", "b": "timeout", "c": "failed", "d": "not stored"}
+    assert {r["learner"]: r["measured_status"] for r in known.as_dict()["recommendations"]} == expected
+    assert known.to_frame().set_index("learner")["measured_status"].to_dict() == expected
+    assert rec.to_frame()["measured_status"].isna().all()  # data the database does not hold: no status

@@ -253,8 +253,11 @@ def load_selector(
 
 
 def stored_scores(db_path: Path, dataset, metric: str, metafeatures: Mapping[str, float] | None = None
-                  ) -> tuple[str, dict[str, float]] | None:
-    """``(name, {learner: mean score})`` when the meta-database holds these very data, else None.
+                  ) -> tuple[str, dict[str, float], dict[str, str]] | None:
+    """``(name, {learner: mean score}, {learner: stored status})`` when the meta-database holds these very data, else None.
+
+    The status is the stored evaluation's (``ok``, ``failed``, ``timeout``); a learner the
+    database never evaluated on these data has none.
 
     Matched by content hash and task, so a renamed copy is found and a changed file is not.
     The hash follows the file's row and column order. Given ``metafeatures`` (extracted with
@@ -273,9 +276,10 @@ def stored_scores(db_path: Path, dataset, metric: str, metafeatures: Mapping[str
         if name is None:
             return None
         scores = store.scores(metric, dataset.task)
+        statuses = store.evaluation_statuses(name, dataset.task)
     if name not in scores.index:  # held, but every learner failed on it
-        return name, {}
-    return name, {str(learner): float(value) for learner, value in scores.loc[name].dropna().items()}
+        return name, {}, statuses
+    return name, {str(learner): float(value) for learner, value in scores.loc[name].dropna().items()}, statuses
 
 
 MIN_FINGERPRINT = 20  # meta-features two tables must share, all equal, to be taken as the same data

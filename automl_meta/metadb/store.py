@@ -511,6 +511,12 @@ class MetaDB:
                                  "ON b.id = e.build_id WHERE e.status = 'failed'")
         return {(int(d), int(l)): (self._json(v, "a build's versions") if v else None) for d, l, v in rows}
 
+    def evaluation_statuses(self, dataset: str, task: str) -> dict[str, str]:
+        """learner -> the status (ok, failed, timeout) of its stored evaluation on dataset ``dataset`` of ``task``."""
+        rows = self.conn.execute("SELECT l.name, e.status FROM evaluations e JOIN datasets d ON d.id = e.dataset_id "
+                                 "JOIN learners l ON l.id = e.learner_id WHERE d.name = ? AND d.task = ?", (dataset, task))
+        return {str(learner): str(status) for learner, status in rows}
+
     def evaluated_pairs(self) -> set[tuple[int, int]]:
         """(dataset_id, learner_id) of every recorded evaluation, whatever its status."""
         return {(int(d), int(l)) for d, l in self.conn.execute("SELECT dataset_id, learner_id FROM evaluations")}
