@@ -404,3 +404,11 @@ def test_a_sidecar_of_a_newer_format_says_to_upgrade(saved_model):
     sidecar_path(path).write_text(json.dumps({**info, "format": "automl-meta-fitted-model/2"}))
     with pytest.raises(ArtifactError, match="written by a newer automl-meta; upgrade automl-meta to read it"):
         load_fitted_model(path)
+
+
+def test_a_model_fitted_on_padded_parquet_names_reads_the_same_columns_stripped():
+    # parquet and ARFF names now lose surrounding spaces; a model fitted before knows 'x ', and the table now says 'x'
+    info = {"columns": [{"name": "x ", "kind": "numeric"}, {"name": " z", "kind": "numeric"}]}
+    frame = pd.DataFrame({"x": [1.0, 2.0], "z": [3.0, 4.0], "target": ["a", "b"]})
+    conformed = conform_features(frame, info)
+    assert list(conformed.columns) == ["x ", " z"] and conformed["x "].tolist() == [1.0, 2.0]

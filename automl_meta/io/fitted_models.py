@@ -390,6 +390,9 @@ def conform_features(frame: pd.DataFrame, info: dict, name: str = "data") -> pd.
     frame.columns = [str(c) for c in frame.columns]
     markers_as_missing(frame)  # an empty cell or '?' is missing, as it was when the model was fitted
     spec = info["columns"]
+    # a model fitted before parquet and ARFF names lost their surrounding spaces knows 'x ': the table's 'x' is it
+    padded = {c["name"].strip(): c["name"] for c in spec if c["name"] != c["name"].strip() and c["name"] not in frame.columns}
+    frame = frame.rename(columns={k: v for k, v in padded.items() if k in frame.columns and k not in {c["name"] for c in spec}})
     formats = info.get("date_formats", {})  # older sidecars: ISO 8601 text or datetime columns
     for date in info.get("date_columns", []):  # replaced by their numeric parts when the model was fitted
         if date not in frame.columns:
