@@ -545,6 +545,10 @@ def test_a_manifest_with_spaces_after_its_header_commas_or_saved_by_excel_is_rea
      "its 'default_metric' setting is not a mapping"),
     ("UPDATE meta_features SET value = 'zzz' WHERE rowid = (SELECT MIN(rowid) FROM meta_features)",
      ["db", "export", "--table", "meta-features", "--out", "OUT"], "a meta-feature value is not a number"),
+    ("UPDATE meta SET value = '[1]' WHERE key = 'default_metric'", ["db", "info"], "its 'default_metric' setting is not a mapping"),
+    ("UPDATE meta SET value = '{\"classification\": 5}' WHERE key = 'default_metric'", ["db", "info"],
+     "its 'default_metric' setting is not a mapping of tasks to metric names"),
+    ("UPDATE meta SET value = '\"x\"' WHERE key = 'protocol'", ["db", "info"], "its 'protocol' setting is not a mapping"),
 ])
 def test_content_no_build_writes_is_named_as_damaged_with_the_fix(tmp_path, sql, args, message):
     # these were JSONDecodeError, AttributeError or ValueError, exit 1, naming no file

@@ -211,8 +211,15 @@ class MetaDB:
             raise self.damaged(f"{what} is not JSON") from None
 
     def get_meta(self, key: str, default=None):
+        """A setting as stored (JSON); the settings a build writes as mappings are checked to be mappings."""
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return self._json(row[0], f"its {key!r} setting") if row else default
+        if not row:
+            return default
+        value = self._json(row[0], f"its {key!r} setting")
+        mapping = key in ("default_metric", "protocol") or key.startswith("aslib:")
+        if mapping and not isinstance(value, dict) or key == "default_metric" and not all(isinstance(v, str) for v in value.values()):
+            raise self.damaged(f"its {key!r} setting is not a mapping{' of tasks to metric names' if key == 'default_metric' else ''}")
+        return value
 
     def set_meta(self, key: str, value) -> None:
         with self.transaction() as conn:
@@ -238,8 +245,6 @@ class MetaDB:
     def default_metric(self, task: str) -> str:
         """The metric recorded as the default for ``task`` (balanced_accuracy, r2, an ASlib measure...)."""
         defaults = self.get_meta("default_metric", {})
-        if not isinstance(defaults, dict) or not all(isinstance(v, str) for v in defaults.values()):
-            raise self.damaged("its 'default_metric' setting is not a mapping of tasks to metric names")
         if task not in defaults:
             known = ", ".join(sorted(defaults)) or "none"
             raise MetaDBContentError(f"{self.path}: no task {task!r} in this database (its tasks: {known}); name one with --task")
