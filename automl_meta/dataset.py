@@ -166,8 +166,8 @@ def default_target(columns) -> str:
             return name
         matching = [c for c in columns if str(c).lower() == name]
         if len(matching) > 1:
-            raise UsageError(f"the columns {', '.join(map(repr, matching))} could each be the target; "
-                             f"name one with --target (target= in Python)")
+            raise DatasetError(f"the columns {', '.join(map(repr, matching))} could each be the target; name one with "
+                               "--target (target= in Python; for db build, the target column of the folder's MANIFEST.csv)")
         if matching:
             return matching[0]
     return columns[-1]

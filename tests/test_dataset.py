@@ -359,5 +359,5 @@ def test_the_exactly_named_target_wins_over_one_named_alike_in_another_case():
 
 def test_two_columns_named_alike_in_other_cases_than_the_default_are_refused():
     frame = pd.DataFrame({"x": np.arange(40.0), "Target": ["yes", "no"] * 20, "TARGET": np.arange(40) % 5})
-    with pytest.raises(UsageError, match="'Target', 'TARGET' could each be the target; name one with --target"):
+    with pytest.raises(DatasetError, match="'Target', 'TARGET' could each be the target; name one with --target"):
         make_dataset(frame)

@@ -562,3 +562,13 @@ def test_content_no_build_writes_is_named_as_damaged_with_the_fix(tmp_path, sql,
     assert result.exit_code == 2, result.output
     text = " ".join(result.stderr.split())
     assert f"{edited}: damaged ({message}" in text and "restore a copy of it" in text
+
+
+def test_a_folder_table_with_two_target_like_columns_is_a_data_failure_pointing_at_the_manifest(tmp_path):
+    data = tmp_path / "d"
+    data.mkdir()
+    pd.DataFrame({"x": range(40), "Target": ["a", "b"] * 20, "TARGET": [0, 1, 2, 3] * 10}).to_csv(data / "two.csv", index=False)
+    result = runner.invoke(app, ["db", "build", "--source", f"dir:{data}", "--db", str(tmp_path / "m.sqlite"), "--learners", "dummy",
+                                 "--cv", "2"])
+    assert result.exit_code == 2, result.output  # a data problem: it was a UsageError, exit 1, pointing at a --target db build lacks
+    assert "the target column of the folder's MANIFEST.csv" in " ".join(result.stderr.split())
