@@ -69,6 +69,8 @@ def test_a_folder_that_refuses_new_files_is_refused_before_any_work(tmp_path):
     ["meta-train", "sinusoid", "--iterations", "2", "--meta-batch", "2", "--device", "cpu", "--out", "/proc/self/s.pt"],
     ["optimizer", "train", "--epochs", "1", "--steps", "2", "--unroll", "2", "--out", "/proc/self/q.pt"],
     ["recommend", "DATA", "--top", "1", "--fit", "/proc/self/m.skops"],
+    ["selector", "train", "--task", "classification", "--out", "/proc/self/models"],  # trained first, then PermissionError
+    ["db", "build", "--source", "dir:FOLDER", "--db", "/proc/self/m.sqlite", "--learners", "dummy"],  # after the plan, exit 1
 ])
 def test_commands_refuse_an_unwritable_output_folder_in_one_line(tmp_path, args):
     from typer.testing import CliRunner
@@ -78,6 +80,6 @@ def test_commands_refuse_an_unwritable_output_folder_in_one_line(tmp_path, args)
 
     data = tmp_path / "d.csv"
     make_mixed_frame(60, seed=0).to_csv(data, index=False)
-    result = CliRunner().invoke(app, [str(data) if a == "DATA" else a for a in args])
+    result = CliRunner().invoke(app, [str(data) if a == "DATA" else f"dir:{tmp_path}" if a == "dir:FOLDER" else a for a in args])
     assert result.exit_code == 2, result.output
     assert "cannot write in /proc/self" in result.output and len(result.output.strip().splitlines()) == 1

@@ -26,18 +26,24 @@ def check_output_file(path: str | Path, example: str, inputs: dict[str, str | Pa
     parent = next((p for p in path.parents if p.exists()), None)
     if parent is not None and not parent.is_dir():
         raise ArtifactError(f"{path}: {parent} is a file, not a folder; give a path in a folder, e.g. {example}")
-    if parent is not None:  # a folder that refuses new files fails the last write, after all the work: try one now
-        try:
-            handle, probe = tempfile.mkstemp(prefix=".automl-meta-probe.", dir=parent)
-            os.close(handle)
-            os.unlink(probe)
-        except OSError as exc:
-            raise ArtifactError(f"{path}: cannot write in {parent} ({exc.strerror or exc}); check its permissions, "
-                                f"or give a path in another folder, e.g. {example}") from None
+    if parent is not None:
+        check_writable(parent, path, example)
     for what, source in (inputs or {}).items():
         if source is not None and (path.resolve() == Path(source).resolve() or (path.exists() and Path(source).exists() and path.samefile(source))):
             raise UsageError(f"{path}: is {what}; writing there would replace it, give another file, e.g. {example}")
     return path
+
+
+def check_writable(folder: Path, path: str | Path, example: str) -> None:
+    """Refuse ``path`` (:class:`ArtifactError`) when ``folder``, where it will be written, takes no new file: a folder
+    that refuses one fails the last write, after all the work, so one is tried now (and removed)."""
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".automl-meta-probe.", dir=folder)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ArtifactError(f"{path}: cannot write in {folder} ({exc.strerror or exc}); check its permissions, "
+                            f"or give a path in another folder, e.g. {example}") from None
 
 
 @contextmanager
