@@ -236,7 +236,7 @@ def info(db: DbOption = None, json_output: JsonOption = False) -> None:
             "failed": "n_failed", "timeout": "n_timeout", "missing": "n_missing", "meta-features": "n_meta_features"}
     for label, key in rows.items():
         table.add_row(label, *(fmt(t[key]) for t in tasks.values()))
-    table.add_row("default metric", *(str(t["default_metric"]) for t in tasks.values()))
+    table.add_row("default metric", *(escape(shown(str(t["default_metric"]))) for t in tasks.values()))
     out.print(table)
     versions = ", ".join(f"{k} {v}" for k, v in summary["versions"].items() if v)
     if versions:

@@ -572,3 +572,16 @@ def test_a_folder_table_with_two_target_like_columns_is_a_data_failure_pointing_
                                  "--cv", "2"])
     assert result.exit_code == 2, result.output  # a data problem: it was a UsageError, exit 1, pointing at a --target db build lacks
     assert "the target column of the folder's MANIFEST.csv" in " ".join(result.stderr.split())
+
+
+def test_db_info_spells_out_control_characters_of_a_metric_name(tmp_path):
+    import sqlite3
+
+    edited = tmp_path / "e.sqlite"
+    edited.write_bytes(SHIPPED.read_bytes())
+    with sqlite3.connect(edited) as conn:
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'default_metric'",
+                     (json.dumps({"classification": "PAR\x1b[41m10", "regression": "r2"}),))
+    result = runner.invoke(app, ["db", "info", "--db", str(edited)])
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.stdout and "PAR\\x1b[41m10" in result.stdout  # an ASlib measure's name reached the terminal raw
