@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from automl_meta.cli.main import app
+from automl_meta.exceptions import DatasetError
 from automl_meta.io.dataset_folder import dataset_name, list_dataset_folder
 from automl_meta.metadb import MetaDB
 
@@ -585,3 +586,10 @@ def test_db_info_spells_out_control_characters_of_a_metric_name(tmp_path):
     result = runner.invoke(app, ["db", "info", "--db", str(edited)])
     assert result.exit_code == 0, result.output
     assert "\x1b" not in result.stdout and "PAR\\x1b[41m10" in result.stdout  # an ASlib measure's name reached the terminal raw
+
+
+def test_a_manifest_line_without_a_name_is_named_with_its_line(tmp_path):
+    (tmp_path / "MANIFEST.csv").write_text("task,name,target\nclassification\n")  # was KeyError: 'name', exit 1
+    (tmp_path / "a.csv").write_text("x,target\n1,0\n")
+    with pytest.raises(DatasetError, match="MANIFEST.csv: line 2 names no file"):
+        list_dataset_folder(tmp_path)

@@ -91,6 +91,9 @@ def read_manifest(folder: Path) -> dict[str, dict]:
         raise DatasetError(f"{path}: a manifest needs a 'name' column (found {', '.join(header)})")
     entries, lines = {}, {}
     for line, row in enumerate(rows, start=2):  # line 1 is the header
+        if not row.get("name"):
+            raise DatasetError(f"{path}: line {line} names no file (the line has fewer fields than the header "
+                               f"{', '.join(header)}, or an empty name); give each line a name, as t2 or t2.csv")
         task = (row.get("task") or "auto").strip().lower()
         if task not in (*TASKS, "auto"):
             raise DatasetError(f"{path}: task {task!r} of {row['name']!r} is not classification, regression or auto")
