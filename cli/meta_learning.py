@@ -95,16 +95,24 @@ def _input_files(source: str, data: Path | None) -> dict:
     return {"the --data file": data}
 
 
-def _load_tables(path: Path, target, sep, day_first):
+def _load_tables(path: Path, target, sep, day_first, recorded: str | None = None):
+    """The table(s) of ``--data``; without ``target``, a table holding the column ``recorded`` (an init's own target,
+    wherever it stands) takes it, else the usual default."""
+    from automl_meta.dataset import make_dataset
     from automl_meta.exceptions import DatasetError
-    from automl_meta.io import load_dataset
+    from automl_meta.io.tables import read_table, table_name
+
+    def load(file: Path):
+        frame = read_table(file, sep=sep)
+        chosen = recorded if target is None and recorded in [str(c) for c in frame.columns] else target
+        return make_dataset(frame, target=chosen, task="classification", name=table_name(file), day_first=day_first)
 
     if path.is_dir():
         files = _table_files(path)
         if len(files) < 2:
             raise DatasetError(f"{path}: a task family needs at least 2 data files, found {len(files)}")
-        return [load_dataset(f, target=target, task="classification", sep=sep, day_first=day_first) for f in files]
-    return load_dataset(path, target=target, task="classification", sep=sep, day_first=day_first)
+        return [load(f) for f in files]
+    return load(path)
 
 
 USED_BY = {  # the options of a task source's data, and the sources that read each
@@ -121,7 +129,7 @@ def _refuse_unused(source: str, **given) -> None:
     refuse_given(unused, ("is", "are"), f"not read by the {source} task source (only by {' and '.join(users)})")
 
 
-def _task_data(source: str, data: Path | None, target, sep, day_first=None):
+def _task_data(source: str, data: Path | None, target, sep, day_first=None, recorded: str | None = None):
     from automl_meta.exceptions import UsageError
 
     if source == "sinusoid":
@@ -132,7 +140,7 @@ def _task_data(source: str, data: Path | None, target, sep, day_first=None):
         return load_omniglot(data)[0]
     if data is None:
         raise UsageError("meta-train tabular needs --data FILE (held-out classes) or --data FOLDER (one task per file)")
-    return _load_tables(data, target, sep, day_first)
+    return _load_tables(data, target, sep, day_first, recorded)
 
 
 def _plot(path: Path, history: list, validation: list, metric: str) -> None:
@@ -341,20 +349,6 @@ def _episodes(source: str, info: dict) -> str:
     return f"{info['shots']}-shot regression" if source == "sinusoid" else f"{info['ways']}-way {info['shots']}-shot"
 
 
-def _init_target(manifest: dict, target: str | None, data: Path | None, sep) -> str | None:
-    """``--target``, else the init's own target column where the table (or a folder's first table) has one by that name,
-    else None (the usual default): a table whose columns come in another order keeps its target."""
-    from automl_meta.io.tables import read_table
-
-    recorded = (manifest.get("tasks") or {}).get("target") if manifest.get("task_source") == "tabular" else None
-    if target is not None or data is None or not isinstance(recorded, str):
-        return target
-    first = _table_files(data)[0] if data.is_dir() and _table_files(data) else data
-    if not first.is_file():
-        return target  # the loading names what is wrong
-    return recorded if recorded in [str(c) for c in read_table(first, sep=sep).columns] else target
-
-
 def _rebuild_splits(manifest: dict, data: Path | None, target, sep, day_first, dev):
     from automl_meta.exceptions import DatasetError, UsageError
     from automl_meta.neural.few_shot import check_input_columns, check_rebuilt_tasks, in_init_order
@@ -364,7 +358,8 @@ def _rebuild_splits(manifest: dict, data: Path | None, target, sep, day_first, d
     tasks = manifest["tasks"]
     if source == "tabular" and data is None:
         raise UsageError("this init was meta-trained on a table; give the same --data FILE or FOLDER to rebuild its held-out test tasks")
-    task_data = _task_data(source, data, target, sep, day_first)
+    recorded = tasks.get("target") if source == "tabular" and isinstance(tasks.get("target"), str) else None
+    task_data = _task_data(source, data, target, sep, day_first, recorded)
     if source == "tabular":
         task_data = in_init_order(manifest, task_data)
         check_input_columns(manifest, list((task_data[0] if isinstance(task_data, list) else task_data).X.columns))
@@ -415,7 +410,7 @@ def meta_eval_command(
     with about(init):
         learner = learner_from_init(state, manifest, dev)  # checks the manifest before the splits read it
     _refuse_unused(manifest["task_source"], data=data, target=target, sep=sep, day_first=day_first)
-    splits = _rebuild_splits(manifest, data, _init_target(manifest, target, data, sep), sep, day_first, dev)
+    splits = _rebuild_splits(manifest, data, target, sep, day_first, dev)
     with progress_bar("meta-eval tasks", total=tasks, enabled=not json_) as advance:
         result = evaluate_learner(learner, splits.test, tasks=tasks, steps=steps, batch_size=manifest["hyperparameters"].get("meta_batch", 32),
                                   seed=seed, progress=advance)

@@ -385,7 +385,7 @@ def test_a_signal_during_the_torch_import_waits_until_torch_is_loaded(name, rais
     assert run.stdout.split("\n")[:2] == [f"{raised} True", "3.0 numpy"], run.stdout + run.stderr[-800:]
 
 
-def test_meta_eval_and_finetune_take_the_inits_target_column_wherever_it_stands(tmp_path):
+def test_meta_eval_and_finetune_take_the_inits_target_column_wherever_it_stands(tmp_path, monkeypatch):
     # with the columns in another order the default target was the last column, and the error blamed the schema
     rng = np.random.default_rng(7)
     labels = np.repeat(np.arange(12), 25)
@@ -399,8 +399,13 @@ def test_meta_eval_and_finetune_take_the_inits_target_column_wherever_it_stands(
     assert trained.exit_code == 0, trained.stderr
     reordered = tmp_path / "reordered.csv"
     frame[["cls", "f1", "f2", "f3"]].to_csv(reordered, index=False)
+    import automl_meta.io.tables as tables
+
+    reads = []
+    monkeypatch.setattr(tables, "read_table", lambda *a, _read=tables.read_table, **k: reads.append(a[0]) or _read(*a, **k))
     evaluated = runner.invoke(app, ["meta-eval", str(init), "--data", str(reordered), "--tasks", "3", "--device", "cpu", "--json"])
     assert evaluated.exit_code == 0, evaluated.stderr
+    assert len(reads) == 1  # the init's target is looked for in the table read for the tasks, not in a second read
     new_task = tmp_path / "new.csv"
     frame.loc[frame["cls"].isin(["k0", "k1", "k2"]), ["cls", "f3", "f1", "f2"]].to_csv(new_task, index=False)
     tuned = runner.invoke(app, ["finetune", str(new_task), "--init", str(init), "--shots", "3", "--steps", "1", "--repeats", "2", "--json"])

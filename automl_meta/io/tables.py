@@ -528,8 +528,13 @@ def load_dataset(
     """Read ``path`` and check it as a learning problem (see :func:`make_dataset`, also for ``day_first``)."""
     path = Path(path)
     frame = read_table(path, sep=sep)
-    if name is None:
-        name = path.name
-        for suffix in reversed(path.suffixes):
-            name = name[: -len(suffix)] if name.endswith(suffix) else name
-    return make_dataset(frame, target=target, task=task, name=name or path.name, day_first=day_first)
+    return make_dataset(frame, target=target, task=task, name=name or table_name(path), day_first=day_first)
+
+
+def table_name(path: str | Path) -> str:
+    """A data file's dataset name: its name without any suffix (``iris.data.csv`` -> ``iris``), else the whole name."""
+    path = Path(path)
+    name = path.name
+    for suffix in reversed(path.suffixes):
+        name = name[: -len(suffix)] if name.endswith(suffix) else name
+    return name or path.name
