@@ -619,7 +619,7 @@ def target_score(info: dict, frame: pd.DataFrame, predictions: pd.DataFrame) -> 
         why = "fewer than 2 rows" if len(y) < 2 else "the target column holds one value only" if len(set(map(str, y))) < 2 else "the metric is undefined on these rows"
         undefined = f"{metric} is undefined here ({why}), so there is no score"
         return {"metric": metric, "value": None, "n_rows": int(len(y)), "note": f"{note}; {undefined}" if note else undefined}
-    return {"metric": metric, "value": value, "n_rows": int(len(y)), **({"note": note} if note else {})}
+    return {"metric": metric, "value": value, "n_rows": int(len(y)), "note": note}
 
 
 def winner_info(dataset: Dataset, recommendation: Recommendation, chosen: RankedLearner, random_state: int = 0) -> dict:

@@ -183,7 +183,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks instead of one-line errors.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Add the full traceback to a one-line error (its exit code stays).")] = False,
 ) -> None:
     """Recommend learners for a tabular dataset, and meta-learn how gradient-trained models start and step."""
 

@@ -562,6 +562,7 @@ def test_predict_scores_the_target_column_when_present(metadb, churn_csv, tmp_pa
     doc = json.loads(result.stdout)
     truth = make_mixed_frame(80, seed=7)["target"]
     assert doc["score"]["metric"] == "balanced_accuracy" and doc["score"]["n_rows"] == 80
+    assert doc["score"]["note"] is None  # the key is there, null, when there is nothing to say
     assert math.isclose(doc["score"]["value"], balanced_accuracy_score(truth, doc["predictions"]))
     five = tmp_path / "five.csv"
     make_mixed_frame(80, seed=7).head(5).to_csv(five, index=False)
