@@ -115,3 +115,17 @@ def test_a_distance_metric_wrapping_a_python_function_is_not_trusted():
     assert is_trusted("sklearn.metrics._dist_metrics.EuclideanDistance64")
     assert not is_trusted("sklearn.metrics._dist_metrics.PyFuncDistance64")
     assert not is_trusted("sklearn.metrics._dist_metrics.PyFuncDistance32")
+
+
+def test_bagging_on_column_subsets_passes_and_a_subset_outside_the_columns_does_not():
+    # each bagged estimator legitimately sees fewer columns than the ensemble: it was taken for an altered file
+    from sklearn.ensemble import BaggingClassifier
+    from sklearn.tree import DecisionTreeClassifier
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(80, 4)), np.arange(80) % 2
+    bagging = BaggingClassifier(DecisionTreeClassifier(), n_estimators=3, max_features=2, random_state=0).fit(X, y)
+    check_model_structure(bagging, "m.skops")
+    bagging.estimators_features_[1][0] = 9
+    with pytest.raises(ArtifactError, match="gives an estimator columns outside its 4 features"):
+        check_model_structure(bagging, "m.skops")

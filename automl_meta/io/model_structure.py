@@ -66,8 +66,12 @@ def _problem_of(obj, owner) -> str | None:
     estimators = getattr(obj, "estimators_", None)
     own = getattr(obj, "n_features_in_", None)
     if own is not None and isinstance(estimators, (list, np.ndarray)):
-        for sub in np.asarray(estimators, dtype=object).ravel():
-            if getattr(sub, "n_features_in_", own) != own:
+        subsets = getattr(obj, "estimators_features_", None)  # bagging: each estimator sees its own columns
+        for i, sub in enumerate(np.asarray(estimators, dtype=object).ravel()):
+            columns = np.asarray(subsets[i]) if subsets is not None and i < len(subsets) else None
+            if columns is not None and (np.any((columns < 0) | (columns >= own)) or len(columns) != getattr(sub, "n_features_in_", len(columns))):
+                return f"{name} gives an estimator columns outside its {own} features"
+            if columns is None and getattr(sub, "n_features_in_", own) != own:
                 return f"{name} holds an estimator of {sub.n_features_in_} features, not {own}"
     if name.startswith("HistGradientBoosting") and own is not None:
         mapper = getattr(obj, "_bin_mapper", None)
