@@ -82,9 +82,10 @@ def build(
                           n_retries=openml_retries, timeout=openml_timeout)
     command = _command_line(source, db, jobs, dask, scheduler, cv, repeats, max_rows, timeout, learners, mf_groups, redo, random_state,
                             replace_changed, openml=config, kind=kind)
-    from automl_meta.io.atomic import check_output_file
+    from automl_meta.io.atomic import check_writable
 
-    check_output_file(db, "my.sqlite")  # a folder that takes no file is refused before the plan and its progress bar
+    # a folder that takes no file is refused before the plan and its progress bar (a --db that is a folder, later)
+    check_writable(next(p for p in (db.parent, *db.parent.parents) if p.exists()), db, "my.sqlite")
     with _BuildBar(enabled=not quiet) as bar:
         summary = build_metadb(source, db, options, jobs=jobs, dask=dask, scheduler=scheduler, openml_config=config,
                                command=command, progress=bar.update, on_total=bar.start)
