@@ -414,3 +414,25 @@ def test_a_meta_model_of_another_format_version_is_named_with_its_fix(meta, tmp_
     manifest_path.write_text(json.dumps({**json.loads(manifest_path.read_text()), "format_version": version}))
     with pytest.raises(MetaDBVersionError, match=rf"^{re.escape(str(manifest_path))}: meta-model format version {version} .*; {re.escape(fix)}$"):
         load_metamodel(tmp_path, "mm")  # was "rebuild it with `automl-meta db build`", with no file named
+
+
+def test_numpy_scalar_hyperparameters_are_saved_as_numbers_and_the_model_loads_as_it_was(tmp_path):
+    # np.int64 / np.bool_ (a parameter grid's values) were written as null: a runtime model then predicted in log10 units
+    meta, scores = make_meta(30)
+    runtimes = 10 ** (1 + 3 * scores.fillna(0.5).abs())
+    model = MetaModel(n_estimators=np.int64(10), n_neighbors=np.int64(3), log_scores=np.bool_(True), random_state=0)
+    model.fit(meta, runtimes, maximize=False)
+    save_metamodel(model, tmp_path)
+    loaded = load_metamodel(tmp_path)
+    assert loaded.get_params()["n_estimators"] == 10 and loaded.log_scores is True and loaded.n_neighbors == 3
+    pd.testing.assert_frame_equal(loaded.predict(meta.iloc[:2]), model.predict(meta.iloc[:2]))
+    loaded.predict_interval(meta.iloc[:1])  # a TypeError on the null n_neighbors before
+
+
+def test_a_hyperparameter_json_cannot_hold_is_refused_at_saving(tmp_path):
+    meta, scores = make_meta(30)
+    model = MetaModel(n_estimators=10, random_state=np.random.RandomState(0)).fit(meta, scores)
+    save_metamodel(model, tmp_path)  # a generator as random_state: stored as null, the boosters hold what it drew
+    model.set_params(landmark_contrasts=np.array([True]))
+    with pytest.raises(UsageError, match="cannot save the meta-model: its parameter landmark_contrasts="):
+        save_metamodel(model, tmp_path / "other")

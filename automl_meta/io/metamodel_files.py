@@ -52,6 +52,20 @@ def _versions() -> dict:
             "python": platform.python_version()}
 
 
+def _stored_param(name: str, value):
+    """A hyperparameter as JSON keeps it: a numpy scalar as its Python number (np.int64 from a parameter grid, np.bool_);
+    a random_state that is a generator as None (the boosters hold what it drew); anything else is refused, since a
+    parameter written as null would load as another model."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, (bool, int, float, str, type(None))):
+        return value
+    if name == "random_state":
+        return None
+    raise UsageError(f"cannot save the meta-model: its parameter {name}={value!r} is no number, text or bool; "
+                     "give it as one (e.g. an int, not a numpy array)")
+
+
 def _manifest(model, boosters: list[str], booster_path: Path, text: str, extra: dict | None) -> dict:
     """Everything but the boosters, as JSON values."""
     from automl_meta.selection.metamodel import TRAINING_VERSION
@@ -61,7 +75,7 @@ def _manifest(model, boosters: list[str], booster_path: Path, text: str, extra: 
         "format_version": FORMAT_VERSION,
         "training_version": TRAINING_VERSION,
         "versions": _versions(),
-        "params": {k: (v if isinstance(v, (bool, int, float, str, type(None))) else None) for k, v in model.get_params().items()},
+        "params": {k: _stored_param(k, v) for k, v in model.get_params().items()},
         "learners": model.learners_,
         "feature_names": model.feature_names_,
         "landmarkers": model.landmarkers_,
