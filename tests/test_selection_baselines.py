@@ -182,3 +182,15 @@ def test_flaml_1nn_ranks_each_dataset_from_its_own_row_whatever_the_others_of_th
     alone = model.predict(query.iloc[:1]).idxmax(axis=1)["one_pct_numeric"]
     together = model.predict(query).idxmax(axis=1)["one_pct_numeric"]
     assert alone == together == "naive_bayes"  # 1% numeric is nearest the nominal dataset
+
+
+@pytest.mark.parametrize("maximize", ["False", "no", 0, None])
+def test_maximize_that_is_no_bool_is_refused_not_read_by_its_truth(maximize):
+    # "False" was read as True: the ranking reversed, exit 0
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(rng.rand(10, 2), columns=["mf0", "mf1"], index=[f"d{i}" for i in range(10)])
+    S = pd.DataFrame({"fast": rng.rand(10), "slow": 100 + rng.rand(10)}, index=X.index)
+    for selector in (SingleBest(), MetaModel(n_estimators=5)):
+        with pytest.raises(UsageError, match="maximize must be True or False"):
+            selector.fit(X, S, maximize=maximize)
+    assert SingleBest().fit(X, S, maximize=np.bool_(False)).best_ == "fast"

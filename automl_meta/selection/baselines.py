@@ -157,6 +157,13 @@ def _scalar(name, value, kind, low, high, include_boundaries) -> None:
         raise UsageError(str(exc)) from None
 
 
+def as_maximize(value) -> bool:
+    """``maximize`` as a bool; anything else (the text "False", a number) is refused rather than read by its truth."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise UsageError(f"maximize must be True or False (whether higher scores are better), not {value!r}")
+    return bool(value)
+
+
 def check_choice(name: str, value, choices) -> None:
     """Refuse a value of an enumerated parameter outside ``choices`` at fit."""
     if not isinstance(value, str) or value not in choices:
@@ -201,7 +208,7 @@ class _Selector(BaseEstimator):
 
     def _fit_scores(self, meta_X, scores, maximize):
         meta_X, scores = _checked(meta_X, scores)
-        self.maximize_ = bool(maximize)
+        self.maximize_ = as_maximize(maximize)
         self.learners_ = [str(c) for c in scores.columns]
         self.training_datasets_ = [str(i) for i in scores.index]
         self.normalized_ = normalize_scores(scores, self.maximize_, log=self.log_scores)

@@ -75,7 +75,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from automl_meta.exceptions import UsageError
 from automl_meta.selection import boosters as B
-from automl_meta.selection.baselines import _checked, check_choice, check_int, check_real, checked_query, seeded_rng
+from automl_meta.selection.baselines import _checked, as_maximize, check_choice, check_int, check_real, checked_query, seeded_rng
 from automl_meta.selection.contrasts import contrast_names, present_landmarkers, with_contrasts
 from automl_meta.selection.neighbours import MinMaxSpace
 from automl_meta.selection.normalize import dataset_weights, normalize_scores, orient
@@ -243,7 +243,7 @@ class MetaModel(BaseEstimator):
         meta_X, scores = _checked(meta_X, scores)
         if len(scores) < 2:
             raise UsageError(f"the meta-model needs at least 2 training datasets with scores, got {len(scores)}")
-        self.maximize_ = bool(maximize)
+        self.maximize_ = as_maximize(maximize)
         self.learners_ = [str(c) for c in scores.columns]
         self.training_datasets_ = [str(i) for i in scores.index]
         scores = scores.set_axis(self.training_datasets_, axis=0)
