@@ -92,3 +92,18 @@ def test_no_datasets_get_no_neighbour_weights_and_integer_labels_find_their_neig
     assert empty.shape == (0, 30) and list(empty.columns) == model.training_datasets_
     weights = model.neighbour_weights(as_ints.iloc[:30])
     assert (weights.to_numpy().diagonal() == 1.0).all()  # a training dataset is its own only neighbour
+
+
+def test_a_query_that_already_holds_the_landmarker_gains_gets_them_recomputed():
+    import numpy as np
+    import pandas as pd
+
+    from automl_meta.selection.contrasts import openml_landmarker_gains
+    from automl_meta.selection.multi_forest import MultiOutputForest
+
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(rng.rand(30, 4), columns=["mf0", "mf1", "NaiveBayesErrRate", "DefaultAccuracy"], index=[f"d{i}" for i in range(30)])
+    S = pd.DataFrame(rng.rand(30, 3), index=X.index, columns=["a", "b", "c"])
+    model = MultiOutputForest(n_estimators=5, random_state=0).fit(X, S)
+    with_gains = pd.concat([X.iloc[:2], openml_landmarker_gains(X.iloc[:2])], axis=1)  # was a pandas ValueError
+    pd.testing.assert_frame_equal(model.predict(with_gains), model.predict(X.iloc[:2]))

@@ -88,7 +88,10 @@ class MultiOutputForest(_Selector):
 
     def _features(self, meta_X: pd.DataFrame) -> pd.DataFrame:
         gains = openml_landmarker_gains(meta_X) if self.landmarker_gains else None
-        return meta_X if gains is None else pd.concat([meta_X, gains], axis=1)
+        if gains is None:
+            return meta_X
+        # computed from the row's own landmarkers, in place of any given (a query holding them was refused by pandas)
+        return pd.concat([meta_X.drop(columns=[c for c in gains.columns if c in meta_X.columns]), gains], axis=1)
 
     def _X(self, meta_X: pd.DataFrame) -> np.ndarray:
         meta_X = checked_query(meta_X, self.feature_names_)
