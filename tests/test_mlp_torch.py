@@ -214,3 +214,24 @@ def test_mlp_torch_trains_with_a_learned_optimizer_checkpoint(tmp_path):
     assert np.isfinite(model.predict_proba(X)).all()
     # same seed, same initial weights: any difference comes from the learned optimizer's steps
     assert not torch.allclose(model.module_[0].weight, untrained.module_[0].weight)
+
+
+@pytest.mark.parametrize("params", [{"hidden": "16"}, {"hidden": (16, 0)}, {"hidden": (8.5,)}, {"validation_fraction": "0.2"},
+                                    {"batch_size": "32"}, {"batch_size": 2.7}, {"patience": True}, {"max_epochs": 0}])
+def test_parameters_of_the_wrong_kind_are_refused_in_one_line(params):
+    # hidden="16" built layers of 1 and 6, "32" was read as 32, 2.7 cut to 2; others raised raw TypeErrors
+    from automl_meta.exceptions import UsageError
+    from automl_meta.learners.mlp_torch import MLPTorchClassifier
+
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(40, 3), (np.arange(40) % 2)
+    with pytest.raises(UsageError, match=f"{next(iter(params))} must be"):
+        MLPTorchClassifier(**{"max_epochs": 3, **params}).fit(X, y)
+
+
+def test_an_integer_hidden_is_one_layer_of_that_width_as_in_scikit_learn():
+    from automl_meta.learners.mlp_torch import MLPTorchClassifier
+
+    rng = np.random.RandomState(0)
+    fitted = MLPTorchClassifier(hidden=16, max_epochs=2, random_state=0).fit(rng.rand(40, 3), np.arange(40) % 2)
+    assert fitted.hidden_ == (16,)  # was TypeError: 'int' object is not iterable

@@ -30,6 +30,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import numbers
 
 import numpy as np
 import torch
@@ -104,10 +105,19 @@ class _MLPTorchBase(BaseEstimator):
             raise UsageError(f"unknown activation {self.activation!r}: use one of {', '.join(sorted(ACTIVATIONS))}")
         if not (self.optimizer in ("adam", "sgd") or str(self.optimizer).startswith("learned:")):
             raise UsageError(f"unknown optimizer {self.optimizer!r}: use adam, sgd or learned:PATH")
-        if not 0.0 <= float(self.validation_fraction) < 1.0:
-            raise UsageError(f"validation_fraction must be in [0, 1), got {self.validation_fraction}")
-        if int(self.batch_size) < 1 or int(self.max_epochs) < 1 or int(self.patience) < 1:
-            raise UsageError("batch_size, max_epochs and patience must be positive integers")
+        fraction = self.validation_fraction
+        if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real) or not 0.0 <= fraction < 1.0:
+            raise UsageError(f"validation_fraction must be a number in [0, 1), got {fraction!r}")
+        for name in ("batch_size", "max_epochs", "patience"):  # int() read "32" and cut 2.7 to 2, True as 1
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise UsageError(f"{name} must be a positive integer, got {value!r}")
+        layers = [self.hidden] if isinstance(self.hidden, numbers.Integral) else self.hidden
+        if self.hidden is not None and (isinstance(self.hidden, (str, bytes, bool)) or not isinstance(layers, (list, tuple))
+                                        or not all(isinstance(h, numbers.Integral) and not isinstance(h, bool) and h >= 1
+                                                   for h in layers)):
+            raise UsageError(f"hidden must be a layer width or a sequence of them (positive integers, e.g. (64, 64)), "
+                             f"got {self.hidden!r}")  # "16" built layers of 1 and 6
 
     def _make_optimizer(self, module: nn.Module) -> torch.optim.Optimizer:
         if self.optimizer == "adam":
@@ -202,7 +212,8 @@ class _MLPTorchBase(BaseEstimator):
         """
         arch = (manifest or {}).get("architecture") or {}
         recorded_hidden = None if arch.get("hidden") is None else tuple(int(h) for h in arch["hidden"])
-        given_hidden = None if self.hidden is None else tuple(int(h) for h in self.hidden)
+        layers = [self.hidden] if isinstance(self.hidden, numbers.Integral) else self.hidden  # one layer's width, as scikit-learn
+        given_hidden = None if layers is None else tuple(int(h) for h in layers)
         options = {
             "hidden": (given_hidden, recorded_hidden, DEFAULT_HIDDEN),
             "activation": (self.activation, arch.get("activation"), DEFAULT_ACTIVATION),
