@@ -256,7 +256,9 @@ def markers_as_missing(frame: pd.DataFrame) -> None:
         values = frame[column]
         textual = values.dtype == object or isinstance(values.dtype, (pd.StringDtype, pd.CategoricalDtype))
         if textual and not _holds_nested(values):
-            marked = values.isin(NA_VALUES)
+            # ' NA' and 'NA ' too: labels lose their surrounding spaces, so a marker does (judged once per distinct value)
+            markers = [v for v in pd.unique(values.dropna()) if isinstance(v, str) and v.strip() in NA_VALUES]
+            marked = values.isin(markers)
             if marked.any():
                 frame[column] = values.mask(marked)
 
@@ -274,7 +276,12 @@ def _at_most_one_value(col: pd.Series) -> bool:
         values = _floats(col)
         present = values[~np.isnan(values)]
         return len(present) == 0 or bool(present.min() == present.max())  # no hashing: cheap on wide tables
-    return col.nunique(dropna=True) <= 1
+    distinct = pd.unique(col.dropna())
+    if len(distinct) <= 1:
+        return True
+    if col.dtype == object or isinstance(col.dtype, pd.StringDtype):  # 'yes ' and 'yes' are one label (see category_strings)
+        return len({v.strip() if isinstance(v, str) else v for v in distinct}) <= 1
+    return False
 
 
 DATE_PARTS = ("year", "month", "day", "dayofweek", "hour", "days")

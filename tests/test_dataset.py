@@ -361,3 +361,17 @@ def test_two_columns_named_alike_in_other_cases_than_the_default_are_refused():
     frame = pd.DataFrame({"x": np.arange(40.0), "Target": ["yes", "no"] * 20, "TARGET": np.arange(40) % 5})
     with pytest.raises(DatasetError, match="'Target', 'TARGET' could each be the target; name one with --target"):
         make_dataset(frame)
+
+
+def test_a_column_constant_once_its_spaces_are_dropped_is_constant():
+    # 'yes' and 'yes ' are one label, but the column was kept as a categorical feature (and counted by the meta-features)
+    frame = pd.DataFrame({"a": np.arange(40.0), "flag": ["yes", "yes "] * 20, "target": [0, 1] * 20})
+    data = make_dataset(frame, target="target")
+    assert data.profile.constant == ("flag",) and list(data.X.columns) == ["a"]
+
+
+@pytest.mark.parametrize("marker", ["NA ", " NA", " ? ", "#N/A "])
+def test_a_missing_value_marker_with_spaces_around_it_is_missing(marker):
+    frame = pd.DataFrame({"a": np.arange(60.0), "b": ["x", "y", marker] * 20, "target": [0, 1] * 30})
+    data = make_dataset(frame, target="target")
+    assert data.profile.missing == {"b": 20}  # was a category of its own
