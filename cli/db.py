@@ -82,10 +82,14 @@ def build(
                           n_retries=openml_retries, timeout=openml_timeout)
     command = _command_line(source, db, jobs, dask, scheduler, cv, repeats, max_rows, timeout, learners, mf_groups, redo, random_state,
                             replace_changed, openml=config, kind=kind)
+    from automl_meta.exceptions import UsageError
     from automl_meta.io.atomic import check_writable
 
     # a folder that takes no file is refused before the plan and its progress bar (a --db that is a folder, later)
     check_writable(next(p for p in (db.parent, *db.parent.parents) if p.exists()), db, "my.sqlite")
+    if len(db.name.encode("utf-8")) > 255 - len("-journal"):  # SQLite's side files add their suffix to the name
+        raise UsageError(f"--db {db.name[:40]}...: the name is {len(db.name.encode('utf-8'))} bytes long, too long for "
+                         "SQLite's side files (name-journal, name-wal); give a name of at most 247 bytes")
     with _BuildBar(enabled=not quiet) as bar:
         summary = build_metadb(source, db, options, jobs=jobs, dask=dask, scheduler=scheduler, openml_config=config,
                                command=command, progress=bar.update, on_total=bar.start)

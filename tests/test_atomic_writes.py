@@ -83,3 +83,27 @@ def test_commands_refuse_an_unwritable_output_folder_in_one_line(tmp_path, args)
     result = CliRunner().invoke(app, [str(data) if a == "DATA" else f"dir:{tmp_path}" if a == "dir:FOLDER" else a for a in args])
     assert result.exit_code == 2, result.output
     assert "cannot write in /proc/self" in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_a_legal_long_name_is_written_though_the_temporary_name_adds_to_it(tmp_path):
+    # '.NAME.PID.HEX.tmp' went past 255 bytes: OSError File name too long, after all the work
+    path = tmp_path / ("n" * 240 + ".csv")
+    write_text_atomic(path, "x\n")
+    assert path.read_text() == "x\n" and [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_a_gzip_table_names_the_file_in_its_header_not_the_temporary_one(tmp_path):
+    import gzip
+
+    import pandas as pd
+
+    from automl_meta.io.table_output import output_format, write_table
+
+    path = tmp_path / "preds.csv.gz"
+    write_table(pd.DataFrame({"a": [1, 2]}), path)
+    data = path.read_bytes()
+    assert data[3] & 0x08 and data[10:20] == b"preds.csv\x00"  # FNAME flag, then the name gunzip -N restores
+    assert gzip.decompress(data).decode() == "a\n1\n2\n"
+    assert output_format(tmp_path / ".preds.csv") == (".csv", None)  # a hidden file with a name and extension
+    with pytest.raises(UsageError, match="give the file a name before its extension"):
+        output_format(tmp_path / ".csv")

@@ -593,3 +593,37 @@ def test_a_manifest_line_without_a_name_is_named_with_its_line(tmp_path):
     (tmp_path / "a.csv").write_text("x,target\n1,0\n")
     with pytest.raises(DatasetError, match="MANIFEST.csv: line 2 names no file"):
         list_dataset_folder(tmp_path)
+
+
+@pytest.mark.parametrize("manifest", ["Manifest.csv", "MANIFEST.CSV"])
+def test_a_manifest_named_in_another_case_is_the_manifest_not_a_dataset(tmp_path, manifest):
+    # it was ignored, every task inferred, and the manifest itself evaluated as a dataset, exit 0
+    (tmp_path / manifest).write_text("name,task,target\nt0,regression,y\n")
+    (tmp_path / "t0.csv").write_text("a,y,target\n1,0.5,0\n")
+    entries = list_dataset_folder(tmp_path)
+    assert [(e.name, e.task, e.target) for e in entries] == [("t0", "regression", "y")]
+
+
+def test_files_a_folder_build_skips_are_named(tmp_path, caplog):
+    import gzip
+
+    (tmp_path / "a.csv").write_text("x,target\n1,0\n")
+    (tmp_path / "b.gz").write_bytes(gzip.compress(b"x,target\n1,0\n"))  # read by metafeatures, skipped by a build
+    (tmp_path / "data").write_text("x,target\n1,0\n")
+    (tmp_path / ".hidden.csv").write_text("x\n1\n")
+    with caplog.at_level("WARNING", logger="automl_meta"):
+        assert [e.name for e in list_dataset_folder(tmp_path)] == ["a"]
+    assert "2 file(s) skipped, their names not those of a data file (b.gz, data)" in caplog.text
+
+
+def test_a_dir_source_that_is_no_folder_is_named_with_its_spaces(tmp_path):
+    with pytest.raises(DatasetError, match=r"^' X': not a folder"):
+        list_dataset_folder(Path(" X"))
+
+
+def test_db_build_refuses_a_name_too_long_for_sqlites_side_files_before_creating_it(tmp_path):
+    (tmp_path / "a.csv").write_text("x,target\n" + "".join(f"{i},{i % 2}\n" for i in range(20)))
+    db = tmp_path / ("q" * 243 + ".sqlite")  # legal, but name-journal is not: unable to open database file, exit 1
+    result = runner.invoke(app, ["db", "build", "--source", f"dir:{tmp_path}", "--db", str(db), "--learners", "dummy", "-q"])
+    assert result.exit_code == 2 and "too long for SQLite's side files" in " ".join(result.stderr.split())
+    assert not db.exists()

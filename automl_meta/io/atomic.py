@@ -56,7 +56,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # a fresh name the writer creates itself, so the file gets the usual permissions (umask), not mkstemp's 0600
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
+    # the name cut to 200 bytes' worth: a legal name of up to 255 bytes must not make an illegal temporary one
+    stem = path.name.encode("utf-8")[:200].decode("utf-8", errors="ignore")
+    tmp = path.with_name(f".{stem}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
     try:
         yield tmp
         os.replace(tmp, path)

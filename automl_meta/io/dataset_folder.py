@@ -24,7 +24,9 @@ from automl_meta.io.tables import TABLE_SUFFIXES, is_table_file, legacy_text
 
 logger = logging.getLogger(__name__)
 
-MANIFEST_NAMES = ("MANIFEST.csv", "manifest.csv")
+def is_manifest(path: Path) -> bool:
+    """Whether ``path`` is a folder's manifest (its name MANIFEST.csv in any case), which is never a dataset."""
+    return path.name.lower() == "manifest.csv" and path.is_file()
 _COMPRESSION = (".gz", ".bz2", ".xz", ".zip")
 
 
@@ -73,11 +75,8 @@ FOLDER_FIXES = {
 
 def read_manifest(folder: Path) -> dict[str, dict]:
     """name -> {"task", "target"} from the folder's manifest (empty without one)."""
-    for candidate in MANIFEST_NAMES:
-        path = folder / candidate
-        if path.is_file():
-            break
-    else:
+    path = next((p for p in sorted(folder.iterdir()) if is_manifest(p)), None)  # Manifest.csv, MANIFEST.CSV too
+    if path is None:
         return {}
     data = path.read_bytes()
     try:
@@ -109,11 +108,15 @@ def list_dataset_folder(folder: str | Path) -> list[FolderEntry]:
     """The datasets of ``folder``, sorted by name (the manifest file itself is not a dataset)."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise DatasetError(f"{folder}: not a folder; give dir:PATH with a folder of CSV/TSV/parquet/ARFF files")
+        raise DatasetError(f"{str(folder)!r}: not a folder; give dir:PATH with a folder of CSV/TSV/parquet/ARFF files")
     manifest = read_manifest(folder)
-    entries, matched = [], set()
+    entries, matched, skipped = [], set(), []
     for path in sorted(folder.iterdir()):
-        if path.name in MANIFEST_NAMES or path.name.startswith(".") or not is_table_file(path):
+        if is_manifest(path) or path.name.startswith("."):
+            continue
+        if not is_table_file(path):
+            if path.is_file() or path.is_symlink():  # a broken link, b.gz, data without a suffix: said, not silently dropped
+                skipped.append(path.name)
             continue
         name = dataset_name(path)
         if name != path.name and name in manifest and path.name in manifest:
@@ -122,6 +125,10 @@ def list_dataset_folder(folder: str | Path) -> list[FolderEntry]:
         info = manifest.get(key, {})
         matched.add(key)
         entries.append(FolderEntry(name=name, path=path, task=info.get("task", "auto"), target=info.get("target")))
+    if skipped:
+        shown = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+        logger.warning("%s: %d file(s) skipped, their names not those of a data file (%s); a dataset needs a name "
+                       "ending in .csv, .tsv, .parquet or .arff (compressed: .csv.gz ...)", folder, len(skipped), shown)
     if not entries:
         raise DatasetError(f"{folder}: no CSV, TSV, parquet or ARFF files in this folder")
     stray = sorted(set(manifest) - matched)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import pandas as pd
@@ -22,7 +23,7 @@ def output_format(path: str | Path) -> tuple[str, str | None]:
     name = Path(path).name
     if not name or Path(path).is_dir():  # '/', '.', or a folder that exists
         raise UsageError(f"{path}: is a folder; give a file name, e.g. results.csv")
-    if name.startswith("."):  # '.csv' is a hidden file's name, with no extension
+    if name.startswith(".") and not Path(path).suffixes:  # '.csv' is a hidden file's name, with no extension ('.preds.csv' has one)
         raise UsageError(f"{name}: give the file a name before its extension, e.g. results{name}")
     suffixes = [s.lower() for s in Path(path).suffixes]
     compression = COMPRESSIONS.get(suffixes[-1]) if suffixes else None
@@ -42,6 +43,10 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> None:
         if suffix == ".parquet":
             frame.to_parquet(tmp, index=False)
         else:
+            if compression == "gzip":  # the gzip header names the file, not the temporary one (gunzip -N restores it)
+                with open(tmp, "wb") as raw, gzip.GzipFile(filename=Path(path).name, mode="wb", fileobj=raw) as packed:
+                    frame.to_csv(packed, index=False, sep=FORMATS[suffix])
+                return
             options = None if compression is None else {"method": compression}
             if compression == "zip":  # the member is named after the file, not the temporary one
                 options["archive_name"] = Path(path).name[: -len(".zip")]
