@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import time
 from pathlib import Path
 from typing import Annotated
@@ -190,7 +191,7 @@ def recommend_command(
     if saved is not None:
         out.print(
             f"saved [bold]{saved['learner']}[/] fitted on {rec.n_rows} rows to {escape(saved['path'])} "
-            f"(+ {escape(Path(saved['path']).name)}.json); use `automl-meta predict {escape(saved['path'])} DATA`"
+            f"(+ {escape(Path(saved['path']).name)}.json); use `automl-meta predict {escape(shlex.quote(str(saved['path'])))} DATA`"
         )
 
 
