@@ -20,7 +20,7 @@ from pathlib import Path
 
 from automl_meta.dataset import TASKS
 from automl_meta.exceptions import DatasetError
-from automl_meta.io.tables import TABLE_SUFFIXES, is_table_file, legacy_text
+from automl_meta.io.tables import TABLE_SUFFIXES, decode_text, is_table_file
 
 logger = logging.getLogger(__name__)
 
@@ -78,11 +78,7 @@ def read_manifest(folder: Path) -> dict[str, dict]:
     path = next((p for p in sorted(folder.iterdir()) if is_manifest(p)), None)  # Manifest.csv, MANIFEST.CSV too
     if path is None:
         return {}
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:  # saved by Excel on Windows, as a data file may be
-        text = legacy_text(data)
+    text = decode_text(path.read_bytes(), str(path))  # as a data file is read: Excel on Windows may have saved it
     lines = csv.reader(io.StringIO(text, newline=""))
     header = [field.strip().lower() for field in next(lines, [])]  # "name, task, target" as Excel may write it
     rows = [dict(zip(header, (field.strip() for field in fields))) for fields in lines if any(f.strip() for f in fields)]

@@ -87,7 +87,8 @@ def _member_kind(member: str | None, kind: str) -> str:
     return own if own in (*TABLE_SUFFIXES, *SPREADSHEET_SUFFIXES) else kind
 
 
-def _decode(data: bytes, name: str) -> str:
+def decode_text(data: bytes, name: str) -> str:
+    """A text file's bytes as text: UTF-8 (a BOM dropped), else :func:`legacy_text`; binary content is refused."""
     sample = data[:65536]
     if b"\x00" in sample:
         raise DatasetError(f"{name}: unreadable bytes (binary content); give a CSV, TSV, parquet or ARFF file")
@@ -494,7 +495,7 @@ def read_table(path: str | Path, sep: str | None = None) -> pd.DataFrame:
         raise DatasetError(f"{name}: spreadsheet workbooks are not read; save the sheet as CSV (or parquet) and pass that")
     if kind in (".parquet", ".pq"):
         return _read_parquet(io.BytesIO(data), name)
-    text = _decode(data, name)
+    text = decode_text(data, name)
     if kind == ".arff":
         return _read_arff(text, name)
     return _read_text_table(text, kind, sep, name)
