@@ -86,7 +86,7 @@ def build(
     from automl_meta.io.atomic import check_writable
 
     # a folder that takes no file is refused before the plan and its progress bar (a --db that is a folder, later)
-    check_writable(next(p for p in (db.parent, *db.parent.parents) if p.exists()), db, "my.sqlite")
+    check_writable(db.parent, db, "my.sqlite")
     if len(db.name.encode("utf-8")) > 255 - len("-journal"):  # SQLite's side files add their suffix to the name
         raise UsageError(f"--db {db.name[:40]}...: the name is {len(db.name.encode('utf-8'))} bytes long, too long for "
                          "SQLite's side files (name-journal, name-wal); give a name of at most 247 bytes")

@@ -261,7 +261,7 @@ def train_command(
         raise UsageError(f"--out {out_dir}: {blocking} is a file, not a folder; give a path in a folder")
     from automl_meta.io.atomic import check_writable
 
-    check_writable(next(p for p in (out_dir, *out_dir.parents) if p.exists()), out_dir, "metamodels/")
+    check_writable(out_dir, out_dir, "metamodels/")
     path = resolve_db_path(db)
     with MetaDB.open(path) as store:
         tasks = [task] if task else sorted(store.datasets()["task"].dropna().unique().tolist())

@@ -36,7 +36,9 @@ def check_output_file(path: str | Path, example: str, inputs: dict[str, str | Pa
 
 def check_writable(folder: Path, path: str | Path, example: str) -> None:
     """Refuse ``path`` (:class:`ArtifactError`) when ``folder``, where it will be written, takes no new file: a folder
-    that refuses one fails the last write, after all the work, so one is tried now (and removed)."""
+    that refuses one fails the last write, after all the work, so one is tried now (and removed). A folder still to be
+    made is judged by its nearest existing one."""
+    folder = next((p for p in (Path(folder), *Path(folder).parents) if p.exists()), Path(folder))
     try:
         handle, probe = tempfile.mkstemp(prefix=".automl-meta-probe.", dir=folder)
         os.close(handle)
