@@ -56,8 +56,7 @@ def _stored_param(name: str, value):
     """A hyperparameter as JSON keeps it: a numpy scalar as its Python number (np.int64 from a parameter grid, np.bool_);
     a random_state that is a generator as None (the boosters hold what it drew); anything else is refused, since a
     parameter written as null would load as another model."""
-    if isinstance(value, np.generic):
-        value = value.item()
+    value = jsonable(value)  # a numpy scalar as its Python number (an array as a list: refused below)
     if isinstance(value, (bool, int, float, str, type(None))):
         return value
     if name == "random_state":
