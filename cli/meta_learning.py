@@ -95,6 +95,14 @@ def _input_files(source: str, data: Path | None) -> dict:
     return {"the --data file": data}
 
 
+def _target_in(frame, target: str | None, recorded) -> str | None:
+    """``--target``, else an init's own target column ``recorded`` where ``frame`` has it (wherever it stands), else
+    None: the usual default."""
+    if target is None and isinstance(recorded, str) and recorded in [str(c) for c in frame.columns]:
+        return recorded
+    return target
+
+
 def _load_tables(path: Path, target, sep, day_first, recorded: str | None = None):
     """The table(s) of ``--data``; without ``target``, a table holding the column ``recorded`` (an init's own target,
     wherever it stands) takes it, else the usual default."""
@@ -104,8 +112,7 @@ def _load_tables(path: Path, target, sep, day_first, recorded: str | None = None
 
     def load(file: Path):
         frame = read_table(file, sep=sep)
-        chosen = recorded if target is None and recorded in [str(c) for c in frame.columns] else target
-        return make_dataset(frame, target=chosen, task="classification", name=table_name(file), day_first=day_first)
+        return make_dataset(frame, target=_target_in(frame, target, recorded), task="classification", name=table_name(file), day_first=day_first)
 
     if path.is_dir():
         files = _table_files(path)
@@ -358,8 +365,7 @@ def _rebuild_splits(manifest: dict, data: Path | None, target, sep, day_first, d
     tasks = manifest["tasks"]
     if source == "tabular" and data is None:
         raise UsageError("this init was meta-trained on a table; give the same --data FILE or FOLDER to rebuild its held-out test tasks")
-    recorded = tasks.get("target") if source == "tabular" and isinstance(tasks.get("target"), str) else None
-    task_data = _task_data(source, data, target, sep, day_first, recorded)
+    task_data = _task_data(source, data, target, sep, day_first, tasks.get("target") if source == "tabular" else None)
     if source == "tabular":
         task_data = in_init_order(manifest, task_data)
         check_input_columns(manifest, list((task_data[0] if isinstance(task_data, list) else task_data).X.columns))
@@ -476,10 +482,7 @@ def finetune_command(
     if manifest.get("task_source") != "tabular":
         raise ArtifactError(f"{init} was meta-trained on {manifest.get('task_source')}, not on tables; finetune needs a tabular init")
     raw = read_table(data, sep=sep)  # kept beside the dataset: init_inputs takes back the columns constant here
-    recorded = manifest["tasks"].get("target")
-    if target is None and isinstance(recorded, str) and recorded in [str(c) for c in raw.columns]:
-        target = recorded  # the init's target column, wherever it stands in this table
-    dataset = make_dataset(raw, target=target, task="classification", name=dataset_name(Path(data)), day_first=day_first)
+    dataset = make_dataset(raw, target=_target_in(raw, target, manifest["tasks"].get("target")), task="classification", name=dataset_name(Path(data)), day_first=day_first)
     check_class_target(dataset)
     X = init_inputs(dataset, raw, manifest)  # the init's columns and one-hot levels; constant columns taken back
     _, labels = np.unique(dataset.y.to_numpy(), return_inverse=True)
