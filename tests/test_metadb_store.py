@@ -57,6 +57,20 @@ def test_scores_are_wide_with_nan_for_failed_learners(tmp_path):
         assert db.maximize("balanced_accuracy") is True
 
 
+def test_scores_in_a_metric_another_task_records_are_refused_for_that_task_and_left_out_of_all_tasks(tmp_path):
+    with MetaDB.open(tmp_path / "m.sqlite", create=True) as db:
+        _fill(db, ["a", "b"])
+        db.register_metric("r2", True)
+        build = db.start_build("dir:y", None, {"automl_meta": "0"})
+        ridge = db.add_learner("ridge", "regression", {}, "p1")
+        d = db.add_dataset({"name": "r", "task": "regression", "source": "dir:y", "n_rows": 10, "n_features": 2}, build)
+        db.add_evaluation(d, ridge, "ok", {"r2": {"mean": 0.7, "std": 0.1, "folds": [0.6, 0.8]}}, build_id=build)
+        with pytest.raises(MetaDBError, match="regression records no balanced_accuracy scores"):
+            db.scores("balanced_accuracy", task="regression")
+        assert sorted(db.scores("balanced_accuracy").index) == ["a", "b"]  # not r, as if every learner had failed there
+        assert list(db.scores("r2").index) == ["r"]
+
+
 def test_info_counts_evaluations_and_missing_pairs(tmp_path):
     with MetaDB.open(tmp_path / "m.sqlite", create=True) as db:
         _fill(db, ["a", "b"])

@@ -566,18 +566,23 @@ class MetaDB:
         """Wide frame: index = dataset name, columns = learner name, mean CV score.
 
         NaN where the learner failed or timed out (no score is stored then), except where the
-        source defines a penalty score for failures (ASlib runtime scenarios: PAR10).
+        source defines a penalty score for failures (ASlib runtime scenarios: PAR10). A task
+        whose scores are in other metrics only is refused (``task`` given) or left out.
         """
         where, params = _task_filter("d", task)
         long = self._frame(
-            "SELECT d.name AS dataset, l.name AS learner, s.mean AS value"
+            "SELECT d.name AS dataset, d.task AS task, l.name AS learner, s.mean AS value"
             " FROM evaluations e JOIN datasets d ON d.id = e.dataset_id JOIN learners l ON l.id = e.learner_id"
             f" LEFT JOIN scores s ON s.dataset_id = e.dataset_id AND s.learner_id = e.learner_id AND s.metric = ? {where}",
             (metric, *params),
         )
         if long["value"].notna().sum() == 0 and metric not in self.metrics():
             raise MetaDBContentError(f"{self.path}: no scores for metric {metric!r} (recorded: {', '.join(self.metrics()) or 'none'})")
-        return self._numbers(long, "dataset", "learner", "a score")
+        recorded = self.recorded_metrics()
+        other = sorted({t for t in long["task"].unique() if recorded.get(t) and metric not in recorded[t]})  # all failed: no metric
+        if task is not None and other:
+            raise MetaDBContentError(f"{self.path}: {task} records no {metric} scores (it records: {', '.join(recorded[task])})")
+        return self._numbers(long[~long["task"].isin(other)].drop(columns="task"), "dataset", "learner", "a score")
 
     def fit_seconds(self, task: str | None = None) -> pd.DataFrame:
         """Wide frame like :meth:`scores`: mean fit seconds per fold (NaN where unknown)."""
