@@ -27,6 +27,7 @@ import pandas as pd
 
 from automl_meta.dataset import Dataset, make_dataset
 from automl_meta.exceptions import UsageError
+from automl_meta.numbers import check_seed
 from automl_meta.recommend import (
     Recommendation,
     checked_features,
@@ -119,7 +120,7 @@ def recommend_learners(
     explain : int
         How many top learners get their meta-feature contributions.
     probe, probe_rows, probe_budget, probe_draws : bool, int or None, float or None, int or None
-        Cross-validate every candidate on ``probe_draws`` (default 3) stratified
+        (Any of the last three implies ``probe``, as on the command line.) Cross-validate every candidate on ``probe_draws`` (default 3) stratified
         subsamples of ``probe_rows`` rows (default 1,000; 3 folds), average, and
         re-rank by the blend of that order and the meta-model's
         (:func:`automl_meta.probe.with_probe`). Learners the probe has not
@@ -142,6 +143,8 @@ def recommend_learners(
     """
     from automl_meta.io.metadb_resolve import load_selector, stored_scores
 
+    random_state = check_seed(random_state)
+    probe = probe or any(v is not None for v in (probe_rows, probe_budget, probe_draws))  # as the CLI's --probe-* imply --probe
     dataset = _as_dataset(X, y, target, task, name)
     selector = load_selector(dataset.task, db=db, random_state=random_state)
     known = stored_scores(selector.db_path, dataset, selector.metric)
@@ -304,6 +307,7 @@ def fit_recommended(
     a worker process on one thread, as cross-validation does, and stops it past
     the limit with an :class:`~automl_meta.exceptions.AutomlMetaError`.
     """
+    random_state = check_seed(random_state)
     if y is None and target is None and not isinstance(X, Dataset):
         if recommendation.target not in _as_frame(X).columns.map(str):
             raise UsageError(

@@ -286,7 +286,19 @@ def _resolve_learners(task: str, learners) -> list[LearnerSpec]:
     return specs
 
 
+def _whole(name: str, value) -> None:
+    """Refuse a count that is no integer (2.5 folds ran as 2)."""
+    from numbers import Integral
+
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise UsageError(f"{name} must be an integer, got {value!r}")
+
+
 def _check_options(cv, repeats, timeout, n_jobs, max_rows, budget=None) -> int:
+    for name, value in (("cv (--cv)", cv), ("repeats (--repeats)", repeats), ("n_jobs (--jobs)", n_jobs)):
+        _whole(name, value)
+    if max_rows is not None:
+        _whole("max_rows (--max-rows)", max_rows)
     if int(cv) < 2:
         raise UsageError(f"cv (--cv) must be 2 or more, got {cv}")
     if int(repeats) < 1:

@@ -81,6 +81,19 @@ def test_errors_name_the_python_argument_too(frame):
         recommend_learners(frame, target="target", evaluate_top=-1)
 
 
+def test_seeds_and_counts_are_checked_by_every_entry_point(frame, rec):
+    with pytest.raises(UsageError, match="random_state must be an integer from 0"):
+        recommend_learners(frame, target="target", random_state=-1)  # was taken without evaluate_top or probe
+    with pytest.raises(UsageError, match="random_state must be an integer from 0"):
+        fit_recommended(frame, rec, target="target", learner="random_forest", random_state=-5)  # scikit-learn's own error
+    with pytest.raises(UsageError, match="cv .* must be an integer, got 2.5"):
+        recommend_learners(frame, target="target", evaluate_top=1, cv=2.5)  # ran as 2 folds
+
+
+def test_a_probe_option_implies_the_probe_as_on_the_command_line(frame):
+    assert recommend_learners(frame, target="target", probe_rows=60, probe_draws=1).probe["rows"] == 60  # was None: no probe
+
+
 def test_fitting_the_svm_spills_no_library_warning(frame, rec):
     import warnings
 
