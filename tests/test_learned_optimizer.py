@@ -273,6 +273,12 @@ def test_learned_optimizer_needs_exactly_one_source(trained_net):
         LearnedOptimizer([torch.nn.Parameter(torch.ones(1))])
 
 
+@pytest.mark.parametrize("lr", [-1.0, float("nan"), float("inf"), "1"])
+def test_a_learning_rate_that_is_no_finite_non_negative_number_is_refused(trained_net, lr):
+    with pytest.raises(UsageError, match="lr must be a non-negative finite number"):  # nan made every weight nan
+        LearnedOptimizer([torch.nn.Parameter(torch.ones(1))], net=trained_net, lr=lr)
+
+
 def test_checkpoint_of_another_kind_is_rejected(tmp_path, trained_net):
     path = save_checkpoint(tmp_path / "init.pt", trained_net.state_dict(), {"kind": "maml_init"})
     with pytest.raises(ArtifactError, match="learned_optimizer"):

@@ -217,7 +217,9 @@ def test_mlp_torch_trains_with_a_learned_optimizer_checkpoint(tmp_path):
 
 
 @pytest.mark.parametrize("params", [{"hidden": "16"}, {"hidden": (16, 0)}, {"hidden": (8.5,)}, {"validation_fraction": "0.2"},
-                                    {"batch_size": "32"}, {"batch_size": 2.7}, {"patience": True}, {"max_epochs": 0}])
+                                    {"batch_size": "32"}, {"batch_size": 2.7}, {"patience": True}, {"max_epochs": 0},
+                                    {"learning_rate": -1.0}, {"learning_rate": float("nan")}, {"weight_decay": -1.0},
+                                    {"weight_decay": "0.1"}])
 def test_parameters_of_the_wrong_kind_are_refused_in_one_line(params):
     # hidden="16" built layers of 1 and 6, "32" was read as 32, 2.7 cut to 2; others raised raw TypeErrors
     from automl_meta.exceptions import UsageError

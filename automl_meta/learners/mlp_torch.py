@@ -108,6 +108,10 @@ class _MLPTorchBase(BaseEstimator):
         fraction = self.validation_fraction
         if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real) or not 0.0 <= fraction < 1.0:
             raise UsageError(f"validation_fraction must be a number in [0, 1), got {fraction!r}")
+        for name in ("learning_rate", "weight_decay"):  # torch raised its own ValueError in fit
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
+                raise UsageError(f"{name} must be a non-negative finite number, got {value!r}")
         for name in ("batch_size", "max_epochs", "patience"):  # int() read "32" and cut 2.7 to 2, True as 1
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:

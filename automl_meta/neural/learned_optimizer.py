@@ -16,6 +16,8 @@ meant for the small networks it was trained for.
 
 from __future__ import annotations
 
+import math
+import numbers
 from pathlib import Path
 
 import torch
@@ -57,8 +59,8 @@ class LearnedOptimizer(torch.optim.Optimizer):
                 net = net_from_checkpoint(state_dict, self.manifest)
         if not isinstance(net, CoordinatewiseLSTM):
             raise UsageError(f"net must be a CoordinatewiseLSTM, not {type(net).__name__}")
-        if lr < 0:
-            raise UsageError(f"lr must be non-negative, got {lr}")
+        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr < 0:
+            raise UsageError(f"lr must be a non-negative finite number, got {lr!r}")  # nan made every weight nan
         super().__init__(params, {"lr": float(lr)})
         self.net = net
 
