@@ -274,7 +274,7 @@ def export(
     out_file: Annotated[Path, typer.Option("--out", "-o", help="Output file: .csv, .tsv (either may end in .gz, .bz2, .xz or .zip) or .parquet.")],
     db: DbOption = None,
     table: Annotated[str, typer.Option("--table", help=f"What to export: {', '.join(EXPORT_TABLES)}.")] = "evaluations",
-    metric: Annotated[str | None, typer.Option("--metric", help="Metric for --table scores (default: the task's default metric).")] = None,
+    metric: Annotated[str | None, typer.Option("--metric", help="Metric for --table scores (default: the task's default metric; a database of several tasks needs --task or --metric).")] = None,
     task: Annotated[str | None, typer.Option("--task", help="Only this task (e.g. classification, regression, aslib:SAT11-HAND).")] = None,
     json_output: JsonOption = False,
 ) -> None:

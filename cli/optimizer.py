@@ -166,7 +166,7 @@ def benchmark(
     tasks: Annotated[int, typer.Option("--tasks", min=1, help="Held-out tasks.")] = 100,
     steps: Annotated[int, typer.Option("--steps", min=1, help="Optimizee steps.")] = 100,
     tune_tasks: Annotated[int, typer.Option("--tune-tasks", min=1, help="Training tasks used to tune each baseline's learning rate.")] = 32,
-    transfer: Annotated[bool, typer.Option("--transfer/--no-transfer", help="Also test 2x steps, 2x hidden units and ReLU.")] = True,
+    transfer: Annotated[bool, typer.Option("--transfer/--no-transfer", help="Also test 2x steps, and on a network optimizee (mlp-digits, tabular:) 2x hidden units and ReLU.")] = True,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write the loss curves to this PNG (.png is added to a name without one).")] = None,
     seed: SeedOption = 0,
     target: TargetOption = None,
