@@ -76,16 +76,16 @@ _COLUMNS = (
 def _load_db(db: Path | None, task: str, metric: str | None):
     """The database's data for ``task``; ``runtime`` is True for the minimized runtime (PAR10) of an ASlib import."""
     from automl_meta.exceptions import MetaDBContentError
-    from automl_meta.io.metadb_resolve import resolve_db_path
+    from automl_meta.io.metadb_resolve import resolve_db_path, selection_data
     from automl_meta.metadb import MetaDB
 
     path = resolve_db_path(db)
     with MetaDB.open(path) as store:
         metric = metric or store.default_metric(task)
         maximize = bool(store.maximize(metric))
-        meta_X = store.meta_features(task)
-        scores = store.scores(metric, task)
+        meta_X, scores = selection_data(store, task, metric)
         evaluations = store.evaluations(task)  # fold scores, for the noise floor (~0.05 s)
+        evaluations = evaluations[evaluations["dataset"].isin(scores.index)]  # a dataset stored twice counts once
         aslib = (store.get_meta(task) if task.startswith("aslib:") else None) or {}  # set by the ASlib import
     if meta_X.empty or scores.dropna(how="all").empty:
         raise MetaDBContentError(f"{path}: no {task} datasets with meta-features and {metric} scores; pass another --task or --db")

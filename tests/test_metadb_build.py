@@ -823,3 +823,40 @@ def test_a_max_rows_too_small_for_the_folds_is_refused_before_any_work(tmp_path)
     with pytest.raises(UsageError, match="--max-rows 15 is too small for 10 folds; give at least 20"):
         build_metadb(f"dir:{tmp_path}", tmp_path / "m.sqlite", BuildOptions(cv=10, max_rows=15))
     assert not (tmp_path / "m.sqlite").exists()
+
+
+def test_a_renamed_or_copied_file_is_named_at_the_build_and_counts_once_for_selectors(reference, tmp_path, env, caplog):
+    # stored twice without a word: recommend named the copy whose file was gone, selectors trained and were judged on both
+    import shutil
+
+    from automl_meta.io.metadb_resolve import selection_data
+
+    folder, _ = _copy_reference(reference, tmp_path)
+    db_path = tmp_path / "own.sqlite"
+    build_metadb(f"dir:{folder}", db_path, OPTIONS)  # built from this folder, as the user's was
+    shutil.copy(folder / "alpha.csv", folder / "alpha_copy.csv")
+    (folder / "gamma.parquet").rename(folder / "gamma2.parquet")
+    with caplog.at_level("WARNING", logger="automl_meta"):
+        summary = build_metadb(f"dir:{folder}", db_path, OPTIONS)
+    assert summary["same_data"] == {"alpha_copy": "alpha", "gamma2": "gamma"} and summary["files_gone"] == ["gamma"]
+    assert "alpha_copy: the same data as alpha, which the meta-database holds" in caplog.text
+    caplog.clear()
+    with MetaDB.open(db_path) as db, caplog.at_level("WARNING", logger="automl_meta"):
+        stored = db.datasets("classification").set_index("name")
+        meta_X, scores = selection_data(db, "classification", "balanced_accuracy")
+        assert db.find_by_content("classification", stored.loc["gamma", "content_hash"]) == "gamma2"  # whose file is there
+    assert sorted(scores.index) == sorted(meta_X.index) == ["alpha_copy", "gamma2"]  # the latest of equals
+    assert "alpha, gamma: the same data as alpha_copy, gamma2" in caplog.text
+
+
+def test_a_learner_never_run_on_some_datasets_is_named_where_selectors_count_it_as_failed(reference, tmp_path, env, caplog):
+    # added after gamma's file was gone: counted as gamma's worst learner without a word
+    from automl_meta.io.metadb_resolve import selection_data
+
+    folder, db_path = _copy_reference(reference, tmp_path)
+    (folder / "gamma.parquet").unlink()
+    build_metadb(f"dir:{folder}", db_path, replace(OPTIONS, learners=(*LEARNERS, "logistic_regression")))
+    with MetaDB.open(db_path) as db, caplog.at_level("WARNING", logger="automl_meta"):
+        assert db.unrun_pairs("classification") == {"logistic_regression": ["gamma"]}
+        selection_data(db, "classification", "balanced_accuracy")
+    assert "logistic_regression was never run on 1 of the 2 classification datasets (gamma) and counts there as failed" in caplog.text

@@ -159,6 +159,33 @@ def _train(meta_X, scores, maximize: bool, random_state: int, cache_key: str | N
     return model, False
 
 
+def selection_data(store, task: str, metric: str):
+    """``(meta_X, scores)`` of ``task`` in ``store`` as selectors learn from and are judged on.
+
+    A dataset stored twice under two names (a renamed or copied file) counts once
+    (:meth:`~automl_meta.metadb.store.MetaDB.duplicates`). A learner never run on some
+    datasets (no result stored, not even a failure) counts there as failed, the
+    dataset's worst, as the selectors count a failed run; both are warned of.
+    """
+    from automl_meta.metadb.task_learners import shown_names
+
+    meta_X = store.meta_features(task)
+    scores = store.scores(metric, task)
+    twins = {name: kept for name, kept in store.duplicates(task).items() if name in scores.index or name in meta_X.index}
+    if twins:
+        logger.warning("%s: the same data as %s (renamed or copied files stored again); selectors learn from the latter only",
+                       shown_names(sorted(twins)), shown_names(sorted(set(twins.values()))))
+        meta_X = meta_X.drop(index=[n for n in twins if n in meta_X.index])
+        scores = scores.drop(index=[n for n in twins if n in scores.index])
+    for learner, names in store.unrun_pairs(task).items():
+        names = [n for n in names if n in scores.index]
+        if names:
+            logger.warning("%s was never run on %d of the %d %s datasets (%s) and counts there as failed, their worst learner; "
+                           "run `automl-meta db build` again with their files to run it", learner, len(names), len(scores), task,
+                           shown_names(names, 5))
+    return meta_X, scores
+
+
 def load_selector(
     task: str,
     db: str | Path | None = None,
@@ -221,8 +248,7 @@ def load_selector(
             )
         metric = metric or store.default_metric(task)
         maximize = bool(store.maximize(metric))
-        meta_X = store.meta_features(task)
-        scores = store.scores(metric, task)
+        meta_X, scores = selection_data(store, task, metric)
     if exclude:
         meta_X = meta_X.drop(index=[d for d in exclude if d in meta_X.index])
         scores = scores.drop(index=[d for d in exclude if d in scores.index])

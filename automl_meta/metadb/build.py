@@ -133,6 +133,8 @@ class BuildPlan:
     unavailable : name -> why a stored dataset cannot be read in this run (its results are kept).
     same_data : dataset id -> source hash of stored files saved again with the same data.
     changed : name -> (dataset id, describe record) of stored files whose data changed.
+    gone : names stored from a folder this build reads whose files are no longer in it.
+    twins : name -> the stored (or earlier listed) dataset holding the same data, for new datasets.
     """
 
     refs: list
@@ -141,6 +143,8 @@ class BuildPlan:
     unavailable: dict = field(default_factory=dict)
     same_data: dict = field(default_factory=dict)
     changed: dict = field(default_factory=dict)
+    gone: list = field(default_factory=list)
+    twins: dict = field(default_factory=dict)
 
     def tasks(self, replace_changed: bool) -> list[str]:
         """The tasks of the datasets this build will compute on."""
@@ -159,6 +163,7 @@ def prepare_build(db, refs: Sequence[DatasetRef], options: BuildOptions, executo
     build before the database is created or changed.
     """
     plan = BuildPlan(refs=list(refs))
+    usable = {}
     if db is not None:
         db.check_protocol(options.protocol())
         plan.refs = stored_openml_names(db.datasets()[["name", "source_id"]].itertuples(index=False), plan.refs)
@@ -173,22 +178,47 @@ def prepare_build(db, refs: Sequence[DatasetRef], options: BuildOptions, executo
     plan.described = _describe_new([ref for ref in plan.refs if ref.name not in plan.stored and ref.name not in plan.unavailable], executor)
     if db is not None:
         refuse_changed_files(db, plan, options.replace_changed)
-        _warn_removed_files(db, plan.refs)
+        plan.gone = _warn_removed_files(db, plan.refs)
+    plan.twins = _warn_same_data(usable, plan.described)
     check_learners(plan, options)
     return plan
 
 
-def _warn_removed_files(db, refs) -> None:
+def _warn_same_data(usable: dict, described: dict) -> dict[str, str]:
+    """Name the new datasets whose data a stored one (or another new one) holds already: a renamed or copied file.
+
+    Both are stored and computed; selectors learn from one of them
+    (:func:`~automl_meta.io.metadb_resolve.selection_data`).
+    """
+    holder = {(stored.task, stored.content_hash): name for name, stored in usable.items() if stored.content_hash}
+    twins = {}
+    for name in sorted(described):
+        record = described[name]
+        if record["status"] != "ok" or not record.get("content_hash"):
+            continue
+        key = (record["task"], record["content_hash"])
+        if key in holder:
+            twins[name] = holder[key]
+        else:
+            holder[key] = name
+    for name, other in twins.items():
+        logger.warning("%s: the same data as %s, which the meta-database holds (a renamed or copied file?); both are "
+                       "computed and kept, and selectors learn from one of them", name, other)
+    return twins
+
+
+def _warn_removed_files(db, refs) -> list[str]:
     """Name the datasets stored from a folder this build reads again but whose files are no longer in it: they stay."""
     folders = {ref.source for ref in refs if str(ref.source).startswith("dir:")}
     if not folders:
-        return
+        return []
     stored = db.datasets()
     listed = {ref.name for ref in refs}
     gone = sorted(str(n) for n, source in zip(stored["name"], stored["source"]) if source in folders and n not in listed)
     if gone:
         logger.warning("stored from %s, %s: no file there any more; kept in the meta-database, where selectors and "
                        "meta-models still learn from %s", ", ".join(sorted(folders)), shown_names(gone), "it" if len(gone) == 1 else "them")
+    return gone
 
 
 def check_learners(plan: BuildPlan, options: BuildOptions) -> None:
@@ -268,7 +298,7 @@ def run_build(db, plan: BuildPlan, options: BuildOptions, executor, source: str,
     finally:
         db.finish_build(build_id, status)
     summary = state.as_dict()
-    summary["build_id"] = build_id
+    summary.update(build_id=build_id, files_gone=list(plan.gone), same_data=dict(plan.twins))
     return summary
 
 

@@ -424,10 +424,31 @@ class MetaDB:
             )
 
     def find_by_content(self, task: str, content_hash: str) -> str | None:
-        """The name of a usable dataset of ``task`` holding exactly these data (same content hash), if any."""
-        row = self.conn.execute("SELECT name FROM datasets WHERE status = 'ok' AND task = ? AND content_hash = ? ORDER BY name",
+        """The name of a usable dataset of ``task`` holding exactly these data (same content hash), if any.
+
+        Of several (a renamed or copied file stored again), the one :meth:`duplicates` keeps.
+        """
+        row = self.conn.execute(f"SELECT name FROM datasets d WHERE status = 'ok' AND task = ? AND content_hash = ? {_KEPT_FIRST}",
                                 (task, content_hash)).fetchone()
         return None if row is None else str(row[0])
+
+    def duplicates(self, task: str) -> dict[str, str]:
+        """name -> the name kept in its place, for the usable datasets of ``task`` holding the same data as another.
+
+        A renamed or copied file is stored again under its new name. Selectors learn from
+        one of them, so that one dataset does not count twice: the one with the most
+        successful evaluations, then the latest stored.
+        """
+        rows = self.conn.execute(f"SELECT name, content_hash FROM datasets d WHERE status = 'ok' AND task = ? "
+                                 f"AND content_hash IS NOT NULL {_KEPT_FIRST}", (task,)).fetchall()
+        kept: dict[str, str] = {}
+        dropped = {}
+        for name, content in rows:
+            if content in kept:
+                dropped[str(name)] = kept[content]
+            else:
+                kept[content] = str(name)
+        return dropped
 
     def meta_features(self, task: str | None = None) -> pd.DataFrame:
         """Wide frame: index = dataset name, columns = meta-feature names (float, NaN for missing)."""
@@ -521,6 +542,20 @@ class MetaDB:
         rows = self.conn.execute("SELECT l.name, e.status FROM evaluations e JOIN datasets d ON d.id = e.dataset_id "
                                  "JOIN learners l ON l.id = e.learner_id WHERE d.name = ? AND d.task = ?", (dataset, task))
         return {str(learner): str(status) for learner, status in rows}
+
+    def unrun_pairs(self, task: str) -> dict[str, list[str]]:
+        """learner -> the usable datasets of ``task`` it has no evaluation of (none stored, not even a failure),
+        for the learners evaluated on some of them: added to a build after some files were gone, or
+        left out of a ``--replace-changed`` rebuild."""
+        rows = self.conn.execute(
+            "SELECT l.name, d.name FROM learners l JOIN datasets d ON d.task = l.task WHERE l.task = ? AND d.status = 'ok'"
+            " AND EXISTS (SELECT 1 FROM evaluations e JOIN datasets o ON o.id = e.dataset_id WHERE e.learner_id = l.id AND o.status = 'ok')"
+            " AND NOT EXISTS (SELECT 1 FROM evaluations e WHERE e.learner_id = l.id AND e.dataset_id = d.id)"
+            " AND EXISTS (SELECT 1 FROM evaluations e WHERE e.dataset_id = d.id) ORDER BY l.name, d.name", (task,))
+        unrun: dict[str, list[str]] = {}
+        for learner, dataset in rows:
+            unrun.setdefault(str(learner), []).append(str(dataset))
+        return unrun
 
     def evaluated_pairs(self) -> set[tuple[int, int]]:
         """(dataset_id, learner_id) of every recorded evaluation, whatever its status."""
@@ -788,6 +823,10 @@ def _build_status(status: str, pid, host, started=None) -> str:
     if started and since > datetime.fromisoformat(str(started)).timestamp() + 1:  # the record keeps whole seconds
         return "interrupted"
     return status
+
+
+# of datasets holding the same data, the one with the most successful evaluations, then the latest stored
+_KEPT_FIRST = "ORDER BY (SELECT COUNT(*) FROM evaluations e WHERE e.dataset_id = d.id AND e.status = 'ok') DESC, d.id DESC"
 
 
 def _task_filter(alias: str, task: str | None, include_failed: bool = False) -> tuple[str, tuple]:
