@@ -509,7 +509,7 @@ def test_a_file_changed_since_its_results_were_stored_stops_the_build_until_repl
     refused = CliRunner().invoke(app, args)
     assert refused.exit_code == 2, refused.stderr
     message = " ".join(refused.stderr.split())
-    assert "1 dataset file changed since" in message and "its results: alpha;" in message and "--replace-changed" in message
+    assert "1 dataset file changed since" in message and "its results: alpha" in message and "--replace-changed" in message
     assert _rows(db_path) == before
     with MetaDB.open(db_path) as db:
         assert len(db.builds()) == builds  # refused before a build was recorded
@@ -550,7 +550,7 @@ def test_a_database_from_before_source_hashes_checks_its_files_once_by_their_dat
     with MetaDB.open(db_path, readonly=False):  # fold the write-ahead log in: the file alone holds everything
         pass
     before = db_path.read_bytes()
-    with pytest.raises(UsageError, match="changed since .* its results: beta;"):
+    with pytest.raises(UsageError, match="changed since .* its results: beta"):
         build_metadb(f"dir:{folder}", db_path, OPTIONS)
     assert db_path.read_bytes() == before  # refused before anything was written
     replaced = build_metadb(f"dir:{folder}", db_path, BuildOptions(**{**OPTIONS.__dict__, "replace_changed": True}))
@@ -561,7 +561,9 @@ def test_a_database_from_before_source_hashes_checks_its_files_once_by_their_dat
 
 
 def test_a_changed_target_in_the_manifest_is_a_changed_dataset(reference, tmp_path, env):
-    folder, db_path = _copy_reference(reference, tmp_path)
+    folder, _ = _copy_reference(reference, tmp_path)
+    db_path = tmp_path / "own.sqlite"
+    build_metadb(f"dir:{folder}", db_path, OPTIONS)  # from this very folder: no other source to name
     (folder / "MANIFEST.csv").write_text("name,task,target\nalpha,classification,color\n")
     with pytest.raises(UsageError, match="its results: alpha;"):
         build_metadb(f"dir:{folder}", db_path, OPTIONS)
@@ -860,3 +862,24 @@ def test_a_learner_never_run_on_some_datasets_is_named_where_selectors_count_it_
         assert db.unrun_pairs("classification") == {"logistic_regression": ["gamma"]}
         selection_data(db, "classification", "balanced_accuracy")
     assert "logistic_regression was never run on 1 of the 2 classification datasets (gamma) and counts there as failed" in caplog.text
+
+
+def test_a_same_named_file_of_another_folder_is_told_apart_from_a_changed_one(reference, tmp_path, env):
+    # "c1 changed" for a file of another folder, whose fix then replaced the first folder's dataset
+    folder, db_path, _ = reference
+    other = tmp_path / "other"
+    other.mkdir()
+    make_mixed_frame(70, seed=8).to_csv(other / "alpha.csv", index=False)
+    with pytest.raises(UsageError, match=rf"its results: alpha \(stored from dir:{folder}, with other data\); .*new names"):
+        build_metadb(f"dir:{other}", db_path, OPTIONS)
+
+
+def test_replace_changed_refuses_to_drop_the_results_of_learners_left_out_of_learners(reference, tmp_path, env):
+    # knn's stored score was deleted and not recomputed, while the build said the results were recomputed
+    folder, db_path = _copy_reference(reference, tmp_path)
+    make_mixed_frame(90, seed=7).to_csv(folder / "alpha.csv", index=False)
+    before = _rows(db_path)
+    fewer = BuildOptions(**{**OPTIONS.__dict__, "replace_changed": True, "learners": ("dummy", "decision_tree")})
+    with pytest.raises(UsageError, match="--learners leaves out knn, so its results there would be lost, not recomputed; add knn"):
+        build_metadb(f"dir:{folder}", db_path, fewer)
+    assert _rows(db_path) == before

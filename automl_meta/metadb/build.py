@@ -177,7 +177,7 @@ def prepare_build(db, refs: Sequence[DatasetRef], options: BuildOptions, executo
         del plan.stored[name]
     plan.described = _describe_new([ref for ref in plan.refs if ref.name not in plan.stored and ref.name not in plan.unavailable], executor)
     if db is not None:
-        refuse_changed_files(db, plan, options.replace_changed)
+        refuse_changed_files(db, plan, options.replace_changed, options.learners)
         plan.gone = _warn_removed_files(db, plan.refs)
     plan.twins = _warn_same_data(usable, plan.described)
     check_learners(plan, options)

@@ -54,19 +54,42 @@ def check_files(stored: dict, refs: Sequence[DatasetRef], executor) -> tuple[dic
     return same, changed, unreadable
 
 
-def refuse_changed_files(db, plan: BuildPlan, replace: bool) -> None:
+def refuse_changed_files(db, plan: BuildPlan, replace: bool, learners: tuple | None = None) -> None:
     """Raise :class:`~automl_meta.exceptions.UsageError`, before anything is written, when stored files changed.
 
     Unless ``replace``: then :func:`settle_changed_files` drops their results so that
-    the build recomputes them.
+    the build recomputes them, which it refuses too where ``learners`` (``--learners``)
+    leaves out a learner whose results it would drop: they would be lost, not recomputed.
     """
     from automl_meta.exceptions import UsageError
 
     changed = sorted(plan.changed)
-    if changed and not replace:
+    if not changed:
+        return
+    stored = {name: db.conn.execute("SELECT source, task FROM datasets WHERE id = ?", (plan.changed[name][0],)).fetchone()
+              for name in changed}  # (source, task) as stored
+    if not replace:
+        shown = [_why_changed(name, *stored[name], plan) for name in changed]
         raise UsageError(f"{len(changed)} dataset file{'s' if len(changed) > 1 else ''} changed since {db.path} stored "
-                         f"{'their' if len(changed) > 1 else 'its'} results: {shown_names(changed)}; rerun with --replace-changed to drop "
+                         f"{'their' if len(changed) > 1 else 'its'} results: {shown_names(shown)}; rerun with --replace-changed to drop "
                          "those results and recompute them, or give the changed files new names to keep both")
+    lost = sorted({learner for name in changed for learner in db.evaluation_statuses(name, stored[name][1])
+                   if learners is not None and learner not in learners})
+    if lost:
+        raise UsageError(f"--replace-changed drops every stored result of {shown_names(changed)}, and --learners leaves out "
+                         f"{', '.join(lost)}, so {'its' if len(lost) == 1 else 'their'} results there would be lost, not recomputed; "
+                         f"add {', '.join(lost)} to --learners")
+
+
+def _why_changed(name: str, source: str, task: str, plan: BuildPlan) -> str:
+    """``name``, with what is known of why its stored results (from ``source``, of ``task``) no longer fit."""
+    ref = next(r for r in plan.refs if r.name == name)
+    record = plan.changed[name][1]
+    if ref.source != source:
+        return f"{name} (stored from {source}, with other data)"
+    if record.get("status") == "ok" and record.get("task") != task:
+        return f"{name} (now {record['task']}, stored as {task})"
+    return name
 
 
 def settle_changed_files(db, plan: BuildPlan) -> list[str]:
