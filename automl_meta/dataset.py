@@ -58,6 +58,7 @@ MAX_INT_CATEGORIES = 10
 MAX_CLASSES_AUTO = 20
 MAX_ABS_FEATURE = float(np.finfo(np.float32).max)  # scikit-learn's trees cast features to float32
 MAX_ABS_TARGET = MAX_ABS_FEATURE  # LightGBM and HistGradientBoosting cast regression labels to float32
+MIN_FEATURE_SPAN = 1e-5  # a feature whose values all lie closer than this is lost to tree learners (float32, 1e-7 splits)
 MIN_ABS_TARGET = float(np.finfo(np.float32).tiny)  # a target all below is lost in float32 labels (far below, squares underflow to 0)
 
 
@@ -243,6 +244,50 @@ def _as_number(col: pd.Series) -> pd.Series | None:
         values = _floats(out)
     # NumPy, not Series.replace: this runs once per column, and replace costs ~0.3 ms a column
     return pd.Series(np.where(np.isinf(values), np.nan, values), index=col.index, name=col.name)
+
+
+# what dresses a number written as text: currency, thousands separators, percent, accounting negatives, spaces
+_NUMBER_DRESSING = re.compile(r"[$€£¥%,()\s]")
+
+
+def _numbers_as_text(col: pd.Series) -> tuple[str, str] | None:
+    """``(how, fix)`` where a text column holds numbers but for a few values, or numbers dressed as text
+    (``$1,200``, ``12%``, ``(536)``); None otherwise. Such a column reads as a category of as many
+    levels as values, and the warning is the user's only hint (judged on at most 1,000 distinct values)."""
+    values = pd.Series([str(v).strip() for v in pd.unique(col.dropna())[:1000]], dtype=object)  # a frame may mix numbers and text
+    if len(values) < MAX_INT_CATEGORIES:
+        return None
+    plain = pd.to_numeric(values, errors="coerce").notna()
+    if plain.mean() >= 0.9:
+        odd = ", ".join(repr(v) for v in values[~plain].head(3))
+        odd_count = int((~plain).sum())
+        return (f"but for {odd_count} distinct value{'s' if odd_count > 1 else ''} ({odd})",
+                f"fix or blank {'those values' if odd_count > 1 else 'it'} to read the column as numbers")
+    dressed = pd.to_numeric(values.str.replace(_NUMBER_DRESSING, "", regex=True), errors="coerce").notna()
+    if dressed.mean() >= 0.9:
+        return f"written with $, %, commas or brackets ({values.iloc[0]!r})", "save them as plain numbers (1200.5) to read it as numbers"
+    return None
+
+
+def _warn_target_copies(X: pd.DataFrame, y: pd.Series, task: str, name: str) -> None:
+    """Warn of a feature that is the target again (a copy, or a relabelling of its classes): every score would be perfect."""
+    copies = []
+    for column in X.columns:
+        values = X[column]
+        if values.isna().any() or values.nunique() < 2:
+            continue
+        if task == "regression":
+            if values.dtype != object and abs(np.corrcoef(values.to_numpy(float), y.to_numpy(float))[0, 1]) > 1 - 1e-9:
+                copies.append(column)  # the target again, up to units
+        elif values.nunique() == y.nunique() and values.nunique() < len(y) / 2:
+            pairs = pd.DataFrame({"x": values.to_numpy(), "y": y.to_numpy()}).drop_duplicates()
+            if len(pairs) == y.nunique():  # one class per value and one value per class
+                copies.append(column)
+    if copies:
+        logger.warning("%s: %s %s the target again (%s); every learner would score perfectly: drop %s unless %s known before the target",
+                       name, ", ".join(map(repr, copies)), "is" if len(copies) == 1 else "are",
+                       "up to units" if task == "regression" else "its classes one to one", "it" if len(copies) == 1 else "them",
+                       "it is" if len(copies) == 1 else "they are")
 
 
 def markers_as_missing(frame: pd.DataFrame) -> None:
@@ -490,6 +535,29 @@ def label_values(original: pd.Series, labels: pd.Series) -> dict:
     return {label: str(v).strip() for label, v in zip(pairs["label"], raws)}
 
 
+def _check_learnable_classes(y: pd.Series, name: str, target: str, chosen: str, numeric: bool) -> None:
+    """Refuse class labels that no split can learn from: fewer than two classes of two rows or more.
+
+    A label different in every row is an identifier, a date or a measurement, not a
+    class (it was ranked and fitted as a problem of as many classes as rows).
+    """
+    counts = y.value_counts()
+    if (counts >= 2).sum() >= 2:
+        return
+    if (counts >= 2).sum() == 0:
+        problem = (f"{name}: target {target!r}{chosen} has a different value in every row ({len(y)} classes of one row): "
+                   "an identifier, a date or a measurement, not a class label")
+        if chosen:
+            raise DatasetError(f"{problem}; name the target column", fix="target")
+        if numeric:
+            raise DatasetError(f"{problem}; a numeric target is a regression task", fix="task")
+        raise DatasetError(f"{problem}; give another target column")
+    single = [repr(c) for c in counts.index[counts < 2]]
+    raise DatasetError(f"{name}: target {target!r}{chosen}: class{'es' if len(single) > 1 else ''} {', '.join(single[:5])} "
+                       f"{'have' if len(single) > 1 else 'has'} a single row, leaving one class of two rows or more; a classifier "
+                       "needs two: add rows of the single-row classes", fix="target" if chosen else None)
+
+
 def make_dataset(
     frame: pd.DataFrame, target: str | None = None, task: str = "auto", name: str = "dataset",
     day_first: bool | None = None,
@@ -515,7 +583,12 @@ def make_dataset(
     if repeated:
         raise DatasetError(f"{name}: column names repeat ({', '.join(map(repr, repeated))}, as text); give every column its own name")
     markers_as_missing(frame)
-    target = default_target(list(frame.columns)) if target is None else str(target)
+    chosen = ""  # how the target was found, where a wrong guess may be the problem
+    if target is None:
+        target = default_target(list(frame.columns))
+        if target.lower() not in TARGET_NAMES:
+            chosen = f" (the last column, taken as the target for want of one named {'/'.join(TARGET_NAMES)})"
+    target = str(target)
     if target not in frame.columns:
         shown = ", ".join(map(repr, list(frame.columns)[:20])) + (", ..." if frame.shape[1] > 20 else "")  # repr: 'class ' shows its space
         raise DatasetError(f"{name}: target column {target!r} not found; columns are: {shown}", fix="target")
@@ -543,15 +616,16 @@ def make_dataset(
         y = category_strings(raw_y)
         values = label_values(raw_y, y)
         if y.nunique() < 2:
-            raise DatasetError(f"{name}: target {target!r} has one class ({y.iloc[0]!r}); a classifier needs two or more")
+            raise DatasetError(f"{name}: target {target!r}{chosen} has one class ({y.iloc[0]!r}); a classifier needs two or more",
+                               fix="target" if chosen else None)
+        _check_learnable_classes(y, name, target, chosen, numeric_y is not None)
     else:
         if numeric_y is None:
             kind = "a category column" if _is_declared_categorical(y) else "not numeric"
-            raise DatasetError(
-                f"{name}: target {target!r} is {kind}, so it cannot be a regression target (use --task classification, or task='classification' in Python)"
-            )
+            raise DatasetError(f"{name}: target {target!r}{chosen} is {kind}, so it cannot be a regression target; "
+                               "it is a classification task", fix="task")
         if y.nunique() < 2:
-            raise DatasetError(f"{name}: target {target!r} is constant; nothing to learn")
+            raise DatasetError(f"{name}: target {target!r}{chosen} is constant; nothing to learn", fix="target" if chosen else None)
         largest = float(np.abs(y.to_numpy(dtype=float)).max())
         if largest > MAX_ABS_TARGET:
             raise DatasetError(
@@ -569,6 +643,7 @@ def make_dataset(
     date_formats: dict[str, str] = {}
 
     too_large: dict[str, float] = {}
+    too_narrow: dict[str, float] = {}
 
     def keep(column: str, values: pd.Series) -> None:
         (categorical if values.dtype == object else numeric).append(column)
@@ -576,6 +651,9 @@ def make_dataset(
             largest = float(np.nanmax(np.abs(values.to_numpy())))
             if largest > MAX_ABS_FEATURE:
                 too_large[column] = largest
+            span = float(np.nanmax(values.to_numpy()) - np.nanmin(values.to_numpy()))
+            if 0 < span < MIN_FEATURE_SPAN:
+                too_narrow[column] = span
         n_missing = int(values.isna().sum())
         if n_missing:
             missing[column] = n_missing
@@ -623,10 +701,17 @@ def make_dataset(
                 row_numbers.append(col)
         else:
             n_present = int(raw.notna().sum())
-            if raw.nunique(dropna=True) == n_present and n_present > MAX_INT_CATEGORIES:
+            numberish = _numbers_as_text(raw)
+            if n_present > MAX_INT_CATEGORIES and raw.nunique(dropna=True) == n_present:
                 id_like.append(col)
+                if numberish:
+                    logger.warning("%s: %r holds numbers %s; read as text, its values all distinct, it is left out as ID-like: %s",
+                                   name, col, *numberish)
                 continue
             converted = category_strings(raw)
+            if numberish:
+                logger.warning("%s: %r holds numbers %s; read as text, a category of %d levels: %s",
+                               name, col, numberish[0], converted.nunique(), numberish[1])
         keep(col, converted)
     if not columns:
         raise DatasetError(f"{name}: no usable feature columns (all are constant, ID-like or nested)")
@@ -636,7 +721,13 @@ def make_dataset(
             f"{name}: feature values beyond {MAX_ABS_FEATURE:.3g}, the largest float32 that tree learners read, in {shown}; "
             "rescale those columns (divide by a power of ten) or take their logarithm"
         )
+    if too_narrow:
+        logger.warning("%s: %s %s values that differ by less than %.0e in all, which tree learners (float32 features, splits no "
+                       "finer than 1e-7) and boosting cannot tell apart; rescale %s (multiply by a power of ten)",
+                       name, ", ".join(f"{c!r} ({v:.3g})" for c, v in too_narrow.items()), "holds" if len(too_narrow) == 1 else "hold",
+                       MIN_FEATURE_SPAN, "it" if len(too_narrow) == 1 else "them")
     X = pd.DataFrame(columns)
+    _warn_target_copies(X, y, task, name)
     profile = ColumnProfile(
         numeric=tuple(numeric),
         categorical=tuple(categorical),

@@ -21,7 +21,8 @@ class UsageError(AutomlMetaError):
 
 
 # how to give the reader what it lacked, by the kind of fix a DatasetError names (its ``fix``)
-READER_FIXES = {"sep": "pass --sep, or sep= to load_dataset", "target": "pass --target, or target= in Python"}
+READER_FIXES = {"sep": "pass --sep, or sep= to load_dataset", "target": "pass --target, or target= in Python",
+                "task": "pass --task, or task= in Python"}
 
 
 class DatasetError(AutomlMetaError):

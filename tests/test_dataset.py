@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -119,7 +121,7 @@ def test_text_columns_are_numbers_only_when_every_value_parses():
     assert data.X["as_text"].dtype == np.float64 and data.X["gaps"].dtype == np.float64
     assert data.X["late_text"].dtype == object and data.X["late_text"].iloc[-1] == "many"
     assert set(data.y) == {"0", "1"}
-    labels = pd.Series(["1"] * (n - 1) + ["one"])  # labels that stop being integers at the end stay text
+    labels = pd.Series(["1"] * (n - 2) + ["one"] * 2)  # labels that stop being integers at the end stay text
     assert set(make_dataset(frame.assign(target=labels)).y) == {"1", "one"}
 
 
@@ -312,6 +314,35 @@ def test_category_columns_stay_categorical_whatever_their_labels():
         make_dataset(frame, task="regression")
 
 
+def _two_features(n=40):
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+
+
+@pytest.mark.parametrize(("column", "values", "task", "message"), [
+    # ranked and fitted as a 40-class problem; only evaluate refused it
+    ("row_id", [f"r{i}" for i in range(40)], "auto",
+     r"'row_id' \(the last column, taken as the target for want of one named target/class/label/y\) has a different value "
+     r"in every row \(40 classes of one row\): an identifier, a date or a measurement, not a class label; name the target column "
+     r"\(pass --target"),
+    ("target", [f"c{i}" for i in range(40)], "auto", "has a different value in every row .*; give another target column$"),
+    ("target", np.arange(40) + 0.5, "classification", r"a numeric target is a regression task \(pass --task"),
+    ("target", [0] * 39 + [1], "auto", "class '1' has a single row, leaving one class of two rows or more; .*add rows of the single-row"),
+    ("flag", [1] * 40, "auto", r"'flag' \(the last column, .*\) has one class \('1'\); .*\(pass --target"),
+])
+def test_targets_no_classifier_can_learn_are_refused_naming_the_fix(column, values, task, message):
+    with pytest.raises(DatasetError, match=message):
+        make_dataset(_two_features().assign(**{column: values}), task=task)
+
+
+def test_a_text_target_forced_to_regression_names_the_task_option_and_a_folder_its_manifest():
+    from automl_meta.io.dataset_folder import FOLDER_FIXES
+
+    with pytest.raises(DatasetError, match=r"it is a classification task \(pass --task, or task= in Python\)") as caught:
+        make_dataset(_two_features().assign(target=["yes", "no"] * 20), task="regression")
+    assert "MANIFEST.csv" in str(caught.value.with_fixes(FOLDER_FIXES))  # db build has no --task
+
+
 @pytest.mark.parametrize(("labels", "values"), [
     (np.array([9007199254740993, 9007199254740992, 5]), {"9007199254740993": 9007199254740993, "9007199254740992": 9007199254740992, "5": 5}),
     (pd.Series(["1", "2", "1"]), {"1": "1", "2": "2"}),  # digits held as text stay text
@@ -375,3 +406,37 @@ def test_a_missing_value_marker_with_spaces_around_it_is_missing(marker):
     frame = pd.DataFrame({"a": np.arange(60.0), "b": ["x", "y", marker] * 20, "target": [0, 1] * 30})
     data = make_dataset(frame, target="target")
     assert data.profile.missing == {"b": 20}  # was a category of its own
+
+
+def _signal_frame(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    frame = pd.DataFrame(X, columns=["x1", "x2", "x3"])
+    frame["target"] = np.where(X[:, 0] + X[:, 1] > 0, "pos", "neg")
+    return frame
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    # each read silently: a leak made every score perfect, the others threw the signal of x1 away
+    (lambda f: f.assign(leak=np.where(f["target"] == "pos", 1, 0)), r"'leak' is the target again \(its classes one to one\)"),
+    (lambda f: f.assign(x1=f["x1"] * 1e-9), r"'x1' \([\d.]+e-09\) holds values that differ by less than 1e-05 in all"),
+    (lambda f: f.assign(x1=f["x1"].round(3).astype(object).where(f.index != 5, "1.2.3")),
+     r"'x1' holds numbers but for 1 distinct value \('1.2.3'\); read as text, a category of \d+ levels: fix or blank it"),
+    (lambda f: f.assign(x1=f["x1"].astype(object).where(f.index != 5, "unknown")),
+     r"'x1' holds numbers but for 1 distinct value \('unknown'\); read as text, its values all distinct, it is left out as ID-like"),
+    (lambda f: f.assign(x1=[f"${v * 1000 + 5000:,.2f}" for v in f["x1"]]),
+     r"'x1' holds numbers written with \$, %, commas or brackets \('\$.*'\); read as text, .*save them as plain numbers"),
+])
+def test_columns_that_mislead_the_learners_are_warned_of(change, message, caplog):
+    with caplog.at_level("WARNING", logger="automl_meta"):
+        make_dataset(change(_signal_frame()), target="target")
+    assert re.search(message, caplog.text), caplog.text
+
+
+def test_a_regression_target_again_in_other_units_is_warned_of_and_a_plain_table_is_not(caplog):
+    frame = _signal_frame().assign(target=lambda f: f["x1"] * 3 + f["x2"])
+    with caplog.at_level("WARNING", logger="automl_meta"):
+        make_dataset(frame, target="target")
+        assert caplog.text == ""  # nothing to say of a plain table
+        make_dataset(frame.assign(cents=frame["target"] * 100 + 7), target="target")
+    assert "'cents' is the target again (up to units)" in caplog.text

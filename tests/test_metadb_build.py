@@ -883,3 +883,14 @@ def test_replace_changed_refuses_to_drop_the_results_of_learners_left_out_of_lea
     with pytest.raises(UsageError, match="--learners leaves out knn, so its results there would be lost, not recomputed; add knn"):
         build_metadb(f"dir:{folder}", db_path, fewer)
     assert _rows(db_path) == before
+
+
+def test_a_file_whose_target_is_an_identifier_is_a_failed_dataset_of_the_build(tmp_path, env):
+    # every evaluation failed ("every class has a single row"), and the build said: 1 done, 0 failed
+    folder = tmp_path / "src"
+    folder.mkdir()
+    make_mixed_frame(40, seed=1).assign(target=[f"r{i}" for i in range(40)]).to_csv(folder / "ids.csv", index=False)
+    make_mixed_frame(60, seed=2).to_csv(folder / "good.csv", index=False)
+    summary = build_metadb(f"dir:{folder}", tmp_path / "m.sqlite", OPTIONS)
+    assert (summary["done"], summary["failed"]) == (1, 1)
+    assert summary["failures"][0]["item"] == "ids" and "has a different value in every row" in summary["failures"][0]["reason"]

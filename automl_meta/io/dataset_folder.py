@@ -70,6 +70,7 @@ def source_hash(path: str | Path, target: str | None, task: str) -> str:
 FOLDER_FIXES = {
     "sep": "save it with one of , ; TAB | between fields",
     "target": "name the target in the folder's MANIFEST.csv: name,task,target",
+    "task": "give its task in the folder's MANIFEST.csv: name,task,target",
 }
 
 
