@@ -75,6 +75,7 @@ def test_info_counts_evaluations_and_missing_pairs(tmp_path):
     with MetaDB.open(tmp_path / "m.sqlite", create=True) as db:
         _fill(db, ["a", "b"])
         db.add_learner("knn", "classification", {}, "p1")  # registered, never evaluated
+        db.add_learner("ridge", "regression", {}, "p1")  # of a task it holds no data of: counted as a learner before
         info = db.info()
     assert info["n_datasets"] == 2 and info["n_learners"] == 3 and info["n_evaluations"] == 4
     task = info["tasks"]["classification"]

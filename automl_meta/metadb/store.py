@@ -773,7 +773,8 @@ class MetaDB:
             "schema_version": schema.version(self.conn),
             "n_datasets": one("SELECT count(*) FROM datasets WHERE status = 'ok'"),
             "n_failed_datasets": one("SELECT count(*) FROM datasets WHERE status != 'ok'"),
-            "n_learners": one("SELECT count(DISTINCT name) FROM learners"),
+            # the learners of the tasks it holds data of, as the tables per task count them
+            "n_learners": one("SELECT count(DISTINCT name) FROM learners WHERE task IN (SELECT task FROM datasets WHERE status = 'ok')"),
             "n_evaluations": one("SELECT count(*) FROM evaluations"),
             "n_missing_pairs": sum(t["n_missing"] for t in tasks.values()),
             "tasks": tasks,
