@@ -567,7 +567,8 @@ def predict_conformed(pipeline, info: dict, X: pd.DataFrame) -> pd.DataFrame:
     result = pd.DataFrame({"prediction": original_labels(info, pipeline.predict(X))})
     if info.get("task") == "classification" and hasattr(pipeline, "predict_proba"):
         proba = pd.DataFrame(pipeline.predict_proba(X), columns=[f"proba_{label}" for label in pipeline.classes_])
-        result = pd.concat([result, proba], axis=1)  # at once: a column per class, one by one, warned of fragmentation
+        order = np.argsort(original_labels(info, np.asarray(pipeline.classes_)), kind="stable")  # 2 before 10 where numbers
+        result = pd.concat([result, proba.iloc[:, order]], axis=1)  # at once: a column per class, one by one, warned of fragmentation
     return result
 
 

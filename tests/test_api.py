@@ -289,3 +289,13 @@ def test_data_the_shipped_database_holds_come_back_with_its_scores(pmlb_dir):
     changed = frame.copy()
     changed.iloc[0, 0] += 1  # one value: other data
     assert recommend_learners(changed, target="target").in_metadb is None
+
+
+def test_probability_columns_of_integer_classes_come_in_numeric_order(frame):
+    # proba_0, proba_1, proba_10, proba_11, proba_2...: the labels' text order
+    labels = np.arange(len(frame)) % 12
+    table = frame.drop(columns="target").assign(target=labels)
+    rec = recommend_learners(table, target="target")
+    model = fit_recommended(table, rec, learner="dummy")
+    columns = [c for c in model.predict_table(table).columns if c.startswith("proba_")]
+    assert columns == [f"proba_{k}" for k in range(12)]
