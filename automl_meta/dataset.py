@@ -589,6 +589,9 @@ def make_dataset(
         if target.lower() not in TARGET_NAMES:
             chosen = f" (the last column, taken as the target for want of one named {'/'.join(TARGET_NAMES)})"
     target = str(target)
+    if target not in frame.columns:  # as the default lookup finds it: names lose surrounding spaces, in any case if one matches
+        alike = [c for c in frame.columns if c.strip().lower() == target.strip().lower()]
+        target = alike[0] if len(alike) == 1 else target
     if target not in frame.columns:
         shown = ", ".join(map(repr, list(frame.columns)[:20])) + (", ..." if frame.shape[1] > 20 else "")  # repr: 'class ' shows its space
         raise DatasetError(f"{name}: target column {target!r} not found; columns are: {shown}", fix="target")

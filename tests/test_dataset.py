@@ -440,3 +440,11 @@ def test_a_regression_target_again_in_other_units_is_warned_of_and_a_plain_table
         assert caplog.text == ""  # nothing to say of a plain table
         make_dataset(frame.assign(cents=frame["target"] * 100 + 7), target="target")
     assert "'cents' is the target again (up to units)" in caplog.text
+
+
+@pytest.mark.parametrize("given", ["TARGET", " target", "Target "])
+def test_a_target_named_in_another_case_or_with_spaces_is_found_as_the_default_lookup_finds_it(given):
+    # refused: "target column 'TARGET' not found", while the default lookup found the column in any case
+    assert make_dataset(_signal_frame(), target=given).target == "target"
+    with pytest.raises(DatasetError, match="could each be the target|not found"):
+        make_dataset(_signal_frame().assign(Target=1), target="TARGET")  # two alike: the user's to say
