@@ -20,6 +20,7 @@ which is how the default was chosen.
 Usage (from the repository root; the ASlib data sit in ../shared/aslib)::
 
     OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/selector.py --seeds 5 [--forest] [--variants] [--only aslib|db]
+    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/selector.py --only db --tasks regression --pairwise-rf --pairwise-trees 100
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def selectors(log_scores: bool, args: argparse.Namespace):
     from automl_meta.selection.protocols import SelectorSpec
     from automl_meta.selection.suite import default_selectors
 
-    specs = default_selectors(log_scores, args.params, pairwise_forest=args.pairwise_rf, forest=args.forest)
+    specs = default_selectors(log_scores, args.params, pairwise_forest=args.pairwise_rf, forest=args.forest,
+                              pairwise_trees=args.pairwise_trees)
     if args.variants:
         for method in ("per_learner", "single", "ranker", "pairwise"):
             extra = {**GBDT_PARAMS, "portfolio_size": 8} if method == "pairwise" else GBDT_PARAMS
@@ -80,16 +82,18 @@ def run_aslib(name: str, args: argparse.Namespace) -> dict:
 
 
 def run_db(task: str, args: argparse.Namespace) -> dict:
+    from automl_meta.io.metadb_resolve import selection_data
     from automl_meta.metadb import MetaDB
     from automl_meta.selection.noise import noise_floor
     from automl_meta.selection.suite import evaluate_suite
 
     path = args.db
-    with MetaDB.open(path) as db:
+    with MetaDB.open(path) as db:  # as selector evaluate reads it
         metric = db.default_metric(task)
         maximize = db.maximize(metric)
-        meta_X, scores = db.meta_features(task), db.scores(metric, task)
+        meta_X, scores = selection_data(db, task, metric)
         evaluations = db.evaluations(task)
+        evaluations = evaluations[evaluations["dataset"].isin(scores.index)]
     start = time.perf_counter()
     report = evaluate_suite(meta_X, scores, maximize, seeds=range(args.seeds), n_jobs=args.jobs,
                             selectors=selectors(False, args))
@@ -113,6 +117,8 @@ def main() -> None:
     parser.add_argument("--params", type=json.loads, default={}, help="MetaModel parameters as JSON")
     parser.add_argument("--pairwise-rf", action="store_true",
                         help="also evaluate SATzilla-style pairwise random forests (slow: one forest per pair of learners)")
+    parser.add_argument("--pairwise-trees", type=int, default=300, help="trees per pair of learners of --pairwise-rf")
+    parser.add_argument("--tasks", nargs="*", default=["classification", "regression"], help="the meta-database's tasks to run")
     parser.add_argument("--forest", action="store_true",
                         help="also evaluate the multi-output random forest (automl_meta.selection.multi_forest)")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes over the folds (same numbers)")
@@ -123,7 +129,7 @@ def main() -> None:
         for name in args.scenarios:
             reports[name] = run_aslib(name, args)
     if args.only in (None, "db"):
-        for task in ("classification", "regression"):
+        for task in args.tasks:
             try:
                 reports[f"metadb/{task}"] = run_db(task, args)
             except Exception as exc:  # a partial database may lack a task: report and go on

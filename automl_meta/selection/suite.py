@@ -21,8 +21,10 @@ from automl_meta.selection.protocols import SelectorSpec, evaluate_selectors
 
 
 def default_selectors(log_scores: bool = False, metamodel_params: dict | None = None,
-                      pairwise_forest: bool = False, forest: bool = False, probe_weight: float | None = None) -> dict[str, SelectorSpec]:
-    """Name -> spec of the meta-model and the four baselines (plus the multi-output or slow pairwise forests if asked).
+                      pairwise_forest: bool = False, forest: bool = False, probe_weight: float | None = None,
+                      pairwise_trees: int = 300) -> dict[str, SelectorSpec]:
+    """Name -> spec of the meta-model and the four baselines (plus the multi-output or slow pairwise forests if asked,
+    the latter of ``pairwise_trees`` trees per pair).
 
     With ``probe_weight`` (``meta_X`` then holds ``probe:<learner>`` columns, see
     :mod:`automl_meta.selection.probe`) two more: the probe's order alone, and the
@@ -40,7 +42,8 @@ def default_selectors(log_scores: bool = False, metamodel_params: dict | None = 
     if forest:
         specs["multi-output RF"] = SelectorSpec(lambda seed: MultiOutputForest(random_state=seed, log_scores=log_scores))
     if pairwise_forest:
-        specs["pairwise RF (SATzilla)"] = SelectorSpec(lambda seed: PairwiseForest(random_state=seed, log_scores=log_scores))
+        specs["pairwise RF (SATzilla)"] = SelectorSpec(
+            lambda seed: PairwiseForest(n_estimators=pairwise_trees, random_state=seed, log_scores=log_scores))
     if probe_weight is not None:
         specs = {name: SelectorSpec(lambda seed, make=spec.make: MetaFeaturesOnly(make(seed)), seeded=spec.seeded)
                  for name, spec in specs.items()}
