@@ -756,7 +756,7 @@ def test_fit_refuses_the_meta_database_and_a_sidecar_over_the_data_before_any_wo
 def test_fit_of_a_many_class_winner_spills_no_library_warning(metadb, tmp_path):
     rng = np.random.default_rng(4)
     data = tmp_path / "names.csv"
-    pd.DataFrame({"x": rng.normal(size=30), "z": rng.normal(size=30), "name": [f"n{i}" for i in range(30)]}).to_csv(data, index=False)
+    pd.DataFrame({"x": rng.normal(size=30), "z": rng.normal(size=30), "name": [f"n{i // 2}" for i in range(30)]}).to_csv(data, index=False)
     with warnings.catch_warnings(record=True) as caught:  # in this process a warning is recorded, not printed
         warnings.simplefilter("always")
         result = _invoke("recommend", data, "--db", metadb, "--fit", tmp_path / "n.skops", "--json")
