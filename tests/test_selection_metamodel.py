@@ -136,6 +136,22 @@ def test_predicted_scores_match_held_out_real_scores_above_the_median():
     assert (predicted["broken"] >= scores.loc[test, "broken"]).all()  # an upper bound, as flagged
 
 
+def test_every_learner_ranked_in_the_bottom_half_is_shown_as_an_upper_bound():
+    # learners that were sometimes above the median got small positive utilities from the averaged trees: shown as
+    # plain scores above the predicted median on 15 of 16 learners, 0.04 above their real ones
+    rng = np.random.default_rng(5)
+    n = 80
+    meta_X = pd.DataFrame({"level": rng.uniform(0, 1, n), "noise": rng.normal(size=n)}, index=[f"d{i}" for i in range(n)])
+    offsets = np.array([0.04, 0.03, 0.02, 0.01, 0.0, -0.01])
+    scores = pd.DataFrame(0.7 + offsets + rng.normal(0, 0.03, (n, 6)), index=meta_X.index, columns=[f"l{i}" for i in range(6)])
+    model = MetaModel(random_state=0).fit(meta_X.iloc[:60], scores.iloc[:60])
+    utility = model.decision_function(meta_X.iloc[60:])
+    bound = model.upper_bounded(utility)
+    ranks = utility.rank(axis=1, ascending=False, method="first")
+    assert bound.where(ranks > 3).fillna(True).all().all()  # ranks 4-6 of 6: at or below the median learner
+    assert not bound.where(ranks == 1).fillna(False).any().any()
+
+
 def test_a_constant_predictor_on_the_shipped_database_is_shown_as_an_upper_bound(monkeypatch, tmp_path):
     monkeypatch.setenv("AUTOML_META_CACHE_DIR", str(tmp_path))
     """The dummy is at or below the median learner on every shipped dataset; LightGBM put it at utility 0.0009 for a
