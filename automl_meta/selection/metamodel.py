@@ -393,8 +393,7 @@ class MetaModel(BaseEstimator):
         query: 0.0009, shown as the median's 0.717 balanced accuracy where a constant
         predictor scores 0.5 at most). So does every learner the model ranks in a dataset's
         bottom half, at or below its median learner: averaging trees put most of them a
-        little above 0, their scores 0.04 (balanced accuracy) and 0.11 (R2) above the real
-        ones on held-out shipped datasets, on 15 of 16 learners above the predicted median.
+        little above 0, so their scores, above the predicted median, overstate them.
         Returns a bool frame shaped like ``utility``.
         """
         if not (self.method == "per_learner" and self.score_floor == "median"):
