@@ -180,7 +180,8 @@ def recommend_command(
             k = getattr(selector.model, "interval_neighbors_", "k")
             payload["interval_meaning"] = (
                 f"lowest and highest real {rec.metric} of the learner on the {k} meta-database datasets "
-                "nearest in meta-feature space (a spread, not a calibrated interval)"
+                "nearest in meta-feature space, a failed run counted as its dataset's worst score "
+                "(a spread, not a calibrated interval)"
             )
         payload["total_seconds"] = total
         if saved is not None:

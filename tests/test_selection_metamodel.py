@@ -106,6 +106,19 @@ def test_predict_is_in_metric_units_and_orders_like_the_ranking(meta):
     assert (low.to_numpy() <= high.to_numpy()).all()
 
 
+def test_a_failed_run_counts_as_its_datasets_worst_score_in_the_range(meta):
+    # left out: a learner that failed on 2 of 3 neighbours showed the range of the third alone
+    meta_X, scores = meta
+    failing = scores.iloc[:3].copy()
+    learner = failing.columns[0]
+    failing.iloc[:2, 0] = np.nan
+    few = MetaModel(random_state=0, n_neighbors=5).fit(meta_X.iloc[:3], failing)
+    low, high = few.predict_interval(meta_X.iloc[[10]])
+    worst = failing.iloc[:2].min(axis=1).min()  # the worst of the datasets it failed on, among the others' scores
+    assert low[learner].iloc[0] == pytest.approx(min(worst, failing.iloc[2, 0]))
+    assert low[learner].iloc[0] < failing.iloc[2, 0]
+
+
 def test_the_interval_spans_every_training_dataset_when_there_are_fewer_than_n_neighbors(meta):
     meta_X, scores = meta
     few = MetaModel(random_state=0, n_neighbors=5).fit(meta_X.iloc[:3], scores.iloc[:3])

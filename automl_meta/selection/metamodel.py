@@ -409,12 +409,18 @@ class MetaModel(BaseEstimator):
 
     def predict_interval(self, meta_X: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """``(low, high)``: each learner's lowest and highest real score on the ``n_neighbors``
-        training datasets nearest in meta-feature space (a spread, not a calibrated interval)."""
+        training datasets nearest in meta-feature space (a spread, not a calibrated interval).
+
+        A run that failed counts as its dataset's worst score, as the meta-model counts it:
+        left out, a learner that failed on 3 of 5 neighbours showed the range of the other 2.
+        """
         check_is_fitted(self, "space_")
         meta_X = self._query(meta_X)
         dist = self.space_.distances(meta_X).to_numpy()
         nearest = np.argsort(dist, axis=1, kind="stable")[:, :self.interval_neighbors_]
-        values = self.train_scores_.to_numpy()[nearest]  # (datasets, neighbours, learners)
+        scores = self.train_scores_
+        worst = scores.min(axis=1) if self.maximize_ else scores.max(axis=1)
+        values = scores.apply(lambda column: column.fillna(worst)).to_numpy()[nearest]  # (datasets, neighbours, learners)
         low = np.where(np.isnan(values), np.inf, values).min(axis=1)
         high = np.where(np.isnan(values), -np.inf, values).max(axis=1)
         low = np.where(np.isfinite(low), low, np.nan)
