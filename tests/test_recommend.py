@@ -791,3 +791,16 @@ def test_measured_status_is_the_stored_evaluations_and_reaches_the_frame_too():
     assert {r["learner"]: r["measured_status"] for r in known.as_dict()["recommendations"]} == expected
     assert known.to_frame().set_index("learner")["measured_status"].to_dict() == expected
     assert rec.to_frame()["measured_status"].isna().all()  # data the database does not hold: no status
+
+
+def test_data_the_db_holds_under_the_other_task_are_pointed_out(metadb, caplog):
+    # 1027_ESL read as classes by --task auto: not recognised, with nothing to say why
+    from automl_meta.io.metadb_resolve import stored_scores
+
+    frame = pd.read_csv(metadb.parent / "data" / "synth_1.csv")
+    as_numbers = frame.assign(target=np.arange(len(frame), dtype=float))
+    dataset = make_dataset(as_numbers, target="target", task="regression", name="synth_1")
+    with caplog.at_level("WARNING", logger="automl_meta"):
+        assert stored_scores(metadb, dataset, "r2") is None
+    assert "holds a dataset 'synth_1' of this shape as classification, not regression: if these are its data, pass --task " \
+           "classification" in caplog.text

@@ -300,12 +300,26 @@ def stored_scores(db_path: Path, dataset, metric: str, metafeatures: Mapping[str
         else:
             name = _same_metafeatures(store, dataset, metafeatures)
         if name is None:
+            if metafeatures is None:  # the first of the two tries: said once
+                _other_task_hint(store, dataset)
             return None
         scores = store.scores(metric, dataset.task)
         statuses = store.evaluation_statuses(name, dataset.task)
     if name not in scores.index:  # held, but every learner failed on it
         return name, {}, statuses
     return name, {str(learner): float(value) for learner, value in scores.loc[name].dropna().items()}, statuses
+
+
+def _other_task_hint(store, dataset) -> None:
+    """Say so where the meta-database holds a dataset of this name and shape under the other task: the
+    task inferred here (integer codes read as classes) may not be the one its data were stored as."""
+    others = store.datasets()
+    others = others[(others["name"] == dataset.name) & (others["task"] != dataset.task)
+                    & (others["n_rows"] == dataset.n_rows) & (others["n_features"] == dataset.n_features)]
+    if not others.empty:
+        task = others["task"].iloc[0]
+        logger.warning("the meta-database holds a dataset %r of this shape as %s, not %s: if these are its data, pass --task %s "
+                       "(task=%r in Python) to compare with its stored scores", dataset.name, task, dataset.task, task, task)
 
 
 MIN_FINGERPRINT = 20  # meta-features two tables must share, all equal, to be taken as the same data
