@@ -243,7 +243,8 @@ def _render(rec, selector, top: int, explain: bool, total: float, profile=None) 
     rows, halved = [], False
     widest = max((r.real_rows or 0 for r in rec.evaluated), default=0)  # the last rung's rows
     for r in shown:
-        predicted = (glyph("≤ ", "<= ") if r.predicted_at_most else "") + fmt(r.predicted_score)
+        bound = glyph("≤ ", "<= ") if rec.maximize else glyph("≥ ", ">= ")  # at most as good: a loss at least that
+        predicted = (bound if r.predicted_at_most else "") + fmt(r.predicted_score)
         rank = f"{r.rank} ({r.model_rank})" if rec.probe else str(r.rank)
         cells = [rank, r.learner + (" *" if r.learner == winner else ""), predicted]
         if rec.probe:

@@ -804,3 +804,18 @@ def test_data_the_db_holds_under_the_other_task_are_pointed_out(metadb, caplog):
         assert stored_scores(metadb, dataset, "r2") is None
     assert "holds a dataset 'synth_1' of this shape as classification, not regression: if these are its data, pass --task " \
            "classification" in caplog.text
+
+
+def test_an_upper_bound_on_a_loss_reads_at_least(metadb, churn_csv, tmp_path):
+    # "≤ 0.61" on a loss said the learner would do at least that well, where the model knows only that it does worse
+    import shutil
+
+    from automl_meta.metadb import MetaDB
+
+    copy = tmp_path / "loss.sqlite"
+    shutil.copy(metadb, copy)
+    with MetaDB.open(copy, readonly=False) as db:
+        db.set_meta("default_metric", {**db.get_meta("default_metric"), "classification": "log_loss"})  # a loss to rank by
+    result = _invoke("recommend", churn_csv, "--db", copy, "--top", 6)
+    assert result.exit_code == 0, result.output
+    assert "≥ " in result.stdout and "≤ " not in result.stdout
