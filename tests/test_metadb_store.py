@@ -256,3 +256,18 @@ def test_a_failed_transaction_leaves_no_half_written_evaluation(tmp_path):
             db.add_evaluation(d, knn, "ok", {"balanced_accuracy": {"mean": 0.7}, "unregistered": {"mean": 1.0}})
         assert (d, knn) not in db.evaluated_pairs()
         assert db.conn.execute("SELECT count(*) FROM scores WHERE learner_id = ?", (knn,)).fetchone()[0] == 0
+
+
+def test_the_dataset_a_learner_never_ran_on_is_left_out_where_that_keeps_more_results(tmp_path, caplog):
+    from automl_meta.io.metadb_resolve import selection_data
+
+    with MetaDB.open(tmp_path / "m.sqlite", create=True) as db:
+        _fill(db, ["a", "b", "c", "d"])  # random_forest ok and logistic failed on each
+        new = db.add_learner("knn", "classification", {}, "p1")
+        for name in ("a", "b", "c"):  # not on d: its file was gone when knn was added
+            dataset = int(db.conn.execute("SELECT id FROM datasets WHERE name = ?", (name,)).fetchone()[0])
+            db.add_evaluation(dataset, new, "ok", {"balanced_accuracy": {"mean": 0.6, "std": 0.1, "folds": [0.6]}})
+        with caplog.at_level("WARNING", logger="automl_meta"):
+            meta_X, scores = selection_data(db, "classification", "balanced_accuracy")
+    assert sorted(scores.index) == sorted(meta_X.index) == ["a", "b", "c"] and "knn" in scores.columns  # 2 results lost, not 3
+    assert "d: left out of the selectors, as knn never ran on them" in caplog.text

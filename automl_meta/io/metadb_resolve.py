@@ -163,9 +163,11 @@ def selection_data(store, task: str, metric: str):
     """``(meta_X, scores)`` of ``task`` in ``store`` as selectors learn from and are judged on.
 
     A dataset stored twice under two names (a renamed or copied file) counts once
-    (:meth:`~automl_meta.metadb.store.MetaDB.duplicates`). A learner never run on some
-    datasets (no result stored, not even a failure) counts there as failed, the
-    dataset's worst, as the selectors count a failed run; both are warned of.
+    (:meth:`~automl_meta.metadb.store.MetaDB.duplicates`). Where a learner was never
+    run on some datasets (no result stored, not even a failure: added after their files
+    were gone), selectors would count it as failed there, the dataset's worst; instead
+    those learners, or those datasets, are left out, whichever keeps more scores.
+    Both are warned of.
     """
     from automl_meta.metadb.task_learners import shown_names
 
@@ -177,12 +179,24 @@ def selection_data(store, task: str, metric: str):
                        shown_names(sorted(twins)), shown_names(sorted(set(twins.values()))))
         meta_X = meta_X.drop(index=[n for n in twins if n in meta_X.index])
         scores = scores.drop(index=[n for n in twins if n in scores.index])
-    for learner, names in store.unrun_pairs(task).items():
-        names = [n for n in names if n in scores.index]
-        if names:
-            logger.warning("%s was never run on %d of the %d %s datasets (%s) and counts there as failed, their worst learner; "
-                           "run `automl-meta db build` again with their files to run it", learner, len(names), len(scores), task,
-                           shown_names(names, 5))
+    unrun = {learner: [n for n in names if n in scores.index] for learner, names in store.unrun_pairs(task).items()}
+    unrun = {learner: names for learner, names in unrun.items() if names and learner in scores.columns}
+    if unrun:
+        datasets = sorted({n for names in unrun.values() for n in names})
+        # the results (failures included) each way loses: those of the learners, or those on the datasets
+        learners_results = sum(len(scores) - len(names) for names in unrun.values())
+        datasets_results = sum(scores.shape[1] - sum(d in names for names in unrun.values()) for d in datasets)
+        how = "; run `automl-meta db build` again with their files and learners to fill them"
+        if learners_results <= datasets_results:
+            for learner, names in unrun.items():
+                logger.warning("%s was never run on %d of the %d %s datasets (%s): left out of the selectors%s",
+                               learner, len(names), len(scores), task, shown_names(names, 5), how)
+            scores = scores.drop(columns=list(unrun))
+        else:
+            logger.warning("%s: left out of the selectors, as %s never ran on them%s", shown_names(datasets, 5),
+                           shown_names(sorted(unrun)), how)
+            scores = scores.drop(index=datasets)
+            meta_X = meta_X.drop(index=[n for n in datasets if n in meta_X.index])
     return meta_X, scores
 
 
