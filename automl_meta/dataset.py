@@ -547,11 +547,8 @@ def _check_learnable_classes(y: pd.Series, name: str, target: str, chosen: str, 
     if (counts >= 2).sum() == 0:
         problem = (f"{name}: target {target!r}{chosen} has a different value in every row ({len(y)} classes of one row): "
                    "an identifier, a date or a measurement, not a class label")
-        if chosen:
-            raise DatasetError(f"{problem}; name the target column", fix="target")
-        if numeric:
-            raise DatasetError(f"{problem}; a numeric target is a regression task", fix="task")
-        raise DatasetError(f"{problem}; give another target column")
+        fix = "name a class column as the target" + (", or predict it as a regression task" if numeric else "")
+        raise DatasetError(f"{problem}; {fix}", fix="target")
     single = [repr(c) for c in counts.index[counts < 2]]
     raise DatasetError(f"{name}: target {target!r}{chosen}: class{'es' if len(single) > 1 else ''} {', '.join(single[:5])} "
                        f"{'have' if len(single) > 1 else 'has'} a single row, leaving one class of two rows or more; a classifier "

@@ -293,8 +293,9 @@ def test_repeated_column_names_are_refused_by_name(columns):
 
 def test_an_absent_target_lists_the_column_names_quoted_so_spaces_show():
     frame = pd.DataFrame({"class ": ["a", "b"] * 10, "x1": np.arange(20.0)})
-    with pytest.raises(DatasetError, match=r"'class' not found; columns are: 'class ', 'x1'"):
-        make_dataset(frame, target="class")
+    with pytest.raises(DatasetError, match=r"'klass' not found; columns are: 'class ', 'x1'"):
+        make_dataset(frame, target="klass")
+    assert make_dataset(frame, target="class").target == "class "  # found as the default lookup finds it
 
 
 def test_category_columns_stay_categorical_whatever_their_labels():
@@ -323,10 +324,11 @@ def _two_features(n=40):
     # ranked and fitted as a 40-class problem; only evaluate refused it
     ("row_id", [f"r{i}" for i in range(40)], "auto",
      r"'row_id' \(the last column, taken as the target for want of one named target/class/label/y\) has a different value "
-     r"in every row \(40 classes of one row\): an identifier, a date or a measurement, not a class label; name the target column "
+     r"in every row \(40 classes of one row\): an identifier, a date or a measurement, not a class label; name a class column as the "
+     r"target "
      r"\(pass --target"),
-    ("target", [f"c{i}" for i in range(40)], "auto", "has a different value in every row .*; give another target column$"),
-    ("target", np.arange(40) + 0.5, "classification", r"a numeric target is a regression task \(pass --task"),
+    ("target", [f"c{i}" for i in range(40)], "auto", r"has a different value in every row .*; name a class column as the target \(pass"),
+    ("target", np.arange(40) + 0.5, "classification", r"name a class column as the target, or predict it as a regression task \(pass"),
     ("target", [0] * 39 + [1], "auto", "class '1' has a single row, leaving one class of two rows or more; .*add rows of the single-row"),
     ("flag", [1] * 40, "auto", r"'flag' \(the last column, .*\) has one class \('1'\); .*\(pass --target"),
 ])

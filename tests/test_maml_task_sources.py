@@ -123,7 +123,7 @@ def test_tabular_tasks_say_when_classes_have_too_few_rows_for_an_episode():
 
 def test_tabular_tasks_say_a_continuous_target_is_no_class_label():
     frame = _classes_frame(n_classes=12, rows=30)
-    frame["label"] = np.random.default_rng(0).normal(size=len(frame))
+    frame["label"] = np.random.default_rng(0).normal(size=len(frame)).round(1)  # repeats: make_dataset refuses no repeat
     dataset = make_dataset(frame, target="label", task="classification")  # as meta-train reads tables
     with pytest.raises(DatasetError, match="target 'label' is continuous .* need a classification target"):
         make_task_source("tabular", dataset, ways=3, shots=2, queries=4)

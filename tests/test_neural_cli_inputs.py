@@ -22,7 +22,8 @@ def _table(path, target="classes", n_classes=12, rows=20, seed=0):
     """Four numeric features; a class label, or a continuous target (``target="continuous"``)."""
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame(rng.normal(size=(n_classes * rows, 4)), columns=["f1", "f2", "f3", "f4"])
-    frame["label"] = np.repeat([f"k{i}" for i in range(n_classes)], rows) if target == "classes" else rng.normal(size=len(frame))
+    # a continuous target with repeats (one value a row is refused before episodes: no class to learn)
+    frame["label"] = np.repeat([f"k{i}" for i in range(n_classes)], rows) if target == "classes" else rng.normal(size=len(frame)).round(1)
     frame.to_csv(path, index=False)
     return path
 
