@@ -37,7 +37,7 @@ def test_probe_adds_the_probe_and_the_blend_leaves_the_baselines_as_they_were_an
         assert probed["selectors"][name]["mean"] == plain["selectors"][name]["mean"], name
     assert probed["n_meta_features"] == plain["n_meta_features"]
     info = probed["probe"]
-    assert (info["probed"], info["cached"], info["weight"], info["metric"]) == (6, 0, 0.85, None)
+    assert (info["probed"], info["cached"], info["weight"], info["metric"]) == (6, 0, 0.85, "balanced_accuracy")  # was null
     records = [json.loads(line) for line in open(info["file"])]
     assert sorted(r["dataset"] for r in records) == sorted(f"{k}_{i}" for k in ("mixed", "synth") for i in range(3))
     assert all(set(r["scores"]) == set(LEARNERS) for r in records)

@@ -181,4 +181,8 @@ def probe_table(
     table = pd.DataFrame.from_dict(table_rows, orient="index", columns=[PROBE_PREFIX + name for name in learners]).astype(float)
     summary = {**asdict(settings), "folder": str(folder), "file": str(path), "probed": probed, "cached": len(table_rows) - probed,
                "median_seconds": float(pd.Series(seconds).median()) if seconds else None}
+    if summary["metric"] is None and len(datasets):  # the task's default, which the probe measured: named, not null
+        from automl_meta.learners.metrics import DEFAULT_METRICS
+
+        summary["metric"] = DEFAULT_METRICS.get(str(datasets["task"].iloc[0]))
     return table, summary
