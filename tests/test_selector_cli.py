@@ -315,3 +315,14 @@ def test_selector_train_normalizes_the_log_runtimes_of_an_imported_runtime_scena
     assert result.exit_code == 0, result.stderr
     manifest = json.loads((tmp_path / "model" / "metamodel_aslib_SYN.json").read_text())
     assert manifest["normalization"]["log10"] is True  # as `selector evaluate` fits it on the same data
+
+
+@pytest.mark.parametrize("command", [["evaluate"], ["train", "--out", "model_dir"]])
+def test_selectors_refuse_a_metric_in_the_targets_own_units(small_db, command, tmp_path, monkeypatch):
+    # rmse pooled over datasets: three datasets with the largest targets held 97% of the SBS's gap
+    monkeypatch.chdir(tmp_path)
+    with MetaDB.open(small_db, readonly=False) as db:
+        db.register_metric("rmse", False)
+    result = runner.invoke(app, ["selector", *command, "--db", str(small_db), "--metric", "rmse"])
+    assert result.exit_code == 2, result.output
+    assert "rmse is in each dataset's own target units, so selectors cannot pool it" in " ".join(result.stderr.split())

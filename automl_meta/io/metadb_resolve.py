@@ -162,15 +162,21 @@ def _train(meta_X, scores, maximize: bool, random_state: int, cache_key: str | N
 def selection_data(store, task: str, metric: str):
     """``(meta_X, scores)`` of ``task`` in ``store`` as selectors learn from and are judged on.
 
-    A dataset stored twice under two names (a renamed or copied file) counts once
+    A metric in the targets' own units (rmse, mae) is refused. A dataset stored twice
+    under two names (a renamed or copied file) counts once
     (:meth:`~automl_meta.metadb.store.MetaDB.duplicates`). Where a learner was never
     run on some datasets (no result stored, not even a failure: added after their files
     were gone), selectors would count it as failed there, the dataset's worst; instead
     those learners, or those datasets, are left out, whichever keeps more scores.
     Both are warned of.
     """
+    from automl_meta.exceptions import UsageError
+    from automl_meta.learners.metrics import TARGET_UNIT_METRICS
     from automl_meta.metadb.task_learners import shown_names
 
+    if metric in TARGET_UNIT_METRICS:
+        raise UsageError(f"{metric} is in each dataset's own target units, so selectors cannot pool it across datasets (the few "
+                         "largest targets would decide every ranking and every regret); select by r2, which has no units (--metric r2)")
     meta_X = store.meta_features(task)
     scores = store.scores(metric, task)
     twins = {name: kept for name, kept in store.duplicates(task).items() if name in scores.index or name in meta_X.index}

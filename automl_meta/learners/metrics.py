@@ -22,6 +22,8 @@ import numpy as np
 from automl_meta.exceptions import UsageError
 
 DEFAULT_METRICS = {"classification": "balanced_accuracy", "regression": "r2"}
+# in each dataset's own target units: no ranking or regret can pool them across datasets (the largest targets decide)
+TARGET_UNIT_METRICS = frozenset({"rmse", "mae"})
 
 
 @dataclass(frozen=True)
