@@ -58,7 +58,7 @@ MAX_INT_CATEGORIES = 10
 MAX_CLASSES_AUTO = 20
 MAX_ABS_FEATURE = float(np.finfo(np.float32).max)  # scikit-learn's trees cast features to float32
 MAX_ABS_TARGET = MAX_ABS_FEATURE  # LightGBM and HistGradientBoosting cast regression labels to float32
-MIN_FEATURE_SPAN = 1e-5  # a feature whose values all lie closer than this is lost to tree learners (float32, 1e-7 splits)
+TREE_SPLIT_GAP = 1e-7  # scikit-learn's trees skip a split between float32 values closer than this (FEATURE_THRESHOLD)
 MIN_ABS_TARGET = float(np.finfo(np.float32).tiny)  # a target all below is lost in float32 labels (far below, squares underflow to 0)
 
 
@@ -246,8 +246,9 @@ def _as_number(col: pd.Series) -> pd.Series | None:
     return pd.Series(np.where(np.isinf(values), np.nan, values), index=col.index, name=col.name)
 
 
-# what dresses a number written as text: currency, thousands separators, percent, accounting negatives, spaces
-_NUMBER_DRESSING = re.compile(r"[$€£¥%,()\s]")
+# a number dressed as text: currency, thousands separators in groups of three, percent, accounting negatives
+_DRESSED_NUMBER = re.compile(r"^\(?[-+]?[$€£¥]?\s?[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?\s?%?\)?$")
+_DRESSING = re.compile(r"[$€£¥%,()]")
 
 
 def _numbers_as_text(col: pd.Series) -> tuple[str, str] | None:
@@ -263,25 +264,47 @@ def _numbers_as_text(col: pd.Series) -> tuple[str, str] | None:
         odd_count = int((~plain).sum())
         return (f"but for {odd_count} distinct value{'s' if odd_count > 1 else ''} ({odd})",
                 f"fix or blank {'those values' if odd_count > 1 else 'it'} to read the column as numbers")
-    dressed = pd.to_numeric(values.str.replace(_NUMBER_DRESSING, "", regex=True), errors="coerce").notna()
-    if dressed.mean() >= 0.9:
-        return f"written with $, %, commas or brackets ({values.iloc[0]!r})", "save them as plain numbers (1200.5) to read it as numbers"
+    dressed = values.str.fullmatch(_DRESSED_NUMBER)
+    shown = values[dressed & values.str.contains(_DRESSING)]
+    if dressed.mean() >= 0.9 and len(shown):
+        return f"written with $, %, commas or brackets ({shown.iloc[0]!r})", "save them as plain numbers (1200.5) to read it as numbers"
     return None
+
+
+def _typical_split_gap(values: pd.Series) -> float | None:
+    """The median gap between a numeric feature's neighbouring distinct values as trees read them (float32), where it
+    is below :data:`TREE_SPLIT_GAP`; else None. Only columns whose whole span allows it are sorted (the cost is per column)."""
+    present = values.to_numpy(dtype=float)
+    present = present[~np.isnan(present)]
+    if len(present) < 2 or np.ptp(present) > TREE_SPLIT_GAP * len(present):  # the mean gap is wider: most columns stop here
+        return None
+    distinct = np.unique(present.astype(np.float32)).astype(float)
+    if len(distinct) < 2:  # distinct values that float32 reads as one (below 1e-45 it flushes them to 0)
+        return 0.0 if np.ptp(present) > 0 else None
+    gap = float(np.median(np.diff(distinct)))
+    return gap if gap < TREE_SPLIT_GAP else None
 
 
 def _warn_target_copies(X: pd.DataFrame, y: pd.Series, task: str, name: str) -> None:
     """Warn of a feature that is the target again (a copy, or a relabelling of its classes): every score would be perfect."""
     copies = []
-    for column in X.columns:
-        values = X[column]
-        if values.isna().any() or values.nunique() < 2:
-            continue
-        if task == "regression":
-            if values.dtype != object and abs(np.corrcoef(values.to_numpy(float), y.to_numpy(float))[0, 1]) > 1 - 1e-9:
-                copies.append(column)  # the target again, up to units
-        elif values.nunique() == y.nunique() and values.nunique() < len(y) / 2:
+    if task == "regression":  # the target again up to units: a correlation of 1, columns in blocks (one pass each)
+        target = y.to_numpy(float)
+        target = (target - target.mean()) / target.std()
+        numeric = [c for c in X.columns if X[c].dtype != object]
+        for start in range(0, len(numeric), 64):
+            block = X[numeric[start:start + 64]].to_numpy(float)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                corr = ((block - block.mean(axis=0)) / block.std(axis=0) * target[:, None]).mean(axis=0)  # NaN: missing, constant
+            copies += [c for c, r in zip(numeric[start:start + 64], corr) if abs(r) > 1 - 1e-9]
+    else:  # a relabelling of the classes: as many values as classes, each with one class (a first rows' look rules out most)
+        classes = y.nunique()
+        for column in X.columns:
+            values = X[column]
+            if values.iloc[:1000].nunique() > classes or values.nunique() != classes or values.isna().any() or classes >= len(y) / 2:
+                continue
             pairs = pd.DataFrame({"x": values.to_numpy(), "y": y.to_numpy()}).drop_duplicates()
-            if len(pairs) == y.nunique():  # one class per value and one value per class
+            if len(pairs) == classes:
                 copies.append(column)
     if copies:
         logger.warning("%s: %s %s the target again (%s); every learner would score perfectly: drop %s unless %s known before the target",
@@ -547,6 +570,10 @@ def _check_learnable_classes(y: pd.Series, name: str, target: str, chosen: str, 
     if (counts >= 2).sum() == 0:
         problem = (f"{name}: target {target!r}{chosen} has a different value in every row ({len(y)} classes of one row): "
                    "an identifier, a date or a measurement, not a class label")
+        numberish = None if numeric else _numbers_as_text(y)
+        if numberish:  # a regression target with a stray word: neither a class column nor --task regression is the fix
+            raise DatasetError(f"{name}: target {target!r} holds numbers {numberish[0]}, so it reads as text with a different "
+                               f"value in every row: {numberish[1]}")
         fix = "name a class column as the target" + (", or predict it as a regression task" if numeric else "")
         raise DatasetError(f"{problem}; {fix}", fix="target")
     single = [repr(c) for c in counts.index[counts < 2]]
@@ -621,6 +648,10 @@ def make_dataset(
         _check_learnable_classes(y, name, target, chosen, numeric_y is not None)
     else:
         if numeric_y is None:
+            numberish = None if _is_declared_categorical(y) else _numbers_as_text(y)
+            if numberish:
+                raise DatasetError(f"{name}: target {target!r} holds numbers {numberish[0]}, so it reads as text, "
+                                   f"no regression target: {numberish[1]}")
             kind = "a category column" if _is_declared_categorical(y) else "not numeric"
             raise DatasetError(f"{name}: target {target!r}{chosen} is {kind}, so it cannot be a regression target; "
                                "it is a classification task", fix="task")
@@ -651,9 +682,9 @@ def make_dataset(
             largest = float(np.nanmax(np.abs(values.to_numpy())))
             if largest > MAX_ABS_FEATURE:
                 too_large[column] = largest
-            span = float(np.nanmax(values.to_numpy()) - np.nanmin(values.to_numpy()))
-            if 0 < span < MIN_FEATURE_SPAN:
-                too_narrow[column] = span
+            gap = _typical_split_gap(values)
+            if gap is not None:
+                too_narrow[column] = gap
         n_missing = int(values.isna().sum())
         if n_missing:
             missing[column] = n_missing
@@ -722,10 +753,11 @@ def make_dataset(
             "rescale those columns (divide by a power of ten) or take their logarithm"
         )
     if too_narrow:
-        logger.warning("%s: %s %s values that differ by less than %.0e in all, which tree learners (float32 features, splits no "
-                       "finer than 1e-7) and boosting cannot tell apart; rescale %s (multiply by a power of ten)",
-                       name, ", ".join(f"{c!r} ({v:.3g})" for c, v in too_narrow.items()), "holds" if len(too_narrow) == 1 else "hold",
-                       MIN_FEATURE_SPAN, "it" if len(too_narrow) == 1 else "them")
+        logger.warning("%s: %s %s values mostly closer than %.0e to the next (median gap shown), which decision_tree, random_forest "
+                       "and extra_trees cannot split between (scikit-learn's trees read float32 and skip finer splits); rescale %s "
+                       "(multiply by a power of ten)",
+                       name, ", ".join(f"{c!r} ({v:.2g})" for c, v in too_narrow.items()), "holds" if len(too_narrow) == 1 else "hold",
+                       TREE_SPLIT_GAP, "it" if len(too_narrow) == 1 else "them")
     X = pd.DataFrame(columns)
     _warn_target_copies(X, y, task, name)
     profile = ColumnProfile(

@@ -421,7 +421,8 @@ def _signal_frame(n=300, seed=0):
 @pytest.mark.parametrize(("change", "message"), [
     # each read silently: a leak made every score perfect, the others threw the signal of x1 away
     (lambda f: f.assign(leak=np.where(f["target"] == "pos", 1, 0)), r"'leak' is the target again \(its classes one to one\)"),
-    (lambda f: f.assign(x1=f["x1"] * 1e-9), r"'x1' \([\d.]+e-09\) holds values that differ by less than 1e-05 in all"),
+    (lambda f: f.assign(x1=f["x1"] * 1e-9), r"'x1' \([\d.]+e-1\d\) holds values mostly closer than 1e-07 to the next .*decision_tree"),
+    (lambda f: f.assign(x1=f["x1"] * 1e-300), r"'x1' \(0\) holds values mostly closer than 1e-07"),  # float32 reads them all as 0
     (lambda f: f.assign(x1=f["x1"].round(3).astype(object).where(f.index != 5, "1.2.3")),
      r"'x1' holds numbers but for 1 distinct value \('1.2.3'\); read as text, a category of \d+ levels: fix or blank it"),
     (lambda f: f.assign(x1=f["x1"].astype(object).where(f.index != 5, "unknown")),
@@ -450,3 +451,22 @@ def test_a_target_named_in_another_case_or_with_spaces_is_found_as_the_default_l
     assert make_dataset(_signal_frame(), target=given).target == "target"
     with pytest.raises(DatasetError, match="could each be the target|not found"):
         make_dataset(_signal_frame().assign(Target=1), target="TARGET")  # two alike: the user's to say
+
+
+@pytest.mark.parametrize("change", [
+    lambda f: f.assign(x1=(f["x1"] > 0) * 1e-6 + (f["x2"] > 0) * 2e-6),  # levels 1e-6 apart, a span of 3e-6: trees split them
+    lambda f: f.assign(x1=[f"{a},{b}" for a, b in zip(f.index % 30, f.index % 7 + 30)]),  # tag lists, not thousands
+    lambda f: f.assign(x1=[f"({a}) {b} {c}" for a, b, c in zip(f.index + 200, f.index % 900 + 100, f.index + 3000)]),  # phones
+])
+def test_columns_that_only_look_odd_are_not_warned_of(change, caplog):
+    with caplog.at_level("WARNING", logger="automl_meta"):
+        make_dataset(change(_signal_frame()), target="target")
+    assert "holds values mostly closer" not in caplog.text and "holds numbers" not in caplog.text, caplog.text
+
+
+@pytest.mark.parametrize("task", ["regression", "auto", "classification"])
+def test_a_numeric_target_with_a_stray_word_names_the_word_whatever_the_task(task):
+    # "it is a classification task" one way, "name a class column as the target" the other: each led to the other
+    frame = _signal_frame().assign(target=lambda f: (f["x1"] * 3).astype(object).where(f.index != 7, "unknown"))
+    with pytest.raises(DatasetError, match=r"target 'target' holds numbers but for 1 distinct value \('unknown'\).*fix or blank it"):
+        make_dataset(frame, target="target", task=task)
