@@ -93,7 +93,7 @@ def run_db(task: str, args: argparse.Namespace) -> dict:
         maximize = db.maximize(metric)
         meta_X, scores = selection_data(db, task, metric)
         evaluations = db.evaluations(task)
-        evaluations = evaluations[evaluations["dataset"].isin(scores.index)]
+        evaluations = evaluations[evaluations["dataset"].isin(scores.index) & evaluations["learner"].isin(scores.columns)]
     start = time.perf_counter()
     report = evaluate_suite(meta_X, scores, maximize, seeds=range(args.seeds), n_jobs=args.jobs,
                             selectors=selectors(False, args))

@@ -85,7 +85,7 @@ def _load_db(db: Path | None, task: str, metric: str | None):
         maximize = bool(store.maximize(metric))
         meta_X, scores = selection_data(store, task, metric)
         evaluations = store.evaluations(task)  # fold scores, for the noise floor (~0.05 s)
-        evaluations = evaluations[evaluations["dataset"].isin(scores.index)]  # a dataset stored twice counts once
+        evaluations = evaluations[evaluations["dataset"].isin(scores.index) & evaluations["learner"].isin(scores.columns)]  # as the selectors see them
         aslib = (store.get_meta(task) if task.startswith("aslib:") else None) or {}  # set by the ASlib import
     if meta_X.empty or scores.dropna(how="all").empty:
         raise MetaDBContentError(f"{path}: no {task} datasets with meta-features and {metric} scores; pass another --task or --db")

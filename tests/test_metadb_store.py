@@ -271,3 +271,17 @@ def test_the_dataset_a_learner_never_ran_on_is_left_out_where_that_keeps_more_re
             meta_X, scores = selection_data(db, "classification", "balanced_accuracy")
     assert sorted(scores.index) == sorted(meta_X.index) == ["a", "b", "c"] and "knn" in scores.columns  # 2 results lost, not 3
     assert "d: left out of the selectors, as knn never ran on them" in caplog.text
+
+
+def test_selector_evaluate_judges_the_noise_floor_on_the_learners_the_selectors_get(tmp_path):
+    # the fold-peeking floor still counted a learner selection_data had left out
+    from automl_meta.cli.selector import _load_db
+
+    path = tmp_path / "m.sqlite"
+    with MetaDB.open(path, create=True) as db:
+        _fill(db, ["a", "b", "c", "d"])
+        knn = db.add_learner("knn", "classification", {}, "p1")
+        db.add_evaluation(int(db.conn.execute("SELECT id FROM datasets WHERE name = 'a'").fetchone()[0]), knn, "ok",
+                          {"balanced_accuracy": {"mean": 0.6, "std": 0.1, "folds": [0.6]}})
+    _, _, _, _, scores, evaluations, _ = _load_db(path, "classification", None)
+    assert "knn" not in scores.columns and set(evaluations["learner"]) == set(scores.columns)
