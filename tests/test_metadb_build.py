@@ -896,3 +896,17 @@ def test_a_file_whose_target_is_an_identifier_is_a_failed_dataset_of_the_build(t
     summary = build_metadb(f"dir:{folder}", tmp_path / "m.sqlite", OPTIONS)
     assert (summary["done"], summary["failed"]) == (1, 1)
     assert summary["failures"][0]["item"] == "ids" and "has a different value in every row" in summary["failures"][0]["reason"]
+
+
+def test_one_folder_named_two_ways_is_one_source(reference, tmp_path, env, monkeypatch, caplog):
+    # "stored from dir:/abs/data, with other data" for the same folder given as dir:data; and no files_gone then
+    folder, _ = _copy_reference(reference, tmp_path)
+    db_path = tmp_path / "own.sqlite"
+    build_metadb(f"dir:{folder}", db_path, OPTIONS)
+    monkeypatch.chdir(tmp_path)
+    (folder / "beta.tsv.gz").unlink()
+    summary = build_metadb("dir:data", db_path, OPTIONS)
+    assert summary["files_gone"] == ["beta"]
+    make_mixed_frame(90, seed=7).to_csv(folder / "alpha.csv", index=False)
+    with pytest.raises(UsageError, match=r"its results: alpha; rerun"):
+        build_metadb("dir:data", db_path, OPTIONS)

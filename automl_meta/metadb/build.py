@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from importlib import metadata
 from typing import Callable, Sequence
 
+from automl_meta.metadb.build_dir import same_source
 from automl_meta.metadb.changed_files import check_files, refuse_changed_files, settle_changed_files
 from automl_meta.metadb.parallel import WorkerLost, map_surviving_crashes
 from automl_meta.metadb.task_learners import (
@@ -214,7 +215,8 @@ def _warn_removed_files(db, refs) -> list[str]:
         return []
     stored = db.datasets()
     listed = {ref.name for ref in refs}
-    gone = sorted(str(n) for n, source in zip(stored["name"], stored["source"]) if source in folders and n not in listed)
+    gone = sorted(str(n) for n, source in zip(stored["name"], stored["source"])
+                  if any(same_source(source, folder) for folder in folders) and n not in listed)
     if gone:
         logger.warning("stored from %s, %s: no file there any more; kept in the meta-database, where selectors and "
                        "meta-models still learn from %s", ", ".join(sorted(folders)), shown_names(gone), "it" if len(gone) == 1 else "them")

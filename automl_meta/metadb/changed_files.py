@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Sequence
 
+from automl_meta.metadb.build_dir import same_source
 from automl_meta.metadb.parallel import WorkerLost, map_surviving_crashes
 from automl_meta.metadb.task_learners import shown_names
 from automl_meta.metadb.units import DatasetRef, describe_unit, failed_dataset
@@ -85,7 +86,7 @@ def _why_changed(name: str, source: str, task: str, plan: BuildPlan) -> str:
     """``name``, with what is known of why its stored results (from ``source``, of ``task``) no longer fit."""
     ref = next(r for r in plan.refs if r.name == name)
     record = plan.changed[name][1]
-    if ref.source != source:
+    if not same_source(ref.source, source):
         return f"{name} (stored from {source}, with other data)"
     if record.get("status") == "ok" and record.get("task") != task:
         return f"{name} (now {record['task']}, stored as {task})"
