@@ -910,3 +910,15 @@ def test_one_folder_named_two_ways_is_one_source(reference, tmp_path, env, monke
     make_mixed_frame(90, seed=7).to_csv(folder / "alpha.csv", index=False)
     with pytest.raises(UsageError, match=r"its results: alpha; rerun"):
         build_metadb("dir:data", db_path, OPTIONS)
+
+
+def test_replace_changed_does_not_ask_for_a_learner_that_cannot_serve_the_files_new_task(tmp_path, env):
+    # "add logistic_regression to --learners" for a file now read as regression, which it cannot serve
+    folder = tmp_path / "src"
+    folder.mkdir()
+    make_mixed_frame(80, seed=3).assign(target=np.arange(80) % 5).to_csv(folder / "ints.csv", index=False)
+    db_path = tmp_path / "m.sqlite"
+    build_metadb(f"dir:{folder}", db_path, replace(OPTIONS, learners=(*LEARNERS, "logistic_regression")))
+    (folder / "MANIFEST.csv").write_text("name,task\nints,regression\n")
+    summary = build_metadb(f"dir:{folder}", db_path, replace(OPTIONS, replace_changed=True))
+    assert summary["replaced"] == ["ints"]

@@ -74,8 +74,14 @@ def refuse_changed_files(db, plan: BuildPlan, replace: bool, learners: tuple | N
         raise UsageError(f"{len(changed)} dataset file{'s' if len(changed) > 1 else ''} changed since {db.path} stored "
                          f"{'their' if len(changed) > 1 else 'its'} results: {shown_names(shown)}; rerun with --replace-changed to drop "
                          "those results and recompute them, or give the changed files new names to keep both")
+    from automl_meta.learners import LEARNERS
+
+    def recomputable(learner: str, name: str) -> bool:  # by a build that names it: it serves the file's task as read now
+        record = plan.changed[name][1]
+        return learner in LEARNERS and record.get("status") == "ok" and LEARNERS[learner].supports(record["task"])
+
     lost = sorted({learner for name in changed for learner in db.evaluation_statuses(name, stored[name][1])
-                   if learners is not None and learner not in learners})
+                   if learners is not None and learner not in learners and recomputable(learner, name)})
     if lost:
         raise UsageError(f"--replace-changed drops every stored result of {shown_names(changed)}, and --learners leaves out "
                          f"{', '.join(lost)}, so {'its' if len(lost) == 1 else 'their'} results there would be lost, not recomputed; "
