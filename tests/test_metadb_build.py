@@ -922,3 +922,13 @@ def test_replace_changed_does_not_ask_for_a_learner_that_cannot_serve_the_files_
     (folder / "MANIFEST.csv").write_text("name,task\nints,regression\n")
     summary = build_metadb(f"dir:{folder}", db_path, replace(OPTIONS, replace_changed=True))
     assert summary["replaced"] == ["ints"]
+
+
+def test_two_new_files_of_the_same_data_are_not_said_to_be_held_already(tmp_path, env, caplog):
+    folder = tmp_path / "src"
+    folder.mkdir()
+    make_mixed_frame(60, seed=1).to_csv(folder / "a.csv", index=False)
+    make_mixed_frame(60, seed=1).to_csv(folder / "b.csv", index=False)
+    with caplog.at_level("WARNING", logger="automl_meta"):
+        summary = build_metadb(f"dir:{folder}", tmp_path / "m.sqlite", OPTIONS)
+    assert summary["same_data"] == {"b": "a"} and "b: the same data as a, also new in this build" in caplog.text

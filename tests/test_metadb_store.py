@@ -270,7 +270,7 @@ def test_the_dataset_a_learner_never_ran_on_is_left_out_where_that_keeps_more_re
         with caplog.at_level("WARNING", logger="automl_meta"):
             meta_X, scores = selection_data(db, "classification", "balanced_accuracy")
     assert sorted(scores.index) == sorted(meta_X.index) == ["a", "b", "c"] and "knn" in scores.columns  # 2 results lost, not 3
-    assert "d: left out of the selectors, as knn never ran on them" in caplog.text
+    assert "d: left out of the selectors, as knn never ran on it" in caplog.text
 
 
 def test_selector_evaluate_judges_the_noise_floor_on_the_learners_the_selectors_get(tmp_path):

@@ -199,8 +199,8 @@ def selection_data(store, task: str, metric: str):
                                learner, len(names), len(scores), task, shown_names(names, 5), how)
             scores = scores.drop(columns=list(unrun))
         else:
-            logger.warning("%s: left out of the selectors, as %s never ran on them%s", shown_names(datasets, 5),
-                           shown_names(sorted(unrun)), how)
+            logger.warning("%s: left out of the selectors, as %s never ran on %s%s", shown_names(datasets, 5),
+                           shown_names(sorted(unrun)), "it" if len(datasets) == 1 else "them", how)
             scores = scores.drop(index=datasets)
             meta_X = meta_X.drop(index=[n for n in datasets if n in meta_X.index])
     return meta_X, scores

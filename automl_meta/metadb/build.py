@@ -203,8 +203,9 @@ def _warn_same_data(usable: dict, described: dict) -> dict[str, str]:
         else:
             holder[key] = name
     for name, other in twins.items():
-        logger.warning("%s: the same data as %s, which the meta-database holds (a renamed or copied file?); both are "
-                       "computed and kept, and selectors learn from one of them", name, other)
+        where = "which the meta-database holds" if other in usable else "also new in this build"
+        logger.warning("%s: the same data as %s, %s (a renamed or copied file?); both are computed and kept, and selectors "
+                       "learn from one of them", name, other, where)
     return twins
 
 
@@ -219,7 +220,8 @@ def _warn_removed_files(db, refs) -> list[str]:
                   if any(same_source(source, folder) for folder in folders) and n not in listed)
     if gone:
         logger.warning("stored from %s, %s: no file there any more; kept in the meta-database, where selectors and "
-                       "meta-models still learn from %s", ", ".join(sorted(folders)), shown_names(gone), "it" if len(gone) == 1 else "them")
+                       "meta-models still learn from %s (but where a learner added since never ran)", ", ".join(sorted(folders)),
+                       shown_names(gone), "it" if len(gone) == 1 else "them")
     return gone
 
 

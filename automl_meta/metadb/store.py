@@ -545,8 +545,7 @@ class MetaDB:
 
     def unrun_pairs(self, task: str) -> dict[str, list[str]]:
         """learner -> the usable datasets of ``task`` it has no evaluation of (none stored, not even a failure),
-        for the learners evaluated on some of them: added to a build after some files were gone, or
-        left out of a ``--replace-changed`` rebuild."""
+        for the learners evaluated on some of them: added to a build after some files were gone."""
         rows = self.conn.execute(
             "SELECT l.name, d.name FROM learners l JOIN datasets d ON d.task = l.task WHERE l.task = ? AND d.status = 'ok'"
             " AND EXISTS (SELECT 1 FROM evaluations e JOIN datasets o ON o.id = e.dataset_id WHERE e.learner_id = l.id AND o.status = 'ok')"
