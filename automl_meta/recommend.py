@@ -180,7 +180,9 @@ class Recommendation:
             "n_rows": self.n_rows,
             "n_features": self.n_features,
             "n_candidates": len(self.ranking),
-            "recommendations": [r.as_dict() for r in self.top(top)],
+            # where the score is only a bound, which way: "at most" as good, "at least" as large a loss
+            "recommendations": [{**r.as_dict(), "predicted_bound": (("at most" if self.maximize else "at least")
+                                                                     if r.predicted_at_most else None)} for r in self.top(top)],
             "nearest_datasets": [{"dataset": d, "distance": dist} for d, dist in self.nearest_datasets],
             "in_metadb": self.in_metadb,
             "outside_training": list(self.outside_training),

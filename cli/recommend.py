@@ -264,7 +264,8 @@ def _render(rec, selector, top: int, explain: bool, total: float, profile=None) 
                 cells.append(f"{fmt(r.real_score)} {glyph('±', '+-')} {fmt(r.real_std, 2)}{fewer}")
         rows.append(cells)
     headers, rows, dropped = fit_columns(headers, rows, optional=(fit_header, range_header))
-    out.print(sized_table(f"recommended learners, {rec.metric}{scale}", headers, rows))  # the metric named once
+    direction = "" if rec.maximize else " (lower is better)"
+    out.print(sized_table(f"recommended learners, {rec.metric}{direction}{scale}", headers, rows))  # the metric named once
     if dropped:
         names = " and ".join(f"'{name.replace(chr(10), ' ')}'" for name in dropped)
         out.print(f"[dim]{names} left out to fit the terminal; --json has every column[/]")

@@ -818,4 +818,7 @@ def test_an_upper_bound_on_a_loss_reads_at_least(metadb, churn_csv, tmp_path):
         db.set_meta("default_metric", {**db.get_meta("default_metric"), "classification": "log_loss"})  # a loss to rank by
     result = _invoke("recommend", churn_csv, "--db", copy, "--top", 6)
     assert result.exit_code == 0, result.output
-    assert "≥ " in result.stdout and "≤ " not in result.stdout
+    assert "≥ " in result.stdout and "≤ " not in result.stdout and "log_loss (lower is better)" in result.stdout
+    doc = json.loads(_invoke("recommend", churn_csv, "--db", copy, "--json").stdout)
+    bounds = {r["predicted_bound"] for r in doc["recommendations"] if r["predicted_at_most"]}
+    assert bounds == {"at least"} and all(r["predicted_bound"] is None for r in doc["recommendations"] if not r["predicted_at_most"])
