@@ -200,8 +200,9 @@ def _noise_floor(evaluations, metric: str, maximize: bool, scores) -> dict | Non
 
 def _render(report: dict) -> None:
     what = escape(str(report.get("aslib") or report.get("db")))
+    metric = escape(str(report.get("metric"))) + ("" if report.get("maximize", True) else ", lower is better")
     title = (f"{what}: {report['protocol']}, {report['n_datasets']} datasets x {report['n_learners']} learners, "
-             f"{len(report['seeds'])} seed(s); mean and {glyph('±', '+-')} spread over seeds")
+             f"{metric} (the regret's unit), {len(report['seeds'])} seed(s); mean and {glyph('±', '+-')} spread over seeds")
     rows = []
     for name, res in report["selectors"].items():
         if res.get("error"):  # the reason was logged when the selector was skipped

@@ -89,6 +89,7 @@ def test_selector_evaluate_prints_a_table(small_db):
     result = runner.invoke(app, ["selector", "evaluate", "--db", str(small_db), "--seeds", "1", "--bootstrap", "0"])
     assert result.exit_code == 0, result.stderr
     assert "meta-model" in result.stdout and "SBS" in result.stdout
+    assert "balanced_accuracy (the regret's unit)" in " ".join(result.stdout.split())  # the regret column had no unit
 
 
 def test_selector_evaluate_table_fits_80_columns_and_names_what_could_not_run(tmp_path):
