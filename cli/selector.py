@@ -73,6 +73,16 @@ _COLUMNS = (
 )
 
 
+def _task_recording(db: Path | None, metric: str) -> str | None:
+    """The one task of the database whose scores are in ``metric`` (``--metric r2`` alone means regression), else None."""
+    from automl_meta.io.metadb_resolve import resolve_db_path
+    from automl_meta.metadb import MetaDB
+
+    with MetaDB.open(resolve_db_path(db)) as store:
+        having = [task for task, metrics in store.recorded_metrics().items() if metric in metrics]
+    return having[0] if len(having) == 1 else None
+
+
 def _load_db(db: Path | None, task: str, metric: str | None):
     """The database's data for ``task``; ``runtime`` is True for the minimized runtime (PAR10) of an ASlib import."""
     from automl_meta.exceptions import MetaDBContentError
@@ -130,6 +140,8 @@ def evaluate_command(
     refuse_without("--probe", probe is not None, "--probe FOLDER", {"--probe-seed": probe_seed, "--probe-weight": probe_weight})
     if aslib is not None and task is not None:
         raise UsageError("--task picks a task of a meta-database (--db); an ASlib scenario has one of its own: drop --task")
+    if task is None and aslib is None and metric is not None:
+        task = _task_recording(db, metric)
     task = task or "classification"
     if aslib is not None:
         from automl_meta.io.aslib import read_scenario

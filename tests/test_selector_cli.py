@@ -327,3 +327,11 @@ def test_selectors_refuse_a_metric_in_the_targets_own_units(small_db, command, t
     result = runner.invoke(app, ["selector", *command, "--db", str(small_db), "--metric", "rmse"])
     assert result.exit_code == 2, result.output
     assert "rmse is in each dataset's own target units, so selectors cannot pool it" in " ".join(result.stderr.split())
+
+
+def test_a_metric_of_one_task_picks_that_task(tmp_path):
+    # --metric r2 alone: "classification records no r2 scores", where db export took the task from the metric
+    result = runner.invoke(app, ["selector", "evaluate", "--metric", "r2", "--seeds", "1", "--max-datasets", "5", "--bootstrap", "0", "--json"])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert (doc["task"], doc["metric"], doc["n_datasets"]) == ("regression", "r2", 5)
