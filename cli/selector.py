@@ -280,6 +280,8 @@ def train_command(
         tasks = [task] if task else sorted(store.datasets()["task"].dropna().unique().tolist())
         if metric is not None:
             store.maximize(metric)  # an unknown metric is the answer, not a reason to skip every task
+    recording = _task_recording(path, metric) if metric is not None and not task else None
+    tasks = [recording] if recording else tasks  # --metric r2 alone: regression, not a skipped classification too
     if not tasks:
         raise MetaDBContentError(f"{path}: holds no datasets; build it first with `automl-meta db build`")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()

@@ -335,3 +335,10 @@ def test_a_metric_of_one_task_picks_that_task(tmp_path):
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     assert (doc["task"], doc["metric"], doc["n_datasets"]) == ("regression", "r2", 5)
+
+
+def test_selector_train_with_a_metric_of_one_task_trains_that_task_alone(tmp_path):
+    result = runner.invoke(app, ["selector", "train", "--metric", "r2", "--out", str(tmp_path / "models")])
+    assert result.exit_code == 0, result.stderr
+    assert "skipped" not in result.stderr and sorted(p.name for p in (tmp_path / "models").iterdir()) == [
+        "metamodel_regression.json", "metamodel_regression.lgb.txt"]
