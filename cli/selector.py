@@ -37,6 +37,9 @@ MaxDatasetsOption = Annotated[
     typer.Option("--max-datasets", min=3, help="Evaluate on a random subset of this many datasets (quick checks)."),
 ]
 BootOption = Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap resamples for the 95% intervals (0: none).")]
+FoldsOption = Annotated[int | None, typer.Option(
+    "--folds", min=2, help="With --db: K folds over the datasets (shuffled, seed 0) instead of leaving each dataset out: "
+    "K fits per selector and seed instead of one per dataset, for a large database.")]
 PairwiseOption = Annotated[bool, typer.Option(
     "--pairwise-rf",
     help="Also evaluate SATzilla-style pairwise random forests (300 trees per pair of learners: slow, "
@@ -119,6 +122,7 @@ def evaluate_command(
     metric: MetricOption = None,
     seeds: SeedsOption = 5,
     max_datasets: MaxDatasetsOption = None,
+    folds_k: FoldsOption = None,
     bootstrap: BootOption = 1000,
     forest: ForestOption = False,
     pairwise_rf: PairwiseOption = False,
@@ -140,6 +144,8 @@ def evaluate_command(
     refuse_without("--probe", probe is not None, "--probe FOLDER", {"--probe-seed": probe_seed, "--probe-weight": probe_weight})
     if aslib is not None and task is not None:
         raise UsageError("--task picks a task of a meta-database (--db); an ASlib scenario has one of its own: drop --task")
+    if aslib is not None and folds_k is not None:
+        raise UsageError("--folds splits a meta-database's datasets; an ASlib scenario has its own cv.arff folds: drop --folds")
     if task is None and aslib is None and metric is not None:
         task = _task_recording(db, metric)
     task = task or "classification"
@@ -158,6 +164,13 @@ def evaluate_command(
         source = {"db": str(path), "task": task, "metric": metric}
     keep = _subset(meta_X.index.intersection(scores.dropna(how="all").index), max_datasets)
     meta_X, scores = meta_X.loc[keep], scores.loc[keep]
+    if folds_k is not None:
+        import numpy as np
+        import pandas as pd
+
+        if folds_k > len(keep):
+            raise UsageError(f"--folds {folds_k}: more folds than the {len(keep)} datasets; give at most {len(keep)}")
+        folds = pd.Series(np.random.default_rng(0).permutation(len(keep)) % folds_k, index=keep)
     if folds is not None:
         folds = folds.reindex(keep)
         if folds.nunique() < 2:
@@ -176,6 +189,8 @@ def evaluate_command(
                                 selectors=default_selectors(log_scores, pairwise_forest=pairwise_rf, forest=forest,
                                                             probe_weight=None if probe is None else probe_weight))
     report = {**source, **report}
+    if folds_k is not None:
+        report["protocol"] = f"{folds_k}-fold over the datasets (shuffled, seed 0)"
     if probed is not None:
         report["probe"] = {**probed, "weight": probe_weight}
     if aslib is None:
