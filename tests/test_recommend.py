@@ -822,3 +822,20 @@ def test_an_upper_bound_on_a_loss_reads_at_least(metadb, churn_csv, tmp_path):
     doc = json.loads(_invoke("recommend", churn_csv, "--db", copy, "--json").stdout)
     bounds = {r["predicted_bound"] for r in doc["recommendations"] if r["predicted_at_most"]}
     assert bounds == {"at least"} and all(r["predicted_bound"] is None for r in doc["recommendations"] if not r["predicted_at_most"])
+
+
+def test_the_meta_model_cache_keeps_the_most_recently_used_ones(tmp_path):
+    # a new pair of files a database version, never removed: 38 MB each at 10,000 datasets
+    import os
+
+    from automl_meta.io.metadb_resolve import _prune_cache
+
+    for i in range(20):
+        for suffix in (".json", ".lgb.txt"):
+            (tmp_path / f"k{i:02d}{suffix}").write_text("x")
+        os.utime(tmp_path / f"k{i:02d}.json", (1_000_000 + i, 1_000_000 + i))
+    os.utime(tmp_path / "k00.json")  # used just now
+    _prune_cache(tmp_path, keep=16)
+    kept = sorted(p.name for p in tmp_path.glob("*.json"))
+    assert kept == ["k00.json", *(f"k{i:02d}.json" for i in range(5, 20))]
+    assert sorted(p.name for p in tmp_path.glob("*.lgb.txt")) == [k.replace(".json", ".lgb.txt") for k in kept]

@@ -11,6 +11,7 @@ folder, so the next call with the same database file loads it in milliseconds.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -147,16 +148,33 @@ def _train(meta_X, scores, maximize: bool, random_state: int, cache_key: str | N
     folder = model_cache_dir()
     if cache_key is not None and (folder / f"{cache_key}.json").is_file():
         try:
-            return load_metamodel(folder, cache_key), True
+            model = load_metamodel(folder, cache_key)
         except AutomlMetaError as exc:
             logger.warning("ignoring unreadable cached meta-model %s (%s); retraining", cache_key, exc)
+        else:
+            with contextlib.suppress(OSError):
+                os.utime(folder / f"{cache_key}.json")  # used now: the last to be pruned
+            return model, True
+    logger.info("training the meta-model on %d datasets (cached for the next call)", len(meta_X))
     model = MetaModel(random_state=random_state).fit(meta_X, scores, maximize=maximize)
     if cache_key is not None:
         try:
             save_metamodel(model, folder, cache_key)
+            _prune_cache(folder)
         except OSError as exc:
             logger.warning("cannot cache the meta-model in %s (%s); continuing without it", folder, exc)
     return model, False
+
+
+CACHED_METAMODELS = 16  # meta-models trained on the fly kept, the most recently used (each database version adds one)
+
+
+def _prune_cache(folder: Path, keep: int = CACHED_METAMODELS) -> None:
+    """Remove all but the ``keep`` most recently used cached meta-models: the cache grew by one a database version."""
+    manifests = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in manifests[keep:]:
+        for path in (old, old.with_name(f"{old.stem}.lgb.txt")):
+            path.unlink(missing_ok=True)
 
 
 def selection_data(store, task: str, metric: str):
@@ -230,8 +248,9 @@ def load_selector(
         non-empty ``exclude`` always trains on the fly and is never cached.
     cache : bool
         Keep a meta-model trained on the fly as LightGBM text + JSON in
-        :func:`model_cache_dir`, keyed by the database file's path, size and
-        modification time and the options, and reuse it on the next call.
+        :func:`model_cache_dir`, keyed by the data it learns from and the options
+        (:func:`_cache_key`), and reuse it on the next call; the
+        :data:`CACHED_METAMODELS` most recently used are kept.
     """
     from automl_meta.metadb import MetaDB
 
