@@ -18,7 +18,7 @@ def dir_refs(folder, source: str | None = None) -> list[DatasetRef]:
 
 
 def same_source(a, b) -> bool:
-    """Whether two recorded sources are one: ``dir:data`` and ``dir:/home/u/data`` name one folder (resolved from here)."""
+    """Whether two recorded sources are one: ``dir:data`` and the same folder by its absolute path are one (resolved from here)."""
     a, b = str(a), str(b)
     if a.startswith("dir:") and b.startswith("dir:"):
         return Path(a[4:]).resolve() == Path(b[4:]).resolve()
