@@ -397,7 +397,7 @@ class MetaModel(BaseEstimator):
         Returns a bool frame shaped like ``utility``.
         """
         if not (self.method == "per_learner" and self.score_floor == "median"):
-            return utility.astype(bool) & False
+            return pd.DataFrame(False, index=utility.index, columns=utility.columns)
         bottom_half = utility.rank(axis=1, ascending=False, method="first").gt(utility.shape[1] / 2)
         return utility.le(AT_MEDIAN_TOLERANCE) | bottom_half
 
