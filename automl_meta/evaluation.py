@@ -117,6 +117,7 @@ class EvaluationResult:
             "task": self.task,
             "metric": self.metric,
             "greater_is_better": self.greater_is_better,
+            "maximize": self.greater_is_better,  # the same, under the name recommend's and selector evaluate's JSON use
             "n_rows": self.n_rows,
             "n_rows_original": self.n_rows_original,
             "n_features": self.n_features,

@@ -33,6 +33,7 @@ def test_evaluate_json_has_the_documented_schema_sorted_best_first(csv_file):
     assert {"task", "metric", "n_rows", "n_features", "cv", "results"} <= set(payload)
     assert (payload["task"], payload["metric"], payload["n_rows"], payload["n_features"], payload["cv"]) == (
         "classification", "balanced_accuracy", 120, 4, 3)
+    assert payload["maximize"] is payload["greater_is_better"] is True  # the key the other commands' JSON use, too
     rows = payload["results"]
     assert {r["learner"] for r in rows} == {"dummy", "lda", "decision_tree"}
     for r in rows:
