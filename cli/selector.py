@@ -34,7 +34,8 @@ MetricOption = Annotated[str | None, typer.Option(
 SeedsOption = Annotated[int, typer.Option("--seeds", min=1, help="Number of seeds (0..N-1) of the seeded selectors.")]
 MaxDatasetsOption = Annotated[
     int | None,
-    typer.Option("--max-datasets", min=3, help="Evaluate on a random subset of this many datasets (quick checks)."),
+    typer.Option("--max-datasets", min=3, help="Evaluate on a random subset of this many datasets (quick checks: "
+                 "selectors are trained and judged on that subset alone; --folds keeps every dataset)."),
 ]
 BootOption = Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap resamples for the 95% intervals (0: none).")]
 FoldsOption = Annotated[int | None, typer.Option(
