@@ -28,6 +28,7 @@ from automl_meta.cli._common import (
     profile_line,
     progress_bar,
     refuse_without,
+    shown,
     sized_table,
 )
 
@@ -142,9 +143,13 @@ def recommend_command(
     with collector_paused():
         from automl_meta.io.rank_file import rank_file
 
+        def training(n: int) -> None:  # a cold call on a large database trains for seconds to minutes: say so first
+            where = escape(shown(Path(db).name)) if db is not None else "the shipped meta-database"
+            err.print(f"training the meta-model on {n} datasets of {where} (cached for the next call)")
+
         dataset, selector, rec = rank_file(
             data, target=target, task=task, sep=sep, day_first=day_first, db=db, random_state=random_state,
-            explain=top if explain else 0,
+            explain=top if explain else 0, on_training=None if json else training,
         )
     if probe or probe_rows is not None or probe_budget is not None or probe_draws is not None:
         from automl_meta.probe import with_probe
@@ -222,13 +227,13 @@ def _render(rec, selector, top: int, explain: bool, total: float, profile=None) 
     if line:
         out.print(line)
     scale = "" if rec.score_scale == "metric" else f" ({rec.score_scale})"
-    shown = rec.top(top)
+    listed = rec.top(top)
     headers = ["rank", "learner", "predicted"]
     fit_header = range_header = None
     if rec.probe:
         fit_header = "probe\nfit s"
         headers += ["probe", fit_header]
-    ranged = any(r.lower is not None for r in shown)
+    ranged = any(r.lower is not None for r in listed)
     if ranged:
         k = getattr(selector.model, "interval_neighbors_", None)
         range_header = f"range on\n{k} nearest" if k else "interval"
@@ -242,7 +247,7 @@ def _render(rec, selector, top: int, explain: bool, total: float, profile=None) 
     winner = best.learner if best is not None else None
     rows, halved = [], False
     widest = max((r.real_rows or 0 for r in rec.evaluated), default=0)  # the last rung's rows
-    for r in shown:
+    for r in listed:
         bound = glyph("≤ ", "<= ") if rec.maximize else glyph("≥ ", ">= ")  # at most as good: a loss at least that
         predicted = (bound if r.predicted_at_most else "") + fmt(r.predicted_score)
         rank = f"{r.rank} ({r.model_rank})" if rec.probe else str(r.rank)
@@ -270,7 +275,7 @@ def _render(rec, selector, top: int, explain: bool, total: float, profile=None) 
         names = " and ".join(f"'{name.replace(chr(10), ' ')}'" for name in dropped)
         out.print(f"[dim]{names} left out to fit the terminal; --json has every column[/]")
     if explain:
-        _render_explanations(shown)
+        _render_explanations(listed)
     if rec.nearest_datasets:
         near = ", ".join(f"{escape(d)} ({fmt(dist, 3)})" for d, dist in rec.nearest_datasets)
         out.print(f"nearest meta-database datasets: {near}")

@@ -839,3 +839,15 @@ def test_the_meta_model_cache_keeps_the_most_recently_used_ones(tmp_path):
     kept = sorted(p.name for p in tmp_path.glob("*.json"))
     assert kept == ["k00.json", *(f"k{i:02d}.json" for i in range(5, 20))]
     assert sorted(p.name for p in tmp_path.glob("*.lgb.txt")) == [k.replace(".json", ".lgb.txt") for k in kept]
+
+
+def test_a_cold_recommend_on_a_database_says_it_trains_the_meta_model_and_a_warm_one_does_not(metadb, churn_csv, tmp_path, monkeypatch):
+    # 10-25 s of silence on a 10,000-dataset database before the table
+    monkeypatch.setenv("AUTOML_META_CACHE_DIR", str(tmp_path / "cache"))
+    cold, warm = (_invoke("recommend", churn_csv, "--db", metadb) for _ in range(2))
+    assert cold.exit_code == warm.exit_code == 0, cold.output
+    said = " ".join(cold.stderr.split())
+    assert f"training the meta-model on 6 datasets of {metadb.name} (cached for the next call)" in said, said
+    assert "training the meta-model" not in warm.stderr
+    monkeypatch.setenv("AUTOML_META_CACHE_DIR", str(tmp_path / "cache2"))
+    assert "training the meta-model" not in _invoke("recommend", churn_csv, "--db", metadb, "--json").stderr

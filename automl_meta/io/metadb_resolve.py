@@ -140,7 +140,7 @@ def _cache_key(meta_X, scores, maximize: bool, task: str, metric: str, random_st
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def _train(meta_X, scores, maximize: bool, random_state: int, cache_key: str | None):
+def _train(meta_X, scores, maximize: bool, random_state: int, cache_key: str | None, on_training=None):
     """Fit a MetaModel, or load the one trained earlier for the same database and options."""
     from automl_meta.io.metamodel_files import load_metamodel, save_metamodel
     from automl_meta.selection import MetaModel
@@ -156,6 +156,8 @@ def _train(meta_X, scores, maximize: bool, random_state: int, cache_key: str | N
                 os.utime(folder / f"{cache_key}.json")  # used now: the last to be pruned
             return model, True
     logger.info("training the meta-model on %d datasets (cached for the next call)", len(meta_X))
+    if on_training is not None:
+        on_training(len(meta_X))
     model = MetaModel(random_state=random_state).fit(meta_X, scores, maximize=maximize)
     if cache_key is not None:
         try:
@@ -232,6 +234,7 @@ def load_selector(
     random_state: int = 0,
     prefer_shipped: bool = True,
     cache: bool = True,
+    on_training=None,
 ) -> Selector:
     """A fitted meta-model for ``task``: shipped when possible, else trained from the database.
 
@@ -246,6 +249,10 @@ def load_selector(
     exclude : iterable of str
         Dataset names to leave out of training (leave-one-out benchmarks); a
         non-empty ``exclude`` always trains on the fly and is never cached.
+    on_training : callable, optional
+        Called with the number of training datasets just before a meta-model is trained
+        (not when the shipped or a cached one serves): a cold call on a large database
+        trains for seconds to minutes.
     cache : bool
         Keep a meta-model trained on the fly as LightGBM text + JSON in
         :func:`model_cache_dir`, keyed by the data it learns from and the options
@@ -301,7 +308,7 @@ def load_selector(
     check_ranking_datasets(path, task, len(common))
     meta_X = meta_X.loc[common]
     key = _cache_key(meta_X, scores, maximize, task, metric, random_state) if cache and not exclude else None
-    model, cached = _train(meta_X, scores, maximize, random_state, key)
+    model, cached = _train(meta_X, scores, maximize, random_state, key, on_training)
     logger.info("%s the meta-model of %d %s datasets x %d learners from %s",
                 "loaded (cache)" if cached else "trained", len(common), task, scores.shape[1], path)
     return Selector(

@@ -18,12 +18,13 @@ BACKGROUND_MAX_BYTES = 200 * 2**20  # the meta-features are extracted in a forke
 
 def rank_file(
     data: Path, target: str | None = None, task: str = "auto", sep: str | None = None, day_first: bool | None = None,
-    db: str | Path | None = None, random_state: int = 0, explain: int = 0,
+    db: str | Path | None = None, random_state: int = 0, explain: int = 0, on_training=None,
 ):
     """Read ``data``, extract its meta-features and rank the portfolio: ``(dataset, selector, recommendation)``.
 
     ``db`` is a meta-database (default: the shipped one); ``explain`` the
-    number of top learners whose LightGBM contributions are kept.
+    number of top learners whose LightGBM contributions are kept; ``on_training`` as
+    :func:`~automl_meta.io.metadb_resolve.load_selector` takes it.
     """
     from automl_meta.io.mf_background import BackgroundMetaFeatures
 
@@ -58,7 +59,7 @@ def rank_file(
             background.send((dataset, options, split[0] if split else None))
         else:  # seen before: the child is not needed
             background.cancel()
-        selector = load_selector(dataset.task, db=db, random_state=random_state)
+        selector = load_selector(dataset.task, db=db, random_state=random_state, on_training=on_training)
         known = stored_scores(selector.db_path, dataset, selector.metric)  # while the child still extracts
         if split:
             from automl_meta.metafeatures import extract_metafeatures
