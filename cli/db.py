@@ -336,11 +336,10 @@ def _scores(store, tasks: list[str], task: str | None, metric: str | None):
             raise UsageError(f"the database has several tasks ({', '.join(tasks)}); give --task or --metric")
         return store.scores(store.default_metric(tasks[0]), tasks[0]).reset_index()
     store.maximize(metric)  # an unknown metric: one line naming the known ones
-    recorded = store.recorded_metrics()
-    having = [t for t in ([task] if task else tasks) if metric in recorded.get(t, [])]
+    having = [t for t in store.tasks_recording(metric) if t in ([task] if task else tasks)]
     if not having:
         where = f"{task} records" if task else "no task records"
-        known = "; ".join(f"{t}: {', '.join(m)}" for t, m in recorded.items()) or "none yet"
+        known = "; ".join(f"{t}: {', '.join(m)}" for t, m in store.recorded_metrics().items()) or "none yet"
         raise UsageError(f"{where} no {metric} scores; give a metric a task records ({known})")
     if len(having) > 1:  # one wide table per task: dataset names and learners are those of a task
         raise UsageError(f"several tasks record {metric} scores ({', '.join(having)}); give --task")

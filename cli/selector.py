@@ -83,7 +83,7 @@ def _task_recording(db: Path | None, metric: str) -> str | None:
     from automl_meta.metadb import MetaDB
 
     with MetaDB.open(resolve_db_path(db)) as store:
-        having = [task for task, metrics in store.recorded_metrics().items() if metric in metrics]
+        having = store.tasks_recording(metric)
     return having[0] if len(having) == 1 else None
 
 
@@ -296,8 +296,9 @@ def train_command(
         tasks = [task] if task else sorted(store.datasets()["task"].dropna().unique().tolist())
         if metric is not None:
             store.maximize(metric)  # an unknown metric is the answer, not a reason to skip every task
-    recording = _task_recording(path, metric) if metric is not None and not task else None
-    tasks = [recording] if recording else tasks  # --metric r2 alone: regression, not a skipped classification too
+            recording = store.tasks_recording(metric)
+            if not task and len(recording) == 1:  # --metric r2 alone: regression, not a skipped classification too
+                tasks = recording
     if not tasks:
         raise MetaDBContentError(f"{path}: holds no datasets; build it first with `automl-meta db build`")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()

@@ -710,6 +710,10 @@ class MetaDB:
         seen.pop("portfolio", None)
         return versions, {key: values for key, values in seen.items() if len(values) > 1}
 
+    def tasks_recording(self, metric: str) -> list[str]:
+        """The tasks whose stored scores include ``metric`` (r2: regression)."""
+        return [task for task, metrics in self.recorded_metrics().items() if metric in metrics]
+
     def recorded_metrics(self) -> dict[str, list[str]]:
         """task -> the metrics its stored scores are in."""
         recorded: dict[str, list[str]] = {}
