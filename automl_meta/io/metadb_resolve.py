@@ -155,7 +155,6 @@ def _train(meta_X, scores, maximize: bool, random_state: int, cache_key: str | N
             with contextlib.suppress(OSError):
                 os.utime(folder / f"{cache_key}.json")  # used now: the last to be pruned
             return model, True
-    logger.info("training the meta-model on %d datasets (cached for the next call)", len(meta_X))
     if on_training is not None:
         on_training(len(meta_X))
     model = MetaModel(random_state=random_state).fit(meta_X, scores, maximize=maximize)
