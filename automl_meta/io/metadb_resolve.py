@@ -205,6 +205,7 @@ def selection_data(store, task: str, metric: str):
         meta_X = meta_X.drop(index=[n for n in twins if n in meta_X.index])
         scores = scores.drop(index=[n for n in twins if n in scores.index])
     unrun = {learner: [n for n in names if n in scores.index] for learner, names in store.unrun_pairs(task).items()}
+    # of learners and datasets with some result: one never evaluated at all is no column or row of scores
     unrun = {learner: names for learner, names in unrun.items() if names and learner in scores.columns}
     if unrun:
         datasets = sorted({n for names in unrun.values() for n in names})

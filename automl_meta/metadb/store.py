@@ -544,15 +544,10 @@ class MetaDB:
         return {str(learner): str(status) for learner, status in rows}
 
     def unrun_pairs(self, task: str) -> dict[str, list[str]]:
-        """learner -> the usable datasets of ``task`` it has no evaluation of (none stored, not even a failure),
-        for the learners evaluated on some of them: added to a build after some files were gone."""
-        rows = self.conn.execute(
-            "SELECT l.name, d.name FROM learners l JOIN datasets d ON d.task = l.task WHERE l.task = ? AND d.status = 'ok'"
-            " AND EXISTS (SELECT 1 FROM evaluations e JOIN datasets o ON o.id = e.dataset_id WHERE e.learner_id = l.id AND o.status = 'ok')"
-            " AND NOT EXISTS (SELECT 1 FROM evaluations e WHERE e.learner_id = l.id AND e.dataset_id = d.id)"
-            " AND EXISTS (SELECT 1 FROM evaluations e WHERE e.dataset_id = d.id) ORDER BY l.name, d.name", (task,))
+        """learner -> the usable datasets of ``task`` it has no evaluation of (none stored, not even a failure):
+        :meth:`missing_pairs` by learner. A learner added to a build after some files were gone has them."""
         unrun: dict[str, list[str]] = {}
-        for learner, dataset in rows:
+        for dataset, learner in self.missing_pairs(task)[["dataset", "learner"]].itertuples(index=False):
             unrun.setdefault(str(learner), []).append(str(dataset))
         return unrun
 
