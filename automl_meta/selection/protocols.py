@@ -85,16 +85,13 @@ def _fold_plan(meta_X: pd.DataFrame, folds: pd.Series, drop_duplicates: bool) ->
         raise UsageError("the meta-features hold no information (all missing or constant), so every dataset looks "
                          "the same; give meta-features that vary between datasets")
     one_each = folds.nunique() == len(folds)  # leave-one-dataset-out: a fold is a dataset
-    same_row = {}
-    if drop_duplicates:
-        keys = _row_keys(meta_X)
-        same_row = {key: list(names) for key, names in keys.groupby(keys).groups.items() if len(names) > 1}
+    keys = _row_keys(meta_X) if drop_duplicates else pd.Series(dtype="uint64")
+    same_row = {key: set(names) for key, names in keys.groupby(keys).groups.items() if len(names) > 1}  # rows twice or more
     plan = []
     for fold, test in folds.groupby(folds, sort=True).groups.items():
         test = pd.Index(test)
-        held = set(test)
-        dupes = pd.Index(sorted({n for key in (keys.loc[test] if same_row else ()) for n in same_row.get(key, ())} - held, key=str))
-        dupes = dupes[folds.loc[dupes].ne(fold).to_numpy()] if len(dupes) else dupes
+        copies = set().union(*(same_row.get(key, ()) for key in keys.reindex(test).dropna())) - set(test)  # in other folds
+        dupes = pd.Index(sorted(copies, key=str))
         if len(folds) - len(test) - len(dupes) < 2:
             where = f"holding out {test[0]}" if one_each else f"fold {fold}"
             copies = (f" once its copies ({', '.join(map(str, dupes[:3]))}: the same meta-features) are left out too" if len(dupes) else "")
@@ -118,18 +115,15 @@ class _Splits:
         return len(self.plan)
 
     def __iter__(self):
-        return _made_splits(self.folds, self.plan)
-
-
-def _made_splits(folds: pd.Series, plan: list):
-    for fold, test, dupes in plan:
-        train = pd.Index(folds.index[(folds != fold).to_numpy()])
-        if len(dupes):
-            logger.info("fold %s: dropping %d training duplicates of held-out datasets: %s", fold, len(dupes), list(dupes)[:5])
-            train = train.difference(dupes, sort=False)
-        if len(train.intersection(test)):
-            raise ProtocolLeakError(f"fold {fold}: held-out datasets in the training data: {list(train.intersection(test))[:3]}")
-        yield train, test
+        folds = self.folds
+        for fold, test, dupes in self.plan:
+            train = pd.Index(folds.index[(folds != fold).to_numpy()])
+            if len(dupes):
+                logger.info("fold %s: dropping %d training duplicates of held-out datasets: %s", fold, len(dupes), list(dupes)[:5])
+                train = train.difference(dupes, sort=False)
+            if len(train.intersection(test)):
+                raise ProtocolLeakError(f"fold {fold}: held-out datasets in the training data: {list(train.intersection(test))[:3]}")
+            yield train, test
 
 
 def _fit_predict(spec_make, seed, meta_X, scores, maximize, train, test):
