@@ -271,6 +271,13 @@ def _numbers_as_text(col: pd.Series) -> tuple[str, str] | None:
     return None
 
 
+def _refuse_numbers_as_text(y: pd.Series, name: str, target: str, reads_as: str) -> None:
+    """Raise, naming the odd values, where a target is numbers but for a few values or dressed as text."""
+    numberish = _numbers_as_text(y)
+    if numberish:
+        raise DatasetError(f"{name}: target {target!r} holds numbers {numberish[0]}, so it reads as text, {reads_as}: {numberish[1]}")
+
+
 def _typical_split_gap(values: pd.Series) -> float | None:
     """The median gap between a numeric feature's neighbouring distinct values as trees read them (float32), where it
     is below :data:`TREE_SPLIT_GAP`; else None. Only columns whose whole span allows it are sorted (the cost is per column)."""
@@ -570,10 +577,8 @@ def _check_learnable_classes(y: pd.Series, name: str, target: str, chosen: str, 
     if (counts >= 2).sum() == 0:
         problem = (f"{name}: target {target!r}{chosen} has a different value in every row ({len(y)} classes of one row): "
                    "an identifier, a date or a measurement, not a class label")
-        numberish = None if numeric else _numbers_as_text(y)
-        if numberish:  # a regression target with a stray word: neither a class column nor --task regression is the fix
-            raise DatasetError(f"{name}: target {target!r} holds numbers {numberish[0]}, so it reads as text with a different "
-                               f"value in every row: {numberish[1]}")
+        if not numeric:  # a regression target with a stray word: neither a class column nor --task regression is the fix
+            _refuse_numbers_as_text(y, name, target, "with a different value in every row")
         fix = "name a class column as the target" + (", or predict it as a regression task" if numeric else "")
         raise DatasetError(f"{problem}; {fix}", fix="target")
     single = [repr(c) for c in counts.index[counts < 2]]
@@ -648,10 +653,8 @@ def make_dataset(
         _check_learnable_classes(y, name, target, chosen, numeric_y is not None)
     else:
         if numeric_y is None:
-            numberish = None if _is_declared_categorical(y) else _numbers_as_text(y)
-            if numberish:
-                raise DatasetError(f"{name}: target {target!r} holds numbers {numberish[0]}, so it reads as text, "
-                                   f"no regression target: {numberish[1]}")
+            if not _is_declared_categorical(y):
+                _refuse_numbers_as_text(y, name, target, "no regression target")
             kind = "a category column" if _is_declared_categorical(y) else "not numeric"
             raise DatasetError(f"{name}: target {target!r}{chosen} is {kind}, so it cannot be a regression target; "
                                "it is a classification task", fix="task")
