@@ -166,12 +166,9 @@ def evaluate_command(
     keep = _subset(meta_X.index.intersection(scores.dropna(how="all").index), max_datasets)
     meta_X, scores = meta_X.loc[keep], scores.loc[keep]
     if folds_k is not None:
-        import numpy as np
-        import pandas as pd
+        from automl_meta.selection.protocols import shuffled_folds
 
-        if folds_k > len(keep):
-            raise UsageError(f"--folds {folds_k}: more folds than the {len(keep)} datasets; give at most {len(keep)}")
-        folds = pd.Series(np.random.default_rng(0).permutation(len(keep)) % folds_k, index=keep)
+        folds = shuffled_folds(keep, folds_k)
     if folds is not None:
         folds = folds.reindex(keep)
         if folds.nunique() < 2:

@@ -69,6 +69,13 @@ def leave_one_out_folds(index: Sequence) -> pd.Series:
     return pd.Series(np.arange(len(index)), index=pd.Index(index), name="fold")
 
 
+def shuffled_folds(index: Sequence, k: int, seed: int = 0) -> pd.Series:
+    """``k`` folds over the datasets, shuffled with ``seed``: ``k`` fits a selector instead of one a dataset."""
+    if not 2 <= k <= len(index):
+        raise UsageError(f"--folds {k}: give from 2 to the {len(index)} datasets")
+    return pd.Series(np.random.default_rng(seed).permutation(len(index)) % k, index=pd.Index(index), name="fold")
+
+
 def _row_keys(meta_X: pd.DataFrame) -> pd.Series:
     """A hash of each dataset's meta-feature row (NaN == NaN): equal rows, equal keys."""
     return pd.Series(pd.util.hash_pandas_object(meta_X.round(10).astype(float).fillna(np.inf), index=False).to_numpy(),
