@@ -116,12 +116,16 @@ class _MLPTorchBase(BaseEstimator):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
                 raise UsageError(f"{name} must be a positive integer, got {value!r}")
-        layers = [self.hidden] if isinstance(self.hidden, numbers.Integral) else self.hidden
+        layers = self._hidden_layers()
         if self.hidden is not None and (isinstance(self.hidden, (str, bytes, bool)) or not isinstance(layers, (list, tuple))
                                         or not all(isinstance(h, numbers.Integral) and not isinstance(h, bool) and h >= 1
                                                    for h in layers)):
             raise UsageError(f"hidden must be a layer width or a sequence of them (positive integers, e.g. (64, 64)), "
                              f"got {self.hidden!r}")  # "16" built layers of 1 and 6
+
+    def _hidden_layers(self):
+        """``hidden`` as a sequence of widths: an int is one layer's width, as in scikit-learn."""
+        return [self.hidden] if isinstance(self.hidden, numbers.Integral) else self.hidden
 
     def _make_optimizer(self, module: nn.Module) -> torch.optim.Optimizer:
         if self.optimizer == "adam":
@@ -216,7 +220,7 @@ class _MLPTorchBase(BaseEstimator):
         """
         arch = (manifest or {}).get("architecture") or {}
         recorded_hidden = None if arch.get("hidden") is None else tuple(int(h) for h in arch["hidden"])
-        layers = [self.hidden] if isinstance(self.hidden, numbers.Integral) else self.hidden  # one layer's width, as scikit-learn
+        layers = self._hidden_layers()
         given_hidden = None if layers is None else tuple(int(h) for h in layers)
         options = {
             "hidden": (given_hidden, recorded_hidden, DEFAULT_HIDDEN),
