@@ -607,10 +607,13 @@ class MetaDB:
         )
         if long["value"].notna().sum() == 0 and metric not in self.metrics():
             raise MetaDBContentError(f"{self.path}: no scores for metric {metric!r} (recorded: {', '.join(self.metrics()) or 'none'})")
-        recorded = self.recorded_metrics()
-        other = sorted({t for t in long["task"].unique() if recorded.get(t) and metric not in recorded[t]})  # all failed: no metric
+        # a task with no score in this metric: in other metrics (left out, or refused), or every run failed (NaN: failures)
+        empty = [t for t, values in long.groupby("task")["value"] if values.notna().sum() == 0]
+        other = sorted(t for t in empty if self.conn.execute(
+            "SELECT 1 FROM scores s JOIN datasets d ON d.id = s.dataset_id WHERE d.task = ? LIMIT 1", (t,)).fetchone())
         if task is not None and other:
-            raise MetaDBContentError(f"{self.path}: {task} records no {metric} scores (it records: {', '.join(recorded[task])})")
+            raise MetaDBContentError(f"{self.path}: {task} records no {metric} scores (it records: "
+                                     f"{', '.join(self.recorded_metrics()[task])})")
         return self._numbers(long[~long["task"].isin(other)].drop(columns="task"), "dataset", "learner", "a score")
 
     def fit_seconds(self, task: str | None = None) -> pd.DataFrame:
