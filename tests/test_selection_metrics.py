@@ -69,6 +69,17 @@ def test_runtime_gap_uses_par10_form():
     assert worse["remaining_gap"] == pytest.approx((10.0 + 49970.0) / 10.0)
 
 
+def test_an_instance_no_solver_solves_is_left_out_of_top1_and_ndcg():
+    par10 = pd.DataFrame({"x": [10.0, 50000.0], "y": [20.0, 50000.0]}, index=["solved", "unsolved"])
+    predicted = pd.DataFrame({"x": [0.0, 1.0], "y": [1.0, 0.0]}, index=par10.index)  # wrong on the solved one
+    rows = outcomes(orient(par10, False), predicted, sbs="x")
+    assert np.isnan(rows.loc["unsolved", "hit"]) and np.isnan(rows.loc["unsolved", "ndcg_at_3"])
+    summary = summarize(rows)
+    assert summary["top1_accuracy"] == pytest.approx(0.0)  # not 0.5: nothing could be chosen wrong on "unsolved"
+    assert summary["ndcg_at_3"] < 1.0
+    assert summary["mean_regret"] == pytest.approx(10.0 / 2)  # the unsolved instance still counts, with no regret
+
+
 def test_choose_never_picks_a_learner_without_prediction():
     predicted = pd.DataFrame({"a": [np.nan], "b": [-5.0]}, index=["d"])
     assert choose(predicted).tolist() == ["b"]

@@ -12,6 +12,10 @@ solver chosen on the training datasets: the best mean normalized score, for a
 runtime the lowest mean PAR10, see :class:`~automl_meta.selection.baselines.SingleBest`):
 
 - ``top1_accuracy``: share of datasets where ``sel`` is a best learner (ties count).
+  A dataset where every learner scores alike (an instance no solver solves
+  within the cutoff) has no choice to get right or wrong: it is left out of
+  ``top1_accuracy`` and ``ndcg_at_3`` (its ``hit`` and NDCG are NaN); it adds 0
+  to every regret.
 - ``mean_regret``: mean of ``oracle - score(sel)`` in metric points (seconds for runtimes).
 - ``remaining_gap``: ``sum(oracle - score(sel)) / sum(oracle - score(sbs))``:
   0 is as good as the oracle, 1 no better than the SBS (above 1: worse). For a
@@ -89,14 +93,16 @@ def outcomes(true_oriented: pd.DataFrame, predicted: pd.DataFrame, sbs: pd.Serie
     chosen = pick(selected)
     relevance = minmax_per_dataset(truth)
     aligned_pred = predicted.reindex(columns=truth.columns).astype(float).to_numpy()
+    no_choice = np.ptp(rows, axis=1) == 0
     return pd.DataFrame(
         {
             "selected": selected.to_numpy(),
             "oracle_score": oracle,
             "selected_score": chosen,
             "sbs_score": pick(sbs),
-            "hit": (chosen >= oracle - 1e-12).astype(float),
-            "ndcg_at_3": [_ndcg(relevance.iloc[i].to_numpy(), aligned_pred[i], 3) for i in range(len(rows))],
+            "hit": np.where(no_choice, np.nan, (chosen >= oracle - 1e-12).astype(float)),
+            "ndcg_at_3": [np.nan if no_choice[i] else _ndcg(relevance.iloc[i].to_numpy(), aligned_pred[i], 3)
+                          for i in range(len(rows))],
             "spearman": [_spearman(observed.iloc[i].to_numpy(), aligned_pred[i]) for i in range(len(rows))],
         },
         index=predicted.index,
