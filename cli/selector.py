@@ -156,13 +156,13 @@ def evaluate_command(
         scenario = read_scenario(aslib, measure=metric)
         meta_X, scores, maximize = scenario.features, scenario.performance, scenario.maximize
         folds = scenario.folds if len(scenario.folds) else None
-        source = {"aslib": scenario.name, "metric": scenario.performance_measure,
+        source = {"db": None, "aslib": scenario.name, "task": None, "metric": scenario.performance_measure,
                   "performance_type": scenario.performance_type, "cutoff": scenario.cutoff}
         log_scores = scenario.performance_type == "runtime"
     else:
         path, metric, maximize, meta_X, scores, evaluations, log_scores = _load_db(db, task, metric)
         folds = None
-        source = {"db": str(path), "task": task, "metric": metric}
+        source = {"db": str(path), "aslib": None, "task": task, "metric": metric, "performance_type": None, "cutoff": None}
     keep = _subset(meta_X.index.intersection(scores.dropna(how="all").index), max_datasets)
     meta_X, scores = meta_X.loc[keep], scores.loc[keep]
     if folds_k is not None:
@@ -189,10 +189,9 @@ def evaluate_command(
     report = {**source, **report}
     if folds_k is not None:
         report["protocol"] = f"{folds_k}-fold over the datasets (shuffled, seed 0)"
-    if probed is not None:
-        report["probe"] = {**probed, "weight": probe_weight}
-    if aslib is None:
-        report["fold_peeking_selector"] = _noise_floor(evaluations, metric, maximize, scores)
+    # the same keys from --db and --aslib, null where one does not apply
+    report["probe"] = None if probed is None else {**probed, "weight": probe_weight}
+    report["fold_peeking_selector"] = None if aslib is not None else _noise_floor(evaluations, metric, maximize, scores)
     if json:
         print_json(report)
         return

@@ -167,7 +167,7 @@ def test_selector_train_refuses_an_out_that_is_a_file_before_training(small_db, 
 
 
 @pytest.mark.shared
-def test_selector_evaluate_on_aslib_folds_json(shared_dir):
+def test_selector_evaluate_on_aslib_folds_json_has_the_keys_of_a_database_run(shared_dir, small_db):
     scenario = shared_dir / "aslib" / "OPENML-WEKA-2017"
     result = runner.invoke(app, ["selector", "evaluate", "--aslib", str(scenario), "--max-datasets", "24",
                                  "--seeds", "1", "--bootstrap", "50", "--json"])
@@ -177,6 +177,12 @@ def test_selector_evaluate_on_aslib_folds_json(shared_dir):
     assert report["protocol"].endswith("fold (given folds)")
     gap = report["selectors"]["meta-model"]["mean"]["remaining_gap"]
     assert gap is not None and np.isfinite(gap)
+    assert report["db"] is None and report["task"] is None and report["fold_peeking_selector"] is None
+    from_db = runner.invoke(app, ["selector", "evaluate", "--db", str(small_db), "--seeds", "1", "--bootstrap", "20", "--json"])
+    assert from_db.exit_code == 0, from_db.stderr
+    doc = json.loads(from_db.stdout)
+    assert set(doc) == set(report)  # a script reads both with the same keys
+    assert doc["aslib"] is None and doc["cutoff"] is None and doc["probe"] is None
 
 
 def test_selector_train_names_an_unknown_metric_instead_of_skipping_every_task(small_db, tmp_path):
