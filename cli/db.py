@@ -13,7 +13,7 @@ from automl_meta.cli._common import JsonOption, err, fmt, no_limit, out, print_j
 from automl_meta.numbers import MAX_SEED
 
 SHIPPED = "metadb.sqlite"
-EXPORT_TABLES = ("evaluations", "datasets", "meta-features", "scores", "fit-seconds", "learners", "builds", "metrics", "mf_runs")
+EXPORT_TABLES = ("evaluations", "datasets", "meta-features", "scores", "fit-seconds", "learners", "builds", "metrics", "mf_runs", "meta")
 
 group = typer.Typer(help="Build, inspect and export the meta-database (meta-features and learner scores).", no_args_is_help=True)
 
@@ -291,9 +291,10 @@ def export(
         raise UsageError(f"unknown table {table!r}; choose one of {', '.join(EXPORT_TABLES)}")
     if metric is not None and table != "scores":
         raise UsageError(f"--metric chooses the scores of --table scores; drop it for --table {table}")
-    if task is not None and table in ("builds", "metrics"):
+    if task is not None and table in ("builds", "metrics", "meta"):
         raise UsageError(f"--table {table} is not kept per task; drop --task")
     check_output_file(out_file, f"{table}{suffix}", {"the meta-database": _db_path(db)})
+    direction = None  # the metric of --table scores and which way it is better
     with MetaDB.open(_db_path(db)) as store:
         tasks = list(store.info()["tasks"])
         if task is not None and task not in tasks:
@@ -307,7 +308,8 @@ def export(
         elif table == "meta-features":
             frame = store.meta_features(task).reset_index()
         elif table == "scores":
-            frame = _scores(store, tasks, task, metric)
+            frame, metric = _scores(store, tasks, task, metric)
+            direction = {"metric": metric, "maximize": bool(store.maximize(metric))}
         elif table == "fit-seconds":
             frame = store.fit_seconds(task).reset_index()
         elif table == "learners":
@@ -319,13 +321,18 @@ def export(
     frame.columns = [str(c) for c in frame.columns]
     write_table(frame, out_file)
     if json_output:
-        print_json({"out": str(out_file), "table": table, "rows": len(frame), "columns": len(frame.columns)})
+        print_json({"out": str(out_file), "table": table, "rows": len(frame), "columns": len(frame.columns),
+                    "metric": None, "maximize": None, **(direction or {})})
     else:
-        out.print(f"{escape(str(out_file))}: {len(frame)} rows x {len(frame.columns)} columns ({table})")
+        what = table if direction is None else \
+            f"{table} of {direction['metric']}, {'higher' if direction['maximize'] else 'lower'} is better"
+        out.print(f"{escape(str(out_file))}: {len(frame)} rows x {len(frame.columns)} columns ({escape(what)})")
 
 
 def _scores(store, tasks: list[str], task: str | None, metric: str | None):
-    """The wide score table of ``metric`` for ``task``, or for the one task that records ``metric``; refuses a task without it."""
+    """(the wide score table of ``metric`` for ``task``, or for the one task that records ``metric``; the metric).
+
+    Refuses a task without it."""
     from automl_meta.exceptions import UsageError
 
     if metric is None:
@@ -334,7 +341,8 @@ def _scores(store, tasks: list[str], task: str | None, metric: str | None):
             raise UsageError("the database holds no scores yet; finish `automl-meta db build` first")
         if len(tasks) != 1:
             raise UsageError(f"the database has several tasks ({', '.join(tasks)}); give --task or --metric")
-        return store.scores(store.default_metric(tasks[0]), tasks[0]).reset_index()
+        metric = store.default_metric(tasks[0])
+        return store.scores(metric, tasks[0]).reset_index(), metric
     store.maximize(metric)  # an unknown metric: one line naming the known ones
     having = [t for t in store.tasks_recording(metric) if t in ([task] if task else tasks)]
     if not having:
@@ -343,7 +351,7 @@ def _scores(store, tasks: list[str], task: str | None, metric: str | None):
         raise UsageError(f"{where} no {metric} scores; give a metric a task records ({known})")
     if len(having) > 1:  # one wide table per task: dataset names and learners are those of a task
         raise UsageError(f"several tasks record {metric} scores ({', '.join(having)}); give --task")
-    return store.scores(metric, having[0]).reset_index()
+    return store.scores(metric, having[0]).reset_index(), metric
 
 
 @group.command("manifest")

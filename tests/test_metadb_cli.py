@@ -426,6 +426,32 @@ def test_db_export_scores_of_a_metric_are_those_of_the_tasks_that_record_it(two_
     assert "classification records no rmse scores" in refused.stderr and "regression: mae, r2, rmse" in " ".join(refused.stderr.split())
 
 
+def test_db_export_scores_say_which_metric_and_which_way_it_is_better(two_task_db, tmp_path):
+    loss = runner.invoke(app, ["db", "export", "--db", str(two_task_db), "--table", "scores", "--metric", "rmse",
+                               "--out", str(tmp_path / "rmse.csv"), "--json"])
+    assert loss.exit_code == 0, loss.stderr
+    doc = json.loads(loss.stdout)
+    assert doc["metric"] == "rmse" and doc["maximize"] is False
+    text = runner.invoke(app, ["db", "export", "--db", str(two_task_db), "--table", "scores", "--task", "classification",
+                               "--out", str(tmp_path / "acc.csv")], terminal_width=200)
+    assert text.exit_code == 0 and "(scores of balanced_accuracy, higher is better)" in text.stdout
+    other = json.loads(runner.invoke(app, ["db", "export", "--db", str(two_task_db), "--out", str(tmp_path / "e.csv"), "--json"]).stdout)
+    assert other["metric"] is None and other["maximize"] is None  # the same keys for every table
+
+
+def test_db_export_meta_gives_the_settings_db_info_shows(two_task_db, tmp_path):
+    out = tmp_path / "meta.csv"
+    result = runner.invoke(app, ["db", "export", "--db", str(two_task_db), "--table", "meta", "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    settings = dict(zip(*pd.read_csv(out)[["key", "value"]].to_numpy().T))
+    info = json.loads(runner.invoke(app, ["db", "info", "--db", str(two_task_db), "--json"]).stdout)
+    assert json.loads(settings["default_metric"]) == {"classification": "balanced_accuracy", "regression": "r2"}
+    assert json.loads(settings["protocol"]) == info["protocol"]
+    refused = runner.invoke(app, ["db", "export", "--db", str(two_task_db), "--table", "meta", "--task", "regression",
+                                  "--out", str(tmp_path / "x.csv")])
+    assert refused.exit_code == 2 and "--table meta is not kept per task; drop --task" in refused.stderr
+
+
 def test_db_export_mf_runs_names_each_dataset_and_keeps_to_the_task(two_task_db, tmp_path):
     out = tmp_path / "runs.csv"
     result = runner.invoke(app, ["db", "export", "--db", str(two_task_db), "--table", "mf_runs", "--task", "regression", "--out", str(out)])
