@@ -187,10 +187,12 @@ def selection_data(store, task: str, metric: str):
     run on some datasets (no result stored, not even a failure: added after their files
     were gone), selectors would count it as failed there, the dataset's worst; instead
     those learners, or those datasets, are left out, whichever keeps more scores.
-    Both are warned of.
+    Both are warned of, and so are meta-features or scores this version would compute
+    otherwise (:func:`~automl_meta.metadb.staleness.stale_data_warnings`).
     """
     from automl_meta.exceptions import UsageError
     from automl_meta.learners.metrics import TARGET_UNIT_METRICS
+    from automl_meta.metadb.staleness import stale_data_warnings
     from automl_meta.metadb.task_learners import shown_names
 
     if metric in TARGET_UNIT_METRICS:
@@ -223,6 +225,8 @@ def selection_data(store, task: str, metric: str):
                            shown_names(sorted(unrun)), "it" if len(datasets) == 1 else "them", how)
             scores = scores.drop(index=datasets)
             meta_X = meta_X.drop(index=[n for n in datasets if n in meta_X.index])
+    for line in stale_data_warnings(store, task, scores.index, scores.columns):
+        logger.warning("%s", line)
     return meta_X, scores
 
 
@@ -260,6 +264,7 @@ def load_selector(
         :data:`CACHED_METAMODELS` most recently used are kept.
     """
     from automl_meta.metadb import MetaDB
+    from automl_meta.metadb.staleness import stale_data_warnings, unknown_learners
 
     exclude = tuple(exclude)
     path = resolve_db_path(db)
@@ -276,6 +281,8 @@ def load_selector(
                 shipped = None
             if shipped is not None:
                 model, info = shipped
+                for line in stale_data_warnings(store, task, learners=model.learners_):
+                    logger.warning("%s", line)
                 return Selector(
                     model=model,
                     task=task,
@@ -295,6 +302,11 @@ def load_selector(
         metric = metric or store.default_metric(task)
         maximize = bool(store.maximize(metric))
         meta_X, scores = selection_data(store, task, metric)
+    cannot_run = unknown_learners(task, scores.columns)
+    if cannot_run:
+        logger.warning("the meta-database's %s learner(s) %s are not in this automl-meta (a database written by another "
+                       "version): left out of the ranking, as they cannot be run", task, ", ".join(cannot_run))
+        scores = scores.drop(columns=cannot_run)
     if exclude:
         meta_X = meta_X.drop(index=[d for d in exclude if d in meta_X.index])
         scores = scores.drop(index=[d for d in exclude if d in scores.index])

@@ -480,6 +480,25 @@ class MetaDB:
                                  " JOIN learners l ON l.id = e.learner_id WHERE e.learner_id = ?", (learner_id,)).fetchall()
         return {int(dataset_id): str(_protocol(text).get("learner_version", row_version)) for dataset_id, text, row_version in rows}
 
+    def metafeature_versions_of(self, task: str) -> pd.DataFrame:
+        """One row per dataset of ``task`` with stored meta-features: dataset, extractor version, source, and the
+        command of the build that stored the dataset."""
+        return self._frame(
+            "SELECT d.name AS dataset, r.extractor_version AS version, d.source, b.command FROM mf_runs r"
+            " JOIN datasets d ON d.id = r.dataset_id LEFT JOIN builds b ON b.id = d.build_id WHERE d.task = ?", (task,))
+
+    def learner_versions(self, task: str) -> pd.DataFrame:
+        """One row per stored evaluation of ``task``: dataset, learner, the learner version it was computed with,
+        and the command of the build that stored it (as :meth:`evaluation_versions` and :meth:`evaluation_origins`)."""
+        rows = self.conn.execute(
+            "SELECT d.name, l.name, e.protocol, l.portfolio_version, d.source, COALESCE(b.command, o.command) FROM evaluations e"
+            " JOIN datasets d ON d.id = e.dataset_id JOIN learners l ON l.id = e.learner_id"
+            " LEFT JOIN builds b ON b.id = e.build_id LEFT JOIN builds o ON o.id = d.build_id WHERE d.task = ?", (task,)).fetchall()
+        return pd.DataFrame(
+            [(name, learner, str(_protocol(text).get("learner_version", row_version)), source, command)
+             for name, learner, text, row_version, source, command in rows],
+            columns=["dataset", "learner", "version", "source", "command"])
+
     def dataset_origins(self, dataset_ids) -> dict[int, tuple[str, str, str | None]]:
         """dataset id -> (dataset name, its source, the command of the build that stored it, or None)."""
         wanted = {int(i) for i in dataset_ids}
@@ -800,6 +819,7 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
         conn.close()
         conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
     return conn
+
 
 
 def _build_status(status: str, pid, host, started=None) -> str:

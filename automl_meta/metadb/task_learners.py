@@ -91,9 +91,9 @@ def register_task(db, task: str, options: BuildOptions, dataset_ids) -> dict[str
         version = learner_version(spec, task)
         learner_id = db.add_learner(spec.name, task, _params(spec), version)
         (registered,) = db.conn.execute("SELECT portfolio_version FROM learners WHERE id = ?", (learner_id,)).fetchone()
-        if spec.name in options.redo and _stale(registered, version):  # the row names the definition builds use from now on
+        if spec.name in options.redo and stale_version(registered, version):  # the row names the definition builds use from now on
             db.set_learner_definition(learner_id, _params(spec), version)
-        stale = {d for d, stored in db.evaluation_versions(learner_id).items() if _stale(stored, version)}
+        stale = {d for d, stored in db.evaluation_versions(learner_id).items() if stale_version(stored, version)}
         redo = frozenset(stale & own) if spec.name in options.redo else frozenset()
         if redo:
             logger.info("%s (%s): recomputing %d evaluations stored under an older definition", spec.name, task, len(redo))
@@ -151,7 +151,7 @@ def with_db_path(command: str, path) -> str:
     return " ".join(shlex.quote(part) for part in parts)
 
 
-def _stale(stored: str | None, version: str) -> bool:
+def stale_version(stored: str | None, version: str) -> bool:
     """Whether scores stored under portfolio version ``stored`` predate a learner's definition ``version``.
 
     A database built at a later portfolio version than the learner's last change is current

@@ -1,0 +1,95 @@
+"""What a meta-database holds that this automl-meta would compute differently: warnings for the commands that read it.
+
+``db build`` names stale meta-features and scores of the datasets it builds over
+(:mod:`automl_meta.metadb.build`, :mod:`automl_meta.metadb.task_learners`). The
+commands that only read a database (``recommend --db``, ``selector evaluate``)
+would otherwise compare a new dataset's meta-features with those of another
+extractor version, or rank learners by scores of an older definition, without a
+word. :func:`stale_data_warnings` gives one line per kind, with the command that
+recomputes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from automl_meta.metadb.task_learners import by_source, redo_command, shown_names, stale_version
+from automl_meta.metadb.units import REDO_METAFEATURES
+
+
+def _number(version: str) -> int | None:
+    try:
+        return int(version)
+    except (TypeError, ValueError):
+        return None
+
+
+def version_order(stored: str, current: str) -> str:
+    """``older``, ``newer`` or ``other`` (a version that is not a number)."""
+    a, b = _number(stored), _number(current)
+    if a is None or b is None:
+        return "other"
+    return "older" if a < b else "newer"
+
+
+def _fix(store, rows, redo: str) -> str:
+    """The command that recomputes ``rows`` (dataset, source, command): one per source, the first shown."""
+    sources = by_source(rows)
+    source, (_, command) = next(iter(sources.items()))
+    first = redo_command(store, source, command, redo)
+    return f"run: {first}" if len(sources) == 1 else f"run each of their {len(sources)} builds again with --redo {redo}, e.g. {first}"
+
+
+def _metafeature_warnings(store, task: str, datasets: set[str]) -> list[str]:
+    from automl_meta.metafeatures import EXTRACTOR_VERSION
+
+    runs = store.metafeature_versions_of(task)
+    runs = runs[runs["dataset"].isin(datasets) & (runs["version"].astype(str) != EXTRACTOR_VERSION)]
+    lines = []
+    for how, group in runs.groupby(runs["version"].astype(str).map(lambda v: version_order(v, EXTRACTOR_VERSION))):
+        names = sorted(group["dataset"])
+        versions = ", ".join(sorted(set(group["version"].astype(str))))
+        what = (f"the meta-features of {len(names)} {task} dataset(s) ({shown_names(names, 5)}) come from extractor version "
+                f"{versions}, not this automl-meta's {EXTRACTOR_VERSION}: a new dataset's are compared with them")
+        if how == "newer":
+            lines.append(f"{what}; they were written by a newer automl-meta: upgrade automl-meta to read them alike")
+        else:
+            rows = group[["dataset", "source", "command"]].itertuples(index=False, name=None)
+            lines.append(f"{what}; to recompute them {_fix(store, rows, REDO_METAFEATURES)}")
+    return lines
+
+
+def _score_warnings(store, task: str, datasets: set[str], learners: Iterable[str]) -> list[str]:
+    from automl_meta.learners.portfolio import LEARNERS, learner_version
+
+    current = {name: learner_version(LEARNERS[name], task) for name in learners if name in LEARNERS}
+    stored = store.learner_versions(task)
+    stored = stored[stored["dataset"].isin(datasets) & stored["learner"].isin(current)]
+    stale = stored[[stale_version(v, current[name]) for v, name in zip(stored["version"], stored["learner"])]]
+    lines = []
+    for learner, group in stale.groupby("learner"):
+        names = sorted(group["dataset"])
+        rows = group[["dataset", "source", "command"]].itertuples(index=False, name=None)
+        lines.append(f"{task}: the scores of {learner} on {len(names)} dataset(s) ({shown_names(names, 5)}) come from an "
+                     f"older definition of that learner; to recompute them {_fix(store, rows, learner)}")
+    return lines
+
+
+def unknown_learners(task: str, learners: Iterable[str]) -> list[str]:
+    """The learners of a database's ``task`` that this automl-meta has not (written by another version): they cannot run."""
+    from automl_meta.learners.portfolio import LEARNERS
+
+    if task not in ("classification", "regression"):  # an imported scenario's algorithms are no learners of ours
+        return []
+    return sorted(name for name in learners if name not in LEARNERS or not LEARNERS[name].supports(task))
+
+
+def stale_data_warnings(store, task: str, datasets: Iterable[str] | None = None, learners: Iterable[str] | None = None
+                        ) -> list[str]:
+    """One line per kind of stored data, among ``datasets`` and ``learners`` of ``task`` (None: all), that this version
+    would compute otherwise: meta-features of another extractor version, scores of an older learner definition."""
+    if task not in ("classification", "regression"):  # imported scenarios: features and runs are taken as they are
+        return []
+    datasets = set(store.datasets(task)["name"] if datasets is None else datasets)
+    learners = list(store.learners(task)["name"] if learners is None else learners)
+    return _metafeature_warnings(store, task, datasets) + _score_warnings(store, task, datasets, learners)
