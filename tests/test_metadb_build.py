@@ -751,6 +751,23 @@ def test_redo_metafeatures_re_extracts_those_of_another_extractor_version_and_a_
         assert set(db.metafeature_versions().values()) == {EXTRACTOR_VERSION}
 
 
+def test_meta_features_of_a_newer_extractor_are_kept_even_with_redo_and_the_warning_asks_for_an_upgrade(reference, tmp_path, env,
+                                                                                                         caplog):
+    from automl_meta.metafeatures import EXTRACTOR_VERSION
+
+    folder, db_path = _copy_reference(reference, tmp_path)
+    newer = str(int(EXTRACTOR_VERSION) + 1)
+    with MetaDB.open(db_path, readonly=False) as db, db.transaction() as conn:
+        conn.execute(f"UPDATE mf_runs SET extractor_version = '{newer}' WHERE dataset_id = (SELECT id FROM datasets WHERE name = 'beta')")
+    options = BuildOptions(**{**OPTIONS.__dict__, "redo": ("metafeatures",)})
+    with caplog.at_level("WARNING", logger="automl_meta"):
+        assert build_metadb(f"dir:{folder}", db_path, options)["metafeatures_extracted"] == 0
+    assert f"the meta-features of beta come from extractor version {newer}, newer than this automl-meta's" in caplog.text
+    assert "upgrade automl-meta" in caplog.text and "--redo metafeatures" not in caplog.text
+    with MetaDB.open(db_path) as db:
+        assert newer in db.metafeature_versions().values()  # not replaced by this older extractor's
+
+
 def test_redo_metafeatures_from_one_source_names_the_older_ones_of_another_and_how_to_re_extract_them(reference, tmp_path, env, caplog):
     folder, db_path = _copy_reference(reference, tmp_path)
     other, command = _second_source(tmp_path, db_path)

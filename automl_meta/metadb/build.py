@@ -34,6 +34,7 @@ from typing import Callable, Sequence
 from automl_meta.metadb.build_dir import same_source
 from automl_meta.metadb.changed_files import check_files, refuse_changed_files, settle_changed_files
 from automl_meta.metadb.parallel import WorkerLost, map_surviving_crashes
+from automl_meta.metadb.staleness import version_order
 from automl_meta.metadb.task_learners import (
     TaskLearner,
     by_source,
@@ -406,18 +407,27 @@ def _task_learners(db, datasets, options) -> dict[str, dict[str, TaskLearner]]:
 
 def _metafeatures_to_extract(db, datasets, options) -> set[int]:
     """The datasets whose meta-features this build extracts: those without any, and with ``--redo metafeatures``
-    those stored by another extractor version; the others' older versions are named in a warning."""
+    those stored by an older extractor version; the others' older versions are named in a warning, and newer
+    ones (a database written by a later automl-meta) are kept, with a warning to upgrade."""
     from automl_meta.metafeatures import EXTRACTOR_VERSION
 
     stored = db.metafeature_versions()
-    older = {d for d in datasets if d in stored and stored[d] != EXTRACTOR_VERSION}
+    other = {d for d in datasets if d in stored and stored[d] != EXTRACTOR_VERSION}
+    newer = {d for d in other if version_order(stored[d], EXTRACTOR_VERSION) == "newer"}
+    older = other - newer
+    if newer:  # --redo would replace them with this older extractor's
+        names = sorted(datasets[d][0].name for d in newer)
+        logger.warning("the meta-features of %s come from extractor version %s, newer than this automl-meta's %s: this "
+                       "build keeps them; upgrade automl-meta to extract alike", shown_names(names),
+                       ", ".join(sorted({stored[d] for d in newer})), EXTRACTOR_VERSION)
     redo = REDO_METAFEATURES in options.redo
     if older and not redo:
         names = sorted(datasets[d][0].name for d in older)
         versions = ", ".join(sorted({stored[d] for d in older}))
         logger.warning("the meta-features of %s come from extractor version %s, not %s; rerun with --redo %s to recompute them",
                        shown_names(names), versions, EXTRACTOR_VERSION, REDO_METAFEATURES)
-    _warn_older_elsewhere(db, {d for d, v in stored.items() if d not in datasets and v != EXTRACTOR_VERSION}, EXTRACTOR_VERSION)
+    _warn_older_elsewhere(db, {d for d, v in stored.items() if d not in datasets and v != EXTRACTOR_VERSION
+                               and version_order(v, EXTRACTOR_VERSION) != "newer"}, EXTRACTOR_VERSION)
     return {d for d in datasets if d not in stored} | (older if redo else set())
 
 
