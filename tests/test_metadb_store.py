@@ -285,3 +285,21 @@ def test_selector_evaluate_judges_the_noise_floor_on_the_learners_the_selectors_
                           {"balanced_accuracy": {"mean": 0.6, "std": 0.1, "folds": [0.6]}})
     _, _, _, _, scores, evaluations, _ = _load_db(path, "classification", None)
     assert "knn" not in scores.columns and set(evaluations["learner"]) == set(scores.columns)
+
+
+def test_a_database_opened_as_immutable_is_refused_while_its_write_ahead_log_holds_changes(tmp_path):
+    from automl_meta.metadb.store import check_no_pending_log
+
+    path = tmp_path / "meta.sqlite"
+    with MetaDB.open(path, create=True) as db:
+        db.register_metric("balanced_accuracy", True)
+    check_no_pending_log(path)  # no log beside it: nothing to miss
+    writer = sqlite3.connect(path)
+    writer.execute("PRAGMA journal_mode=wal")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("INSERT INTO metrics(name, maximize) VALUES ('r2', 1)")
+    writer.commit()  # committed, but only in meta.sqlite-wal: immutable=1 would not see it
+    with pytest.raises(MetaDBError, match=r"its write-ahead log meta.sqlite-wal holds changes .* copy the database with its -wal"):
+        check_no_pending_log(path)
+    writer.close()  # the last connection checkpoints the log into the file and removes it
+    check_no_pending_log(path)

@@ -817,9 +817,21 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.OperationalError:
         conn.close()
+        check_no_pending_log(path)
         conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
     return conn
 
+
+def check_no_pending_log(path: Path) -> None:
+    """Refuse a database opened as immutable whose write-ahead log holds changes: SQLite would read it without them.
+
+    A file in a folder we cannot write is opened as immutable, which skips the ``-wal`` file beside it
+    (a killed build's, copied without its ``-shm``); its committed changes would silently be missing.
+    """
+    log = path.with_name(f"{path.name}-wal")
+    if log.is_file() and log.stat().st_size > 0:
+        raise MetaDBPathError(f"{path}: its write-ahead log {log.name} holds changes that SQLite cannot read in a folder it "
+                              "cannot write; copy the database with its -wal file to a writable folder and open it there")
 
 
 def _build_status(status: str, pid, host, started=None) -> str:
