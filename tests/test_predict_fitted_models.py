@@ -412,3 +412,30 @@ def test_a_model_fitted_on_padded_parquet_names_reads_the_same_columns_stripped(
     frame = pd.DataFrame({"x": [1.0, 2.0], "z": [3.0, 4.0], "target": ["a", "b"]})
     conformed = conform_features(frame, info)
     assert list(conformed.columns) == ["x ", " z"] and conformed["x "].tolist() == [1.0, 2.0]
+
+
+def test_a_model_saved_before_label_types_were_recorded_says_its_labels_come_back_as_text(saved_model, caplog):
+    path, _ = saved_model
+    info = json.loads(sidecar_path(path).read_text())
+    assert "class_values" not in info  # as an earlier automl-meta wrote a sidecar
+    with caplog.at_level("WARNING", logger="automl_meta"):
+        load_fitted_model(path)
+    assert "did not record its labels' types: its predictions come back as text; refit it" in caplog.text
+    del info["sidecar_sha256"]
+    sidecar_path(path).write_text(json.dumps({**info, "classes": ["no", "yes"], "class_values": ["no", "yes"]}))
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="automl_meta"):
+        load_fitted_model(path)
+    assert "labels' types" not in caplog.text
+
+
+def test_a_lightgbm_model_fitted_with_another_lightgbm_minor_version_is_named(tmp_path, caplog):
+    dataset = make_dataset(make_mixed_frame(80, seed=5), target="target")
+    pipeline = _fitted(dataset, HistGradientBoostingClassifier(max_iter=5))
+    path = save_fitted_model(tmp_path / "m.skops", pipeline, {**_info(dataset, learner="lightgbm"), "class_values": None})
+    info = json.loads(sidecar_path(path).read_text())
+    del info["sidecar_sha256"]
+    sidecar_path(path).write_text(json.dumps({**info, "versions": {**info["versions"], "lightgbm": "3.3.5"}}))
+    with caplog.at_level("WARNING", logger="automl_meta"):
+        load_fitted_model(path)
+    assert "was fitted with lightgbm 3.3.5; this is" in caplog.text

@@ -293,10 +293,16 @@ def load_fitted_model(path: str | Path) -> FittedModel:
             "restore the sidecar written with the model, or refit"
         )
     _check_task_and_classes(pipeline, info, sidecar_path(path))
-    saved = (info.get("versions") or {}).get("scikit-learn")
-    current = library_versions().get("scikit-learn")
-    if saved and current and saved.split(".")[:2] != current.split(".")[:2]:
-        logger.warning("%s was fitted with scikit-learn %s; this is %s", path, saved, current)
+    saved, current = info.get("versions") or {}, library_versions()
+    rebuilt = ("scikit-learn", "lightgbm") if str(info.get("learner", "")).startswith("lightgbm") else ("scikit-learn",)
+    for package in rebuilt:  # the libraries whose objects the file rebuilds
+        if saved.get(package) and current.get(package) and saved[package].split(".")[:2] != current[package].split(".")[:2]:
+            logger.warning("%s was fitted with %s %s; this is %s: refit it if its predictions look off",
+                           path, package, saved[package], current[package])
+    if info.get("task") == "classification" and "class_values" not in info:
+        logger.warning("%s was saved by an earlier automl-meta that did not record its labels' types: its predictions come "
+                       "back as text; refit it (`automl-meta recommend DATA --fit %s`) for labels as the table wrote them",
+                       path, path.name)
     return FittedModel(pipeline=pipeline, info=info, path=path)
 
 
