@@ -509,6 +509,15 @@ def test_meta_model_trained_on_the_fly_is_cached_and_reused(metadb):
     assert "cached" not in load_selector("classification", db=metadb, exclude=["mixed_0"]).source
 
 
+def test_a_meta_model_cached_under_another_lightgbm_is_not_reused(metadb, monkeypatch):
+    import automl_meta.io.metadb_resolve as resolve
+
+    load_selector("classification", db=metadb, random_state=5)  # trains and caches it, or finds it cached
+    assert "cached" in load_selector("classification", db=metadb, random_state=5).source
+    monkeypatch.setattr(resolve, "_lightgbm_version", lambda: "99.0.0")  # as after an upgrade
+    assert "cached" not in load_selector("classification", db=metadb, random_state=5).source
+
+
 def test_an_unreadable_meta_feature_cache_entry_is_named_once_and_recomputed(metadb, churn_csv, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     monkeypatch.setenv("AUTOML_META_CACHE_DIR", str(cache))

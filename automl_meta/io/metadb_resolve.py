@@ -111,7 +111,8 @@ def model_cache_dir() -> Path:
 
 
 def _cache_key(meta_X, scores, maximize: bool, task: str, metric: str, random_state: int) -> str:
-    """Changes whenever what the meta-model learns from (meta-features, scores), the options, automl-meta or the training change.
+    """Changes whenever what the meta-model learns from (meta-features, scores), the options, automl-meta, LightGBM or the
+    training change.
 
     Keyed on the training data themselves, not on the database file's size and
     time stamp: an edited database that kept both (whole pages, a restored
@@ -136,8 +137,15 @@ def _cache_key(meta_X, scores, maximize: bool, task: str, metric: str, random_st
         "params": {k: repr(v) for k, v in MetaModel(random_state=random_state).get_params().items()},
         "automl_meta": __version__,
         "training": TRAINING_VERSION,
+        "lightgbm": _lightgbm_version(),  # another LightGBM may grow other trees: an upgrade retrains
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _lightgbm_version() -> str:
+    from importlib.metadata import version
+
+    return version("lightgbm")
 
 
 def _train(meta_X, scores, maximize: bool, random_state: int, cache_key: str | None, on_training=None):
