@@ -499,6 +499,11 @@ def test_a_copy_made_by_sqlite_dump_keeps_no_schema_version_and_is_read_by_its_t
     assert (json.loads(info.stdout)["n_datasets"], json.loads(info.stdout)["schema_version"]) == (123, 3)
     said = " ".join(info.stderr.split())
     assert "records schema version 0, but its tables are those of version 3" in said and "any `automl-meta db build` into it" in said
+    query = tmp_path / "query.csv"
+    query.write_text("x,y,target\n" + "".join(f"{i},{i * 7 % 13},{i % 2}\n" for i in range(60)))
+    ranked = runner.invoke(app, ["recommend", str(query), "--db", str(copy), "--json"])
+    assert ranked.exit_code == 0, ranked.stderr
+    assert " ".join(ranked.stderr.split()).count("records schema version 0") <= 1  # was 4 times: once per opening
     folder = tmp_path / "one"
     folder.mkdir()
     (folder / "tiny.csv").write_text("x,target\n" + "".join(f"{i},{i % 2}\n" for i in range(40)))

@@ -10,6 +10,7 @@ open the file in WAL mode; readers open it read-only and never change it.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -118,9 +119,7 @@ class MetaDB:
         finally:
             self.conn.execute("COMMIT")
         if found != recorded and self.readonly:  # a build into it records the version (schema.migrate)
-            logger.warning("%s: records schema version %d, but its tables are those of version %d (a copy made by sqlite3's "
-                           ".dump or .recover keeps no version); read as version %d, and any `automl-meta db build` into it "
-                           "records that", self.path, recorded, found, found)
+            _warn_unrecorded_version(str(self.path), recorded, found)
         if found > schema.SCHEMA_VERSION:
             raise MetaDBVersionError(found, schema.SCHEMA_VERSION, where=self.path)
         if recorded < schema.SCHEMA_VERSION:
@@ -807,6 +806,14 @@ class MetaDB:
                 for row in builds.to_dict("records")
             ],
         }
+
+
+@functools.lru_cache(maxsize=None)
+def _warn_unrecorded_version(path: str, recorded: int, found: int) -> None:
+    """Once per file and process: a command opens its database several times."""
+    logger.warning("%s: records schema version %d, but its tables are those of version %d (a copy made by sqlite3's "
+                   ".dump or .recover keeps no version); read as version %d, and any `automl-meta db build` into it "
+                   "records that", path, recorded, found, found)
 
 
 def _connect_readonly(path: Path) -> sqlite3.Connection:
