@@ -14,7 +14,6 @@ from automl_meta.cli._common import (
     DataArgument,
     DayFirstOption,
     JsonOption,
-    SeedOption,
     SepOption,
     TargetOption,
     TaskOption,
@@ -31,6 +30,7 @@ from automl_meta.cli._common import (
     shown,
     sized_table,
 )
+from automl_meta.numbers import MAX_SEED
 
 
 TopOption = Annotated[int, typer.Option("--top", "-k", min=1, help="How many learners to show (all are ranked).")]
@@ -98,6 +98,18 @@ HalvingOption = Annotated[
 ]
 
 
+
+RecommendSeedOption = Annotated[
+    int,
+    typer.Option(
+        "--random-state", "--seed", min=0, max=MAX_SEED,
+        help="Seed of --probe, --evaluate-top, --fit and of a meta-model trained from --db. The meta-features are "
+             "extracted with the meta-database's own seed, as its datasets' were, so the shipped meta-model's ranking "
+             "does not change with it.",
+    ),
+]
+
+
 def recommend_command(
     data: DataArgument,
     target: TargetOption = None,
@@ -117,7 +129,7 @@ def recommend_command(
     halving: HalvingOption = None,
     fit: FitOption = None,
     fit_timeout: FitTimeoutOption = None,
-    random_state: SeedOption = 0,
+    random_state: RecommendSeedOption = 0,
     json: JsonOption = False,
 ) -> None:
     """Rank the candidate learners for DATA from its meta-features, before running any of them."""
