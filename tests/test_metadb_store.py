@@ -303,3 +303,16 @@ def test_a_database_opened_as_immutable_is_refused_while_its_write_ahead_log_hol
         check_no_pending_log(path)
     writer.close()  # the last connection checkpoints the log into the file and removes it
     check_no_pending_log(path)
+
+
+def test_a_file_of_this_schema_version_lacking_a_column_is_named_damaged_before_any_write(tmp_path):
+    path = tmp_path / "meta.sqlite"
+    with MetaDB.open(path, create=True) as db:
+        db.register_metric("balanced_accuracy", True)
+    with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE datasets DROP COLUMN source_hash")  # still records schema version 3
+    before = path.read_bytes()
+    for readonly in (True, False):
+        with pytest.raises(MetaDBError, match="damaged \\(its table datasets lacks source_hash\\); restore a copy"):
+            MetaDB.open(path, readonly=readonly)
+    assert path.read_bytes() == before

@@ -23,6 +23,7 @@ scores          one row per (dataset, learner, metric): mean, std, fold scores (
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 
 SCHEMA_VERSION = 3
@@ -168,6 +169,27 @@ def is_empty(conn: sqlite3.Connection) -> bool:
 def has_column(conn: sqlite3.Connection, table: str, column: str) -> bool:
     """Whether ``table`` has ``column`` (a file opened read-only may predate the migration that adds it)."""
     return any(row[1] == column for row in conn.execute(f"PRAGMA table_info({table})"))  # table: our own names only
+
+
+@functools.lru_cache(maxsize=1)
+def expected_columns() -> dict[str, frozenset]:
+    """table -> the columns :data:`SCHEMA_VERSION` gives it (the schema made and migrated in memory)."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        create(conn)
+        return {table: frozenset(row[1] for row in conn.execute(f"PRAGMA table_info({table})")) for table in TABLES}
+    finally:
+        conn.close()
+
+
+def missing_columns(conn: sqlite3.Connection) -> dict[str, list[str]]:
+    """table -> the columns of :data:`SCHEMA_VERSION` that a file recording that version lacks (dropped by hand)."""
+    missing = {}
+    for table, columns in expected_columns().items():
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}  # table: our own names only
+        if columns - present:
+            missing[table] = sorted(columns - present)
+    return missing
 
 
 def create(conn: sqlite3.Connection) -> bool:

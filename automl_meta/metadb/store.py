@@ -130,6 +130,9 @@ class MetaDB:
                     f"a build into it migrates it: rerun the command that made it (`automl-meta db build ... --db {self.path}`)"))
             logger.info("%s: migrating schema %d -> %d", self.path, found, schema.SCHEMA_VERSION)
             schema.migrate(self.conn)
+        lacking = schema.missing_columns(self.conn)
+        if lacking:  # a file of this version whose columns were dropped by hand: no command could read all of it
+            raise self.damaged("; ".join(f"its table {table} lacks {', '.join(columns)}" for table, columns in lacking.items()))
 
     def _write_ahead(self) -> None:
         """Switch to write-ahead logging; retried while another process holds the file.
