@@ -363,6 +363,18 @@ def test_an_init_whose_manifest_holds_a_value_of_the_wrong_kind_is_refused_in_on
     assert "lacks a valid hyperparameters" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("key", ["bn_mode", "loss"])
+def test_an_init_whose_manifest_lacks_its_batch_norm_mode_or_loss_names_it_and_the_fix(sinusoid_init, tmp_path, key):
+    from automl_meta.io.checkpoint import save_checkpoint
+
+    state, manifest = load_checkpoint(sinusoid_init)
+    del manifest[key]  # was "does not match its manifest (KeyError: 'bn_mode')", with no fix
+    edited = save_checkpoint(tmp_path / "edited.pt", state, manifest)
+    result = CliRunner().invoke(app, ["meta-eval", str(edited), "--tasks", "2", "--device", "cpu"])
+    assert result.exit_code == 2, result.output
+    assert f"lacks a valid {key} (one of" in result.stderr and "write it again with `automl-meta meta-train`" in result.stderr
+
+
 def test_a_manifest_nested_past_any_depth_is_refused_as_unreadable(sinusoid_init, tmp_path):
     state, manifest = load_checkpoint(sinusoid_init)
     deep = tmp_path / "deep.pt"

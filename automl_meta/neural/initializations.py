@@ -16,6 +16,7 @@ import torch
 
 from automl_meta.exceptions import ArtifactError
 from automl_meta.neural.conv4 import build_backbone
+from automl_meta.neural.functional import BN_MODES, LOSSES
 from automl_meta.neural.meta_learners import ALGORITHMS, make_meta_learner
 from automl_meta.neural.task_sources import TASK_SOURCES
 
@@ -91,6 +92,8 @@ def check_init_manifest(manifest: dict) -> None:
         (manifest.get("task_source") in TASK_SOURCES, f"task_source (one of {', '.join(TASK_SOURCES)})"),
         (manifest.get("algorithm") in ALGORITHMS, f"algorithm (one of {', '.join(ALGORITHMS)})"),
         (isinstance(manifest.get("architecture"), dict), "architecture (an object)"),
+        (manifest.get("loss") in LOSSES, f"loss (one of {', '.join(LOSSES)})"),
+        (manifest.get("bn_mode") in BN_MODES, f"bn_mode (one of {', '.join(BN_MODES)})"),
         (isinstance(hyper, dict) and is_rate(hyper.get("inner_lr")) and is_count(hyper.get("inner_steps"), 0)
          and is_count(hyper.get("meta_batch", 1)), "hyperparameters (inner_lr > 0, inner_steps >= 0, meta_batch >= 1)"),
         (isinstance(tasks, dict) and all(is_count(tasks.get(k)) for k in ("ways", "shots", "queries")), "tasks (ways, shots and queries >= 1)"),
@@ -113,5 +116,6 @@ def learner_from_init(state_dict: dict, manifest: dict, device="cpu", seed: int 
         learner = make_meta_learner(manifest["algorithm"], module, **options)
         learner.load_state_dict(state_dict)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise ArtifactError(f"the init checkpoint does not match its manifest ({type(exc).__name__}: {exc})") from None
+        raise ArtifactError(f"the init checkpoint does not match its manifest ({type(exc).__name__}: {exc}); "
+                            "write it again with `automl-meta meta-train`") from None
     return learner.to(device)
