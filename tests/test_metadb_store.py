@@ -316,3 +316,18 @@ def test_a_file_of_this_schema_version_lacking_a_column_is_named_damaged_before_
         with pytest.raises(MetaDBError, match="damaged \\(its table datasets lacks source_hash\\); restore a copy"):
             MetaDB.open(path, readonly=readonly)
     assert path.read_bytes() == before
+
+
+def test_a_database_whose_settings_were_emptied_is_named_damaged_not_taskless(tmp_path):
+    path = tmp_path / "meta.sqlite"
+    with MetaDB.open(path, create=True) as db:
+        db.register_metric("balanced_accuracy", True)
+        db.set_default_metric("classification", "balanced_accuracy")
+        db.add_dataset({"name": "d", "task": "classification", "source": "test", "n_rows": 10})
+    with sqlite3.connect(path) as conn:
+        conn.execute("DELETE FROM meta")
+    with MetaDB.open(path) as db:
+        with pytest.raises(MetaDBError, match="damaged \\(it holds classification datasets but records no default metric"):
+            db.default_metric("classification")
+        with pytest.raises(MetaDBError, match="no task 'regression' in this database"):
+            db.default_metric("regression")
