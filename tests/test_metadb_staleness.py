@@ -46,7 +46,7 @@ def _recommend(query, db):
 def test_a_current_database_gets_no_warning(built, query):
     result = _recommend(query, built[1])
     assert result.exit_code == 0, result.stderr
-    assert "extractor version" not in result.stderr and "older definition" not in result.stderr
+    assert "extractor version" not in result.stderr and "older definition" not in result.stderr and "pymfe" not in result.stderr
 
 
 def test_meta_features_of_an_older_extractor_are_named_with_the_command_that_recomputes_them(copy, query):
@@ -87,3 +87,11 @@ def test_a_learner_this_version_does_not_have_is_left_out_of_the_ranking(copy, q
     assert "learner(s) renamed_since are not in this automl-meta" in " ".join(result.stderr.split())
     ranked = [r["learner"] for r in json.loads(result.stdout)["recommendations"]]
     assert "renamed_since" not in ranked and len(ranked) == len(SIX_TABLE_LEARNERS) - 1
+
+
+def test_meta_features_extracted_with_another_pymfe_are_named(copy, query):
+    from importlib.metadata import version
+
+    _edit(copy, "UPDATE builds SET versions = json_set(versions, '$.pymfe', '0.4.2')")
+    text = " ".join(_recommend(query, copy).stderr.split())
+    assert f"extracted with pymfe 0.4.2; this is pymfe {version('pymfe')}" in text and "install pymfe==0.4.2" in text

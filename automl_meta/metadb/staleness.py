@@ -4,8 +4,8 @@
 (:mod:`automl_meta.metadb.build`, :mod:`automl_meta.metadb.task_learners`). The
 commands that only read a database (``recommend --db``, ``selector evaluate``)
 would otherwise compare a new dataset's meta-features with those of another
-extractor version, or rank learners by scores of an older definition, without a
-word. :func:`stale_data_warnings` gives one line per kind, with the command that
+extractor version or pymfe, or rank learners by scores of an older definition,
+without a word. :func:`stale_data_warnings` gives one line per kind, with the command that
 recomputes them.
 """
 
@@ -75,6 +75,23 @@ def _score_warnings(store, task: str, datasets: set[str], learners: Iterable[str
     return lines
 
 
+def _pymfe_warnings(store) -> list[str]:
+    """The meta-features were extracted with another pymfe than the one installed (the extractor version does not say)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    latest, mixed = store.data_versions()
+    stored = [v for v in mixed.get("pymfe", [latest.get("pymfe")]) if v]
+    try:
+        installed = version("pymfe")
+    except PackageNotFoundError:
+        return []
+    other = [v for v in stored if v != installed]
+    if not other:
+        return []
+    return [f"the stored meta-features were extracted with pymfe {', '.join(stored)}; this is pymfe {installed}: a new "
+            f"dataset's may differ from theirs where pymfe changed; install pymfe=={other[-1]} to extract alike"]
+
+
 def unknown_learners(task: str, learners: Iterable[str]) -> list[str]:
     """The learners of a database's ``task`` that this automl-meta has not (written by another version): they cannot run."""
     from automl_meta.learners.portfolio import LEARNERS
@@ -87,9 +104,10 @@ def unknown_learners(task: str, learners: Iterable[str]) -> list[str]:
 def stale_data_warnings(store, task: str, datasets: Iterable[str] | None = None, learners: Iterable[str] | None = None
                         ) -> list[str]:
     """One line per kind of stored data, among ``datasets`` and ``learners`` of ``task`` (None: all), that this version
-    would compute otherwise: meta-features of another extractor version, scores of an older learner definition."""
+    would compute otherwise: meta-features of another extractor version or pymfe, scores of an older learner definition."""
     if task not in ("classification", "regression"):  # imported scenarios: features and runs are taken as they are
         return []
     datasets = set(store.datasets(task)["name"] if datasets is None else datasets)
     learners = list(store.learners(task)["name"] if learners is None else learners)
-    return _metafeature_warnings(store, task, datasets) + _score_warnings(store, task, datasets, learners)
+    return (_metafeature_warnings(store, task, datasets) + _pymfe_warnings(store)
+            + _score_warnings(store, task, datasets, learners))
