@@ -219,13 +219,16 @@ class _BuildBar:
 
 @group.command("info")
 def info(db: DbOption = None, json_output: JsonOption = False) -> None:
-    """What the meta-database holds: datasets, learners, evaluations per task, the versions that produced its data."""
+    """What the meta-database holds: datasets, learners, evaluations per task, the versions that produced its data, and
+    what of it this automl-meta would compute otherwise."""
     from automl_meta.metadb import MetaDB
-
+    from automl_meta.metadb.staleness import stale_data_warnings
     from automl_meta.metadb.task_learners import with_db_path
 
     with MetaDB.open(_db_path(db)) as store:
         summary = store.info()
+        # what recommend --db and the selectors will warn of: meta-features or scores this version computes otherwise
+        summary["stale"] = [line for task in summary["tasks"] for line in stale_data_warnings(store, task)]
     if json_output:
         print_json(summary)
         return
@@ -251,6 +254,8 @@ def info(db: DbOption = None, json_output: JsonOption = False) -> None:
         out.print(f"stored data come from several versions: {escape(mixed)}", soft_wrap=True)
     if summary["protocol"]:
         out.print(f"protocol: {escape(str(summary['protocol']))}", soft_wrap=True)
+    for line in summary["stale"]:
+        out.print(f"[yellow]stale:[/] {escape(line)}", soft_wrap=True)
     last = summary["builds"][-1] if summary["builds"] else None
     if last is not None and last["status"] != "finished":
         command = with_db_path(str(last["command"]), summary["path"]) if last["command"] else None

@@ -95,3 +95,13 @@ def test_meta_features_extracted_with_another_pymfe_are_named(copy, query):
     _edit(copy, "UPDATE builds SET versions = json_set(versions, '$.pymfe', '0.4.2')")
     text = " ".join(_recommend(query, copy).stderr.split())
     assert f"extracted with pymfe 0.4.2; this is pymfe {version('pymfe')}" in text and "install pymfe==0.4.2" in text
+
+
+def test_db_info_lists_what_is_stale(copy, built):
+    assert json.loads(runner.invoke(app, ["db", "info", "--db", str(built[1]), "--json"]).stdout)["stale"] == []
+    older = str(int(EXTRACTOR_VERSION) - 1)
+    _edit(copy, f"UPDATE mf_runs SET extractor_version = '{older}'")
+    doc = json.loads(runner.invoke(app, ["db", "info", "--db", str(copy), "--json"]).stdout)
+    assert len(doc["stale"]) == 1 and f"come from extractor version {older}" in doc["stale"][0]
+    text = " ".join(runner.invoke(app, ["db", "info", "--db", str(copy)], terminal_width=200).stdout.split())
+    assert "stale: the meta-features of 6 classification dataset(s)" in text
