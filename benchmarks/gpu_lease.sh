@@ -19,15 +19,19 @@
 #    ends TOTAL seconds (560) after the script starts.
 #
 # COMPILE_MODE picks the torch.compile mode (default reduce-overhead; 0: eager).
-# Every job writes its log to LOG_DIR (default benchmarks/logs) and its JSON
-# line to LOG_DIR/omniglot.jsonl; the summary at the end prints them.
+# Every job writes its log to LOG_DIR (default: a new temporary folder, named at
+# the start; never inside the checkout) and its JSON line to
+# LOG_DIR/omniglot.jsonl; the summary at the end prints them. The exit status is
+# 0 when every job ran and 1 when one failed (named in LOG_DIR/failed).
 set -uo pipefail
 DEADLINE=$(( $(date +%s) + ${TOTAL:-560} ))
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python3 )}"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
-LOG_DIR="${LOG_DIR:-benchmarks/logs}"
+LOG_DIR="${LOG_DIR:-$(mktemp -d -t automl-meta-gpu.XXXXXX)}"
 mkdir -p "$LOG_DIR"
+echo "logs: $LOG_DIR"
+: > "$LOG_DIR/failed"
 COMPILE=(--compile "${COMPILE_MODE:-reduce-overhead}")
 [ "${COMPILE_MODE:-}" = "0" ] && COMPILE=()
 LANES=("$@")
@@ -48,7 +52,7 @@ fi
 if [ "${THROUGHPUT:-1}" != "0" ]; then
   echo "== throughput, alone on the device ($(date +%T))"
   "$PYTHON" benchmarks/maml_throughput.py "${DEV[@]}" --meta-batch 32 --seconds "$SECONDS_SIDE" \
-    "${COMPILE[@]}" --json > "$LOG_DIR/throughput.json" 2> "$LOG_DIR/throughput.log"
+    "${COMPILE[@]}" --json > "$LOG_DIR/throughput.json" 2> "$LOG_DIR/throughput.log" || echo throughput >> "$LOG_DIR/failed"
   cat "$LOG_DIR/throughput.json"
 fi
 
@@ -56,7 +60,7 @@ echo "== Omniglot, ${#LANES[@]} lane(s) side by side ($(date +%T))"
 omniglot() {  # name [seconds]
   local budget="${SMOKE_SECONDS:-${2:-}}"
   "$PYTHON" benchmarks/omniglot.py "$1" ${budget:+--seconds "$budget"} --deadline "$DEADLINE" "${DEV[@]}" "${SMALL[@]}" "${COMPILE[@]}" --json \
-    >> "$LOG_DIR/omniglot.jsonl" 2> "$LOG_DIR/$1.log" || echo "$1 failed: see $1.log" >&2
+    >> "$LOG_DIR/omniglot.jsonl" 2> "$LOG_DIR/$1.log" || { echo "$1 failed: see $1.log" >&2; echo "$1" >> "$LOG_DIR/failed"; }
 }
 lane() {  # CONFIG[:SECONDS][,CONFIG[:SECONDS]...]
   local run
@@ -71,4 +75,9 @@ done
 wait
 echo "== done ($(date +%T))"
 cat "$LOG_DIR/omniglot.jsonl"
-grep -h -i -E "failed|error|skipping cudagraphs" "$LOG_DIR"/*.log | cut -c1-400 | head -20
+grep -h -i -E "failed|error|skipping cudagraphs" "$LOG_DIR"/*.log | cut -c1-400 | head -20 || true  # no match is no failure
+if [ -s "$LOG_DIR/failed" ]; then
+  echo "failed: $(tr '\n' ' ' < "$LOG_DIR/failed")" >&2
+  exit 1
+fi
+exit 0
