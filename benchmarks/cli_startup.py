@@ -7,11 +7,14 @@ Prints min / median / max wall seconds per command (target: <= 0.5 s).
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+from machine import print_machine  # benchmarks/machine.py, beside this script
+from script_cli import at_least, run_script  # benchmarks/script_cli.py, beside this script
 
 
 def time_command(argv: list[str], runs: int) -> list[float]:
@@ -26,12 +29,16 @@ def time_command(argv: list[str], runs: int) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--runs", type=at_least(1), default=10)
     args = parser.parse_args()
-    exe = shutil.which("automl-meta")
+    print_machine()
+    # the automl-meta of this Python's environment, as recommend_latency.py finds it, not another one on PATH
+    beside = Path(sys.executable).with_name("automl-meta")
+    base = [str(beside)] if beside.exists() else [sys.executable, "-m", "automl_meta"]
+    print(f"# timing: {' '.join(base)}")
     commands = {
-        "automl-meta --help": [exe, "--help"] if exe else [sys.executable, "-m", "automl_meta", "--help"],
-        "automl-meta --version": [exe, "--version"] if exe else [sys.executable, "-m", "automl_meta", "--version"],
+        "automl-meta --help": [*base, "--help"],
+        "automl-meta --version": [*base, "--version"],
         "python -c pass (floor)": [sys.executable, "-c", "pass"],
     }
     print(f"{'command':<28}{'min s':>8}{'median s':>10}{'max s':>8}")
@@ -41,4 +48,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -35,21 +35,25 @@ from automl_meta.neural.lstm_optimizer import CoordinatewiseLSTM
 from automl_meta.neural.optimizees import optimizee_spec
 from automl_meta.neural.optimizer_benchmark import benchmark
 
+from machine import print_machine  # benchmarks/machine.py, beside this script
+from script_cli import at_least, run_script  # benchmarks/script_cli.py, beside this script
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("family", choices=["quadratic", "mlp-digits"])
-    parser.add_argument("--epochs", type=int, default=300)
+    parser.add_argument("--epochs", type=at_least(1), default=300)
     parser.add_argument("--tasks-per-epoch", type=int, default=None)
     parser.add_argument("--meta-lr", type=float, default=3e-3)
-    parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--unroll", type=int, default=20)
-    parser.add_argument("--tasks", type=int, default=100)
+    parser.add_argument("--steps", type=at_least(1), default=100)
+    parser.add_argument("--unroll", type=at_least(1), default=20)
+    parser.add_argument("--tasks", type=at_least(1), default=100)
     parser.add_argument("--validate-every", type=int, default=20)
     parser.add_argument("--no-transfer", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out-dir", type=Path, default=None)
     args = parser.parse_args()
+    print_machine()
     torch.set_num_threads(1)
 
     spec = optimizee_spec(args.family)
@@ -101,4 +105,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -30,6 +30,8 @@ from automl_meta.neural.initializations import new_backbone
 from automl_meta.neural.meta_learners import COMPILE_MODES, MAML
 from automl_meta.neural.per_task_loop import loop_meta_loss
 from automl_meta.neural.task_sources import ClassPoolSampler, SinusoidSampler, _ink
+from machine import describe  # benchmarks/machine.py, beside this script
+from script_cli import at_least, run_script  # benchmarks/script_cli.py, beside this script
 
 
 def _sync(device):
@@ -55,11 +57,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--model", default="conv4", choices=["conv4", "mlp"])
-    parser.add_argument("--meta-batch", type=int, default=32)
-    parser.add_argument("--ways", type=int, default=5)
-    parser.add_argument("--shots", type=int, default=1)
-    parser.add_argument("--queries", type=int, default=15)
-    parser.add_argument("--inner-steps", type=int, default=1)
+    parser.add_argument("--meta-batch", type=at_least(1), default=32)
+    parser.add_argument("--ways", type=at_least(2), default=5)
+    parser.add_argument("--shots", type=at_least(1), default=1)
+    parser.add_argument("--queries", type=at_least(1), default=15)
+    parser.add_argument("--inner-steps", type=at_least(1), default=1)
     parser.add_argument("--inner-lr", type=float, default=0.4)
     parser.add_argument("--first-order", action="store_true")
     parser.add_argument("--compile", nargs="?", const="default", action="append", choices=COMPILE_MODES,
@@ -67,7 +69,13 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="timed seconds per side")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--json", action="store_true")
+    given = set(argv if argv is not None else sys.argv[1:])
     args = parser.parse_args(argv)
+    fixed = sorted(o for o in ("--ways", "--shots", "--queries", "--inner-lr") if o in given or any(a.startswith(o + "=") for a in given))
+    if args.model == "mlp" and fixed:  # the sinusoid MLP runs the paper's setting: 1 output, 5 shots, 25 queries, inner lr 0.01
+        parser.error(f"--model mlp runs the sinusoid setting of the MAML paper; drop {', '.join(fixed)}")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: torch sees no CUDA device here; use --device cpu")
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -125,6 +133,7 @@ def main(argv=None) -> int:
     base = rows["per_task_loop"][0]
     card = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
     result = {
+        "machine": describe(),
         "device": card,
         "model": args.model,
         "algorithm": "fomaml" if args.first_order else "maml",
@@ -141,6 +150,7 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
+        print(f"# machine: {result['machine']}")
         print(f"{args.model} {result['algorithm']} {args.ways}-way {args.shots}-shot, meta-batch {args.meta_batch}, {args.inner_steps} inner step(s), on {card}")
         for k, (speed, n) in rows.items():
             extra = "" if k == "per_task_loop" else f"  ({speed / base:.2f}x)"
@@ -149,4 +159,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_script(main)

@@ -32,6 +32,8 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from machine import print_machine  # benchmarks/machine.py, beside this script
+from script_cli import at_least, run_script  # benchmarks/script_cli.py, beside this script
 
 
 def make_data(n_rows: int, n_cols: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -96,15 +98,30 @@ def spearman(ours: dict, full: dict) -> tuple[float, int]:
     return float(rho), len(common)
 
 
+
+def _sizes(text: str) -> list[tuple[int, int]]:
+    """``"50000x20,5000x200"`` as (rows, columns) pairs; argparse's one-line error otherwise."""
+    pairs = []
+    for size in text.split(","):
+        try:
+            n_rows, n_cols = (int(v) for v in size.lower().split("x"))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{size!r} is not ROWSxCOLS (e.g. 5000x200)") from None
+        if n_rows < 10 or n_cols < 6:  # make_data's 3 classes need 3 informative columns, half of them at most
+            raise argparse.ArgumentTypeError(f"{size!r}: at least 10 rows and 6 columns")
+        pairs.append((n_rows, n_cols))
+    return pairs
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="50000x20,5000x200", help="comma-separated ROWSxCOLS (default: %(default)s)")
+    parser.add_argument("--sizes", type=_sizes, default="50000x20,5000x200", help="comma-separated ROWSxCOLS (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max-rows", type=int, default=2000)
-    parser.add_argument("--max-cols", type=int, default=64)
-    parser.add_argument("--repeat", type=int, default=1, help="time our extractor this many times, report the median")
+    parser.add_argument("--max-rows", type=at_least(10), default=2000)
+    parser.add_argument("--max-cols", type=at_least(1), default=64)
+    parser.add_argument("--repeat", type=at_least(1), default=1, help="time our extractor this many times, report the median")
     parser.add_argument("--skip-pymfe", action="store_true", help="time only our extractor (no Spearman)")
     args = parser.parse_args()
+    print_machine()
 
     import pymfe.mfe  # noqa: F401  (imported before timing, for both tools)
 
@@ -117,8 +134,8 @@ def main() -> None:
     )
     print(header)
     print("-" * len(header))
-    for size in args.sizes.split(","):
-        n_rows, n_cols = (int(v) for v in size.lower().split("x"))
+    for n_rows, n_cols in args.sizes:
+        size = f"{n_rows}x{n_cols}"
         X, y = make_data(n_rows, n_cols, args.seed)
         ours_s, ours_cpu, ours = run_ours(X, y, args.seed, args.max_rows, args.max_cols, args.repeat)
         goal = 2.0 if n_cols <= 20 else 5.0
@@ -136,4 +153,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -18,6 +18,9 @@ import argparse
 import os
 import time
 
+from machine import print_machine  # benchmarks/machine.py, beside this script
+from script_cli import at_least, run_script  # benchmarks/script_cli.py, beside this script
+
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
@@ -42,9 +45,10 @@ def errors(meta_X, scores, maximize: bool, folds: int, seeds: int, top: int = 3)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default=None, help="meta-database (default: the shipped one)")
-    parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--folds", type=at_least(2), default=5)
+    parser.add_argument("--seeds", type=at_least(1), default=2)
     args = parser.parse_args()
+    print_machine()
 
     from automl_meta.io.metadb_resolve import resolve_db_path
     from automl_meta.metadb import MetaDB
@@ -71,4 +75,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -36,6 +36,9 @@ from pathlib import Path
 
 import numpy as np
 
+from machine import print_machine  # benchmarks/machine.py, beside this script
+from script_cli import at_least, run_script  # benchmarks/script_cli.py, beside this script
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("AUTOML_META_SHARED", REPO.parent / "shared"))
 
@@ -51,16 +54,17 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", choices=("classification", "regression", "both"), default="both")
-    parser.add_argument("--rows", type=int, default=PROBE_ROWS)
-    parser.add_argument("--cv", type=int, default=PROBE_CV)
-    parser.add_argument("--draws", type=int, default=PROBE_DRAWS)
+    parser.add_argument("--rows", type=at_least(1), default=PROBE_ROWS)
+    parser.add_argument("--cv", type=at_least(2), default=PROBE_CV)
+    parser.add_argument("--draws", type=at_least(1), default=PROBE_DRAWS)
     parser.add_argument("--probe-seed", type=int, default=0)
     parser.add_argument("--weights", default="0.5,0.7,0.85,1")
-    parser.add_argument("--seeds", type=int, default=3, help="seeds of the meta-model")
-    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--seeds", type=at_least(1), default=3, help="seeds of the meta-model")
+    parser.add_argument("--jobs", type=at_least(1), default=2)
     parser.add_argument("--timeout", type=float, default=PROBE_TIMEOUT, help="seconds per probe fit (recommend's default)")
     parser.add_argument("--cache", type=Path, default=None, help="folder of the probe files (default: that of `selector evaluate --probe`)")
     args = parser.parse_args()
+    print_machine()
     pmlb = SHARED / "datasets" / "pmlb"
     if not pmlb.is_dir():
         raise SystemExit(f"needs the PMLB corpus at {pmlb} (set AUTOML_META_SHARED)")
@@ -102,4 +106,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -38,6 +38,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from machine import print_machine  # benchmarks/machine.py, beside this script
+from script_cli import at_least, run_script  # benchmarks/script_cli.py, beside this script
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -120,13 +122,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path)
     parser.add_argument("--db", default=None, help="meta-database (default: the shipped one)")
-    parser.add_argument("--runs", type=int, default=3, help="cold runs per file (each with an empty cache)")
-    parser.add_argument("--rows", type=int, nargs="+", default=[5000, 20000], help="sizes of the synthetic CSVs")
-    parser.add_argument("--classes", type=int, default=2, help="classes of the synthetic CSVs' target")
-    parser.add_argument("--numeric", type=int, default=12, help="numeric columns of the synthetic CSVs (wide tables: 500)")
+    parser.add_argument("--runs", type=at_least(1), default=3, help="cold runs per file (each with an empty cache)")
+    parser.add_argument("--rows", type=at_least(10), nargs="+", default=[5000, 20000], help="sizes of the synthetic CSVs")
+    parser.add_argument("--classes", type=at_least(2), default=2, help="classes of the synthetic CSVs' target")
+    parser.add_argument("--numeric", type=at_least(1), default=12, help="numeric columns of the synthetic CSVs (wide tables: 500)")
     parser.add_argument("--baseline", default=None, help="another automl-meta executable to alternate with")
     parser.add_argument("--probe", action="store_true", help="time `recommend --probe` (every learner probed first, with its defaults)")
     args = parser.parse_args()
+    print_machine()
     commands = {"this": command(None), **({"baseline": command(args.baseline)} if args.baseline else {})}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -150,4 +153,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

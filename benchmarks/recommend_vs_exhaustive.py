@@ -23,7 +23,7 @@ recommend+top-3 / exhaustive), score ratio (top-k / oracle) and regret
 Usage::
 
     python benchmarks/recommend_vs_exhaustive.py [--pmlb DIR] [--db PATH] [--datasets a,b] \\
-        [--cv 3] [--max-rows 3000] [--probe] [--json]
+        [--cv 3] [--max-rows 3000] [--probe] [--json]   # --json: {"cv", "max_rows", "machine", "rows": [...]}
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from machine import describe  # benchmarks/machine.py, beside this script
+from script_cli import at_least, run_script  # benchmarks/script_cli.py, beside this script
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
@@ -165,9 +167,12 @@ def _warm_up() -> None:
     extract_metafeatures(make_dataset(frame, target="y"))
 
 
-def _print_table(rows: list[dict], args) -> None:
-    cap = f"rows capped at {args.max_rows}" if args.max_rows else "all rows"
-    print(f"exhaustive = evaluate(every learner), {args.cv}-fold CV, {cap}; recommend = cold meta-features + ranking "
+def _print_table(rows: list[dict], run: dict) -> None:
+    """The table of ``rows``; ``run`` holds the protocol they were measured under (cv, max_rows, machine)."""
+    cap = f"rows capped at {run['max_rows']}" if run.get("max_rows") else "all rows"
+    folds = f"{run['cv']}-fold CV" if run.get("cv") else "CV folds not recorded"
+    print(f"# machine: {run.get('machine') or 'not recorded'}")
+    print(f"exhaustive = evaluate(every learner), {folds}, {cap}; recommend = cold meta-features + ranking "
           "(leave-one-out meta-model)")
     head = (f"{'dataset':<20}{'rows':>7}{'metric':>19}{'exh s':>8}{'rec s':>7}{'+top3 s':>8}{'t ratio':>8}"
             f"{'t ratio+3':>10}{'oracle':>8}{'top1':>8}{'top3':>8}{'s1 ratio':>9}{'s3 ratio':>9}  top1 learner (oracle)")
@@ -200,7 +205,7 @@ def main() -> None:
     parser.add_argument("--pmlb", type=Path, default=DEFAULT_PMLB, help="folder of PMLB .tsv.gz files")
     parser.add_argument("--db", default=None, help="meta-database (default: the shipped one)")
     parser.add_argument("--datasets", default=DEFAULT_DATASETS, help="comma-separated PMLB names")
-    parser.add_argument("--cv", type=int, default=3)
+    parser.add_argument("--cv", type=at_least(2), default=3)
     parser.add_argument("--max-rows", type=int, default=3000, help="row cap for the evaluations (0: none)")
     parser.add_argument("--timeout", type=float, default=None, help="seconds per fit before a learner is killed")
     parser.add_argument("--random-state", type=int, default=0)
@@ -210,8 +215,12 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if args.table_from is not None:
-        _print_table(json.loads(args.table_from.read_text()), args)
+        earlier = json.loads(args.table_from.read_text())
+        if isinstance(earlier, list):  # written before the protocol was recorded beside the rows
+            earlier = {"rows": earlier}
+        _print_table(earlier["rows"], earlier)
         return
+    run = {"cv": args.cv, "max_rows": args.max_rows, "machine": describe()}
     _warm_up()
     rows = []
     for name in [n.strip() for n in args.datasets.split(",") if n.strip()]:
@@ -219,10 +228,10 @@ def main() -> None:
         print(f"... {name}", file=sys.stderr, flush=True)
         rows.append(run_one(path, args))
     if args.json:
-        print(json.dumps(rows, indent=2, default=float))
+        print(json.dumps({**run, "rows": rows}, indent=2, default=float))
     else:
-        _print_table(rows, args)
+        _print_table(rows, run)
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

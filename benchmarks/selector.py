@@ -31,6 +31,10 @@ import os
 import time
 from pathlib import Path
 
+from automl_meta.exceptions import MetaDBContentError
+from machine import print_machine  # benchmarks/machine.py, beside this script
+from script_cli import at_least, run_script  # benchmarks/script_cli.py, beside this script
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("AUTOML_META_SHARED", REPO.parent / "shared"))
 METRICS = ("top1_accuracy", "mean_regret", "remaining_gap", "gap_closed", "ndcg_at_3", "spearman")
@@ -109,7 +113,7 @@ def run_db(task: str, args: argparse.Namespace) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seeds", type=at_least(1), default=5)
     parser.add_argument("--variants", action="store_true", help="also evaluate every meta-model formulation")
     parser.add_argument("--only", choices=("aslib", "db"), default=None)
     parser.add_argument("--scenarios", nargs="*", default=["OPENML-WEKA-2017", "SAT11-HAND", "CSP-2010", "MIP-2016"])
@@ -117,13 +121,20 @@ def main() -> None:
     parser.add_argument("--params", type=json.loads, default={}, help="MetaModel parameters as JSON")
     parser.add_argument("--pairwise-rf", action="store_true",
                         help="also evaluate SATzilla-style pairwise random forests (slow: one forest per pair of learners)")
-    parser.add_argument("--pairwise-trees", type=int, default=300, help="trees per pair of learners of --pairwise-rf")
+    parser.add_argument("--pairwise-trees", type=at_least(1), default=300, help="trees per pair of learners of --pairwise-rf")
     parser.add_argument("--tasks", nargs="*", default=["classification", "regression"], help="the meta-database's tasks to run")
     parser.add_argument("--forest", action="store_true",
                         help="also evaluate the multi-output random forest (automl_meta.selection.multi_forest)")
-    parser.add_argument("--jobs", type=int, default=1, help="worker processes over the folds (same numbers)")
+    parser.add_argument("--jobs", type=at_least(1), default=1, help="worker processes over the folds (same numbers)")
     parser.add_argument("--json", type=Path, default=None, help="also write every report to this JSON file")
     args = parser.parse_args()
+    from automl_meta.selection import MetaModel
+
+    try:
+        MetaModel(**args.params)
+    except TypeError as exc:  # an unknown parameter: before any fit, not at the first one
+        parser.error(f"--params: {exc}")
+    print_machine()
     reports = {}
     if args.only in (None, "aslib"):
         for name in args.scenarios:
@@ -132,7 +143,7 @@ def main() -> None:
         for task in args.tasks:
             try:
                 reports[f"metadb/{task}"] = run_db(task, args)
-            except Exception as exc:  # a partial database may lack a task: report and go on
+            except MetaDBContentError as exc:  # a partial database may lack a task: report and go on
                 print(f"\n## meta-database {task}: skipped ({type(exc).__name__}: {exc})")
     if args.json:
         from automl_meta.cli._common import jsonable
@@ -141,4 +152,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -50,6 +50,9 @@ from automl_meta.selection.multi_forest import MultiOutputForest
 from automl_meta.selection.normalize import dataset_weights, fill_failed, normalize_scores, orient
 from automl_meta.selection.pairwise_forest import forest_matrix
 
+from machine import print_machine  # benchmarks/machine.py, beside this script
+from script_cli import at_least, run_script  # benchmarks/script_cli.py, beside this script
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("AUTOML_META_SHARED", REPO.parent / "shared"))
 REGRESSORS = {"rf": RandomForestRegressor, "et": ExtraTreesRegressor}
@@ -376,9 +379,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--on", choices=("aslib", "classification", "regression"), default="aslib")
     parser.add_argument("--only", help="comma-separated variant names (default: all but the slow pairs_*)")
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--seeds", type=at_least(1), default=5)
+    parser.add_argument("--jobs", type=at_least(1), default=2)
     args = parser.parse_args()
+    print_machine()
     names = args.only.split(",") if args.only else [n for n in VARIANTS if n not in SLOW]
     unknown = sorted(set(names) - set(VARIANTS))
     if unknown:
@@ -403,4 +407,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)
