@@ -63,13 +63,16 @@ def _score_warnings(store, task: str, datasets: set[str], learners: Iterable[str
     from automl_meta.learners.portfolio import LEARNERS, learner_version
 
     current = {name: learner_version(LEARNERS[name], task) for name in learners if name in LEARNERS}
-    stored = store.learner_versions(task)
-    stored = stored[stored["dataset"].isin(datasets) & stored["learner"].isin(current)]
-    stale = stored[[stale_version(v, current[name]) for v, name in zip(stored["version"], stored["learner"])]]
+    stale: dict[str, list] = {}
+    for learner, version, _ in store.learner_version_counts(task):  # a few rows: the evaluations are read only if stale
+        if learner in current and stale_version(version, current[learner]):
+            rows = store.evaluations_of_version(task, learner, version)
+            stale.setdefault(learner, []).extend(r for r in rows.itertuples(index=False, name=None) if r[0] in datasets)
     lines = []
-    for learner, group in stale.groupby("learner"):
-        names = sorted(group["dataset"])
-        rows = group[["dataset", "source", "command"]].itertuples(index=False, name=None)
+    for learner, rows in sorted(stale.items()):
+        if not rows:
+            continue
+        names = sorted(r[0] for r in rows)
         lines.append(f"{task}: the scores of {learner} on {len(names)} dataset(s) ({shown_names(names, 5)}) come from an "
                      f"older definition of that learner; to recompute them {_fix(store, rows, learner)}")
     return lines

@@ -491,17 +491,23 @@ class MetaDB:
             "SELECT d.name AS dataset, r.extractor_version AS version, d.source, b.command FROM mf_runs r"
             " JOIN datasets d ON d.id = r.dataset_id LEFT JOIN builds b ON b.id = d.build_id WHERE d.task = ?", (task,))
 
-    def learner_versions(self, task: str) -> pd.DataFrame:
-        """One row per stored evaluation of ``task``: dataset, learner, the learner version it was computed with,
-        and the command of the build that stored it (as :meth:`evaluation_versions` and :meth:`evaluation_origins`)."""
-        rows = self.conn.execute(
-            "SELECT d.name, l.name, e.protocol, l.portfolio_version, d.source, COALESCE(b.command, o.command) FROM evaluations e"
+    # the learner version an evaluation was computed with: its protocol's, else its learner row's (see evaluation_versions)
+    _EVALUATION_VERSION = ("CAST(COALESCE(CASE WHEN json_valid(e.protocol) THEN json_extract(e.protocol, '$.learner_version') END,"
+                           " l.portfolio_version) AS TEXT)")
+
+    def learner_version_counts(self, task: str) -> list[tuple[str, str, int]]:
+        """(learner, the version its evaluations were computed with, how many) for ``task``: one row per pair."""
+        return [(str(name), str(version), int(n)) for name, version, n in self.conn.execute(
+            f"SELECT l.name, {self._EVALUATION_VERSION} AS v, COUNT(*) FROM evaluations e JOIN datasets d ON d.id = e.dataset_id"
+            " JOIN learners l ON l.id = e.learner_id WHERE d.task = ? GROUP BY l.name, v", (task,))]
+
+    def evaluations_of_version(self, task: str, learner: str, version: str) -> pd.DataFrame:
+        """dataset, source and the storing build's command of ``learner``'s evaluations computed with ``version``."""
+        return self._frame(
+            "SELECT d.name AS dataset, d.source, COALESCE(b.command, o.command) AS command FROM evaluations e"
             " JOIN datasets d ON d.id = e.dataset_id JOIN learners l ON l.id = e.learner_id"
-            " LEFT JOIN builds b ON b.id = e.build_id LEFT JOIN builds o ON o.id = d.build_id WHERE d.task = ?", (task,)).fetchall()
-        return pd.DataFrame(
-            [(name, learner, str(_protocol(text).get("learner_version", row_version)), source, command)
-             for name, learner, text, row_version, source, command in rows],
-            columns=["dataset", "learner", "version", "source", "command"])
+            " LEFT JOIN builds b ON b.id = e.build_id LEFT JOIN builds o ON o.id = d.build_id"
+            f" WHERE d.task = ? AND l.name = ? AND {self._EVALUATION_VERSION} = ?", (task, learner, version))
 
     def dataset_origins(self, dataset_ids) -> dict[int, tuple[str, str, str | None]]:
         """dataset id -> (dataset name, its source, the command of the build that stored it, or None)."""
