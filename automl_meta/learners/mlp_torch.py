@@ -14,8 +14,11 @@ Two hooks connect them to the neural module:
   The network takes the init's hidden sizes and activation (``hidden=None``,
   the default; ``meta-train tabular`` builds 40-40, not the portfolio's
   64-64), so every hidden tensor is loaded; the head keeps its fresh
-  initialization when the number of outputs differs. Inputs, or a ``hidden``
-  or ``activation`` given explicitly, that do not match raise
+  initialization when the number of outputs differs. The data's preprocessed
+  columns are matched to the init's inputs by name (a one-hot level the data
+  lacks is 0, one the init never saw is left out, with a warning); data that
+  shares no input with it, an init of another task source (sinusoid, Omniglot),
+  or a ``hidden`` or ``activation`` given explicitly that does not match raise
   :class:`~automl_meta.exceptions.ArtifactError`.
 * ``optimizer="learned:PATH"``: train with
   :class:`automl_meta.neural.learned_optimizer.LearnedOptimizer` instead of Adam
@@ -28,6 +31,7 @@ through a private ``torch.Generator``; global seeds are never touched.
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import math
 import numbers
@@ -52,6 +56,16 @@ DEFAULT_ACTIVATION = "relu"
 MIN_ROWS_FOR_VALIDATION = 20  # below this, early stopping watches the training loss
 PREDICT_CHUNK = 8192
 TOLERANCE = 1e-4  # a validation loss must drop by this much to count as an improvement
+
+
+@functools.lru_cache(maxsize=64)
+def _warn_inputs(init: str, absent: tuple, unseen: tuple) -> None:
+    """Once per init and difference (cross-validation fits one model per fold)."""
+    logger.warning("init %s: %s%s%s", init,
+                   f"the data lacks its inputs {', '.join(absent[:5])}{' ...' if len(absent) > 5 else ''} (given as 0)" if absent else "",
+                   "; " if absent and unseen else "",
+                   f"it never saw {', '.join(unseen[:5])}{' ...' if len(unseen) > 5 else ''} (left out: an unseen level encodes as zeros)"
+                   if unseen else "")
 
 
 def _reset_parameters(module: nn.Module, generator: torch.Generator) -> None:
@@ -105,6 +119,12 @@ class _MLPTorchBase(BaseEstimator):
             raise UsageError(f"unknown activation {self.activation!r}: use one of {', '.join(sorted(ACTIVATIONS))}")
         if not (self.optimizer in ("adam", "sgd") or str(self.optimizer).startswith("learned:")):
             raise UsageError(f"unknown optimizer {self.optimizer!r}: use adam, sgd or learned:PATH")
+        if str(self.optimizer).startswith("learned:"):
+            if not str(self.optimizer).removeprefix("learned:").strip():
+                raise UsageError("optimizer 'learned:' needs the learned optimizer's checkpoint: learned:PATH")
+            if self.weight_decay:  # it would be silently unused: the learned optimizer's steps have no decay term
+                raise UsageError(f"weight_decay={self.weight_decay!r} applies to adam and sgd; a learned optimizer takes none: "
+                                 "leave weight_decay at 0")
         fraction = self.validation_fraction
         if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real) or not 0.0 <= fraction < 1.0:
             raise UsageError(f"validation_fraction must be a number in [0, 1), got {fraction!r}")
@@ -156,7 +176,9 @@ class _MLPTorchBase(BaseEstimator):
         self._check_params()
         rng = check_random_state(self.random_state)
         generator = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
+        self.input_map_ = None  # set by _read_init where the data's columns are matched to the init's
         state, manifest = self._read_init(X.shape[1]) if self.init is not None else (None, None)
+        X = self._aligned(np.asarray(X))
         hidden, activation = self._network_shape(manifest)
         self.hidden_, self.activation_ = hidden, activation  # what was built: hidden/activation may be None (the init's)
         module = mlp(X.shape[1], hidden, n_outputs, activation)
@@ -239,30 +261,68 @@ class _MLPTorchBase(BaseEstimator):
         return chosen["hidden"], chosen["activation"]
 
     def _read_init(self, n_features: int) -> tuple[dict, dict]:
-        """The ``init`` checkpoint's ``(state_dict, manifest)``, refused unless it is an MLP for these inputs."""
+        """The ``init`` checkpoint's ``(state_dict, manifest)``, refused unless it is a tabular MLP for these inputs.
+
+        Where the data's preprocessed columns are named (a pipeline's one-hot levels: colour_red...),
+        they are matched to the init's by name (:meth:`_align_inputs`); else their number must agree.
+        """
         from automl_meta.io.checkpoint import load_checkpoint
 
         state, manifest = load_checkpoint(self.init, kind="init")
         arch = manifest.get("architecture") or {}
         if arch.get("kind", "mlp") != "mlp":
             raise ArtifactError(f"{self.init}: holds a {arch.get('kind')!r} network, but mlp_torch needs an 'mlp' initialization")
+        if manifest.get("task_source", "tabular") != "tabular":
+            raise ArtifactError(f"{self.init}: a {manifest['task_source']!r} initialization, whose inputs are no table's columns; "
+                                "mlp_torch takes one from `automl-meta meta-train tabular`")
+        loss = "cross_entropy" if isinstance(self, ClassifierMixin) else "mse"
+        if manifest.get("loss", loss) != loss:
+            logger.warning("init %s was meta-trained with the %s loss, this is %s: only its hidden layers carry over",
+                           self.init, manifest["loss"], "a classifier" if loss == "cross_entropy" else "a regressor")
         # the preprocessed names the init saw (one-hot levels: colour_red...); older inits record the table's columns only
         columns = (manifest.get("tasks") or {}).get("encoded_columns") or manifest.get("input_columns")
+        names = getattr(self, "feature_names_in_", None)
+        if columns is not None and names is not None:
+            self.input_map_ = self._align_inputs([str(c) for c in columns], [str(c) for c in names])
+            return state, manifest
         expected = arch.get("in_features", len(columns) if columns is not None else None)
         if expected is not None and int(expected) != n_features:
             raise ArtifactError(
                 f"{self.init}: the initialization expects {expected} input features, but the data has {n_features} "
                 "after preprocessing; meta-train it on data with the same columns or drop init"
             )
-        names = getattr(self, "feature_names_in_", None)
-        if columns is not None and names is not None and list(columns) != [str(c) for c in names]:
-            missing = sorted(set(columns) - set(names))[:5]
-            extra = sorted(set(names) - set(columns))[:5]
-            raise ArtifactError(
-                f"{self.init}: the initialization's input columns differ from the data's "
-                f"(expected but absent: {missing or 'none'}; present but unexpected: {extra or 'none'}; or another order)"
-            )
         return state, manifest
+
+    def _align_inputs(self, columns: list[str], names: list[str]) -> np.ndarray | None:
+        """Where each of the init's inputs is among the data's (-1: absent, given as 0), or None when they are the same.
+
+        A one-hot level the data lacks (absent from this table or fold) is 0, as it would be
+        for these rows; a level the init never saw is left out, so that its rows encode as
+        zeros, as ``finetune`` encodes them; an absent numeric column is 0, its mean after
+        standardization. Refused when the two share no column at all.
+        """
+        if columns == names:
+            return None
+        where = {name: i for i, name in enumerate(names)}
+        mapping = np.array([where.get(column, -1) for column in columns])
+        if (mapping < 0).all():
+            raise ArtifactError(f"{self.init}: none of the initialization's {len(columns)} inputs ({', '.join(columns[:3])}, ...) "
+                                f"is among the data's ({', '.join(names[:3])}, ...); meta-train it on a table like this one")
+        absent = [c for c in columns if c not in where]
+        unseen = sorted(set(names) - set(columns))
+        if absent or unseen:
+            _warn_inputs(str(self.init), tuple(absent), tuple(unseen))
+        return mapping
+
+    def _aligned(self, X: np.ndarray) -> np.ndarray:
+        """``X`` with the init's inputs in its order (see :meth:`_align_inputs`)."""
+        mapping = getattr(self, "input_map_", None)
+        if mapping is None:
+            return X
+        out = np.zeros((X.shape[0], len(mapping)), dtype=X.dtype)
+        present = mapping >= 0
+        out[:, present] = X[:, mapping[present]]
+        return out
 
     def _load_init(self, module: nn.Module, state: dict, n_outputs: int) -> None:
         """Copy the init's tensors into ``module``; only the head may differ (another number of classes)."""
@@ -288,7 +348,7 @@ class _MLPTorchBase(BaseEstimator):
     def _forward(self, X) -> np.ndarray:
         """The network's outputs in float64 (so results do not depend on batch sizes)."""
         check_is_fitted(self, "module_")
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = self._aligned(validate_data(self, X, reset=False, dtype=np.float64))
         params = {k: v.detach().double() for k, v in self.module_.named_parameters()}
         outputs = []
         with torch.no_grad():
@@ -319,8 +379,11 @@ class MLPTorchClassifier(ClassifierMixin, _MLPTorchBase):
         Held-out share of the rows (stratified when possible) that early stopping
         watches; with fewer than 20 rows or 0.0 the training loss is watched.
     optimizer : {"adam", "sgd"} or "learned:PATH", default "adam"
+        A learned optimizer uses neither ``learning_rate`` nor ``weight_decay`` (the latter is refused).
     init : str or Path, optional
-        A learned initialization checkpoint (see the module docstring).
+        A learned initialization checkpoint of ``meta-train tabular`` (see the module docstring). The
+        data's preprocessed columns are matched to its inputs by name: a one-hot level or column the
+        data lacks is 0, a level the init never saw is left out (its rows encode as zeros), with a warning.
     random_state : int, RandomState or None
         Seeds weights, the validation split and the batch order.
 
