@@ -180,16 +180,60 @@ def test_the_portfolio_candidate_takes_an_init_meta_trained_on_a_table_with_a_ca
     pipeline = LEARNERS["mlp_torch"].build(dataset, 0).set_params(model__init=str(init), model__max_epochs=1)
     pipeline.fit(dataset.X, dataset.y)  # the candidate as the portfolio builds it, only init= added
     assert pipeline[-1].hidden_ == (40, 40)  # the init's sizes, its tensors loaded
+    # a table (or a cross-validation fold) without one of the levels: was "expects 7 input features, but the data has 6"
+    fewer = make_dataset(frame.assign(colour=frame["colour"].replace({"blue": "red"})), target="label", task="classification")
+    narrowed = LEARNERS["mlp_torch"].build(fewer, 0).set_params(model__init=init, model__max_epochs=1).fit(fewer.X, fewer.y)
+    assert narrowed[-1].module_[0].in_features == pipeline[-1].module_[0].in_features
+    assert narrowed.predict_proba(fewer.X).shape == (len(frame), 12)
+    # saved with its init given as a Path (was refused: pathlib.PosixPath is no trusted type) and its input matching
+    from automl_meta.io.fitted_models import describe_columns, load_fitted_model, save_fitted_model
+
+    saved = save_fitted_model(tmp_path / "m.skops", narrowed, {"learner": "mlp_torch", "task": "classification", "target": "label",
+                                                               "columns": describe_columns(fewer.X), "class_values": None})
+    np.testing.assert_allclose(load_fitted_model(saved).pipeline.predict_proba(fewer.X), narrowed.predict_proba(fewer.X))
 
 
-def test_mlp_torch_init_refuses_data_with_other_inputs(tmp_path):
+def test_mlp_torch_init_matches_the_data_columns_to_its_inputs_by_name(tmp_path, caplog):
     _init_checkpoint(tmp_path / "init.pt")
+    X, y = _frame()
+    frozen = dict(hidden=(16, 16), init=str(tmp_path / "init.pt"), optimizer="sgd", learning_rate=0.0, max_epochs=1)
+    reference = MLPTorchClassifier(**frozen).fit(X, y).predict_proba(X)
+    shuffled = X[["d", "b", "a", "c"]]  # another order: the same inputs, by name
+    np.testing.assert_allclose(MLPTorchClassifier(**frozen).fit(shuffled, y).predict_proba(shuffled), reference)
+    with caplog.at_level("WARNING", logger="automl_meta"):
+        wider = X.assign(e=1.0)[["e", "a", "b", "c", "d"]]  # a column it never saw: left out
+        np.testing.assert_allclose(MLPTorchClassifier(**frozen).fit(wider, y).predict_proba(wider), reference)
+        narrower = X.drop(columns="d")  # an input the data lacks: 0
+        expected = MLPTorchClassifier(**frozen).fit(X.assign(d=0.0), y).predict_proba(X.assign(d=0.0))
+        np.testing.assert_allclose(MLPTorchClassifier(**frozen).fit(narrower, y).predict_proba(narrower), expected)
+    assert "it never saw e (left out" in caplog.text and "the data lacks its inputs d (given as 0)" in caplog.text
+
+
+def test_mlp_torch_init_refuses_data_it_shares_no_input_with_or_cannot_match(tmp_path):
+    _init_checkpoint(tmp_path / "init.pt")
+    X, y = _frame(columns=("p", "q", "r", "s"))
+    with pytest.raises(ArtifactError, match="none of the initialization's 4 inputs .* is among the data's"):
+        MLPTorchClassifier(hidden=(16, 16), init=str(tmp_path / "init.pt")).fit(X, y)
     X, y = _frame(columns=("a", "b", "c", "d", "e"))
-    with pytest.raises(ArtifactError, match="expects 4 input features, but the data has 5"):
-        MLPTorchClassifier(hidden=(16, 16), init=str(tmp_path / "init.pt")).fit(X, y)
-    X, y = _frame(columns=("a", "b", "c", "z"))
-    with pytest.raises(ArtifactError, match="input columns differ.*'d'.*'z'"):
-        MLPTorchClassifier(hidden=(16, 16), init=str(tmp_path / "init.pt")).fit(X, y)
+    with pytest.raises(ArtifactError, match="expects 4 input features, but the data has 5"):  # no names to match by
+        MLPTorchClassifier(hidden=(16, 16), init=str(tmp_path / "init.pt")).fit(X.to_numpy(), y)
+
+
+def test_mlp_torch_refuses_an_init_of_another_task_source(tmp_path):
+    net = mlp(1, (40, 40), 1, "relu")
+    save_checkpoint(tmp_path / "sin.pt", net.state_dict(), {"kind": "init", "task_source": "sinusoid", "loss": "mse",
+                                                              "architecture": mlp_architecture(1, (40, 40), 1, "relu")})
+    X, y = _frame(columns=("x",))
+    with pytest.raises(ArtifactError, match="a 'sinusoid' initialization, whose inputs are no table's columns"):
+        MLPTorchClassifier(init=str(tmp_path / "sin.pt")).fit(X, y)
+
+
+def test_mlp_torch_refuses_weight_decay_or_no_path_with_a_learned_optimizer():
+    X, y = _frame()
+    with pytest.raises(UsageError, match="a learned optimizer takes none: leave weight_decay at 0"):
+        MLPTorchClassifier(optimizer="learned:opt.pt", weight_decay=0.5).fit(X, y)
+    with pytest.raises(UsageError, match="needs the learned optimizer's checkpoint: learned:PATH"):
+        MLPTorchClassifier(optimizer="learned:").fit(X, y)
 
 
 def test_mlp_torch_init_must_be_an_init_checkpoint(tmp_path):

@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import platform
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -344,6 +345,8 @@ def _torch_as_arrays(pipeline):
         if isinstance(module, torch.nn.Module):
             step = copy.copy(step)
             del step.module_
+            if isinstance(getattr(step, "init", None), os.PathLike):  # a Path is no type skops may load: the same path as text
+                step.init = os.fspath(step.init)
             state = {k: v.detach().cpu().numpy().copy() for k, v in module.state_dict().items()}
             setattr(step, TORCH_ARRAYS, {"activation": str(step.activation_), "state_dict": state})  # as built, not None
         changed.append((name, step))
