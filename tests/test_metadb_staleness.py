@@ -73,7 +73,8 @@ def test_meta_features_of_a_newer_extractor_ask_for_an_upgrade_not_a_recompute(c
 def test_scores_of_an_older_learner_definition_are_named_with_the_command_that_recomputes_them(copy, query):
     learner = SIX_TABLE_LEARNERS[0]
     _edit(copy, "UPDATE evaluations SET protocol = json_set(protocol, '$.learner_version', '0')"
-                f" WHERE learner_id = (SELECT id FROM learners WHERE name = '{learner}')")
+                f" WHERE learner_id = (SELECT id FROM learners WHERE name = '{learner}')",
+          "UPDATE builds SET versions = json_set(versions, '$.portfolio', '0')")  # as an old build recorded them
     text = " ".join(_recommend(query, copy).stderr.split())
     assert f"classification: the scores of {learner} on 6 dataset(s)" in text and "older definition of that learner" in text
     assert f"--redo {learner}" in text
@@ -92,9 +93,17 @@ def test_a_learner_this_version_does_not_have_is_left_out_of_the_ranking(copy, q
 def test_meta_features_extracted_with_another_pymfe_are_named(copy, query):
     from importlib.metadata import version
 
-    _edit(copy, "UPDATE builds SET versions = json_set(versions, '$.pymfe', '0.4.2')")
+    from automl_meta.metadb import MetaDB
+
+    with MetaDB.open(copy, readonly=False) as db:  # an import recording another pymfe, which extracted nothing
+        build = db.start_build("aslib:S", None, {"pymfe": "0.3.0"})
+        db.add_meta_features(db.add_dataset({"name": "i1", "task": "aslib:S", "source": "aslib:S"}, build), {"f": 1.0}, "aslib:S")
+        db.finish_build(build)
+    assert "pymfe" not in _recommend(query, copy).stderr
+    _edit(copy, "UPDATE builds SET versions = json_set(versions, '$.pymfe', '0.4.2') WHERE source NOT LIKE 'aslib:%'")
     text = " ".join(_recommend(query, copy).stderr.split())
-    assert f"extracted with pymfe 0.4.2; this is pymfe {version('pymfe')}" in text and "install pymfe==0.4.2" in text
+    assert f"the classification meta-features were extracted with pymfe 0.4.2; this is pymfe {version('pymfe')}" in text
+    assert "install pymfe==0.4.2" in text and "0.3.0" not in text
 
 
 def test_db_info_lists_what_is_stale(copy, built):

@@ -272,7 +272,7 @@ def load_selector(
         :data:`CACHED_METAMODELS` most recently used are kept.
     """
     from automl_meta.metadb import MetaDB
-    from automl_meta.metadb.staleness import stale_data_warnings, unknown_learners
+    from automl_meta.metadb.staleness import pymfe_warnings, unknown_learners
 
     exclude = tuple(exclude)
     path = resolve_db_path(db)
@@ -289,7 +289,8 @@ def load_selector(
                 shipped = None
             if shipped is not None:
                 model, info = shipped
-                for line in stale_data_warnings(store, task, learners=model.learners_):
+                # it matches this database and automl-meta (_matches): only the installed pymfe can differ
+                for line in pymfe_warnings(store, task):
                     logger.warning("%s", line)
                 return Selector(
                     model=model,
@@ -313,7 +314,8 @@ def load_selector(
     cannot_run = unknown_learners(task, scores.columns)
     if cannot_run:
         logger.warning("the meta-database's %s learner(s) %s are not in this automl-meta (a database written by another "
-                       "version): left out of the ranking, as they cannot be run", task, ", ".join(cannot_run))
+                       "version): left out of the ranking, as they cannot be run; to rank them, use the automl-meta that "
+                       "wrote the database", task, ", ".join(cannot_run))
         scores = scores.drop(columns=cannot_run)
     if exclude:
         meta_X = meta_X.drop(index=[d for d in exclude if d in meta_X.index])

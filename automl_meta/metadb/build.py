@@ -34,7 +34,6 @@ from typing import Callable, Sequence
 from automl_meta.metadb.build_dir import same_source
 from automl_meta.metadb.changed_files import check_files, refuse_changed_files, settle_changed_files
 from automl_meta.metadb.parallel import WorkerLost, map_surviving_crashes
-from automl_meta.metadb.staleness import version_order
 from automl_meta.metadb.task_learners import (
     TaskLearner,
     by_source,
@@ -43,6 +42,7 @@ from automl_meta.metadb.task_learners import (
     redo_command,
     register_task,
     shown_names,
+    version_order,
 )
 from automl_meta.metadb.units import (
     IMPORT_KINDS, METAFEATURES, REDO_METAFEATURES, UNAVAILABLE, BuildOptions, DatasetRef, describe_unit, failed_dataset, lost_unit_record, run_unit,
@@ -412,7 +412,7 @@ def _metafeatures_to_extract(db, datasets, options) -> set[int]:
     from automl_meta.metafeatures import EXTRACTOR_VERSION
 
     stored = db.metafeature_versions()
-    other = {d for d in datasets if d in stored and stored[d] != EXTRACTOR_VERSION}
+    other = {d for d in datasets if d in stored and version_order(stored[d], EXTRACTOR_VERSION) != "same"}
     newer = {d for d in other if version_order(stored[d], EXTRACTOR_VERSION) == "newer"}
     older = other - newer
     if newer:  # --redo would replace them with this older extractor's
@@ -426,8 +426,8 @@ def _metafeatures_to_extract(db, datasets, options) -> set[int]:
         versions = ", ".join(sorted({stored[d] for d in older}))
         logger.warning("the meta-features of %s come from extractor version %s, not %s; rerun with --redo %s to recompute them",
                        shown_names(names), versions, EXTRACTOR_VERSION, REDO_METAFEATURES)
-    _warn_older_elsewhere(db, {d for d, v in stored.items() if d not in datasets and v != EXTRACTOR_VERSION
-                               and version_order(v, EXTRACTOR_VERSION) != "newer"}, EXTRACTOR_VERSION)
+    _warn_older_elsewhere(db, {d for d, v in stored.items() if d not in datasets
+                               and version_order(v, EXTRACTOR_VERSION) in ("older", "other")}, EXTRACTOR_VERSION)
     return {d for d in datasets if d not in stored} | (older if redo else set())
 
 

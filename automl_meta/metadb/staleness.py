@@ -13,23 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from automl_meta.metadb.task_learners import by_source, redo_command, shown_names, stale_version
-from automl_meta.metadb.units import REDO_METAFEATURES
-
-
-def _number(version: str) -> int | None:
-    try:
-        return int(version)
-    except (TypeError, ValueError):
-        return None
-
-
-def version_order(stored: str, current: str) -> str:
-    """``older``, ``newer`` or ``other`` (a version that is not a number)."""
-    a, b = _number(stored), _number(current)
-    if a is None or b is None:
-        return "other"
-    return "older" if a < b else "newer"
+from automl_meta.metadb.task_learners import by_source, redo_command, shown_names, stale_version, version_order
+from automl_meta.metadb.units import IMPORT_KINDS, REDO_METAFEATURES
 
 
 def _fix(store, rows, redo: str) -> str:
@@ -44,9 +29,10 @@ def _metafeature_warnings(store, task: str, datasets: set[str]) -> list[str]:
     from automl_meta.metafeatures import EXTRACTOR_VERSION
 
     runs = store.metafeature_versions_of(task)
-    runs = runs[runs["dataset"].isin(datasets) & (runs["version"].astype(str) != EXTRACTOR_VERSION)]
+    order = runs["version"].astype(str).map(lambda v: version_order(v, EXTRACTOR_VERSION))
+    runs, order = runs[runs["dataset"].isin(datasets) & (order != "same")], order[runs["dataset"].isin(datasets) & (order != "same")]
     lines = []
-    for how, group in runs.groupby(runs["version"].astype(str).map(lambda v: version_order(v, EXTRACTOR_VERSION))):
+    for how, group in runs.groupby(order):
         names = sorted(group["dataset"])
         versions = ", ".join(sorted(set(group["version"].astype(str))))
         what = (f"the meta-features of {len(names)} {task} dataset(s) ({shown_names(names, 5)}) come from extractor version "
@@ -60,8 +46,11 @@ def _metafeature_warnings(store, task: str, datasets: set[str]) -> list[str]:
 
 
 def _score_warnings(store, task: str, datasets: set[str], learners: Iterable[str]) -> list[str]:
-    from automl_meta.learners.portfolio import LEARNERS, learner_version
+    from automl_meta.learners.portfolio import LEARNERS, PORTFOLIO_VERSION, learner_version
 
+    recorded = {str(versions.get("portfolio")) for _, versions in store.build_versions(task, of="evaluations")}
+    if recorded <= {PORTFOLIO_VERSION}:  # every evaluation was computed by this portfolio: none is stale (a cheap look first)
+        return []
     current = {name: learner_version(LEARNERS[name], task) for name in learners if name in LEARNERS}
     stale: dict[str, list] = {}
     for learner, version, _ in store.learner_version_counts(task):  # a few rows: the evaluations are read only if stale
@@ -78,12 +67,15 @@ def _score_warnings(store, task: str, datasets: set[str], learners: Iterable[str
     return lines
 
 
-def _pymfe_warnings(store) -> list[str]:
-    """The meta-features were extracted with another pymfe than the one installed (the extractor version does not say)."""
+def pymfe_warnings(store, task: str) -> list[str]:
+    """``task``'s meta-features were extracted with another pymfe than the one installed (the extractor version does not
+    say): judged on the builds that stored its datasets with meta-features, imports (features taken as they are) left out."""
     from importlib.metadata import PackageNotFoundError, version
 
-    latest, mixed = store.data_versions()
-    stored = [v for v in mixed.get("pymfe", [latest.get("pymfe")]) if v]
+    if task not in ("classification", "regression"):
+        return []
+    stored = sorted({str(v["pymfe"]) for source, v in store.build_versions(task, of="metafeatures")
+                     if v.get("pymfe") and source.partition(":")[0] not in IMPORT_KINDS})
     try:
         installed = version("pymfe")
     except PackageNotFoundError:
@@ -91,7 +83,7 @@ def _pymfe_warnings(store) -> list[str]:
     other = [v for v in stored if v != installed]
     if not other:
         return []
-    return [f"the stored meta-features were extracted with pymfe {', '.join(stored)}; this is pymfe {installed}: a new "
+    return [f"the {task} meta-features were extracted with pymfe {', '.join(stored)}; this is pymfe {installed}: a new "
             f"dataset's may differ from theirs where pymfe changed; install pymfe=={other[-1]} to extract alike"]
 
 
@@ -112,5 +104,5 @@ def stale_data_warnings(store, task: str, datasets: Iterable[str] | None = None,
         return []
     datasets = set(store.datasets(task)["name"] if datasets is None else datasets)
     learners = list(store.learners(task)["name"] if learners is None else learners)
-    return (_metafeature_warnings(store, task, datasets) + _pymfe_warnings(store)
+    return (_metafeature_warnings(store, task, datasets) + pymfe_warnings(store, task)
             + _score_warnings(store, task, datasets, learners))

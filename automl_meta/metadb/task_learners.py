@@ -151,18 +151,22 @@ def with_db_path(command: str, path) -> str:
     return " ".join(shlex.quote(part) for part in parts)
 
 
+def version_order(stored: str, current: str) -> str:
+    """``older``, ``same`` or ``newer`` by number ("08" is "8"); ``other`` for a different version that is not a number."""
+    try:
+        a, b = int(stored), int(current)
+    except (TypeError, ValueError):
+        return "same" if str(stored) == str(current) else "other"
+    return "older" if a < b else "newer" if a > b else "same"
+
+
 def stale_version(stored: str | None, version: str) -> bool:
     """Whether scores stored under portfolio version ``stored`` predate a learner's definition ``version``.
 
     A database built at a later portfolio version than the learner's last change is current
     for it ("2" for a learner unchanged since "1"); a version that is not a number must match.
     """
-    if stored is None:
-        return False
-    try:
-        return int(stored) < int(version)
-    except ValueError:
-        return stored != version
+    return stored is not None and version_order(stored, version) in ("older", "other")
 
 
 def _params(spec) -> dict:
