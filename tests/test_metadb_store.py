@@ -301,6 +301,21 @@ def test_a_database_opened_as_immutable_is_refused_while_its_write_ahead_log_hol
     writer.commit()  # committed, but only in meta.sqlite-wal: immutable=1 would not see it
     with pytest.raises(MetaDBError, match=r"its write-ahead log meta.sqlite-wal holds changes .* copy the database with its -wal"):
         check_no_pending_log(path)
+    import automl_meta.metadb.store as store_module
+
+    class Unwritable:  # what `mode=ro` gives in a folder SQLite cannot write, without its -shm file
+        def execute(self, *args):
+            raise sqlite3.OperationalError("unable to open database file")
+
+        def close(self):
+            pass
+
+    real = sqlite3.connect
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(store_module.sqlite3, "connect",
+                      lambda target, *a, **k: Unwritable() if "mode=ro" in str(target) else real(target, *a, **k))
+        with pytest.raises(MetaDBError, match="its write-ahead log meta.sqlite-wal holds changes"):
+            MetaDB.open(path)  # the read-only open falls back to immutable, and refuses
     writer.close()  # the last connection checkpoints the log into the file and removes it
     check_no_pending_log(path)
 
@@ -331,3 +346,7 @@ def test_a_database_whose_settings_were_emptied_is_named_damaged_not_taskless(tm
             db.default_metric("classification")
         with pytest.raises(MetaDBError, match="no task 'regression' in this database"):
             db.default_metric("regression")
+    with MetaDB.open(path, readonly=False) as db:  # a regression file that failed to load: the build records no metric
+        db.fail_if_empty(db.add_dataset({"name": "r", "task": "regression", "source": "test"}), "header only")
+    with MetaDB.open(path) as db, pytest.raises(MetaDBError, match="no task 'regression' in this database"):
+        db.default_metric("regression")

@@ -248,7 +248,8 @@ class MetaDB:
         """The metric recorded as the default for ``task`` (balanced_accuracy, r2, an ASlib measure...)."""
         defaults = self.get_meta("default_metric", {})
         if task not in defaults:
-            if self.conn.execute("SELECT 1 FROM datasets WHERE task = ? LIMIT 1", (task,)).fetchone():  # every build records it
+            # every build records it for the tasks of the datasets it loaded (one that failed to load records none)
+            if self.conn.execute("SELECT 1 FROM datasets WHERE task = ? AND status = 'ok' LIMIT 1", (task,)).fetchone():
                 raise self.damaged(f"it holds {task} datasets but records no default metric for them")
             known = ", ".join(sorted(defaults)) or "none"
             raise MetaDBContentError(f"{self.path}: no task {task!r} in this database (its tasks: {known}); name one with --task")
