@@ -81,6 +81,11 @@ def test_suite_reports_every_selector_with_spread_and_interval():
     meta, scores = leaky_meta(n=15)
     report = evaluate_suite(meta, scores, True, seeds=[0, 1], n_boot=50, metamodel_params={"n_estimators": 5})
     assert report["protocol"] == "leave-one-dataset-out" and report["n_datasets"] == 15
+    assert report["n_no_choice"] == 0
+    tied = scores.copy()
+    tied.iloc[0] = 0.5  # every learner alike on one dataset: no choice there
+    assert evaluate_suite(meta, tied, True, seeds=[0], n_boot=0, metamodel_params={"n_estimators": 5},
+                          selectors={"SBS": SelectorSpec(lambda s: SingleBest(), seeded=False)})["n_no_choice"] == 1
     assert set(report["selectors"]) == {"meta-model", "SBS", "kNN (auto-sklearn)", "1-NN simple (FLAML)", "random"}
     assert report["selectors"]["SBS"]["mean"]["remaining_gap"] == pytest.approx(1.0)
     assert report["selectors"]["1-NN simple (FLAML)"]["error"]  # no simple features in these data

@@ -75,6 +75,8 @@ def evaluate_suite(
     return {
         "protocol": "leave-one-dataset-out" if folds is None else f"{folds.reindex(common).nunique()}-fold (given folds)",
         "n_datasets": int(len(common)),
+        # every learner scores alike there (an instance no solver solves): left out of top-1 and NDCG@3
+        "n_no_choice": int((truth.max(axis=1) == truth.min(axis=1)).sum()),
         "n_learners": int(scores.loc[common].dropna(axis=1, how="all").shape[1]),
         "n_meta_features": int(meta_X.shape[1] - len(probe_columns(meta_X.columns))),
         "maximize": bool(maximize),
