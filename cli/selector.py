@@ -88,7 +88,8 @@ def _task_recording(db: Path | None, metric: str) -> str | None:
 
 
 def _load_db(db: Path | None, task: str, metric: str | None):
-    """The database's data for ``task``; ``runtime`` is True for the minimized runtime (PAR10) of an ASlib import."""
+    """The database's data for ``task``; ``runtime`` is True for the minimized runtime (PAR10) of an ASlib import, whose
+    stored settings (performance type, cutoff...) come last ({} for other tasks)."""
     from automl_meta.exceptions import MetaDBContentError
     from automl_meta.io.metadb_resolve import resolve_db_path, selection_data
     from automl_meta.metadb import MetaDB
@@ -104,7 +105,7 @@ def _load_db(db: Path | None, task: str, metric: str | None):
     if meta_X.empty or scores.dropna(how="all").empty:
         raise MetaDBContentError(f"{path}: no {task} datasets with meta-features and {metric} scores; pass another --task or --db")
     runtime = aslib.get("performance_type") == "runtime" and aslib.get("performance_measure") == metric and not maximize
-    return path, metric, maximize, meta_X, scores, evaluations, runtime
+    return path, metric, maximize, meta_X, scores, evaluations, runtime, aslib
 
 
 def _subset(index, n: int | None, seed: int = 0):
@@ -160,9 +161,11 @@ def evaluate_command(
                   "performance_type": scenario.performance_type, "cutoff": scenario.cutoff}
         log_scores = scenario.performance_type == "runtime"
     else:
-        path, metric, maximize, meta_X, scores, evaluations, log_scores = _load_db(db, task, metric)
+        path, metric, maximize, meta_X, scores, evaluations, log_scores, imported = _load_db(db, task, metric)
         folds = None
-        source = {"db": str(path), "aslib": None, "task": task, "metric": metric, "performance_type": None, "cutoff": None}
+        # an imported ASlib scenario's own settings, else null
+        source = {"db": str(path), "aslib": None, "task": task, "metric": metric,
+                  "performance_type": imported.get("performance_type"), "cutoff": imported.get("cutoff")}
     keep = _subset(meta_X.index.intersection(scores.dropna(how="all").index), max_datasets)
     meta_X, scores = meta_X.loc[keep], scores.loc[keep]
     if folds_k is not None:
@@ -225,7 +228,9 @@ def _noise_floor(evaluations, metric: str, maximize: bool, scores) -> dict | Non
 def _render(report: dict) -> None:
     what = escape(str(report.get("aslib") or report.get("db")))
     metric = escape(str(report.get("metric"))) + ("" if report.get("maximize", True) else ", lower is better")
-    title = (f"{what}: {report['protocol']}, {report['n_datasets']} datasets x {report['n_learners']} learners, "
+    no_choice = report.get("n_no_choice") or 0
+    tied = f" ({no_choice} where every learner ties, left out of top-1 and NDCG@3)" if no_choice else ""
+    title = (f"{what}: {report['protocol']}, {report['n_datasets']} datasets{tied} x {report['n_learners']} learners, "
              f"{metric} (the regret's unit), {len(report['seeds'])} seed(s); mean and {glyph('±', '+-')} spread over seeds")
     rows = []
     for name, res in report["selectors"].items():
@@ -301,7 +306,7 @@ def train_command(
     written, skipped = [], []
     for name in tasks:
         try:
-            _, used_metric, maximize, meta_X, scores, _, runtime = _load_db(path, name, metric)
+            _, used_metric, maximize, meta_X, scores, _, runtime, _ = _load_db(path, name, metric)
             common = meta_X.index.intersection(scores.dropna(how="all").index)
             check_ranking_datasets(path, name, len(common))  # as `recommend` asks of the database
             start = time.perf_counter()

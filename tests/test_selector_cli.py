@@ -249,6 +249,8 @@ def test_selector_evaluate_takes_the_same_sbs_on_a_runtime_scenario_from_aslib_a
         assert report["selectors"]["SBS"]["mean"]["remaining_gap"] == pytest.approx(1.0)
     for name in ("SBS", "kNN (auto-sklearn)"):
         assert from_db["selectors"][name]["per_seed"] == from_aslib["selectors"][name]["per_seed"], name
+    # the import's settings, as the scenario gives them (they were null from --db)
+    assert (from_db["performance_type"], from_db["cutoff"]) == (from_aslib["performance_type"], from_aslib["cutoff"]) == ("runtime", 1000.0)
 
 
 def test_an_imported_scenarios_task_is_named_when_the_default_task_is_absent_and_task_is_refused_with_aslib(tmp_path):
