@@ -84,7 +84,9 @@ def warm_up(tasks, args) -> None:
     from automl_meta.dataset import make_dataset
     from automl_meta.evaluation import evaluate
     from automl_meta.learners.portfolio import LEARNERS
+    from automl_meta.metadb.task_learners import check_learner_names
 
+    check_learner_names(None if args.learners == "all" else args.learners.split(","))  # one line, before LEARNERS[...]
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60), "c": rng.choice(["u", "v"], size=60)})
     for task in sorted(tasks):

@@ -31,7 +31,7 @@ import os
 import time
 from pathlib import Path
 
-from automl_meta.exceptions import MetaDBContentError
+from automl_meta.exceptions import AutomlMetaError, MetaDBContentError
 from machine import print_machine  # benchmarks/machine.py, beside this script
 from script_cli import at_least, run_script  # benchmarks/script_cli.py, beside this script
 
@@ -58,7 +58,8 @@ def selectors(log_scores: bool, args: argparse.Namespace):
 
 
 def show(title: str, report: dict, seconds: float) -> None:
-    print(f"\n## {title}: {report['protocol']}, {report['n_datasets']} datasets x {report['n_learners']} learners, "
+    tied = f" ({report['n_no_choice']} where every learner ties)" if report.get("n_no_choice") else ""
+    print(f"\n## {title}: {report['protocol']}, {report['n_datasets']} datasets{tied} x {report['n_learners']} learners, "
           f"seeds {report['seeds']} ({seconds:.0f} s)")
     print("| selector | " + " | ".join(METRICS) + " | remaining gap 95% CI |")
     print("|---" * (len(METRICS) + 2) + "|")
@@ -139,16 +140,22 @@ def main() -> None:
     if args.only in (None, "aslib"):
         for name in args.scenarios:
             reports[name] = run_aslib(name, args)
+    failed = None
     if args.only in (None, "db"):
         for task in args.tasks:
             try:
                 reports[f"metadb/{task}"] = run_db(task, args)
             except MetaDBContentError as exc:  # a partial database may lack a task: report and go on
                 print(f"\n## meta-database {task}: skipped ({type(exc).__name__}: {exc})")
+            except AutomlMetaError as exc:  # the other tasks still run and the reports so far are written; the exit says it
+                print(f"\n## meta-database {task}: failed ({exc})")
+                failed = failed or exc
     if args.json:
         from automl_meta.cli._common import jsonable
 
         args.json.write_text(json.dumps(jsonable(reports), indent=1))
+    if failed is not None:
+        raise failed
 
 
 if __name__ == "__main__":
