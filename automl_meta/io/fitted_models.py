@@ -35,6 +35,7 @@ import json
 import logging
 import os
 import platform
+import shlex
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -303,7 +304,7 @@ def load_fitted_model(path: str | Path) -> FittedModel:
     if info.get("task") == "classification" and "class_values" not in info:
         logger.warning("%s was saved by an earlier automl-meta that did not record its labels' types: its predictions come "
                        "back as text; refit it (`automl-meta recommend DATA --fit %s`) for labels as the table wrote them",
-                       path, path.name)
+                       path, shlex.quote(str(path)))
     return FittedModel(pipeline=pipeline, info=info, path=path)
 
 
