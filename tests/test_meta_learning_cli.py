@@ -79,7 +79,7 @@ def test_meta_eval_rejects_a_checkpoint_of_another_kind(tmp_path):
     path = save_checkpoint(tmp_path / "other.pt", {}, {"kind": "learned_optimizer"})
     result = runner.invoke(app, ["meta-eval", str(path), "--json"])
     assert result.exit_code == 2
-    assert "'init' one is needed" in result.stderr
+    assert "but an 'init' one is needed (written by `automl-meta meta-train`)" in " ".join(result.stderr.split())
 
 
 def test_meta_train_tabular_without_data_is_a_usage_error(tmp_path):
@@ -309,6 +309,12 @@ def test_finetune_encodes_a_new_table_with_the_init_levels_and_keeps_its_constan
     tuned = runner.invoke(app, ["finetune", str(new_task), "--init", str(init), "--shots", "3", "--steps", "2", "--repeats", "2", "--json"])
     assert tuned.exit_code == 0, tuned.stderr
     assert json.loads(tuned.stdout)["classes"] == 3
+    assert "encodes as zeros on every row" not in tuned.stderr  # four of its six colours: known levels
+    other = tmp_path / "other.csv"
+    frame[frame["label"].isin(["k0", "k1", "k2"])].assign(color="magenta").to_csv(other, index=False)
+    unseen = runner.invoke(app, ["finetune", str(other), "--init", str(init), "--shots", "3", "--steps", "1", "--repeats", "1"])
+    assert unseen.exit_code == 0, unseen.stderr
+    assert "color: none of its levels (magenta) is one the init was meta-trained with" in " ".join(unseen.stderr.split())
 
 
 def test_finetune_rebuilds_the_infrequent_column_of_a_column_with_more_levels_than_one_hot_keeps(tmp_path):
@@ -328,6 +334,12 @@ def test_finetune_rebuilds_the_infrequent_column_of_a_column_with_more_levels_th
     tuned = runner.invoke(app, ["finetune", str(new_task), "--init", str(init), "--shots", "3", "--steps", "2", "--repeats", "2", "--json"])
     assert tuned.exit_code == 0, tuned.stderr
     assert json.loads(tuned.stdout)["classes"] == 3
+    assert "encodes as zeros on every row" not in tuned.stderr  # four of its six colours: known levels
+    other = tmp_path / "other.csv"
+    frame[frame["label"].isin(["k0", "k1", "k2"])].assign(color="magenta").to_csv(other, index=False)
+    unseen = runner.invoke(app, ["finetune", str(other), "--init", str(init), "--shots", "3", "--steps", "1", "--repeats", "1"])
+    assert unseen.exit_code == 0, unseen.stderr
+    assert "color: none of its levels (magenta) is one the init was meta-trained with" in " ".join(unseen.stderr.split())
 
 
 def test_the_recorded_levels_encode_a_table_as_the_fitted_preprocessor_did():

@@ -296,6 +296,7 @@ def test_a_sinusoid_init_is_summarized_as_k_shot_regression_and_a_refused_finetu
     init, data = tabular_init  # 12 classes against a 3-way head: refused before any support draw
     refused = runner.invoke(app, ["finetune", str(data), "--init", str(init), "--shots", "2"])
     assert refused.exit_code == 2 and "classes but the initialization was meta-trained for 3-way tasks" in refused.stderr
+    assert "meta-train one with --ways 12 or more" in " ".join(refused.stderr.split())
     assert "support draws" not in refused.stderr
 
 

@@ -90,7 +90,9 @@ def load_checkpoint(path: str | Path, kind: str | None = None) -> tuple[dict, di
         raise ArtifactError(f"{path}: damaged (its checksum differs from the one written with it); "
                             "write it again with the command that made it")
     if kind is not None and manifest.get("kind") != kind:
-        raise ArtifactError(f"{path}: holds a {manifest.get('kind')!r} checkpoint, but a {kind!r} one is needed")
+        maker = {"init": "`automl-meta meta-train`", "learned_optimizer": "`automl-meta optimizer train`"}.get(kind)
+        raise ArtifactError(f"{path}: holds a {manifest.get('kind')!r} checkpoint, but {'an' if kind[0] in 'aeiou' else 'a'} "
+                            f"{kind!r} one is needed" + (f" (written by {maker})" if maker else ""))
     broken = next((k for k, v in state_dict.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())), None)
     if broken is not None:  # training never writes them (a diverged run writes nothing), so the file was damaged
         raise ArtifactError(f"{path}: the checkpoint's {broken!r} holds values that are not finite (NaN or inf); "

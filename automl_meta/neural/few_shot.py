@@ -6,6 +6,7 @@ MAML and Reptile papers report it.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import replace
 
@@ -13,6 +14,8 @@ import numpy as np
 import torch
 
 from automl_meta.exceptions import ArtifactError, DatasetError, UsageError
+
+logger = logging.getLogger(__name__)
 
 
 def mean_ci95(scores) -> tuple[float, float]:
@@ -93,7 +96,8 @@ def check_support(labels: np.ndarray, ways: int, shots: int) -> None:
     """Raise :class:`UsageError` unless ``labels`` (classes ``0..n-1``) fit a ``ways``-way head and leave rows out after ``shots``."""
     n_classes = int(labels.max()) + 1
     if n_classes > ways:
-        raise UsageError(f"the data has {n_classes} classes but the initialization was meta-trained for {ways}-way tasks")
+        raise UsageError(f"the data has {n_classes} classes but the initialization was meta-trained for {ways}-way tasks; "
+                         f"meta-train one with --ways {n_classes} or more")
     counts = np.bincount(labels)
     if counts.min() <= shots:
         raise UsageError(f"a class has only {counts.min()} rows; --shots {shots} leaves nothing held out")
@@ -281,6 +285,12 @@ def init_inputs(dataset, raw, manifest: dict) -> np.ndarray:
     for column in numeric:
         X[column] = pd.to_numeric(X[column], errors="coerce")
     levels = tasks.get("categories")
+    for column in categorical if levels else ():
+        known = set(levels.get(column, ()))
+        if known and not X[column].dropna().isin(known).any():  # every row then encodes as zeros there
+            logger.warning("%s: none of its levels (%s) is one the init was meta-trained with (%s): the column encodes "
+                           "as zeros on every row", column, ", ".join(map(str, X[column].dropna().unique()[:3])),
+                           ", ".join(sorted(map(str, known))[:3]))
     pre = tabular_preprocessor(categorical, numeric, categories=levels if levels is not None and categorical else None)
     matrix = np.asarray(pre.fit_transform(X), dtype=np.float32)
     in_features = manifest["architecture"]["in_features"]
