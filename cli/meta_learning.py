@@ -390,6 +390,14 @@ def _rebuild_splits(manifest: dict, data: Path | None, target, sep, day_first, d
     return splits
 
 
+def _checkpoint_id(path: Path) -> dict:
+    """Which init a result comes from: its path and the SHA-256 of its bytes (a file written again at the same path differs)."""
+    import hashlib
+
+    with open(path, "rb") as handle:
+        return {"init": str(path), "init_sha256": hashlib.file_digest(handle, "sha256").hexdigest()}
+
+
 def meta_eval_command(
     init: Annotated[Path, typer.Argument(help="An init checkpoint written by meta-train.")],
     tasks: Annotated[int, typer.Option("--tasks", help="Test tasks to average over.")] = 600,
@@ -433,6 +441,7 @@ def meta_eval_command(
         "source": manifest["task_source"],
         "algorithm": manifest["algorithm"],
         "bn_mode": manifest["bn_mode"],
+        **_checkpoint_id(init),
     }
     if json_:
         print_json(payload)
@@ -492,7 +501,7 @@ def finetune_command(
         result = finetune_table(learner, baseline, X, labels, manifest["architecture"]["out_features"], shots, steps, repeats, seed,
                                 progress=advance)
     if json_:
-        print_json(result)
+        print_json({**result, **_checkpoint_id(init)})
     else:
         out.print(
             f"held-out accuracy after {steps} steps on {shots} rows per class: {fmt(result['mean'])} +- {fmt(result['ci95'])} "

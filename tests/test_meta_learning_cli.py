@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import signal
 import subprocess
@@ -111,6 +112,8 @@ def test_tabular_init_finetunes_and_loads_into_mlp_torch(tmp_path, algo):
     evaluation = runner.invoke(app, ["meta-eval", str(init), "--data", str(data), "--tasks", "10", "--device", "cpu", "--json"])
     assert evaluation.exit_code == 0, evaluation.stderr
     assert json.loads(evaluation.stdout)["metric"] == "accuracy"
+    digest = hashlib.sha256(init.read_bytes()).hexdigest()  # which init the figures come from
+    assert (json.loads(evaluation.stdout)["init"], json.loads(evaluation.stdout)["init_sha256"]) == (str(init), digest)
 
     new_task = _classes_csv(tmp_path / "new.csv", n_classes=3, rows=20, seed=5)
     tuned = runner.invoke(app, ["finetune", str(new_task), "--init", str(init), "--shots", "3", "--steps", "5", "--repeats", "3", "--json"])
@@ -118,6 +121,7 @@ def test_tabular_init_finetunes_and_loads_into_mlp_torch(tmp_path, algo):
     payload = json.loads(tuned.stdout)
     assert 0.0 <= payload["mean"] <= 1.0 and 0.0 <= payload["random_init_mean"] <= 1.0
     assert payload["held_out_rows"] == 60 - 9
+    assert (payload["init"], payload["init_sha256"]) == (str(init), digest)
 
     dataset = load_dataset(new_task, target="label", task="classification")
     X = pd.DataFrame(tabular_preprocessor(dataset.categorical_columns, dataset.numeric_columns).fit_transform(dataset.X), columns=dataset.X.columns)
