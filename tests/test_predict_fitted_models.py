@@ -439,3 +439,26 @@ def test_a_lightgbm_model_fitted_with_another_lightgbm_minor_version_is_named(tm
     with caplog.at_level("WARNING", logger="automl_meta"):
         load_fitted_model(path)
     assert "was fitted with lightgbm 3.3.5; this is" in caplog.text
+
+
+def test_a_model_whose_sidecar_cannot_be_written_leaves_the_old_pair_as_it_was(saved_model, monkeypatch):
+    import errno
+    import pathlib
+
+    path, _ = saved_model
+    before = {p.name: p.read_bytes() for p in path.parent.iterdir()}
+    dataset = make_dataset(make_mixed_frame(90, seed=9), target="target")
+    pipeline = _fitted(dataset, LogisticRegression(max_iter=50))
+    real = pathlib.Path.write_bytes
+
+    def full_disk(self, data):  # the sidecar's temporary file: as a full disk refuses it
+        if ".skops.json." in self.name:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, data)
+
+    monkeypatch.setattr(pathlib.Path, "write_bytes", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        save_fitted_model(path, pipeline, _info(dataset))
+    assert {p.name: p.read_bytes() for p in path.parent.iterdir()} == before  # was: a new model beside the old sidecar
+    monkeypatch.undo()
+    load_fitted_model(path)

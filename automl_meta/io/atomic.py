@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -71,6 +72,14 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
+
+
+def write_files_atomic(files: Sequence[tuple[str | Path, bytes]]) -> None:
+    """Write every ``(path, data)`` beside its target, then move all in: an error while writing (a full disk)
+    leaves every old file as it was, never a new file beside an old one it belongs with (a model and its sidecar)."""
+    with contextlib.ExitStack() as stack:
+        for path, data in files:
+            stack.enter_context(atomic_path(path)).write_bytes(data)
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:

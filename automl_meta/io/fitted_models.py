@@ -46,7 +46,7 @@ import pandas as pd
 
 from automl_meta.dataset import ISO_DATES, MAX_ABS_FEATURE, as_dates, date_parts, known_category_strings, markers_as_missing
 from automl_meta.exceptions import ArtifactError, DatasetError, format_problem
-from automl_meta.io.atomic import check_output_file, write_bytes_atomic
+from automl_meta.io.atomic import check_output_file, write_files_atomic
 from automl_meta.io.model_structure import check_model_structure
 from automl_meta.numbers import content_checksum, jsonable
 
@@ -207,8 +207,8 @@ def save_fitted_model(path: str | Path, pipeline: Any, info: dict) -> Path:
         "versions": library_versions(),
     })
     sidecar[CHECKSUM_KEY] = content_checksum(sidecar, CHECKSUM_KEY)
-    for target, payload in ((path, data), (sidecar_path(path), json.dumps(sidecar, indent=2).encode())):
-        write_bytes_atomic(target, payload)
+    # both written before either replaces its old file: a full disk leaves the old pair, not a new model beside an old sidecar
+    write_files_atomic([(path, data), (sidecar_path(path), json.dumps(sidecar, indent=2).encode())])
     logger.info("saved %s (%d bytes) and its sidecar", path, len(data))
     return path
 

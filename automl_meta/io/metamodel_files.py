@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from automl_meta.exceptions import ArtifactError, MetaDBVersionError, UsageError
-from automl_meta.io.atomic import atomic_path
+from automl_meta.io.atomic import write_files_atomic
 from automl_meta.numbers import content_checksum, jsonable
 
 FORMAT = "automl-meta-metamodel"
@@ -96,9 +96,7 @@ def _manifest(model, boosters: list[str], booster_path: Path, text: str, extra: 
 
 def _write_pair(booster_path: Path, text: str, manifest_path: Path, manifest_text: str) -> None:
     """Write both files beside their targets, then move both in: an error while writing leaves the old pair."""
-    with atomic_path(booster_path) as booster_tmp, atomic_path(manifest_path) as manifest_tmp:
-        booster_tmp.write_bytes(text.encode("utf-8"))
-        manifest_tmp.write_bytes(manifest_text.encode("utf-8"))
+    write_files_atomic([(booster_path, text.encode("utf-8")), (manifest_path, manifest_text.encode("utf-8"))])
 
 
 def save_metamodel(model, directory: str | Path, prefix: str = "metamodel", extra: dict | None = None) -> tuple[Path, Path]:
