@@ -153,6 +153,8 @@ def _task_data(source: str, data: Path | None, target, sep, day_first=None, reco
 def _plot(path: Path, history: list, validation: list, metric: str) -> None:
     import matplotlib
 
+    from automl_meta.io.plots import save_figure
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -166,9 +168,10 @@ def _plot(path: Path, history: list, validation: list, metric: str) -> None:
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    try:
+        save_figure(fig, path, dpi=120)
+    finally:
+        plt.close(fig)
 
 
 def meta_train_command(

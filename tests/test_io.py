@@ -7,6 +7,7 @@ import gzip
 import io
 import re
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -360,3 +361,24 @@ def test_a_pipe_is_refused_as_no_regular_file_not_called_empty(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(DatasetError, match="not a regular file .*; save the data to a file and give its path"):
         read_table(fifo)  # was "the file is empty", though the pipe held 240 rows
+
+
+def test_a_figure_whose_write_fails_leaves_the_existing_file_whole(tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    from automl_meta.io.plots import save_figure
+
+    target = tmp_path / "curves.png"
+    target.write_bytes(b"an older figure")
+
+    def half_written(self, fname, **kwargs):  # as a full disk cuts a write short
+        Path(fname).write_bytes(b"\x89PNG\r\n")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Figure, "savefig", half_written)
+    with pytest.raises(OSError, match="No space left"):
+        save_figure(Figure(), target, dpi=50)
+    assert target.read_bytes() == b"an older figure" and sorted(p.name for p in tmp_path.iterdir()) == ["curves.png"]
+    monkeypatch.undo()
+    save_figure(Figure(), target, dpi=50)
+    assert target.read_bytes()[:4] == b"\x89PNG"

@@ -34,5 +34,14 @@ def save_loss_curves(path: str | Path, curves: dict, title: str = "", log_scale:
     ax.set_title(title)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     return path
+
+
+def save_figure(fig, path: str | Path, dpi: int) -> None:
+    """Write ``fig`` to ``path`` atomically (an existing file stays whole if the write fails), in the suffix's format."""
+    from automl_meta.io.atomic import atomic_path
+
+    path = Path(path)
+    with atomic_path(path) as tmp:  # the temporary name ends in .tmp: the format is the target's
+        fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".").lower() or "png")
