@@ -117,6 +117,19 @@ def test_rebuild_is_a_no_op(reference, env):
     assert _rows(db_path) == before
 
 
+def test_a_first_build_that_stopped_before_creating_the_tables_is_built_by_its_rerun(reference, tmp_path, env):
+    import sqlite3
+
+    folder, _, _ = reference
+    stub = tmp_path / "m.sqlite"
+    conn = sqlite3.connect(stub)
+    conn.execute("PRAGMA journal_mode=wal")  # what a first build left on a full disk: a header, no table
+    conn.close()
+    assert stub.stat().st_size > 0
+    summary = build_metadb(f"dir:{folder}", stub, OPTIONS)  # was refused: "an empty file, not a meta-database"
+    assert summary["done"] == 3 and summary["evaluations_added"] == 3 * len(LEARNERS)
+
+
 def _no_half_rows(db_path: Path) -> None:
     """Every committed evaluation is complete: ok rows have all their metrics, meta-feature runs their values."""
     with MetaDB.open(db_path, readonly=False) as db:  # a writable open replays the write-ahead log

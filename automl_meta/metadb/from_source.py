@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import sqlite3
 import tempfile
-from contextlib import contextmanager, nullcontext
+from contextlib import closing, contextmanager, nullcontext
 from pathlib import Path
 from typing import Callable, Iterator
 
 from automl_meta.exceptions import MetaDBVersionError, UsageError
 from automl_meta.metadb.build import BuildProgress, check_build_options, library_versions, prepare_build, run_build
 from automl_meta.metadb.parallel import make_executor
+from automl_meta.metadb import schema
 from automl_meta.metadb.schema import SCHEMA_VERSION
 from automl_meta.metadb.store import MetaDB
 from automl_meta.metadb.units import BuildOptions
@@ -81,16 +82,28 @@ def build_metadb(source: str, db_path: str | Path, options: BuildOptions, jobs: 
     return summary
 
 
+def _holds_nothing(path: Path) -> bool:
+    """Whether ``path`` is empty, or an SQLite file with no table at all."""
+    if path.stat().st_size == 0:
+        return True
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            return schema.is_empty(conn)
+    except sqlite3.DatabaseError:  # not SQLite, or unreadable: MetaDB.open names which
+        return False
+
+
 @contextmanager
 def _as_it_is(db_path) -> Iterator[MetaDB | None]:
     """The database at ``db_path`` opened read-only for planning a build, or None where there is none yet.
 
-    An empty file is none yet (a build fills it). A file of a schema too old to read as
-    it is gets planned on a migrated copy: the file itself is migrated only by a build
-    that goes ahead.
+    An empty file is none yet (a build fills it), and so is an SQLite file without any
+    table (a first build that stopped before creating them: a full disk). A file of a
+    schema too old to read as it is gets planned on a migrated copy: the file itself is
+    migrated only by a build that goes ahead.
     """
     path = Path(db_path)
-    if not path.exists() or (path.is_file() and path.stat().st_size == 0):
+    if not path.exists() or (path.is_file() and _holds_nothing(path)):
         yield None
         return
     try:
