@@ -7,6 +7,7 @@ the heavy parts of automl_meta inside the command functions, so ``--help`` and
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import signal
@@ -54,8 +55,12 @@ def _is_usage_error(exc: BaseException) -> bool:
 
 
 def _say(message: str) -> None:
-    """One red line on stderr (the message's own newlines are folded)."""
-    err.print(f"[red]error:[/] {escape(' '.join(message.split()))}", soft_wrap=True)
+    """One red line on stderr (the message's own newlines are folded); plain text where rich cannot run (out of memory)."""
+    line = " ".join(message.split())
+    try:
+        err.print(f"[red]error:[/] {escape(line)}", soft_wrap=True)
+    except (MemoryError, ImportError):  # rich imports some of its modules lazily
+        sys.stderr.write(f"error: {line}\n")
 
 
 def _blank_flag_types(command) -> None:
@@ -149,6 +154,17 @@ class _ErrorBoundary(TyperGroup):
                 db = _db_argument(ctx.meta.get("automl_meta.args", [])) or "the shipped meta-database"
                 _say(f"{db}: damaged ({exc}); restore a copy of it, or build it again with `automl-meta db build`")
                 raise typer.Exit(2) from None
+            if isinstance(exc, MemoryError):
+                _say(f"out of memory ({str(exc) or 'an allocation failed'}); free memory, or give the command fewer rows "
+                     "(--max-rows where it has one); what was already written is kept")
+                raise typer.Exit(1) from None
+            full = isinstance(exc, OSError) and exc.errno == errno.ENOSPC or isinstance(exc, sqlite3.OperationalError) \
+                and "disk is full" in str(exc)
+            if full:
+                where = f" writing {exc.filename}" if getattr(exc, "filename", None) else ""
+                _say(f"no space left on the device{where} ({exc}); free some space and run the command again; what was "
+                     "already written is kept")
+                raise typer.Exit(1) from None
             if _is_usage_error(exc):
                 sub = getattr(exc, "ctx", None)
                 hint = f" (see `{sub.command_path} --help`)" if sub is not None else ""

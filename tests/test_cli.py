@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 
@@ -249,3 +250,20 @@ def test_a_group_given_no_command_names_what_is_missing():
     result = runner.invoke(app, ["db"])
     assert result.exit_code == 2  # the help on stdout, then one line on stderr: it was "error: (see ...)", naming nothing
     assert "error: missing command; give one of build, export, info, manifest" in " ".join(result.stderr.split())
+
+
+@pytest.mark.parametrize(("raised", "said"), [
+    (MemoryError(), "error: out of memory (an allocation failed); free memory, or give the command fewer rows"),
+    (OSError(28, "No space left on device", "out.csv"), "error: no space left on the device writing out.csv"),
+    (sqlite3.OperationalError("database or disk is full"), "error: no space left on the device (database or disk is full)"),
+], ids=["memory", "disk-full", "sqlite-disk-full"])
+def test_running_out_of_memory_or_disk_is_one_line_naming_it_with_exit_1(monkeypatch, raised, said):
+    from automl_meta.metadb import MetaDB
+
+    def fail(*args, **kwargs):
+        raise raised
+
+    monkeypatch.setattr(MetaDB, "open", fail)
+    result = runner.invoke(app, ["db", "info"])
+    assert result.exit_code == 1 and said in " ".join(result.stderr.split())
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr

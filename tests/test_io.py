@@ -382,3 +382,20 @@ def test_a_figure_whose_write_fails_leaves_the_existing_file_whole(tmp_path, mon
     monkeypatch.undo()
     save_figure(Figure(), target, dpi=50)
     assert target.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_parquet_file_that_does_not_fit_in_memory_is_a_memory_error_not_a_bad_file(tmp_path, monkeypatch):
+    from automl_meta.io import load_dataset
+
+    class ArrowMemoryError(Exception):  # pyarrow's, as its malloc fails
+        pass
+
+    path = tmp_path / "big.parquet"
+    pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "target": [0, 1, 0, 1]}).to_parquet(path)
+
+    def no_memory(*args, **kwargs):
+        raise ArrowMemoryError("malloc of size 480000000 failed")
+
+    monkeypatch.setattr(pd, "read_parquet", no_memory)
+    with pytest.raises(MemoryError, match="reading big.parquet as parquet: malloc of size 480000000 failed"):
+        load_dataset(path)  # was a DatasetError (exit 2): "cannot read as parquet"

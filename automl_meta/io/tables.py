@@ -504,7 +504,11 @@ def read_table(path: str | Path, sep: str | None = None) -> pd.DataFrame:
 def _read_parquet(source, name: str) -> pd.DataFrame:
     try:
         frame = pd.read_parquet(source)
+    except MemoryError:
+        raise
     except Exception as exc:  # pyarrow raises its own hierarchy
+        if type(exc).__name__ == "ArrowMemoryError":  # the machine, not the file: a runtime failure, as a MemoryError
+            raise MemoryError(f"reading {name} as parquet: {exc}") from None
         raise DatasetError(f"{name}: cannot read as parquet ({exc})") from None
     return stripped_names(frame)
 
