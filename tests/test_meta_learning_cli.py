@@ -338,12 +338,6 @@ def test_finetune_rebuilds_the_infrequent_column_of_a_column_with_more_levels_th
     tuned = runner.invoke(app, ["finetune", str(new_task), "--init", str(init), "--shots", "3", "--steps", "2", "--repeats", "2", "--json"])
     assert tuned.exit_code == 0, tuned.stderr
     assert json.loads(tuned.stdout)["classes"] == 3
-    assert "encodes as zeros on every row" not in tuned.stderr  # four of its six colours: known levels
-    other = tmp_path / "other.csv"
-    frame[frame["label"].isin(["k0", "k1", "k2"])].assign(color="magenta").to_csv(other, index=False)
-    unseen = runner.invoke(app, ["finetune", str(other), "--init", str(init), "--shots", "3", "--steps", "1", "--repeats", "1"])
-    assert unseen.exit_code == 0, unseen.stderr
-    assert "color: none of its levels (magenta) is one the init was meta-trained with" in " ".join(unseen.stderr.split())
 
 
 def test_the_recorded_levels_encode_a_table_as_the_fitted_preprocessor_did():
