@@ -382,3 +382,25 @@ def test_a_manifest_nested_past_any_depth_is_refused_as_unreadable(sinusoid_init
     result = CliRunner().invoke(app, ["meta-eval", str(deep), "--tasks", "2", "--device", "cpu"])
     assert result.exit_code == 2, result.output
     assert "manifest is not JSON" in result.stderr
+
+
+def test_a_checkpoint_on_a_full_disk_is_an_os_error_naming_the_file_and_the_old_one_stays(tmp_path, monkeypatch):
+    import errno
+    import pathlib
+
+    from automl_meta.io.checkpoint import save_checkpoint
+
+    path = save_checkpoint(tmp_path / "c.pt", {"w": torch.ones(3)}, {"kind": "init"})
+    before = path.read_bytes()
+    real = pathlib.Path.write_bytes
+
+    def full_disk(self, data):
+        if self.name.startswith(".c.pt."):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, data)
+
+    monkeypatch.setattr(pathlib.Path, "write_bytes", full_disk)
+    with pytest.raises(OSError) as raised:  # was torch's "enforce fail ... unexpected pos 128 vs 0"
+        save_checkpoint(path, {"w": torch.zeros(3)}, {"kind": "init"})
+    assert raised.value.errno == errno.ENOSPC and raised.value.filename == str(path)
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["c.pt"]

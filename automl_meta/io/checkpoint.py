@@ -11,6 +11,7 @@ than trained or evaluated with (torch checks no checksum of its own on loading).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import platform
 import warnings
@@ -21,7 +22,7 @@ from pathlib import Path
 import torch
 
 from automl_meta.exceptions import ArtifactError, UsageError, format_problem
-from automl_meta.io.atomic import atomic_path, check_output_file
+from automl_meta.io.atomic import check_output_file, write_bytes_atomic
 
 FORMAT = "automl-meta-checkpoint/1"
 WRITTEN_DTYPES = (torch.float32, torch.float64)  # weights, and Reptile's Adam step count
@@ -40,8 +41,12 @@ def save_checkpoint(path: str | Path, state_dict: dict, manifest: dict) -> Path:
     manifest = {**manifest, "versions": {**library_versions(), **manifest.get("versions", {})}}
     tensors = {k: v.detach().cpu().clone() for k, v in state_dict.items()}
     text = json.dumps(manifest, sort_keys=True)
-    with atomic_path(path) as tmp:
-        torch.save({"format": FORMAT, "manifest": text, "state_dict": tensors, "sha256": checksum(tensors, text)}, tmp)
+    buffer = io.BytesIO()  # serialized first: torch's own file writer reports a full disk as "unexpected pos"
+    torch.save({"format": FORMAT, "manifest": text, "state_dict": tensors, "sha256": checksum(tensors, text)}, buffer)
+    try:
+        write_bytes_atomic(path, buffer.getvalue())
+    except OSError as exc:  # a full disk: name the file
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     return path
 
 
