@@ -30,7 +30,8 @@ def _metafeature_warnings(store, task: str, datasets: set[str]) -> list[str]:
 
     runs = store.metafeature_versions_of(task)
     order = runs["version"].astype(str).map(lambda v: version_order(v, EXTRACTOR_VERSION))
-    runs, order = runs[runs["dataset"].isin(datasets) & (order != "same")], order[runs["dataset"].isin(datasets) & (order != "same")]
+    differ = runs["dataset"].isin(datasets) & (order != "same")
+    runs, order = runs[differ], order[differ]
     lines = []
     for how, group in runs.groupby(order):
         names = sorted(group["dataset"])
