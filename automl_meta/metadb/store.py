@@ -481,9 +481,9 @@ class MetaDB:
         A build records the version in the evaluation's protocol (``learner_version``);
         an evaluation stored before it did reads the version of the learner's row.
         """
-        rows = self.conn.execute("SELECT e.dataset_id, e.protocol, l.portfolio_version FROM evaluations e"
+        rows = self.conn.execute(f"SELECT e.dataset_id, {self._EVALUATION_VERSION} FROM evaluations e"
                                  " JOIN learners l ON l.id = e.learner_id WHERE e.learner_id = ?", (learner_id,)).fetchall()
-        return {int(dataset_id): str(_protocol(text).get("learner_version", row_version)) for dataset_id, text, row_version in rows}
+        return {int(dataset_id): str(version) for dataset_id, version in rows}
 
     def metafeature_versions_of(self, task: str) -> pd.DataFrame:
         """One row per dataset of ``task`` with stored meta-features: dataset, extractor version, source, and the
