@@ -171,7 +171,7 @@ def _train(meta_X, scores, maximize: bool, random_state: int, cache_key: str | N
             save_metamodel(model, folder, cache_key)
             _prune_cache(folder)
         except OSError as exc:
-            logger.warning("cannot cache the meta-model in %s (%s); continuing without it", folder, exc)
+            logger.warning("cannot cache the meta-model in %s (%s); continuing without it: the next call trains it again", folder, exc)
     return model, False
 
 
