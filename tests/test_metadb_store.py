@@ -283,7 +283,7 @@ def test_selector_evaluate_judges_the_noise_floor_on_the_learners_the_selectors_
         knn = db.add_learner("knn", "classification", {}, "p1")
         db.add_evaluation(int(db.conn.execute("SELECT id FROM datasets WHERE name = 'a'").fetchone()[0]), knn, "ok",
                           {"balanced_accuracy": {"mean": 0.6, "std": 0.1, "folds": [0.6]}})
-    _, _, _, _, scores, evaluations, _ = _load_db(path, "classification", None)
+    _, _, _, _, scores, evaluations, _, _ = _load_db(path, "classification", None)
     assert "knn" not in scores.columns and set(evaluations["learner"]) == set(scores.columns)
 
 
