@@ -191,6 +191,11 @@ def test_the_portfolio_candidate_takes_an_init_meta_trained_on_a_table_with_a_ca
     saved = save_fitted_model(tmp_path / "m.skops", narrowed, {"learner": "mlp_torch", "task": "classification", "target": "label",
                                                                "columns": describe_columns(fewer.X), "class_values": None})
     np.testing.assert_allclose(load_fitted_model(saved).pipeline.predict_proba(fewer.X), narrowed.predict_proba(fewer.X))
+    import hashlib
+    import json
+
+    recorded = json.loads(saved.with_name("m.skops.json").read_text())["init"]  # which init the model started from
+    assert recorded == {"path": str(init), "sha256": hashlib.sha256(init.read_bytes()).hexdigest()}
 
 
 def test_mlp_torch_init_matches_the_data_columns_to_its_inputs_by_name(tmp_path, caplog):

@@ -202,6 +202,7 @@ def save_fitted_model(path: str | Path, pipeline: Any, info: dict) -> Path:
     sidecar = jsonable({
         "format": FORMAT,
         **info,
+        **_checkpoints_used(pipeline),
         "model_file": path.name,
         "sha256": hashlib.sha256(data).hexdigest(),
         "versions": library_versions(),
@@ -211,6 +212,21 @@ def save_fitted_model(path: str | Path, pipeline: Any, info: dict) -> Path:
     write_files_atomic([(path, data), (sidecar_path(path), json.dumps(sidecar, indent=2).encode())])
     logger.info("saved %s (%d bytes) and its sidecar", path, len(data))
     return path
+
+
+def _checkpoints_used(pipeline) -> dict:
+    """The learned initialization and optimizer a fitted torch MLP started from or stepped with: path and SHA-256 of each
+    file as it is now (the weights are in the model; these say where they came from)."""
+    used = {}
+    for _, step in getattr(pipeline, "steps", []):
+        for key, value in (("init", getattr(step, "init", None)), ("learned_optimizer", getattr(step, "optimizer", None))):
+            if key == "learned_optimizer":
+                value = str(value).removeprefix("learned:") if str(value).startswith("learned:") else None
+            if value:
+                source = Path(value)
+                digest = hashlib.sha256(source.read_bytes()).hexdigest() if source.is_file() else None
+                used[key] = {"path": str(source), "sha256": digest}
+    return used
 
 
 def sidecar_problem(info: dict) -> str | None:
