@@ -102,8 +102,12 @@ def test_meta_features_extracted_with_another_pymfe_are_named(copy, query):
     assert "pymfe" not in _recommend(query, copy).stderr
     _edit(copy, "UPDATE builds SET versions = json_set(versions, '$.pymfe', '0.4.2') WHERE source NOT LIKE 'aslib:%'")
     text = " ".join(_recommend(query, copy).stderr.split())
-    assert f"the classification meta-features were extracted with pymfe 0.4.2; this is pymfe {version('pymfe')}" in text
+    assert f"the classification meta-features were extracted with pymfe 0.4.2, and none with the installed pymfe {version('pymfe')}" in text
     assert "install pymfe==0.4.2" in text and "0.3.0" not in text
+    with MetaDB.open(copy, readonly=False) as db:  # a later build of the same folder (as --redo metafeatures) under this pymfe
+        source = db.datasets("classification")["source"].iloc[0]
+        db.finish_build(db.start_build(source, None, {"pymfe": version("pymfe")}))
+    assert "pymfe" not in _recommend(query, copy).stderr  # it stored no dataset, yet may have extracted them all
 
 
 def test_db_info_lists_what_is_stale(copy, built):

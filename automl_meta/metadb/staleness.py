@@ -69,8 +69,9 @@ def _score_warnings(store, task: str, datasets: set[str], learners: Iterable[str
 
 
 def pymfe_warnings(store, task: str) -> list[str]:
-    """``task``'s meta-features were extracted with another pymfe than the one installed (the extractor version does not
-    say): judged on the builds that stored its datasets with meta-features, imports (features taken as they are) left out."""
+    """``task``'s meta-features were extracted with other pymfe versions than the one installed (the extractor version does
+    not say): judged on the builds of its datasets' sources, imports (features taken as they are) left out. A database
+    where some build used the installed pymfe gets no warning: which datasets it extracted is not recorded."""
     from importlib.metadata import PackageNotFoundError, version
 
     if task not in ("classification", "regression"):
@@ -81,11 +82,10 @@ def pymfe_warnings(store, task: str) -> list[str]:
         installed = version("pymfe")
     except PackageNotFoundError:
         return []
-    other = [v for v in stored if v != installed]
-    if not other:
+    if not stored or installed in stored:  # some of them may come from the installed one: nothing sure to say
         return []
-    return [f"the {task} meta-features were extracted with pymfe {', '.join(stored)}; this is pymfe {installed}: a new "
-            f"dataset's may differ from theirs where pymfe changed; install pymfe=={other[-1]} to extract alike"]
+    return [f"the {task} meta-features were extracted with pymfe {', '.join(stored)}, and none with the installed pymfe "
+            f"{installed}: a new dataset's may differ from theirs where pymfe changed; install pymfe=={stored[-1]} to extract alike"]
 
 
 def unknown_learners(task: str, learners: Iterable[str]) -> list[str]:

@@ -493,11 +493,13 @@ class MetaDB:
             " JOIN datasets d ON d.id = r.dataset_id LEFT JOIN builds b ON b.id = d.build_id WHERE d.task = ?", (task,))
 
     def build_versions(self, task: str, of: str) -> list[tuple[str, dict]]:
-        """(source, recorded versions) of each build that stored ``task``'s rows still held: ``of="metafeatures"``, the
-        builds that stored its datasets with meta-features; ``of="evaluations"``, those that stored its evaluations."""
-        stored = ("SELECT d.build_id FROM datasets d JOIN mf_runs r ON r.dataset_id = d.id WHERE d.task = ?" if of == "metafeatures"
-                  else "SELECT e.build_id FROM evaluations e JOIN datasets d ON d.id = e.dataset_id WHERE d.task = ?")
-        rows = self.conn.execute(f"SELECT source, versions FROM builds WHERE id IN ({stored}) ORDER BY id", (task,)).fetchall()
+        """(source, recorded versions) of the builds behind ``task``'s rows: ``of="metafeatures"``, every build of the sources
+        of its datasets with meta-features; ``of="evaluations"``, the builds that stored its evaluations still held."""
+        if of == "metafeatures":  # every build of those datasets' sources: one that re-extracted them (--redo) stored no dataset
+            where = "source IN (SELECT d.source FROM datasets d JOIN mf_runs r ON r.dataset_id = d.id WHERE d.task = ?)"
+        else:
+            where = "id IN (SELECT e.build_id FROM evaluations e JOIN datasets d ON d.id = e.dataset_id WHERE d.task = ?)"
+        rows = self.conn.execute(f"SELECT source, versions FROM builds WHERE {where} ORDER BY id", (task,)).fetchall()
         return [(str(source), self._json(v, "a build's versions") if isinstance(v, str) else {}) for source, v in rows]
 
     # the learner version an evaluation was computed with: its protocol's, else its learner row's (see evaluation_versions)
