@@ -76,8 +76,11 @@ def test_scores_of_an_older_learner_definition_are_named_with_the_command_that_r
                 f" WHERE learner_id = (SELECT id FROM learners WHERE name = '{learner}')",
           "UPDATE builds SET versions = json_set(versions, '$.portfolio', '0')")  # as an old build recorded them
     text = " ".join(_recommend(query, copy).stderr.split())
-    assert f"classification: the scores of {learner} on 6 dataset(s)" in text and "older definition of that learner" in text
+    assert f"classification: the scores of {learner} on 6 dataset(s)" in text and "older definitions of that learner" in text
     assert f"--redo {learner}" in text
+    _edit(copy, "UPDATE evaluations SET protocol = json_set(protocol, '$.learner_version', '0')")  # every learner's, as a
+    lines = [line for line in _recommend(query, copy).stderr.splitlines() if "older definitions" in line]  # scoring change
+    assert len(lines) == 1 and f"--redo {','.join(sorted(SIX_TABLE_LEARNERS))}" in lines[0]  # one line, one command
 
 
 def test_a_learner_this_version_does_not_have_is_left_out_of_the_ranking(copy, query):

@@ -12,6 +12,7 @@ recomputes them.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 from automl_meta.metadb.task_learners import by_source, redo_command, shown_names, stale_version, version_order
 from automl_meta.metadb.units import IMPORT_KINDS, REDO_METAFEATURES
@@ -22,7 +23,11 @@ def _fix(store, rows, redo: str) -> str:
     sources = by_source(rows)
     source, (_, command) = next(iter(sources.items()))
     first = redo_command(store, source, command, redo)
-    return f"run: {first}" if len(sources) == 1 else f"run each of their {len(sources)} builds again with --redo {redo}, e.g. {first}"
+    kind, _, folder = source.partition(":")
+    where = (f" (in the folder that build ran in: {folder} is relative to it)"
+             if kind in ("dir", "aslib") and folder and not Path(folder).is_absolute() else "")
+    return (f"run: {first}{where}" if len(sources) == 1
+            else f"run each of their {len(sources)} builds again with --redo {redo}, e.g. {first}{where}")
 
 
 def _metafeature_warnings(store, task: str, datasets: set[str]) -> list[str]:
@@ -53,19 +58,20 @@ def _score_warnings(store, task: str, datasets: set[str], learners: Iterable[str
     if recorded <= {PORTFOLIO_VERSION}:  # every evaluation was computed by this portfolio: none is stale (a cheap look first)
         return []
     current = {name: learner_version(LEARNERS[name], task) for name in learners if name in LEARNERS}
-    stale: dict[str, list] = {}
-    for learner, version, _ in store.learner_version_counts(task):  # a few rows: the evaluations are read only if stale
-        if learner in current and stale_version(version, current[learner]):
-            rows = store.evaluations_of_version(task, learner, version)
-            stale.setdefault(learner, []).extend(r for r in rows.itertuples(index=False, name=None) if r[0] in datasets)
-    lines = []
-    for learner, rows in sorted(stale.items()):
-        if not rows:
-            continue
-        names = sorted(r[0] for r in rows)
-        lines.append(f"{task}: the scores of {learner} on {len(names)} dataset(s) ({shown_names(names, 5)}) come from an "
-                     f"older definition of that learner; to recompute them {_fix(store, rows, learner)}")
-    return lines
+    pairs = [(learner, version) for learner, version, _ in store.learner_version_counts(task)
+             if learner in current and stale_version(version, current[learner])]
+    if not pairs:
+        return []
+    rows = store.evaluations_of_versions(task, pairs)
+    rows = rows[rows["dataset"].isin(datasets)]
+    if rows.empty:
+        return []
+    stale = sorted(set(rows["learner"]))
+    names = sorted(set(rows["dataset"]))
+    where = rows[["dataset", "source", "command"]].drop_duplicates().itertuples(index=False, name=None)
+    return [f"{task}: the scores of {shown_names(stale, 5)} on {len(names)} dataset(s) ({shown_names(names, 5)}) come from "
+            f"older definitions of {'that learner' if len(stale) == 1 else 'those learners'}; to recompute them "
+            f"{_fix(store, where, ','.join(stale))}"]
 
 
 def pymfe_warnings(store, task: str) -> list[str]:

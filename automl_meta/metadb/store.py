@@ -512,13 +512,17 @@ class MetaDB:
             f"SELECT l.name, {self._EVALUATION_VERSION} AS v, COUNT(*) FROM evaluations e JOIN datasets d ON d.id = e.dataset_id"
             " JOIN learners l ON l.id = e.learner_id WHERE d.task = ? GROUP BY l.name, v", (task,))]
 
-    def evaluations_of_version(self, task: str, learner: str, version: str) -> pd.DataFrame:
-        """dataset, source and the storing build's command of ``learner``'s evaluations computed with ``version``."""
+    def evaluations_of_versions(self, task: str, pairs: list[tuple[str, str]]) -> pd.DataFrame:
+        """dataset, learner, source and the storing build's command of ``task``'s evaluations computed with one of the
+        (learner, version) ``pairs``, in one pass over the evaluations."""
+        values = ", ".join("(?, ?)" for _ in pairs)
         return self._frame(
-            "SELECT d.name AS dataset, d.source, COALESCE(b.command, o.command) AS command FROM evaluations e"
+            f"WITH wanted(learner, version) AS (VALUES {values}) SELECT d.name AS dataset, l.name AS learner, d.source,"
+            " COALESCE(b.command, o.command) AS command FROM evaluations e"
             " JOIN datasets d ON d.id = e.dataset_id JOIN learners l ON l.id = e.learner_id"
-            " LEFT JOIN builds b ON b.id = e.build_id LEFT JOIN builds o ON o.id = d.build_id"
-            f" WHERE d.task = ? AND l.name = ? AND {self._EVALUATION_VERSION} = ?", (task, learner, version))
+            f" JOIN wanted w ON w.learner = l.name AND w.version = {self._EVALUATION_VERSION}"
+            " LEFT JOIN builds b ON b.id = e.build_id LEFT JOIN builds o ON o.id = d.build_id WHERE d.task = ?",
+            (*[v for pair in pairs for v in pair], task))
 
     def dataset_origins(self, dataset_ids) -> dict[int, tuple[str, str, str | None]]:
         """dataset id -> (dataset name, its source, the command of the build that stored it, or None)."""
