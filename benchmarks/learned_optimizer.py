@@ -48,7 +48,7 @@ def main() -> None:
     parser.add_argument("--steps", type=at_least(1), default=100)
     parser.add_argument("--unroll", type=at_least(1), default=20)
     parser.add_argument("--tasks", type=at_least(1), default=100)
-    parser.add_argument("--validate-every", type=int, default=20)
+    parser.add_argument("--validate-every", type=at_least(1), default=20)
     parser.add_argument("--no-transfer", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out-dir", type=Path, default=None)

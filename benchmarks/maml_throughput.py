@@ -67,7 +67,7 @@ def main(argv=None) -> int:
     parser.add_argument("--compile", nargs="?", const="default", action="append", choices=COMPILE_MODES,
                         help="also time the torch.compile'd core in this mode (repeatable; default mode 'default')")
     parser.add_argument("--seconds", type=float, default=20.0, help="timed seconds per side")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--threads", type=at_least(1), default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--json", action="store_true")
     given = set(argv if argv is not None else sys.argv[1:])
     args = parser.parse_args(argv)

@@ -191,7 +191,7 @@ def main(argv=None) -> int:
                         help="torch.compile the meta-step, in this mode (default: 'default'); a failing mode falls back to the next, then to eager")
     parser.add_argument("--data", default=None, help="Omniglot npz folder (default: $AUTOML_META_OMNIGLOT)")
     parser.add_argument("--tasks", type=at_least(1), default=600, help="test tasks")
-    parser.add_argument("--meta-batch", type=int, default=None, help="override the configuration's meta-batch (smoke tests)")
+    parser.add_argument("--meta-batch", type=at_least(1), default=None, help="override the configuration's meta-batch (smoke tests)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--deadline", type=float, default=None, help="Unix time by which the test must end: shortens training if needed")
     parser.add_argument("--json", action="store_true", help="print one JSON line per configuration")

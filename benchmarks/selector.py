@@ -31,7 +31,7 @@ import os
 import time
 from pathlib import Path
 
-from automl_meta.exceptions import AutomlMetaError, MetaDBContentError
+from automl_meta.exceptions import AutomlMetaError, MetaDBContentError, UsageError
 from machine import print_machine  # benchmarks/machine.py, beside this script
 from script_cli import at_least, run_script  # benchmarks/script_cli.py, beside this script
 
@@ -103,7 +103,12 @@ def run_db(task: str, args: argparse.Namespace) -> dict:
     report = evaluate_suite(meta_X, scores, maximize, seeds=range(args.seeds), n_jobs=args.jobs,
                             selectors=selectors(False, args))
     show(f"meta-database {path.name}, {task} ({metric})", report, time.perf_counter() - start)
-    floor = noise_floor(evaluations, scores.loc[meta_X.index.intersection(scores.index)], metric, maximize)
+    try:
+        floor = noise_floor(evaluations, scores.loc[meta_X.index.intersection(scores.index)], metric, maximize)
+    except UsageError as exc:  # too few fold scores (--cv 2): the report stands without it, as in `selector evaluate`
+        report["fold_peeking_selector"] = None
+        print(f"noise floor: none ({exc})")
+        return report
     report["fold_peeking_selector"] = floor
     print(f"noise floor (fold-peeking selector: chooses from {floor['choose_folds']} of each dataset's own folds, judged on "
           f"the other {floor['judge_folds']}): remaining gap {floor['remaining_gap']:.3f} "

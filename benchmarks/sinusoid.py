@@ -78,7 +78,7 @@ def main(argv=None) -> int:
     parser.add_argument("--meta-lr", type=float, default=3e-3)
     parser.add_argument("--meta-batch", type=at_least(1), default=25)
     parser.add_argument("--queries", type=at_least(1), default=25, help="query points per training task")
-    parser.add_argument("--inner-steps", type=int, default=1)
+    parser.add_argument("--inner-steps", type=at_least(0), default=1)
     parser.add_argument("--constant-lr", dest="cosine", action="store_false", help="keep the meta learning rate constant")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true")
