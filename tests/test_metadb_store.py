@@ -350,3 +350,15 @@ def test_a_database_whose_settings_were_emptied_is_named_damaged_not_taskless(tm
         db.fail_if_empty(db.add_dataset({"name": "r", "task": "regression", "source": "test"}), "header only")
     with MetaDB.open(path) as db, pytest.raises(MetaDBError, match="no task 'regression' in this database"):
         db.default_metric("regression")
+
+
+def test_a_copy_without_its_version_and_missing_one_of_a_steps_columns_is_migrated_whole(tmp_path):
+    path = tmp_path / "meta.sqlite"
+    with MetaDB.open(path, create=True) as db:
+        db.register_metric("balanced_accuracy", True)
+    with sqlite3.connect(path) as conn:  # a .dump copy (no version) that lost builds.pid but kept datasets.source_hash
+        conn.execute("ALTER TABLE builds DROP COLUMN pid")
+        conn.execute("PRAGMA user_version = 0")
+    with MetaDB.open(path, readonly=False) as db:  # was "duplicate column name: source_hash" from the migration
+        assert schema.has_column(db.conn, "builds", "pid") and schema.user_version(db.conn) == SCHEMA_VERSION
+        assert db.maximize("balanced_accuracy") is True

@@ -24,6 +24,7 @@ scores          one row per (dataset, learner, metric): mean, std, fold scores (
 from __future__ import annotations
 
 import functools
+import re
 import sqlite3
 
 SCHEMA_VERSION = 3
@@ -130,6 +131,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
 }
 
 
+_ADD_COLUMN = re.compile(r"ALTER TABLE (\w+) ADD COLUMN (\w+)")
+
+
 def user_version(conn: sqlite3.Connection) -> int:
     """The schema version recorded in the file (0 for an empty file)."""
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
@@ -228,6 +232,9 @@ def migrate(conn: sqlite3.Connection) -> list[int]:
             current = version(conn)  # read under the write lock: another process may be migrating the same file
             step = current + 1 if current < SCHEMA_VERSION else None
             for statement in MIGRATIONS[step] if step else ():
+                added = _ADD_COLUMN.match(statement)
+                if added and has_column(conn, *added.groups()):  # a copy missing only some of the step's columns
+                    continue
                 conn.execute(statement)
             if step or current != user_version(conn):  # a copy that lost its record of the version gets it back
                 conn.execute(f"PRAGMA user_version = {int(step or current)}")
