@@ -121,3 +121,10 @@ def test_db_info_lists_what_is_stale(copy, built):
     assert len(doc["stale"]) == 1 and f"come from extractor version {older}" in doc["stale"][0]
     text = " ".join(runner.invoke(app, ["db", "info", "--db", str(copy)], terminal_width=200).stdout.split())
     assert "stale: the meta-features of 6 classification dataset(s)" in text
+
+
+def test_a_database_none_of_whose_learners_this_version_has_says_so(copy, query):
+    _edit(copy, "UPDATE learners SET name = name || '_old'")
+    result = _recommend(query, copy)
+    assert result.exit_code == 2  # was "has no classification datasets with balanced_accuracy scores"
+    assert "none of the meta-database" in result.stderr and "use the automl-meta that wrote it" in " ".join(result.stderr.split())

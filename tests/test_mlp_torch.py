@@ -211,7 +211,9 @@ def test_mlp_torch_init_matches_the_data_columns_to_its_inputs_by_name(tmp_path,
         narrower = X.drop(columns="d")  # an input the data lacks: 0
         expected = MLPTorchClassifier(**frozen).fit(X.assign(d=0.0), y).predict_proba(X.assign(d=0.0))
         np.testing.assert_allclose(MLPTorchClassifier(**frozen).fit(narrower, y).predict_proba(narrower), expected)
-    assert "it never saw e (left out" in caplog.text and "the data lacks its inputs d (given as 0)" in caplog.text
+    assert "it never saw the columns e (left out)" in caplog.text and "the data lacks its inputs d (given as 0)" in caplog.text
+    with pytest.raises(UsageError, match="init is an empty path"):  # was ". : a folder, not a checkpoint"
+        MLPTorchClassifier(init="").fit(X, y)
 
 
 def test_mlp_torch_init_refuses_data_it_shares_no_input_with_or_cannot_match(tmp_path):

@@ -317,6 +317,9 @@ def load_selector(
                        "version): left out of the ranking, as they cannot be run; to rank them, use the automl-meta that "
                        "wrote the database", task, ", ".join(cannot_run))
         scores = scores.drop(columns=cannot_run)
+        if scores.shape[1] == 0:
+            raise MetaDBContentError(f"none of the meta-database {path}'s {task} learners is in this automl-meta (it was "
+                                     "written by another version); use the automl-meta that wrote it, or build one with this")
     if exclude:
         meta_X = meta_X.drop(index=[d for d in exclude if d in meta_X.index])
         scores = scores.drop(index=[d for d in exclude if d in scores.index])

@@ -59,13 +59,15 @@ TOLERANCE = 1e-4  # a validation loss must drop by this much to count as an impr
 
 
 @functools.lru_cache(maxsize=64)
-def _warn_inputs(init: str, absent: tuple, unseen: tuple) -> None:
-    """Once per init and difference (cross-validation fits one model per fold)."""
-    logger.warning("init %s: %s%s%s", init,
-                   f"the data lacks its inputs {', '.join(absent[:5])}{' ...' if len(absent) > 5 else ''} (given as 0)" if absent else "",
-                   "; " if absent and unseen else "",
-                   f"it never saw {', '.join(unseen[:5])}{' ...' if len(unseen) > 5 else ''} (left out: an unseen level encodes as zeros)"
-                   if unseen else "")
+def _warn_inputs(init: str, absent: tuple, unseen: tuple, categorical: tuple) -> None:
+    """Once per init and difference (cross-validation fits one model per fold); ``categorical``: the init's such columns."""
+    shown = lambda names: ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")  # noqa: E731
+    levels = [n for n in unseen if any(n.startswith(f"{c}_") for c in categorical)]  # one-hot names: colour_red
+    columns = [n for n in unseen if n not in levels]
+    parts = [f"the data lacks its inputs {shown(absent)} (given as 0)" if absent else "",
+             f"it never saw the levels {shown(levels)} (left out: an unseen level encodes as zeros)" if levels else "",
+             f"it never saw the columns {shown(columns)} (left out)" if columns else ""]
+    logger.warning("init %s: %s", init, "; ".join(p for p in parts if p))
 
 
 def _reset_parameters(module: nn.Module, generator: torch.Generator) -> None:
@@ -117,6 +119,8 @@ class _MLPTorchBase(BaseEstimator):
     def _check_params(self) -> None:
         if self.activation is not None and self.activation not in ACTIVATIONS:
             raise UsageError(f"unknown activation {self.activation!r}: use one of {', '.join(sorted(ACTIVATIONS))}")
+        if self.init is not None and not str(self.init).strip():
+            raise UsageError("init is an empty path: give an init checkpoint of `automl-meta meta-train tabular`, or None")
         if not (self.optimizer in ("adam", "sgd") or str(self.optimizer).startswith("learned:")):
             raise UsageError(f"unknown optimizer {self.optimizer!r}: use adam, sgd or learned:PATH")
         if str(self.optimizer).startswith("learned:"):
@@ -282,6 +286,7 @@ class _MLPTorchBase(BaseEstimator):
         # the preprocessed names the init saw (one-hot levels: colour_red...); older inits record the table's columns only
         columns = (manifest.get("tasks") or {}).get("encoded_columns") or manifest.get("input_columns")
         names = getattr(self, "feature_names_in_", None)
+        self._init_categorical_ = list((manifest.get("tasks") or {}).get("categorical_columns") or [])
         if columns is not None and names is not None:
             self.input_map_ = self._align_inputs([str(c) for c in columns], [str(c) for c in names])
             return state, manifest
@@ -311,7 +316,7 @@ class _MLPTorchBase(BaseEstimator):
         absent = [c for c in columns if c not in where]
         unseen = sorted(set(names) - set(columns))
         if absent or unseen:
-            _warn_inputs(str(self.init), tuple(absent), tuple(unseen))
+            _warn_inputs(str(self.init), tuple(absent), tuple(unseen), tuple(sorted(self._init_categorical_)))
         return mapping
 
     def _aligned(self, X: np.ndarray) -> np.ndarray:
