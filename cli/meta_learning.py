@@ -492,7 +492,7 @@ def finetune_command(
     with about(init):
         learner = learner_from_init(state, manifest, dev)  # checks the manifest
     if manifest.get("task_source") != "tabular":
-        raise ArtifactError(f"{init} was meta-trained on {manifest.get('task_source')}, not on tables; finetune needs a tabular init")
+        raise ArtifactError(f"{init} was meta-trained on {manifest.get('task_source')}, not on tables; finetune needs a tabular init, which `automl-meta meta-train tabular` writes")
     raw = read_table(data, sep=sep)  # kept beside the dataset: init_inputs takes back the columns constant here
     dataset = make_dataset(raw, target=_target_in(raw, target, manifest["tasks"].get("target")), task="classification", name=dataset_name(Path(data)), day_first=day_first)
     check_class_target(dataset)

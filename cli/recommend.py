@@ -342,7 +342,7 @@ def _render(rec, selector, top: int, explain: bool, total: float, profile=None) 
         for line in rec.evaluation_notes:
             out.print(f"[yellow]note:[/] {escape(line)}", soft_wrap=True)
     out.print(
-        f"[dim]{len(rec.ranking)} candidates ranked by the {selector.source} ({escape(str(selector.db_path))}); "
+        f"[dim]{len(rec.ranking)} candidate{'' if len(rec.ranking) == 1 else 's'} ranked by the {selector.source} ({escape(str(selector.db_path))}); "
         f"{total:.2f} s in all[/]"
     )
 

@@ -19,7 +19,7 @@ import torch
 from typer.testing import CliRunner
 
 from automl_meta.cli.main import app
-from automl_meta.exceptions import DatasetError
+from automl_meta.exceptions import ArtifactError, DatasetError
 from automl_meta.io.checkpoint import FORMAT, load_checkpoint
 from automl_meta.io.omniglot import load_omniglot
 from automl_meta.neural import meta_training
@@ -404,3 +404,12 @@ def test_a_checkpoint_on_a_full_disk_is_an_os_error_naming_the_file_and_the_old_
         save_checkpoint(path, {"w": torch.zeros(3)}, {"kind": "init"})
     assert raised.value.errno == errno.ENOSPC and raised.value.filename == str(path)
     assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["c.pt"]
+
+
+def test_a_checkpoint_of_the_other_kind_names_both_kinds_and_the_command_that_writes_the_right_one(tmp_path):
+    from automl_meta.io.checkpoint import load_checkpoint, save_checkpoint
+
+    path = save_checkpoint(tmp_path / "i.pt", {"w": torch.ones(2)}, {"kind": "init"})
+    with pytest.raises(ArtifactError, match="holds an 'init' checkpoint, but a 'learned_optimizer' one is needed "
+                                            r"\(written by `automl-meta optimizer train`\)"):
+        load_checkpoint(path, kind="learned_optimizer")

@@ -96,7 +96,9 @@ def load_checkpoint(path: str | Path, kind: str | None = None) -> tuple[dict, di
                             "write it again with the command that made it")
     if kind is not None and manifest.get("kind") != kind:
         maker = {"init": "`automl-meta meta-train`", "learned_optimizer": "`automl-meta optimizer train`"}.get(kind)
-        raise ArtifactError(f"{path}: holds a {manifest.get('kind')!r} checkpoint, but {'an' if kind[0] in 'aeiou' else 'a'} "
+        held = manifest.get("kind")
+        article = lambda word: "an" if str(word)[:1] in "aeiou" else "a"  # noqa: E731
+        raise ArtifactError(f"{path}: holds {article(held)} {held!r} checkpoint, but {article(kind)} "
                             f"{kind!r} one is needed" + (f" (written by {maker})" if maker else ""))
     broken = next((k for k, v in state_dict.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())), None)
     if broken is not None:  # training never writes them (a diverged run writes nothing), so the file was damaged
