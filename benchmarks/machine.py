@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import platform
-from importlib.metadata import PackageNotFoundError, version
+
+from automl_meta.versions import installed_version
 
 LIBRARIES = ("numpy", "scikit-learn", "lightgbm", "torch", "pymfe")
 
@@ -34,12 +35,8 @@ def _memory_gib() -> str:
 def describe(libraries=LIBRARIES) -> str:
     """``"AMD EPYC ..., 2 cores, 24 GiB, load 0.6; Python 3.11.7, numpy 2.4.1, ..."``."""
     load = f", load {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
-    versions = []
-    for name in libraries:
-        try:
-            versions.append(f"{name} {version(name)}")
-        except PackageNotFoundError:
-            continue
+    found = {name: installed_version(name) for name in libraries}
+    versions = [f"{name} {v}" for name, v in found.items() if v]
     return (f"{_cpu_model()}, {os.cpu_count()} cores, {_memory_gib()}{load}; "
             f"Python {platform.python_version()}, {', '.join(versions)}")
 

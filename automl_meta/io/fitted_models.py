@@ -34,7 +34,6 @@ import hashlib
 import json
 import logging
 import os
-import platform
 import shlex
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -49,6 +48,7 @@ from automl_meta.exceptions import ArtifactError, DatasetError, format_problem
 from automl_meta.io.atomic import check_output_file, write_files_atomic
 from automl_meta.io.model_structure import check_model_structure
 from automl_meta.numbers import content_checksum, jsonable
+from automl_meta.versions import installed_versions
 
 logger = logging.getLogger(__name__)
 
@@ -112,15 +112,7 @@ def sidecar_path(path: str | Path) -> Path:
 
 def library_versions() -> dict:
     """Versions of the libraries that fit and read a saved pipeline."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    versions = {"python": platform.python_version()}
-    for package in ("automl-meta", "scikit-learn", "skops", "lightgbm", "numpy", "pandas"):
-        try:
-            versions[package] = version(package)
-        except PackageNotFoundError:
-            versions[package] = None
-    return versions
+    return installed_versions(("automl-meta", "scikit-learn", "skops", "lightgbm", "numpy", "pandas"))
 
 
 def is_trusted(type_name: str) -> bool:

@@ -142,10 +142,10 @@ def _cache_key(meta_X, scores, maximize: bool, task: str, metric: str, random_st
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def _lightgbm_version() -> str:
-    from importlib.metadata import version
+def _lightgbm_version() -> str | None:
+    from automl_meta.versions import installed_version
 
-    return version("lightgbm")
+    return installed_version("lightgbm")
 
 
 def _train(meta_X, scores, maximize: bool, random_state: int, cache_key: str | None, on_training=None):

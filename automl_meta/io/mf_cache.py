@@ -41,9 +41,8 @@ def default_cache_dir() -> Path:
 
 def cache_key(dataset: Dataset, **kwargs) -> str:
     """The cache entry name for ``dataset`` and the :func:`extract_metafeatures` options."""
-    from importlib.metadata import version
-
     from automl_meta.metafeatures import EXTRACTOR_VERSION
+    from automl_meta.versions import installed_version
     from automl_meta.metafeatures.groups import resolve_groups, resolve_summary
 
     from automl_meta.metafeatures import extract_metafeatures
@@ -58,7 +57,7 @@ def cache_key(dataset: Dataset, **kwargs) -> str:
         "data": dataset.content_hash(),
         "options": options,
         "extractor": EXTRACTOR_VERSION,
-        "pymfe": version("pymfe"),
+        "pymfe": installed_version("pymfe"),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 

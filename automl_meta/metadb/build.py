@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import logging
 import math
-import platform
 import time
 from dataclasses import dataclass, field, replace
-from importlib import metadata
 from typing import Callable, Sequence
 
 from automl_meta.metadb.build_dir import same_source
@@ -47,6 +45,7 @@ from automl_meta.metadb.task_learners import (
 from automl_meta.metadb.units import (
     IMPORT_KINDS, METAFEATURES, REDO_METAFEATURES, UNAVAILABLE, BuildOptions, DatasetRef, describe_unit, failed_dataset, lost_unit_record, run_unit,
 )
+from automl_meta.versions import installed_versions
 
 logger = logging.getLogger(__name__)
 
@@ -84,13 +83,7 @@ class BuildProgress:
 
 def library_versions() -> dict:
     """Versions of what produced the numbers: our package, pymfe, scikit-learn, lightgbm..."""
-    versions = {"python": platform.python_version()}
-    for dist in ("automl-meta", "pymfe", "scikit-learn", "lightgbm", "numpy", "pandas", "scipy", "torch", "openml"):
-        try:
-            versions[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            versions[dist] = None
-    return versions
+    return installed_versions(("automl-meta", "pymfe", "scikit-learn", "lightgbm", "numpy", "pandas", "scipy", "torch", "openml"))
 
 
 def check_build_options(options: BuildOptions) -> None:

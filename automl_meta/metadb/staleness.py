@@ -78,17 +78,14 @@ def pymfe_warnings(store, task: str) -> list[str]:
     """``task``'s meta-features were extracted with other pymfe versions than the one installed (the extractor version does
     not say): judged on the builds of its datasets' sources, imports (features taken as they are) left out. A database
     where some build used the installed pymfe gets no warning: which datasets it extracted is not recorded."""
-    from importlib.metadata import PackageNotFoundError, version
+    from automl_meta.versions import installed_version
 
     if task not in ("classification", "regression"):
         return []
     stored = sorted({str(v["pymfe"]) for source, v in store.build_versions(task, of="metafeatures")
                      if v.get("pymfe") and source.partition(":")[0] not in IMPORT_KINDS})
-    try:
-        installed = version("pymfe")
-    except PackageNotFoundError:
-        return []
-    if not stored or installed in stored:  # some of them may come from the installed one: nothing sure to say
+    installed = installed_version("pymfe")
+    if installed is None or not stored or installed in stored:  # some of them may come from the installed one: nothing sure to say
         return []
     return [f"the {task} meta-features were extracted with pymfe {', '.join(stored)}, and none with the installed pymfe "
             f"{installed}: a new dataset's may differ from theirs where pymfe changed; install pymfe=={stored[-1]} to extract alike"]
