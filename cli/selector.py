@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NamedTuple
 
 import typer
 from rich.markup import escape
@@ -87,9 +87,21 @@ def _task_recording(db: Path | None, metric: str) -> str | None:
     return having[0] if len(having) == 1 else None
 
 
-def _load_db(db: Path | None, task: str, metric: str | None):
-    """The database's data for ``task``; ``runtime`` is True for the minimized runtime (PAR10) of an ASlib import, whose
-    stored settings (performance type, cutoff...) come last ({} for other tasks)."""
+class _DbData(NamedTuple):
+    """What the selector commands read of one task of a database."""
+
+    path: Path
+    metric: str
+    maximize: bool
+    meta_X: Any
+    scores: Any
+    evaluations: Any  # fold scores, for the noise floor
+    runtime: bool  # the minimized runtime (PAR10) of an ASlib import
+    imported: dict  # that import's stored settings (performance type, cutoff...); {} for other tasks
+
+
+def _load_db(db: Path | None, task: str, metric: str | None) -> _DbData:
+    """The database's data for ``task``, as the selectors see them."""
     from automl_meta.exceptions import MetaDBContentError
     from automl_meta.io.metadb_resolve import resolve_db_path, selection_data
     from automl_meta.metadb import MetaDB
@@ -105,7 +117,7 @@ def _load_db(db: Path | None, task: str, metric: str | None):
     if meta_X.empty or scores.dropna(how="all").empty:
         raise MetaDBContentError(f"{path}: no {task} datasets with meta-features and {metric} scores; pass another --task or --db")
     runtime = aslib.get("performance_type") == "runtime" and aslib.get("performance_measure") == metric and not maximize
-    return path, metric, maximize, meta_X, scores, evaluations, runtime, aslib
+    return _DbData(path, metric, maximize, meta_X, scores, evaluations, runtime, aslib)
 
 
 def _subset(index, n: int | None, seed: int = 0):
@@ -161,7 +173,9 @@ def evaluate_command(
                   "performance_type": scenario.performance_type, "cutoff": scenario.cutoff}
         log_scores = scenario.performance_type == "runtime"
     else:
-        path, metric, maximize, meta_X, scores, evaluations, log_scores, imported = _load_db(db, task, metric)
+        data = _load_db(db, task, metric)
+        path, metric, maximize, meta_X, scores, evaluations = data[:6]
+        log_scores, imported = data.runtime, data.imported
         folds = None
         # an imported ASlib scenario's own settings, else null
         source = {"db": str(path), "aslib": None, "task": task, "metric": metric,
@@ -306,7 +320,8 @@ def train_command(
     written, skipped = [], []
     for name in tasks:
         try:
-            _, used_metric, maximize, meta_X, scores, _, runtime, _ = _load_db(path, name, metric)
+            data = _load_db(path, name, metric)
+            used_metric, maximize, meta_X, scores, runtime = data.metric, data.maximize, data.meta_X, data.scores, data.runtime
             common = meta_X.index.intersection(scores.dropna(how="all").index)
             check_ranking_datasets(path, name, len(common))  # as `recommend` asks of the database
             start = time.perf_counter()
