@@ -395,10 +395,10 @@ def _rebuild_splits(manifest: dict, data: Path | None, target, sep, day_first, d
 
 def _checkpoint_id(path: Path) -> dict:
     """Which init a result comes from: its path and the SHA-256 of its bytes (a file written again at the same path differs)."""
-    import hashlib
+    from automl_meta.io.fitted_models import file_identity
 
-    with open(path, "rb") as handle:
-        return {"init": str(path), "init_sha256": hashlib.file_digest(handle, "sha256").hexdigest()}
+    identity = file_identity(path)
+    return {"init": identity["path"], "init_sha256": identity["sha256"]}
 
 
 def meta_eval_command(

@@ -206,18 +206,24 @@ def save_fitted_model(path: str | Path, pipeline: Any, info: dict) -> Path:
     return path
 
 
+def file_identity(path: str | Path) -> dict:
+    """``{"path", "sha256"}`` of a file as it is now (sha256 None where it is gone): which one a result came from."""
+    path = Path(path)
+    if not path.is_file():
+        return {"path": str(path), "sha256": None}
+    with open(path, "rb") as handle:
+        return {"path": str(path), "sha256": hashlib.file_digest(handle, "sha256").hexdigest()}
+
+
 def _checkpoints_used(pipeline) -> dict:
-    """The learned initialization and optimizer a fitted torch MLP started from or stepped with: path and SHA-256 of each
-    file as it is now (the weights are in the model; these say where they came from)."""
+    """The learned initialization and optimizer a fitted torch MLP started from or stepped with, each as
+    :func:`file_identity` (the weights are in the model; these say where they came from)."""
     used = {}
     for _, step in getattr(pipeline, "steps", []):
-        for key, value in (("init", getattr(step, "init", None)), ("learned_optimizer", getattr(step, "optimizer", None))):
-            if key == "learned_optimizer":
-                value = str(value).removeprefix("learned:") if str(value).startswith("learned:") else None
-            if value:
-                source = Path(value)
-                digest = hashlib.sha256(source.read_bytes()).hexdigest() if source.is_file() else None
-                used[key] = {"path": str(source), "sha256": digest}
+        optimizer = str(getattr(step, "optimizer", ""))
+        sources = {"init": getattr(step, "init", None),
+                   "learned_optimizer": optimizer.removeprefix("learned:") if optimizer.startswith("learned:") else None}
+        used.update({key: file_identity(value) for key, value in sources.items() if value})
     return used
 
 
