@@ -286,9 +286,9 @@ class _MLPTorchBase(BaseEstimator):
         # the preprocessed names the init saw (one-hot levels: colour_red...); older inits record the table's columns only
         columns = (manifest.get("tasks") or {}).get("encoded_columns") or manifest.get("input_columns")
         names = getattr(self, "feature_names_in_", None)
-        self._init_categorical_ = list((manifest.get("tasks") or {}).get("categorical_columns") or [])
         if columns is not None and names is not None:
-            self.input_map_ = self._align_inputs([str(c) for c in columns], [str(c) for c in names])
+            categorical = [str(c) for c in (manifest.get("tasks") or {}).get("categorical_columns") or []]
+            self.input_map_ = self._align_inputs([str(c) for c in columns], [str(c) for c in names], categorical)
             return state, manifest
         expected = arch.get("in_features", len(columns) if columns is not None else None)
         if expected is not None and int(expected) != n_features:
@@ -298,13 +298,14 @@ class _MLPTorchBase(BaseEstimator):
             )
         return state, manifest
 
-    def _align_inputs(self, columns: list[str], names: list[str]) -> np.ndarray | None:
+    def _align_inputs(self, columns: list[str], names: list[str], categorical: list[str]) -> np.ndarray | None:
         """Where each of the init's inputs is among the data's (-1: absent, given as 0), or None when they are the same.
 
         A one-hot level the data lacks (absent from this table or fold) is 0, as it would be
         for these rows; a level the init never saw is left out, so that its rows encode as
         zeros, as ``finetune`` encodes them; an absent numeric column is 0, its mean after
-        standardization. Refused when the two share no column at all.
+        standardization. Refused when the two share no column at all. ``categorical``: the init's
+        categorical columns, whose one-hot names the warning tells apart from whole columns.
         """
         if columns == names:
             return None
@@ -316,7 +317,7 @@ class _MLPTorchBase(BaseEstimator):
         absent = [c for c in columns if c not in where]
         unseen = sorted(set(names) - set(columns))
         if absent or unseen:
-            _warn_inputs(str(self.init), tuple(absent), tuple(unseen), tuple(sorted(self._init_categorical_)))
+            _warn_inputs(str(self.init), tuple(absent), tuple(unseen), tuple(sorted(categorical)))
         return mapping
 
     def _aligned(self, X: np.ndarray) -> np.ndarray:
